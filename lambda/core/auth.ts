@@ -1,0 +1,38 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { HttpError, header, type HttpEvent } from './http.js';
+
+export interface Credentials {
+  username: string;
+  password: string;
+}
+
+/** The principal an open (credential-less, loopback-only) local server acts as. */
+export const ANONYMOUS = 'anonymous';
+
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s, 'utf8').digest();
+}
+
+/** Compares equal-length digests so timing reveals neither length nor matching prefix. */
+function sameSecret(a: string, b: string): boolean {
+  return timingSafeEqual(digest(a), digest(b));
+}
+
+/**
+ * Checks HTTP Basic credentials and returns the caller's principal. With no credentials
+ * configured everyone is ANONYMOUS (the local server allows that only on loopback).
+ */
+export function authenticate(event: HttpEvent, expected: Credentials | undefined): string {
+  if (!expected) return ANONYMOUS;
+  const challenge = { 'www-authenticate': 'Basic realm="camlistore"' };
+  const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header(event, 'authorization') ?? '');
+  if (!m) throw new HttpError(401, 'authentication required (HTTP Basic)', challenge);
+  const decoded = Buffer.from(m[1], 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  const user = colon < 0 ? decoded : decoded.slice(0, colon);
+  const pass = colon < 0 ? '' : decoded.slice(colon + 1);
+  // Evaluate both comparisons so a wrong user and a wrong password take the same time.
+  const ok = [sameSecret(user, expected.username), sameSecret(pass, expected.password)].every(Boolean);
+  if (!ok) throw new HttpError(401, 'invalid credentials', challenge);
+  return user;
+}

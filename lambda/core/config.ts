@@ -1,0 +1,78 @@
+import { DEFAULT_MAX_UPLOAD_SIZE, DEFAULT_UPLOAD_URL_TTL_SECONDS } from './limits.js';
+
+/**
+ * Every setting the handlers read, from the environment, in one place. The cloud and the
+ * local server differ only in these values.
+ */
+export interface Config {
+  tableName: string;
+  bucketName: string;
+  region: string;
+  /** Per-service endpoints; undefined means the AWS default. LocalStack sets AWS_ENDPOINT_URL. */
+  endpoints: { s3?: string; dynamodb?: string; secretsManager?: string };
+  /** Path-style S3 URLs, needed by emulators and LocalStack (no virtual-host DNS there). */
+  s3ForcePathStyle: boolean;
+  uploadUrlTtlSeconds: number;
+  maxUploadSize: number;
+  allowRemove: boolean;
+  /** Where HTTP Basic credentials come from; `none` only for a loopback-only local server. */
+  auth: AuthSource;
+  /** Where the upload-URL signing keys come from. */
+  signingKeys: KeySource;
+  /** Static AWS credentials for emulators; undefined (the cloud) means the SDK's default chain. */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+}
+
+export type AuthSource =
+  | { kind: 'none' }
+  | { kind: 'userpass'; username: string; password: string }
+  | { kind: 'secret'; secretId: string };
+
+export type KeySource = { kind: 'secret'; secretId: string } | { kind: 'file'; path: string };
+
+export class ConfigError extends Error {}
+
+type Env = Record<string, string | undefined>;
+
+export function positiveInt(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^[0-9]+$/.test(raw) || Number(raw) <= 0) throw new ConfigError(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
+  return Number(raw);
+}
+
+/** `userpass:USER:PASSWORD`, Perkeep's own notation for HTTP Basic credentials. */
+export function parseUserPass(spec: string): { username: string; password: string } {
+  const m = /^userpass:([^:]+):(.+)$/.exec(spec);
+  if (!m) throw new ConfigError('BLOBSERVER_AUTH must look like userpass:USER:PASSWORD');
+  return { username: m[1], password: m[2] };
+}
+
+export function readConfig(env: Env = process.env): Config {
+  const common = env.AWS_ENDPOINT_URL || undefined;
+  const s3 = env.AWS_ENDPOINT_URL_S3 || common;
+  const auth: AuthSource = env.BLOBSERVER_AUTH
+    ? { kind: 'userpass', ...parseUserPass(env.BLOBSERVER_AUTH) }
+    : env.BLOBSERVER_AUTH_SECRET_ID
+      ? { kind: 'secret', secretId: env.BLOBSERVER_AUTH_SECRET_ID }
+      : { kind: 'none' };
+  const signingKeys: KeySource = env.BLOBSERVER_SIGNING_KEY_SECRET_ID
+    ? { kind: 'secret', secretId: env.BLOBSERVER_SIGNING_KEY_SECRET_ID }
+    : { kind: 'file', path: env.BLOBSERVER_SIGNING_KEY_FILE || `${env.BLOBSERVER_DATA_DIR || '.data'}/signing-keys.json` };
+  return {
+    tableName: env.BLOBSERVER_TABLE || 'blobserver-index',
+    bucketName: env.BLOBSERVER_BUCKET || 'blobserver-blobs',
+    region: env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1',
+    endpoints: {
+      s3,
+      dynamodb: env.AWS_ENDPOINT_URL_DYNAMODB || common,
+      secretsManager: env.AWS_ENDPOINT_URL_SECRETS_MANAGER || common,
+    },
+    s3ForcePathStyle: env.BLOBSERVER_S3_FORCE_PATH_STYLE ? env.BLOBSERVER_S3_FORCE_PATH_STYLE === 'true' : s3 !== undefined,
+    uploadUrlTtlSeconds: positiveInt(env, 'BLOBSERVER_UPLOAD_URL_TTL_SECONDS', DEFAULT_UPLOAD_URL_TTL_SECONDS),
+    maxUploadSize: positiveInt(env, 'BLOBSERVER_MAX_UPLOAD_SIZE', DEFAULT_MAX_UPLOAD_SIZE),
+    allowRemove: env.BLOBSERVER_ALLOW_REMOVE === 'true',
+    auth,
+    signingKeys,
+  };
+}

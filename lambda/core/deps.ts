@@ -1,0 +1,61 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import type { Credentials } from './auth.js';
+import { BlobIndex } from './blob-index.js';
+import { BlobStore } from './blob-store.js';
+import { parseUserPass, type Config } from './config.js';
+import { keyringLoader, type KeyringLoader } from './keyring-source.js';
+import { SecretReader } from './secrets.js';
+import { createLogger, type Logger } from './telemetry.js';
+
+/** Everything a handler needs, built once per cold start (or once by the local server). */
+export interface Deps {
+  settings: Pick<Config, 'uploadUrlTtlSeconds' | 'maxUploadSize' | 'allowRemove'>;
+  index: BlobIndex;
+  store: BlobStore;
+  keyring: KeyringLoader;
+  /** The HTTP Basic credentials callers must present; undefined means open (local loopback only). */
+  credentials: () => Promise<Credentials | undefined>;
+  nowSeconds: () => number;
+  log: Logger;
+}
+
+export function s3ClientFor(config: Config): S3Client {
+  return new S3Client({
+    region: config.region,
+    endpoint: config.endpoints.s3,
+    forcePathStyle: config.s3ForcePathStyle,
+    credentials: config.credentials,
+    // We verify every blob's digest ourselves; SDK-side flexible checksums (aws-chunked
+    // trailers) add nothing and are not understood by S3 emulators.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+}
+
+export function dynamoClientFor(config: Config): DynamoDBClient {
+  return new DynamoDBClient({ region: config.region, endpoint: config.endpoints.dynamodb, credentials: config.credentials });
+}
+
+export function createDeps(config: Config, overrides: Partial<Deps> = {}): Deps {
+  const secrets = new SecretReader(config);
+  const auth = config.auth;
+  const credentials = async (): Promise<Credentials | undefined> => {
+    if (auth.kind === 'none') return undefined;
+    if (auth.kind === 'userpass') return { username: auth.username, password: auth.password };
+    const raw = await secrets.read(auth.secretId, 'AWSCURRENT');
+    if (!raw) throw new Error('credentials secret is empty');
+    // The secret is either {"username","password"} JSON (what CDK generates) or userpass:U:P.
+    return raw.startsWith('userpass:') ? parseUserPass(raw) : (JSON.parse(raw) as Credentials);
+  };
+  return {
+    settings: { uploadUrlTtlSeconds: config.uploadUrlTtlSeconds, maxUploadSize: config.maxUploadSize, allowRemove: config.allowRemove },
+    index: new BlobIndex(dynamoClientFor(config), config.tableName),
+    store: new BlobStore(s3ClientFor(config), config.bucketName),
+    keyring: keyringLoader(config.signingKeys, secrets),
+    credentials,
+    nowSeconds: () => Date.now() / 1000,
+    log: createLogger(),
+    ...overrides,
+  };
+}

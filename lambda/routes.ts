@@ -1,0 +1,22 @@
+/**
+ * The HTTP routes, as API Gateway route keys, and which function serves each. The CDK stack
+ * creates exactly these routes and the local server matches requests against them, so the
+ * two cannot drift apart.
+ */
+export type Side = 'read' | 'write';
+
+export interface Route {
+  method: 'GET' | 'HEAD' | 'POST';
+  /** API Gateway path template: `{name}` matches one path segment. */
+  path: string;
+  side: Side;
+}
+
+export const ROUTES: readonly Route[] = [
+  { method: 'POST', path: '/camli/preupload', side: 'read' },
+  { method: 'POST', path: '/camli/upload/{token}', side: 'write' },
+];
+
+export function routeKey(r: Pick<Route, 'method' | 'path'>): string {
+  return `${r.method} ${r.path}`;
+}

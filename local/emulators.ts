@@ -1,0 +1,48 @@
+import { mkdir } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import dynalite from 'dynalite';
+import S3rver from 's3rver';
+
+/**
+ * The embedded AWS stand-ins: dynalite (DynamoDB on LevelDB) and s3rver (S3 on the file
+ * system), in-process, on loopback, with their data under the data directory so blobs
+ * survive a restart.
+ */
+export interface Emulator {
+  endpoint: string;
+  close(): Promise<void>;
+}
+
+/** s3rver checks SigV4 signatures against this fixed key pair. */
+export const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+
+export async function startDynalite(dir: string, host = '127.0.0.1'): Promise<Emulator> {
+  await mkdir(dir, { recursive: true });
+  const server = dynalite({ path: dir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://${host}:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections?.();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+export async function startS3rver(dir: string, host = '127.0.0.1'): Promise<Emulator> {
+  await mkdir(dir, { recursive: true });
+  const server = new S3rver({ address: host, port: 0, directory: dir, silent: true });
+  const { port } = (await server.run()) as AddressInfo;
+  return { endpoint: `http://${host}:${port}`, close: () => server.close() };
+}
+
+export async function startEmbeddedAws(dataDir: string): Promise<{ s3: Emulator; dynamodb: Emulator; close(): Promise<void> }> {
+  const [s3, dynamodb] = await Promise.all([startS3rver(join(dataDir, 's3')), startDynalite(join(dataDir, 'dynamodb'))]);
+  return { s3, dynamodb, close: async () => void (await Promise.all([s3.close(), dynamodb.close()])) };
+}

@@ -1,0 +1,126 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import type { HttpEvent, HttpResult } from '../lambda/core/http.js';
+import { LAMBDA_EVENT_LIMIT } from '../lambda/core/limits.js';
+import { ROUTES, routeKey, type Route } from '../lambda/routes.js';
+
+/**
+ * Turns a plain HTTP request into the API Gateway HTTP API (payload v2) event the cloud
+ * would deliver, and a handler result back into a response, with the gateway's limits.
+ */
+
+export interface PlainRequest {
+  method: string;
+  /** Path plus query string, as received. */
+  url: string;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+  sourceIp: string;
+}
+
+export interface RouteMatch {
+  route: Route;
+  pathParameters: Record<string, string>;
+}
+
+export function matchRoute(method: string, path: string, routes: readonly Route[] = ROUTES): RouteMatch | undefined {
+  const segments = path.split('/');
+  // Like API Gateway, a literal route wins over one with a {parameter} in the same place.
+  const ordered = [...routes].sort((a, b) => a.path.split('{').length - b.path.split('{').length);
+  for (const route of ordered) {
+    if (route.method !== method) continue;
+    const template = route.path.split('/');
+    if (template.length !== segments.length) continue;
+    const params: Record<string, string> = {};
+    const ok = template.every((t, i) => {
+      if (t.startsWith('{') && t.endsWith('}')) {
+        if (!segments[i]) return false;
+        try {
+          params[t.slice(1, -1)] = decodeURIComponent(segments[i]);
+        } catch {
+          params[t.slice(1, -1)] = segments[i];
+        }
+        return true;
+      }
+      return t === segments[i];
+    });
+    if (ok) return { route, pathParameters: params };
+  }
+  return undefined;
+}
+
+/** Content types API Gateway passes as text; everything else arrives base64-encoded. */
+function isTextual(contentType: string | undefined): boolean {
+  const t = (contentType ?? '').split(';')[0].trim().toLowerCase();
+  return t.startsWith('text/') || ['application/json', 'application/x-www-form-urlencoded', 'application/javascript', 'application/xml'].includes(t);
+}
+
+export function toEvent(req: PlainRequest, match: RouteMatch | undefined, now = new Date()): HttpEvent {
+  const [rawPath, rawQueryString = ''] = req.url.split(/\?(.*)/s, 2);
+  const headers: Record<string, string> = {};
+  const cookies: string[] = [];
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value === undefined) continue;
+    if (name === 'cookie') cookies.push(...String(value).split(/;\s*/));
+    else headers[name.toLowerCase()] = Array.isArray(value) ? value.join(',') : value;
+  }
+  headers['x-forwarded-proto'] ??= 'http';
+  headers['x-forwarded-for'] ??= req.sourceIp;
+  const query = new URLSearchParams(rawQueryString);
+  const queryStringParameters: Record<string, string> = {};
+  for (const key of new Set(query.keys())) queryStringParameters[key] = query.getAll(key).join(',');
+  const textual = isTextual(headers['content-type']);
+  const key = match ? routeKey(match.route) : '$default';
+  return {
+    version: '2.0',
+    routeKey: key,
+    rawPath,
+    rawQueryString,
+    cookies: cookies.length ? cookies : undefined,
+    headers,
+    queryStringParameters: rawQueryString ? queryStringParameters : undefined,
+    pathParameters: match && Object.keys(match.pathParameters).length ? match.pathParameters : undefined,
+    requestContext: {
+      accountId: 'local',
+      apiId: 'local',
+      domainName: headers.host ?? 'localhost',
+      domainPrefix: (headers.host ?? 'localhost').split('.')[0],
+      http: { method: req.method, path: rawPath, protocol: 'HTTP/1.1', sourceIp: req.sourceIp, userAgent: headers['user-agent'] ?? '' },
+      requestId: randomUUID(),
+      routeKey: key,
+      stage: '$default',
+      time: now.toUTCString(),
+      timeEpoch: now.getTime(),
+    },
+    body: req.body.length ? req.body.toString(textual ? 'utf8' : 'base64') : undefined,
+    isBase64Encoded: req.body.length > 0 && !textual,
+  };
+}
+
+/** Whether Lambda would refuse this event as over its invocation payload limit. */
+export function exceedsEventLimit(event: HttpEvent): boolean {
+  return Buffer.byteLength(JSON.stringify(event)) > LAMBDA_EVENT_LIMIT;
+}
+
+/** API Gateway's own answer to an over-size request (with the errorText our clients read). */
+export const TOO_LARGE: HttpResult = {
+  statusCode: 413,
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify({ message: 'Request Entity Too Large', errorText: 'request exceeds the 6 MB Lambda event limit' }),
+};
+
+export const NOT_FOUND: HttpResult = {
+  statusCode: 404,
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify({ message: 'Not Found', errorText: 'no such endpoint' }),
+};
+
+/** The response bytes and headers a client sees for a handler result. */
+export function fromResult(result: HttpResult): { status: number; headers: Record<string, string | string[]>; body: Buffer } {
+  const body = result.body === undefined ? Buffer.alloc(0) : Buffer.from(result.body, result.isBase64Encoded ? 'base64' : 'utf8');
+  const headers: Record<string, string | string[]> = {};
+  for (const [k, v] of Object.entries(result.headers ?? {})) headers[k.toLowerCase()] = String(v);
+  if (result.cookies?.length) headers['set-cookie'] = result.cookies;
+  headers['content-length'] ??= String(body.length);
+  return { status: result.statusCode ?? 200, headers, body };
+}

@@ -1,0 +1,22 @@
+import { startLocalServer } from './server.js';
+
+/** `npm start`: the local server on the embedded emulators (or a configured AWS endpoint). */
+const server = await startLocalServer(process.env);
+const backend = server.embedded
+  ? `embedded dynalite + s3rver (data in ${process.env.BLOBSERVER_DATA_DIR || '.data'})`
+  : `AWS endpoints s3=${server.config.endpoints.s3 ?? 'default'} dynamodb=${server.config.endpoints.dynamodb ?? 'default'}`;
+console.log(`blobserver listening on ${server.url}  (${backend})`);
+if (server.config.auth.kind === 'none') {
+  console.warn('WARNING: BLOBSERVER_AUTH is not set: no credentials required (allowed only because it listens on loopback)');
+}
+
+let stopping = false;
+const stop = async (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  console.log(`${signal}: shutting down`);
+  await server.close();
+  process.exit(0);
+};
+process.on('SIGINT', () => void stop('SIGINT'));
+process.on('SIGTERM', () => void stop('SIGTERM'));

@@ -1,0 +1,120 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
+import { readConfig, type Config } from '../lambda/core/config.js';
+import { createDeps, dynamoClientFor, s3ClientFor, type Deps } from '../lambda/core/deps.js';
+import type { Handler } from '../lambda/core/http.js';
+import { LAMBDA_EVENT_LIMIT } from '../lambda/core/limits.js';
+import { createReadSide } from '../lambda/read.js';
+import { createWriteSide } from '../lambda/write.js';
+import { S3RVER_CREDENTIALS, startEmbeddedAws } from './emulators.js';
+import { NOT_FOUND, TOO_LARGE, exceedsEventLimit, fromResult, matchRoute, toEvent } from './event.js';
+import { ensureKeyFile } from './keys.js';
+import { ensureBucket, ensureTable } from './provision.js';
+
+/**
+ * The local server: HTTP -> API Gateway v2 event -> the very handlers Lambda runs.
+ * Starts dynalite + s3rver under the data directory unless an AWS endpoint is configured.
+ */
+
+export interface LocalServer {
+  url: string;
+  config: Config;
+  deps: Deps;
+  /** True when the embedded emulators are in use. */
+  embedded: boolean;
+  close(): Promise<void>;
+}
+
+type Env = Record<string, string | undefined>;
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
+
+export async function startLocalServer(env: Env = process.env): Promise<LocalServer> {
+  const dataDir = resolve(env.BLOBSERVER_DATA_DIR || '.data');
+  const host = env.BLOBSERVER_HOST || '127.0.0.1';
+  const port = Number(env.PORT ?? 3179);
+  const config = readConfig({ ...env, BLOBSERVER_DATA_DIR: dataDir });
+  if (config.auth.kind === 'none' && !LOOPBACK.test(host)) {
+    throw new Error(`refusing to listen on ${host} without credentials: set BLOBSERVER_AUTH=userpass:USER:PASSWORD`);
+  }
+
+  const embedded = !config.endpoints.s3 && !config.endpoints.dynamodb && env.BLOBSERVER_EMBEDDED !== 'false';
+  const emulators = embedded ? await startEmbeddedAws(dataDir) : undefined;
+  if (emulators) {
+    config.endpoints = { ...config.endpoints, s3: emulators.s3.endpoint, dynamodb: emulators.dynamodb.endpoint };
+    config.s3ForcePathStyle = true;
+    config.credentials = S3RVER_CREDENTIALS;
+  } else if (env.AWS_ACCESS_KEY_ID) {
+    config.credentials = { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY ?? '' };
+  } else if (config.endpoints.s3 || config.endpoints.dynamodb) {
+    config.credentials = { accessKeyId: 'test', secretAccessKey: 'test' }; // LocalStack's convention
+  }
+
+  try {
+    await Promise.all([ensureTable(dynamoClientFor(config), config.tableName), ensureBucket(s3ClientFor(config), config.bucketName)]);
+    if (config.signingKeys.kind === 'file') await ensureKeyFile(config.signingKeys.path);
+  } catch (err) {
+    await emulators?.close();
+    throw err;
+  }
+
+  const deps = createDeps(config);
+  const sides: Record<'read' | 'write', Handler> = { read: createReadSide(deps), write: createWriteSide(deps) };
+  const server = createServer((req, res) => {
+    serve(req, res, sides).catch((err) => {
+      deps.log.error('local server failure', { error: err as Error });
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ errorText: 'internal server error' }));
+    });
+  });
+  await new Promise<void>((ok, fail) => {
+    server.once('error', fail);
+    server.listen(port, host, () => ok());
+  });
+  const address = server.address() as AddressInfo;
+  const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+
+  return {
+    url: `http://${shownHost}:${address.port}`,
+    config,
+    deps,
+    embedded,
+    close: async () => {
+      await new Promise<void>((ok) => {
+        server.close(() => ok());
+        server.closeAllConnections();
+      });
+      await emulators?.close();
+    },
+  };
+}
+
+/** Reads the body, but stops buffering past the Lambda event limit: such a request is refused anyway. */
+async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size <= LAMBDA_EVENT_LIMIT) chunks.push(chunk);
+  }
+  return size > LAMBDA_EVENT_LIMIT ? undefined : Buffer.concat(chunks, size);
+}
+
+async function serve(req: IncomingMessage, res: ServerResponse, sides: Record<'read' | 'write', Handler>): Promise<void> {
+  const body = await readBody(req);
+  const url = req.url ?? '/';
+  const match = matchRoute(req.method ?? 'GET', url.split('?')[0]);
+  let result;
+  if (body === undefined) {
+    result = TOO_LARGE;
+  } else {
+    const event = toEvent({ method: req.method ?? 'GET', url, headers: req.headers, body, sourceIp: req.socket.remoteAddress ?? '127.0.0.1' }, match);
+    if (exceedsEventLimit(event)) result = TOO_LARGE;
+    else if (!match) result = NOT_FOUND;
+    else result = await sides[match.route.side](event);
+  }
+  const out = fromResult(result);
+  res.writeHead(out.status, out.headers);
+  res.end(req.method === 'HEAD' ? undefined : out.body);
+}
