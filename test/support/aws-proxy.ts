@@ -1,0 +1,93 @@
+import { createServer, request, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * An HTTP proxy on loopback in front of an AWS emulator. It forwards every request unchanged
+ * (Host header included, so SigV4 signatures still verify) and lets a test count requests or
+ * answer some of them with a fault instead, as a failing S3 or DynamoDB would.
+ */
+
+export interface ProxiedRequest {
+  method: string;
+  url: string;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+  /** DynamoDB operation from X-Amz-Target (e.g. "PutItem"), or undefined for S3. */
+  operation?: string;
+}
+
+export type Fault = { status: number; body: string; contentType: string };
+export type FaultRule = (req: ProxiedRequest) => Fault | undefined;
+
+/** What a failing DynamoDB answers; the SDK retries it, then throws. */
+export const DYNAMODB_FAILURE: Fault = {
+  status: 500,
+  contentType: 'application/x-amz-json-1.0',
+  body: JSON.stringify({ __type: 'com.amazon.coral.service#InternalFailure', message: 'injected fault' }),
+};
+
+/** What a failing S3 answers; the SDK retries it, then throws. */
+export const S3_FAILURE: Fault = {
+  status: 500,
+  contentType: 'application/xml',
+  body: '<?xml version="1.0" encoding="UTF-8"?><Error><Code>InternalError</Code><Message>injected fault</Message></Error>',
+};
+
+export interface AwsProxy {
+  endpoint: string;
+  /** Every request seen, in order. */
+  requests: ProxiedRequest[];
+  /** Replace the fault rule (undefined: forward everything). */
+  setFault(rule: FaultRule | undefined): void;
+  close(): Promise<void>;
+}
+
+export async function startAwsProxy(target: string): Promise<AwsProxy> {
+  const upstream = new URL(target);
+  const requests: ProxiedRequest[] = [];
+  let fault: FaultRule | undefined;
+  const server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const body = Buffer.concat(chunks);
+    const amzTarget = req.headers['x-amz-target'];
+    const seen: ProxiedRequest = {
+      method: req.method ?? 'GET',
+      url: req.url ?? '/',
+      headers: req.headers,
+      body,
+      operation: typeof amzTarget === 'string' ? amzTarget.split('.').pop() : undefined,
+    };
+    requests.push(seen);
+    const injected = fault?.(seen);
+    if (injected) {
+      res.writeHead(injected.status, { 'content-type': injected.contentType });
+      res.end(injected.body);
+      return;
+    }
+    const out = request(
+      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
+      (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      },
+    );
+    out.on('error', () => {
+      if (!res.headersSent) res.writeHead(502);
+      res.end();
+    });
+    out.end(body);
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', () => ok()));
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    requests,
+    setFault: (rule) => void (fault = rule),
+    close: () =>
+      new Promise<void>((ok) => {
+        server.close(() => ok());
+        server.closeAllConnections();
+      }),
+  };
+}
