@@ -1,0 +1,207 @@
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import { syncBuiltinESMExports } from 'node:module';
+import { afterEach, describe, it, mock } from 'node:test';
+import fc from 'fast-check';
+import { keyIdFor, keyringOf, mintUploadToken, verifyUploadToken, type Keyring } from '../../lambda/core/tokens.js';
+
+const OLD = Buffer.from('old signing key, 32 bytes long!!');
+const NEW = Buffer.from('new signing key, 32 bytes long!!');
+const NEWER = Buffer.from('newer signing key, 32 bytes long');
+const NOW = 1_700_000_000;
+const TTL = 7200;
+
+const ring = keyringOf([NEW]);
+
+function fields(token: string) {
+  const [keyId, exp, principal, sig] = token.split('.');
+  return { keyId, exp, principal, sig };
+}
+
+function join(f: ReturnType<typeof fields>): string {
+  return [f.keyId, f.exp, f.principal, f.sig].join('.');
+}
+
+describe('upload tokens: round trip and expiry', () => {
+  it('a minted token verifies with its principal, expiry and key id', () => {
+    const { token, expiresAt } = mintUploadToken(ring, 'alice', NOW, TTL);
+    assert.equal(expiresAt, NOW + TTL);
+    assert.deepEqual(verifyUploadToken(ring, token, NOW), { ok: true, principal: 'alice', expiresAt, keyId: keyIdFor(NEW) });
+  });
+
+  it('round-trips any principal (unicode, dots, empty)', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', maxLength: 40 }), fc.integer({ min: 1, max: 10 ** 6 }), (principal, ttl) => {
+        const { token } = mintUploadToken(ring, principal, NOW, ttl);
+        const check = verifyUploadToken(ring, token, NOW);
+        assert.ok(check.ok);
+        assert.equal(check.principal, principal);
+      }),
+    );
+  });
+
+  it('is valid until the last second before expiry and expired from the expiry second on', () => {
+    const { token, expiresAt } = mintUploadToken(ring, 'alice', NOW, TTL);
+    assert.equal(verifyUploadToken(ring, token, expiresAt - 1).ok, true);
+    assert.equal(verifyUploadToken(ring, token, expiresAt - 0.001).ok, true);
+    assert.deepEqual(verifyUploadToken(ring, token, expiresAt), { ok: false, reason: 'expired' });
+    assert.deepEqual(verifyUploadToken(ring, token, expiresAt + 3600), { ok: false, reason: 'expired' });
+  });
+
+  it('counts the TTL from whole seconds (a fractional clock does not stretch it)', () => {
+    const { expiresAt } = mintUploadToken(ring, 'alice', NOW + 0.999, TTL);
+    assert.equal(expiresAt, NOW + TTL);
+  });
+});
+
+describe('upload tokens: tampering', () => {
+  const { token } = mintUploadToken(ring, 'alice', NOW, TTL);
+  const f = fields(token);
+
+  it('a changed expiry fails the signature (later or earlier)', () => {
+    for (const exp of [String(NOW + TTL + 1), String(NOW + TTL - 1), String(NOW + 10 * TTL)]) {
+      assert.deepEqual(verifyUploadToken(ring, join({ ...f, exp }), NOW), { ok: false, reason: 'bad-signature' }, exp);
+    }
+  });
+
+  it('a changed principal fails the signature', () => {
+    for (const who of ['mallory', 'alicf', 'alice ', '']) {
+      const principal = Buffer.from(who).toString('base64url');
+      assert.deepEqual(verifyUploadToken(ring, join({ ...f, principal }), NOW), { ok: false, reason: 'bad-signature' }, who);
+    }
+  });
+
+  it('a key id naming another accepted key fails the signature', () => {
+    const both = keyringOf([NEW, OLD]);
+    const check = verifyUploadToken(both, join({ ...f, keyId: keyIdFor(OLD) }), NOW);
+    assert.deepEqual(check, { ok: false, reason: 'bad-signature' });
+  });
+
+  it('flipping any bit of any MAC byte fails', () => {
+    const mac = Buffer.from(f.sig, 'base64url');
+    assert.equal(mac.length, 32);
+    for (let i = 0; i < mac.length; i++) {
+      for (const bit of [0x01, 0x80]) {
+        const forged = Buffer.from(mac);
+        forged[i] ^= bit;
+        const check = verifyUploadToken(ring, join({ ...f, sig: forged.toString('base64url') }), NOW);
+        assert.deepEqual(check, { ok: false, reason: 'bad-signature' }, `byte ${i} bit ${bit}`);
+      }
+    }
+  });
+
+  it('a token signed with a key that is not in the keyring under a known id fails', () => {
+    const rogue = mintUploadToken(keyringOf([Buffer.from('attacker key')]), 'alice', NOW, TTL).token;
+    const check = verifyUploadToken(ring, join({ ...fields(rogue), keyId: f.keyId }), NOW);
+    assert.deepEqual(check, { ok: false, reason: 'bad-signature' });
+  });
+
+  it('a forged token is refused as forged even when its expiry has passed (expiry is not an oracle)', () => {
+    const forged = join({ ...f, exp: String(NOW - 10) });
+    assert.deepEqual(verifyUploadToken(ring, forged, NOW), { ok: false, reason: 'bad-signature' });
+  });
+});
+
+describe('upload tokens: keys and rotation', () => {
+  it('an unknown key id fails', () => {
+    const { token } = mintUploadToken(keyringOf([OLD]), 'alice', NOW, TTL);
+    assert.deepEqual(verifyUploadToken(ring, token, NOW), { ok: false, reason: 'unknown-key' });
+  });
+
+  it('after a rotation new tokens use the new key and tokens of the previous key still verify', () => {
+    const before: Keyring = keyringOf([OLD]);
+    const after: Keyring = keyringOf([NEW, OLD]);
+    const old = mintUploadToken(before, 'alice', NOW, TTL).token;
+    const fresh = mintUploadToken(after, 'bob', NOW, TTL).token;
+    assert.equal(fields(fresh).keyId, keyIdFor(NEW));
+    assert.equal(fields(old).keyId, keyIdFor(OLD));
+    assert.deepEqual(verifyUploadToken(after, old, NOW), { ok: true, principal: 'alice', expiresAt: NOW + TTL, keyId: keyIdFor(OLD) });
+    assert.equal(verifyUploadToken(after, fresh, NOW).ok, true);
+    // The previous key's tokens still expire on time.
+    assert.deepEqual(verifyUploadToken(after, old, NOW + TTL), { ok: false, reason: 'expired' });
+  });
+
+  it('a token of a key dropped by a second rotation no longer verifies', () => {
+    const old = mintUploadToken(keyringOf([OLD]), 'alice', NOW, TTL).token;
+    const twiceRotated = keyringOf([NEWER, NEW]);
+    assert.deepEqual(verifyUploadToken(twiceRotated, old, NOW), { ok: false, reason: 'unknown-key' });
+  });
+
+  it('key ids are derived from the key, stable and distinct', () => {
+    assert.equal(keyIdFor(Buffer.from(OLD)), keyIdFor(OLD));
+    assert.notEqual(keyIdFor(OLD), keyIdFor(NEW));
+    assert.throws(() => keyringOf([]));
+  });
+});
+
+describe('upload tokens: malformed input', () => {
+  const { token } = mintUploadToken(ring, 'alice', NOW, TTL);
+  const f = fields(token);
+  const malformed: Record<string, string> = {
+    empty: '',
+    'one field': 'abc',
+    'three fields': [f.keyId, f.exp, f.sig].join('.'),
+    'five fields': token + '.x',
+    'empty key id': join({ ...f, keyId: '' }),
+    'key id with a slash': join({ ...f, keyId: 'k/1' }),
+    'non-numeric expiry': join({ ...f, exp: '17e8' }),
+    'negative expiry': join({ ...f, exp: '-1' }),
+    'expiry of 13 digits': join({ ...f, exp: '1'.repeat(13) }),
+    'empty MAC': join({ ...f, sig: '' }),
+    'MAC one byte short': join({ ...f, sig: Buffer.from(f.sig, 'base64url').subarray(1).toString('base64url') }),
+    'MAC one byte long': join({ ...f, sig: Buffer.concat([Buffer.from(f.sig, 'base64url'), Buffer.from([0])]).toString('base64url') }),
+    'MAC in standard base64 with padding': join({ ...f, sig: Buffer.from(f.sig, 'base64url').toString('base64') }),
+    'principal with base64 padding': join({ ...f, principal: f.principal + '=' }),
+    'token with a trailing newline': token + '\n',
+  };
+  for (const [why, input] of Object.entries(malformed)) {
+    it(`refuses ${why}`, () => {
+      const check = verifyUploadToken(ring, input, NOW);
+      assert.equal(check.ok, false);
+      assert.equal(!check.ok && check.reason, 'malformed');
+    });
+  }
+
+  it('never accepts or throws on arbitrary strings', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 120 }), (s) => {
+        assert.equal(verifyUploadToken(ring, s, NOW).ok, false);
+      }),
+    );
+  });
+});
+
+describe('upload tokens: constant-time MAC comparison', () => {
+  afterEach(() => {
+    mock.restoreAll();
+    syncBuiltinESMExports();
+  });
+
+  /** Replaces crypto.timingSafeEqual, for the ESM named import too, with a spy. */
+  function spyOnTimingSafeEqual(impl?: (a: NodeJS.ArrayBufferView, b: NodeJS.ArrayBufferView) => boolean) {
+    const spy = impl ? mock.method(crypto, 'timingSafeEqual', impl) : mock.method(crypto, 'timingSafeEqual');
+    syncBuiltinESMExports();
+    return spy;
+  }
+
+  it('compares the given MAC with the expected one through crypto.timingSafeEqual', () => {
+    const { token } = mintUploadToken(ring, 'alice', NOW, TTL);
+    const spy = spyOnTimingSafeEqual();
+    assert.equal(verifyUploadToken(ring, token, NOW).ok, true);
+    assert.equal(spy.mock.callCount(), 1);
+    const [given, expected] = spy.mock.calls[0].arguments as [Buffer, Buffer];
+    assert.deepEqual(Buffer.from(given), Buffer.from(fields(token).sig, 'base64url'));
+    assert.equal(Buffer.from(expected).length, 32);
+  });
+
+  it('lets timingSafeEqual alone decide: a forged MAC it (falsely) calls equal is accepted', () => {
+    // Proves the verdict comes from the constant-time comparison, not from `===` or Buffer.equals.
+    const { token } = mintUploadToken(ring, 'alice', NOW, TTL);
+    const forged = join({ ...fields(token), sig: Buffer.alloc(32, 7).toString('base64url') });
+    spyOnTimingSafeEqual(() => true);
+    assert.equal(verifyUploadToken(ring, forged, NOW).ok, true);
+    mock.restoreAll();
+    syncBuiltinESMExports();
+    assert.deepEqual(verifyUploadToken(ring, forged, NOW), { ok: false, reason: 'bad-signature' });
+  });
+});
