@@ -62,7 +62,7 @@ export function readBlobParts(body: Buffer, contentType: string | undefined, max
     try {
       bb = busboy({
         headers: { 'content-type': contentType! },
-        limits: { fileSize: maxBlobSize, fieldSize: 1024, parts: Infinity, files: Infinity, fields: Infinity },
+        limits: { fileSize: maxBlobSize + 1, fieldSize: 1024, parts: Infinity, files: Infinity, fields: Infinity },
       });
     } catch (err) {
       refused.push(`malformed multipart body: ${(err as Error).message}`);
