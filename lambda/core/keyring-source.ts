@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import type { KeySource } from './config.js';
 import type { SecretReader } from './secrets.js';
 import { keyringOf, type Keyring } from './tokens.js';
@@ -15,10 +15,14 @@ export type KeyringLoader = (opts?: { refresh?: boolean }) => Promise<Keyring>;
 
 export function keyringLoader(source: KeySource, secrets: SecretReader): KeyringLoader {
   if (source.kind === 'file') {
-    let cached: Keyring | undefined;
+    // `npm run rotate-key` replaces the file while the server runs: notice it (a stat per
+    // call is cheap), so new URLs are signed with the new key at once.
+    let cached: { keyring: Keyring; version: string } | undefined;
     return async ({ refresh = false } = {}) => {
-      if (!cached || refresh) cached = await readKeyFile(source.path);
-      return cached;
+      const s = await stat(source.path);
+      const version = `${s.ino}:${s.mtimeMs}:${s.size}`;
+      if (!cached || refresh || cached.version !== version) cached = { keyring: await readKeyFile(source.path), version };
+      return cached.keyring;
     };
   }
   return async ({ refresh = false } = {}) => {
