@@ -39,11 +39,13 @@ export interface AwsProxy {
   requests: ProxiedRequest[];
   /** Replace the fault rule (undefined: forward everything). */
   setFault(rule: FaultRule | undefined): void;
+  /** Forward to another upstream from now on (the emulator restarted on a new port); the proxy keeps its own endpoint. */
+  retarget(target: string): void;
   close(): Promise<void>;
 }
 
 export async function startAwsProxy(target: string): Promise<AwsProxy> {
-  const upstream = new URL(target);
+  let upstream = new URL(target);
   const requests: ProxiedRequest[] = [];
   let fault: FaultRule | undefined;
   const server = createServer(async (req, res) => {
@@ -84,6 +86,7 @@ export async function startAwsProxy(target: string): Promise<AwsProxy> {
     endpoint: `http://127.0.0.1:${port}`,
     requests,
     setFault: (rule) => void (fault = rule),
+    retarget: (to) => void (upstream = new URL(to)),
     close: () =>
       new Promise<void>((ok) => {
         server.close(() => ok());

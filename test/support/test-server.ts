@@ -2,7 +2,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLocalServer, type LocalServer } from '../../local/server.js';
+import { startAwsProxy, type AwsProxy } from './aws-proxy.js';
 import { dynaliteBackend, dynamoDbLocalBackend, type Backend, type BackendFactory } from './backends.js';
+import { storageProbe, type StorageProbe } from './storage.js';
 
 /**
  * A local server on a fresh data directory over one backend lane, for integration tests.
@@ -13,8 +15,22 @@ export interface TestServer {
   server: LocalServer;
   backend: Backend;
   dir: string;
+  /** Direct S3/DynamoDB reads against the emulators themselves (not through any proxy). */
+  storage: StorageProbe;
+  /** With `{ proxy: true }`: request-recording, fault-injecting proxies the server talks to. */
+  proxies?: { s3: AwsProxy; dynamodb: AwsProxy };
+  /**
+   * Another local server with other settings (`env` overrides) on the same storage, with its
+   * own signing keys. Closed by `close()`; close it yourself before a `restart()`.
+   */
+  startSibling(env: Record<string, string>): Promise<LocalServer>;
   restart(): Promise<void>;
   close(): Promise<void>;
+}
+
+export interface TestServerOptions {
+  /** Put an AwsProxy in front of each emulator (they follow the emulators across restarts). */
+  proxy?: boolean;
 }
 
 export interface Lane {
@@ -48,33 +64,75 @@ export function basicAuth(user = USER, password = PASSWORD): string {
  * Starts a server with credentials USER/PASSWORD (unless `env` overrides BLOBSERVER_AUTH;
  * pass BLOBSERVER_AUTH: '' for an open server).
  */
-export async function startTestServer(factory: BackendFactory, env: Record<string, string> = {}): Promise<TestServer> {
+export async function startTestServer(
+  factory: BackendFactory,
+  env: Record<string, string> = {},
+  options: TestServerOptions = {},
+): Promise<TestServer> {
   const dir = await mkdtemp(join(tmpdir(), 'blobserver-test-'));
-  const serverEnv = (backend: Backend) => ({
+  let backend: Backend | undefined;
+  let proxies: TestServer['proxies'];
+  let server: LocalServer | undefined;
+  const siblings = new Set<LocalServer>();
+  /** The emulator endpoints the server uses: the proxies' when proxied. */
+  const routedEnv = (b: Backend) =>
+    proxies ? { ...b.env, AWS_ENDPOINT_URL_S3: proxies.s3.endpoint, AWS_ENDPOINT_URL_DYNAMODB: proxies.dynamodb.endpoint } : b.env;
+  const serverEnv = (b: Backend, dataDir: string, overrides: Record<string, string>) => ({
     BLOBSERVER_AUTH: `userpass:${USER}:${PASSWORD}`,
     POWERTOOLS_LOG_LEVEL: 'CRITICAL',
-    ...backend.env,
-    ...env,
-    BLOBSERVER_DATA_DIR: dir,
+    ...routedEnv(b),
+    ...overrides,
+    BLOBSERVER_DATA_DIR: dataDir,
     PORT: '0',
   });
-  let backend = await factory(dir);
-  let server = await startLocalServer(serverEnv(backend));
+  const closeAll = async () => {
+    await Promise.all([...siblings].map((s) => s.close()));
+    siblings.clear();
+    await server?.close();
+    await backend?.close();
+    await Promise.all([proxies?.s3.close(), proxies?.dynamodb.close()]);
+  };
+  try {
+    backend = await factory(dir);
+    if (options.proxy) {
+      const [s3, dynamodb] = await Promise.all([startAwsProxy(backend.env.AWS_ENDPOINT_URL_S3), startAwsProxy(backend.env.AWS_ENDPOINT_URL_DYNAMODB)]);
+      proxies = { s3, dynamodb };
+    }
+    server = await startLocalServer(serverEnv(backend, dir, env));
+  } catch (err) {
+    await closeAll();
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+  let siblingCount = 0;
   const ts: TestServer = {
     url: server.url,
     server,
     backend,
     dir,
+    proxies,
+    storage: storageProbe(() => ts.backend.env, { bucket: server.config.bucketName, table: server.config.tableName }),
+    startSibling: async (overrides) => {
+      const sibling = await startLocalServer(serverEnv(ts.backend, join(dir, `sibling-${++siblingCount}`), { ...env, ...overrides }));
+      siblings.add(sibling);
+      const close = sibling.close;
+      sibling.close = async () => {
+        siblings.delete(sibling);
+        await close();
+      };
+      return sibling;
+    },
     restart: async () => {
-      await server.close();
-      await backend.close();
+      await ts.server.close();
+      await ts.backend.close();
       backend = await factory(dir);
-      server = await startLocalServer(serverEnv(backend));
+      proxies?.s3.retarget(backend.env.AWS_ENDPOINT_URL_S3);
+      proxies?.dynamodb.retarget(backend.env.AWS_ENDPOINT_URL_DYNAMODB);
+      server = await startLocalServer(serverEnv(backend, dir, env));
       Object.assign(ts, { url: server.url, server, backend });
     },
     close: async () => {
-      await server.close();
-      await backend.close();
+      await closeAll();
       await rm(dir, { recursive: true, force: true });
     },
   };
