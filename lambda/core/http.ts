@@ -5,6 +5,12 @@ export type HttpEvent = APIGatewayProxyEventV2;
 export type HttpResult = APIGatewayProxyStructuredResultV2;
 export type Handler = (event: HttpEvent) => Promise<HttpResult>;
 
+/**
+ * The Content-Type Perkeep's own server gives its JSON answers. Its client insists on exactly
+ * this for discovery; the other answers use it too, as Perkeep does.
+ */
+export const CAMLI_JSON = 'text/javascript';
+
 /** A refusal with a status and a message for the client; handlers throw it, the router answers it. */
 export class HttpError extends Error {
   constructor(

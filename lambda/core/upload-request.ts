@@ -1,0 +1,30 @@
+import type { SizedRef } from './blob-index.js';
+import type { Deps } from './deps.js';
+import { HttpError, bodyBytes, header, type HttpEvent } from './http.js';
+import { MAX_BLOB_SIZE } from './limits.js';
+import { multipartBoundary, readBlobParts } from './multipart.js';
+import { storeVerifiedBlobs } from './receive.js';
+
+export interface UploadOutcome {
+  received: SizedRef[];
+  /** Present only when some part was refused or could not be stored. */
+  errorText?: string;
+}
+
+/**
+ * The one upload engine behind both upload routes (signed URL and HTTP Basic): size cap,
+ * multipart parse with per-part digest verification, then S3-before-index writes. The caller
+ * has already decided who may upload.
+ */
+export async function receiveUpload(deps: Pick<Deps, 'settings' | 'index' | 'store' | 'log'>, event: HttpEvent): Promise<UploadOutcome> {
+  const body = bodyBytes(event);
+  if (body.length > deps.settings.maxUploadSize) {
+    throw new HttpError(413, `request body of ${body.length} bytes exceeds maxUploadSize ${deps.settings.maxUploadSize}`);
+  }
+  const contentType = header(event, 'content-type');
+  multipartBoundary(contentType); // 400 before any work if this is not multipart
+  const parsed = await readBlobParts(body, contentType, MAX_BLOB_SIZE);
+  const stored = await storeVerifiedBlobs(parsed.blobs, deps.index, deps.store, deps.log);
+  const errors = [...parsed.refused, ...stored.errors];
+  return { received: stored.received, ...(errors.length ? { errorText: errors.join('\n') } : {}) };
+}
