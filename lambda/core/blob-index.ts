@@ -5,6 +5,8 @@ import {
   DeleteItemCommand,
   GetItemCommand,
   PutItemCommand,
+  QueryCommand,
+  type QueryCommandOutput,
   type AttributeValue,
   type DynamoDBClient,
   type KeysAndAttributes,
@@ -104,6 +106,34 @@ export class BlobIndex {
       if (err instanceof ConditionalCheckFailedException || (err as Error).name === 'ConditionalCheckFailedException') return;
       throw err;
     }
+  }
+
+  /**
+   * Up to `count` rows with blobref strictly greater than `after` (all rows when `after` is
+   * empty), in blobref order, from the listing GSI. Costs about count/1000 Query requests
+   * (1 MB pages), never a scan. GSI reads are eventually consistent: a row may have been
+   * deleted since, so callers confirm with `sizes` before answering.
+   */
+  async listAfter(after: string, count: number): Promise<SizedRef[]> {
+    const rows: SizedRef[] = [];
+    let startKey: Record<string, AttributeValue> | undefined;
+    do {
+      const out: QueryCommandOutput = await this.ddb.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: INDEX_SCHEMA.listingIndex,
+          // The range condition does what ExclusiveStartKey would, for any `after`, stored or not.
+          KeyConditionExpression: after ? '#l = :l AND #r > :after' : '#l = :l',
+          ExpressionAttributeNames: { '#l': INDEX_SCHEMA.listingKey, ...(after ? { '#r': INDEX_SCHEMA.partitionKey } : {}) },
+          ExpressionAttributeValues: { ':l': { S: INDEX_SCHEMA.listingValue }, ...(after ? { ':after': { S: after } } : {}) },
+          Limit: count - rows.length,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of out.Items ?? []) rows.push(fromItem(item));
+      startKey = out.LastEvaluatedKey;
+    } while (startKey && rows.length < count);
+    return rows;
   }
 
   async delete(ref: string): Promise<void> {

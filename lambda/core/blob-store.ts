@@ -1,4 +1,5 @@
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 
 /** Blob bytes in S3, one object per blob under a fixed prefix (staging uploads will use another). */
 export const BLOB_PREFIX = 'blobs/';
@@ -16,6 +17,8 @@ export class BlobStore {
   constructor(
     readonly s3: S3Client,
     readonly bucketName: string,
+    /** Signs URLs handed to clients; differs from `s3` only where clients reach S3 by another address. */
+    private readonly presigner: S3Client = s3,
   ) {}
 
   async put(ref: string, bytes: Buffer): Promise<void> {
@@ -49,6 +52,18 @@ export class BlobStore {
       if (isNotFound(err)) return undefined;
       throw err;
     }
+  }
+
+  /**
+   * A URL that lets its holder GET the blob's object, signed with this function's own
+   * credentials (so it needs s3:GetObject, and never outlives a temporary session).
+   */
+  async presignedGetUrl(ref: string, ttlSeconds: number): Promise<string> {
+    return getSignedUrl(
+      this.presigner,
+      new GetObjectCommand({ Bucket: this.bucketName, Key: blobKey(ref) }),
+      { expiresIn: ttlSeconds },
+    );
   }
 
   async delete(ref: string): Promise<void> {

@@ -1,4 +1,4 @@
-import { DEFAULT_MAX_UPLOAD_SIZE, DEFAULT_UPLOAD_URL_TTL_SECONDS } from './limits.js';
+import { DEFAULT_MAX_UPLOAD_SIZE, DEFAULT_UPLOAD_URL_TTL_SECONDS, MAX_INLINE_BLOB_SIZE } from './limits.js';
 
 /**
  * Every setting the handlers read, from the environment, in one place. The cloud and the
@@ -9,12 +9,23 @@ export interface Config {
   bucketName: string;
   region: string;
   /** Per-service endpoints; undefined means the AWS default. LocalStack sets AWS_ENDPOINT_URL. */
-  endpoints: { s3?: string; dynamodb?: string; secretsManager?: string };
+  endpoints: {
+    s3?: string;
+    dynamodb?: string;
+    secretsManager?: string;
+    /**
+     * The S3 endpoint in presigned URLs given to clients, when they must reach S3 by another
+     * address than the functions do (LocalStack in Docker, the local server); default `s3`.
+     */
+    s3Public?: string;
+  };
   /** Path-style S3 URLs, needed by emulators and LocalStack (no virtual-host DNS there). */
   s3ForcePathStyle: boolean;
   uploadUrlTtlSeconds: number;
   maxUploadSize: number;
   allowRemove: boolean;
+  /** Largest blob a GET answers inline; bigger ones redirect to S3. Never above MAX_INLINE_BLOB_SIZE. */
+  maxInlineGetSize: number;
   /** Where HTTP Basic credentials come from; `none` only for a loopback-only local server. */
   auth: AuthSource;
   /** Where the upload-URL signing keys come from. */
@@ -48,6 +59,15 @@ export function parseUserPass(spec: string): { username: string; password: strin
   return { username: m[1], password: m[2] };
 }
 
+/** A lower inline-GET limit is allowed (it exercises the S3 redirect with small blobs); a higher one would break on Lambda. */
+function maxInlineGetSize(env: Env): number {
+  const value = positiveInt(env, 'BLOBSERVER_MAX_INLINE_GET_SIZE', MAX_INLINE_BLOB_SIZE);
+  if (value > MAX_INLINE_BLOB_SIZE) {
+    throw new ConfigError(`BLOBSERVER_MAX_INLINE_GET_SIZE must be at most ${MAX_INLINE_BLOB_SIZE} (Lambda's 6 MB response cap)`);
+  }
+  return value;
+}
+
 export function readConfig(env: Env = process.env): Config {
   const common = env.AWS_ENDPOINT_URL || undefined;
   const s3 = env.AWS_ENDPOINT_URL_S3 || common;
@@ -67,11 +87,13 @@ export function readConfig(env: Env = process.env): Config {
       s3,
       dynamodb: env.AWS_ENDPOINT_URL_DYNAMODB || common,
       secretsManager: env.AWS_ENDPOINT_URL_SECRETS_MANAGER || common,
+      s3Public: env.BLOBSERVER_S3_PUBLIC_ENDPOINT || undefined,
     },
     s3ForcePathStyle: env.BLOBSERVER_S3_FORCE_PATH_STYLE ? env.BLOBSERVER_S3_FORCE_PATH_STYLE === 'true' : s3 !== undefined,
     uploadUrlTtlSeconds: positiveInt(env, 'BLOBSERVER_UPLOAD_URL_TTL_SECONDS', DEFAULT_UPLOAD_URL_TTL_SECONDS),
     maxUploadSize: positiveInt(env, 'BLOBSERVER_MAX_UPLOAD_SIZE', DEFAULT_MAX_UPLOAD_SIZE),
     allowRemove: env.BLOBSERVER_ALLOW_REMOVE === 'true',
+    maxInlineGetSize: maxInlineGetSize(env),
     auth,
     signingKeys,
   };

@@ -10,7 +10,7 @@ import { createLogger, type Logger } from './telemetry.js';
 
 /** Everything a handler needs, built once per cold start (or once by the local server). */
 export interface Deps {
-  settings: Pick<Config, 'uploadUrlTtlSeconds' | 'maxUploadSize' | 'allowRemove'>;
+  settings: Pick<Config, 'uploadUrlTtlSeconds' | 'maxUploadSize' | 'allowRemove' | 'maxInlineGetSize'>;
   index: BlobIndex;
   store: BlobStore;
   keyring: KeyringLoader;
@@ -20,10 +20,10 @@ export interface Deps {
   log: Logger;
 }
 
-export function s3ClientFor(config: Config): S3Client {
+export function s3ClientFor(config: Config, endpoint = config.endpoints.s3): S3Client {
   return new S3Client({
     region: config.region,
-    endpoint: config.endpoints.s3,
+    endpoint,
     forcePathStyle: config.s3ForcePathStyle,
     credentials: config.credentials,
     // We verify every blob's digest ourselves; SDK-side flexible checksums (aws-chunked
@@ -49,9 +49,18 @@ export function createDeps(config: Config, overrides: Partial<Deps> = {}): Deps 
     return raw.startsWith('userpass:') ? parseUserPass(raw) : (JSON.parse(raw) as Credentials);
   };
   return {
-    settings: { uploadUrlTtlSeconds: config.uploadUrlTtlSeconds, maxUploadSize: config.maxUploadSize, allowRemove: config.allowRemove },
+    settings: {
+      uploadUrlTtlSeconds: config.uploadUrlTtlSeconds,
+      maxUploadSize: config.maxUploadSize,
+      allowRemove: config.allowRemove,
+      maxInlineGetSize: config.maxInlineGetSize,
+    },
     index: new BlobIndex(dynamoClientFor(config), config.tableName),
-    store: new BlobStore(s3ClientFor(config), config.bucketName),
+    store: new BlobStore(
+      s3ClientFor(config),
+      config.bucketName,
+      config.endpoints.s3Public ? s3ClientFor(config, config.endpoints.s3Public) : undefined,
+    ),
     keyring: keyringLoader(config.signingKeys, secrets),
     credentials,
     nowSeconds: () => Date.now() / 1000,

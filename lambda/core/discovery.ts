@@ -1,0 +1,39 @@
+import { SUPPORTED_HASHES } from './blobref.js';
+import { header, publicBaseUrl, type HttpEvent } from './http.js';
+
+/**
+ * Perkeep's discovery document, served at `/`. Its client reads blobRoot (where `/camli/...`
+ * lives), searchRoot/helpRoot/shareRoot (empty: we have none of those), signing (absent: we
+ * do not sign), storageGeneration (absent on purpose: it keys the client's "have cache",
+ * which removals would make stale) and hasLegacySHA1Index.
+ */
+
+export const DISCOVERY_MEDIA_TYPE = 'text/x-camli-configuration';
+
+/** `Accept: text/x-camli-configuration` (among others) or `?camli.mode=config`. */
+export function wantsDiscovery(event: HttpEvent): boolean {
+  if (new URLSearchParams(event.rawQueryString ?? '').get('camli.mode') === 'config') return true;
+  const accept = header(event, 'accept') ?? '';
+  return accept.split(',').some((range) => range.split(';')[0].trim().toLowerCase() === DISCOVERY_MEDIA_TYPE);
+}
+
+/** The path of this API's root, with a trailing slash: `/`, or `/<stage>/` behind a named stage. */
+export function apiRootPath(event: HttpEvent): string {
+  const path = new URL(publicBaseUrl(event)).pathname;
+  return path.endsWith('/') ? path : `${path}/`;
+}
+
+export function discoveryDocument(event: HttpEvent, principal: string) {
+  const root = apiRootPath(event);
+  return {
+    blobRoot: root,
+    blobHashFuncs: SUPPORTED_HASHES,
+    statusRoot: `${root}status/`,
+    searchRoot: '',
+    helpRoot: '',
+    shareRoot: '',
+    jsonSignRoot: '',
+    userName: principal,
+    hasLegacySHA1Index: false,
+  };
+}
