@@ -13,8 +13,19 @@ export interface Route {
 }
 
 export const ROUTES: readonly Route[] = [
+  // The seed protocol.
   { method: 'POST', path: '/camli/preupload', side: 'read' },
   { method: 'POST', path: '/camli/upload/{token}', side: 'write' },
+  // Perkeep's current protocol (DESIGN section 4). Literal /camli/ paths win over {blobref}.
+  { method: 'GET', path: '/', side: 'read' },
+  { method: 'GET', path: '/status/status.json', side: 'read' },
+  { method: 'GET', path: '/camli/stat', side: 'read' },
+  { method: 'POST', path: '/camli/stat', side: 'read' },
+  { method: 'GET', path: '/camli/enumerate-blobs', side: 'read' },
+  { method: 'GET', path: '/camli/{blobref}', side: 'read' },
+  { method: 'HEAD', path: '/camli/{blobref}', side: 'read' },
+  { method: 'POST', path: '/camli/upload', side: 'write' },
+  { method: 'POST', path: '/camli/remove', side: 'write' },
 ];
 
 export function routeKey(r: Pick<Route, 'method' | 'path'>): string {

@@ -1,0 +1,20 @@
+import { authenticate } from './core/auth.js';
+import type { Deps } from './core/deps.js';
+import { DISCOVERY_MEDIA_TYPE, discoveryDocument, wantsDiscovery } from './core/discovery.js';
+import { CAMLI_JSON, json, type Handler } from './core/http.js';
+
+/**
+ * GET /: the discovery document for Perkeep clients (which insist on exactly
+ * `Content-Type: text/javascript`), or a pointer to it for anyone else.
+ */
+export function discoveryHandler(deps: Deps): Handler {
+  return async (event) => {
+    const principal = authenticate(event, await deps.credentials());
+    if (wantsDiscovery(event)) return json(200, discoveryDocument(event, principal), CAMLI_JSON);
+    return {
+      statusCode: 200,
+      headers: { 'content-type': 'text/plain; charset=utf-8' },
+      body: `Perkeep-compatible blob server. Discovery: GET / with Accept: ${DISCOVERY_MEDIA_TYPE} (or ?camli.mode=config).\n`,
+    };
+  };
+}
