@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { HttpEvent, HttpResult } from '../lambda/core/http.js';
-import { LAMBDA_EVENT_LIMIT } from '../lambda/core/limits.js';
+import { LAMBDA_EVENT_LIMIT, LAMBDA_RESPONSE_LIMIT } from '../lambda/core/limits.js';
 import { ROUTES, routeKey, type Route } from '../lambda/routes.js';
 
 /**
@@ -101,6 +101,18 @@ export function toEvent(req: PlainRequest, match: RouteMatch | undefined, now = 
 export function exceedsEventLimit(event: HttpEvent): boolean {
   return Buffer.byteLength(JSON.stringify(event)) > LAMBDA_EVENT_LIMIT;
 }
+
+/** Whether Lambda would fail this (buffered) response as over its payload limit. */
+export function exceedsResponseLimit(result: HttpResult): boolean {
+  return Buffer.byteLength(JSON.stringify(result)) > LAMBDA_RESPONSE_LIMIT;
+}
+
+/** What API Gateway answers when the function's response was too large to return. */
+export const RESPONSE_TOO_LARGE: HttpResult = {
+  statusCode: 500,
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify({ message: 'Internal Server Error', errorText: 'response exceeds the 6 MB Lambda payload limit' }),
+};
 
 /** API Gateway's own answer to an over-size request (with the errorText our clients read). */
 export const TOO_LARGE: HttpResult = {

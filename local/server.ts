@@ -8,7 +8,7 @@ import { LAMBDA_EVENT_LIMIT } from '../lambda/core/limits.js';
 import { createReadSide } from '../lambda/read.js';
 import { createWriteSide } from '../lambda/write.js';
 import { S3RVER_CREDENTIALS, startEmbeddedAws } from './emulators.js';
-import { NOT_FOUND, TOO_LARGE, exceedsEventLimit, fromResult, matchRoute, toEvent } from './event.js';
+import { NOT_FOUND, RESPONSE_TOO_LARGE, TOO_LARGE, exceedsEventLimit, exceedsResponseLimit, fromResult, matchRoute, toEvent } from './event.js';
 import { ensureKeyFile } from './keys.js';
 import { ensureBucket, ensureTable } from './provision.js';
 
@@ -51,6 +51,8 @@ export async function startLocalServer(env: Env = process.env): Promise<LocalSer
     config.credentials = { accessKeyId: 'test', secretAccessKey: 'test' }; // LocalStack's convention
   }
 
+  config.endpoints.s3Public ??= presignEndpoint(config.endpoints.s3, host);
+
   try {
     await Promise.all([ensureTable(dynamoClientFor(config), config.tableName), ensureBucket(s3ClientFor(config), config.bucketName)]);
     if (config.signingKeys.kind === 'file') await ensureKeyFile(config.signingKeys.path);
@@ -90,6 +92,20 @@ export async function startLocalServer(env: Env = process.env): Promise<LocalSer
   };
 }
 
+/**
+ * Go's HTTP client (Perkeep's) forwards the caller's Authorization header when it follows a
+ * redirect to the same hostname, whatever the port, and S3 refuses a presigned URL that also
+ * carries one. So presigned URLs name a loopback S3 by the other loopback name than the one
+ * this server listens on (and prints): 127.0.0.1 <-> localhost.
+ */
+export function presignEndpoint(s3Endpoint: string | undefined, serverHost: string): string | undefined {
+  if (!s3Endpoint) return undefined;
+  const url = new URL(s3Endpoint);
+  if (url.hostname !== '127.0.0.1' && url.hostname !== 'localhost') return undefined;
+  url.hostname = serverHost === 'localhost' ? '127.0.0.1' : 'localhost';
+  return url.toString().replace(/\/$/, '');
+}
+
 /** Reads the body, but stops buffering past the Lambda event limit: such a request is refused anyway. */
 async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
   const chunks: Buffer[] = [];
@@ -114,7 +130,9 @@ async function serve(req: IncomingMessage, res: ServerResponse, sides: Record<'r
     else if (!match) result = NOT_FOUND;
     else result = await sides[match.route.side](event);
   }
+  if (exceedsResponseLimit(result)) result = RESPONSE_TOO_LARGE;
   const out = fromResult(result);
   res.writeHead(out.status, out.headers);
+  // A HEAD answer keeps the handler's Content-Length (the GET body's length) but sends no body.
   res.end(req.method === 'HEAD' ? undefined : out.body);
 }
