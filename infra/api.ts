@@ -1,0 +1,86 @@
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import { CorsHttpMethod, HttpApi, HttpMethod, HttpStage, LogGroupLogDestination, type CorsPreflightOptions } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { LogGroup } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { ROUTES, type Side } from '../lambda/routes.js';
+import type { Functions } from './functions.js';
+import type { BlobServerSettings } from './settings.js';
+
+/**
+ * One access-log line per request, as JSON. The route key, never the raw path: the path of
+ * an upload URL is a bearer capability and must not end up in logs.
+ */
+export const ACCESS_LOG_FIELDS = {
+  requestId: '$context.requestId',
+  ip: '$context.identity.sourceIp',
+  requestTime: '$context.requestTime',
+  routeKey: '$context.routeKey',
+  status: '$context.status',
+  protocol: '$context.protocol',
+  responseLength: '$context.responseLength',
+  latency: '$context.responseLatency',
+  integrationLatency: '$context.integrationLatency',
+  integrationError: '$context.integrationErrorMessage',
+} as const;
+
+export interface ApiProps {
+  functions: Functions;
+  settings: BlobServerSettings;
+}
+
+/** The HTTP API: every route of lambda/routes.ts, to the function of its side. */
+export class Api extends Construct {
+  readonly httpApi: HttpApi;
+  readonly stage: HttpStage;
+  readonly accessLogs: LogGroup;
+
+  constructor(scope: Construct, id: string, { functions, settings }: ApiProps) {
+    super(scope, id);
+    this.httpApi = new HttpApi(this, 'HttpApi', {
+      description: 'Perkeep-compatible blob server',
+      createDefaultStage: false,
+      corsPreflight: corsFor(settings.corsOrigins),
+    });
+    const integrations: Record<Side, HttpLambdaIntegration> = {
+      read: new HttpLambdaIntegration('ReadSide', functions.read.fn),
+      write: new HttpLambdaIntegration('WriteSide', functions.write.fn),
+    };
+    for (const route of ROUTES) {
+      this.httpApi.addRoutes({ path: route.path, methods: [HttpMethod[route.method]], integration: integrations[route.side] });
+    }
+
+    this.accessLogs = new LogGroup(this, 'AccessLogs', {
+      retention: settings.logRetention,
+      removalPolicy: settings.ephemeral ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
+    });
+    this.stage = new HttpStage(this, 'Stage', {
+      httpApi: this.httpApi,
+      stageName: settings.stageName,
+      autoDeploy: true,
+      throttle: { rateLimit: settings.throttleRateLimit, burstLimit: settings.throttleBurstLimit },
+      accessLogSettings: {
+        destination: new LogGroupLogDestination(this.accessLogs),
+        format: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
+      },
+    });
+
+    // Acknowledged on the API, so it covers every route (routes are its children).
+    Validations.of(this.httpApi).acknowledge({
+      id: 'AwsSolutions-APIG4',
+      reason:
+        'Authorization happens in the functions: Perkeep clients send HTTP Basic (checked in constant time against Secrets Manager) and upload URLs carry an HMAC-signed expiring capability that no API Gateway authorizer type can verify.',
+    });
+  }
+}
+
+function corsFor(origins: string[]): CorsPreflightOptions | undefined {
+  if (origins.length === 0) return undefined;
+  return {
+    allowOrigins: origins,
+    allowMethods: [CorsHttpMethod.GET, CorsHttpMethod.HEAD, CorsHttpMethod.POST],
+    allowHeaders: ['authorization', 'content-type'],
+    maxAge: Duration.days(1),
+  };
+}

@@ -1,0 +1,69 @@
+import { join } from 'node:path';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { ApplicationLogLevel, LoggingFormat, SystemLogLevel } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { ARCHITECTURE, BUNDLING, ENTRIES, PROJECT_ROOT, RUNTIME, type EntryName } from './bundling.js';
+
+export const SERVICE_NAME = 'blobserver';
+
+export interface BlobserverFunctionProps {
+  entry: EntryName;
+  description: string;
+  memorySize: number;
+  timeout: Duration;
+  environment?: Record<string, string>;
+  logRetention: RetentionDays;
+  ephemeral: boolean;
+}
+
+/**
+ * One Lambda function as every function of this service is built: locally bundled and
+ * minified ESM with source maps, arm64, JSON logs into its own log group with a retention,
+ * and its own role that starts with nothing but writing to that log group (no AWS managed
+ * policy), so the caller's grants are the whole of what it may do.
+ */
+export class BlobserverFunction extends Construct {
+  readonly fn: NodejsFunction;
+  readonly role: Role;
+  readonly logGroup: LogGroup;
+
+  constructor(scope: Construct, id: string, props: BlobserverFunctionProps) {
+    super(scope, id);
+    this.logGroup = new LogGroup(this, 'Logs', {
+      retention: props.logRetention,
+      removalPolicy: props.ephemeral ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
+    });
+    this.role = new Role(this, 'Role', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `${props.description} (least privilege)`,
+    });
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({ sid: 'WriteOwnLogs', actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [this.logGroup.logGroupArn] }),
+    );
+    this.fn = new NodejsFunction(this, 'Function', {
+      entry: join(PROJECT_ROOT, ENTRIES[props.entry]),
+      handler: 'handler',
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
+      description: props.description,
+      runtime: RUNTIME,
+      architecture: ARCHITECTURE,
+      memorySize: props.memorySize,
+      timeout: props.timeout,
+      role: this.role,
+      logGroup: this.logGroup,
+      loggingFormat: LoggingFormat.JSON,
+      applicationLogLevelV2: ApplicationLogLevel.INFO,
+      systemLogLevelV2: SystemLogLevel.WARN,
+      bundling: BUNDLING,
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+        ...props.environment,
+      },
+    });
+  }
+}

@@ -1,0 +1,70 @@
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import type { CfnBucket } from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { BLOB_PREFIX } from '../lambda/core/blob-store.js';
+import { BlobserverFunction } from './blobserver-function.js';
+import { grantReadSide, grantWriteSide } from './grants.js';
+import type { Secrets } from './secrets.js';
+import type { BlobServerSettings } from './settings.js';
+import type { Storage } from './storage.js';
+
+/** API Gateway HTTP APIs give up on an integration after 30 s; finish (or fail) before that. */
+export const FUNCTION_TIMEOUT = Duration.seconds(29);
+
+/**
+ * Memory is also CPU on Lambda. The write side base64-decodes, parses and hashes a body of
+ * up to maxUploadSize (in a 6 MB event) and keeps it in memory: 1769 MB is one full vCPU.
+ */
+export const MEMORY_MB = { read: 1024, write: 1769 } as const;
+
+export interface FunctionsProps {
+  storage: Storage;
+  secrets: Secrets;
+  settings: BlobServerSettings;
+}
+
+/** The read side and the write side (DESIGN §1), each with only the permissions it uses. */
+export class Functions extends Construct {
+  readonly read: BlobserverFunction;
+  readonly write: BlobserverFunction;
+
+  constructor(scope: Construct, id: string, { storage, secrets, settings }: FunctionsProps) {
+    super(scope, id);
+    // Every variable lambda/core/config.ts reads in the cloud.
+    const environment = {
+      BLOBSERVER_TABLE: storage.table.tableName,
+      BLOBSERVER_BUCKET: storage.bucket.bucketName,
+      BLOBSERVER_AUTH_SECRET_ID: secrets.credentials.secretArn,
+      BLOBSERVER_SIGNING_KEY_SECRET_ID: secrets.signingKey.secretArn,
+      BLOBSERVER_UPLOAD_URL_TTL_SECONDS: String(settings.uploadUrlTtlSeconds),
+      BLOBSERVER_MAX_UPLOAD_SIZE: String(settings.maxUploadSize),
+      BLOBSERVER_ALLOW_REMOVE: String(settings.allowRemove),
+    };
+    const common = { timeout: FUNCTION_TIMEOUT, environment, logRetention: settings.logRetention, ephemeral: settings.ephemeral };
+
+    this.read = new BlobserverFunction(this, 'Read', {
+      ...common,
+      entry: 'read',
+      description: 'Blob server read side: discovery, preupload, stat, get, enumerate',
+      memorySize: MEMORY_MB.read,
+    });
+    this.write = new BlobserverFunction(this, 'Write', {
+      ...common,
+      entry: 'write',
+      description: 'Blob server write side: uploads (and remove when enabled)',
+      memorySize: MEMORY_MB.write,
+    });
+    grantReadSide(this.read.role, storage, secrets);
+    grantWriteSide(this.write.role, storage, secrets, { allowRemove: settings.allowRemove });
+
+    // cdk-nag names the finding after the bucket's logical id: <Id.Arn>/blobs/*.
+    const stack = Stack.of(this);
+    const bucketId = stack.resolve(stack.getLogicalId(storage.bucket.node.defaultChild as CfnBucket)) as string;
+    for (const side of [this.read, this.write]) {
+      Validations.of(side.role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${BLOB_PREFIX}*]`,
+        reason: `One object per blobref under ${BLOB_PREFIX}, keys known only at request time: object actions are scoped to that prefix, never the whole bucket, never wildcard actions.`,
+      });
+    }
+  }
+}

@@ -1,0 +1,48 @@
+import { PolicyStatement, type IRole } from 'aws-cdk-lib/aws-iam';
+import type { Secrets } from './secrets.js';
+import type { Storage } from './storage.js';
+
+/**
+ * What each function may do, written out action by action (no grantReadWriteData()-style
+ * helpers: those add Scan, DescribeTable, DeleteObject... that the handlers never call).
+ * Tests compare each role's permissions with these lists exactly.
+ */
+
+/** Read side: index lookups (preupload/stat/enumerate), blob reads (get) and its secrets. */
+export function grantReadSide(role: IRole, storage: Storage, secrets: Secrets): void {
+  role.addToPrincipalPolicy(new PolicyStatement({ sid: 'ReadIndex', actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem'], resources: [storage.table.tableArn] }));
+  // enumerate-blobs pages through the listing GSI (and confirms rows with BatchGetItem).
+  role.addToPrincipalPolicy(new PolicyStatement({ sid: 'ListIndex', actions: ['dynamodb:Query'], resources: [storage.listingIndexArn] }));
+  // GET/HEAD /camli/{blobref}: reading blob bytes (HeadObject needs s3:GetObject too).
+  role.addToPrincipalPolicy(new PolicyStatement({ sid: 'ReadBlobs', actions: ['s3:GetObject'], resources: [storage.blobObjectsArn] }));
+  grantSecrets(role, secrets);
+}
+
+/** Write side: stores verified blobs and their index rows; checks existing rows first. */
+export function grantWriteSide(role: IRole, storage: Storage, secrets: Secrets, opts: { allowRemove: boolean }): void {
+  role.addToPrincipalPolicy(new PolicyStatement({ sid: 'WriteBlobs', actions: ['s3:PutObject'], resources: [storage.blobObjectsArn] }));
+  role.addToPrincipalPolicy(
+    new PolicyStatement({
+      sid: 'WriteIndex',
+      actions: ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:BatchGetItem'],
+      resources: [storage.table.tableArn],
+    }),
+  );
+  if (opts.allowRemove) {
+    // Only when removal is enabled, and only here: no other function can ever delete.
+    role.addToPrincipalPolicy(new PolicyStatement({ sid: 'RemoveBlobs', actions: ['s3:DeleteObject'], resources: [storage.blobObjectsArn] }));
+    role.addToPrincipalPolicy(new PolicyStatement({ sid: 'RemoveIndexRows', actions: ['dynamodb:DeleteItem'], resources: [storage.table.tableArn] }));
+  }
+  grantSecrets(role, secrets);
+}
+
+/** Both sides check HTTP Basic credentials (all but signed URLs) and sign or verify upload URLs. */
+function grantSecrets(role: IRole, secrets: Secrets): void {
+  role.addToPrincipalPolicy(
+    new PolicyStatement({
+      sid: 'ReadSecrets',
+      actions: ['secretsmanager:GetSecretValue'],
+      resources: [secrets.credentials.secretArn, secrets.signingKey.secretArn],
+    }),
+  );
+}

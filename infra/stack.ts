@@ -1,0 +1,49 @@
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { Alarms } from './alarms.js';
+import { Api } from './api.js';
+import { Functions } from './functions.js';
+import { Secrets } from './secrets.js';
+import { DEFAULT_SETTINGS, validateSettings, type BlobServerSettings } from './settings.js';
+import { Storage } from './storage.js';
+
+export interface BlobServerStackProps extends StackProps {
+  /** Overrides of DEFAULT_SETTINGS (infra/app.ts passes what CDK context says). */
+  settings?: Partial<BlobServerSettings>;
+}
+
+/** The whole production system of DESIGN §1: storage, secrets, functions, API, alarms. */
+export class BlobServerStack extends Stack {
+  readonly settings: BlobServerSettings;
+  readonly storage: Storage;
+  readonly secrets: Secrets;
+  readonly functions: Functions;
+  readonly api: Api;
+  readonly alarms: Alarms;
+
+  constructor(scope: Construct, id: string, props: BlobServerStackProps = {}) {
+    super(scope, id, props);
+    const settings = validateSettings({ ...DEFAULT_SETTINGS, ...props.settings });
+    this.settings = settings;
+
+    this.storage = new Storage(this, 'Storage', { ephemeral: settings.ephemeral });
+    this.secrets = new Secrets(this, 'Secrets', settings);
+    this.functions = new Functions(this, 'Functions', { storage: this.storage, secrets: this.secrets, settings });
+    this.api = new Api(this, 'Api', { functions: this.functions, settings });
+    this.alarms = new Alarms(this, 'Alarms', {
+      api: this.api,
+      functions: { Read: this.functions.read, Write: this.functions.write, SigningKeyRotation: this.secrets.rotation },
+      alarmTopicArn: settings.alarmTopicArn,
+    });
+
+    new CfnOutput(this, 'ApiUrl', { description: 'Base URL of the blob server (the Perkeep server URL)', value: this.api.stage.url });
+    new CfnOutput(this, 'CredentialsSecretName', {
+      description: 'Secrets Manager secret holding {"username","password"} for HTTP Basic',
+      value: this.secrets.credentials.secretName,
+    });
+    new CfnOutput(this, 'SigningKeySecretName', { description: 'Secrets Manager secret holding the upload-URL signing key', value: this.secrets.signingKey.secretName });
+    new CfnOutput(this, 'BucketName', { value: this.storage.bucket.bucketName });
+    new CfnOutput(this, 'TableName', { value: this.storage.table.tableName });
+
+  }
+}

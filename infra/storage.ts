@@ -1,0 +1,77 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { AttributeType, BillingMode, ProjectionType, Table } from 'aws-cdk-lib/aws-dynamodb';
+import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { INDEX_SCHEMA } from '../lambda/core/blob-index.js';
+import { BLOB_PREFIX } from '../lambda/core/blob-store.js';
+
+/** Where the planned presigned-POST lane (DESIGN §6) stages uploads before verifying them. */
+export const STAGING_PREFIX = 'staging/';
+
+export interface StorageProps {
+  ephemeral: boolean;
+}
+
+/**
+ * Blob bytes (S3) and the blob index (DynamoDB). Both are retained when the stack is deleted
+ * unless the stack is ephemeral: losing them loses the user's data.
+ */
+export class Storage extends Construct {
+  readonly bucket: Bucket;
+  readonly accessLogs: Bucket;
+  readonly table: Table;
+  /** ARN pattern of the objects under the blob prefix: the only keys any function touches. */
+  readonly blobObjectsArn: string;
+
+  constructor(scope: Construct, id: string, props: StorageProps) {
+    super(scope, id);
+    const removalPolicy = props.ephemeral ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
+    const privateBucket = {
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      // SSE-S3: encrypted at rest with no KMS key for the functions to be granted.
+      encryption: BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      removalPolicy,
+      autoDeleteObjects: props.ephemeral,
+    };
+
+    this.accessLogs = new Bucket(this, 'AccessLogs', {
+      ...privateBucket,
+      lifecycleRules: [{ id: 'expire-old-access-logs', expiration: Duration.days(365) }],
+    });
+
+    this.bucket = new Bucket(this, 'Blobs', {
+      ...privateBucket,
+      serverAccessLogsBucket: this.accessLogs,
+      serverAccessLogsPrefix: 'blobs-bucket/',
+      lifecycleRules: [
+        { id: 'expire-abandoned-staging', prefix: STAGING_PREFIX, expiration: Duration.days(1) },
+        { id: 'abort-incomplete-multipart', abortIncompleteMultipartUploadAfter: Duration.days(1) },
+      ],
+    });
+    this.blobObjectsArn = this.bucket.arnForObjects(`${BLOB_PREFIX}*`);
+
+    // Same key schema as local/provision.ts (both from INDEX_SCHEMA); a test compares them.
+    this.table = new Table(this, 'Index', {
+      partitionKey: { name: INDEX_SCHEMA.partitionKey, type: AttributeType.STRING },
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection: !props.ephemeral,
+      removalPolicy,
+    });
+    this.table.addGlobalSecondaryIndex({
+      indexName: INDEX_SCHEMA.listingIndex,
+      partitionKey: { name: INDEX_SCHEMA.listingKey, type: AttributeType.STRING },
+      sortKey: { name: INDEX_SCHEMA.partitionKey, type: AttributeType.STRING },
+      projectionType: ProjectionType.INCLUDE,
+      nonKeyAttributes: ['size'],
+    });
+  }
+
+  /** ARN of the enumeration index, for Query grants that name it rather than `index/*`. */
+  get listingIndexArn(): string {
+    return `${this.table.tableArn}/index/${INDEX_SCHEMA.listingIndex}`;
+  }
+}
