@@ -65,12 +65,18 @@ if (process.env.BLOBSERVER_TEST_NETNS === undefined || process.env.BLOBSERVER_TE
       BLOBSERVER_TEST_NETNS: '1',
     }, process.cwd());
   } else {
-    console.error(`scripts/test.mjs: no loopback-only network namespace (${why}); the DynamoDB Local lane will be skipped`);
+    console.error(`scripts/test.mjs: no loopback-only network namespace (${why}); ${ddbLocalNote()}`);
     main();
   }
 } else {
-  if (process.env.BLOBSERVER_TEST_NETNS !== '1') console.error('scripts/test.mjs: BLOBSERVER_TEST_NETNS is not 1; the DynamoDB Local lane will be skipped');
+  if (process.env.BLOBSERVER_TEST_NETNS !== '1') console.error(`scripts/test.mjs: BLOBSERVER_TEST_NETNS=${process.env.BLOBSERVER_TEST_NETNS}; ${ddbLocalNote()}`);
   main();
+}
+
+function ddbLocalNote() {
+  return process.env.BLOBSERVER_TEST_DDB_LOCAL === '1'
+    ? 'BLOBSERVER_TEST_DDB_LOCAL=1: the DynamoDB Local lane runs listening on every interface'
+    : 'the DynamoDB Local lane will be skipped';
 }
 
 function testFilesUnder(dir) {
