@@ -100,7 +100,7 @@ export function readBlobParts(body: Buffer, contentType: string | undefined, max
           refused.push(`${ref.ref}: content does not match its digest (${size} bytes received)`);
           return;
         }
-        blobs.push({ ref: ref.ref, bytes: Buffer.concat(chunks, size) });
+        blobs.push({ ref: ref.ref, bytes: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size) });
       });
       // A part cut off by a malformed body errors instead of ending: its bytes are dropped.
       stream.on('error', () => undefined);
