@@ -1,0 +1,64 @@
+import { randomBytes } from 'node:crypto';
+import { blobRefOf, type HashName } from '../lambda/core/blobref.js';
+import type { BlobIndex } from '../lambda/core/blob-index.js';
+import type { BlobStore } from '../lambda/core/blob-store.js';
+import { readConfig } from '../lambda/core/config.js';
+import { createDeps } from '../lambda/core/deps.js';
+import { MAX_BLOB_SIZE } from '../lambda/core/limits.js';
+import { readBlobParts } from '../lambda/core/multipart.js';
+import { keyringOf, mintUploadToken } from '../lambda/core/tokens.js';
+import { uploadHandler } from '../lambda/upload.js';
+import { matchRoute, toEvent } from '../local/event.js';
+import { multipartBody } from '../test/support/test-server.js';
+
+/**
+ * The upload path's own cost, storage stubbed out: multipart parse + digest verification
+ * (readBlobParts), and the whole upload handler (token check, base64 event body, parse,
+ * verify, stub writes, fresh upload URL) on an API Gateway event.
+ */
+
+export interface Batch {
+  hash: HashName;
+  /** The blobs' bytes, one buffer per part. */
+  blobs: Buffer[];
+  /** Blob payload bytes in the batch (what MB/s is counted over). */
+  payload: number;
+  body: Buffer;
+  contentType: string;
+}
+
+export function buildBatch(hash: HashName, parts: number, partSize: number): Batch {
+  const blobs = Array.from({ length: parts }, () => randomBytes(partSize));
+  const body = multipartBody(blobs.map((data) => ({ name: blobRefOf(data, hash), data })));
+  return { hash, blobs, payload: parts * partSize, ...body };
+}
+
+/** One readBlobParts call over the batch, checked once up front to accept every part. */
+export async function parseRun(batch: Batch): Promise<() => Promise<unknown>> {
+  const check = await readBlobParts(batch.body, batch.contentType, MAX_BLOB_SIZE);
+  if (check.blobs.length !== batch.blobs.length) throw new Error(`bench batch not accepted: ${check.refused.join('; ')}`);
+  return () => readBlobParts(batch.body, batch.contentType, MAX_BLOB_SIZE);
+}
+
+/** One upload-handler call with an index that knows nothing and a store that keeps nothing. */
+export async function handlerRun(batch: Batch): Promise<() => Promise<unknown>> {
+  const keyring = keyringOf([randomBytes(32)]);
+  const index = { sizes: async () => new Map<string, number>(), put: async () => undefined } as unknown as BlobIndex;
+  const store = { put: async () => undefined } as unknown as BlobStore;
+  const deps = createDeps(readConfig({ BLOBSERVER_MAX_UPLOAD_SIZE: String(batch.body.length) }), {
+    index,
+    store,
+    keyring: async () => keyring,
+  });
+  const handler = uploadHandler(deps);
+  const { token } = mintUploadToken(keyring, 'bench', deps.nowSeconds(), 3600);
+  const url = `/camli/upload/${token}`;
+  const event = toEvent(
+    { method: 'POST', url, headers: { host: '127.0.0.1', 'content-type': batch.contentType }, body: batch.body, sourceIp: '127.0.0.1' },
+    matchRoute('POST', url),
+  );
+  const first = await handler(event);
+  const received = (JSON.parse(String(first.body)) as { received?: unknown[] }).received?.length;
+  if (first.statusCode !== 200 || received !== batch.blobs.length) throw new Error(`bench upload not accepted: ${first.statusCode} ${first.body}`);
+  return () => handler(event);
+}
