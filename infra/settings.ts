@@ -84,7 +84,7 @@ function list(key: string, raw: unknown): string[] {
 
 export function settingsFromContext(ctx: ContextSource): BlobServerSettings {
   const d = DEFAULT_SETTINGS;
-  return validateSettings({
+  const settings = validateSettings({
     stageName: str('stage', ctx.tryGetContext('stage'), d.stageName),
     maxUploadSize: int('maxUploadSize', ctx.tryGetContext('maxUploadSize'), d.maxUploadSize),
     uploadUrlTtlSeconds: int('uploadUrlTtlSeconds', ctx.tryGetContext('uploadUrlTtlSeconds'), d.uploadUrlTtlSeconds),
@@ -96,8 +96,9 @@ export function settingsFromContext(ctx: ContextSource): BlobServerSettings {
     throttleBurstLimit: int('throttleBurstLimit', ctx.tryGetContext('throttleBurstLimit'), d.throttleBurstLimit),
     logRetention: int('logRetentionDays', ctx.tryGetContext('logRetentionDays'), d.logRetention) as RetentionDays,
     signingKeyRotationDays: int('signingKeyRotationDays', ctx.tryGetContext('signingKeyRotationDays'), d.signingKeyRotationDays),
-    alarmTopicArn: str('alarmTopicArn', ctx.tryGetContext('alarmTopicArn'), undefined),
   });
+  const alarmTopicArn = str('alarmTopicArn', ctx.tryGetContext('alarmTopicArn'), undefined);
+  return alarmTopicArn ? { ...settings, alarmTopicArn } : settings;
 }
 
 /** Rejects combinations that would deploy but not work. */
