@@ -19,11 +19,11 @@ function assertChallenged(fn: () => unknown): void {
 }
 
 describe('HTTP Basic authentication', () => {
-  it('accepts the right credentials and names the user as principal', () => {
+  it('accepts the right credentials (the password has a colon: user ends at the first one) and names the user', () => {
     assert.equal(authenticate(withAuthorization(basic('alice:correct horse: battery staple')), EXPECTED), 'alice');
   });
 
-  it('splits at the first colon, so passwords may contain colons', () => {
+  it('refuses the part of the password before its colon', () => {
     assertChallenged(() => authenticate(withAuthorization(basic('alice:correct horse')), EXPECTED));
   });
 
