@@ -1,0 +1,38 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError, readConfig } from '../../lambda/core/config.js';
+import { MAX_INLINE_BLOB_SIZE } from '../../lambda/core/limits.js';
+import { presignEndpoint } from '../../local/server.js';
+
+describe('inline GET limit', () => {
+  it(`defaults to ${MAX_INLINE_BLOB_SIZE}, whose base64 fits Lambda's 6 MB response with room for headers`, () => {
+    assert.equal(readConfig({}).maxInlineGetSize, MAX_INLINE_BLOB_SIZE);
+    assert.ok(Math.ceil(MAX_INLINE_BLOB_SIZE / 3) * 4 + 64 * 1024 < 6 * 1024 * 1024);
+  });
+
+  it('may be lowered but never raised above what Lambda can return', () => {
+    assert.equal(readConfig({ BLOBSERVER_MAX_INLINE_GET_SIZE: '1000' }).maxInlineGetSize, 1000);
+    assert.throws(() => readConfig({ BLOBSERVER_MAX_INLINE_GET_SIZE: String(MAX_INLINE_BLOB_SIZE + 1) }), ConfigError);
+    assert.throws(() => readConfig({ BLOBSERVER_MAX_INLINE_GET_SIZE: '0' }), ConfigError);
+  });
+});
+
+describe('presigned URL endpoint', () => {
+  it('is BLOBSERVER_S3_PUBLIC_ENDPOINT when set, else unset (the S3 endpoint itself)', () => {
+    assert.equal(readConfig({ BLOBSERVER_S3_PUBLIC_ENDPOINT: 'http://127.0.0.1:4566' }).endpoints.s3Public, 'http://127.0.0.1:4566');
+    assert.equal(readConfig({ AWS_ENDPOINT_URL_S3: 'http://localstack:4566' }).endpoints.s3Public, undefined);
+  });
+
+  it('names a loopback S3 by the other loopback name than the local server\'s, so Go clients drop credentials on the redirect', () => {
+    assert.equal(presignEndpoint('http://127.0.0.1:4569', '127.0.0.1'), 'http://localhost:4569');
+    assert.equal(presignEndpoint('http://localhost:4569', '127.0.0.1'), 'http://localhost:4569');
+    assert.equal(presignEndpoint('http://127.0.0.1:4569', 'localhost'), 'http://127.0.0.1:4569');
+    assert.equal(presignEndpoint('http://localhost:4569/', 'localhost'), 'http://127.0.0.1:4569');
+  });
+
+  it('leaves other endpoints alone', () => {
+    assert.equal(presignEndpoint(undefined, '127.0.0.1'), undefined);
+    assert.equal(presignEndpoint('https://s3.eu-west-1.amazonaws.com', '127.0.0.1'), undefined);
+    assert.equal(presignEndpoint('http://localstack:4566', '127.0.0.1'), undefined);
+  });
+});

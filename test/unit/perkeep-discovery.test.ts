@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { apiRootPath, discoveryDocument, wantsDiscovery } from '../../lambda/core/discovery.js';
+import type { HttpEvent } from '../../lambda/core/http.js';
+import { toEvent } from '../../local/event.js';
+
+function event(url: string, headers: Record<string, string> = {}, stage = '$default'): HttpEvent {
+  const e = toEvent({ method: 'GET', url, headers: { host: 'blobs.example.com', 'x-forwarded-proto': 'https', ...headers }, body: Buffer.alloc(0), sourceIp: '127.0.0.1' }, undefined);
+  e.requestContext.stage = stage;
+  return e;
+}
+
+describe('wantsDiscovery', () => {
+  it('recognises Perkeep\'s Accept header, alone or among others, in any case, with parameters', () => {
+    for (const accept of ['text/x-camli-configuration', 'text/html, text/x-camli-configuration', 'TEXT/X-CAMLI-CONFIGURATION;q=0.5', 'application/json ,text/x-camli-configuration ; q=1']) {
+      assert.equal(wantsDiscovery(event('/', { accept })), true, accept);
+    }
+  });
+
+  it('recognises ?camli.mode=config', () => {
+    assert.equal(wantsDiscovery(event('/?camli.mode=config')), true);
+    assert.equal(wantsDiscovery(event('/?x=1&camli.mode=config')), true);
+  });
+
+  it('is false for anything else', () => {
+    for (const [url, accept] of [['/', 'text/html'], ['/', '*/*'], ['/?camli.mode=other', ''], ['/', 'text/x-camli-configuration-v2'], ['/', '']]) {
+      assert.equal(wantsDiscovery(event(url, accept ? { accept } : {})), false, `${url} ${accept}`);
+    }
+  });
+});
+
+describe('discovery document', () => {
+  it('puts the blob root at the API root: / on the default stage, /<stage>/ behind a named one', () => {
+    assert.equal(apiRootPath(event('/')), '/');
+    assert.equal(apiRootPath(event('/', {}, 'prod')), '/prod/');
+    const staged = discoveryDocument(event('/', {}, 'prod'), 'alice');
+    assert.equal(staged.blobRoot, '/prod/');
+    assert.equal(staged.statusRoot, '/prod/status/');
+  });
+
+  it('advertises sha224 then sha1, and no search, signing or storage generation', () => {
+    const d = discoveryDocument(event('/'), 'alice') as Record<string, unknown>;
+    assert.deepEqual(d.blobHashFuncs, ['sha224', 'sha1']);
+    assert.equal(d.blobRoot, '/');
+    assert.equal(d.statusRoot, '/status/');
+    assert.equal(d.searchRoot, '');
+    assert.equal(d.userName, 'alice');
+    assert.equal(d.hasLegacySHA1Index, false);
+    for (const absent of ['signing', 'storageGeneration', 'uiRoot', 'downloadHelper', 'syncHandlers']) assert.equal(d[absent], undefined, absent);
+  });
+});
