@@ -44,13 +44,13 @@ export function partsWithContentType(body: Buffer, boundary: string): boolean[] 
     const headersEnd = body.indexOf('\r\n\r\n', lineEnd);
     if (headersEnd === -1) break;
     const headers = body.subarray(lineEnd + 2, headersEnd).toString('latin1');
-    if (/^content-disposition:\s*form-data/im.test(headers)) result.push(/^content-type:/im.test(headers));
+    if (/^content-disposition:[ \t]*form-data[ \t]*(;|$)/im.test(headers)) result.push(/^content-type:/im.test(headers));
     pos = body.indexOf(delimiter, headersEnd + 4);
   }
   return result;
 }
 
-export function readBlobParts(body: Buffer, contentType: string | undefined, maxBlobSize: number): Promise<ParsedUpload> {
+export async function readBlobParts(body: Buffer, contentType: string | undefined, maxBlobSize: number): Promise<ParsedUpload> {
   const boundary = multipartBoundary(contentType);
   const hasContentType = partsWithContentType(body, boundary);
   const blobs: VerifiedBlob[] = [];
@@ -120,7 +120,15 @@ export function readBlobParts(body: Buffer, contentType: string | undefined, max
       refused.push(`malformed multipart body: ${err.message}`);
       resolve({ blobs, refused });
     });
-    bb.on('close', () => resolve({ blobs, refused }));
+    bb.on('close', () => {
+      // The Content-Type flags are matched to busboy's parts by position. If busboy skipped a
+      // part our scan counted (an unparseable Content-Disposition), that match is unreliable,
+      // so such a body is refused whole rather than risk checking the wrong part.
+      if (ordinal !== hasContentType.length) {
+        return resolve({ blobs: [], refused: [...refused, 'malformed multipart body: a part has an unreadable Content-Disposition'] });
+      }
+      resolve({ blobs, refused });
+    });
     bb.end(body);
   });
 }

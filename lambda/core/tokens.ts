@@ -71,7 +71,8 @@ export function verifyUploadToken(keyring: Keyring, token: string, nowSeconds: n
     return { ok: false, reason: 'malformed' };
   }
   const given = Buffer.from(sig, 'base64url');
-  if (given.length !== MAC_BYTES) return { ok: false, reason: 'malformed' };
+  // Only the canonical spelling: base64url decoding ignores a last character's spare bits.
+  if (given.length !== MAC_BYTES || given.toString('base64url') !== sig) return { ok: false, reason: 'malformed' };
   const key = keyring.accepted.find((k) => k.id === keyId);
   if (!key) return { ok: false, reason: 'unknown-key' };
   const expiresAt = Number(exp);

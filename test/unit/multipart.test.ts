@@ -196,3 +196,29 @@ describe('partsWithContentType (raw header scan)', () => {
     assert.deepEqual(partsWithContentType(framed, 'bnd'), [true]);
   });
 });
+
+describe('multipart upload engine: parts busboy skips', () => {
+  const raw = (disposition: string, type: string | null, data: Buffer) =>
+    Buffer.concat([Buffer.from(`--bnd\r\nContent-Disposition: ${disposition}\r\n${type ? `Content-Type: ${type}\r\n` : ''}\r\n`), data, Buffer.from('\r\n')]);
+  const untyped = Buffer.from('untyped');
+  const typed = Buffer.from('typed');
+  const bodyAfter = (skipped: string) =>
+    Buffer.concat([
+      raw(skipped, 'application/octet-stream', Buffer.from('ignored')),
+      raw(`form-data; name="${blobRefOf(untyped)}"; filename="u"`, null, untyped),
+      raw(`form-data; name="${blobRefOf(typed)}"; filename="t"`, 'application/octet-stream', typed),
+      Buffer.from('--bnd--\r\n'),
+    ]);
+
+  it('a part that is not form-data does not shift the Content-Type check onto the next parts', async () => {
+    const parsed = await readBlobParts(bodyAfter('form-data-x; name="junk"'), 'multipart/form-data; boundary=bnd', MAX_BLOB_SIZE);
+    assert.deepEqual(parsed.blobs.map((b) => b.ref), [blobRefOf(typed)]);
+    assert.match(parsed.refused.join('\n'), new RegExp(`^${blobRefOf(untyped)}: .*Content-Type`, 'm'));
+  });
+
+  it('an unreadable Content-Disposition refuses the whole body rather than misattribute headers', async () => {
+    const parsed = await readBlobParts(bodyAfter('form-data; name="unterminated'), 'multipart/form-data; boundary=bnd', MAX_BLOB_SIZE);
+    assert.deepEqual(parsed.blobs, []);
+    assert.match(parsed.refused.join('\n'), /malformed multipart body/);
+  });
+});

@@ -135,6 +135,17 @@ describe('upload tokens: keys and rotation', () => {
 });
 
 describe('upload tokens: malformed input', () => {
+  it('refuses a non-canonical spelling of a valid MAC (spare bits of the last base64url character)', () => {
+    const { token } = mintUploadToken(ring, 'alice', NOW, TTL);
+    const f = fields(token);
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const last = alphabet.indexOf(f.sig.at(-1)!);
+    // 32 bytes use 2 of the last character's 6 bits; flipping a spare bit decodes to the same MAC.
+    const sibling = alphabet[last ^ 1];
+    assert.deepEqual(Buffer.from(f.sig.slice(0, -1) + sibling, 'base64url'), Buffer.from(f.sig, 'base64url'));
+    assert.deepEqual(verifyUploadToken(ring, join({ ...f, sig: f.sig.slice(0, -1) + sibling }), NOW), { ok: false, reason: 'malformed' });
+  });
+
   const { token } = mintUploadToken(ring, 'alice', NOW, TTL);
   const f = fields(token);
   const malformed: Record<string, string> = {
