@@ -1,3 +1,4 @@
+import { pathToFileURL } from 'node:url';
 import { App, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { settingsFromContext } from './settings.js';
@@ -20,6 +21,7 @@ export function buildApp(app = new App()): { app: App; stack: BlobServerStack } 
   return { app, stack };
 }
 
-if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
+// Synthesize only when run as the CDK app, not when tests import buildApp().
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   buildApp().app.synth();
 }

@@ -44,6 +44,5 @@ export class BlobServerStack extends Stack {
     new CfnOutput(this, 'SigningKeySecretName', { description: 'Secrets Manager secret holding the upload-URL signing key', value: this.secrets.signingKey.secretName });
     new CfnOutput(this, 'BucketName', { value: this.storage.bucket.bucketName });
     new CfnOutput(this, 'TableName', { value: this.storage.table.tableName });
-
   }
 }
