@@ -34,7 +34,8 @@ export async function startLocalServer(env: Env = process.env): Promise<LocalSer
   const dataDir = resolve(env.BLOBSERVER_DATA_DIR || '.data');
   const host = env.BLOBSERVER_HOST || '127.0.0.1';
   const port = Number(env.PORT ?? 3179);
-  const config = readConfig({ ...env, BLOBSERVER_DATA_DIR: dataDir });
+  // EMF metrics are for CloudWatch; on a laptop they would only flood stdout, so they are off unless asked for.
+  const config = readConfig({ POWERTOOLS_METRICS_DISABLED: 'true', ...env, BLOBSERVER_DATA_DIR: dataDir });
   if (config.auth.kind === 'none' && !LOOPBACK.test(host)) {
     throw new Error(`refusing to listen on ${host} without credentials: set BLOBSERVER_AUTH=userpass:USER:PASSWORD`);
   }

@@ -30,6 +30,8 @@ export interface Config {
   auth: AuthSource;
   /** Where the upload-URL signing keys come from. */
   signingKeys: KeySource;
+  /** Powertools settings (log level, metrics switch, service name), passed through to telemetry. */
+  telemetry: Record<string, string | undefined>;
   /** Static AWS credentials for emulators; undefined (the cloud) means the SDK's default chain. */
   credentials?: { accessKeyId: string; secretAccessKey: string };
 }
@@ -96,5 +98,6 @@ export function readConfig(env: Env = process.env): Config {
     maxInlineGetSize: maxInlineGetSize(env),
     auth,
     signingKeys,
+    telemetry: Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('POWERTOOLS_') || k === 'AWS_LAMBDA_LOG_LEVEL')),
   };
 }

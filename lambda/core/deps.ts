@@ -6,7 +6,7 @@ import { BlobStore } from './blob-store.js';
 import { parseUserPass, type Config } from './config.js';
 import { keyringLoader, type KeyringLoader } from './keyring-source.js';
 import { SecretReader } from './secrets.js';
-import { createLogger, type Logger } from './telemetry.js';
+import { createLogger, createMetrics, type Logger, type Metrics } from './telemetry.js';
 
 /** Everything a handler needs, built once per cold start (or once by the local server). */
 export interface Deps {
@@ -18,6 +18,8 @@ export interface Deps {
   credentials: () => Promise<Credentials | undefined>;
   nowSeconds: () => number;
   log: Logger;
+  /** Request and upload metrics; undefined when metrics are disabled. */
+  metrics?: Metrics;
 }
 
 export function s3ClientFor(config: Config, endpoint = config.endpoints.s3): S3Client {
@@ -64,7 +66,8 @@ export function createDeps(config: Config, overrides: Partial<Deps> = {}): Deps 
     keyring: keyringLoader(config.signingKeys, secrets),
     credentials,
     nowSeconds: () => Date.now() / 1000,
-    log: createLogger(),
+    log: createLogger(config.telemetry),
+    metrics: createMetrics(config.telemetry),
     ...overrides,
   };
 }

@@ -1,13 +1,14 @@
 import type { Deps } from './deps.js';
 import { HttpError, errorResult, type Handler, type HttpEvent, type HttpResult } from './http.js';
+import { MetricUnit } from './telemetry.js';
 
 /**
  * Dispatches on the API Gateway route key and turns every failure into a JSON answer:
  * HttpError -> its status and message; anything else -> 500 without internals, logged
  * with the request id.
  */
-export function createRouter(routes: Record<string, Handler>, deps: Pick<Deps, 'log'>): Handler {
-  return async (event: HttpEvent): Promise<HttpResult> => {
+export function createRouter(routes: Record<string, Handler>, deps: Pick<Deps, 'log' | 'metrics'>): Handler {
+  const dispatch = async (event: HttpEvent): Promise<HttpResult> => {
     const requestId = event.requestContext?.requestId;
     const handler = routes[event.routeKey];
     if (!handler) return errorResult(404, `no such endpoint: ${event.routeKey}`);
@@ -18,5 +19,18 @@ export function createRouter(routes: Record<string, Handler>, deps: Pick<Deps, '
       deps.log.error('request failed', { requestId, routeKey: event.routeKey, error: err as Error });
       return errorResult(500, `internal server error (request id ${requestId})`);
     }
+  };
+  return async (event) => {
+    const started = performance.now();
+    const result = await dispatch(event);
+    const metrics = deps.metrics;
+    if (metrics) {
+      const status = result.statusCode ?? 200;
+      metrics.addMetric('Requests', MetricUnit.Count, 1);
+      metrics.addMetric('Latency', MetricUnit.Milliseconds, performance.now() - started);
+      if (status >= 400) metrics.addMetric(status >= 500 ? 'ServerErrors' : 'ClientErrors', MetricUnit.Count, 1);
+      metrics.publishStoredMetrics(); // also flushes what the handler recorded (blobs, bytes, rejects)
+    }
+    return result;
   };
 }

@@ -1,8 +1,26 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 
-/** Structured JSON logs (Powertools); every entry about a request carries its request id. */
-export type { Logger };
+/**
+ * Structured JSON logs and CloudWatch metrics (EMF), both through Powertools. Every log entry
+ * about a request carries its request id.
+ */
+export type { Logger, Metrics };
+export { MetricUnit };
 
-export function createLogger(): Logger {
-  return new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME || 'blobserver' });
+export const METRICS_NAMESPACE = 'Blobserver';
+
+type Env = Record<string, string | undefined>;
+
+export function createLogger(env: Env = process.env): Logger {
+  return new Logger({
+    serviceName: env.POWERTOOLS_SERVICE_NAME || 'blobserver',
+    logLevel: (env.POWERTOOLS_LOG_LEVEL || env.AWS_LAMBDA_LOG_LEVEL || 'INFO') as 'INFO',
+  });
+}
+
+/** Metrics for the Lambda functions; undefined when disabled (the local server's default). */
+export function createMetrics(env: Env = process.env): Metrics | undefined {
+  if (env.POWERTOOLS_METRICS_DISABLED === 'true') return undefined;
+  return new Metrics({ namespace: env.POWERTOOLS_METRICS_NAMESPACE || METRICS_NAMESPACE, serviceName: env.POWERTOOLS_SERVICE_NAME || 'blobserver' });
 }

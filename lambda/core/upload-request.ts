@@ -4,6 +4,7 @@ import { HttpError, bodyBytes, header, type HttpEvent } from './http.js';
 import { MAX_BLOB_SIZE } from './limits.js';
 import { multipartBoundary, readBlobParts } from './multipart.js';
 import { storeVerifiedBlobs } from './receive.js';
+import { MetricUnit } from './telemetry.js';
 
 export interface UploadOutcome {
   received: SizedRef[];
@@ -16,7 +17,7 @@ export interface UploadOutcome {
  * multipart parse with per-part digest verification, then S3-before-index writes. The caller
  * has already decided who may upload.
  */
-export async function receiveUpload(deps: Pick<Deps, 'settings' | 'index' | 'store' | 'log'>, event: HttpEvent): Promise<UploadOutcome> {
+export async function receiveUpload(deps: Pick<Deps, 'settings' | 'index' | 'store' | 'log' | 'metrics'>, event: HttpEvent): Promise<UploadOutcome> {
   const body = bodyBytes(event);
   if (body.length > deps.settings.maxUploadSize) {
     throw new HttpError(413, `request body of ${body.length} bytes exceeds maxUploadSize ${deps.settings.maxUploadSize}`);
@@ -26,5 +27,8 @@ export async function receiveUpload(deps: Pick<Deps, 'settings' | 'index' | 'sto
   const parsed = await readBlobParts(body, contentType, MAX_BLOB_SIZE);
   const stored = await storeVerifiedBlobs(parsed.blobs, deps.index, deps.store, deps.log);
   const errors = [...parsed.refused, ...stored.errors];
+  deps.metrics?.addMetric('BlobsReceived', MetricUnit.Count, stored.received.length);
+  deps.metrics?.addMetric('BytesReceived', MetricUnit.Bytes, stored.received.reduce((n, r) => n + r.size, 0));
+  deps.metrics?.addMetric('BlobsRejected', MetricUnit.Count, errors.length);
   return { received: stored.received, ...(errors.length ? { errorText: errors.join('\n') } : {}) };
 }

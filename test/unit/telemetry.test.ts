@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { describe, it, mock } from 'node:test';
+import { HttpError, json, type HttpEvent } from '../../lambda/core/http.js';
+import { createRouter } from '../../lambda/core/router.js';
+import { createLogger, createMetrics, type Metrics } from '../../lambda/core/telemetry.js';
+
+function fakeMetrics() {
+  const addMetric = mock.fn();
+  const publishStoredMetrics = mock.fn();
+  return { metrics: { addMetric, publishStoredMetrics } as unknown as Metrics, addMetric, publishStoredMetrics };
+}
+
+const event = (routeKey: string) => ({ routeKey, requestContext: { requestId: 'req-1' } }) as unknown as HttpEvent;
+const names = (fn: ReturnType<typeof mock.fn>) => fn.mock.calls.map((c) => String(c.arguments[0]));
+
+describe('request metrics', () => {
+  const log = createLogger({ POWERTOOLS_LOG_LEVEL: 'SILENT' });
+  const routes = {
+    'GET /ok': async () => json(200, {}),
+    'GET /bad': async () => {
+      throw new HttpError(400, 'bad');
+    },
+    'GET /boom': async () => {
+      throw new Error('boom');
+    },
+  };
+
+  it('counts every request with its latency and publishes once per request', async () => {
+    const m = fakeMetrics();
+    await createRouter(routes, { log, metrics: m.metrics })(event('GET /ok'));
+    assert.deepEqual(names(m.addMetric), ['Requests', 'Latency']);
+    assert.equal(m.publishStoredMetrics.mock.callCount(), 1);
+  });
+
+  it('counts 4xx as ClientErrors and 5xx as ServerErrors', async () => {
+    const m = fakeMetrics();
+    const router = createRouter(routes, { log, metrics: m.metrics });
+    assert.equal((await router(event('GET /bad'))).statusCode, 400);
+    assert.equal((await router(event('GET /boom'))).statusCode, 500);
+    assert.deepEqual(names(m.addMetric).filter((n) => n.endsWith('Errors')), ['ClientErrors', 'ServerErrors']);
+  });
+
+  it('records nothing when metrics are disabled', async () => {
+    assert.equal(createMetrics({ POWERTOOLS_METRICS_DISABLED: 'true' }), undefined);
+    assert.ok(createMetrics({}));
+    assert.equal((await createRouter(routes, { log, metrics: undefined })(event('GET /ok'))).statusCode, 200);
+  });
+});
+
+describe('logger configuration', () => {
+  it('takes its level from the environment it is given, not only process.env', () => {
+    assert.equal(createLogger({ POWERTOOLS_LOG_LEVEL: 'ERROR' }).getLevelName(), 'ERROR');
+    assert.equal(createLogger({}).getLevelName(), 'INFO');
+  });
+});
+
+describe('upload metrics', () => {
+  it('records blobs received, their bytes and the parts refused', async () => {
+    const { receiveUpload } = await import('../../lambda/core/upload-request.js');
+    const { multipartBody } = await import('../support/test-server.js');
+    const { blobRefOf } = await import('../../lambda/core/blobref.js');
+    const { DEFAULT_MAX_UPLOAD_SIZE } = await import('../../lambda/core/limits.js');
+    const good = Buffer.from('twelve bytes');
+    const { body, contentType } = multipartBody([
+      { name: blobRefOf(good), data: good },
+      { name: blobRefOf(Buffer.from('other')), data: 'lie' },
+    ]);
+    const m = fakeMetrics();
+    const deps = {
+      settings: { maxUploadSize: DEFAULT_MAX_UPLOAD_SIZE, uploadUrlTtlSeconds: 60, allowRemove: false },
+      index: { sizes: async () => new Map(), put: async () => undefined },
+      store: { put: async () => undefined },
+      log: createLogger({ POWERTOOLS_LOG_LEVEL: 'SILENT' }),
+      metrics: m.metrics,
+    } as unknown as Parameters<typeof receiveUpload>[0];
+    const ev = { headers: { 'content-type': contentType }, body: body.toString('base64'), isBase64Encoded: true } as unknown as HttpEvent;
+    await receiveUpload(deps, ev);
+    const recorded = Object.fromEntries(m.addMetric.mock.calls.map((c) => [c.arguments[0], c.arguments[2]]));
+    assert.deepEqual(recorded, { BlobsReceived: 1, BytesReceived: good.length, BlobsRejected: 1 });
+  });
+});
