@@ -1,7 +1,6 @@
-import type { Context } from 'aws-lambda';
-import { readConfig } from './core/config.js';
-import { createDeps, type Deps } from './core/deps.js';
-import type { Handler, HttpEvent } from './core/http.js';
+import type { Deps } from './core/deps.js';
+import type { Handler } from './core/http.js';
+import { lambdaEntry } from './core/lambda-entry.js';
 import { createRouter } from './core/router.js';
 import { discoveryHandler } from './discovery.js';
 import { enumerateHandler } from './enumerate.js';
@@ -29,13 +28,5 @@ export function createReadSide(deps: Deps): Handler {
   );
 }
 
-let app: Handler | undefined;
-let deps: Deps | undefined;
-
-/** Lambda entry point; configuration comes from the function's environment. */
-export async function handler(event: HttpEvent, context?: Context) {
-  deps ??= createDeps(readConfig());
-  app ??= createReadSide(deps);
-  if (context) deps.log.addContext(context);
-  return app(event);
-}
+/** Lambda entry point. */
+export const handler = lambdaEntry(createReadSide);
