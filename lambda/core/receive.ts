@@ -1,5 +1,6 @@
 import type { BlobIndex, SizedRef } from './blob-index.js';
 import type { BlobStore } from './blob-store.js';
+import { mapConcurrently } from './concurrency.js';
 import type { VerifiedBlob } from './multipart.js';
 import type { Logger } from './telemetry.js';
 
@@ -23,37 +24,31 @@ export async function storeVerifiedBlobs(
   log: Logger,
 ): Promise<ReceiveOutcome> {
   const unique = [...new Map(blobs.map((b) => [b.ref, b])).values()];
-  const received: SizedRef[] = [];
-  const errors: string[] = [];
   let known: Map<string, number>;
   try {
     known = await index.sizes(unique.map((b) => b.ref));
   } catch (err) {
     log.error('index lookup failed; nothing stored', { error: err as Error });
-    return { received, errors: unique.map((b) => `${b.ref}: not stored (storage unavailable, retry later)`) };
+    return { received: [], errors: unique.map((b) => `${b.ref}: not stored (storage unavailable, retry later)`) };
   }
 
-  const queue = [...unique];
-  const worker = async () => {
-    for (let blob = queue.shift(); blob; blob = queue.shift()) {
-      const existing = known.get(blob.ref);
-      if (existing !== undefined) {
-        received.push({ blobRef: blob.ref, size: existing });
-        continue;
-      }
-      try {
-        await store.put(blob.ref, blob.bytes);
-        await index.put(blob.ref, blob.bytes.length);
-        received.push({ blobRef: blob.ref, size: blob.bytes.length });
-      } catch (err) {
-        log.error('storing blob failed', { blobRef: blob.ref, error: err as Error });
-        errors.push(`${blob.ref}: not stored (storage error, retry later)`);
-      }
+  const outcomes = await mapConcurrently(unique, STORE_CONCURRENCY, async (blob): Promise<SizedRef | string> => {
+    const existing = known.get(blob.ref);
+    if (existing !== undefined) return { blobRef: blob.ref, size: existing };
+    try {
+      await store.put(blob.ref, blob.bytes);
+      await index.put(blob.ref, blob.bytes.length);
+      return { blobRef: blob.ref, size: blob.bytes.length };
+    } catch (err) {
+      log.error('storing blob failed', { blobRef: blob.ref, error: err as Error });
+      return `${blob.ref}: not stored (storage error, retry later)`;
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(STORE_CONCURRENCY, unique.length) }, worker));
-  // Report in request order, whatever order the writes finished in.
-  const order = new Map(unique.map((b, i) => [b.ref, i]));
-  received.sort((a, b) => order.get(a.blobRef)! - order.get(b.blobRef)!);
+  });
+  const received: SizedRef[] = [];
+  const errors: string[] = [];
+  for (const outcome of outcomes) {
+    if (typeof outcome === 'string') errors.push(outcome);
+    else received.push(outcome);
+  }
   return { received, errors };
 }

@@ -1,5 +1,6 @@
 import type { BlobIndex } from './blob-index.js';
 import type { BlobStore } from './blob-store.js';
+import { mapConcurrently } from './concurrency.js';
 import type { Logger } from './telemetry.js';
 
 /** How many blobs of one request are removed at once. */
@@ -17,27 +18,21 @@ export interface RemoveOutcome {
  * reported not removed, so a retry deletes the leftover object.
  */
 export async function removeBlobs(refs: readonly string[], index: BlobIndex, store: BlobStore, log: Logger): Promise<RemoveOutcome> {
-  const done = new Set<string>();
-  const errors: string[] = [];
-  const queue = [...refs];
-  const worker = async () => {
-    for (let ref = queue.shift(); ref; ref = queue.shift()) {
-      try {
-        await index.delete(ref);
-      } catch (err) {
-        log.error('removing index row failed', { blobRef: ref, error: err as Error });
-        errors.push(`${ref}: not removed (storage error, retry later)`);
-        continue;
-      }
-      try {
-        await store.delete(ref);
-        done.add(ref);
-      } catch (err) {
-        log.error('removing object failed after its index row was removed', { blobRef: ref, error: err as Error });
-        errors.push(`${ref}: no longer served, but its bytes were not deleted (retry to finish)`);
-      }
+  // Each ref ends up removed (undefined) or with the reason it was not.
+  const failures = await mapConcurrently(refs, REMOVE_CONCURRENCY, async (ref): Promise<string | undefined> => {
+    try {
+      await index.delete(ref);
+    } catch (err) {
+      log.error('removing index row failed', { blobRef: ref, error: err as Error });
+      return `${ref}: not removed (storage error, retry later)`;
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(REMOVE_CONCURRENCY, refs.length) }, worker));
-  return { removed: refs.filter((r) => done.has(r)), errors };
+    try {
+      await store.delete(ref);
+      return undefined;
+    } catch (err) {
+      log.error('removing object failed after its index row was removed', { blobRef: ref, error: err as Error });
+      return `${ref}: no longer served, but its bytes were not deleted (retry to finish)`;
+    }
+  });
+  return { removed: refs.filter((_, i) => failures[i] === undefined), errors: failures.filter((f): f is string => f !== undefined) };
 }
