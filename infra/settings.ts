@@ -1,5 +1,5 @@
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { DEFAULT_MAX_UPLOAD_SIZE, DEFAULT_UPLOAD_URL_TTL_SECONDS, LAMBDA_EVENT_LIMIT } from '../lambda/core/limits.js';
+import { DEFAULT_MAX_UPLOAD_SIZE, DEFAULT_UPLOAD_URL_TTL_SECONDS, MAX_RAW_BODY_IN_LAMBDA_PAYLOAD } from '../lambda/core/limits.js';
 import { SECRET_CACHE_SECONDS } from '../lambda/core/secrets.js';
 
 /** Everything a deployment may choose; each comes from CDK context (`--context key=value`) or props. */
@@ -25,11 +25,8 @@ export interface BlobServerSettings {
   alarmTopicArn?: string;
 }
 
-/**
- * The largest body a Lambda behind API Gateway can take: binary bodies arrive base64-encoded
- * (4/3 larger) inside a 6 MB event.
- */
-export const MAX_UPLOAD_SIZE_ON_LAMBDA = Math.floor((LAMBDA_EVENT_LIMIT * 3) / 4);
+/** The largest body a Lambda behind API Gateway can take (see lambda/core/limits.ts). */
+export const MAX_UPLOAD_SIZE_ON_LAMBDA = MAX_RAW_BODY_IN_LAMBDA_PAYLOAD;
 
 export const DEFAULT_SETTINGS: BlobServerSettings = {
   stageName: '$default',

@@ -13,19 +13,22 @@ export const LAMBDA_EVENT_LIMIT = 6 * 1024 * 1024;
 export const LAMBDA_RESPONSE_LIMIT = 6 * 1024 * 1024;
 
 /**
- * Default largest upload body. Binary bodies reach Lambda base64-encoded (4/3 larger) inside
- * a JSON event with headers, so the raw body must stay well under 6 MB * 3/4 = 4.7 MB.
+ * Binary bodies cross Lambda base64-encoded (4/3 larger) inside a JSON payload capped at 6 MB,
+ * in both directions. This is the raw size that could just fit, with nothing else in the
+ * payload; nothing larger can ever pass.
  */
-export const DEFAULT_MAX_UPLOAD_SIZE = 4_400_000;
+export const MAX_RAW_BODY_IN_LAMBDA_PAYLOAD = Math.floor((LAMBDA_EVENT_LIMIT * 3) / 4);
+
+/** What we let a raw body use of that: room is left for headers and the event's other fields. */
+const LAMBDA_BODY_BUDGET = 4_400_000;
+
+/** Default largest upload request body. */
+export const DEFAULT_MAX_UPLOAD_SIZE = LAMBDA_BODY_BUDGET;
 
 export const DEFAULT_UPLOAD_URL_TTL_SECONDS = 7200;
 
-/**
- * Largest blob a GET answers inline. A buffered Lambda response is capped at 6 MB and the
- * bytes travel base64-encoded (4/3 larger) inside JSON with headers, so anything bigger is
- * answered with a redirect to a presigned S3 URL instead.
- */
-export const MAX_INLINE_BLOB_SIZE = 4_400_000;
+/** Largest blob a GET answers inline; bigger ones are redirected to a presigned S3 URL. */
+export const MAX_INLINE_BLOB_SIZE = LAMBDA_BODY_BUDGET;
 
 /** Lifetime of the presigned S3 URL a large GET redirects to: it only has to outlive the redirect. */
 export const PRESIGNED_GET_TTL_SECONDS = 300;
