@@ -8,7 +8,8 @@ export function blobKey(ref: string): string {
   return `${BLOB_PREFIX}${ref}`;
 }
 
-function isNotFound(err: unknown): boolean {
+/** Whether an S3 error means the object (or bucket) is not there. */
+export function isNotFound(err: unknown): boolean {
   const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
   return e?.name === 'NotFound' || e?.name === 'NoSuchKey' || e?.$metadata?.httpStatusCode === 404;
 }

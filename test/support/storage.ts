@@ -1,7 +1,9 @@
-import { GetItemCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { INDEX_SCHEMA } from '../../lambda/core/blob-index.js';
-import { blobKey } from '../../lambda/core/blob-store.js';
+import { blobKey, isNotFound } from '../../lambda/core/blob-store.js';
+import { readConfig } from '../../lambda/core/config.js';
+import { dynamoClientFor, s3ClientFor } from '../../lambda/core/deps.js';
 import type { ProxiedRequest } from './aws-proxy.js';
 
 /**
@@ -34,11 +36,6 @@ export interface StorageNames {
 /** The S3 key the store uses for a blob. */
 export const objectKey = blobKey;
 
-function notFound(err: unknown): boolean {
-  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-  return e?.name === 'NotFound' || e?.name === 'NoSuchKey' || e?.$metadata?.httpStatusCode === 404;
-}
-
 /**
  * A probe over the emulators described by a backend's env (AWS_ENDPOINT_URL_S3,
  * AWS_ENDPOINT_URL_DYNAMODB, static credentials). `env` is read on every call, so a probe
@@ -50,15 +47,9 @@ export function storageProbe(env: () => Record<string, string>, names: StorageNa
     const e = env();
     const key = `${e.AWS_ENDPOINT_URL_S3} ${e.AWS_ENDPOINT_URL_DYNAMODB}`;
     if (cached?.key !== key) {
-      const common = {
-        region: e.AWS_REGION || 'us-east-1',
-        credentials: { accessKeyId: e.AWS_ACCESS_KEY_ID, secretAccessKey: e.AWS_SECRET_ACCESS_KEY },
-      };
-      cached = {
-        key,
-        s3: new S3Client({ ...common, endpoint: e.AWS_ENDPOINT_URL_S3, forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' }),
-        ddb: new DynamoDBClient({ ...common, endpoint: e.AWS_ENDPOINT_URL_DYNAMODB }),
-      };
+      // The same client settings the server uses for these endpoints (path style, checksums).
+      const config = { ...readConfig(e), credentials: { accessKeyId: e.AWS_ACCESS_KEY_ID, secretAccessKey: e.AWS_SECRET_ACCESS_KEY } };
+      cached = { key, s3: s3ClientFor(config), ddb: dynamoClientFor(config) };
     }
     return cached;
   };
@@ -68,7 +59,7 @@ export function storageProbe(env: () => Record<string, string>, names: StorageNa
         const out = await clients().s3.send(new HeadObjectCommand({ Bucket: names.bucket, Key: objectKey(ref) }));
         return { size: out.ContentLength ?? -1, etag: out.ETag, lastModified: out.LastModified };
       } catch (err) {
-        if (notFound(err)) return undefined;
+        if (isNotFound(err)) return undefined;
         throw err;
       }
     },
@@ -77,7 +68,7 @@ export function storageProbe(env: () => Record<string, string>, names: StorageNa
         const out = await clients().s3.send(new GetObjectCommand({ Bucket: names.bucket, Key: objectKey(ref) }));
         return Buffer.from(await out.Body!.transformToByteArray());
       } catch (err) {
-        if (notFound(err)) return undefined;
+        if (isNotFound(err)) return undefined;
         throw err;
       }
     },
