@@ -13,6 +13,8 @@ import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { build, type Metafile } from 'esbuild';
 import { BUNDLING, ENTRIES, ESBUILD_TARGET, PROJECT_ROOT, type EntryName } from '../infra/bundling.js';
+import { median } from './measure.js';
+import { table } from './table.js';
 
 const RUNS = Number(process.argv[2] ?? 11);
 const OUT = join(PROJECT_ROOT, 'bench', 'out', 'bundles');
@@ -60,13 +62,13 @@ function coldImportMs(file: string, sourceMaps: boolean): number {
   return Number(execFileSync(process.execPath, args, { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } }).trim());
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
 
 rmSync(OUT, { recursive: true, force: true });
 mkdirSync(OUT, { recursive: true });
 console.log(`node ${process.version}, esbuild target ${ESBUILD_TARGET}, ${RUNS} cold imports per function\n`);
-const rows: string[][] = [['function', 'bundle (minified)', 'source map', 'cold import, maps on (median/min)', 'maps off (median)']];
+const header = ['function', 'bundle (minified)', 'source map', 'cold import, maps on (median/min)', 'maps off (median)'];
+const rows: string[][] = [];
 const details: string[] = [];
 for (const name of Object.keys(ENTRIES) as EntryName[]) {
   const { file, metafile } = await bundle(name);
@@ -82,6 +84,5 @@ for (const name of Object.keys(ENTRIES) as EntryName[]) {
   ]);
   details.push(`${name}: ${byPackage(metafile, file).slice(0, 6).map(([p, n]) => `${p} ${kib(n)}`).join(', ')}`);
 }
-const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)) + 2);
-for (const row of rows) console.log(row.map((cell, i) => cell.padEnd(widths[i])).join('').trimEnd());
+console.log(table(header, rows));
 console.log(`\nlargest contributors:\n${details.join('\n')}`);
