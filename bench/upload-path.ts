@@ -6,6 +6,7 @@ import { readConfig } from '../lambda/core/config.js';
 import { createDeps } from '../lambda/core/deps.js';
 import { MAX_BLOB_SIZE } from '../lambda/core/limits.js';
 import { readBlobParts } from '../lambda/core/multipart.js';
+import { credentialsBinding } from '../lambda/core/auth.js';
 import { keyringOf, mintUploadToken } from '../lambda/core/tokens.js';
 import { uploadHandler } from '../lambda/upload.js';
 import { matchRoute, toEvent } from '../local/event.js';
@@ -53,7 +54,7 @@ export async function handlerRun(batch: Batch): Promise<() => Promise<unknown>> 
     keyring: async () => keyring,
   });
   const handler = uploadHandler(deps);
-  const { token } = mintUploadToken(keyring, 'bench', deps.nowSeconds(), 3600);
+  const { token } = mintUploadToken(keyring, 'bench', deps.nowSeconds(), 3600, credentialsBinding(await deps.credentials()));
   const url = `/camli/upload/${token}`;
   const event = toEvent(
     { method: 'POST', url, headers: { host: '127.0.0.1', 'content-type': batch.contentType }, body: batch.body, sourceIp: '127.0.0.1' },

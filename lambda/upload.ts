@@ -1,21 +1,23 @@
 import type { Deps } from './core/deps.js';
 import { json, type Handler } from './core/http.js';
 import { receiveUpload } from './core/upload-request.js';
-import { freshUploadUrl, principalOfUploadToken } from './core/upload-url.js';
+import { freshUploadUrl, sameUploadUrl, verifyUploadGrant } from './core/upload-url.js';
 
 /**
  * POST /camli/upload/{token}: the seed protocol's upload. The signed URL token is the only
  * credential. Every part is verified against its blobref before anything is stored.
+ * A fresh URL is minted only when the request stored something; otherwise the answer names
+ * the same URL with the seconds it has left, so a leaked URL cannot be kept alive for free.
  */
 export function uploadHandler(deps: Deps): Handler {
   return async (event) => {
-    const principal = await principalOfUploadToken(deps, event.pathParameters?.token);
+    const grant = await verifyUploadGrant(deps, event.pathParameters?.token);
     const { received, errorText } = await receiveUpload(deps, event);
     return json(
       200,
       {
         received,
-        ...(await freshUploadUrl(deps, event, principal)),
+        ...(received.length > 0 ? await freshUploadUrl(deps, event, grant.principal) : sameUploadUrl(deps, event, grant)),
         ...(errorText !== undefined ? { errorText } : {}),
       },
       'text/plain; charset=utf-8',

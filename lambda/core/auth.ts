@@ -19,6 +19,17 @@ function sameSecret(a: string, b: string): boolean {
 }
 
 /**
+ * A tag naming the credentials in force, which upload-URL tokens are bound to: changing the
+ * username or password (or setting credentials on an open server) revokes every URL minted
+ * before. Only ever used inside the tokens' HMAC, never shown. An open server has its own
+ * fixed tag.
+ */
+export function credentialsBinding(credentials: Credentials | undefined): string {
+  if (!credentials) return 'open';
+  return createHash('sha256').update(`camli-credentials-v1\0${credentials.username}\0${credentials.password}`, 'utf8').digest('hex');
+}
+
+/**
  * Checks HTTP Basic credentials and returns the caller's principal. With no credentials
  * configured everyone is ANONYMOUS (the local server allows that only on loopback).
  */

@@ -13,22 +13,42 @@ import { keyringOf, type Keyring } from './tokens.js';
  */
 export type KeyringLoader = (opts?: { refresh?: boolean }) => Promise<Keyring>;
 
-export function keyringLoader(source: KeySource, secrets: SecretReader): KeyringLoader {
+/**
+ * Least time between two forced reloads of the secret. A forced reload is asked for by any
+ * request whose URL names a key id we do not know, which anyone can send, so it must not
+ * cost a Secrets Manager read per request; a real rotation is seen at most this much later.
+ */
+export const MIN_FORCED_RELOAD_SECONDS = 60;
+
+export interface KeyringLoaderOptions {
+  minForcedReloadSeconds?: number;
+  /** Clock in milliseconds (tests). */
+  now?: () => number;
+}
+
+export function keyringLoader(source: KeySource, secrets: Pick<SecretReader, 'read'>, opts: KeyringLoaderOptions = {}): KeyringLoader {
   if (source.kind === 'file') {
     // `npm run rotate-key` replaces the file while the server runs: notice it (a stat per
-    // call is cheap), so new URLs are signed with the new key at once.
+    // call is cheap), so new URLs are signed with the new key at once. A forced reload adds
+    // nothing to that stat, so the file is read only when it changed.
     let cached: { keyring: Keyring; version: string } | undefined;
-    return async ({ refresh = false } = {}) => {
+    return async () => {
       const s = await stat(source.path);
       const version = `${s.ino}:${s.mtimeMs}:${s.size}`;
-      if (!cached || refresh || cached.version !== version) cached = { keyring: await readKeyFile(source.path), version };
+      if (!cached || cached.version !== version) cached = { keyring: await readKeyFile(source.path), version };
       return cached.keyring;
     };
   }
+  const minGapMs = (opts.minForcedReloadSeconds ?? MIN_FORCED_RELOAD_SECONDS) * 1000;
+  const now = opts.now ?? Date.now;
+  let lastForced = -Infinity;
   return async ({ refresh = false } = {}) => {
+    // Honour a forced reload at most once per interval, whatever the traffic.
+    const force = refresh && now() - lastForced >= minGapMs;
+    if (force) lastForced = now();
     const [current, previous] = await Promise.all([
-      secrets.read(source.secretId, 'AWSCURRENT', refresh),
-      secrets.read(source.secretId, 'AWSPREVIOUS', refresh),
+      secrets.read(source.secretId, 'AWSCURRENT', force),
+      secrets.read(source.secretId, 'AWSPREVIOUS', force),
     ]);
     if (!current) throw new Error('signing key secret has no AWSCURRENT value');
     return keyringOf([current, previous].filter((s): s is string => !!s).map((s) => Buffer.from(s, 'utf8')));

@@ -4,9 +4,11 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
  * Signed, expiring upload-URL capabilities.
  *
  * A token is `<keyId>.<expiry unix seconds>.<base64url principal>.<base64url HMAC-SHA256>`.
- * The MAC covers a version tag, the key id, the expiry and the principal, so none can be
- * changed without the key. Tokens name their key, so a rotated-out key keeps verifying the
- * tokens it signed for as long as it stays in the keyring.
+ * The MAC covers a version tag, the key id, the expiry, the principal and a binding to the
+ * credentials in force when it was minted (never sent: the verifier supplies the current one),
+ * so none can be changed without the key, and changing the credentials revokes every URL.
+ * Tokens name their key, so a rotated-out key keeps verifying the tokens it signed for as
+ * long as it stays in the keyring. Every field has exactly one accepted spelling.
  */
 
 export interface SigningKey {
@@ -25,9 +27,11 @@ export type TokenCheck =
   | { ok: true; principal: string; expiresAt: number; keyId: string }
   | { ok: false; reason: 'malformed' | 'unknown-key' | 'bad-signature' | 'expired' };
 
-const VERSION = 'camli-upload-v1';
+const VERSION = 'camli-upload-v2';
 const MAC_BYTES = 32;
 const KEY_ID = /^[A-Za-z0-9_-]{1,64}$/;
+/** Decimal without leading zeros: `0123` would otherwise verify as `123`. */
+const EXPIRY = /^(0|[1-9][0-9]{0,11})$/;
 
 /** A key id derived from the key material, so every process agrees on it without extra state. */
 export function keyIdFor(secret: Buffer): string {
@@ -44,9 +48,10 @@ export function keyringOf(secrets: Buffer[]): Keyring {
   return { current: accepted[0], accepted };
 }
 
-function mac(key: SigningKey, expiresAt: number, principal: string): Buffer {
+function mac(key: SigningKey, expiresAt: number, principal: string, binding: string): Buffer {
+  // The principal is the last, free-form field; the binding is a fixed-alphabet tag before it.
   return createHmac('sha256', key.secret)
-    .update(`${VERSION}\n${key.id}\n${expiresAt}\n${principal}`)
+    .update(`${VERSION}\n${key.id}\n${expiresAt}\n${binding}\n${principal}`)
     .digest();
 }
 
@@ -55,19 +60,21 @@ export function mintUploadToken(
   principal: string,
   nowSeconds: number,
   ttlSeconds: number,
+  /** Names the credentials in force (see credentialsBinding); a token verifies only under the same. */
+  binding: string,
 ): { token: string; expiresAt: number } {
   const key = keyring.current;
   const expiresAt = Math.floor(nowSeconds) + ttlSeconds;
   const p = Buffer.from(principal, 'utf8').toString('base64url');
-  const sig = mac(key, expiresAt, principal).toString('base64url');
+  const sig = mac(key, expiresAt, principal, binding).toString('base64url');
   return { token: `${key.id}.${expiresAt}.${p}.${sig}`, expiresAt };
 }
 
-export function verifyUploadToken(keyring: Keyring, token: string, nowSeconds: number): TokenCheck {
+export function verifyUploadToken(keyring: Keyring, token: string, nowSeconds: number, binding: string): TokenCheck {
   const parts = token.split('.');
   if (parts.length !== 4) return { ok: false, reason: 'malformed' };
   const [keyId, exp, p, sig] = parts;
-  if (!KEY_ID.test(keyId) || !/^[0-9]{1,12}$/.test(exp) || !/^[A-Za-z0-9_-]*$/.test(p) || !/^[A-Za-z0-9_-]+$/.test(sig)) {
+  if (!KEY_ID.test(keyId) || !EXPIRY.test(exp) || !/^[A-Za-z0-9_-]*$/.test(p) || !/^[A-Za-z0-9_-]+$/.test(sig)) {
     return { ok: false, reason: 'malformed' };
   }
   const given = Buffer.from(sig, 'base64url');
@@ -77,8 +84,10 @@ export function verifyUploadToken(keyring: Keyring, token: string, nowSeconds: n
   if (!key) return { ok: false, reason: 'unknown-key' };
   const expiresAt = Number(exp);
   const principal = Buffer.from(p, 'base64url').toString('utf8');
+  // Canonical principal too: spare bits, or bytes that are not UTF-8, would decode to the same string.
+  if (Buffer.from(principal, 'utf8').toString('base64url') !== p) return { ok: false, reason: 'malformed' };
   // Constant-time: the comparison must not reveal how many leading MAC bytes were right.
-  if (!timingSafeEqual(given, mac(key, expiresAt, principal))) return { ok: false, reason: 'bad-signature' };
+  if (!timingSafeEqual(given, mac(key, expiresAt, principal, binding))) return { ok: false, reason: 'bad-signature' };
   // Checked after the MAC so a forged token never learns whether its expiry would have passed.
   if (expiresAt <= Math.floor(nowSeconds)) return { ok: false, reason: 'expired' };
   return { ok: true, principal, expiresAt, keyId };

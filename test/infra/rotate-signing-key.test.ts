@@ -97,16 +97,16 @@ describe('signing key rotation function', () => {
     const keyring = keyringLoader({ kind: 'secret', secretId: 'signing-key' }, secret.reader);
     const now = 1_800_000_000;
     const before = await keyring();
-    const { token } = mintUploadToken(before, 'alice', now, 7200);
+    const { token } = mintUploadToken(before, 'alice', now, 7200, 'open');
 
     await fullRotation(secret, 't1');
     const afterOne = await keyring({ refresh: true });
     assert.notEqual(afterOne.current.id, before.current.id, 'new URLs are signed with the new key');
-    assert.deepEqual(verifyUploadToken(afterOne, token, now + 60), { ok: true, principal: 'alice', expiresAt: now + 7200, keyId: before.current.id });
+    assert.deepEqual(verifyUploadToken(afterOne, token, now + 60, 'open'), { ok: true, principal: 'alice', expiresAt: now + 7200, keyId: before.current.id });
 
     // A second rotation retires the first key: hence rotations must be further apart than the TTL.
     await fullRotation(secret, 't2');
-    assert.deepEqual(verifyUploadToken(await keyring({ refresh: true }), token, now + 60), { ok: false, reason: 'unknown-key' });
+    assert.deepEqual(verifyUploadToken(await keyring({ refresh: true }), token, now + 60, 'open'), { ok: false, reason: 'unknown-key' });
   });
 
   it('a retried createSecret does not replace the pending key', async () => {
