@@ -2,7 +2,8 @@ import { cpus } from 'node:os';
 import type { HashName } from '../lambda/core/blobref.js';
 import { LARGE_PART, SMALL_PART, SMALL_PARTS, rawHashThroughput, rawHasher, type RawHashFigures } from './hash.js';
 import { MiB, mbPerSecond, pairedRuns } from './measure.js';
-import { endToEndUpload, preuploadLatency } from './server.js';
+import { FUNCTION_TIMEOUT_SECONDS, MAX_PARTS_PER_REQUEST } from '../lambda/core/limits.js';
+import { endToEndUpload, preuploadLatency, worstAcceptedUpload } from './server.js';
 import { fmt, pct, table } from './table.js';
 import { buildBatch, handlerRun, parseRun } from './upload-path.js';
 
@@ -11,7 +12,7 @@ import { buildBatch, handlerRun, parseRun } from './upload-path.js';
  * the ratios compare like with like. Medians over several runs; MB = 10^6 bytes.
  */
 
-const REPS = { hash: 25, parse: 41, e2e: 7, preupload: 11 };
+const REPS = { hash: 25, parse: 41, e2e: 7, preupload: 11, worst: 3 };
 const HASHES: HashName[] = ['sha1', 'sha224'];
 const PARSE_TARGET = 0.5;
 const WARMUP_MS = 2500;
@@ -82,5 +83,10 @@ console.log(
 );
 const thousand = pre.find((p) => p.refs === 1000)!;
 console.log(`   target: 1000 refs -> <= ${PREUPLOAD_DDB_TARGET} DynamoDB requests: ${thousand.ddbRequests <= PREUPLOAD_DDB_TARGET ? 'met' : 'NOT met'} (${thousand.ddbRequests})`);
+
+// 5. The slowest request the write side accepts, against the function timeout.
+const worst = await worstAcceptedUpload(REPS.worst, MAX_PARTS_PER_REQUEST);
+console.log(`\n5. worst accepted upload request: ${MAX_PARTS_PER_REQUEST} parts (the cap) of 1 byte each, HTTP -> local server -> dynalite + s3rver`);
+console.log(table(['median ms', 'max ms', 'function timeout ms', 'max of timeout'], [[fmt(worst.medianMs), fmt(worst.maxMs), fmt(FUNCTION_TIMEOUT_SECONDS * 1000), pct(worst.maxMs / (FUNCTION_TIMEOUT_SECONDS * 1000))]]));
 
 console.log(`\ntotal ${fmt((Date.now() - started) / 1000, 1)} s`);

@@ -91,6 +91,26 @@ export async function endToEndUpload(reps: number, cases: { label: string; parts
   });
 }
 
+/**
+ * The slowest request the write side accepts: the most parts it allows, each a distinct
+ * 1-byte blob (every part costs an object write and an index write, whatever its size).
+ */
+export async function worstAcceptedUpload(reps: number, parts: number): Promise<{ medianMs: number; maxMs: number }> {
+  return withDataDir(async (dir) => {
+    const server = await startLocalServer({ BLOBSERVER_DATA_DIR: dir, PORT: '0', BLOBSERVER_HOST: '127.0.0.1', BLOBSERVER_AUTH: AUTH });
+    try {
+      const { uploadUrl } = await preupload(server, []);
+      // Fresh blobs for every run, warm-up runs included.
+      const batches = Array.from({ length: reps + 2 }, () => uploadRequest(randomBlobs(parts, 1)));
+      let next = 0;
+      const runs = await timeRuns(reps, () => upload(uploadUrl, batches[next++]));
+      return { medianMs: median(runs), maxMs: Math.max(...runs) };
+    } finally {
+      await server.close();
+    }
+  });
+}
+
 export interface PreuploadFigure {
   refs: number;
   present: number;

@@ -2,14 +2,14 @@ import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import type { CfnBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { BLOB_PREFIX } from '../lambda/core/blob-store.js';
+import { FUNCTION_TIMEOUT_SECONDS } from '../lambda/core/limits.js';
 import { BlobserverFunction } from './blobserver-function.js';
 import { grantReadSide, grantWriteSide } from './grants.js';
 import type { Secrets } from './secrets.js';
 import type { BlobServerSettings } from './settings.js';
 import type { Storage } from './storage.js';
 
-/** API Gateway HTTP APIs give up on an integration after 30 s; finish (or fail) before that. */
-export const FUNCTION_TIMEOUT = Duration.seconds(29);
+export const FUNCTION_TIMEOUT = Duration.seconds(FUNCTION_TIMEOUT_SECONDS);
 
 /**
  * Memory is also CPU on Lambda. The write side base64-decodes, parses and hashes a body of

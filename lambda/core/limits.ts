@@ -6,6 +6,17 @@ export const MAX_BLOB_SIZE = 16 << 20;
 /** Most blobrefs a preupload/stat/remove request may name. */
 export const MAX_REFS_PER_REQUEST = 1000;
 
+/** API Gateway HTTP APIs give up on an integration after 30 s; the functions finish (or fail) before that. */
+export const FUNCTION_TIMEOUT_SECONDS = 29;
+
+/**
+ * Most parts one upload request may carry. Every part costs an object write and an index
+ * write however small it is, so this, not the body size, bounds how long a request can run:
+ * the worst accepted request must finish well inside the function timeout (bench/run.ts
+ * measures it). Perkeep's client sends one blob per request.
+ */
+export const MAX_PARTS_PER_REQUEST = 1000;
+
 /** Lambda's synchronous invocation payload cap, which bounds the whole API Gateway event. */
 export const LAMBDA_EVENT_LIMIT = 6 * 1024 * 1024;
 

@@ -1,6 +1,7 @@
 import busboy from 'busboy';
 import { hasherFor, parseBlobRef } from './blobref.js';
 import { HttpError } from './http.js';
+import { MAX_PARTS_PER_REQUEST } from './limits.js';
 
 /**
  * Parses a multipart/form-data upload body with busboy, hashing every part while it is read.
@@ -50,19 +51,27 @@ export function partsWithContentType(body: Buffer, boundary: string): boolean[] 
   return result;
 }
 
+function tooManyParts(): HttpError {
+  return new HttpError(400, `too many parts: at most ${MAX_PARTS_PER_REQUEST} per upload request; nothing was stored, send the blobs in several requests`);
+}
+
 export async function readBlobParts(body: Buffer, contentType: string | undefined, maxBlobSize: number): Promise<ParsedUpload> {
   const boundary = multipartBoundary(contentType);
   const hasContentType = partsWithContentType(body, boundary);
+  // Refused whole, before any part is hashed or stored.
+  if (hasContentType.length > MAX_PARTS_PER_REQUEST) throw tooManyParts();
   const blobs: VerifiedBlob[] = [];
   const refused: string[] = [];
   let ordinal = 0;
 
-  return new Promise<ParsedUpload>((resolve) => {
+  return new Promise<ParsedUpload>((resolve, reject) => {
     let bb: busboy.Busboy;
     try {
       bb = busboy({
         headers: { 'content-type': contentType! },
-        limits: { fileSize: maxBlobSize + 1, fieldSize: 1024, parts: Infinity, files: Infinity, fields: Infinity },
+        // Parts our scan did not count (no form-data disposition) count here: busboy says
+        // 'partsLimit' once it has seen `parts`, so one more than we allow.
+        limits: { fileSize: maxBlobSize + 1, fieldSize: 1024, parts: MAX_PARTS_PER_REQUEST + 1, files: Infinity, fields: Infinity },
       });
     } catch (err) {
       refused.push(`malformed multipart body: ${(err as Error).message}`);
@@ -116,11 +125,14 @@ export async function readBlobParts(body: Buffer, contentType: string | undefine
       );
     });
 
+    let overLimit = false;
+    bb.on('partsLimit', () => (overLimit = true));
     bb.on('error', (err: Error) => {
       refused.push(`malformed multipart body: ${err.message}`);
       resolve({ blobs, refused });
     });
     bb.on('close', () => {
+      if (overLimit) return reject(tooManyParts());
       // The Content-Type flags are matched to busboy's parts by position. If busboy skipped a
       // part our scan counted (an unparseable Content-Disposition), that match is unreliable,
       // so such a body is refused whole rather than risk checking the wrong part.

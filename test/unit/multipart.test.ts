@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { blobRefOf } from '../../lambda/core/blobref.js';
 import { HttpError } from '../../lambda/core/http.js';
-import { MAX_BLOB_SIZE } from '../../lambda/core/limits.js';
+import { MAX_BLOB_SIZE, MAX_PARTS_PER_REQUEST } from '../../lambda/core/limits.js';
 import { multipartBoundary, partsWithContentType, readBlobParts, type ParsedUpload } from '../../lambda/core/multipart.js';
 import { multipartBody, type Part } from '../support/test-server.js';
 
@@ -220,5 +220,31 @@ describe('multipart upload engine: parts busboy skips', () => {
     const parsed = await readBlobParts(bodyAfter('form-data; name="unterminated'), 'multipart/form-data; boundary=bnd', MAX_BLOB_SIZE);
     assert.deepEqual(parsed.blobs, []);
     assert.match(parsed.refused.join('\n'), /malformed multipart body/);
+  });
+});
+
+describe('multipart upload engine: parts per request (issue 8 item 4)', () => {
+  const many = (n: number) => Array.from({ length: n }, (_, i) => blob(`part ${i}`));
+
+  it(`accepts ${MAX_PARTS_PER_REQUEST} parts`, async () => {
+    const parsed = await parse(many(MAX_PARTS_PER_REQUEST));
+    assert.equal(parsed.blobs.length, MAX_PARTS_PER_REQUEST);
+    assert.deepEqual(parsed.refused, []);
+  });
+
+  it(`refuses ${MAX_PARTS_PER_REQUEST + 1} parts whole with 400 naming the cap`, async () => {
+    await assert.rejects(parse(many(MAX_PARTS_PER_REQUEST + 1)), (err) => {
+      assert.ok(err instanceof HttpError);
+      assert.equal(err.status, 400);
+      assert.match(err.message, new RegExp(`at most ${MAX_PARTS_PER_REQUEST} per upload request`));
+      return true;
+    });
+  });
+
+  it('counts parts our header scan cannot see (no Content-Disposition) too', async () => {
+    const { body, contentType } = multipartBody(many(MAX_PARTS_PER_REQUEST));
+    const boundary = multipartBoundary(contentType);
+    const stray = Buffer.from(`--${boundary}\r\nContent-Type: text/plain\r\n\r\nx\r\n`);
+    await assert.rejects(readBlobParts(Buffer.concat([stray, body]), contentType, MAX_BLOB_SIZE), (err) => err instanceof HttpError && err.status === 400);
   });
 });
