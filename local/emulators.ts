@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readdir, stat, unlink } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import dynalite from 'dynalite';
@@ -35,8 +35,24 @@ export async function startDynalite(dir: string, host = '127.0.0.1'): Promise<Em
   };
 }
 
+/**
+ * s3rver writes an object's metadata file after its bytes, truncating it first: a crash
+ * (kill -9) in between leaves it empty, and s3rver then fails every read and listing that
+ * touches the object with 500. Without the file it serves the object with default metadata,
+ * which is all we use (the bytes are checked against their blobref on every read anyway).
+ */
+async function dropEmptyS3rverMetadata(dir: string): Promise<void> {
+  const files = await readdir(dir, { recursive: true });
+  for (const file of files) {
+    if (!file.endsWith('._S3rver_metadata.json')) continue;
+    const path = join(dir, file);
+    if ((await stat(path)).size === 0) await unlink(path);
+  }
+}
+
 export async function startS3rver(dir: string, host = '127.0.0.1'): Promise<Emulator> {
   await mkdir(dir, { recursive: true });
+  await dropEmptyS3rverMetadata(dir);
   const server = new S3rver({ address: host, port: 0, directory: dir, silent: true });
   const { port } = (await server.run()) as AddressInfo;
   return { endpoint: `http://${host}:${port}`, close: () => server.close() };

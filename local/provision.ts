@@ -40,10 +40,23 @@ export async function ensureTable(ddb: DynamoDBClient, tableName: string): Promi
   await waitUntilTableExists({ client: ddb, maxWaitTime: 60, minDelay: 1 }, { TableName: tableName });
 }
 
+/**
+ * Only a 404 means the bucket is missing. Anything else (s3rver answers HeadBucket with 500
+ * when a crash left an empty metadata file among the objects it lists) is settled by
+ * CreateBucket: "already exists" means it is there; any other failure is reported as is.
+ */
 export async function ensureBucket(s3: S3Client, bucketName: string): Promise<void> {
   try {
     await s3.send(new HeadBucketCommand({ Bucket: bucketName }));
-  } catch {
+    return;
+  } catch (err) {
+    const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    if (status !== undefined && status !== 404 && status < 500) throw err;
+  }
+  try {
     await s3.send(new CreateBucketCommand({ Bucket: bucketName }));
+  } catch (err) {
+    const name = (err as Error).name;
+    if (name !== 'BucketAlreadyOwnedByYou' && name !== 'BucketAlreadyExists') throw err;
   }
 }

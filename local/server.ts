@@ -64,12 +64,19 @@ export async function startLocalServer(env: Env = process.env): Promise<LocalSer
 
   const deps = createDeps(config);
   const sides: Record<'read' | 'write', Handler> = { read: createReadSide(deps), write: createWriteSide(deps) };
-  const server = createServer((req, res) => {
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
     serve(req, res, sides).catch((err) => {
       deps.log.error('local server failure', { error: err as Error });
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ errorText: 'internal server error' }));
     });
+  };
+  const server = createServer(handle);
+  // `Expect: 100-continue`: a body declared too large is refused before the client sends it.
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    if (declaredTooLarge(req)) return refuseTooLarge(res);
+    res.writeContinue();
+    handle(req, res);
   });
   await new Promise<void>((ok, fail) => {
     server.once('error', fail);
@@ -107,30 +114,58 @@ export function presignEndpoint(s3Endpoint: string | undefined, serverHost: stri
   return url.toString().replace(/\/$/, '');
 }
 
-/** Reads the body, but stops buffering past the Lambda event limit: such a request is refused anyway. */
-async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size <= LAMBDA_EVENT_LIMIT) chunks.push(chunk);
-  }
-  return size > LAMBDA_EVENT_LIMIT ? undefined : Buffer.concat(chunks, size);
+/** Whether the request's Content-Length already says it is over the Lambda event limit. */
+function declaredTooLarge(req: IncomingMessage): boolean {
+  const declared = req.headers['content-length'];
+  return declared !== undefined && /^[0-9]+$/.test(declared) && Number(declared) > LAMBDA_EVENT_LIMIT;
+}
+
+/** API Gateway's 413, and the connection is closed: the rest of the body is never read. */
+function refuseTooLarge(res: ServerResponse): void {
+  const out = fromResult(TOO_LARGE);
+  res.writeHead(out.status, { ...out.headers, connection: 'close' });
+  res.end(out.body);
+}
+
+/**
+ * Reads the body up to the Lambda event limit. A body that goes past it (chunked or
+ * streaming, whatever it declared) is not read further: undefined, and the caller answers
+ * 413 and closes the connection, as API Gateway cuts such a request off.
+ */
+function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const stop = () => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.pause();
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > LAMBDA_EVENT_LIMIT) {
+        stop();
+        resolve(undefined);
+      } else chunks.push(chunk);
+    };
+    const onEnd = () => resolve(Buffer.concat(chunks, size));
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.once('error', reject);
+  });
 }
 
 async function serve(req: IncomingMessage, res: ServerResponse, sides: Record<'read' | 'write', Handler>): Promise<void> {
+  if (declaredTooLarge(req)) return refuseTooLarge(res);
   const body = await readBody(req);
+  if (body === undefined) return refuseTooLarge(res);
   const url = req.url ?? '/';
   const match = matchRoute(req.method ?? 'GET', url.split('?')[0]);
   let result;
-  if (body === undefined) {
-    result = TOO_LARGE;
-  } else {
-    const event = toEvent({ method: req.method ?? 'GET', url, headers: req.headers, body, sourceIp: req.socket.remoteAddress ?? '127.0.0.1' }, match);
-    if (exceedsEventLimit(event)) result = TOO_LARGE;
-    else if (!match) result = NOT_FOUND;
-    else result = await sides[match.route.side](event);
-  }
+  const event = toEvent({ method: req.method ?? 'GET', url, headers: req.headers, body, sourceIp: req.socket.remoteAddress ?? '127.0.0.1' }, match);
+  if (exceedsEventLimit(event)) result = TOO_LARGE;
+  else if (!match) result = NOT_FOUND;
+  else result = await sides[match.route.side](event);
   if (exceedsResponseLimit(result)) result = RESPONSE_TOO_LARGE;
   const out = fromResult(result);
   res.writeHead(out.status, out.headers);

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 
 /** HTTP helpers over API Gateway HTTP API (payload v2) events. */
@@ -42,14 +43,27 @@ export function errorResult(status: number, errorText: string, headers: Record<s
   return json(status, { errorText }, 'application/json', headers);
 }
 
+/** A host name (DNS labels), an IPv4 address or a bracketed IPv6 address, with an optional port. */
+export function isHostAuthority(value: string): boolean {
+  const m = /^(?:(\[[0-9A-Fa-f:.]+\])|([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*))(?::([0-9]{1,5}))?$/.exec(value);
+  if (!m || value.length > 260) return false;
+  if (m[1] && isIP(m[1].slice(1, -1)) !== 6) return false;
+  return m[3] === undefined || (Number(m[3]) >= 1 && Number(m[3]) <= 65535);
+}
+
 /**
- * The externally visible base URL of this API (scheme, host and stage), built from the
- * request itself so it is right behind the default endpoint, a custom domain or LocalStack.
+ * The externally visible base URL of this API (scheme, host and stage), so it is right behind
+ * the default endpoint, a custom domain or LocalStack. The host is the API's own domain from
+ * the request context (API Gateway sets it; never the client's Host header there; the local
+ * server puts its Host header there); the scheme may come from X-Forwarded-Proto. Both end up
+ * in URLs handed to clients, so anything but http/https and a well-formed host is refused.
  */
 export function publicBaseUrl(event: HttpEvent): string {
-  const proto = header(event, 'x-forwarded-proto')?.split(',')[0].trim() || 'https';
-  const host = event.requestContext.domainName || header(event, 'host') || 'localhost';
+  const proto = (header(event, 'x-forwarded-proto')?.split(',')[0].trim() || 'https').toLowerCase();
+  if (proto !== 'https' && proto !== 'http') throw new HttpError(400, 'X-Forwarded-Proto must be http or https');
+  const host = event.requestContext.domainName;
+  if (!host || !isHostAuthority(host)) throw new HttpError(400, 'the Host header must be a host name or IP address with an optional port');
   const stage = event.requestContext.stage;
   const prefix = stage && stage !== '$default' ? `/${stage}` : '';
-  return `${proto}://${host}${prefix}`;
+  return `${proto}://${host.toLowerCase()}${prefix}`;
 }
