@@ -86,7 +86,7 @@ console.log(`   target: 1000 refs -> <= ${PREUPLOAD_DDB_TARGET} DynamoDB request
 
 // 5. The slowest request the write side accepts, against the function timeout.
 const worst = await worstAcceptedUpload(REPS.worst, MAX_PARTS_PER_REQUEST);
-console.log(`\n5. worst accepted upload request: ${MAX_PARTS_PER_REQUEST} parts (the cap) of 1 byte each, HTTP -> local server -> dynalite + s3rver`);
+console.log(`\n5. worst accepted upload request: ${MAX_PARTS_PER_REQUEST} parts (the cap) of 16 bytes each, HTTP -> local server -> dynalite + s3rver`);
 console.log(table(['median ms', 'max ms', 'function timeout ms', 'max of timeout'], [[fmt(worst.medianMs), fmt(worst.maxMs), fmt(FUNCTION_TIMEOUT_SECONDS * 1000), pct(worst.maxMs / (FUNCTION_TIMEOUT_SECONDS * 1000))]]));
 
 console.log(`\ntotal ${fmt((Date.now() - started) / 1000, 1)} s`);

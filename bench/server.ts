@@ -93,7 +93,7 @@ export async function endToEndUpload(reps: number, cases: { label: string; parts
 
 /**
  * The slowest request the write side accepts: the most parts it allows, each a distinct
- * 1-byte blob (every part costs an object write and an index write, whatever its size).
+ * 16-byte blob (every part costs an object write and an index write, whatever its size).
  */
 export async function worstAcceptedUpload(reps: number, parts: number): Promise<{ medianMs: number; maxMs: number }> {
   return withDataDir(async (dir) => {
@@ -101,7 +101,7 @@ export async function worstAcceptedUpload(reps: number, parts: number): Promise<
     try {
       const { uploadUrl } = await preupload(server, []);
       // Fresh blobs for every run, warm-up runs included.
-      const batches = Array.from({ length: reps + 2 }, () => uploadRequest(randomBlobs(parts, 1)));
+      const batches = Array.from({ length: reps + 2 }, () => uploadRequest(randomBlobs(parts, 16)));
       let next = 0;
       const runs = await timeRuns(reps, () => upload(uploadUrl, batches[next++]));
       return { medianMs: median(runs), maxMs: Math.max(...runs) };

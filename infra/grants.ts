@@ -15,6 +15,17 @@ export function grantReadSide(role: IRole, storage: Storage, secrets: Secrets): 
   role.addToPrincipalPolicy(new PolicyStatement({ sid: 'ListIndex', actions: ['dynamodb:Query'], resources: [storage.listingIndexArn] }));
   // GET/HEAD /camli/{blobref}: reading blob bytes (HeadObject needs s3:GetObject too).
   role.addToPrincipalPolicy(new PolicyStatement({ sid: 'ReadBlobs', actions: ['s3:GetObject'], resources: [storage.blobObjectsArn] }));
+  // Discovery's storageGeneration: read it, and create it on first use. Only a conditional
+  // create (If-None-Match: *) is allowed, so the read side can never replace it.
+  role.addToPrincipalPolicy(new PolicyStatement({ sid: 'ReadStorageGeneration', actions: ['s3:GetObject'], resources: [storage.generationObjectArn] }));
+  role.addToPrincipalPolicy(
+    new PolicyStatement({
+      sid: 'CreateStorageGeneration',
+      actions: ['s3:PutObject'],
+      resources: [storage.generationObjectArn],
+      conditions: { StringEquals: { 's3:if-none-match': '*' } },
+    }),
+  );
   grantSecrets(role, secrets);
 }
 

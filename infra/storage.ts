@@ -4,6 +4,7 @@ import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aw
 import { Construct } from 'constructs';
 import { INDEX_SCHEMA } from '../lambda/core/blob-index.js';
 import { BLOB_PREFIX } from '../lambda/core/blob-store.js';
+import { GENERATION_KEY } from '../lambda/core/storage-generation.js';
 
 /** Where the planned presigned-POST lane (DESIGN §6) stages uploads before verifying them. */
 export const STAGING_PREFIX = 'staging/';
@@ -20,8 +21,10 @@ export class Storage extends Construct {
   readonly bucket: Bucket;
   readonly accessLogs: Bucket;
   readonly table: Table;
-  /** ARN pattern of the objects under the blob prefix: the only keys any function touches. */
+  /** ARN pattern of the objects under the blob prefix. */
   readonly blobObjectsArn: string;
+  /** ARN of the one object holding the store's generation (discovery's storageGeneration). */
+  readonly generationObjectArn: string;
 
   constructor(scope: Construct, id: string, props: StorageProps) {
     super(scope, id);
@@ -52,6 +55,7 @@ export class Storage extends Construct {
       ],
     });
     this.blobObjectsArn = this.bucket.arnForObjects(`${BLOB_PREFIX}*`);
+    this.generationObjectArn = this.bucket.arnForObjects(GENERATION_KEY);
 
     // Same key schema as local/provision.ts (both from INDEX_SCHEMA); a test compares them.
     this.table = new Table(this, 'Index', {

@@ -10,7 +10,13 @@ import { CAMLI_JSON, json, type Handler } from './core/http.js';
 export function discoveryHandler(deps: Deps): Handler {
   return async (event) => {
     const principal = authenticate(event, await deps.credentials());
-    if (wantsDiscovery(event)) return json(200, discoveryDocument(event, principal), CAMLI_JSON);
+    if (wantsDiscovery(event)) {
+      const generation = await deps.storageGeneration().catch((err: unknown) => {
+        deps.log.warn('storage generation unavailable; discovery goes without it', { error: err as Error });
+        return undefined;
+      });
+      return json(200, discoveryDocument(event, principal, generation), CAMLI_JSON);
+    }
     return {
       statusCode: 200,
       headers: { 'content-type': 'text/plain; charset=utf-8' },

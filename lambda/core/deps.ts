@@ -6,6 +6,7 @@ import { BlobStore } from './blob-store.js';
 import { parseUserPass, type Config } from './config.js';
 import { keyringLoader, type KeyringLoader } from './keyring-source.js';
 import { SecretReader } from './secrets.js';
+import { storageGenerationSource, type StorageGenerationSource } from './storage-generation.js';
 import { createLogger, createMetrics, type Logger, type Metrics } from './telemetry.js';
 
 /** Everything a handler needs, built once per cold start (or once by the local server). */
@@ -14,6 +15,8 @@ export interface Deps {
   index: BlobIndex;
   store: BlobStore;
   keyring: KeyringLoader;
+  /** The store's generation for discovery (Perkeep clients key their have-cache by it). */
+  storageGeneration: StorageGenerationSource;
   /** The HTTP Basic credentials callers must present; undefined means open (local loopback only). */
   credentials: () => Promise<Credentials | undefined>;
   nowSeconds: () => number;
@@ -50,6 +53,7 @@ export function createDeps(config: Config, overrides: Partial<Deps> = {}): Deps 
     // The secret is either {"username","password"} JSON (what CDK generates) or userpass:U:P.
     return raw.startsWith('userpass:') ? parseUserPass(raw) : (JSON.parse(raw) as Credentials);
   };
+  const s3 = s3ClientFor(config);
   return {
     settings: {
       uploadUrlTtlSeconds: config.uploadUrlTtlSeconds,
@@ -59,11 +63,12 @@ export function createDeps(config: Config, overrides: Partial<Deps> = {}): Deps 
     },
     index: new BlobIndex(dynamoClientFor(config), config.tableName),
     store: new BlobStore(
-      s3ClientFor(config),
+      s3,
       config.bucketName,
       config.endpoints.s3Public ? s3ClientFor(config, config.endpoints.s3Public) : undefined,
     ),
     keyring: keyringLoader(config.signingKeys, secrets),
+    storageGeneration: storageGenerationSource(s3, config.bucketName),
     credentials,
     nowSeconds: () => Date.now() / 1000,
     log: createLogger(config.telemetry),

@@ -1,11 +1,13 @@
 import { SUPPORTED_HASHES } from './blobref.js';
 import { header, publicBaseUrl, type HttpEvent } from './http.js';
+import type { StorageGeneration } from './storage-generation.js';
 
 /**
  * Perkeep's discovery document, served at `/`. Its client reads blobRoot (where `/camli/...`
  * lives), searchRoot/helpRoot/shareRoot (empty: we have none of those), signing (absent: we
- * do not sign), storageGeneration (absent on purpose: it keys the client's "have cache",
- * which removals would make stale) and hasLegacySHA1Index.
+ * do not sign), storageGeneration + storageInitTime (the store's generation: the client keys
+ * its "have cache" by it, as with perkeepd; removing blobs does not change it, as with
+ * perkeepd) and hasLegacySHA1Index.
  */
 
 export const DISCOVERY_MEDIA_TYPE = 'text/x-camli-configuration';
@@ -23,7 +25,8 @@ export function apiRootPath(event: HttpEvent): string {
   return path.endsWith('/') ? path : `${path}/`;
 }
 
-export function discoveryDocument(event: HttpEvent, principal: string) {
+/** Without a generation (the store could not be read) the fields are left out, and clients skip their cache. */
+export function discoveryDocument(event: HttpEvent, principal: string, generation?: StorageGeneration) {
   const root = apiRootPath(event);
   return {
     blobRoot: root,
@@ -35,5 +38,6 @@ export function discoveryDocument(event: HttpEvent, principal: string) {
     jsonSignRoot: '',
     userName: principal,
     hasLegacySHA1Index: false,
+    ...(generation ? { storageGeneration: generation.generation, storageInitTime: generation.initTime } : {}),
   };
 }

@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import { Match } from 'aws-cdk-lib/assertions';
 import { INDEX_SCHEMA } from '../../lambda/core/blob-index.js';
 import { BLOB_PREFIX } from '../../lambda/core/blob-store.js';
+import { GENERATION_KEY } from '../../lambda/core/storage-generation.js';
 import { readConfig } from '../../lambda/core/config.js';
 import { DEFAULT_MAX_UPLOAD_SIZE, DEFAULT_UPLOAD_URL_TTL_SECONDS } from '../../lambda/core/limits.js';
 import { ROUTES, routeKey } from '../../lambda/routes.js';
@@ -42,6 +43,7 @@ const names: Record<string, string> = {
 };
 const fn = (logical: string) => json.Resources[logical].Properties!;
 const blobObjects = `bucket/${BLOB_PREFIX}*`;
+const generationObject = `bucket/${GENERATION_KEY}`;
 
 describe('storage', () => {
   it('blob bucket: all public access blocked, SSE, owner-enforced, access-logged', () => {
@@ -227,14 +229,15 @@ describe('functions', () => {
 describe('least privilege', () => {
   const secrets = grants(['secretsmanager:GetSecretValue'], ['credentials', 'signingKey']);
 
-  it('read side: row reads, listing-index queries, blob reads, its secrets, its logs; nothing else', () => {
+  it('read side: row reads, listing-index queries, blob reads, the storage generation (create only if absent), its secrets, its logs; nothing else', () => {
     assert.deepEqual(
       permissionsOf(json, id.readRole, names),
       [
         ...grants(['logs:CreateLogStream', 'logs:PutLogEvents'], ['readLogs']),
         ...grants(['dynamodb:GetItem', 'dynamodb:BatchGetItem'], ['table']),
         ...grants(['dynamodb:Query'], [`table/index/${INDEX_SCHEMA.listingIndex}`]),
-        ...grants(['s3:GetObject'], [blobObjects]),
+        ...grants(['s3:GetObject'], [blobObjects, generationObject]),
+        `s3:PutObject ${generationObject} if {"StringEquals":{"s3:if-none-match":"*"}}`,
         ...secrets,
       ].sort(),
     );

@@ -38,7 +38,7 @@ describe('discovery document', () => {
     assert.equal(staged.statusRoot, '/prod/status/');
   });
 
-  it('advertises sha224 then sha1, and no search, signing or storage generation', () => {
+  it('advertises sha224 then sha1, and no search or signing (nor a storage generation when none could be read)', () => {
     const d = discoveryDocument(event('/'), 'alice') as Record<string, unknown>;
     assert.deepEqual(d.blobHashFuncs, ['sha224', 'sha1']);
     assert.equal(d.blobRoot, '/');
@@ -46,6 +46,12 @@ describe('discovery document', () => {
     assert.equal(d.searchRoot, '');
     assert.equal(d.userName, 'alice');
     assert.equal(d.hasLegacySHA1Index, false);
-    for (const absent of ['signing', 'storageGeneration', 'uiRoot', 'downloadHelper', 'syncHandlers']) assert.equal(d[absent], undefined, absent);
+    for (const absent of ['signing', 'storageGeneration', 'storageInitTime', 'uiRoot', 'downloadHelper', 'syncHandlers']) assert.equal(d[absent], undefined, absent);
+  });
+
+  it("reports the store's generation and its creation time as perkeepd does", () => {
+    const d = discoveryDocument(event('/'), 'alice', { generation: 'f00d', initTime: '2026-11-25T20:00:00.000Z' }) as Record<string, unknown>;
+    assert.equal(d.storageGeneration, 'f00d');
+    assert.equal(d.storageInitTime, '2026-11-25T20:00:00.000Z');
   });
 });
