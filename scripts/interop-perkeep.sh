@@ -97,6 +97,22 @@ file_ref="$("$PK_PUT" file "$work/big.bin" 2>"$work/err" || true)"; grep -v 'sto
 echo "$file_ref"
 case "$file_ref" in sha224-*) ok "file schema $file_ref" ;; *) bad "pk-put file printed '$file_ref'" ;; esac
 
+step "pk-put file, twice, of a tree: the second run answers from the client's have-cache (keyed by discovery's storageGeneration)"
+mkdir -p "$work/tree/sub"
+for i in 1 2 3 4 5; do printf 'tree file %s %s\n' "$i" "$password" >"$work/tree/f$i"; printf 'sub file %s %s\n' "$i" "$password" >"$work/tree/sub/s$i"; done
+show pk-put -verbose_http file tree
+tree_ref="$(cd "$work" && "$PK_PUT" -verbose_http file tree 2>"$work/put1.log" || true)"
+stats1="$(grep -c '/camli/stat' "$work/put1.log" || true)"
+show pk-put -verbose_http file tree
+tree_again="$(cd "$work" && "$PK_PUT" -verbose_http file tree 2>"$work/put2.log" || true)"
+stats2="$(grep -c '/camli/stat' "$work/put2.log" || true)"
+echo "$tree_ref; stat requests: first run $stats1, second run $stats2"
+if grep -qi 'storage generation' "$work/put1.log" "$work/put2.log"; then grep -hi -m1 'storage generation' "$work/put1.log" "$work/put2.log"; bad "pk-put could not use the storage generation"; fi
+case "$tree_ref" in
+  sha224-*) if [ "$tree_again" = "$tree_ref" ] && [ "$stats1" -gt 0 ] && [ "$stats2" -eq 0 ]; then ok "same ref; the second pk-put made no stat request"; else bad "second pk-put printed '$tree_again' after $stats2 stat requests"; fi ;;
+  *) bad "pk-put file tree printed '$tree_ref'" ;;
+esac
+
 step "pk-get -o: rebuild the file from its chunks (chunks above $inline_limit bytes come through a 307 to S3)"
 fresh_cache
 mkdir -p "$work/out"

@@ -25,14 +25,23 @@ function isPreconditionFailed(err: unknown): boolean {
   return e?.name === 'PreconditionFailed' || e?.$metadata?.httpStatusCode === 412;
 }
 
-async function read(s3: S3Client, bucket: string): Promise<StorageGeneration | undefined> {
+/**
+ * S3 answers a missing object with 403, not 404, to a caller without s3:ListBucket (the read
+ * side has none), so before the first create a 403 may mean "not there yet" too.
+ */
+function isAccessDenied(err: unknown): boolean {
+  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return e?.name === 'AccessDenied' || e?.$metadata?.httpStatusCode === 403;
+}
+
+async function read(s3: S3Client, bucket: string, opts: { deniedMeansMissing: boolean }): Promise<StorageGeneration | undefined> {
   try {
     const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: GENERATION_KEY }));
     const parsed = JSON.parse(await out.Body!.transformToString()) as Partial<StorageGeneration>;
     if (typeof parsed.generation !== 'string' || typeof parsed.initTime !== 'string') throw new Error(`${GENERATION_KEY} is not a storage generation`);
     return { generation: parsed.generation, initTime: parsed.initTime };
   } catch (err) {
-    if (isNotFound(err)) return undefined;
+    if (isNotFound(err) || (opts.deniedMeansMissing && isAccessDenied(err))) return undefined;
     throw err;
   }
 }
@@ -41,7 +50,7 @@ async function read(s3: S3Client, bucket: string): Promise<StorageGeneration | u
 export function storageGenerationSource(s3: S3Client, bucket: string, now: () => Date = () => new Date()): StorageGenerationSource {
   let cached: Promise<StorageGeneration> | undefined;
   const load = async (): Promise<StorageGeneration> => {
-    const existing = await read(s3, bucket);
+    const existing = await read(s3, bucket, { deniedMeansMissing: true });
     if (existing) return existing;
     const fresh: StorageGeneration = { generation: randomBytes(16).toString('hex'), initTime: now().toISOString() };
     try {
@@ -51,7 +60,7 @@ export function storageGenerationSource(s3: S3Client, bucket: string, now: () =>
     } catch (err) {
       if (!isPreconditionFailed(err)) throw err; // another instance created it first
     }
-    const stored = await read(s3, bucket);
+    const stored = await read(s3, bucket, { deniedMeansMissing: false });
     if (!stored) throw new Error(`${GENERATION_KEY} missing right after it was written`);
     return stored;
   };
