@@ -161,11 +161,8 @@ async function serve(req: IncomingMessage, res: ServerResponse, sides: Record<'r
   if (body === undefined) return refuseTooLarge(res);
   const url = req.url ?? '/';
   const match = matchRoute(req.method ?? 'GET', url.split('?')[0]);
-  let result;
   const event = toEvent({ method: req.method ?? 'GET', url, headers: req.headers, body, sourceIp: req.socket.remoteAddress ?? '127.0.0.1' }, match);
-  if (exceedsEventLimit(event)) result = TOO_LARGE;
-  else if (!match) result = NOT_FOUND;
-  else result = await sides[match.route.side](event);
+  let result = exceedsEventLimit(event) ? TOO_LARGE : !match ? NOT_FOUND : await sides[match.route.side](event);
   if (exceedsResponseLimit(result)) result = RESPONSE_TOO_LARGE;
   const out = fromResult(result);
   res.writeHead(out.status, out.headers);
