@@ -152,6 +152,8 @@ function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
     req.on('data', onData);
     req.on('end', onEnd);
     req.once('error', reject);
+    // A client gone mid-body (a settled promise ignores this).
+    req.once('close', () => req.complete || reject(new Error('the client closed the connection before the body ended')));
   });
 }
 
