@@ -142,6 +142,9 @@ export const localStackBackend: BackendFactory = async (dir) => {
     env: {
       ...endpointsEnv(url, ddb.endpoint),
       AWS_ENDPOINT_URL_SECRETS_MANAGER: url,
+      // LocalStack checks presigned URLs' signatures with the secret key of its convention.
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
       BLOBSERVER_BUCKET: name,
       BLOBSERVER_TABLE: name,
     },
