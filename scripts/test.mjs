@@ -14,7 +14,7 @@
  * Otherwise (a non-root laptop) the tests run directly and that lane reports itself skipped.
  *
  * LocalStack (the dynamodb-local+localstack lane) is started here ONCE for the whole run, inside
- * that namespace, when a selected test file uses the lanes (mentions LANES or localstack), and
+ * that namespace, when a selected test file may use it (iterates LANES or names the lane), and
  * stopped when the run ends; the test files get its endpoint in BLOBSERVER_TEST_LOCALSTACK_URL.
  * When it cannot start, the lane's tests are reported skipped with the reason, except under
  * CI=true, where the run fails instead.
@@ -38,8 +38,8 @@ const RUN_TIMEOUT_MS = Number(process.env.BLOBSERVER_TEST_RUN_TIMEOUT_MS || 15 *
 /** Per test (and hook) timeout, so one stuck test fails with a name instead of hanging. */
 const TEST_TIMEOUT_MS = 180_000;
 
-/** A test file that uses the emulator lanes, and so may need the shared LocalStack. */
-const USES_LANES = /\bLANES\b|localstack/i;
+/** A test file that may need the shared LocalStack: it iterates over LANES or names the LocalStack lane. */
+const USES_LOCALSTACK = /\bLANES\b|\+localstack\b/;
 const inCI = !!process.env.CI && process.env.CI !== 'false' && process.env.CI !== '0';
 
 function run(command, commandArgs, env, cwd = root, cleanup = async () => undefined) {
@@ -161,7 +161,7 @@ async function main() {
     process.exit(1);
   }
   const concurrency = Number(process.env.BLOBSERVER_TEST_CONCURRENCY || Math.max(2, availableParallelism()));
-  const localstack = files.some((f) => USES_LANES.test(readFileSync(join(root, f), 'utf8')))
+  const localstack = files.some((f) => USES_LOCALSTACK.test(readFileSync(join(root, f), 'utf8')))
     ? await sharedLocalStack()
     : { env: {}, cleanup: async () => undefined };
   run(
