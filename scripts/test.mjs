@@ -13,14 +13,22 @@
  * loopback (BLOBSERVER_TEST_NETNS=1 marks that), and the DynamoDB Local lane runs there.
  * Otherwise (a non-root laptop) the tests run directly and that lane reports itself skipped.
  *
+ * LocalStack (the dynamodb-local+localstack lane) is started here ONCE for the whole run, inside
+ * that namespace, when a selected test file may use it (iterates LANES or names the lane), and
+ * stopped when the run ends; the test files get its endpoint in BLOBSERVER_TEST_LOCALSTACK_URL.
+ * When it cannot start, the lane's tests are reported skipped with the reason, except under
+ * CI=true, where the run fails instead.
+ *
  * Environment: BLOBSERVER_TEST_NETNS=0 runs without the namespace; BLOBSERVER_TEST_CONCURRENCY
- * sets how many test files run at once (default: max(2, cores)).
+ * sets how many test files run at once (default: max(2, cores)); BLOBSERVER_TEST_LOCALSTACK_URL
+ * set by you means: use that already running LocalStack, start none.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { localStackUnavailable, startLocalStack } from './localstack.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const self = fileURLToPath(import.meta.url);
@@ -30,7 +38,11 @@ const RUN_TIMEOUT_MS = Number(process.env.BLOBSERVER_TEST_RUN_TIMEOUT_MS || 15 *
 /** Per test (and hook) timeout, so one stuck test fails with a name instead of hanging. */
 const TEST_TIMEOUT_MS = 180_000;
 
-function run(command, commandArgs, env, cwd = root) {
+/** A test file that may need the shared LocalStack: it iterates over LANES or names the LocalStack lane. */
+const USES_LOCALSTACK = /\bLANES\b|\+localstack\b/;
+const inCI = !!process.env.CI && process.env.CI !== 'false' && process.env.CI !== '0';
+
+function run(command, commandArgs, env, cwd = root, cleanup = async () => undefined) {
   const child = spawn(command, commandArgs, { stdio: 'inherit', env, cwd });
   const forward = (signal) => () => child.kill(signal);
   for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, forward(signal));
@@ -42,7 +54,7 @@ function run(command, commandArgs, env, cwd = root) {
   watchdog.unref();
   child.on('exit', (code, signal) => {
     clearTimeout(watchdog);
-    process.exit(code ?? (signal ? 1 : 0));
+    cleanup().finally(() => process.exit(code ?? (signal ? 1 : 0)));
   });
 }
 
@@ -89,7 +101,52 @@ function testFilesUnder(dir) {
   return out;
 }
 
-function main() {
+/**
+ * Starts the shared LocalStack for this run. Returns the environment for the test files and
+ * the cleanup that stops it; exits the run in CI when LocalStack cannot start.
+ */
+async function sharedLocalStack() {
+  if (process.env.BLOBSERVER_TEST_LOCALSTACK_URL) return { env: {}, cleanup: async () => undefined };
+  const skip = (why) => {
+    if (inCI) {
+      console.error(`scripts/test.mjs: CI=true and the LocalStack lane cannot run: ${why}`);
+      process.exit(1);
+    }
+    console.error(`scripts/test.mjs: the LocalStack lane will be skipped: ${why}`);
+    return { env: { BLOBSERVER_TEST_LOCALSTACK_UNAVAILABLE: why }, cleanup: async () => undefined };
+  };
+  if (process.env.BLOBSERVER_TEST_NETNS !== '1') {
+    return skip('LocalStack listens on every interface, so it runs only in the loopback-only network namespace (npm test as root on Linux)');
+  }
+  const why = localStackUnavailable(root);
+  if (why) return skip(why);
+  const dir = mkdtempSync(join(tmpdir(), 'blobserver-localstack-'));
+  const removeDir = () => rmSync(dir, { recursive: true, force: true });
+  try {
+    const started = Date.now();
+    const ls = await startLocalStack(root, dir);
+    console.error(`scripts/test.mjs: LocalStack (pid ${ls.pid}) ready at ${ls.endpoint} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    return {
+      env: { BLOBSERVER_TEST_LOCALSTACK_URL: ls.endpoint },
+      cleanup: async () => {
+        await ls.stop();
+        removeDir();
+      },
+    };
+  } catch (err) {
+    let tail = '';
+    try {
+      tail = readFileSync(join(dir, 'localstack.log'), 'utf8').split('\n').slice(-30).join('\n');
+    } catch {
+      /* no log */
+    }
+    removeDir();
+    if (tail) console.error(`--- last lines of LocalStack's log ---\n${tail}\n---`);
+    return skip(err.message);
+  }
+}
+
+async function main() {
   const flags = args.filter((a) => a.startsWith('-'));
   const paths = args.filter((a) => !a.startsWith('-'));
   const files = (paths.length ? paths : ['test'])
@@ -104,6 +161,9 @@ function main() {
     process.exit(1);
   }
   const concurrency = Number(process.env.BLOBSERVER_TEST_CONCURRENCY || Math.max(2, availableParallelism()));
+  const localstack = files.some((f) => USES_LOCALSTACK.test(readFileSync(join(root, f), 'utf8')))
+    ? await sharedLocalStack()
+    : { env: {}, cleanup: async () => undefined };
   run(
     process.execPath,
     ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, `--test-timeout=${TEST_TIMEOUT_MS}`, ...flags, ...files],
@@ -112,6 +172,9 @@ function main() {
       // otherwise be printed once per test file.
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       ...process.env,
+      ...localstack.env,
     },
+    root,
+    localstack.cleanup,
   );
 }

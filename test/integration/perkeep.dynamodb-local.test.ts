@@ -1,8 +1,8 @@
-import { LANES } from '../support/test-server.js';
+import { lane } from '../support/test-server.js';
 import { definePerkeepSuite } from './perkeep.suite.js';
 
 /**
  * Perkeep's protocol against a local server on AWS's DynamoDB Local (Java) + s3rver. Runs
  * under `npm test`, which isolates it in a loopback-only network namespace.
  */
-definePerkeepSuite(LANES.find((l) => l.name === 'dynamodb-local+s3rver')!);
+definePerkeepSuite(lane('dynamodb-local+s3rver'));

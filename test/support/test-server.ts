@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLocalServer, type LocalServer } from '../../local/server.js';
 import { startAwsProxy, type AwsProxy } from './aws-proxy.js';
-import { dynaliteBackend, dynamoDbLocalBackend, type Backend, type BackendFactory } from './backends.js';
+import { dynaliteBackend, dynamoDbLocalBackend, localStackBackend, localStackEndpoint, type Backend, type BackendFactory } from './backends.js';
 import { storageProbe, type StorageProbe } from './storage.js';
 
 /**
@@ -33,25 +33,52 @@ export interface TestServerOptions {
   proxy?: boolean;
 }
 
+/**
+ * An emulator lane: what the local server's S3/DynamoDB (and Secrets Manager) are for one run
+ * of a suite. Suites take a lane and run once per lane; a test that needs a capability the
+ * lane lacks skips itself with the reason (`t.skip(...)`), never passes vacuously.
+ */
 export interface Lane {
   name: string;
   factory: BackendFactory;
   /** Why this lane cannot run here, or undefined when it can. */
   unavailable(): string | undefined;
+  /**
+   * Whether its S3 enforces what real S3 enforces and s3rver ignores: presigned POST policy
+   * conditions (content-length-range, key) and conditional writes (`If-None-Match: *`).
+   */
+  enforcesPostPolicy: boolean;
 }
 
+/** Why a test needing `enforcesPostPolicy` cannot run on this lane, or undefined when it can. */
+export function postPolicyUnenforced(lane: Lane): string | undefined {
+  return lane.enforcesPostPolicy ? undefined : `${lane.name}: its S3 does not enforce presigned POST policies or If-None-Match`;
+}
+
+/** DynamoDB Local binds every interface; it runs only inside scripts/test.mjs's loopback-only namespace. */
+const ddbLocalUnavailable = () =>
+  process.env.BLOBSERVER_TEST_NETNS === '1' || process.env.BLOBSERVER_TEST_DDB_LOCAL === '1'
+    ? undefined
+    : 'DynamoDB Local listens on all interfaces; run through `npm test` (isolated network namespace) or set BLOBSERVER_TEST_DDB_LOCAL=1';
+
 export const LANES: Lane[] = [
-  { name: 'dynalite+s3rver', factory: dynaliteBackend, unavailable: () => undefined },
+  { name: 'dynalite+s3rver', factory: dynaliteBackend, unavailable: () => undefined, enforcesPostPolicy: false },
+  { name: 'dynamodb-local+s3rver', factory: dynamoDbLocalBackend, unavailable: ddbLocalUnavailable, enforcesPostPolicy: false },
   {
-    name: 'dynamodb-local+s3rver',
-    factory: dynamoDbLocalBackend,
-    // DynamoDB Local binds every interface; we run it only inside scripts/test.mjs's loopback-only namespace.
-    unavailable: () =>
-      process.env.BLOBSERVER_TEST_NETNS === '1' || process.env.BLOBSERVER_TEST_DDB_LOCAL === '1'
-        ? undefined
-        : 'DynamoDB Local listens on all interfaces; run through `npm test` (isolated network namespace) or set BLOBSERVER_TEST_DDB_LOCAL=1',
+    // S3 + Secrets Manager from the LocalStack that `npm test` starts once per run.
+    name: 'dynamodb-local+localstack',
+    factory: localStackBackend,
+    unavailable: () => localStackEndpoint().unavailable ?? ddbLocalUnavailable(),
+    enforcesPostPolicy: true,
   },
 ];
+
+/** The lane of this name (a typo fails loudly rather than running nothing). */
+export function lane(name: string): Lane {
+  const found = LANES.find((l) => l.name === name);
+  if (!found) throw new Error(`no lane ${name}; lanes: ${LANES.map((l) => l.name).join(', ')}`);
+  return found;
+}
 
 export const USER = 'alice';
 export const PASSWORD = 'correct horse battery staple';
