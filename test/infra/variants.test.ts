@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CreateTableCommand, DescribeTableCommand, ResourceNotFoundException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { BLOB_PREFIX } from '../../lambda/core/blob-store.js';
+import { BLOB_PREFIX } from '../../lambda/core/object-keys.js';
 import { ensureTable } from '../../local/provision.js';
 import { DEFAULT_SETTINGS, MAX_UPLOAD_SIZE_ON_LAMBDA, SettingsError, settingsFromContext } from '../../infra/settings.js';
 import { grants, logicalId, permissionsOf, resourcesOfType, synth } from './helpers.js';
