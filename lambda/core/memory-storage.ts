@@ -1,4 +1,5 @@
 import { SHARDS, shardOf, shardsAfter } from './index-schema.js';
+import { ROW_WRITE_WINDOW_MS } from './limits.js';
 import type { BlobIndex, BlobRow, BlobStore, StoredObjectInfo } from './storage-api.js';
 
 /** In-memory BlobIndex and BlobStore with the same contracts, for unit tests and the conformance kit. */
@@ -24,7 +25,10 @@ export class MemoryBlobIndex implements BlobIndex {
       .map((r) => ({ ...r }));
   }
 
-  async put(rows: readonly BlobRow[]): Promise<string[]> {
+  async put(rows: readonly BlobRow[], sendBy?: number): Promise<string[]> {
+    if (!rows.length) return [];
+    const deadline = sendBy ?? Math.min(...rows.map((r) => Date.parse(r.storedAt))) + ROW_WRITE_WINDOW_MS;
+    if (Date.now() > deadline) return rows.map((r) => r.blobRef);
     for (const row of rows) this.rows.set(row.blobRef, { ...row });
     return [];
   }
