@@ -308,7 +308,7 @@ describe('HTTP API', () => {
     const p = stages[0][1].Properties!;
     assert.equal(p.StageName, '$default');
     assert.equal(p.AutoDeploy, true);
-    assert.deepEqual(p.DefaultRouteSettings, { ThrottlingBurstLimit: 100, ThrottlingRateLimit: 50 });
+    assert.deepEqual(p.DefaultRouteSettings, { ThrottlingBurstLimit: 1000, ThrottlingRateLimit: 500 });
     assert.deepEqual(p.AccessLogSettings.DestinationArn, { 'Fn::GetAtt': [id.accessLogGroup, 'Arn'] });
     const format = JSON.parse(p.AccessLogSettings.Format);
     assert.equal(format.requestId, '$context.requestId');
