@@ -594,7 +594,9 @@ export function definePerkeepSuite(lane: Lane): void {
       let refs: string[];
       before(async () => {
         big = await startTestServer(lane.factory);
-        const rows = Array.from({ length: MAX_ENUMERATE_LIMIT + 5 }, () => ({ blobRef: newBlob(4).ref, size: 4 }));
+        // 16 random bytes each: 4 would give two equal refs in about one run of a hundred (birthday bound).
+        const rows = Array.from({ length: MAX_ENUMERATE_LIMIT + 5 }, () => ({ blobRef: newBlob(16).ref, size: 16 }));
+        assert.equal(new Set(rows.map((r) => r.blobRef)).size, rows.length);
         await writeRows(big, rows);
         refs = rows.map((r) => r.blobRef).sort(byRef);
       });
