@@ -1,9 +1,11 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { Credentials } from './auth.js';
-import { BlobIndex } from './blob-index.js';
-import { BlobStore } from './blob-store.js';
+import { DynamoBlobIndex } from './blob-index.js';
+import { BlobStorage } from './blob-storage.js';
+import { S3BlobStore } from './blob-store.js';
 import { parseUserPass, type Config } from './config.js';
+import { DYNAMODB_REQUEST_TIMEOUT_MS, PACK_THRESHOLD } from './limits.js';
 import { keyringLoader, type KeyringLoader } from './keyring-source.js';
 import { SecretReader } from './secrets.js';
 import { storageGenerationSource, type StorageGenerationSource } from './storage-generation.js';
@@ -12,8 +14,8 @@ import { createLogger, createMetrics, type Logger, type Metrics } from './teleme
 /** Everything a handler needs, built once per cold start (or once by the local server). */
 export interface Deps {
   settings: Pick<Config, 'uploadUrlTtlSeconds' | 'maxUploadSize' | 'allowRemove' | 'maxInlineGetSize'>;
-  index: BlobIndex;
-  store: BlobStore;
+  /** Rows and objects, combined by the one module that owns their write order. */
+  storage: BlobStorage;
   keyring: KeyringLoader;
   /** The store's generation for discovery (Perkeep clients key their have-cache by it). */
   storageGeneration: StorageGenerationSource;
@@ -39,7 +41,13 @@ export function s3ClientFor(config: Config, endpoint = config.endpoints.s3): S3C
 }
 
 export function dynamoClientFor(config: Config): DynamoDBClient {
-  return new DynamoDBClient({ region: config.region, endpoint: config.endpoints.dynamodb, credentials: config.credentials });
+  return new DynamoDBClient({
+    region: config.region,
+    endpoint: config.endpoints.dynamodb,
+    credentials: config.credentials,
+    // Bounds how late a retried row write can land (REMOVE_OBJECT_MIN_AGE_MS relies on it).
+    requestHandler: { requestTimeout: DYNAMODB_REQUEST_TIMEOUT_MS },
+  });
 }
 
 export function createDeps(config: Config, overrides: Partial<Deps> = {}): Deps {
@@ -54,6 +62,7 @@ export function createDeps(config: Config, overrides: Partial<Deps> = {}): Deps 
     return raw.startsWith('userpass:') ? parseUserPass(raw) : (JSON.parse(raw) as Credentials);
   };
   const s3 = s3ClientFor(config);
+  const log = createLogger(config.telemetry);
   return {
     settings: {
       uploadUrlTtlSeconds: config.uploadUrlTtlSeconds,
@@ -61,17 +70,17 @@ export function createDeps(config: Config, overrides: Partial<Deps> = {}): Deps 
       allowRemove: config.allowRemove,
       maxInlineGetSize: config.maxInlineGetSize,
     },
-    index: new BlobIndex(dynamoClientFor(config), config.tableName),
-    store: new BlobStore(
-      s3,
-      config.bucketName,
-      config.endpoints.s3Public ? s3ClientFor(config, config.endpoints.s3Public) : undefined,
+    storage: new BlobStorage(
+      new DynamoBlobIndex(dynamoClientFor(config), config.tableName, log),
+      new S3BlobStore(s3, config.bucketName, config.endpoints.s3Public ? s3ClientFor(config, config.endpoints.s3Public) : undefined),
+      // A packed blob can only be served inline, so nothing above the inline GET limit is packed.
+      { log, packThreshold: Math.min(PACK_THRESHOLD, config.maxInlineGetSize) },
     ),
     keyring: keyringLoader(config.signingKeys, secrets),
     storageGeneration: storageGenerationSource(s3, config.bucketName),
     credentials,
     nowSeconds: () => Date.now() / 1000,
-    log: createLogger(config.telemetry),
+    log,
     metrics: createMetrics(config.telemetry),
     ...overrides,
   };

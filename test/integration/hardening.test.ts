@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { blobKey } from '../../lambda/core/blob-store.js';
+import { newBlobKey } from '../../lambda/core/object-keys.js';
 import { LAMBDA_EVENT_LIMIT, MAX_PARTS_PER_REQUEST } from '../../lambda/core/limits.js';
 import { startLocalServer } from '../../local/server.js';
 import { dynaliteBackend } from '../support/backends.js';
@@ -280,14 +280,19 @@ describe('local restart after a crash (item 7)', () => {
       await server.close();
 
       // What kill -9 in the middle of s3rver's PutObject leaves: the object's bytes, an empty
-      // metadata file. Once for an upload that was never acknowledged, once over an acknowledged
-      // blob (a concurrent re-upload of it was cut short).
+      // metadata file. Once for an upload that was never acknowledged (its own fresh key), once
+      // next to the acknowledged blobs' pack (no later write touches an acknowledged object's
+      // key, but start-up must not trip over such a file either).
       const bucketDir = join(dir, 's3', server.config.bucketName);
       const inflight = newBlob(64);
-      await writeFile(join(bucketDir, `${blobKey(inflight.ref)}._S3rver_object`), inflight.data.subarray(0, 10));
-      await writeFile(join(bucketDir, `${blobKey(inflight.ref)}._S3rver_metadata.json`), '');
-      await writeFile(join(bucketDir, `${blobKey(blobs[0].ref)}._S3rver_metadata.json`), '');
-      assert.ok((await readdir(join(bucketDir, 'blobs'))).length > 0);
+      const inflightKey = newBlobKey(inflight.ref);
+      await mkdir(dirname(join(bucketDir, inflightKey)), { recursive: true });
+      await writeFile(join(bucketDir, `${inflightKey}._S3rver_object`), inflight.data.subarray(0, 10));
+      await writeFile(join(bucketDir, `${inflightKey}._S3rver_metadata.json`), '');
+      const objects = (await readdir(bucketDir, { recursive: true })).filter((f) => f.endsWith('._S3rver_object'));
+      const pack = objects.find((f) => f.startsWith('packs/'));
+      assert.ok(pack, `no pack among ${objects.join(', ')}`);
+      await writeFile(join(bucketDir, pack.replace(/\._S3rver_object$/, '._S3rver_metadata.json')), '');
 
       server = await startLocalServer(env);
       try {
