@@ -40,8 +40,10 @@ async function* contents(client: BlobServerClient, parts: readonly BytesPart[]):
 async function setAttributes(path: string, schema: ParsedSchema) {
   if (schema.unixPermission) await chmod(path, parseInt(schema.unixPermission, 8) & 0o7777);
   if (schema.unixMtime) {
-    const t = new Date(schema.unixMtime);
-    if (!Number.isNaN(t.getTime())) await utimes(path, t, t);
+    // Seconds with their fraction: a Date would drop everything below the millisecond.
+    const m = /^(.*?)(\.\d+)?Z$/.exec(schema.unixMtime);
+    const seconds = m ? Date.parse(m[1] + 'Z') / 1000 + Number(m[2] ?? 0) : NaN;
+    if (!Number.isNaN(seconds)) await utimes(path, seconds, seconds);
   }
 }
 
