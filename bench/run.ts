@@ -83,4 +83,7 @@ console.log(
 const thousand = pre.find((p) => p.refs === 1000)!;
 console.log(`   target: 1000 refs -> <= ${PREUPLOAD_DDB_TARGET} DynamoDB requests: ${thousand.ddbRequests <= PREUPLOAD_DDB_TARGET ? 'met' : 'NOT met'} (${thousand.ddbRequests})`);
 
+// 5. blobserver put vs pk-put file (PK_PUT) on a generated tree: bench/client-put.ts.
+await (await import('./client-put.js')).clientPutBench();
+
 console.log(`\ntotal ${fmt((Date.now() - started) / 1000, 1)} s`);
