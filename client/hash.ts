@@ -34,11 +34,14 @@ const toHex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).pad
 export const hashImplementation: 'node:crypto' | '@noble/hashes' = nodeCrypto ? 'node:crypto' : '@noble/hashes';
 
 export function createHasher(name: HashName): Hasher {
-  if (nodeCrypto) {
-    const h = nodeCrypto.createHash(name);
-    const hasher: Hasher = { update: (d) => (h.update(d), hasher), hex: () => h.digest('hex') };
-    return hasher;
-  }
+  if (!nodeCrypto) return nobleHasher(name);
+  const h = nodeCrypto.createHash(name);
+  const hasher: Hasher = { update: (d) => (h.update(d), hasher), hex: () => h.digest('hex') };
+  return hasher;
+}
+
+/** The pure-JS implementation (what browsers use). */
+export function nobleHasher(name: HashName): Hasher {
   const h = (name === 'sha224' ? nobleSha224 : nobleSha1).create();
   const hasher: Hasher = { update: (d) => (h.update(d), hasher), hex: () => toHex(h.digest()) };
   return hasher;

@@ -264,7 +264,10 @@ export class BlobServerClient {
   async get(ref: string): Promise<Uint8Array | undefined> {
     this.checkRefs('get', [ref]);
     const url = `${this.server}/camli/${ref}`;
-    let res = await this.request('get', url, { redirect: 'manual', blobRefs: [ref] });
+    // In Node, follow the redirect ourselves so the credentials are never sent to S3; browsers
+    // hide manual redirects, but their fetch drops Authorization on a cross-origin redirect.
+    const inBrowser = typeof (globalThis as { document?: unknown }).document !== 'undefined';
+    let res = await this.request('get', url, { redirect: inBrowser ? 'follow' : 'manual', blobRefs: [ref] });
     if (res.status >= 300 && res.status < 400 && res.headers.get('location')) {
       // Large blobs redirect to a presigned S3 URL, which must not see our credentials.
       await res.body?.cancel();
