@@ -65,18 +65,25 @@ export async function* fileBlobs(source: AsyncIterable<Uint8Array>, attrs: Commo
   };
 
   for await (const buf of source) {
+    let i = 0;
     let pieceStart = 0;
-    for (let i = 0; i < buf.length; i++) {
-      rs.roll(buf[i]);
-      n++;
-      const chunkSize = n - last;
+    while (i < buf.length) {
+      // The next forced cut: the chunk reaching 1 MiB, or the file reaching 256 KiB.
+      const untilMax = MAX_CHUNK_SIZE - (n - last);
+      const end = Math.min(buf.length, i + Math.min(untilMax, n < FIRST_CHUNK_SIZE ? FIRST_CHUNK_SIZE - n : Infinity));
+      // A rolling-checksum cut counts once the file is past 256 KiB and the chunk past 64 KiB.
+      const splitFrom = i + Math.max(0, FIRST_CHUNK_SIZE - n, TOO_SMALL_THRESHOLD - (n - last));
+      const hit = rs.rollUntilSplit(buf, i, end, splitFrom);
+      const stop = hit >= 0 ? hit : end;
+      n += stop - i;
+      i = stop;
       let bits: number;
-      if (chunkSize === MAX_CHUNK_SIZE) bits = 20;
-      else if (n > FIRST_CHUNK_SIZE && chunkSize > TOO_SMALL_THRESHOLD && rs.onSplit()) bits = rs.bits();
-      else if (n === FIRST_CHUNK_SIZE) bits = 18;
+      if (n - last === MAX_CHUNK_SIZE) bits = 20;
+      else if (hit >= 0) bits = rs.bits();
+      else if (n === FIRST_CHUNK_SIZE && stop === end) bits = 18;
       else continue;
-      pieces.push(buf.subarray(pieceStart, i + 1));
-      pieceStart = i + 1;
+      pieces.push(buf.subarray(pieceStart, i));
+      pieceStart = i;
       yield cut(bits);
     }
     // A copy: the stream may reuse its buffer for the next read.

@@ -5,6 +5,7 @@ import type { BigIntStats } from 'node:fs';
 import { fileBlobs } from '../chunker.js';
 import { compareUtf8 } from '../go-json.js';
 import { directorySchema, schemaBlob, commonFields, staticSets, symlinkSchema, type CommonAttributes } from '../schema.js';
+import { limiter } from '../limiter.js';
 import type { Uploader } from '../uploader.js';
 import { groupName, userName } from './owners.js';
 
@@ -20,6 +21,9 @@ export interface PutTreeOptions {
   /** Called as each regular file's bytes are read (for progress). */
   onBytes?: (n: number) => void;
 }
+
+/** Files read at once. */
+const fileGate = limiter(4);
 
 function attributes(path: string, st: BigIntStats): CommonAttributes {
   const uid = Number(st.uid);
@@ -47,7 +51,8 @@ export async function putPath(path: string, uploader: Uploader, options: PutTree
 async function putNode(path: string, st: BigIntStats, uploader: Uploader, options: PutTreeOptions): Promise<string> {
   const attrs = attributes(path, st);
   if (st.isFile()) {
-    const source = createReadStream(path, { highWaterMark: 256 << 10 });
+    // Reads sized to the file: a 256 KiB buffer for each small file is garbage to collect.
+    const source = createReadStream(path, { highWaterMark: Math.max(1024, Math.min(Number(st.size), 256 << 10)) });
     const counted = async function* () {
       for await (const buf of source as AsyncIterable<Buffer>) {
         options.onBytes?.(buf.length);
@@ -64,8 +69,11 @@ async function putNode(path: string, st: BigIntStats, uploader: Uploader, option
     const names = await readdir(path);
     const children = await Promise.all(names.map(async (name) => ({ name, st: await lstat(join(path, name), { bigint: true }) })));
     children.sort((a, b) => Number(a.st.isDirectory()) - Number(b.st.isDirectory()) || compareUtf8(a.name, b.name));
-    const members: string[] = [];
-    for (const c of children) members.push(await putNode(join(path, c.name), c.st, uploader, options));
+    // Files are read a few at a time (small files are mostly waiting on open/read/close);
+    // subdirectories one after another, so a wide tree is never all in flight.
+    const files = children.filter((c) => !c.st.isDirectory());
+    const members = await Promise.all(files.map((c) => fileGate(() => putNode(join(path, c.name), c.st, uploader, options))));
+    for (const c of children.slice(files.length)) members.push(await putNode(join(path, c.name), c.st, uploader, options));
     const sets = staticSets(members);
     for (const s of sets) await uploader.add(s);
     const dir = directorySchema(attrs, sets[0].ref);
