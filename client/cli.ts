@@ -36,6 +36,9 @@ Options:
 
 class UsageError extends Error {}
 
+/** Perkeep's largest blob. */
+const MAX_BLOB_SIZE = 16 << 20;
+
 const write = (s: string) => new Promise<void>((resolve, reject) => process.stdout.write(s, (err) => (err ? reject(err) : resolve())));
 
 async function treeBytes(path: string): Promise<number> {
@@ -91,6 +94,7 @@ export async function main(argv: string[]): Promise<number> {
       try {
         for (const path of args) {
           if (values.blob) {
+            if ((await fsStat(path)).size > MAX_BLOB_SIZE) throw new UsageError(`${path} is larger than a blob may be (16 MiB); put it without --blob to store it as a file`);
             const bytes = await readFile(path);
             bytesRead += bytes.length;
             const ref = blobRefOf(bytes);
