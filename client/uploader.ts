@@ -66,6 +66,11 @@ export class Uploader {
     this.buffered += blob.bytes.length;
     if (this.toCheck.length >= MAX_REFS_PER_REQUEST || this.toCheckBytes >= this.maxBuffered / 4) this.check();
     while (this.buffered > this.maxBuffered && !this.error) {
+      // Nothing in flight will free memory: send what is queued, partial batches included.
+      if (this.tasks.size === 0) {
+        this.check();
+        if (this.tasks.size === 0) this.sendRemainder();
+      }
       await new Promise<void>((resolve) => this.waiters.push(resolve));
     }
     this.throwIfFailed();
@@ -76,7 +81,7 @@ export class Uploader {
     this.check();
     while (this.tasks.size) await Promise.allSettled([...this.tasks]);
     this.throwIfFailed();
-    if (this.toSend.length) this.send(true, (await this.client.uploadTarget()).maxUploadSize);
+    this.sendRemainder();
     while (this.tasks.size) await Promise.allSettled([...this.tasks]);
     this.throwIfFailed();
     return { ...this.stats };
@@ -92,7 +97,15 @@ export class Uploader {
       this.wakeAll();
     });
     this.tasks.add(task);
-    void task.finally(() => this.tasks.delete(task));
+    void task.finally(() => {
+      this.tasks.delete(task);
+      this.wakeAll();
+    });
+  }
+
+  /** Sends the whole send queue, the last request partial. */
+  private sendRemainder() {
+    if (this.toSend.length) this.track(this.client.uploadTarget().then((t) => this.send(true, t.maxUploadSize)));
   }
 
   private release(blobs: readonly Blob[], uploaded: boolean) {

@@ -48,6 +48,19 @@ describe('client uploads against a fault-injecting server', () => {
     assert.equal(fake.requests.filter((r) => r.path === '/camli/preupload').length, 1);
   });
 
+  it('keeps memory bounded: add waits, and still makes progress, when blobs outgrow the buffer', async () => {
+    const uploader = new Uploader(client, { maxBufferedBytes: 20_000 });
+    let peak = 0;
+    const blobs = Array.from({ length: 30 }, () => blob(15_000));
+    for (const b of blobs) {
+      await uploader.add(b);
+      peak = Math.max(peak, (uploader as unknown as { buffered: number }).buffered);
+    }
+    await uploader.flush();
+    assert.ok(peak <= 20_000 + 15_000, `peak buffered ${peak}`);
+    for (const b of blobs) assert.ok(fake.blobs.has(b.ref));
+  });
+
   it('splits preupload at 1000 refs', async () => {
     const refs = Array.from({ length: 2500 }, (_, i) => blobRefOf(`r${i}`));
     const answer = await client.preupload(refs);
