@@ -184,7 +184,7 @@ export class BlobServerClient {
     return out;
   }
 
-  /** Whether these blobs fit one multipart request under the upload URL's limit. */
+  /** Size of one multipart request carrying blobs of these sizes (to pack under maxUploadSize). */
   static batchBytes(boundary: string, blobs: readonly { ref: string; size: number }[]): number {
     return blobs.reduce((n, b) => n + blobPartSize(boundary, b.ref, b.size), closingSize(boundary));
   }
@@ -305,7 +305,8 @@ export class BlobServerClient {
     for (const batch of chunked(refs, MAX_REFS_PER_REQUEST)) {
       const answer = await this.postForm<{ removed?: string[]; errorText?: string }>('remove', '/camli/remove', batch);
       removed.push(...(answer.removed ?? []));
-      const missing = batch.filter((r) => !removed.includes(r));
+      const done = new Set(answer.removed);
+      const missing = batch.filter((r) => !done.has(r));
       if (missing.length) throw new BlobServerError(`remove: ${missing.length} of ${batch.length} blobs not removed${answer.errorText ? `: ${answer.errorText}` : ''}`, { operation: 'remove', blobRefs: missing });
     }
     return removed;
