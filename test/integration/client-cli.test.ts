@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { blobRefOf } from '../../client/hash.js';
 import { dynaliteBackend } from '../support/backends.js';
-import { PASSWORD, USER, startTestServer, type TestServer } from '../support/test-server.js';
+import { PASSWORD, USER, basicAuth, startTestServer, type TestServer } from '../support/test-server.js';
 
 /** Every `blobserver` command, run as the real bin (client/bin/blobserver.js) against a local server. */
 
@@ -97,6 +97,27 @@ describe('blobserver CLI against the local server', () => {
     assert.equal(await readlink(join(out, 'tree', 'link')), 'hello.txt');
     const mtimes = await Promise.all([join(out, 'tree', 'big.bin'), join(work, 'tree', 'big.bin')].map(async (p) => (await stat(p)).mtimeMs));
     assert.ok(Math.abs(mtimes[0] - mtimes[1]) < 0.01, `mtime restored: ${mtimes}`);
+  });
+
+  it('get follows the redirect to S3 for blobs the server does not answer inline', async () => {
+    const sibling = await ts.startSibling({ BLOBSERVER_MAX_INLINE_GET_SIZE: '50000' });
+    try {
+      const [chunk] = text(await cli(['ls'], { BLOBSERVER_URL: sibling.url }))
+        .split('\n')
+        .map((l) => l.split(' '))
+        .find(([, size]) => Number(size) > 50_000)!;
+      const direct = await fetch(`${sibling.url}/camli/${chunk}`, { redirect: 'manual', headers: { authorization: basicAuth() } });
+      await direct.body?.cancel();
+      assert.equal(direct.status, 307, 'this server redirects large blobs');
+      const out = join(work, 'restored-redirected');
+      await mkdir(out);
+      const r = await cli(['get', treeRef, '-o', out], { BLOBSERVER_URL: sibling.url });
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(await readFile(join(out, 'tree', 'big.bin')), await readFile(join(work, 'tree', 'big.bin')));
+      assert.deepEqual(await readFile(join(out, 'tree', 'sub', 'zeros')), await readFile(join(work, 'tree', 'sub', 'zeros')));
+    } finally {
+      await sibling.close();
+    }
   });
 
   it('put --blob stores raw blobs; get writes them to stdout or -o', async () => {
