@@ -1,5 +1,11 @@
 import { createHasher, type HashName } from './hash.js';
 
+/** A blob: its bytes and the ref naming them. */
+export interface BlobData {
+  ref: string;
+  bytes: Uint8Array;
+}
+
 /** Blobrefs as the server accepts them: `sha224-` + 56 or `sha1-` + 40 lower-case hex digits. */
 const BLOBREF = /^(?:sha224-[0-9a-f]{56}|sha1-[0-9a-f]{40})$/;
 

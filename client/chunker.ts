@@ -1,3 +1,4 @@
+import type { BlobData } from './blobref.js';
 import { blobRefOf } from './hash.js';
 import { RollSum } from './rollsum.js';
 import { bytesSchema, fileSchema, type BytesPart, type CommonAttributes, type SchemaBlob } from './schema.js';
@@ -13,11 +14,6 @@ import { bytesSchema, fileSchema, type BytesPart, type CommonAttributes, type Sc
 export const MAX_CHUNK_SIZE = 1 << 20;
 const FIRST_CHUNK_SIZE = 256 << 10;
 const TOO_SMALL_THRESHOLD = 64 << 10;
-
-export interface Blob {
-  ref: string;
-  bytes: Uint8Array;
-}
 
 interface Span {
   from: number;
@@ -45,14 +41,14 @@ function concat(pieces: Uint8Array[], size: number): Uint8Array {
  * in memory at a time, at most 1 MiB), then the `bytes` schemas, then the `file` schema last.
  * The caller's `attrs` fill the file schema's metadata (name, mode, owner, times).
  */
-export async function* fileBlobs(source: AsyncIterable<Uint8Array>, attrs: CommonAttributes): AsyncGenerator<Blob, SchemaBlob> {
+export async function* fileBlobs(source: AsyncIterable<Uint8Array>, attrs: CommonAttributes): AsyncGenerator<BlobData, SchemaBlob> {
   const rs = new RollSum();
   const spans: Span[] = [];
   let n = 0; // bytes read so far
   let last = 0; // where the current chunk started
   let pieces: Uint8Array[] = [];
 
-  const cut = (bits: number): Blob => {
+  const cut = (bits: number): BlobData => {
     const bytes = concat(pieces, n - last);
     pieces = [];
     let from = spans.length;

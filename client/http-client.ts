@@ -1,5 +1,4 @@
-import { isBlobRef, verifies } from './blobref.js';
-import type { Blob } from './chunker.js';
+import { isBlobRef, verifies, type BlobData } from './blobref.js';
 import { BlobServerError, describeBody, type Operation } from './errors.js';
 import { blobPart, blobPartSize, closingSize, multipartBody, newBoundary } from './multipart.js';
 import { DEFAULT_RETRY, retryableStatus, withRetry, type RetryPolicy } from './retry.js';
@@ -194,7 +193,7 @@ export class BlobServerClient {
    * `maxUploadSize`). An expired or refused URL (403) is replaced by a fresh one and the
    * request sent again. Every blob must come back in `received`, else this throws.
    */
-  async uploadBatch(blobs: readonly Blob[], boundary = newBoundary()): Promise<SizedRef[]> {
+  async uploadBatch(blobs: readonly BlobData[], boundary = newBoundary()): Promise<SizedRef[]> {
     const refs = blobs.map((b) => b.ref);
     const { body, contentType } = multipartBody(boundary, blobs.map((b) => blobPart(b.ref, b.bytes)));
     let target = await this.uploadTarget();
@@ -229,7 +228,7 @@ export class BlobServerClient {
    * Sends one blob through the server's presigned S3 form (blobs too big for an upload
    * request). S3 answers 303 to the server's completion URL, which fetch follows with a GET.
    */
-  async uploadLarge(blob: Blob): Promise<SizedRef> {
+  async uploadLarge(blob: BlobData): Promise<SizedRef> {
     let target = await this.uploadTarget();
     for (let refreshed = false; ; refreshed = true) {
       const form = target.uploadForm;

@@ -6,7 +6,7 @@ export { BlobServerClient, authorizationHeader, MAX_REFS_PER_REQUEST, type Clien
 export { Uploader, type UploaderOptions, type UploadStats } from './uploader.js';
 export { BlobServerError, type Operation } from './errors.js';
 export { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
-export { fileBlobs, MAX_CHUNK_SIZE, type Blob } from './chunker.js';
+export { fileBlobs, MAX_CHUNK_SIZE } from './chunker.js';
 export { blobRefOf, createHasher, hashImplementation, type HashName } from './hash.js';
-export { isBlobRef, verifies } from './blobref.js';
+export { isBlobRef, verifies, type BlobData } from './blobref.js';
 export { bytesSchema, directorySchema, fileSchema, parseSchema, schemaBlob, staticSets, symlinkSchema, type BytesPart, type CommonAttributes, type ParsedSchema, type SchemaBlob } from './schema.js';

@@ -1,4 +1,4 @@
-import type { Blob } from './chunker.js';
+import type { BlobData } from './blobref.js';
 import { BlobServerClient, MAX_REFS_PER_REQUEST } from './http-client.js';
 import { limiter } from './limiter.js';
 import { newBoundary } from './multipart.js';
@@ -38,9 +38,9 @@ export class Uploader {
   private readonly sendLimit: ReturnType<typeof limiter>;
   private readonly statLimit = limiter(2);
   private readonly boundary = newBoundary();
-  private toCheck: Blob[] = [];
+  private toCheck: BlobData[] = [];
   private toCheckBytes = 0;
-  private toSend: Blob[] = [];
+  private toSend: BlobData[] = [];
   private buffered = 0;
   private readonly tasks = new Set<Promise<void>>();
   private error?: unknown;
@@ -55,7 +55,7 @@ export class Uploader {
   }
 
   /** Queues a blob; resolves once it is buffered (not yet stored: see `flush`). */
-  async add(blob: Blob): Promise<void> {
+  async add(blob: BlobData): Promise<void> {
     this.throwIfFailed();
     if (this.seen.has(blob.ref)) return;
     this.seen.add(blob.ref);
@@ -108,7 +108,7 @@ export class Uploader {
     if (this.toSend.length) this.track(this.client.uploadTarget().then((t) => this.send(true, t.maxUploadSize)));
   }
 
-  private release(blobs: readonly Blob[], uploaded: boolean) {
+  private release(blobs: readonly BlobData[], uploaded: boolean) {
     for (const b of blobs) {
       this.buffered -= b.bytes.length;
       if (uploaded) {
@@ -148,9 +148,9 @@ export class Uploader {
   /** Packs the send queue into requests under maxUploadSize; a partial last request only when `all`. */
   private send(all: boolean, limit: number) {
     if (!this.toSend.length) return;
-    let batch: Blob[] = [];
+    let batch: BlobData[] = [];
     let size = BlobServerClient.batchBytes(this.boundary, []);
-    const dispatch = (blobs: Blob[]) =>
+    const dispatch = (blobs: BlobData[]) =>
       this.track(
         this.sendLimit(async () => {
           this.throwIfFailed();
@@ -162,7 +162,7 @@ export class Uploader {
           this.release(blobs, true);
         }),
       );
-    const rest: Blob[] = [];
+    const rest: BlobData[] = [];
     for (const b of this.toSend) {
       const part = BlobServerClient.batchBytes(this.boundary, [{ ref: b.ref, size: b.bytes.length }]) - BlobServerClient.batchBytes(this.boundary, []);
       if (batch.length && size + part > limit) {
