@@ -7,6 +7,7 @@
 # (`go build ./cmd/pk-put ./cmd/pk-get ./cmd/pk` in a Perkeep checkout). With PK set, the
 # enumeration steps (`pk list`, `pk sync`) run too. Everything happens in a temporary
 # directory: server data, client config, client caches. Exit status 0 means every check passed.
+# It also cross-checks this repository's `blobserver` CLI against pk-put file / pk-get.
 set -euo pipefail
 
 : "${PK_PUT:?set PK_PUT to a pk-put binary}"
@@ -152,6 +153,44 @@ if [ -n "$PK" ]; then
     if [ "$copied" -eq "$listed" ]; then ok "$copied blobs copied"; else bad "$copied blobs copied, $listed listed"; fi
   else tail -n 5 "$work/sync.out"; bad "pk sync failed"; fi
 fi
+
+# --- this repository's own client against Perkeep's: same refs, and each restores the other's.
+blobserver() { env -u BLOBSERVER_URL -u BLOBSERVER_AUTH node "$repo/client/bin/blobserver.js" "$@"; }
+make_tree() {
+  mkdir -p "$1/sub/deeper"
+  printf 'small file %s\n' "$1" >"$1/a.txt"
+  head -c 2500000 /dev/urandom >"$1/sub/big.bin"
+  head -c 70000 /dev/urandom >"$1/sub/deeper/mid.bin"
+  : >"$1/sub/empty"
+  ln -s a.txt "$1/link"
+}
+
+step "blobserver put vs pk-put file: the same tree gives the same refs (client-config.json read by both)"
+make_tree "$work/xtree"
+show pk-put file xtree big.bin
+pk_refs="$("$PK_PUT" file "$work/xtree" "$work/big.bin" 2>/dev/null || true)"
+show blobserver put xtree big.bin
+bs_refs="$(blobserver put "$work/xtree" "$work/big.bin" 2>"$work/err" || true)"; cat "$work/err"
+echo "$bs_refs"
+if [ -n "$bs_refs" ] && [ "$bs_refs" = "$pk_refs" ] && [ "$(echo "$bs_refs" | tail -n1)" = "$file_ref" ]; then ok "same directory and file refs as pk-put file"
+else bad "refs differ: pk-put '$pk_refs' blobserver '$bs_refs'"; fi
+
+step "pk-get restores what blobserver put stored"
+make_tree "$work/ytree"
+bs_ref="$(blobserver put "$work/ytree" 2>"$work/err" || true)"; cat "$work/err"
+fresh_cache
+mkdir -p "$work/yout"
+show pk-get -o yout "$bs_ref"
+if "$PK_GET" -o "$work/yout" "$bs_ref" >/dev/null 2>"$work/err" && diff -r "$work/ytree" "$work/yout/ytree" >/dev/null; then ok "pk-get rebuilt the tree"
+else tail -n 5 "$work/err"; bad "pk-get could not rebuild blobserver's tree"; fi
+
+step "blobserver get restores what pk-put stored"
+make_tree "$work/ztree"
+pk_ref="$("$PK_PUT" file "$work/ztree" 2>/dev/null || true)"
+mkdir -p "$work/zout"
+show blobserver get "$pk_ref" -o zout
+if blobserver get "$pk_ref" -o "$work/zout" >/dev/null 2>"$work/err" && diff -r "$work/ztree" "$work/zout/ztree" >/dev/null; then ok "blobserver get rebuilt the tree"
+else cat "$work/err"; bad "blobserver get could not rebuild pk-put's tree"; fi
 
 step "pk-put remove: delete the first blob (POST /camli/remove)"
 show pk-put remove "$ref"

@@ -1,0 +1,116 @@
+import type { BlobData } from './blobref.js';
+import { blobRefOf } from './hash.js';
+import { RollSum } from './rollsum.js';
+import { bytesSchema, fileSchema, type BytesPart, type CommonAttributes, type SchemaBlob } from './schema.js';
+
+/**
+ * Cuts a byte stream into chunks and builds the `file` schema exactly as Perkeep's
+ * schema.WriteFileMap does (pkg/schema/filewriter.go): a chunk ends where the rolling
+ * checksum says so once the file is past its first 256 KiB and the chunk past 64 KiB, at
+ * exactly 256 KiB into the file, or at 1 MiB; each cut gets a weight (`bits`), and earlier
+ * lighter chunks become the children of a heavier one, which is how `bytes` schemas nest.
+ */
+
+export const MAX_CHUNK_SIZE = 1 << 20;
+const FIRST_CHUNK_SIZE = 256 << 10;
+const TOO_SMALL_THRESHOLD = 64 << 10;
+
+interface Span {
+  from: number;
+  to: number;
+  bits: number;
+  ref: string;
+  children: Span[];
+}
+
+const spanSize = (s: Span): number => s.to - s.from + s.children.reduce((n, c) => n + spanSize(c), 0);
+
+function concat(pieces: Uint8Array[], size: number): Uint8Array {
+  if (pieces.length === 1 && pieces[0].length === size) return pieces[0];
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const p of pieces) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/**
+ * Reads `source` and yields every blob of the file: the chunks as they are cut (one chunk
+ * in memory at a time, at most 1 MiB), then the `bytes` schemas, then the `file` schema last.
+ * The caller's `attrs` fill the file schema's metadata (name, mode, owner, times).
+ */
+export async function* fileBlobs(source: AsyncIterable<Uint8Array>, attrs: CommonAttributes): AsyncGenerator<BlobData, SchemaBlob> {
+  const rs = new RollSum();
+  const spans: Span[] = [];
+  let n = 0; // bytes read so far
+  let last = 0; // where the current chunk started
+  let pieces: Uint8Array[] = [];
+
+  const cut = (bits: number): BlobData => {
+    const bytes = concat(pieces, n - last);
+    pieces = [];
+    let from = spans.length;
+    while (from > 0 && spans[from - 1].bits < bits) from--;
+    const children = spans.splice(from);
+    const ref = blobRefOf(bytes);
+    spans.push({ from: last, to: n, bits, ref, children });
+    last = n;
+    return { ref, bytes };
+  };
+
+  for await (const buf of source) {
+    let i = 0;
+    let pieceStart = 0;
+    while (i < buf.length) {
+      // The next forced cut: the chunk reaching 1 MiB, or the file reaching 256 KiB.
+      const untilMax = MAX_CHUNK_SIZE - (n - last);
+      const end = Math.min(buf.length, i + Math.min(untilMax, n < FIRST_CHUNK_SIZE ? FIRST_CHUNK_SIZE - n : Infinity));
+      // A rolling-checksum cut counts once the file is past 256 KiB and the chunk past 64 KiB.
+      const splitFrom = i + Math.max(0, FIRST_CHUNK_SIZE - n, TOO_SMALL_THRESHOLD - (n - last));
+      const hit = rs.rollUntilSplit(buf, i, end, splitFrom);
+      const stop = hit >= 0 ? hit : end;
+      n += stop - i;
+      i = stop;
+      let bits: number;
+      if (n - last === MAX_CHUNK_SIZE) bits = 20;
+      else if (hit >= 0) bits = rs.bits();
+      else if (n === FIRST_CHUNK_SIZE && stop === end) bits = 18;
+      else continue;
+      pieces.push(buf.subarray(pieceStart, i));
+      pieceStart = i;
+      yield cut(bits);
+    }
+    // A copy: the stream may reuse its buffer for the next read.
+    if (pieceStart < buf.length) pieces.push(buf.slice(pieceStart));
+  }
+  if (n !== last) yield cut(0);
+
+  const schemas: SchemaBlob[] = [];
+  const parts = bytesParts(spans, schemas);
+  for (const s of schemas) yield { ref: s.ref, bytes: s.bytes };
+  const file = fileSchema(attrs, parts);
+  yield { ref: file.ref, bytes: file.bytes };
+  return file;
+}
+
+/** The `parts` list of these spans, adding the `bytes` schemas it refers to to `out` (children first). */
+function bytesParts(spans: readonly Span[], out: SchemaBlob[]): BytesPart[] {
+  const parts: BytesPart[] = [];
+  for (const sp of spans) {
+    let children = sp.children;
+    if (children.length === 1 && children[0].children.length === 0) {
+      // A bytes schema holding a single chunk would be a useless indirection: inline the chunk.
+      parts.push({ blobRef: children[0].ref, size: spanSize(children[0]) });
+      children = [];
+    }
+    if (children.length > 0) {
+      const nested = bytesSchema(bytesParts(children, out));
+      out.push(nested);
+      parts.push({ bytesRef: nested.ref, size: children.reduce((s, c) => s + spanSize(c), 0) });
+    }
+    parts.push({ blobRef: sp.ref, size: sp.to - sp.from });
+  }
+  return parts;
+}

@@ -1,0 +1,183 @@
+import { lstat, readdir, readFile, stat as fsStat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { blobRefOf } from './hash.js';
+import { BlobServerError } from './errors.js';
+import { BlobServerClient } from './http-client.js';
+import { resolveServer } from './node/config.js';
+import { putPath } from './node/put-tree.js';
+import { restorable, restoreSchema } from './node/restore.js';
+import { progressLine } from './progress.js';
+import { parseSchema } from './schema.js';
+import { Uploader } from './uploader.js';
+
+const USAGE = `Usage: blobserver [options] COMMAND ...
+
+Commands:
+  put PATH...           upload files and directories as Perkeep schema blobs (as pk-put file);
+                        prints one ref per PATH
+  put --blob FILE...    upload each FILE as one raw blob (as pk-put blob); prints its ref
+  get REF [-o DIR]      restore a file/directory schema into DIR (default .); a raw blob is
+                        written to stdout, or to -o (a file, or DIR/REF if -o is a directory)
+  stat REF...           print "REF SIZE" for each blob the server has; exit 1 if any is missing
+  ls [--after REF] [--limit N]   list the server's blobs ("REF SIZE"), paged
+  rm REF...             remove blobs (the server must allow removal)
+
+Options:
+  --server URL|NAME     server URL, or a server name from Perkeep's client-config.json
+  --auth userpass:USER:PASSWORD | none
+                        default: BLOBSERVER_URL / BLOBSERVER_AUTH, else client-config.json
+                        (CAMLI_CONFIG_DIR, else ~/.config/perkeep)
+  --json                machine-readable output (one JSON document)
+  --concurrency N       upload requests in flight (default 4)
+  -o, --output PATH     for get
+  -h, --help            this help
+`;
+
+class UsageError extends Error {}
+
+/** Perkeep's largest blob. */
+const MAX_BLOB_SIZE = 16 << 20;
+
+const write = (s: string) => new Promise<void>((resolve, reject) => process.stdout.write(s, (err) => (err ? reject(err) : resolve())));
+
+async function treeBytes(path: string): Promise<number> {
+  const st = await lstat(path);
+  if (!st.isDirectory()) return st.isFile() ? st.size : 0;
+  let n = 0;
+  for (const name of await readdir(path)) n += await treeBytes(join(path, name));
+  return n;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      server: { type: 'string' },
+      auth: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      blob: { type: 'boolean', default: false },
+      concurrency: { type: 'string' },
+      output: { type: 'string', short: 'o' },
+      after: { type: 'string' },
+      limit: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  const [command, ...args] = positionals;
+  if (values.help || !command) {
+    process.stdout.write(USAGE);
+    return values.help ? 0 : 2;
+  }
+  const settings = resolveServer({ server: values.server, auth: values.auth });
+  const client = new BlobServerClient({ server: settings.server, auth: settings.auth });
+  const json = values.json;
+  const out = (human: string, machine: unknown) => write(json ? JSON.stringify(machine) + '\n' : human);
+
+  switch (command) {
+    case 'put': {
+      if (!args.length) throw new UsageError('put needs at least one PATH');
+      const concurrency = values.concurrency ? Number(values.concurrency) : 4;
+      if (!(concurrency >= 1)) throw new UsageError('--concurrency must be a positive number');
+      const showProgress = !json && Boolean(process.stdout.isTTY && process.stderr.isTTY);
+      let bytesRead = 0;
+      const totalBytes = showProgress ? (await Promise.all(args.map((p) => (values.blob ? fsStat(p).then((s) => s.size) : treeBytes(p))))).reduce((a, b) => a + b, 0) : undefined;
+      const uploader = new Uploader(client, { concurrency });
+      const progress = progressLine(showProgress, () => ({
+        blobsDone: uploader.stats.uploadedBlobs + uploader.stats.skippedBlobs,
+        blobsSeen: uploader.stats.blobs,
+        bytesRead,
+        totalBytes,
+      }));
+      const refs: { path: string; ref: string }[] = [];
+      try {
+        for (const path of args) {
+          if (values.blob) {
+            if ((await fsStat(path)).size > MAX_BLOB_SIZE) throw new UsageError(`${path} is larger than a blob may be (16 MiB); put it without --blob to store it as a file`);
+            const bytes = await readFile(path);
+            bytesRead += bytes.length;
+            const ref = blobRefOf(bytes);
+            await uploader.add({ ref, bytes });
+            refs.push({ path, ref });
+          } else {
+            refs.push({ path, ref: await putPath(path, uploader, { onBytes: (n) => (bytesRead += n) }) });
+          }
+        }
+        const stats = await uploader.flush();
+        progress.stop();
+        await out(refs.map((r) => r.ref + '\n').join(''), { refs, ...stats, requests: client.requests });
+      } catch (err) {
+        progress.stop();
+        throw err;
+      }
+      return 0;
+    }
+    case 'get': {
+      const [ref, extra] = args;
+      if (!ref || extra) throw new UsageError('get takes one REF');
+      const bytes = await client.get(ref);
+      if (!bytes) throw new BlobServerError(`get: the server has no blob ${ref}`, { operation: 'get', status: 404, blobRefs: [ref] });
+      const schema = parseSchema(bytes);
+      if (restorable(schema)) {
+        const path = await restoreSchema(client, ref, schema, values.output ?? '.');
+        await out(`${path}\n`, { ref, path, camliType: schema.camliType });
+        return 0;
+      }
+      if (values.output) {
+        const isDir = await fsStat(values.output).then((s) => s.isDirectory(), () => false);
+        const path = isDir ? join(values.output, ref) : values.output;
+        await writeFile(path, bytes);
+        await out(`${path}\n`, { ref, path, size: bytes.length });
+      } else {
+        await new Promise<void>((resolve, reject) => process.stdout.write(bytes, (err) => (err ? reject(err) : resolve())));
+      }
+      return 0;
+    }
+    case 'stat': {
+      if (!args.length) throw new UsageError('stat needs at least one REF');
+      const found = await client.stat(args);
+      const have = new Map(found.map((f) => [f.blobRef, f.size]));
+      const missing = args.filter((r) => !have.has(r));
+      await out(found.map((f) => `${f.blobRef} ${f.size}\n`).join(''), { stat: found, missing });
+      if (missing.length) {
+        if (!json) process.stderr.write(`blobserver: ${missing.length} of ${args.length} blobs not on the server (${missing[0]}${missing.length > 1 ? ', ...' : ''})\n`);
+        return 1;
+      }
+      return 0;
+    }
+    case 'ls': {
+      if (args.length) throw new UsageError('ls takes no arguments');
+      const limit = values.limit === undefined ? Infinity : Number(values.limit);
+      if (!(limit >= 0)) throw new UsageError('--limit must be a number');
+      let n = 0;
+      if (limit > 0) {
+        for await (const b of client.enumerate({ after: values.after, pageSize: Math.min(1000, limit) })) {
+          await write(json ? JSON.stringify(b) + '\n' : `${b.blobRef} ${b.size}\n`);
+          if (++n >= limit) break;
+        }
+      }
+      return 0;
+    }
+    case 'rm': {
+      if (!args.length) throw new UsageError('rm needs at least one REF');
+      const removed = await client.remove(args);
+      await out(removed.map((r) => r + '\n').join(''), { removed });
+      return 0;
+    }
+    default:
+      throw new UsageError(`unknown command "${command}"`);
+  }
+}
+
+/** Runs the CLI: a one-line reason and a non-zero exit status on failure. */
+export async function run(argv: string[]): Promise<void> {
+  try {
+    process.exitCode = await main(argv);
+  } catch (err) {
+    const usage = err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    const message = (err as Error).message?.split('\n')[0] ?? String(err);
+    process.stderr.write(`blobserver: ${message}${usage ? ' (see blobserver --help)' : ''}\n`);
+    process.exitCode = usage ? 2 : 1;
+  }
+}
