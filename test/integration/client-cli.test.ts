@@ -100,8 +100,17 @@ describe('blobserver CLI against the local server', () => {
   });
 
   it('get follows the redirect to S3 for blobs the server does not answer inline', async () => {
+    // A server that answers only small blobs inline also packs only those (a packed blob has no
+    // object of its own to redirect to), so the file is stored through it: its large chunks get
+    // objects of their own, which GET answers with a 307 to S3.
     const sibling = await ts.startSibling({ BLOBSERVER_MAX_INLINE_GET_SIZE: '50000' });
     try {
+      const dir = join(work, 'redirected');
+      await mkdir(dir);
+      await writeFile(join(dir, 'big.bin'), randomBytes(1_500_000));
+      const put = await cli(['put', '--json', dir], { BLOBSERVER_URL: sibling.url });
+      assert.equal(put.code, 0, put.stderr);
+      const dirRef = (JSON.parse(text(put)) as { refs: { ref: string }[] }).refs[0].ref;
       const [chunk] = text(await cli(['ls'], { BLOBSERVER_URL: sibling.url }))
         .split('\n')
         .map((l) => l.split(' '))
@@ -111,10 +120,9 @@ describe('blobserver CLI against the local server', () => {
       assert.equal(direct.status, 307, 'this server redirects large blobs');
       const out = join(work, 'restored-redirected');
       await mkdir(out);
-      const r = await cli(['get', treeRef, '-o', out], { BLOBSERVER_URL: sibling.url });
+      const r = await cli(['get', dirRef, '-o', out], { BLOBSERVER_URL: sibling.url });
       assert.equal(r.code, 0, r.stderr);
-      assert.deepEqual(await readFile(join(out, 'tree', 'big.bin')), await readFile(join(work, 'tree', 'big.bin')));
-      assert.deepEqual(await readFile(join(out, 'tree', 'sub', 'zeros')), await readFile(join(work, 'tree', 'sub', 'zeros')));
+      assert.deepEqual(await readFile(join(out, 'redirected', 'big.bin')), await readFile(join(dir, 'big.bin')));
     } finally {
       await sibling.close();
     }
