@@ -4,9 +4,10 @@ import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aw
 import { Construct } from 'constructs';
 import { INDEX_SCHEMA } from '../lambda/core/blob-index.js';
 import { BLOB_PREFIX } from '../lambda/core/blob-store.js';
+import { STAGING_PREFIX } from '../lambda/core/staging.js';
 
-/** Where the planned presigned-POST lane (DESIGN §6) stages uploads before verifying them. */
-export const STAGING_PREFIX = 'staging/';
+/** Where the presigned-POST lane (DESIGN §6) stages uploads before verifying them. */
+export { STAGING_PREFIX };
 
 export interface StorageProps {
   ephemeral: boolean;

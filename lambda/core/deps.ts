@@ -6,13 +6,16 @@ import { BlobStore } from './blob-store.js';
 import { parseUserPass, type Config } from './config.js';
 import { keyringLoader, type KeyringLoader } from './keyring-source.js';
 import { SecretReader } from './secrets.js';
+import { StagingArea } from './staging.js';
 import { createLogger, createMetrics, type Logger, type Metrics } from './telemetry.js';
 
 /** Everything a handler needs, built once per cold start (or once by the local server). */
 export interface Deps {
-  settings: Pick<Config, 'uploadUrlTtlSeconds' | 'maxUploadSize' | 'allowRemove' | 'maxInlineGetSize'>;
+  settings: Pick<Config, 'uploadUrlTtlSeconds' | 'maxUploadSize' | 'maxBlobSize' | 'allowRemove' | 'maxInlineGetSize'>;
   index: BlobIndex;
   store: BlobStore;
+  /** Large-blob uploads (presigned POST) before they are verified. */
+  staging: StagingArea;
   keyring: KeyringLoader;
   /** The HTTP Basic credentials callers must present; undefined means open (local loopback only). */
   credentials: () => Promise<Credentials | undefined>;
@@ -42,6 +45,8 @@ export function dynamoClientFor(config: Config): DynamoDBClient {
 export function createDeps(config: Config, overrides: Partial<Deps> = {}): Deps {
   const secrets = new SecretReader(config);
   const auth = config.auth;
+  const s3 = s3ClientFor(config);
+  const presigner = config.endpoints.s3Public ? s3ClientFor(config, config.endpoints.s3Public) : undefined;
   const credentials = async (): Promise<Credentials | undefined> => {
     if (auth.kind === 'none') return undefined;
     if (auth.kind === 'userpass') return { username: auth.username, password: auth.password };
@@ -54,15 +59,13 @@ export function createDeps(config: Config, overrides: Partial<Deps> = {}): Deps 
     settings: {
       uploadUrlTtlSeconds: config.uploadUrlTtlSeconds,
       maxUploadSize: config.maxUploadSize,
+      maxBlobSize: config.maxBlobSize,
       allowRemove: config.allowRemove,
       maxInlineGetSize: config.maxInlineGetSize,
     },
     index: new BlobIndex(dynamoClientFor(config), config.tableName),
-    store: new BlobStore(
-      s3ClientFor(config),
-      config.bucketName,
-      config.endpoints.s3Public ? s3ClientFor(config, config.endpoints.s3Public) : undefined,
-    ),
+    store: new BlobStore(s3, config.bucketName, presigner),
+    staging: new StagingArea(s3, config.bucketName, presigner),
     keyring: keyringLoader(config.signingKeys, secrets),
     credentials,
     nowSeconds: () => Date.now() / 1000,

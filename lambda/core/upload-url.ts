@@ -1,12 +1,15 @@
 import type { Deps } from './deps.js';
 import { HttpError, publicBaseUrl, type HttpEvent } from './http.js';
 import { mintUploadToken, verifyUploadToken } from './tokens.js';
+import { freshUploadForm, type UploadForm } from './upload-form.js';
 
 /** The upload-URL fields every preupload and upload answer carries. */
 export interface UploadUrlFields {
   maxUploadSize: number;
   uploadUrl: string;
   uploadUrlExpirationSeconds: number;
+  /** The large-blob lane (DESIGN §6), offered wherever an upload URL is. */
+  uploadForm: UploadForm;
 }
 
 export async function freshUploadUrl(deps: Deps, event: HttpEvent, principal: string): Promise<UploadUrlFields> {
@@ -16,6 +19,7 @@ export async function freshUploadUrl(deps: Deps, event: HttpEvent, principal: st
     maxUploadSize: deps.settings.maxUploadSize,
     uploadUrl: `${publicBaseUrl(event)}/camli/upload/${token}`,
     uploadUrlExpirationSeconds: ttl,
+    ...(await freshUploadForm(deps, event, principal)),
   };
 }
 

@@ -192,7 +192,7 @@ export function defineSeedSuite(spec: TargetSpec): void {
         const a = await preuploadRaw(target.url, blobForm([newBlob().ref]), target.authorization);
         assert.equal(a.status, 200, a.text);
         assert.match(a.headers.get('content-type') ?? '', /^text\/javascript\b/);
-        assert.deepEqual(Object.keys(a.body).sort(), ['alreadyHave', 'maxUploadSize', 'uploadUrl', 'uploadUrlExpirationSeconds']);
+        assert.deepEqual(Object.keys(a.body).sort(), ['alreadyHave', 'maxUploadSize', 'uploadForm', 'uploadUrl', 'uploadUrlExpirationSeconds']);
         assert.deepEqual(a.body.alreadyHave, []);
         assert.ok(Number.isInteger(a.body.maxUploadSize) && a.body.maxUploadSize > 0, `maxUploadSize ${a.body.maxUploadSize}`);
         assert.ok(Number.isInteger(a.body.uploadUrlExpirationSeconds) && a.body.uploadUrlExpirationSeconds > 0);
