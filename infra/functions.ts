@@ -2,6 +2,7 @@ import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import type { CfnBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { BLOB_PREFIX } from '../lambda/core/blob-store.js';
+import { STAGING_PREFIX } from '../lambda/core/staging.js';
 import { BlobserverFunction } from './blobserver-function.js';
 import { grantReadSide, grantWriteSide } from './grants.js';
 import type { Secrets } from './secrets.js';
@@ -38,6 +39,7 @@ export class Functions extends Construct {
       BLOBSERVER_SIGNING_KEY_SECRET_ID: secrets.signingKey.secretArn,
       BLOBSERVER_UPLOAD_URL_TTL_SECONDS: String(settings.uploadUrlTtlSeconds),
       BLOBSERVER_MAX_UPLOAD_SIZE: String(settings.maxUploadSize),
+      BLOBSERVER_MAX_BLOB_SIZE: String(settings.maxBlobSize),
       BLOBSERVER_ALLOW_REMOVE: String(settings.allowRemove),
     };
     const common = { timeout: FUNCTION_TIMEOUT, environment, logRetention: settings.logRetention, ephemeral: settings.ephemeral };
@@ -64,6 +66,10 @@ export class Functions extends Construct {
       Validations.of(side.role).acknowledge({
         id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${BLOB_PREFIX}*]`,
         reason: `One object per blobref under ${BLOB_PREFIX}, keys known only at request time: object actions are scoped to that prefix, never the whole bucket, never wildcard actions.`,
+      });
+      Validations.of(side.role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${STAGING_PREFIX}*]`,
+        reason: `Upload forms write one object per form under a random ${STAGING_PREFIX}<id>/ prefix chosen at request time: object actions are scoped to ${STAGING_PREFIX}, never the whole bucket.`,
       });
     }
   }

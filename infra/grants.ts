@@ -15,12 +15,19 @@ export function grantReadSide(role: IRole, storage: Storage, secrets: Secrets): 
   role.addToPrincipalPolicy(new PolicyStatement({ sid: 'ListIndex', actions: ['dynamodb:Query'], resources: [storage.listingIndexArn] }));
   // GET/HEAD /camli/{blobref}: reading blob bytes (HeadObject needs s3:GetObject too).
   role.addToPrincipalPolicy(new PolicyStatement({ sid: 'ReadBlobs', actions: ['s3:GetObject'], resources: [storage.blobObjectsArn] }));
+  grantFormSigning(role, storage);
   grantSecrets(role, secrets);
 }
 
-/** Write side: stores verified blobs and their index rows; checks existing rows first. */
+/**
+ * Write side: stores verified blobs and their index rows; checks existing rows first. Verifies
+ * staged uploads: reads them, copies them under blobs/ (GetObject there + PutObject here), and
+ * deletes them, verified or refused; it can delete nothing else unless removal is enabled.
+ */
 export function grantWriteSide(role: IRole, storage: Storage, secrets: Secrets, opts: { allowRemove: boolean }): void {
   role.addToPrincipalPolicy(new PolicyStatement({ sid: 'WriteBlobs', actions: ['s3:PutObject'], resources: [storage.blobObjectsArn] }));
+  role.addToPrincipalPolicy(new PolicyStatement({ sid: 'VerifyStaged', actions: ['s3:GetObject', 's3:DeleteObject'], resources: [storage.stagingObjectsArn] }));
+  grantFormSigning(role, storage);
   role.addToPrincipalPolicy(
     new PolicyStatement({
       sid: 'WriteIndex',
@@ -34,6 +41,14 @@ export function grantWriteSide(role: IRole, storage: Storage, secrets: Secrets, 
     role.addToPrincipalPolicy(new PolicyStatement({ sid: 'RemoveIndexRows', actions: ['dynamodb:DeleteItem'], resources: [storage.table.tableArn] }));
   }
   grantSecrets(role, secrets);
+}
+
+/**
+ * Both sides answer with an uploadForm: a presigned POST is signed with the minting function's
+ * own credentials, so S3 accepts the client's upload only if that function may PutObject there.
+ */
+function grantFormSigning(role: IRole, storage: Storage): void {
+  role.addToPrincipalPolicy(new PolicyStatement({ sid: 'SignUploadForms', actions: ['s3:PutObject'], resources: [storage.stagingObjectsArn] }));
 }
 
 /** Both sides check HTTP Basic credentials (all but signed URLs) and sign or verify upload URLs. */

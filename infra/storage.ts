@@ -1,6 +1,6 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, ProjectionType, Table } from 'aws-cdk-lib/aws-dynamodb';
-import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
+import { BlockPublicAccess, Bucket, BucketEncryption, HttpMethods, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { INDEX_SCHEMA } from '../lambda/core/blob-index.js';
 import { BLOB_PREFIX } from '../lambda/core/blob-store.js';
@@ -11,6 +11,8 @@ export { STAGING_PREFIX };
 
 export interface StorageProps {
   ephemeral: boolean;
+  /** Browser origins that may POST upload forms to the bucket; empty: no CORS rule. */
+  corsOrigins: string[];
 }
 
 /**
@@ -21,8 +23,10 @@ export class Storage extends Construct {
   readonly bucket: Bucket;
   readonly accessLogs: Bucket;
   readonly table: Table;
-  /** ARN pattern of the objects under the blob prefix: the only keys any function touches. */
+  /** ARN pattern of the objects under the blob prefix. */
   readonly blobObjectsArn: string;
+  /** ARN pattern of the unverified uploads under the staging prefix (DESIGN §6). */
+  readonly stagingObjectsArn: string;
 
   constructor(scope: Construct, id: string, props: StorageProps) {
     super(scope, id);
@@ -53,6 +57,11 @@ export class Storage extends Construct {
       ],
     });
     this.blobObjectsArn = this.bucket.arnForObjects(`${BLOB_PREFIX}*`);
+    this.stagingObjectsArn = this.bucket.arnForObjects(`${STAGING_PREFIX}*`);
+    // Browsers POST uploadForm straight to the bucket: allowed only from the configured origins.
+    if (props.corsOrigins.length > 0) {
+      this.bucket.addCorsRule({ allowedOrigins: props.corsOrigins, allowedMethods: [HttpMethods.POST], allowedHeaders: ['*'], maxAge: 86400 });
+    }
 
     // Same key schema as local/provision.ts (both from INDEX_SCHEMA); a test compares them.
     this.table = new Table(this, 'Index', {

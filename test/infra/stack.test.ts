@@ -7,7 +7,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { INDEX_SCHEMA } from '../../lambda/core/blob-index.js';
 import { BLOB_PREFIX } from '../../lambda/core/blob-store.js';
 import { readConfig } from '../../lambda/core/config.js';
-import { DEFAULT_MAX_UPLOAD_SIZE, DEFAULT_UPLOAD_URL_TTL_SECONDS } from '../../lambda/core/limits.js';
+import { DEFAULT_MAX_UPLOAD_SIZE, DEFAULT_UPLOAD_URL_TTL_SECONDS, MAX_BLOB_SIZE } from '../../lambda/core/limits.js';
 import { ROUTES, routeKey } from '../../lambda/routes.js';
 import { STAGING_PREFIX } from '../../infra/storage.js';
 import { grants, logicalId, permissionsOf, renderArn, resourcesOfType, synth, CDK_JSON, type Resource } from './helpers.js';
@@ -42,6 +42,7 @@ const names: Record<string, string> = {
 };
 const fn = (logical: string) => json.Resources[logical].Properties!;
 const blobObjects = `bucket/${BLOB_PREFIX}*`;
+const stagedObjects = `bucket/${STAGING_PREFIX}*`;
 
 describe('storage', () => {
   it('blob bucket: all public access blocked, SSE, owner-enforced, access-logged', () => {
@@ -186,6 +187,7 @@ describe('functions', () => {
       assert.deepEqual(config.auth, { kind: 'secret', secretId: 'credentials' });
       assert.deepEqual(config.signingKeys, { kind: 'secret', secretId: 'signingKey' });
       assert.equal(config.maxUploadSize, DEFAULT_MAX_UPLOAD_SIZE);
+      assert.equal(config.maxBlobSize, MAX_BLOB_SIZE);
       assert.equal(config.uploadUrlTtlSeconds, DEFAULT_UPLOAD_URL_TTL_SECONDS);
       assert.equal(config.allowRemove, false);
       assert.ok(Object.values(config.endpoints).every((e) => e === undefined), 'real AWS endpoints');
@@ -227,7 +229,7 @@ describe('functions', () => {
 describe('least privilege', () => {
   const secrets = grants(['secretsmanager:GetSecretValue'], ['credentials', 'signingKey']);
 
-  it('read side: row reads, listing-index queries, blob reads, its secrets, its logs; nothing else', () => {
+  it('read side: row reads, listing-index queries, blob reads, signing upload forms into staging/, its secrets, its logs; nothing else', () => {
     assert.deepEqual(
       permissionsOf(json, id.readRole, names),
       [
@@ -235,17 +237,20 @@ describe('least privilege', () => {
         ...grants(['dynamodb:GetItem', 'dynamodb:BatchGetItem'], ['table']),
         ...grants(['dynamodb:Query'], [`table/index/${INDEX_SCHEMA.listingIndex}`]),
         ...grants(['s3:GetObject'], [blobObjects]),
+        // A presigned POST carries its signer's rights: the read side mints uploadForms.
+        ...grants(['s3:PutObject'], [stagedObjects]),
         ...secrets,
       ].sort(),
     );
   });
 
-  it('write side: puts objects under blobs/ and index rows, reads rows and its secrets; no delete', () => {
+  it('write side: puts objects under blobs/ and index rows, reads rows and its secrets; reads, signs and deletes only staged uploads', () => {
     assert.deepEqual(
       permissionsOf(json, id.writeRole, names),
       [
         ...grants(['logs:CreateLogStream', 'logs:PutLogEvents'], ['writeLogs']),
         ...grants(['s3:PutObject'], [blobObjects]),
+        ...grants(['s3:GetObject', 's3:DeleteObject', 's3:PutObject'], [stagedObjects]),
         ...grants(['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:BatchGetItem'], ['table']),
         ...secrets,
       ].sort(),
@@ -265,10 +270,10 @@ describe('least privilege', () => {
     );
   });
 
-  it('no role anywhere may delete, and no action is a wildcard', () => {
+  it('no role anywhere may delete a blob or a row (only the write side, staged uploads), and no action is a wildcard', () => {
     for (const [roleId] of resourcesOfType(json, 'AWS::IAM::Role')) {
       for (const line of permissionsOf(json, roleId, names)) {
-        assert.doesNotMatch(line, /Delete/, `${roleId}: ${line}`);
+        if (!(roleId === id.writeRole && line === `s3:DeleteObject ${stagedObjects}`)) assert.doesNotMatch(line, /Delete/, `${roleId}: ${line}`);
         assert.doesNotMatch(line.split(' ')[0], /\*/, `${roleId}: ${line}`);
         assert.doesNotMatch(line, /^managed-policy/, `${roleId}: ${line}`);
       }
@@ -322,8 +327,13 @@ describe('HTTP API', () => {
     assert.equal(json.Resources[id.accessLogGroup].Properties!.RetentionInDays, 30);
   });
 
-  it('no CORS unless origins are configured', () => {
+  it('no CORS unless origins are configured (API and bucket)', () => {
     assert.equal(json.Resources[id.api].Properties!.CorsConfiguration, undefined);
+    assert.equal(json.Resources[id.bucket].Properties!.CorsConfiguration, undefined);
+  });
+
+  it('the upload-completion route S3 redirects to is a GET on the write side', () => {
+    assert.ok(ROUTES.some((r) => r.method === 'GET' && r.path === '/camli/upload-complete/{token}' && r.side === 'write'));
   });
 });
 
