@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, request, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, pipeline, type Readable } from 'node:stream';
 import busboy from 'busboy';
 import type { Emulator } from './emulators.js';
 
@@ -27,7 +27,8 @@ export async function startS3Front(target: string, host = '127.0.0.1'): Promise<
     }
     const out = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers }, (up) => {
       res.writeHead(up.statusCode ?? 502, up.headers);
-      up.pipe(res);
+      // A client hanging up mid-body must not leave the upstream response open.
+      pipeline(up, res, () => undefined);
     });
     const fail = () => {
       if (!res.headersSent) res.writeHead(502, { 'content-type': 'application/xml' });

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { SizedRef } from './blob-index.js';
-import { blobKey } from './blob-store.js';
+import { blobKey, isNotFound } from './blob-store.js';
 import { hasherFor, parseBlobRef, type BlobRef } from './blobref.js';
 import type { Deps } from './deps.js';
 import { MetricUnit } from './telemetry.js';
@@ -89,7 +89,15 @@ async function verifyAndPromote(deps: CompletionDeps, ref: BlobRef, key: string)
     return refused(`${ref.ref}: the uploaded bytes do not match the blobref (upload discarded)`);
   }
   if (digest.size !== staged.size) throw new Error(`read ${digest.size} of ${staged.size} staged bytes`);
-  await promoteStaged(deps, ref.ref, digest.size, key, staged.etag);
+  try {
+    await promoteStaged(deps, ref.ref, digest.size, key, staged.etag);
+  } catch (err) {
+    // The staged object vanished under the copy: a concurrent completion of the same upload
+    // promoted it (row written) and deleted it first.
+    const now = isNotFound(err) ? await deps.index.size(ref.ref) : undefined;
+    if (now === undefined) throw err;
+    return received(ref.ref, now);
+  }
   return received(ref.ref, digest.size);
 }
 

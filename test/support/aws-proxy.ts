@@ -1,5 +1,6 @@
 import { createServer, request, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { pipeline } from 'node:stream';
 
 /**
  * An HTTP proxy on loopback in front of an AWS emulator. It forwards every request unchanged
@@ -17,7 +18,8 @@ export interface ProxiedRequest {
 }
 
 export type Fault = { status: number; body: string; contentType: string };
-export type FaultRule = (req: ProxiedRequest) => Fault | undefined;
+/** A fault to answer instead of forwarding, or undefined; a rule may also hold a request back (async) before deciding. */
+export type FaultRule = (req: ProxiedRequest) => Fault | undefined | Promise<Fault | undefined>;
 
 /** What a failing DynamoDB answers; the SDK retries it, then throws. */
 export const DYNAMODB_FAILURE: Fault = {
@@ -61,7 +63,7 @@ export async function startAwsProxy(target: string): Promise<AwsProxy> {
       operation: typeof amzTarget === 'string' ? amzTarget.split('.').pop() : undefined,
     };
     requests.push(seen);
-    const injected = fault?.(seen);
+    const injected = await fault?.(seen);
     if (injected) {
       res.writeHead(injected.status, { 'content-type': injected.contentType });
       res.end(injected.body);
@@ -71,7 +73,9 @@ export async function startAwsProxy(target: string): Promise<AwsProxy> {
       { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
       (up) => {
         res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
+        // pipeline, not pipe: a client that hangs up mid-body must not leave the upstream
+        // response open (the emulator would then never finish closing).
+        pipeline(up, res, () => undefined);
       },
     );
     out.on('error', () => {
