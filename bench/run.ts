@@ -2,7 +2,9 @@ import { cpus } from 'node:os';
 import type { HashName } from '../lambda/core/blobref.js';
 import { LARGE_PART, SMALL_PART, SMALL_PARTS, rawHashThroughput, rawHasher, type RawHashFigures } from './hash.js';
 import { MiB, mbPerSecond, pairedRuns } from './measure.js';
+import { perkeepTree } from './perkeep.js';
 import { endToEndUpload, preuploadLatency } from './server.js';
+import { storageCost } from './storage-cost.js';
 import { fmt, pct, table } from './table.js';
 import { buildBatch, handlerRun, parseRun } from './upload-path.js';
 
@@ -11,7 +13,10 @@ import { buildBatch, handlerRun, parseRun } from './upload-path.js';
  * the ratios compare like with like. Medians over several runs; MB = 10^6 bytes.
  */
 
-const REPS = { hash: 25, parse: 41, e2e: 7, preupload: 11 };
+const REPS = { hash: 25, parse: 41, e2e: 7, preupload: 11, cost: 5 };
+/** Issue 7's targets for a batched upload, and what the first storage model cost per blob (1 PutObject; 1 PutItem + 1 BatchGetItem). */
+const BATCH_TARGET = { s3: 0.1, ddb: 0.2 };
+const FIRST_MODEL_PER_BLOB = { s3: 1, ddb: 2 };
 const HASHES: HashName[] = ['sha1', 'sha224'];
 const PARSE_TARGET = 0.5;
 const WARMUP_MS = 2500;
@@ -82,5 +87,32 @@ console.log(
 );
 const thousand = pre.find((p) => p.refs === 1000)!;
 console.log(`   target: 1000 refs -> <= ${PREUPLOAD_DDB_TARGET} DynamoDB requests: ${thousand.ddbRequests <= PREUPLOAD_DDB_TARGET ? 'met' : 'NOT met'} (${thousand.ddbRequests})`);
+
+// 5. Storage requests per blob and MB/s, for the storage model.
+const cost = await storageCost(REPS.cost, SMALL_PARTS, SMALL_PART);
+console.log('\n5. storage requests per blob, HTTP -> local server -> counting proxies -> dynalite + s3rver (fresh sha224 blobs)');
+console.log(
+  table(
+    ['case', 'S3/blob', 'DynamoDB/blob', 'MB/s', 'requests (last run)'],
+    cost.map((c) => [c.label, fmt(c.s3PerBlob, 3), fmt(c.ddbPerBlob, 3), fmt(c.mbps, 1), c.operations]),
+  ),
+);
+const [batched, single] = cost;
+const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
+console.log(
+  `   target: batched upload <= ${BATCH_TARGET.s3} S3 and <= ${BATCH_TARGET.ddb} DynamoDB requests per blob: ${verdict(batched.s3PerBlob <= BATCH_TARGET.s3 && batched.ddbPerBlob <= BATCH_TARGET.ddb)}`,
+);
+console.log(
+  `   target: one-blob requests no more than the first model (${FIRST_MODEL_PER_BLOB.s3} S3, ${FIRST_MODEL_PER_BLOB.ddb} DynamoDB per blob): ${verdict(single.s3PerBlob <= FIRST_MODEL_PER_BLOB.s3 && single.ddbPerBlob <= FIRST_MODEL_PER_BLOB.ddb)}`,
+);
+
+// 6. Perkeep's clients, when built.
+if (process.env.PK_PUT && process.env.PK_GET) {
+  const pk = await perkeepTree(process.env.PK_PUT, process.env.PK_GET);
+  console.log(`\n6. Perkeep clients against the local server (embedded emulators): ${pk.files} files, ${fmt(pk.bytes / 1e6, 1)} MB`);
+  console.log(table(['client', 'seconds', 'MB/s'], [['pk-put file', fmt(pk.putSeconds, 1), fmt(pk.bytes / 1e6 / pk.putSeconds, 1)], ['pk-get -o', fmt(pk.getSeconds, 1), fmt(pk.bytes / 1e6 / pk.getSeconds, 1)]]));
+} else {
+  console.log('\n6. Perkeep clients: skipped (set PK_PUT and PK_GET to pk-put and pk-get binaries)');
+}
 
 console.log(`\ntotal ${fmt((Date.now() - started) / 1000, 1)} s`);

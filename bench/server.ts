@@ -15,10 +15,10 @@ import { median, mbPerSecond, timeRuns } from './measure.js';
  * each preupload makes, counted by a proxy in front of dynalite.
  */
 
-const AUTH = 'userpass:bench:bench-password';
-const AUTHORIZATION = 'Basic ' + Buffer.from('bench:bench-password').toString('base64');
+export const AUTH = 'userpass:bench:bench-password';
+export const AUTHORIZATION = 'Basic ' + Buffer.from('bench:bench-password').toString('base64');
 
-async function withDataDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
+export async function withDataDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
   const dir = await mkdtemp(join(tmpdir(), 'blobserver-bench-'));
   try {
     return await fn(dir);
@@ -27,7 +27,7 @@ async function withDataDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
   }
 }
 
-async function preupload(server: LocalServer, refs: readonly string[]): Promise<{ alreadyHave: { blobRef: string }[]; uploadUrl: string }> {
+export async function preupload(server: LocalServer, refs: readonly string[]): Promise<{ alreadyHave: { blobRef: string }[]; uploadUrl: string }> {
   const form = new URLSearchParams({ camliversion: '1' });
   refs.forEach((r, i) => form.set(`blob${i + 1}`, r));
   const res = await fetch(`${server.url}/camli/preupload`, {
@@ -39,27 +39,27 @@ async function preupload(server: LocalServer, refs: readonly string[]): Promise<
   return (await res.json()) as { alreadyHave: { blobRef: string }[]; uploadUrl: string };
 }
 
-interface UploadRequest {
+export interface UploadRequest {
   count: number;
   body: Uint8Array<ArrayBuffer>;
   contentType: string;
 }
 
 /** A multipart request for these blobs, built ahead of any timing. */
-function uploadRequest(blobs: readonly { name: string; data: Buffer }[]): UploadRequest {
+export function uploadRequest(blobs: readonly { name: string; data: Buffer }[]): UploadRequest {
   const { body, contentType } = multipartBody([...blobs]);
   return { count: blobs.length, body: new Uint8Array(body), contentType };
 }
 
 /** Sends one multipart upload and checks every blob in it was received. */
-async function upload(uploadUrl: string, req: UploadRequest): Promise<void> {
+export async function upload(uploadUrl: string, req: UploadRequest): Promise<void> {
   const res = await fetch(uploadUrl, { method: 'POST', headers: { 'content-type': req.contentType }, body: req.body });
   const text = await res.text();
   const received = res.status === 200 ? ((JSON.parse(text) as { received: unknown[] }).received?.length ?? 0) : 0;
   if (received !== req.count) throw new Error(`upload answered ${res.status}, ${received}/${req.count} received: ${text.slice(0, 300)}`);
 }
 
-const randomBlobs = (count: number, size: number) =>
+export const randomBlobs = (count: number, size: number) =>
   Array.from({ length: count }, () => {
     const data = randomBytes(size);
     return { name: blobRefOf(data), data };

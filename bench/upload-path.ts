@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { blobRefOf, type HashName } from '../lambda/core/blobref.js';
-import type { BlobIndex } from '../lambda/core/blob-index.js';
-import type { BlobStore } from '../lambda/core/blob-store.js';
+import { BlobStorage } from '../lambda/core/blob-storage.js';
+import { MemoryBlobIndex, MemoryBlobStore } from '../lambda/core/memory-storage.js';
 import { readConfig } from '../lambda/core/config.js';
 import { createDeps } from '../lambda/core/deps.js';
 import { MAX_BLOB_SIZE } from '../lambda/core/limits.js';
@@ -43,15 +43,13 @@ export async function parseRun(batch: Batch): Promise<() => Promise<unknown>> {
 /** One upload-handler call with an index that knows nothing and a store that keeps nothing. */
 export async function handlerRun(batch: Batch): Promise<() => Promise<unknown>> {
   const keyring = keyringOf([randomBytes(32)]);
-  const index = { sizes: async () => new Map<string, number>(), put: async () => undefined } as unknown as BlobIndex;
-  const store = { put: async () => undefined } as unknown as BlobStore;
+  // The in-memory implementations, made to forget: every run stores the batch afresh.
+  const index = Object.assign(new MemoryBlobIndex(), { put: async () => [] });
+  const store = Object.assign(new MemoryBlobStore(), { create: async () => undefined });
   // Metrics off: without the router nothing flushes them, and EMF output is not what we measure.
   const env = { BLOBSERVER_MAX_UPLOAD_SIZE: String(batch.body.length), POWERTOOLS_METRICS_DISABLED: 'true' };
-  const deps = createDeps(readConfig(env), {
-    index,
-    store,
-    keyring: async () => keyring,
-  });
+  const base = createDeps(readConfig(env), { keyring: async () => keyring });
+  const deps = { ...base, storage: new BlobStorage(index, store, { log: base.log }) };
   const handler = uploadHandler(deps);
   const { token } = mintUploadToken(keyring, 'bench', deps.nowSeconds(), 3600);
   const url = `/camli/upload/${token}`;

@@ -1,7 +1,7 @@
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import type { CfnBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { BLOB_PREFIX } from '../lambda/core/blob-store.js';
+import { BLOB_PREFIX, PACK_PREFIX } from '../lambda/core/object-keys.js';
 import { STAGING_PREFIX } from '../lambda/core/staging.js';
 import { BlobserverFunction } from './blobserver-function.js';
 import { grantReadSide, grantWriteSide } from './grants.js';
@@ -65,7 +65,11 @@ export class Functions extends Construct {
     for (const side of [this.read, this.write]) {
       Validations.of(side.role).acknowledge({
         id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${BLOB_PREFIX}*]`,
-        reason: `One object per blobref under ${BLOB_PREFIX}, keys known only at request time: object actions are scoped to that prefix, never the whole bucket, never wildcard actions.`,
+        reason: `Objects of large blobs under ${BLOB_PREFIX}<ref>/<id>, keys known only at request time: object actions are scoped to that prefix, never the whole bucket, never wildcard actions.`,
+      });
+      Validations.of(side.role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${PACK_PREFIX}*]`,
+        reason: `Packs of small blobs under ${PACK_PREFIX}<day>/<id>, keys made at request time: object actions are scoped to that prefix, never the whole bucket, never wildcard actions.`,
       });
       Validations.of(side.role).acknowledge({
         id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${STAGING_PREFIX}*]`,

@@ -10,11 +10,12 @@ import type { Storage } from './storage.js';
 
 /** Read side: index lookups (preupload/stat/enumerate), blob reads (get) and its secrets. */
 export function grantReadSide(role: IRole, storage: Storage, secrets: Secrets): void {
-  role.addToPrincipalPolicy(new PolicyStatement({ sid: 'ReadIndex', actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem'], resources: [storage.table.tableArn] }));
-  // enumerate-blobs pages through the listing GSI (and confirms rows with BatchGetItem).
-  role.addToPrincipalPolicy(new PolicyStatement({ sid: 'ListIndex', actions: ['dynamodb:Query'], resources: [storage.listingIndexArn] }));
-  // GET/HEAD /camli/{blobref}: reading blob bytes (HeadObject needs s3:GetObject too).
-  role.addToPrincipalPolicy(new PolicyStatement({ sid: 'ReadBlobs', actions: ['s3:GetObject'], resources: [storage.blobObjectsArn] }));
+  // Row reads (stat, preupload, get) and enumerate-blobs' Query per range shard, all on the base table.
+  role.addToPrincipalPolicy(
+    new PolicyStatement({ sid: 'ReadIndex', actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'], resources: [storage.table.tableArn] }),
+  );
+  // GET/HEAD /camli/{blobref}: reading blob bytes, whole or a pack's range.
+  role.addToPrincipalPolicy(new PolicyStatement({ sid: 'ReadBlobs', actions: ['s3:GetObject'], resources: storage.blobObjectsArns }));
   grantFormSigning(role, storage);
   grantSecrets(role, secrets);
 }
@@ -25,19 +26,21 @@ export function grantReadSide(role: IRole, storage: Storage, secrets: Secrets): 
  * deletes them, verified or refused; it can delete nothing else unless removal is enabled.
  */
 export function grantWriteSide(role: IRole, storage: Storage, secrets: Secrets, opts: { allowRemove: boolean }): void {
-  role.addToPrincipalPolicy(new PolicyStatement({ sid: 'WriteBlobs', actions: ['s3:PutObject'], resources: [storage.blobObjectsArn] }));
+  // New objects (packs/, blobs/), and HeadObject (s3:GetObject) on a re-sent blob's object to repair a lost one.
+  role.addToPrincipalPolicy(new PolicyStatement({ sid: 'WriteBlobs', actions: ['s3:PutObject', 's3:GetObject'], resources: storage.blobObjectsArns }));
   role.addToPrincipalPolicy(new PolicyStatement({ sid: 'VerifyStaged', actions: ['s3:GetObject', 's3:DeleteObject'], resources: [storage.stagingObjectsArn] }));
   grantFormSigning(role, storage);
   role.addToPrincipalPolicy(
     new PolicyStatement({
       sid: 'WriteIndex',
-      actions: ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:BatchGetItem'],
+      actions: ['dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:BatchGetItem'],
       resources: [storage.table.tableArn],
     }),
   );
   if (opts.allowRemove) {
-    // Only when removal is enabled, and only here: no other function can ever delete.
-    role.addToPrincipalPolicy(new PolicyStatement({ sid: 'RemoveBlobs', actions: ['s3:DeleteObject'], resources: [storage.blobObjectsArn] }));
+    // Only when removal is enabled, and only here: no other function can ever delete. Only a
+    // blob's own objects (blobs/); packs are reclaimed by fsck, run by an operator.
+    role.addToPrincipalPolicy(new PolicyStatement({ sid: 'RemoveBlobs', actions: ['s3:DeleteObject'], resources: [storage.blobObjectsArns[0]] }));
     role.addToPrincipalPolicy(new PolicyStatement({ sid: 'RemoveIndexRows', actions: ['dynamodb:DeleteItem'], resources: [storage.table.tableArn] }));
   }
   grantSecrets(role, secrets);

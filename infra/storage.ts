@@ -1,9 +1,9 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import { AttributeType, BillingMode, ProjectionType, Table } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, BillingMode, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { BlockPublicAccess, Bucket, BucketEncryption, HttpMethods, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { INDEX_SCHEMA } from '../lambda/core/blob-index.js';
-import { BLOB_PREFIX } from '../lambda/core/blob-store.js';
+import { INDEX_SCHEMA } from '../lambda/core/index-schema.js';
+import { BLOB_PREFIX, PACK_PREFIX } from '../lambda/core/object-keys.js';
 import { STAGING_PREFIX } from '../lambda/core/staging.js';
 
 /** Where the presigned-POST lane (DESIGN §6) stages uploads before verifying them. */
@@ -23,8 +23,8 @@ export class Storage extends Construct {
   readonly bucket: Bucket;
   readonly accessLogs: Bucket;
   readonly table: Table;
-  /** ARN pattern of the objects under the blob prefix. */
-  readonly blobObjectsArn: string;
+  /** ARN patterns of the objects under the blob and pack prefixes. */
+  readonly blobObjectsArns: string[];
   /** ARN pattern of the unverified uploads under the staging prefix (DESIGN §6). */
   readonly stagingObjectsArn: string;
 
@@ -56,32 +56,21 @@ export class Storage extends Construct {
         { id: 'abort-incomplete-multipart', abortIncompleteMultipartUploadAfter: Duration.days(1) },
       ],
     });
-    this.blobObjectsArn = this.bucket.arnForObjects(`${BLOB_PREFIX}*`);
+    this.blobObjectsArns = [this.bucket.arnForObjects(`${BLOB_PREFIX}*`), this.bucket.arnForObjects(`${PACK_PREFIX}*`)];
     this.stagingObjectsArn = this.bucket.arnForObjects(`${STAGING_PREFIX}*`);
     // Browsers POST uploadForm straight to the bucket: allowed only from the configured origins.
     if (props.corsOrigins.length > 0) {
       this.bucket.addCorsRule({ allowedOrigins: props.corsOrigins, allowedMethods: [HttpMethods.POST], allowedHeaders: ['*'], maxAge: 86400 });
     }
 
-    // Same key schema as local/provision.ts (both from INDEX_SCHEMA); a test compares them.
+    // Same key schema as local/provision.ts (both from INDEX_SCHEMA; range shards, no GSI); a test compares them.
     this.table = new Table(this, 'Index', {
       partitionKey: { name: INDEX_SCHEMA.partitionKey, type: AttributeType.STRING },
+      sortKey: { name: INDEX_SCHEMA.sortKey, type: AttributeType.STRING },
       billingMode: BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       deletionProtection: !props.ephemeral,
       removalPolicy,
     });
-    this.table.addGlobalSecondaryIndex({
-      indexName: INDEX_SCHEMA.listingIndex,
-      partitionKey: { name: INDEX_SCHEMA.listingKey, type: AttributeType.STRING },
-      sortKey: { name: INDEX_SCHEMA.partitionKey, type: AttributeType.STRING },
-      projectionType: ProjectionType.INCLUDE,
-      nonKeyAttributes: ['size'],
-    });
-  }
-
-  /** ARN of the enumeration index, for Query grants that name it rather than `index/*`. */
-  get listingIndexArn(): string {
-    return `${this.table.tableArn}/index/${INDEX_SCHEMA.listingIndex}`;
   }
 }

@@ -11,6 +11,6 @@ export function enumerateHandler(deps: Deps): Handler {
   return async (event) => {
     authenticate(event, await deps.credentials());
     const query = parseEnumerateQuery(new URLSearchParams(event.rawQueryString ?? ''));
-    return json(200, { ...(await enumeratePage(deps.index, query)), canLongPoll: false }, CAMLI_JSON);
+    return json(200, { ...(await enumeratePage(deps.storage, query)), canLongPoll: false }, CAMLI_JSON);
   };
 }

@@ -1,5 +1,5 @@
 import { authenticate } from './core/auth.js';
-import { hasherFor, parseBlobRef } from './core/blobref.js';
+import { parseBlobRef } from './core/blobref.js';
 import type { Deps } from './core/deps.js';
 import { HttpError, type Handler, type HttpResult } from './core/http.js';
 import { PRESIGNED_GET_TTL_SECONDS } from './core/limits.js';
@@ -24,22 +24,20 @@ export function getBlobHandler(deps: Deps): Handler {
     const raw = event.pathParameters?.blobref ?? '';
     const ref = parseBlobRef(raw);
     if (!ref) throw new HttpError(400, `not a valid blobref: ${JSON.stringify(raw.slice(0, 100))}`);
-    const size = await deps.index.size(ref.ref);
-    if (size === undefined) throw new HttpError(404, `blob ${ref.ref} not found`);
+    const row = await deps.storage.locate(ref.ref);
+    if (!row) throw new HttpError(404, `blob ${ref.ref} not found`);
+    const size = row.size;
 
     const headers = { 'content-type': 'application/octet-stream', 'content-length': String(size), [BLOB_SIZE_HEADER]: String(size) };
     if (event.requestContext.http.method === 'HEAD') return { statusCode: 200, headers };
-    if (size > deps.settings.maxInlineGetSize) {
-      const location = await deps.store.presignedGetUrl(ref.ref, PRESIGNED_GET_TTL_SECONDS);
-      return { statusCode: 307, headers: { location, 'cache-control': 'no-store', [BLOB_SIZE_HEADER]: String(size) } };
-    }
-    const bytes = await deps.store.get(ref.ref);
-    // Removed between the index read and now (removal deletes the row first).
-    if (!bytes) throw new HttpError(404, `blob ${ref.ref} not found`);
-    // Cheap next to the transfer, and it means we never serve bytes that are not the blob.
-    if (bytes.length !== size || hasherFor(ref).update(bytes).digest('hex') !== ref.digest) {
-      throw new Error(`stored object for ${ref.ref} does not match its blobref (${bytes.length} bytes, index says ${size})`);
-    }
+    // Packed blobs (never above the inline limit when written) have no object of their own to redirect to.
+    const location = size > deps.settings.maxInlineGetSize ? await deps.storage.presignedUrl(row, PRESIGNED_GET_TTL_SECONDS) : undefined;
+    if (location) return { statusCode: 307, headers: { location, 'cache-control': 'no-store', [BLOB_SIZE_HEADER]: String(size) } };
+    // Digest-checked: bytes that are not the blob are an error (500), never served.
+    const blob = await deps.storage.readBlob(ref.ref, undefined, row);
+    // Removed between the row read and now (removal deletes the row first).
+    if (!blob) throw new HttpError(404, `blob ${ref.ref} not found`);
+    const bytes = blob.bytes;
     return {
       statusCode: 200,
       headers: { ...headers, 'cache-control': IMMUTABLE },

@@ -2,7 +2,6 @@ import { authenticate } from './core/auth.js';
 import { formParams, parseBlobList } from './core/blob-form.js';
 import type { Deps } from './core/deps.js';
 import { CAMLI_JSON, json, type Handler } from './core/http.js';
-import { removeBlobs } from './core/remove.js';
 
 const DISABLED = 'removal is disabled on this server (BLOBSERVER_ALLOW_REMOVE)';
 
@@ -16,7 +15,7 @@ export function removeHandler(deps: Deps): Handler {
     // Perkeep's client reports `error` from a refused remove; our clients read `errorText`.
     if (!deps.settings.allowRemove) return json(403, { errorText: DISABLED, error: DISABLED });
     const refs = parseBlobList(formParams(event), { requireVersion: false });
-    const { removed, errors } = await removeBlobs(refs, deps.index, deps.store, deps.log);
+    const { removed, errors } = await deps.storage.removeBlobs(refs);
     return json(200, { removed, ...(errors.length ? { errorText: errors.join('\n') } : {}) }, CAMLI_JSON);
   };
 }

@@ -1,39 +1,44 @@
 import {
   CreateTableCommand,
+  DeleteTableCommand,
   DescribeTableCommand,
   ResourceNotFoundException,
   waitUntilTableExists,
+  waitUntilTableNotExists,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
-import { INDEX_SCHEMA } from '../lambda/core/blob-index.js';
+import { DynamoBlobIndex } from '../lambda/core/blob-index.js';
+import type { Config } from '../lambda/core/config.js';
+import { dynamoClientFor } from '../lambda/core/deps.js';
+import { INDEX_SCHEMA } from '../lambda/core/index-schema.js';
+import { migrateLegacyIndex } from '../lambda/core/migrate.js';
 
-/** Creates the index table and blob bucket when missing (the cloud gets them from CDK). */
-export async function ensureTable(ddb: DynamoDBClient, tableName: string): Promise<void> {
+/** Whether the table exists. */
+export async function tableExists(ddb: DynamoDBClient, tableName: string): Promise<boolean> {
   try {
     await ddb.send(new DescribeTableCommand({ TableName: tableName }));
-    return;
+    return true;
   } catch (err) {
-    if (!(err instanceof ResourceNotFoundException) && (err as Error).name !== 'ResourceNotFoundException') throw err;
+    if (err instanceof ResourceNotFoundException || (err as Error).name === 'ResourceNotFoundException') return false;
+    throw err;
   }
+}
+
+/** Creates the index table (and, below, the blob bucket) when missing; the cloud gets them from CDK. */
+export async function ensureTable(ddb: DynamoDBClient, tableName: string): Promise<void> {
+  if (await tableExists(ddb, tableName)) return;
   await ddb.send(
     new CreateTableCommand({
       TableName: tableName,
       BillingMode: 'PAY_PER_REQUEST',
       AttributeDefinitions: [
         { AttributeName: INDEX_SCHEMA.partitionKey, AttributeType: 'S' },
-        { AttributeName: INDEX_SCHEMA.listingKey, AttributeType: 'S' },
+        { AttributeName: INDEX_SCHEMA.sortKey, AttributeType: 'S' },
       ],
-      KeySchema: [{ AttributeName: INDEX_SCHEMA.partitionKey, KeyType: 'HASH' }],
-      GlobalSecondaryIndexes: [
-        {
-          IndexName: INDEX_SCHEMA.listingIndex,
-          KeySchema: [
-            { AttributeName: INDEX_SCHEMA.listingKey, KeyType: 'HASH' },
-            { AttributeName: INDEX_SCHEMA.partitionKey, KeyType: 'RANGE' },
-          ],
-          Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['size'] },
-        },
+      KeySchema: [
+        { AttributeName: INDEX_SCHEMA.partitionKey, KeyType: 'HASH' },
+        { AttributeName: INDEX_SCHEMA.sortKey, KeyType: 'RANGE' },
       ],
     }),
   );
@@ -45,5 +50,25 @@ export async function ensureBucket(s3: S3Client, bucketName: string): Promise<vo
     await s3.send(new HeadBucketCommand({ Bucket: bucketName }));
   } catch {
     await s3.send(new CreateBucketCommand({ Bucket: bucketName }));
+  }
+}
+
+/**
+ * When the first storage model's table is there, copies its rows into today's table (objects
+ * stay where they are) and then deletes it, so the copy happens once; an interrupted copy is
+ * redone on the next start (the legacy table is deleted only after a complete copy). Answers
+ * how many rows were copied, or undefined when there was nothing to migrate.
+ */
+export async function migrateLegacyTable(config: Config): Promise<number | undefined> {
+  if (config.legacyTableName === config.tableName) return undefined;
+  const ddb = dynamoClientFor(config);
+  try {
+    if (!(await tableExists(ddb, config.legacyTableName))) return undefined;
+    const copied = await migrateLegacyIndex(ddb, config.legacyTableName, new DynamoBlobIndex(ddb, config.tableName));
+    await ddb.send(new DeleteTableCommand({ TableName: config.legacyTableName }));
+    await waitUntilTableNotExists({ client: ddb, maxWaitTime: 60, minDelay: 1 }, { TableName: config.legacyTableName });
+    return copied;
+  } finally {
+    ddb.destroy();
   }
 }

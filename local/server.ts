@@ -10,7 +10,7 @@ import { createWriteSide } from '../lambda/write.js';
 import { S3RVER_CREDENTIALS, startEmbeddedAws } from './emulators.js';
 import { NOT_FOUND, RESPONSE_TOO_LARGE, TOO_LARGE, exceedsEventLimit, exceedsResponseLimit, fromResult, matchRoute, toEvent } from './event.js';
 import { ensureKeyFile } from './keys.js';
-import { ensureBucket, ensureTable } from './provision.js';
+import { ensureBucket, ensureTable, migrateLegacyTable } from './provision.js';
 import { startS3Front } from './s3-front.js';
 
 /**
@@ -63,6 +63,9 @@ export async function startLocalServer(env: Env = process.env): Promise<LocalSer
 
   try {
     await Promise.all([ensureTable(dynamoClientFor(config), config.tableName), ensureBucket(s3ClientFor(config), config.bucketName)]);
+    // Data from the first storage model: copied to today's table before anything is served.
+    const migrated = await migrateLegacyTable(config);
+    if (migrated !== undefined) console.error(`migrated ${migrated} index rows from ${config.legacyTableName} to ${config.tableName}`);
     if (config.signingKeys.kind === 'file') await ensureKeyFile(config.signingKeys.path);
   } catch (err) {
     await stopStorage();

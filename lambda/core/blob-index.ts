@@ -1,146 +1,184 @@
 import {
   BatchGetItemCommand,
   type BatchGetItemCommandOutput,
-  ConditionalCheckFailedException,
+  BatchWriteItemCommand,
+  type BatchWriteItemCommandOutput,
   DeleteItemCommand,
-  GetItemCommand,
   PutItemCommand,
   QueryCommand,
   type QueryCommandOutput,
   type AttributeValue,
   type DynamoDBClient,
   type KeysAndAttributes,
+  type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
+import { mapConcurrently } from './concurrency.js';
+import { INDEX_SCHEMA, shardOf, shardsAfter } from './index-schema.js';
+import { ROW_WRITE_WINDOW_MS } from './limits.js';
+import { legacyBlobKey } from './object-keys.js';
+import type { BlobIndex, BlobRow } from './storage-api.js';
 
-/**
- * The blob index in DynamoDB: one row per fully stored blob, `blobRef -> size, storedAt`.
- * A row is written only after the blob's bytes are in S3, so a row means "we have it".
- */
-
-/** Table schema, shared with the CDK stack and the local provisioner. */
-export const INDEX_SCHEMA = {
-  partitionKey: 'blobRef',
-  /** A GSI over all rows sorted by blobref, for enumeration: every row carries LISTING_VALUE. */
-  listingIndex: 'byBlobRef',
-  listingKey: 'listing',
-  listingValue: 'blobs',
-} as const;
-
-export interface SizedRef {
-  blobRef: string;
-  size: number;
-}
+export type { BlobIndex, BlobRow, SizedRef } from './storage-api.js';
 
 const BATCH_GET_MAX = 100;
+const BATCH_WRITE_MAX = 25;
 const MAX_UNPROCESSED_ROUNDS = 8;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const backoff = (round: number) => sleep(Math.min(1000, 25 * 2 ** round) * (0.5 + Math.random() / 2));
 
-export class BlobIndex {
+export function isConditionFailure(err: unknown): boolean {
+  return (err as Error)?.name === 'ConditionalCheckFailedException';
+}
+
+/**
+ * The blob index in DynamoDB: key (shard, blobRef), attributes size, key, offset?, storedAt.
+ * Point reads are Get/BatchGetItem, listing is a strongly consistent Query per shard in
+ * shard order (index-schema.ts), row writes are BatchWriteItem (25 a request).
+ */
+export class DynamoBlobIndex implements BlobIndex {
   constructor(
     private readonly ddb: DynamoDBClient,
     readonly tableName: string,
   ) {}
 
-  /**
-   * Sizes of the given refs that are indexed, by strongly consistent BatchGetItem in chunks
-   * of 100 issued concurrently; throttled (unprocessed) keys are retried with backoff.
-   */
-  async sizes(refs: readonly string[]): Promise<Map<string, number>> {
-    const found = new Map<string, number>();
+  async get(refs: readonly string[]): Promise<Map<string, BlobRow>> {
+    const unique = [...new Set(refs)];
+    const found = new Map<string, BlobRow>();
     const chunks: string[][] = [];
-    for (let i = 0; i < refs.length; i += BATCH_GET_MAX) chunks.push(refs.slice(i, i + BATCH_GET_MAX));
+    for (let i = 0; i < unique.length; i += BATCH_GET_MAX) chunks.push(unique.slice(i, i + BATCH_GET_MAX));
     await Promise.all(chunks.map((chunk) => this.batchGet(chunk, found)));
     return found;
   }
 
-  private async batchGet(refs: string[], into: Map<string, number>): Promise<void> {
-    let request: KeysAndAttributes | undefined = {
-      Keys: refs.map((r) => ({ [INDEX_SCHEMA.partitionKey]: { S: r } })),
-      ConsistentRead: true,
-      ProjectionExpression: '#r, #s',
-      ExpressionAttributeNames: { '#r': INDEX_SCHEMA.partitionKey, '#s': 'size' },
-    };
+  private async batchGet(refs: string[], into: Map<string, BlobRow>): Promise<void> {
+    let request: KeysAndAttributes | undefined = { Keys: refs.map(keyOf), ConsistentRead: true };
     for (let round = 0; request?.Keys?.length; round++) {
       if (round > 0) {
         if (round > MAX_UNPROCESSED_ROUNDS) throw new Error(`BatchGetItem left ${request.Keys.length} keys unprocessed`);
-        await sleep(Math.min(1000, 25 * 2 ** round) * (0.5 + Math.random() / 2));
+        await backoff(round);
       }
       const out: BatchGetItemCommandOutput = await this.ddb.send(new BatchGetItemCommand({ RequestItems: { [this.tableName]: request } }));
       for (const item of out.Responses?.[this.tableName] ?? []) {
-        const row = fromItem(item);
-        into.set(row.blobRef, row.size);
+        const row = rowOf(item);
+        into.set(row.blobRef, row);
       }
       request = out.UnprocessedKeys?.[this.tableName];
     }
   }
 
-  /** The size of one indexed blob, read strongly consistently, or undefined. */
-  async size(ref: string): Promise<number | undefined> {
-    const out = await this.ddb.send(
-      new GetItemCommand({ TableName: this.tableName, Key: { [INDEX_SCHEMA.partitionKey]: { S: ref } }, ConsistentRead: true }),
-    );
-    return out.Item ? fromItem(out.Item).size : undefined;
+  async list(after: string, count: number): Promise<BlobRow[]> {
+    const rows: BlobRow[] = [];
+    for (const shard of shardsAfter(after)) {
+      let startKey: Record<string, AttributeValue> | undefined;
+      do {
+        const out: QueryCommandOutput = await this.ddb.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            ConsistentRead: true,
+            KeyConditionExpression: after ? '#s = :s AND #r > :after' : '#s = :s',
+            ExpressionAttributeNames: { '#s': INDEX_SCHEMA.partitionKey, ...(after ? { '#r': INDEX_SCHEMA.sortKey } : {}) },
+            ExpressionAttributeValues: { ':s': { S: shard }, ...(after ? { ':after': { S: after } } : {}) },
+            Limit: count - rows.length,
+            ExclusiveStartKey: startKey,
+          }),
+        );
+        for (const item of out.Items ?? []) rows.push(rowOf(item));
+        startKey = out.LastEvaluatedKey;
+      } while (startKey && rows.length < count);
+      if (rows.length >= count) break;
+    }
+    return rows;
   }
 
-  /**
-   * Records a stored blob. Idempotent: a row that already exists (a concurrent or earlier
-   * upload of the same content) is left untouched and counts as success.
-   */
-  async put(ref: string, size: number, storedAt = new Date()): Promise<void> {
+  async put(rows: readonly BlobRow[], sendBy?: number): Promise<string[]> {
+    if (!rows.length) return [];
+    const deadline = sendBy ?? Math.min(...rows.map((r) => Date.parse(r.storedAt))) + ROW_WRITE_WINDOW_MS;
+    const chunks: BlobRow[][] = [];
+    for (let i = 0; i < rows.length; i += BATCH_WRITE_MAX) chunks.push(rows.slice(i, i + BATCH_WRITE_MAX));
+    const failed = await mapConcurrently(chunks, 4, (chunk) => this.batchWrite(chunk, deadline));
+    return failed.flat();
+  }
+
+  /** One chunk of up to 25 rows; answers the refs not written. */
+  private async batchWrite(rows: BlobRow[], deadline: number): Promise<string[]> {
+    let pending: WriteRequest[] = rows.map((r) => ({ PutRequest: { Item: itemOf(r) } }));
+    try {
+      for (let round = 0; pending.length; round++) {
+        if (round > 0) {
+          if (round > MAX_UNPROCESSED_ROUNDS) break;
+          await backoff(round);
+        }
+        // Past the window the rows are reported failed rather than sent (blob-storage.ts relies on it).
+        if (Date.now() > deadline) break;
+        const out: BatchWriteItemCommandOutput = await this.ddb.send(new BatchWriteItemCommand({ RequestItems: { [this.tableName]: pending } }));
+        pending = out.UnprocessedItems?.[this.tableName] ?? [];
+      }
+    } catch {
+      // Unknown whether it was applied: reported failed; the caller never deletes the objects.
+    }
+    return pending.map((w) => w.PutRequest!.Item![INDEX_SCHEMA.sortKey].S!);
+  }
+
+  async deleteIf(ref: string, key: string): Promise<boolean> {
     try {
       await this.ddb.send(
-        new PutItemCommand({
+        new DeleteItemCommand({
           TableName: this.tableName,
-          Item: {
-            [INDEX_SCHEMA.partitionKey]: { S: ref },
-            size: { N: String(size) },
-            storedAt: { S: storedAt.toISOString() },
-            [INDEX_SCHEMA.listingKey]: { S: INDEX_SCHEMA.listingValue },
-          },
-          ConditionExpression: 'attribute_not_exists(#r)',
-          ExpressionAttributeNames: { '#r': INDEX_SCHEMA.partitionKey },
+          Key: keyOf(ref),
+          ConditionExpression: '#k = :k',
+          ExpressionAttributeNames: { '#k': 'key' },
+          ExpressionAttributeValues: { ':k': { S: key } },
         }),
       );
+      return true;
     } catch (err) {
-      if (err instanceof ConditionalCheckFailedException || (err as Error).name === 'ConditionalCheckFailedException') return;
+      if (isConditionFailure(err)) return false;
       throw err;
     }
   }
 
-  /**
-   * Up to `count` rows with blobref strictly greater than `after` (all rows when `after` is
-   * empty), in blobref order, from the listing GSI. Costs about count/1000 Query requests
-   * (1 MB pages), never a scan. GSI reads are eventually consistent: a row may have been
-   * deleted since, so callers confirm with `sizes` before answering.
-   */
-  async listAfter(after: string, count: number): Promise<SizedRef[]> {
-    const rows: SizedRef[] = [];
-    let startKey: Record<string, AttributeValue> | undefined;
-    do {
-      const out: QueryCommandOutput = await this.ddb.send(
-        new QueryCommand({
+  async replaceIf(row: BlobRow, oldKey: string): Promise<boolean> {
+    try {
+      await this.ddb.send(
+        new PutItemCommand({
           TableName: this.tableName,
-          IndexName: INDEX_SCHEMA.listingIndex,
-          // The range condition does what ExclusiveStartKey would, for any `after`, stored or not.
-          KeyConditionExpression: after ? '#l = :l AND #r > :after' : '#l = :l',
-          ExpressionAttributeNames: { '#l': INDEX_SCHEMA.listingKey, ...(after ? { '#r': INDEX_SCHEMA.partitionKey } : {}) },
-          ExpressionAttributeValues: { ':l': { S: INDEX_SCHEMA.listingValue }, ...(after ? { ':after': { S: after } } : {}) },
-          Limit: count - rows.length,
-          ExclusiveStartKey: startKey,
+          Item: itemOf(row),
+          ConditionExpression: '#k = :k',
+          ExpressionAttributeNames: { '#k': 'key' },
+          ExpressionAttributeValues: { ':k': { S: oldKey } },
         }),
       );
-      for (const item of out.Items ?? []) rows.push(fromItem(item));
-      startKey = out.LastEvaluatedKey;
-    } while (startKey && rows.length < count);
-    return rows;
-  }
-
-  async delete(ref: string): Promise<void> {
-    await this.ddb.send(new DeleteItemCommand({ TableName: this.tableName, Key: { [INDEX_SCHEMA.partitionKey]: { S: ref } } }));
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
   }
 }
 
-function fromItem(item: Record<string, AttributeValue>): SizedRef {
-  return { blobRef: item[INDEX_SCHEMA.partitionKey].S!, size: Number(item.size.N) };
+function keyOf(ref: string): Record<string, AttributeValue> {
+  return { [INDEX_SCHEMA.partitionKey]: { S: shardOf(ref) }, [INDEX_SCHEMA.sortKey]: { S: ref } };
+}
+
+export function itemOf(row: BlobRow): Record<string, AttributeValue> {
+  return {
+    ...keyOf(row.blobRef),
+    size: { N: String(row.size) },
+    key: { S: row.key },
+    ...(row.offset !== undefined ? { offset: { N: String(row.offset) } } : {}),
+    storedAt: { S: row.storedAt },
+  };
+}
+
+/** A row as stored; a row without `key` (never written today) points at the legacy object. */
+export function rowOf(item: Record<string, AttributeValue>): BlobRow {
+  const blobRef = item[INDEX_SCHEMA.sortKey].S!;
+  return {
+    blobRef,
+    size: Number(item.size.N),
+    key: item.key?.S ?? legacyBlobKey(blobRef),
+    ...(item.offset?.N !== undefined ? { offset: Number(item.offset.N) } : {}),
+    storedAt: item.storedAt?.S ?? new Date(0).toISOString(),
+  };
 }

@@ -1,12 +1,18 @@
-import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  CopyObjectCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  type ListObjectsV2CommandOutput,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import type { BlobStore, StoredObjectInfo } from './storage-api.js';
 
-/** Blob bytes in S3, one object per blob under a fixed prefix (staging uploads will use another). */
-export const BLOB_PREFIX = 'blobs/';
-
-export function blobKey(ref: string): string {
-  return `${BLOB_PREFIX}${ref}`;
-}
+export type { BlobStore } from './storage-api.js';
+export { BLOB_PREFIX } from './object-keys.js';
 
 /** Whether an S3 error means the object (or bucket) is not there. */
 export function isNotFound(err: unknown): boolean {
@@ -14,7 +20,8 @@ export function isNotFound(err: unknown): boolean {
   return e?.name === 'NotFound' || e?.name === 'NoSuchKey' || e?.$metadata?.httpStatusCode === 404;
 }
 
-export class BlobStore {
+/** Immutable objects in one S3 bucket (the key layout is object-keys.ts). */
+export class S3BlobStore implements BlobStore {
   constructor(
     readonly s3: S3Client,
     readonly bucketName: string,
@@ -22,22 +29,43 @@ export class BlobStore {
     private readonly presigner: S3Client = s3,
   ) {}
 
-  async put(ref: string, bytes: Buffer): Promise<void> {
+  async create(key: string, body: Buffer): Promise<void> {
     await this.s3.send(
       new PutObjectCommand({
         Bucket: this.bucketName,
-        Key: blobKey(ref),
-        Body: bytes,
-        ContentLength: bytes.length,
+        Key: key,
+        Body: body,
+        ContentLength: body.length,
         ContentType: 'application/octet-stream',
+        // S3 (and LocalStack) refuse to overwrite an existing key; s3rver ignores it, and our keys are unique anyway.
+        IfNoneMatch: '*',
       }),
     );
   }
 
-  /** The stored object's size, or undefined if there is none. */
-  async size(ref: string): Promise<number | undefined> {
+  async read(key: string, range?: { offset: number; length: number }): Promise<Buffer | undefined> {
+    // An empty range cannot be expressed as an HTTP Range; the object's existence is all there is to check.
+    if (range && range.length === 0) return (await this.size(key)) === undefined ? undefined : Buffer.alloc(0);
     try {
-      const out = await this.s3.send(new HeadObjectCommand({ Bucket: this.bucketName, Key: blobKey(ref) }));
+      const out = await this.s3.send(
+        new GetObjectCommand({
+          Bucket: this.bucketName,
+          Key: key,
+          ...(range ? { Range: `bytes=${range.offset}-${range.offset + range.length - 1}` } : {}),
+        }),
+      );
+      return Buffer.from(await out.Body!.transformToByteArray());
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      // A range wholly past the end of the object: it is shorter than the row says.
+      if ((err as Error).name === 'InvalidRange' || (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 416) return Buffer.alloc(0);
+      throw err;
+    }
+  }
+
+  async size(key: string): Promise<number | undefined> {
+    try {
+      const out = await this.s3.send(new HeadObjectCommand({ Bucket: this.bucketName, Key: key }));
       return out.ContentLength;
     } catch (err) {
       if (isNotFound(err)) return undefined;
@@ -45,29 +73,30 @@ export class BlobStore {
     }
   }
 
-  async get(ref: string): Promise<Buffer | undefined> {
-    try {
-      const out = await this.s3.send(new GetObjectCommand({ Bucket: this.bucketName, Key: blobKey(ref) }));
-      return Buffer.from(await out.Body!.transformToByteArray());
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
+  async copy(fromKey: string, toKey: string, ifMatch?: string): Promise<void> {
+    await this.s3.send(new CopyObjectCommand({ Bucket: this.bucketName, Key: toKey, CopySource: `${this.bucketName}/${fromKey}`, CopySourceIfMatch: ifMatch }));
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucketName, Key: key }));
+  }
+
+  async *list(prefix: string): AsyncIterable<StoredObjectInfo> {
+    let token: string | undefined;
+    do {
+      const out: ListObjectsV2CommandOutput = await this.s3.send(
+        new ListObjectsV2Command({ Bucket: this.bucketName, Prefix: prefix, ContinuationToken: token }),
+      );
+      for (const o of out.Contents ?? []) yield { key: o.Key!, size: o.Size ?? 0, lastModified: o.LastModified ?? new Date(0) };
+      token = out.IsTruncated ? out.NextContinuationToken : undefined;
+    } while (token);
   }
 
   /**
-   * A URL that lets its holder GET the blob's object, signed with this function's own
-   * credentials (so it needs s3:GetObject, and never outlives a temporary session).
+   * A URL that lets its holder GET the object, signed with this function's own credentials
+   * (so it needs s3:GetObject, and never outlives a temporary session).
    */
-  async presignedGetUrl(ref: string, ttlSeconds: number): Promise<string> {
-    return getSignedUrl(
-      this.presigner,
-      new GetObjectCommand({ Bucket: this.bucketName, Key: blobKey(ref) }),
-      { expiresIn: ttlSeconds },
-    );
-  }
-
-  async delete(ref: string): Promise<void> {
-    await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucketName, Key: blobKey(ref) }));
+  async presignedGetUrl(key: string, ttlSeconds: number): Promise<string> {
+    return getSignedUrl(this.presigner, new GetObjectCommand({ Bucket: this.bucketName, Key: key }), { expiresIn: ttlSeconds });
   }
 }

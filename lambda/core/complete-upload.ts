@@ -1,8 +1,7 @@
 import type { Readable } from 'node:stream';
-import type { SizedRef } from './blob-index.js';
-import { blobKey, isNotFound } from './blob-store.js';
 import { hasherFor, parseBlobRef, type BlobRef } from './blobref.js';
 import type { Deps } from './deps.js';
+import type { SizedRef } from './storage-api.js';
 import { MetricUnit } from './telemetry.js';
 import type { CompletionGrant } from './upload-form.js';
 
@@ -21,7 +20,7 @@ export interface CompletionOutcome {
   errorText?: string;
 }
 
-type CompletionDeps = Pick<Deps, 'settings' | 'index' | 'staging' | 'log' | 'metrics'>;
+type CompletionDeps = Pick<Deps, 'settings' | 'storage' | 'staging' | 'log' | 'metrics'>;
 
 const refused = (errorText: string): CompletionOutcome => ({ status: 400, received: [], errorText });
 
@@ -60,7 +59,7 @@ async function complete(deps: CompletionDeps, grant: CompletionGrant, { bucket, 
 }
 
 async function verifyAndPromote(deps: CompletionDeps, ref: BlobRef, key: string): Promise<CompletionOutcome> {
-  const indexed = await deps.index.size(ref.ref);
+  const indexed = await storedSize(deps, ref.ref);
   if (indexed !== undefined) {
     // Already a blob (an earlier completion, or another upload of the same bytes).
     await discard(deps, key);
@@ -69,7 +68,7 @@ async function verifyAndPromote(deps: CompletionDeps, ref: BlobRef, key: string)
   const staged = await deps.staging.open(key);
   if (!staged) {
     // A concurrent completion of the same upload may have promoted it since we looked.
-    const now = await deps.index.size(ref.ref);
+    const now = await storedSize(deps, ref.ref);
     if (now !== undefined) return received(ref.ref, now);
     return refused(`${ref.ref}: nothing is staged at ${key} (refused before, expired, or never uploaded)`);
   }
@@ -92,9 +91,9 @@ async function verifyAndPromote(deps: CompletionDeps, ref: BlobRef, key: string)
   try {
     await promoteStaged(deps, ref.ref, digest.size, key, staged.etag);
   } catch (err) {
-    // The staged object vanished under the copy: a concurrent completion of the same upload
-    // promoted it (row written) and deleted it first.
-    const now = isNotFound(err) ? await deps.index.size(ref.ref) : undefined;
+    // Stored all the same? A concurrent completion of the same upload may have adopted it and
+    // deleted the staged object under our copy, or only the final cleanup failed.
+    const now = await storedSize(deps, ref.ref).catch(() => undefined);
     if (now === undefined) throw err;
     return received(ref.ref, now);
   }
@@ -114,14 +113,16 @@ async function digestOf(body: Readable, ref: BlobRef, max: number): Promise<{ he
 }
 
 /**
- * Makes a verified staged object a blob: its bytes under the blob's key, then the index row,
- * then the staged object deleted. The one place the storage model is named (issue 7's
- * `adoptObject` takes this over); each step is idempotent, so a retry after a fault finishes.
+ * Makes a verified staged object a blob under the storage model (blob-storage.ts): a copy at
+ * the blob's own unique key, then the row, then the staged object deleted; idempotent, so a
+ * retry after a fault finishes. `etag` pins the version that was hashed.
  */
-export async function promoteStaged(deps: Pick<Deps, 'index' | 'staging' | 'log'>, ref: string, size: number, stagedKey: string, etag: string | undefined): Promise<void> {
-  await deps.staging.copy(stagedKey, blobKey(ref), etag);
-  await deps.index.put(ref, size);
-  await discard(deps, stagedKey);
+async function promoteStaged(deps: Pick<Deps, 'storage'>, ref: string, size: number, stagedKey: string, etag: string | undefined): Promise<void> {
+  await deps.storage.adoptObject(ref, size, stagedKey, etag);
+}
+
+async function storedSize(deps: Pick<Deps, 'storage'>, ref: string): Promise<number | undefined> {
+  return (await deps.storage.stat([ref])).get(ref);
 }
 
 /** Deletes a staged object; failing that, the staging lifecycle rule expires it. */

@@ -1,3 +1,4 @@
+import { DEFAULT_TABLE_NAME, LEGACY_TABLE_NAME } from './index-schema.js';
 import { DEFAULT_MAX_UPLOAD_SIZE, DEFAULT_UPLOAD_URL_TTL_SECONDS, MAX_ALLOWED_BLOB_SIZE, MAX_BLOB_SIZE, MAX_INLINE_BLOB_SIZE } from './limits.js';
 
 /**
@@ -6,6 +7,8 @@ import { DEFAULT_MAX_UPLOAD_SIZE, DEFAULT_UPLOAD_URL_TTL_SECONDS, MAX_ALLOWED_BL
  */
 export interface Config {
   tableName: string;
+  /** The first storage model's table, which `npm run migrate` (and the local server) copies rows from. */
+  legacyTableName: string;
   bucketName: string;
   region: string;
   /** Per-service endpoints; undefined means the AWS default. LocalStack sets AWS_ENDPOINT_URL. */
@@ -93,7 +96,8 @@ export function readConfig(env: Env = process.env): Config {
     ? { kind: 'secret', secretId: env.BLOBSERVER_SIGNING_KEY_SECRET_ID }
     : { kind: 'file', path: env.BLOBSERVER_SIGNING_KEY_FILE || `${env.BLOBSERVER_DATA_DIR || '.data'}/signing-keys.json` };
   return {
-    tableName: env.BLOBSERVER_TABLE || 'blobserver-index',
+    tableName: env.BLOBSERVER_TABLE || DEFAULT_TABLE_NAME,
+    legacyTableName: env.BLOBSERVER_LEGACY_TABLE || LEGACY_TABLE_NAME,
     bucketName: env.BLOBSERVER_BUCKET || 'blobserver-blobs',
     region: env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1',
     endpoints: {

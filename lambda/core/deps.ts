@@ -1,9 +1,11 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { Credentials } from './auth.js';
-import { BlobIndex } from './blob-index.js';
-import { BlobStore } from './blob-store.js';
+import { DynamoBlobIndex } from './blob-index.js';
+import { BlobStorage } from './blob-storage.js';
+import { S3BlobStore } from './blob-store.js';
 import { parseUserPass, type Config } from './config.js';
+import { DYNAMODB_REQUEST_TIMEOUT_MS, PACK_THRESHOLD } from './limits.js';
 import { keyringLoader, type KeyringLoader } from './keyring-source.js';
 import { SecretReader } from './secrets.js';
 import { StagingArea } from './staging.js';
@@ -12,8 +14,8 @@ import { createLogger, createMetrics, type Logger, type Metrics } from './teleme
 /** Everything a handler needs, built once per cold start (or once by the local server). */
 export interface Deps {
   settings: Pick<Config, 'uploadUrlTtlSeconds' | 'maxUploadSize' | 'maxBlobSize' | 'allowRemove' | 'maxInlineGetSize'>;
-  index: BlobIndex;
-  store: BlobStore;
+  /** Rows and objects, combined by the one module that owns their write order. */
+  storage: BlobStorage;
   /** Large-blob uploads (presigned POST) before they are verified. */
   staging: StagingArea;
   keyring: KeyringLoader;
@@ -39,7 +41,13 @@ export function s3ClientFor(config: Config, endpoint = config.endpoints.s3): S3C
 }
 
 export function dynamoClientFor(config: Config): DynamoDBClient {
-  return new DynamoDBClient({ region: config.region, endpoint: config.endpoints.dynamodb, credentials: config.credentials });
+  return new DynamoDBClient({
+    region: config.region,
+    endpoint: config.endpoints.dynamodb,
+    credentials: config.credentials,
+    // Bounds how late a retried row write can land (REMOVE_OBJECT_MIN_AGE_MS relies on it).
+    requestHandler: { requestTimeout: DYNAMODB_REQUEST_TIMEOUT_MS },
+  });
 }
 
 export function createDeps(config: Config, overrides: Partial<Deps> = {}): Deps {
@@ -55,6 +63,7 @@ export function createDeps(config: Config, overrides: Partial<Deps> = {}): Deps 
     // The secret is either {"username","password"} JSON (what CDK generates) or userpass:U:P.
     return raw.startsWith('userpass:') ? parseUserPass(raw) : (JSON.parse(raw) as Credentials);
   };
+  const log = createLogger(config.telemetry);
   return {
     settings: {
       uploadUrlTtlSeconds: config.uploadUrlTtlSeconds,
@@ -63,13 +72,17 @@ export function createDeps(config: Config, overrides: Partial<Deps> = {}): Deps 
       allowRemove: config.allowRemove,
       maxInlineGetSize: config.maxInlineGetSize,
     },
-    index: new BlobIndex(dynamoClientFor(config), config.tableName),
-    store: new BlobStore(s3, config.bucketName, presigner),
+    storage: new BlobStorage(
+      new DynamoBlobIndex(dynamoClientFor(config), config.tableName),
+      new S3BlobStore(s3, config.bucketName, presigner),
+      // A packed blob can only be served inline, so nothing above the inline GET limit is packed.
+      { log, packThreshold: Math.min(PACK_THRESHOLD, config.maxInlineGetSize) },
+    ),
     staging: new StagingArea(s3, config.bucketName, presigner),
     keyring: keyringLoader(config.signingKeys, secrets),
     credentials,
     nowSeconds: () => Date.now() / 1000,
-    log: createLogger(config.telemetry),
+    log,
     metrics: createMetrics(config.telemetry),
     ...overrides,
   };

@@ -1,4 +1,5 @@
-import type { BlobIndex, SizedRef } from './blob-index.js';
+import type { BlobStorage } from './blob-storage.js';
+import type { SizedRef } from './storage-api.js';
 import { HttpError } from './http.js';
 import { DEFAULT_ENUMERATE_LIMIT, MAX_ENUMERATE_LIMIT } from './limits.js';
 
@@ -41,12 +42,11 @@ export function assemblePage(candidates: readonly SizedRef[], limit: number, sto
 }
 
 /**
- * One page: a GSI query for limit + 1 rows, then a strongly consistent BatchGet of the page's
- * rows, so a blob removed since the (eventually consistent) GSI saw it is never listed.
- * O(limit) requests whatever the size of the store.
+ * One page: limit + 1 rows from the strongly consistent listing (a Query per non-empty range
+ * shard, in order), so the page is exactly what stat would say. O(limit / 1000 + shards) requests
+ * whatever the size of the store.
  */
-export async function enumeratePage(index: BlobIndex, query: EnumerateQuery): Promise<EnumeratePage> {
-  const candidates = await index.listAfter(query.after, query.limit + 1);
-  const stored = await index.sizes(candidates.slice(0, query.limit).map((r) => r.blobRef));
-  return assemblePage(candidates, query.limit, stored);
+export async function enumeratePage(storage: Pick<BlobStorage, 'list'>, query: EnumerateQuery): Promise<EnumeratePage> {
+  const candidates = await storage.list(query.after, query.limit + 1);
+  return assemblePage(candidates, query.limit, new Map(candidates.map((r) => [r.blobRef, r.size])));
 }

@@ -43,3 +43,29 @@ export const PRESIGNED_GET_TTL_SECONDS = 300;
 /** enumerate-blobs page sizes (Perkeep's defaults): `limit` defaults to 100, larger values are clamped. */
 export const DEFAULT_ENUMERATE_LIMIT = 100;
 export const MAX_ENUMERATE_LIMIT = 10_000;
+
+/**
+ * Blobs up to this size are packed with the other small blobs of their request (one object);
+ * larger ones get an object each. 1 MiB: a 64 KiB-chunked file (Perkeep's chunks are at most
+ * 1 MiB) packs whole, while a blob big enough to be worth a presigned redirect, or a ranged
+ * re-read, keeps its own object. Never above the inline GET limit, since a packed blob can only
+ * be served inline (a presigned URL would expose the whole pack).
+ */
+export const PACK_THRESHOLD = 1 << 20;
+
+/**
+ * A row write is never sent later than this after the row's `storedAt` (BlobIndex.put), and
+ * one DynamoDB send is bounded by DYNAMODB_REQUEST_TIMEOUT_MS per attempt.
+ */
+export const ROW_WRITE_WINDOW_MS = 60_000;
+export const DYNAMODB_REQUEST_TIMEOUT_MS = 10_000;
+
+/**
+ * A removed blob's own object is deleted right away only when its row is older than this,
+ * so no retried write of that row can still land after the delete (window + 3 attempts +
+ * backoff is about 2 minutes; the rest is room for clock skew). Younger ones go to fsck.
+ */
+export const REMOVE_OBJECT_MIN_AGE_MS = 10 * 60_000;
+
+/** fsck reclaims an unreferenced object only when it is older than this (uploads in flight). */
+export const DEFAULT_FSCK_GRACE_MS = 60 * 60_000;

@@ -1,13 +1,13 @@
 import type { Readable } from 'node:stream';
-import { CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createPresignedPost, type PresignedPost } from '@aws-sdk/s3-presigned-post';
 import { isNotFound } from './blob-store.js';
 
 /**
  * Where clients upload large blobs straight to S3 (DESIGN §6): one unverified object per
  * browser-style POST, under `staging/<unique>/`. Nothing here is ever served; the completion
- * endpoint verifies an object, promotes it under `blobs/` and deletes it, and a lifecycle rule
- * expires whatever is abandoned.
+ * endpoint reads an object through its digest, has the storage model adopt it under `blobs/`
+ * (a server-side copy) or deletes it, and a lifecycle rule expires whatever is abandoned.
  */
 export const STAGING_PREFIX = 'staging/';
 
@@ -58,24 +58,6 @@ export class StagingArea {
       if (isNotFound(err)) return undefined;
       throw err;
     }
-  }
-
-  /**
-   * Server-side copy of a staged object to its permanent key (no bytes pass through us), only
-   * if the object is still the version `etag` names: a form may be POSTed again to the same key
-   * while we verify, and what we copy must be what we hashed.
-   */
-  async copy(key: string, toKey: string, etag: string | undefined): Promise<void> {
-    await this.s3.send(
-      new CopyObjectCommand({
-        Bucket: this.bucketName,
-        Key: toKey,
-        CopySource: `${this.bucketName}/${key.split('/').map(encodeURIComponent).join('/')}`,
-        ContentType: 'application/octet-stream',
-        MetadataDirective: 'REPLACE',
-        CopySourceIfMatch: etag,
-      }),
-    );
   }
 
   /** Deleting a key that is already gone succeeds (S3 semantics), so replays are harmless. */

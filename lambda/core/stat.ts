@@ -1,4 +1,4 @@
-import type { SizedRef } from './blob-index.js';
+import type { SizedRef } from './storage-api.js';
 import { formParams, parseBlobList } from './blob-form.js';
 import type { Deps } from './deps.js';
 import type { HttpEvent } from './http.js';
@@ -8,8 +8,8 @@ import type { HttpEvent } from './http.js';
  * are fully stored, in request order, from strongly consistent index reads. Stat answers
  * this as `stat`, preupload as `alreadyHave`.
  */
-export async function statRequest(deps: Pick<Deps, 'index'>, event: HttpEvent): Promise<SizedRef[]> {
+export async function statRequest(deps: Pick<Deps, 'storage'>, event: HttpEvent): Promise<SizedRef[]> {
   const refs = parseBlobList(formParams(event));
-  const sizes = await deps.index.sizes(refs);
+  const sizes = await deps.storage.stat(refs);
   return refs.filter((r) => sizes.has(r)).map((r) => ({ blobRef: r, size: sizes.get(r)! }));
 }

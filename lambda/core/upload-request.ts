@@ -1,8 +1,7 @@
-import type { SizedRef } from './blob-index.js';
+import type { SizedRef } from './storage-api.js';
 import type { Deps } from './deps.js';
 import { HttpError, bodyBytes, header, type HttpEvent } from './http.js';
 import { readBlobParts } from './multipart.js';
-import { storeVerifiedBlobs } from './receive.js';
 import { MetricUnit } from './telemetry.js';
 
 export interface UploadOutcome {
@@ -13,17 +12,17 @@ export interface UploadOutcome {
 
 /**
  * The one upload engine behind both upload routes (signed URL and HTTP Basic): size cap,
- * multipart parse with per-part digest verification, then S3-before-index writes. The caller
+ * multipart parse with per-part digest verification, then objects-before-rows writes (blob-storage.ts). The caller
  * has already decided who may upload.
  */
-export async function receiveUpload(deps: Pick<Deps, 'settings' | 'index' | 'store' | 'log' | 'metrics'>, event: HttpEvent): Promise<UploadOutcome> {
+export async function receiveUpload(deps: Pick<Deps, 'settings' | 'storage' | 'metrics'>, event: HttpEvent): Promise<UploadOutcome> {
   const body = bodyBytes(event);
   if (body.length > deps.settings.maxUploadSize) {
     throw new HttpError(413, `request body of ${body.length} bytes exceeds maxUploadSize ${deps.settings.maxUploadSize}`);
   }
   // A body that is not multipart is refused (400) before busboy sees it.
   const parsed = await readBlobParts(body, header(event, 'content-type'), deps.settings.maxBlobSize);
-  const stored = await storeVerifiedBlobs(parsed.blobs, deps.index, deps.store, deps.log);
+  const stored = await deps.storage.storeVerifiedBlobs(parsed.blobs);
   const errors = [...parsed.refused, ...stored.errors];
   deps.metrics?.addMetric('BlobsReceived', MetricUnit.Count, stored.received.length);
   deps.metrics?.addMetric('BytesReceived', MetricUnit.Bytes, stored.received.reduce((n, r) => n + r.size, 0));

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, it } from 'node:test';
 import { Match } from 'aws-cdk-lib/assertions';
-import { INDEX_SCHEMA } from '../../lambda/core/blob-index.js';
-import { BLOB_PREFIX } from '../../lambda/core/blob-store.js';
+import { INDEX_SCHEMA } from '../../lambda/core/index-schema.js';
+import { BLOB_PREFIX, PACK_PREFIX } from '../../lambda/core/object-keys.js';
 import { readConfig } from '../../lambda/core/config.js';
 import { DEFAULT_MAX_UPLOAD_SIZE, DEFAULT_UPLOAD_URL_TTL_SECONDS, MAX_BLOB_SIZE } from '../../lambda/core/limits.js';
 import { ROUTES, routeKey } from '../../lambda/routes.js';
@@ -43,6 +43,7 @@ const names: Record<string, string> = {
 const fn = (logical: string) => json.Resources[logical].Properties!;
 const blobObjects = `bucket/${BLOB_PREFIX}*`;
 const stagedObjects = `bucket/${STAGING_PREFIX}*`;
+const packObjects = `bucket/${PACK_PREFIX}*`;
 
 describe('storage', () => {
   it('blob bucket: all public access blocked, SSE, owner-enforced, access-logged', () => {
@@ -99,17 +100,12 @@ describe('storage', () => {
     assert.equal(p.BillingMode, 'PAY_PER_REQUEST');
     assert.equal(p.PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled, true);
     assert.equal(p.DeletionProtectionEnabled, true);
-    assert.deepEqual(p.KeySchema, [{ AttributeName: INDEX_SCHEMA.partitionKey, KeyType: 'HASH' }]);
-    assert.deepEqual(p.GlobalSecondaryIndexes, [
-      {
-        IndexName: INDEX_SCHEMA.listingIndex,
-        KeySchema: [
-          { AttributeName: INDEX_SCHEMA.listingKey, KeyType: 'HASH' },
-          { AttributeName: INDEX_SCHEMA.partitionKey, KeyType: 'RANGE' },
-        ],
-        Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['size'] },
-      },
+    assert.deepEqual(p.KeySchema, [
+      { AttributeName: INDEX_SCHEMA.partitionKey, KeyType: 'HASH' },
+      { AttributeName: INDEX_SCHEMA.sortKey, KeyType: 'RANGE' },
     ]);
+    // Range shards instead of a listing GSI: enumerate reads the base table, strongly consistently.
+    assert.equal(p.GlobalSecondaryIndexes, undefined);
   });
 });
 
@@ -229,14 +225,13 @@ describe('functions', () => {
 describe('least privilege', () => {
   const secrets = grants(['secretsmanager:GetSecretValue'], ['credentials', 'signingKey']);
 
-  it('read side: row reads, listing-index queries, blob reads, signing upload forms into staging/, its secrets, its logs; nothing else', () => {
+  it('read side: row reads and shard queries on the table, blob and pack reads, signing upload forms into staging/, its secrets, its logs; nothing else', () => {
     assert.deepEqual(
       permissionsOf(json, id.readRole, names),
       [
         ...grants(['logs:CreateLogStream', 'logs:PutLogEvents'], ['readLogs']),
-        ...grants(['dynamodb:GetItem', 'dynamodb:BatchGetItem'], ['table']),
-        ...grants(['dynamodb:Query'], [`table/index/${INDEX_SCHEMA.listingIndex}`]),
-        ...grants(['s3:GetObject'], [blobObjects]),
+        ...grants(['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'], ['table']),
+        ...grants(['s3:GetObject'], [blobObjects, packObjects]),
         // A presigned POST carries its signer's rights: the read side mints uploadForms.
         ...grants(['s3:PutObject'], [stagedObjects]),
         ...secrets,
@@ -244,14 +239,14 @@ describe('least privilege', () => {
     );
   });
 
-  it('write side: puts objects under blobs/ and index rows, reads rows and its secrets; reads, signs and deletes only staged uploads', () => {
+  it('write side: puts (and heads) objects under blobs/ and packs/, batch-writes and reads rows, its secrets; reads, signs and deletes only staged uploads', () => {
     assert.deepEqual(
       permissionsOf(json, id.writeRole, names),
       [
         ...grants(['logs:CreateLogStream', 'logs:PutLogEvents'], ['writeLogs']),
-        ...grants(['s3:PutObject'], [blobObjects]),
+        ...grants(['s3:PutObject', 's3:GetObject'], [blobObjects, packObjects]),
+        ...grants(['dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:BatchGetItem'], ['table']),
         ...grants(['s3:GetObject', 's3:DeleteObject', 's3:PutObject'], [stagedObjects]),
-        ...grants(['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:BatchGetItem'], ['table']),
         ...secrets,
       ].sort(),
     );
@@ -318,7 +313,7 @@ describe('HTTP API', () => {
     const p = stages[0][1].Properties!;
     assert.equal(p.StageName, '$default');
     assert.equal(p.AutoDeploy, true);
-    assert.deepEqual(p.DefaultRouteSettings, { ThrottlingBurstLimit: 100, ThrottlingRateLimit: 50 });
+    assert.deepEqual(p.DefaultRouteSettings, { ThrottlingBurstLimit: 1000, ThrottlingRateLimit: 500 });
     assert.deepEqual(p.AccessLogSettings.DestinationArn, { 'Fn::GetAtt': [id.accessLogGroup, 'Arn'] });
     const format = JSON.parse(p.AccessLogSettings.Format);
     assert.equal(format.requestId, '$context.requestId');

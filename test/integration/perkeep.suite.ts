@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
 import { BatchWriteItemCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { INDEX_SCHEMA } from '../../lambda/core/blob-index.js';
-import { blobKey } from '../../lambda/core/blob-store.js';
+import { itemOf } from '../../lambda/core/blob-index.js';
+import { INDEX_SCHEMA, SHARDS, shardOf } from '../../lambda/core/index-schema.js';
+import { legacyBlobKey, newBlobKey } from '../../lambda/core/object-keys.js';
 import { MAX_ENUMERATE_LIMIT, MAX_INLINE_BLOB_SIZE, MAX_REFS_PER_REQUEST, PRESIGNED_GET_TTL_SECONDS } from '../../lambda/core/limits.js';
 import { ROUTES, routeKey, type Route } from '../../lambda/routes.js';
 import type { LocalServer } from '../../local/server.js';
 import { DYNAMODB_FAILURE, S3_FAILURE, type ProxiedRequest } from '../support/aws-proxy.js';
+import { isPutObjectOf, objectKeyOf } from '../support/storage.js';
 import { basicAuth, multipartBody, startTestServer, type Lane, type Part, type TestServer } from '../support/test-server.js';
 import { blobForm, newBlob, part, type Blob } from './seed.suite.js';
 
@@ -137,16 +139,16 @@ async function enumerateAll(base: string, limit: number, after = ''): Promise<Pa
 
 const operations = (reqs: ProxiedRequest[], op: string) => reqs.filter((r) => r.operation === op).length;
 
-/** Whether a request seen in front of S3 is a DeleteObject of this blob's object. */
-const isDeleteObjectOf = (req: ProxiedRequest, ref: string) => req.method === 'DELETE' && decodeURIComponent(req.url.split('?')[0]).endsWith(`/${blobKey(ref)}`);
+/** Whether a request seen in front of S3 is a DeleteObject of this blob's own object. */
+const isDeleteObjectOf = (req: ProxiedRequest, ref: string) => req.method === 'DELETE' && objectKeyOf(req).startsWith(legacyBlobKey(ref));
 
 /** The blobref a DynamoDB DeleteItem seen by a proxy removes. */
 function deleteItemRef(req: ProxiedRequest): string | undefined {
   if (req.operation !== 'DeleteItem') return undefined;
-  return (JSON.parse(req.body.toString('utf8')) as { Key?: Record<string, { S?: string }> }).Key?.[INDEX_SCHEMA.partitionKey]?.S;
+  return (JSON.parse(req.body.toString('utf8')) as { Key?: Record<string, { S?: string }> }).Key?.[INDEX_SCHEMA.sortKey]?.S;
 }
 
-/** Index rows written straight into DynamoDB (not through the server), in BatchWriteItem chunks. */
+/** Index rows (pointing at objects that do not exist) written straight into DynamoDB, not through the server, in BatchWriteItem chunks. */
 async function writeRows(ts: TestServer, rows: SizedRef[]): Promise<void> {
   const env = ts.backend.env;
   const ddb = new DynamoDBClient({
@@ -158,11 +160,7 @@ async function writeRows(ts: TestServer, rows: SizedRef[]): Promise<void> {
   for (let i = 0; i < rows.length; i += 25) {
     const items = rows.slice(i, i + 25).map((r) => ({
       PutRequest: {
-        Item: {
-          [INDEX_SCHEMA.partitionKey]: { S: r.blobRef },
-          size: { N: String(r.size) },
-          [INDEX_SCHEMA.listingKey]: { S: INDEX_SCHEMA.listingValue },
-        },
+        Item: itemOf({ ...r, key: legacyBlobKey(r.blobRef), storedAt: new Date().toISOString() }),
       },
     }));
     let request: Record<string, typeof items> | undefined = { [table]: items };
@@ -174,10 +172,10 @@ async function writeRows(ts: TestServer, rows: SizedRef[]): Promise<void> {
   ddb.destroy();
 }
 
-/** A blob stored the way the planned large-blob lane (DESIGN §6) will: object, then row, not through HTTP. */
+/** A blob stored through the storage module, not through HTTP (too large for one upload request). */
 async function storeDirectly(server: LocalServer, b: Blob): Promise<void> {
-  await server.deps.store.put(b.ref, b.data);
-  await server.deps.index.put(b.ref, b.data.length);
+  const out = await server.deps.storage.storeVerifiedBlobs([{ ref: b.ref, bytes: b.data }]);
+  assert.deepEqual(out.errors, []);
 }
 
 // ---------- the suite ----------
@@ -367,7 +365,7 @@ export function definePerkeepSuite(lane: Lane): void {
       it('answers without errorText when every part is stored, and re-uploading does not rewrite', async () => {
         const b = newBlob(400);
         await upload(ts.url, b);
-        const puts = () => ts.proxies!.s3.requests.filter((q) => q.method === 'PUT' && q.url.includes(blobKey(b.ref))).length;
+        const puts = () => ts.proxies!.s3.requests.filter((q) => isPutObjectOf(q, b.ref)).length;
         assert.equal(puts(), 1);
         await upload(ts.url, b); // asserts {received: [b]} and no errorText
         assert.equal(puts(), 1, 'the stored blob was written again');
@@ -428,7 +426,7 @@ export function definePerkeepSuite(lane: Lane): void {
 
       it('never serves an object that has no index row', async () => {
         const orphan = newBlob(77);
-        await ts.server.deps.store.put(orphan.ref, orphan.data);
+        await ts.server.deps.storage.store.create(newBlobKey(orphan.ref), orphan.data);
         assert.ok(await ts.storage.object(orphan.ref), 'the object should exist');
         assertJsonError(await call(ts.url, 'GET', `/camli/${orphan.ref}`), 404);
         assert.equal((await call(ts.url, 'HEAD', `/camli/${orphan.ref}`)).status, 404);
@@ -438,7 +436,13 @@ export function definePerkeepSuite(lane: Lane): void {
       it('answers 500 without internals, never the bytes, when the stored object does not match its ref', async () => {
         const b = newBlob(64);
         await upload(ts.url, b);
-        await ts.server.deps.store.put(b.ref, newBlob(64).data); // same size, other bytes
+        // Objects are immutable: point the row at another object of the same size with other bytes.
+        const { index, store } = ts.server.deps.storage;
+        const row = (await index.get([b.ref])).get(b.ref)!;
+        const other = newBlobKey(b.ref);
+        await store.create(other, newBlob(64).data);
+        assert.deepEqual(await index.put([{ blobRef: b.ref, size: 64, key: other, storedAt: new Date().toISOString() }]), []);
+        assert.notEqual(row.key, other);
         const r = await call(ts.url, 'GET', `/camli/${b.ref}`);
         assertJsonError(r, 500, /request id/);
         assert.doesNotMatch(r.text, /does not match|blobs\//);
@@ -461,7 +465,7 @@ export function definePerkeepSuite(lane: Lane): void {
         assert.equal(r.headers.get('cache-control'), 'no-store');
         assert.equal(r.headers.get('x-camli-blob-size'), String(b.data.length));
         const location = new URL(r.headers.get('location') ?? assert.fail('no Location'));
-        assert.ok(location.pathname.endsWith(`/${blobKey(b.ref)}`), location.pathname);
+        assert.ok(location.pathname.includes(`/${legacyBlobKey(b.ref)}/`), location.pathname);
         assert.ok(location.searchParams.get('X-Amz-Signature'), 'not presigned');
         assert.equal(Number(location.searchParams.get('X-Amz-Expires')), PRESIGNED_GET_TTL_SECONDS);
         // Go's client (Perkeep's) keeps the caller's Authorization on a same-hostname redirect,
@@ -484,7 +488,8 @@ export function definePerkeepSuite(lane: Lane): void {
         const low = await ts.startSibling({ BLOBSERVER_MAX_INLINE_GET_SIZE: '100' });
         t.after(() => low.close());
         const [small, big] = [newBlob(100), newBlob(101)];
-        await upload(ts.url, small, big);
+        // Stored by the low-limit server: it packs nothing above its inline limit (a packed blob has no object of its own to redirect to).
+        await upload(low.url, small, big);
         assert.equal((await call(low.url, 'GET', `/camli/${small.ref}`)).status, 200);
         const r = await call(low.url, 'GET', `/camli/${big.ref}`);
         assert.equal(r.status, 307);
@@ -557,44 +562,37 @@ export function definePerkeepSuite(lane: Lane): void {
         assertJsonError(await enumerate(en.url, { after: 'x'.repeat(1000) }), 400, /after/);
       });
 
-      it('costs O(limit) DynamoDB requests (a GSI query and a consistent BatchGet), never a scan', async () => {
+      it('costs one strongly consistent Query per range shard it reaches, never a scan or a GSI', async () => {
         const reqs = en.proxies!.dynamodb.requests;
         const count = async (limit: number) => {
           const from = reqs.length;
           const r = await enumerate(en.url, { limit: String(limit) });
           assert.equal(r.json!.blobs.length, limit);
           const seen = reqs.slice(from);
-          return { query: operations(seen, 'Query'), batchGet: operations(seen, 'BatchGetItem'), scan: operations(seen, 'Scan'), total: seen.length };
+          for (const q of seen) {
+            const body = JSON.parse(q.body.toString('utf8')) as { ConsistentRead?: boolean; IndexName?: string };
+            assert.equal(body.ConsistentRead, true, 'an eventually consistent listing');
+            assert.equal(body.IndexName, undefined, 'a GSI query');
+          }
+          return { query: operations(seen, 'Query'), scan: operations(seen, 'Scan'), total: seen.length };
         };
-        assert.deepEqual(await count(10), { query: 1, batchGet: 1, scan: 0, total: 2 });
-        assert.deepEqual(await count(250), { query: 1, batchGet: 3, scan: 0, total: 4 });
+        // limit + 1 rows: the shards up to and including the one holding the (limit+1)-th ref.
+        const reached = (limit: number) => SHARDS.indexOf(shardOf(refs[limit])) + 1;
+        assert.deepEqual(await count(10), { query: reached(10), scan: 0, total: reached(10) });
+        assert.deepEqual(await count(250), { query: SHARDS.length, scan: 0, total: SHARDS.length });
       });
 
-      it('drops rows the eventually consistent GSI still lists but the table no longer has', async () => {
-        // The GSI answers with a removed blob in the middle (as it may, shortly after a removal).
-        const ghost = newBlob(16);
-        const item = (ref: string) => ({
-          [INDEX_SCHEMA.listingKey]: { S: INDEX_SCHEMA.listingValue },
-          [INDEX_SCHEMA.partitionKey]: { S: ref },
-          size: { N: '16' },
-        });
-        const gsiPage = [refs[0], ghost.ref, refs[1]].sort(byRef);
-        let queried = 0;
-        en.proxies!.dynamodb.setFault((req) => {
-          if (req.operation !== 'Query') return undefined;
-          queried++;
-          return {
-            status: 200,
-            contentType: 'application/x-amz-json-1.0',
-            body: JSON.stringify({ Count: 3, ScannedCount: 3, Items: gsiPage.map(item) }),
-          };
-        });
-        const r = await enumerate(en.url, { limit: '3' });
-        assert.equal(queried, 1, 'the stale GSI page was not used');
+      it('lists exactly what stat says: a blob removed a moment ago is neither listed nor stat-ed', async (t) => {
+        const removing = await en.startSibling({ BLOBSERVER_ALLOW_REMOVE: 'true' });
+        t.after(() => removing.close());
+        const gone = all.find((b) => b.ref === refs[1])!;
+        const r = await call(removing.url, 'POST', '/camli/remove', { headers: FORM, body: blobForm([gone.ref]) });
         assert.equal(r.status, 200, r.text);
-        assert.deepEqual(r.json!.blobs.map((b) => b.blobRef), [refs[0], refs[1]]);
-        assert.equal(r.json!.continueAfter, undefined);
-        assert.deepEqual(await stored(en.url, ghost.ref), [], 'stat calls it absent too');
+        const page = await enumerate(en.url, { limit: '2' });
+        assert.deepEqual(page.json!.blobs.map((b) => b.blobRef), [refs[0], refs[2]]);
+        assert.deepEqual(await stored(en.url, gone.ref), []);
+        all = all.filter((b) => b !== gone);
+        refs = refs.filter((ref) => ref !== gone.ref);
       });
     });
 
@@ -638,7 +636,7 @@ export function definePerkeepSuite(lane: Lane): void {
         assert.equal(ts.proxies!.dynamodb.requests.filter((q) => deleteItemRef(q) === b.ref).length, 0);
       });
 
-      it('when enabled removes row and object; stat, get, head and enumerate stop showing the blob', async () => {
+      it('when enabled removes the row; stat, get, head and enumerate stop showing the blob', async () => {
         const [gone, kept] = [newBlob(91), newBlob(92, 'sha1')];
         await upload(ts.url, gone, kept);
         const justBefore = gone.ref.slice(0, -1);
@@ -657,24 +655,54 @@ export function definePerkeepSuite(lane: Lane): void {
         assert.deepEqual((await call(ts.url, 'GET', `/camli/${kept.ref}`)).bytes, kept.data);
       });
 
-      it('deletes the index row before the object: an object-delete failure leaves no row behind', async () => {
+      /** Ages a blob's row past REMOVE_OBJECT_MIN_AGE_MS, as if it had been stored long ago. */
+      const age = async (ref: string) => {
+        const { index } = ts.server.deps.storage;
+        const row = (await index.get([ref])).get(ref)!;
+        assert.deepEqual(await index.put([{ ...row, storedAt: new Date(Date.now() - 3600_000).toISOString() }], Date.now() + 60_000), []);
+      };
+
+      it("deletes an old blob's own object after its row", async () => {
+        const b = newBlob(97);
+        await upload(ts.url, b);
+        const key = (await ts.storage.row(b.ref))!.key;
+        await age(b.ref);
+        const r = await remove(removable.url, [b.ref]);
+        assert.deepEqual(r.json, { removed: [b.ref] });
+        const s3 = ts.proxies!.s3.requests;
+        const deletes = s3.filter((q) => isDeleteObjectOf(q, b.ref));
+        assert.deepEqual(deletes.map(objectKeyOf), [key]);
+        assert.equal(await ts.storage.row(b.ref), undefined);
+        assert.equal(await ts.storage.object(b.ref), undefined);
+      });
+
+      it('leaves a young object (a retried row write could still land) and packs to fsck', async () => {
+        const [own, packed1, packed2] = [newBlob(98), newBlob(99), newBlob(100)];
+        await upload(ts.url, own);
+        await upload(ts.url, packed1, packed2);
+        assert.ok((await ts.storage.row(packed1.ref))!.key.startsWith('packs/'));
+        const r = await remove(removable.url, [own.ref, packed1.ref]);
+        assert.deepEqual(r.json, { removed: [own.ref, packed1.ref] });
+        assert.ok(!ts.proxies!.s3.requests.some((q) => q.method === 'DELETE' && [own.ref, packed1.ref].some((ref) => isDeleteObjectOf(q, ref))));
+        assert.equal(await ts.storage.row(own.ref), undefined);
+        assert.ok(await ts.storage.object(own.ref), 'the unreferenced object waits for fsck');
+        assert.deepEqual(await stored(ts.url, own.ref, packed1.ref, packed2.ref), [packed2.ref]);
+        assert.deepEqual((await call(ts.url, 'GET', `/camli/${packed2.ref}`)).bytes, packed2.data, 'the pack still serves its other blob');
+      });
+
+      it('an object-delete failure after the row is gone still removes the blob (the object is left to fsck)', async () => {
         const b = newBlob(93);
         await upload(ts.url, b);
+        await age(b.ref);
         ts.proxies!.s3.setFault((req) => (isDeleteObjectOf(req, b.ref) ? S3_FAILURE : undefined));
         const r = await remove(removable.url, [b.ref]);
         assert.ok(ts.proxies!.s3.requests.some((q) => isDeleteObjectOf(q, b.ref)), 'the object delete was never tried');
         assert.equal(r.status, 200, r.text);
-        assert.deepEqual(r.json!.removed, []);
-        assert.match(r.json!.errorText!, new RegExp(b.ref));
-        // The blob is already invisible: no row, although its bytes are still there.
+        assert.deepEqual(r.json, { removed: [b.ref] });
         assert.equal(await ts.storage.row(b.ref), undefined);
         assert.ok(await ts.storage.object(b.ref));
         assert.deepEqual(await stored(ts.url, b.ref), []);
         assert.equal((await call(ts.url, 'GET', `/camli/${b.ref}`)).status, 404);
-        // A retry finishes the job.
-        ts.proxies!.s3.setFault(undefined);
-        assert.deepEqual((await remove(removable.url, [b.ref])).json, { removed: [b.ref] });
-        assert.equal(await ts.storage.object(b.ref), undefined);
       });
 
       it('leaves the object untouched when the row delete fails', async () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { DYNAMODB_FAILURE, S3_FAILURE, type AwsProxy } from '../support/aws-proxy.js';
 import { dynaliteBackend } from '../support/backends.js';
-import { isPutObjectOf, putItemRef } from '../support/storage.js';
+import { isPackPut, isPutObjectOf, rowWriteRefs } from '../support/storage.js';
 import { basicAuth, startTestServer, type TestServer } from '../support/test-server.js';
 import { blobForm, have, newBlob, part, preupload, preuploadRaw, store, uploadParts, type Blob } from './seed.suite.js';
 
@@ -44,46 +44,60 @@ describe('seed upload under storage faults [dynalite+s3rver]', () => {
     }
   };
 
-  it('S3 failing for one blob and DynamoDB for another: only the others are received and stored', async () => {
-    const [s3Fails, indexFails, ok1, ok2] = [newBlob(100), newBlob(200), newBlob(300), newBlob(400, 'sha1')];
+  it('S3 failing for a large blob and DynamoDB for another request: only what has object and row is received', async () => {
+    // One request: two small blobs (one pack) and a large one (its own object), which S3 refuses.
+    const [s3Fails, ok1, ok2] = [newBlob(1_100_000), newBlob(300), newBlob(400, 'sha1')];
     s3.setFault((req) => (isPutObjectOf(req, s3Fails.ref) ? S3_FAILURE : undefined));
-    dynamodb.setFault((req) => (putItemRef(req) === indexFails.ref ? DYNAMODB_FAILURE : undefined));
     const { uploadUrl } = await preupload(target());
-    const a = await uploadParts(uploadUrl, [part(s3Fails), part(ok1), part(indexFails), part(ok2)]);
-
-    // The faults were really hit (the test is not passing by accident).
+    const a = await uploadParts(uploadUrl, [part(s3Fails), part(ok1), part(ok2)]);
     assert.ok(s3.requests.some((r) => isPutObjectOf(r, s3Fails.ref)), 'no PutObject for the S3-failing blob');
-    assert.ok(dynamodb.requests.some((r) => putItemRef(r) === indexFails.ref), 'no PutItem for the index-failing blob');
-
     assert.equal(a.status, 200, a.text);
     assert.deepEqual(a.body.received, [
       { blobRef: ok1.ref, size: 300 },
       { blobRef: ok2.ref, size: 400 },
     ]);
     assert.match(a.body.errorText ?? '', new RegExp(s3Fails.ref));
-    assert.match(a.body.errorText ?? '', new RegExp(indexFails.ref));
     assert.doesNotMatch(a.body.errorText ?? '', new RegExp(`${ok1.ref}|${ok2.ref}`));
     assert.doesNotMatch(a.text, /\n\s+at |node_modules|\.ts:\d+/, 'stack trace leaked into the answer');
-
     assert.deepEqual(await stored(s3Fails), { object: undefined, row: undefined });
-    assert.equal((await stored(indexFails)).row, undefined, 'index row for a blob whose PutItem failed');
-    for (const b of [ok1, ok2]) {
-      const now = await stored(b);
-      assert.deepEqual(now.object, b.data, `object of ${b.ref}`);
-      assert.equal(now.row?.size, b.data.length, `row of ${b.ref}`);
+
+    // Another request whose row write DynamoDB refuses: its objects are written, nothing is received.
+    const indexFails = [newBlob(200), newBlob(250)];
+    dynamodb.setFault((req) => (rowWriteRefs(req).includes(indexFails[0].ref) ? DYNAMODB_FAILURE : undefined));
+    const b = await uploadParts((await preupload(target())).uploadUrl, indexFails.map((x) => part(x)));
+    assert.ok(dynamodb.requests.some((r) => rowWriteRefs(r).includes(indexFails[0].ref)), 'no row write for the index-failing blobs');
+    assert.equal(b.status, 200, b.text);
+    assert.deepEqual(b.body.received, []);
+    for (const x of indexFails) assert.match(b.body.errorText ?? '', new RegExp(x.ref));
+    for (const x of indexFails) assert.equal((await stored(x)).row, undefined, 'index row for a blob whose row write failed');
+    for (const x of [ok1, ok2]) {
+      const now = await stored(x);
+      assert.deepEqual(now.object, x.data, `object of ${x.ref}`);
+      assert.equal(now.row?.size, x.data.length, `row of ${x.ref}`);
     }
-    await assertNoRowWithoutObject([s3Fails, indexFails, ok1, ok2]);
-    assert.deepEqual(await have(target(), s3Fails.ref, indexFails.ref, ok1.ref, ok2.ref), a.body.received);
+    await assertNoRowWithoutObject([s3Fails, ok1, ok2, ...indexFails]);
+    assert.deepEqual(await have(target(), s3Fails.ref, ...indexFails.map((x) => x.ref), ok1.ref, ok2.ref), a.body.received);
 
     // Once storage recovers, the client's retry stores them.
     s3.setFault(undefined);
     dynamodb.setFault(undefined);
-    await store(target(), s3Fails, indexFails);
-    for (const b of [s3Fails, indexFails]) {
-      const now = await stored(b);
-      assert.deepEqual(now.object, b.data);
-      assert.equal(now.row?.size, b.data.length);
+    await store(target(), s3Fails, ...indexFails);
+    for (const x of [s3Fails, ...indexFails]) {
+      const now = await stored(x);
+      assert.deepEqual(now.object, x.data);
+      assert.equal(now.row?.size, x.data.length);
     }
+  });
+
+  it('S3 refusing the pack: none of its blobs is received, no row', async () => {
+    const blobs = [newBlob(10), newBlob(20), newBlob(30)];
+    s3.setFault((req) => (isPackPut(req) ? S3_FAILURE : undefined));
+    const { uploadUrl } = await preupload(target());
+    const a = await uploadParts(uploadUrl, blobs.map((b) => part(b)));
+    assert.ok(s3.requests.some(isPackPut), 'no pack was written');
+    assert.equal(a.status, 200, a.text);
+    assert.deepEqual(a.body.received, []);
+    for (const b of blobs) assert.equal((await stored(b)).row, undefined);
   });
 
   it('S3 down for every write: nothing received, no index row', async () => {
@@ -97,9 +111,9 @@ describe('seed upload under storage faults [dynalite+s3rver]', () => {
     for (const b of blobs) assert.deepEqual(await stored(b), { object: undefined, row: undefined });
   });
 
-  it('DynamoDB refusing every PutItem: nothing received, no index row, orphan objects are harmless', async () => {
+  it('DynamoDB refusing every row write: nothing received, no index row, orphan objects are harmless', async () => {
     const blobs = [newBlob(10), newBlob(20)];
-    dynamodb.setFault((req) => (req.operation === 'PutItem' ? DYNAMODB_FAILURE : undefined));
+    dynamodb.setFault((req) => (req.operation === 'BatchWriteItem' ? DYNAMODB_FAILURE : undefined));
     const { uploadUrl } = await preupload(target());
     const a = await uploadParts(uploadUrl, blobs.map((b) => part(b)));
     assert.equal(a.status, 200, a.text);

@@ -18,8 +18,7 @@ export interface ProxiedRequest {
 }
 
 export type Fault = { status: number; body: string; contentType: string };
-/** A fault to answer instead of forwarding, or undefined; a rule may also hold a request back (async) before deciding. */
-export type FaultRule = (req: ProxiedRequest) => Fault | undefined | Promise<Fault | undefined>;
+export type FaultRule = (req: ProxiedRequest) => Fault | undefined;
 
 /** What a failing DynamoDB answers; the SDK retries it, then throws. */
 export const DYNAMODB_FAILURE: Fault = {
@@ -35,8 +34,23 @@ export const S3_FAILURE: Fault = {
   body: '<?xml version="1.0" encoding="UTF-8"?><Error><Code>InternalError</Code><Message>injected fault</Message></Error>',
 };
 
+/** A request paused by a hold rule; `release()` forwards it and resolves once its answer has been relayed. */
+export interface HeldRequest {
+  req: ProxiedRequest;
+  release(): Promise<void>;
+}
+
 export interface AwsProxy {
   endpoint: string;
+  /**
+   * Pause every request the rule matches until the test releases it (a barrier between the
+   * server's storage steps); undefined forwards everything again (already held ones stay held).
+   */
+  setHold(rule: ((req: ProxiedRequest) => boolean) | undefined): void;
+  /** The next held request (already held or yet to come), in arrival order. */
+  nextHeld(): Promise<HeldRequest>;
+  /** Held requests not yet taken with nextHeld(). */
+  heldCount(): number;
   /** Every request seen, in order. */
   requests: ProxiedRequest[];
   /** Replace the fault rule (undefined: forward everything). */
@@ -50,6 +64,9 @@ export async function startAwsProxy(target: string): Promise<AwsProxy> {
   let upstream = new URL(target);
   const requests: ProxiedRequest[] = [];
   let fault: FaultRule | undefined;
+  let hold: ((req: ProxiedRequest) => boolean) | undefined;
+  const held: HeldRequest[] = [];
+  const waiters: ((h: HeldRequest) => void)[] = [];
   const server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
@@ -63,7 +80,17 @@ export async function startAwsProxy(target: string): Promise<AwsProxy> {
       operation: typeof amzTarget === 'string' ? amzTarget.split('.').pop() : undefined,
     };
     requests.push(seen);
-    const injected = await fault?.(seen);
+    if (hold?.(seen)) {
+      let go!: () => void;
+      const released = new Promise<void>((ok) => (go = ok));
+      const relayed = new Promise<void>((ok) => res.once('close', () => ok()));
+      const h: HeldRequest = { req: seen, release: () => (go(), relayed) };
+      const waiter = waiters.shift();
+      if (waiter) waiter(h);
+      else held.push(h);
+      await released;
+    }
+    const injected = fault?.(seen);
     if (injected) {
       res.writeHead(injected.status, { 'content-type': injected.contentType });
       res.end(injected.body);
@@ -90,6 +117,12 @@ export async function startAwsProxy(target: string): Promise<AwsProxy> {
     endpoint: `http://127.0.0.1:${port}`,
     requests,
     setFault: (rule) => void (fault = rule),
+    setHold: (rule) => void (hold = rule),
+    nextHeld: () => {
+      const h = held.shift();
+      return h ? Promise.resolve(h) : new Promise<HeldRequest>((ok) => waiters.push(ok));
+    },
+    heldCount: () => held.length,
     retarget: (to) => void (upstream = new URL(to)),
     close: () =>
       new Promise<void>((ok) => {

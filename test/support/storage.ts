@@ -1,7 +1,9 @@
 import { GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { INDEX_SCHEMA } from '../../lambda/core/blob-index.js';
-import { blobKey, isNotFound } from '../../lambda/core/blob-store.js';
+import { rowOf } from '../../lambda/core/blob-index.js';
+import { isNotFound } from '../../lambda/core/blob-store.js';
+import { INDEX_SCHEMA, shardOf } from '../../lambda/core/index-schema.js';
+import { legacyBlobKey } from '../../lambda/core/object-keys.js';
 import { readConfig } from '../../lambda/core/config.js';
 import { dynamoClientFor, s3ClientFor } from '../../lambda/core/deps.js';
 import { STAGING_PREFIX } from '../../lambda/core/staging.js';
@@ -9,8 +11,9 @@ import type { ProxiedRequest } from './aws-proxy.js';
 
 /**
  * Direct looks at what the server stored, with the AWS SDK against the emulators' own
- * endpoints (never through the server, never through a fault-injecting proxy): the S3
- * object under `blobs/<ref>` and the index row keyed by the blobref.
+ * endpoints (never through the server, never through a fault-injecting proxy): the index row
+ * keyed by the blobref, and the blob's bytes where the row says they are (its object, or its
+ * range of a pack); without a row, the blob's own object if there is one (`blobs/<ref>...`).
  */
 export interface StoredObject {
   size: number;
@@ -21,6 +24,9 @@ export interface StoredObject {
 export interface IndexRow {
   size: number;
   storedAt?: string;
+  /** The object holding the bytes, and the offset inside it when packed. */
+  key: string;
+  offset?: number;
 }
 
 export interface StorageProbe {
@@ -38,8 +44,6 @@ export interface StorageNames {
   table: string;
 }
 
-/** The S3 key the store uses for a blob. */
-export const objectKey = blobKey;
 
 /**
  * A probe over the emulators described by a backend's env (AWS_ENDPOINT_URL_S3,
@@ -58,11 +62,38 @@ export function storageProbe(env: () => Record<string, string>, names: StorageNa
     }
     return cached;
   };
+  const row = async (ref: string): Promise<IndexRow | undefined> => {
+    const out = await clients().ddb.send(
+      new GetItemCommand({ TableName: names.table, Key: { [INDEX_SCHEMA.partitionKey]: { S: shardOf(ref) }, [INDEX_SCHEMA.sortKey]: { S: ref } }, ConsistentRead: true }),
+    );
+    if (!out.Item) return undefined;
+    const r = rowOf(out.Item);
+    return { size: r.size, storedAt: out.Item.storedAt?.S, key: r.key, ...(r.offset !== undefined ? { offset: r.offset } : {}) };
+  };
+  /** Where the blob's bytes are: the row's place, else the blob's own (unindexed) object, if any. */
+  const place = async (ref: string): Promise<{ key: string; offset?: number; size?: number } | undefined> => {
+    const r = await row(ref);
+    if (r) return r.offset === undefined ? { key: r.key } : { key: r.key, offset: r.offset, size: r.size };
+    const out = await clients().s3.send(new ListObjectsV2Command({ Bucket: names.bucket, Prefix: legacyBlobKey(ref), MaxKeys: 1 }));
+    const key = out.Contents?.[0]?.Key;
+    return key ? { key } : undefined;
+  };
+  const get = async (key: string, range?: string) => {
+    try {
+      const out = await clients().s3.send(new GetObjectCommand({ Bucket: names.bucket, Key: key, Range: range }));
+      return Buffer.from(await out.Body!.transformToByteArray());
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  };
   return {
     async object(ref) {
+      const at = await place(ref);
+      if (!at) return undefined;
       try {
-        const out = await clients().s3.send(new HeadObjectCommand({ Bucket: names.bucket, Key: objectKey(ref) }));
-        return { size: out.ContentLength ?? -1, etag: out.ETag, lastModified: out.LastModified };
+        const out = await clients().s3.send(new HeadObjectCommand({ Bucket: names.bucket, Key: at.key }));
+        return { size: at.size ?? out.ContentLength ?? -1, etag: out.ETag, lastModified: out.LastModified };
       } catch (err) {
         if (isNotFound(err)) return undefined;
         throw err;
@@ -81,36 +112,44 @@ export function storageProbe(env: () => Record<string, string>, names: StorageNa
       return (out.Contents ?? []).map((o) => o.Key!);
     },
     async objectBytes(ref) {
-      try {
-        const out = await clients().s3.send(new GetObjectCommand({ Bucket: names.bucket, Key: objectKey(ref) }));
-        return Buffer.from(await out.Body!.transformToByteArray());
-      } catch (err) {
-        if (isNotFound(err)) return undefined;
-        throw err;
-      }
+      const at = await place(ref);
+      if (!at) return undefined;
+      if (at.offset === undefined) return get(at.key);
+      if (at.size === 0) return (await get(at.key)) ? Buffer.alloc(0) : undefined;
+      return get(at.key, `bytes=${at.offset}-${at.offset + at.size! - 1}`);
     },
-    async row(ref) {
-      const out = await clients().ddb.send(new GetItemCommand({ TableName: names.table, Key: { [INDEX_SCHEMA.partitionKey]: { S: ref } }, ConsistentRead: true }));
-      if (!out.Item) return undefined;
-      return { size: Number(out.Item.size?.N), storedAt: out.Item.storedAt?.S };
-    },
+    row,
   };
 }
 
-/** Whether a request seen by a proxy in front of S3 is a PutObject of this blob's object. */
-export function isPutObjectOf(req: ProxiedRequest, ref: string): boolean {
-  if (req.method !== 'PUT') return false;
-  const path = decodeURIComponent(req.url.split('?')[0]);
-  return path.endsWith(`/${objectKey(ref)}`);
+/** The S3 object key a request seen by a proxy in front of S3 names (path-style URLs: /bucket/key). */
+export function objectKeyOf(req: ProxiedRequest): string {
+  return decodeURIComponent(req.url.split('?')[0]).split('/').slice(2).join('/');
 }
 
-/** The blobref a DynamoDB PutItem seen by a proxy writes, or undefined for any other request. */
-export function putItemRef(req: ProxiedRequest): string | undefined {
-  if (req.operation !== 'PutItem') return undefined;
+/** Whether a request seen by a proxy in front of S3 is a PutObject of this blob's own object. */
+export function isPutObjectOf(req: ProxiedRequest, ref: string): boolean {
+  if (req.method !== 'PUT') return false;
+  const key = objectKeyOf(req);
+  return key === legacyBlobKey(ref) || key.startsWith(`${legacyBlobKey(ref)}/`);
+}
+
+/** Whether a request seen by a proxy in front of S3 is a PutObject of a pack. */
+export function isPackPut(req: ProxiedRequest): boolean {
+  return req.method === 'PUT' && objectKeyOf(req).startsWith('packs/');
+}
+
+/** The blobrefs a DynamoDB BatchWriteItem (puts) or a DeleteItem seen by a proxy writes; [] for any other request. */
+export function rowWriteRefs(req: ProxiedRequest): string[] {
   try {
-    const body = JSON.parse(req.body.toString('utf8')) as { Item?: Record<string, { S?: string }> };
-    return body.Item?.[INDEX_SCHEMA.partitionKey]?.S;
+    const body = JSON.parse(req.body.toString('utf8')) as {
+      RequestItems?: Record<string, { PutRequest?: { Item?: Record<string, { S?: string }> } }[]>;
+      Key?: Record<string, { S?: string }>;
+    };
+    if (req.operation === 'DeleteItem') return [body.Key?.[INDEX_SCHEMA.sortKey]?.S ?? ''];
+    if (req.operation !== 'BatchWriteItem') return [];
+    return Object.values(body.RequestItems ?? {}).flatMap((ws) => ws.map((w) => w.PutRequest?.Item?.[INDEX_SCHEMA.sortKey]?.S ?? ''));
   } catch {
-    return undefined;
+    return [];
   }
 }

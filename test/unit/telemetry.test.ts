@@ -65,14 +65,14 @@ describe('upload metrics', () => {
       { name: blobRefOf(good), data: good },
       { name: blobRefOf(Buffer.from('other')), data: 'lie' },
     ]);
+    const { BlobStorage } = await import('../../lambda/core/blob-storage.js');
+    const { MemoryBlobIndex, MemoryBlobStore } = await import('../../lambda/core/memory-storage.js');
     const m = fakeMetrics();
     const deps = {
-      settings: { maxUploadSize: DEFAULT_MAX_UPLOAD_SIZE, maxBlobSize: MAX_BLOB_SIZE, uploadUrlTtlSeconds: 60, allowRemove: false },
-      index: { sizes: async () => new Map(), put: async () => undefined },
-      store: { put: async () => undefined },
-      log: createLogger({ POWERTOOLS_LOG_LEVEL: 'SILENT' }),
+      settings: { maxUploadSize: DEFAULT_MAX_UPLOAD_SIZE, maxBlobSize: MAX_BLOB_SIZE, uploadUrlTtlSeconds: 60, allowRemove: false, maxInlineGetSize: DEFAULT_MAX_UPLOAD_SIZE },
+      storage: new BlobStorage(new MemoryBlobIndex(), new MemoryBlobStore(), { log: createLogger({ POWERTOOLS_LOG_LEVEL: 'SILENT' }) }),
       metrics: m.metrics,
-    } as unknown as Parameters<typeof receiveUpload>[0];
+    };
     const ev = { headers: { 'content-type': contentType }, body: body.toString('base64'), isBase64Encoded: true } as unknown as HttpEvent;
     await receiveUpload(deps, ev);
     const recorded = Object.fromEntries(m.addMetric.mock.calls.map((c) => [c.arguments[0], c.arguments[2]]));

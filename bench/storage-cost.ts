@@ -1,0 +1,92 @@
+import { startLocalServer, type LocalServer } from '../local/server.js';
+import { startAwsProxy, type AwsProxy } from '../test/support/aws-proxy.js';
+import { dynaliteBackend } from '../test/support/backends.js';
+import { median, mbPerSecond, timeRuns } from './measure.js';
+import { AUTH, AUTHORIZATION, preupload, randomBlobs, upload, uploadRequest, withDataDir } from './server.js';
+
+/**
+ * What the storage model costs per blob: S3 and DynamoDB requests (counted by proxies between
+ * the local server and dynalite + s3rver) and MB/s end to end, for a batched upload, for
+ * one-blob requests (what pk-put sends), and for GETs of the blobs each stored.
+ */
+
+export interface CostFigure {
+  label: string;
+  blobs: number;
+  s3PerBlob: number;
+  ddbPerBlob: number;
+  operations: string;
+  mbps: number;
+}
+
+const count = (proxies: AwsProxy[], from: number[]) => proxies.map((p, i) => p.requests.slice(from[i]));
+const ops = (reqs: { operation?: string; method: string }[]) => {
+  const m = new Map<string, number>();
+  for (const r of reqs) m.set(r.operation ?? `S3 ${r.method}`, (m.get(r.operation ?? `S3 ${r.method}`) ?? 0) + 1);
+  return m;
+};
+
+export async function storageCost(reps: number, parts: number, partSize: number): Promise<CostFigure[]> {
+  return withDataDir(async (dir) => {
+    const backend = await dynaliteBackend(dir);
+    const s3 = await startAwsProxy(backend.env.AWS_ENDPOINT_URL_S3);
+    const ddb = await startAwsProxy(backend.env.AWS_ENDPOINT_URL_DYNAMODB);
+    let server: LocalServer | undefined;
+    try {
+      server = await startLocalServer({
+        ...backend.env,
+        AWS_ENDPOINT_URL_S3: s3.endpoint,
+        AWS_ENDPOINT_URL_DYNAMODB: ddb.endpoint,
+        BLOBSERVER_DATA_DIR: dir,
+        PORT: '0',
+        BLOBSERVER_HOST: '127.0.0.1',
+        BLOBSERVER_AUTH: AUTH,
+      });
+      const { uploadUrl } = await preupload(server, []);
+      const figures: CostFigure[] = [];
+      /** Times `fn` over fresh blobs per run, counting the storage requests of the last run. */
+      const measure = async (label: string, run: (blobs: { name: string; data: Buffer }[]) => Promise<void>, fresh: () => { name: string; data: Buffer }[]) => {
+        const inputs = Array.from({ length: reps + 2 }, fresh);
+        let next = 0;
+        let last: { s3: number; ddb: number; ops: Map<string, number> } | undefined;
+        const runs = await timeRuns(reps, async () => {
+          const from = [s3.requests.length, ddb.requests.length];
+          await run(inputs[next++]);
+          const [s3Reqs, ddbReqs] = count([s3, ddb], from);
+          last = { s3: s3Reqs.length, ddb: ddbReqs.length, ops: ops([...s3Reqs, ...ddbReqs]) };
+        });
+        const n = parts;
+        figures.push({
+          label,
+          blobs: n,
+          s3PerBlob: last!.s3 / n,
+          ddbPerBlob: last!.ddb / n,
+          operations: [...last!.ops].map(([op, k]) => `${k} ${op}`).join(', '),
+          mbps: mbPerSecond(n * partSize, runs),
+        });
+        return inputs.slice(0, next);
+      };
+      const get = async (blobs: { name: string; data: Buffer }[]) => {
+        for (const b of blobs) {
+          const res = await fetch(`${server!.url}/camli/${b.name}`, { headers: { authorization: AUTHORIZATION } });
+          const bytes = Buffer.from(await res.arrayBuffer());
+          if (res.status !== 200 || !bytes.equals(b.data)) throw new Error(`GET ${b.name}: ${res.status}`);
+        }
+      };
+      const batched = await measure(`upload ${parts} x ${partSize / 1024} KiB, one request`, (blobs) => upload(uploadUrl, uploadRequest(blobs)), () => randomBlobs(parts, partSize));
+      const single = await measure(`upload ${parts} x ${partSize / 1024} KiB, one blob a request`, async (blobs) => {
+        for (const b of blobs) await upload(uploadUrl, uploadRequest([b]));
+      }, () => randomBlobs(parts, partSize));
+      let i = 0;
+      await measure('GET each, packed (stored in one request)', (blobs) => get(blobs), () => batched[i++ % batched.length]);
+      let j = 0;
+      await measure('GET each, own object (one blob a request)', (blobs) => get(blobs), () => single[j++ % single.length]);
+      return figures;
+    } finally {
+      await server?.close();
+      await Promise.all([s3.close(), ddb.close()]);
+      await backend.close();
+    }
+  });
+}
+

@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, describe, it } from 'node:test';
+import { DynamoBlobIndex } from '../../lambda/core/blob-index.js';
+import { S3BlobStore } from '../../lambda/core/blob-store.js';
+import { readConfig } from '../../lambda/core/config.js';
+import { dynamoClientFor, s3ClientFor } from '../../lambda/core/deps.js';
+import { ensureBucket, ensureTable } from '../../local/provision.js';
+import type { Backend } from '../support/backends.js';
+import { buildFsckScenario } from '../support/fsck-scenario.js';
+import { LANES } from '../support/test-server.js';
+
+/** `npm run fsck` as a user runs it (a child process, configured from the environment) against every lane. */
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+function runFsck(env: Record<string, string>, ...args: string[]): Promise<{ code: number | null; out: string }> {
+  return new Promise((ok) => {
+    const proc = spawn(process.execPath, ['--import', 'tsx', join(root, 'scripts/fsck.ts'), ...args], {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? '', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    proc.stdout.on('data', (d) => (out += d));
+    proc.stderr.on('data', (d) => (out += d));
+    proc.once('exit', (code) => ok({ code, out }));
+  });
+}
+
+for (const lane of LANES) {
+  describe(`npm run fsck [${lane.name}]`, { skip: lane.unavailable() }, () => {
+    let dir: string;
+    let backend: Backend | undefined;
+    after(async () => {
+      await backend?.close();
+      if (dir) await rm(dir, { recursive: true, force: true });
+    });
+
+    it('reports damage (exit 1), repairs it with --repair, and then finds the store clean (exit 0)', async () => {
+      dir = await mkdtemp(join(tmpdir(), 'blobserver-fsck-'));
+      backend = await lane.factory(dir);
+      const e = backend.env;
+      const config = { ...readConfig(e), credentials: { accessKeyId: e.AWS_ACCESS_KEY_ID, secretAccessKey: e.AWS_SECRET_ACCESS_KEY } };
+      const ddb = dynamoClientFor(config);
+      const s3 = s3ClientFor(config);
+      await Promise.all([ensureTable(ddb, config.tableName), ensureBucket(s3, config.bucketName)]);
+      const index = new DynamoBlobIndex(ddb, config.tableName);
+      const store = new S3BlobStore(s3, config.bucketName);
+      const s = await buildFsckScenario(index, store);
+
+      const report = await runFsck(e, '--verify');
+      assert.equal(report.code, 1, report.out);
+      for (const [ref, kind] of s.damaged) assert.match(report.out, new RegExp(`${kind} ${ref}`));
+      assert.match(report.out, /unreferenced-object: 1 \(700 bytes\)/);
+      assert.match(report.out, /dead-pack-bytes: 1 \(6000 bytes\)/);
+      assert.match(report.out, /DAMAGE: 4 rows/);
+
+      // Objects written a moment ago are inside the default grace period: nothing reclaimed.
+      const young = await runFsck(e, '--repair');
+      assert.match(young.out, /repaired: 3 damaged rows deleted, 0 objects deleted/);
+
+      await new Promise((r) => setTimeout(r, 1100)); // S3 times are whole seconds
+      const repair = await runFsck(e, '--verify', '--repair', '--grace-seconds', '0');
+      assert.equal(repair.code, 1, repair.out);
+      assert.match(repair.out, /1 packs repacked/);
+      assert.equal(await store.size(s.orphanKey), undefined);
+      assert.equal(await store.size(s.packKey), undefined);
+      for (const b of s.healthy) assert.deepEqual((await s.storage.readBlob(b.ref))?.bytes, b.bytes, b.ref);
+
+      await new Promise((r) => setTimeout(r, 1100));
+      await runFsck(e, '--repair', '--grace-seconds', '0');
+      const clean = await runFsck(e, '--verify');
+      assert.equal(clean.code, 0, clean.out);
+      assert.match(clean.out, /no damage/);
+      assert.doesNotMatch(clean.out, /unreferenced|dead-pack/);
+      assert.equal((await runFsck(e, '--bogus')).code, 2);
+      ddb.destroy();
+      s3.destroy();
+    });
+  });
+}

@@ -1,0 +1,98 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { randomBytes } from 'node:crypto';
+import { BlobStorage } from '../../lambda/core/blob-storage.js';
+import { blobRefOf } from '../../lambda/core/blobref.js';
+import { fsck } from '../../lambda/core/fsck.js';
+import { createLogger } from '../../lambda/core/telemetry.js';
+import { MemoryBlobIndex, MemoryBlobStore } from '../../lambda/core/memory-storage.js';
+import { buildFsckScenario } from '../support/fsck-scenario.js';
+
+/** fsck over the in-memory storage: every finding, every repair, and the grace period. */
+describe('fsck', () => {
+  const later = () => new Date(Date.now() + 2 * 3600_000);
+
+  it('a clean store has no findings', async () => {
+    const index = new MemoryBlobIndex();
+    const store = new MemoryBlobStore();
+    const storage = new BlobStorage(index, store, { log: createLogger({ POWERTOOLS_LOG_LEVEL: 'SILENT' }) });
+    const blobs = [10, 20, 1_100_000].map((n) => randomBytes(n)).map((bytes) => ({ ref: blobRefOf(bytes), bytes }));
+    assert.deepEqual((await storage.storeVerifiedBlobs(blobs)).errors, []);
+    const report = await fsck(index, store, { verify: true });
+    assert.equal(report.rows, 3);
+    assert.equal(report.objects, 2);
+    assert.deepEqual(report.findings, []);
+    assert.equal(report.damaged, 0);
+  });
+
+  it('reports each kind of damage and garbage, without --verify no digest checks', async () => {
+    const index = new MemoryBlobIndex();
+    const store = new MemoryBlobStore();
+    const s = await buildFsckScenario(index, store);
+    const plain = await fsck(index, store);
+    const damage = (r: typeof plain) => new Map(r.findings.filter((f) => f.ref).map((f) => [f.ref!, f.kind]));
+    const expectedWithoutVerify = new Map([...s.damaged].filter(([, k]) => k !== 'digest-mismatch'));
+    assert.deepEqual(damage(plain), expectedWithoutVerify);
+    assert.equal(plain.damaged, 3);
+    const verified = await fsck(index, store, { verify: true });
+    assert.deepEqual(damage(verified), s.damaged);
+    assert.equal(verified.damaged, 4);
+    const garbage = verified.findings.filter((f) => !f.ref);
+    assert.deepEqual(
+      garbage.map((f) => [f.kind, f.key, f.bytes]).sort(),
+      [
+        ['dead-pack-bytes', s.packKey, 6000],
+        ['unreferenced-object', s.orphanKey, 700],
+      ].sort(),
+    );
+    // A report changes nothing.
+    assert.deepEqual(damage(await fsck(index, store, { verify: true })), s.damaged);
+  });
+
+  it('--repair deletes damaged rows, reclaims old unreferenced objects, repacks mostly dead packs; then the store is clean', async () => {
+    const index = new MemoryBlobIndex();
+    const store = new MemoryBlobStore();
+    const s = await buildFsckScenario(index, store);
+    const report = await fsck(index, store, { verify: true, repair: true, now: later });
+    assert.equal(report.repaired.rowsDeleted, 4);
+    assert.equal(report.repaired.packsRepacked, 1);
+    // The orphan, the old pack, and the unreferenced objects the damaged rows pointed at are for the next run.
+    assert.ok(report.repaired.objectsDeleted >= 2, JSON.stringify(report.repaired));
+    assert.equal(await store.size(s.orphanKey), undefined);
+    assert.equal(await store.size(s.packKey), undefined, 'the old pack is still there');
+    for (const ref of s.damaged.keys()) assert.equal((await index.get([ref])).size, 0, ref);
+    const moved = (await index.get([s.survivor.ref])).get(s.survivor.ref)!;
+    assert.notEqual(moved.key, s.packKey);
+    for (const b of s.healthy) assert.deepEqual((await s.storage.readBlob(b.ref))?.bytes, b.bytes, b.ref);
+    // What the deleted rows pointed at is now unreferenced, and goes on the next run.
+    await fsck(index, store, { repair: true, now: later });
+    const after = await fsck(index, store, { verify: true });
+    assert.deepEqual(after.findings, []);
+  });
+
+  it('never reclaims objects younger than the grace period (an upload between its object and its row)', async () => {
+    const index = new MemoryBlobIndex();
+    const store = new MemoryBlobStore();
+    const s = await buildFsckScenario(index, store);
+    const report = await fsck(index, store, { repair: true });
+    assert.equal(report.repaired.objectsDeleted, 0);
+    assert.equal(report.repaired.packsRepacked, 0);
+    assert.ok(await store.size(s.orphanKey));
+    assert.ok(await store.size(s.packKey));
+  });
+
+  it('repacking never recreates a row removed meanwhile, and keeps the old pack while a row points at it', async () => {
+    const index = new MemoryBlobIndex();
+    const store = new MemoryBlobStore();
+    const s = await buildFsckScenario(index, store);
+    // The survivor is removed between the listing and the repack: replaceIf must not bring it back.
+    const replaceIf = index.replaceIf.bind(index);
+    index.replaceIf = async (row, oldKey) => {
+      await s.storage.removeBlobs([row.blobRef]);
+      return replaceIf(row, oldKey);
+    };
+    await fsck(index, store, { repair: true, now: later });
+    assert.equal((await index.get([s.survivor.ref])).size, 0, 'a removed blob came back');
+    assert.equal(await store.size(s.packKey), undefined);
+  });
+});

@@ -1,0 +1,10 @@
+import { MemoryBlobIndex, MemoryBlobStore } from '../../lambda/core/memory-storage.js';
+import { defineStorageConformance } from '../support/storage-conformance.js';
+
+/** The conformance kit against the in-memory implementations (the reference for the others). */
+defineStorageConformance('memory', async () => ({
+  index: new MemoryBlobIndex(),
+  store: new MemoryBlobStore(),
+  refusesOverwrite: true,
+  close: async () => undefined,
+}));
