@@ -58,6 +58,8 @@ export function verifyCompletionToken(keyring: Keyring, token: string, nowSecond
   if (!key) return { ok: false, reason: 'unknown-key' };
   const expiresAt = Number(exp);
   const principal = Buffer.from(p, 'base64url').toString('utf8');
+  // Only canonical spellings: no leading zeros, no spare base64url bits, so a token has one form.
+  if (String(expiresAt) !== exp || Buffer.from(principal, 'utf8').toString('base64url') !== p) return { ok: false, reason: 'malformed' };
   if (!timingSafeEqual(given, mac(key.secret, keyId, expiresAt, principal, stagingId))) return { ok: false, reason: 'bad-signature' };
   if (expiresAt <= Math.floor(nowSeconds)) return { ok: false, reason: 'expired' };
   return { ok: true, grant: { principal, prefix: `${STAGING_PREFIX}${stagingId}/`, expiresAt } };
