@@ -4,13 +4,15 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import { itemOf } from '../../lambda/core/blob-index.js';
 import { INDEX_SCHEMA, SHARDS, shardOf } from '../../lambda/core/index-schema.js';
 import { legacyBlobKey, newBlobKey } from '../../lambda/core/object-keys.js';
-import { MAX_ENUMERATE_LIMIT, MAX_INLINE_BLOB_SIZE, MAX_REFS_PER_REQUEST, PRESIGNED_GET_TTL_SECONDS } from '../../lambda/core/limits.js';
+import { MAX_BLOB_SIZE, MAX_ENUMERATE_LIMIT, MAX_INLINE_BLOB_SIZE, MAX_REFS_PER_REQUEST, PRESIGNED_GET_TTL_SECONDS } from '../../lambda/core/limits.js';
 import { ROUTES, routeKey, type Route } from '../../lambda/routes.js';
 import type { LocalServer } from '../../local/server.js';
 import { DYNAMODB_FAILURE, S3_FAILURE, type ProxiedRequest } from '../support/aws-proxy.js';
 import { isPutObjectOf, objectKeyOf } from '../support/storage.js';
 import { basicAuth, multipartBody, startTestServer, type Lane, type Part, type TestServer } from '../support/test-server.js';
+import { postFormRedirected, type UploadForm } from '../support/upload-form.js';
 import { blobForm, newBlob, part, type Blob } from './seed.suite.js';
+import { follow } from './upload-form.suite.js';
 
 /**
  * Perkeep's current protocol (DESIGN §4) and its credentials (§5) over real HTTP against the
@@ -455,6 +457,22 @@ export function definePerkeepSuite(lane: Lane): void {
         assert.equal(r.status, 200, r.text.slice(0, 300));
         assert.equal(r.headers.get('content-length'), String(MAX_INLINE_BLOB_SIZE));
         assert.ok(r.bytes.equals(b.data), 'bytes differ');
+      });
+
+      it(`a blob of the ${MAX_BLOB_SIZE}-byte limit, uploaded through uploadForm (DESIGN §6), is served back by GET (307 to S3), HEAD, stat and enumerate`, async () => {
+        const b = newBlob(MAX_BLOB_SIZE);
+        const pre = await call<{ uploadForm: UploadForm }>(ts.url, 'POST', '/camli/preupload', { headers: FORM, body: blobForm([b.ref]) });
+        assert.equal(pre.status, 200, pre.text);
+        const done = await follow(await postFormRedirected(pre.json!.uploadForm, b.data, b.ref));
+        assert.deepEqual(done.body.received, sized(b), done.text);
+        const r = await call(ts.url, 'GET', `/camli/${b.ref}`, { redirect: 'follow' });
+        assert.equal(r.status, 200);
+        assert.ok(r.bytes.equals(b.data), 'GET served other bytes');
+        const head = await call(ts.url, 'HEAD', `/camli/${b.ref}`);
+        assert.equal(head.headers.get('x-camli-blob-size'), String(MAX_BLOB_SIZE));
+        assert.deepEqual(await stored(ts.url, b.ref), [b.ref]);
+        const page = await enumerate(ts.url, { after: b.ref.slice(0, -1), limit: '1' });
+        assert.deepEqual(page.json!.blobs, sized(b));
       });
 
       it('redirects a larger blob (307) to a short-lived presigned S3 URL that serves the bytes', async () => {
