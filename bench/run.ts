@@ -32,7 +32,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const started = Date.now();
 const cpu = cpus();
 console.log(`blobserver benchmark: node ${process.version}, ${cpu.length} CPUs (${cpu[0]?.model.trim() ?? 'unknown'}), ${process.platform}/${process.arch}`);
-console.log(`medians of ${REPS.hash}/${REPS.parse}/${REPS.e2e}/${REPS.preupload} runs (hash/parse/end-to-end/preupload); MB = 10^6 bytes\n`);
+console.log(`medians of ${REPS.hash}/${REPS.parse}/${REPS.e2e}/${REPS.preupload}/${REPS.cost} runs (hash/parse/end-to-end/preupload/storage); MB = 10^6 bytes\n`);
 
 // 1. Raw hashing.
 const raw = new Map<HashName, RawHashFigures>();
