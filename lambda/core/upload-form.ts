@@ -78,9 +78,16 @@ export async function grantOfCompletionToken(deps: Pick<Deps, 'keyring' | 'nowSe
   return check.grant;
 }
 
-/** A fresh `uploadForm` for this principal: a new staging prefix, expiring with the upload URL. */
-export async function freshUploadForm(deps: Pick<Deps, 'settings' | 'keyring' | 'nowSeconds' | 'staging'>, event: HttpEvent, principal: string): Promise<{ uploadForm: UploadForm }> {
-  const ttl = deps.settings.uploadUrlTtlSeconds;
+/**
+ * A fresh `uploadForm` for this principal: a new staging prefix, expiring with the upload URL
+ * it goes with (`ttl`: that URL's remaining seconds when it is not a fresh one).
+ */
+export async function freshUploadForm(
+  deps: Pick<Deps, 'settings' | 'keyring' | 'nowSeconds' | 'staging'>,
+  event: HttpEvent,
+  principal: string,
+  ttl = deps.settings.uploadUrlTtlSeconds,
+): Promise<{ uploadForm: UploadForm }> {
   const stagingId = randomBytes(16).toString('hex');
   const token = mintCompletionToken(await deps.keyring(), principal, stagingId, Math.floor(deps.nowSeconds()) + ttl);
   const post = await deps.staging.form({
