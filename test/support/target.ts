@@ -73,7 +73,7 @@ export function localTargetSpec(lane: Lane): TargetSpec {
     name: lane.name,
     unavailable: lane.unavailable(),
     authenticated: true,
-    capabilities: ALL_CAPABILITIES,
+    capabilities: lane.enforcesPostPolicy ? [...ALL_CAPABILITIES, 'enforcesPostPolicy'] : ALL_CAPABILITIES,
     open: async () => {
       const ts = await startTestServer(lane.factory, {}, { proxy: true });
       const proxies = ts.proxies!;

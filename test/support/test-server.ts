@@ -38,6 +38,8 @@ export interface Lane {
   factory: BackendFactory;
   /** Why this lane cannot run here, or undefined when it can. */
   unavailable(): string | undefined;
+  /** Its S3 enforces presigned-POST policies (LocalStack, AWS); s3rver does not. */
+  enforcesPostPolicy?: boolean;
 }
 
 export const LANES: Lane[] = [
