@@ -15,9 +15,9 @@ import { buildBatch, handlerRun, parseRun } from './upload-path.js';
  * the ratios compare like with like. Medians over several runs; MB = 10^6 bytes.
  */
 
-const REPS = { hash: 25, parse: 41, e2e: 7, preupload: 11, cost: 5, large: 7 };
-/** The share of API Gateway's 29 s a completion may use at the measured rate: the rest is margin (cold start, slower S3). */
-const COMPLETION_BUDGET_S = 10;
+const REPS = { hash: 25, parse: 41, e2e: 7, preupload: 11, cost: 5, large: 11 };
+/** API Gateway's integration timeout: a completion of the largest allowed blob must finish well inside it. */
+const GATEWAY_TIMEOUT_S = 29;
 /** Issue 7's targets for a batched upload, and what the first storage model cost per blob (1 PutObject; 1 PutItem + 1 BatchGetItem). */
 const BATCH_TARGET = { s3: 0.1, ddb: 0.2 };
 const FIRST_MODEL_PER_BLOB = { s3: 1, ddb: 2 };
@@ -123,10 +123,10 @@ console.log(
     ],
   ),
 );
-const verifiable = large.completionMbps * 1e6 * COMPLETION_BUDGET_S;
+const largestSeconds = MAX_ALLOWED_BLOB_SIZE / 1e6 / large.completionMbps;
 console.log(`   completion at ${pct(large.completionVsRaw)} of raw hashing (median of per-run ratios)`);
 console.log(
-  `   a completion verifies ${fmt(verifiable / 2 ** 20)} MiB in ${COMPLETION_BUDGET_S} s at this rate; MAX_ALLOWED_BLOB_SIZE is ${MAX_ALLOWED_BLOB_SIZE / 2 ** 20} MiB: ${verifiable >= MAX_ALLOWED_BLOB_SIZE ? 'within' : 'NOT within'} the budget`,
+  `   at this rate a completion of MAX_ALLOWED_BLOB_SIZE (${MAX_ALLOWED_BLOB_SIZE / 2 ** 20} MiB) takes ${fmt(largestSeconds, 1)} s: ${fmt((largestSeconds / GATEWAY_TIMEOUT_S) * 100)}% of API Gateway's ${GATEWAY_TIMEOUT_S} s`,
 );
 
 // 6. Perkeep's clients, when built.
