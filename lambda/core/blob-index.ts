@@ -17,6 +17,7 @@ import { INDEX_SCHEMA, shardOf, shardsAfter } from './index-schema.js';
 import { ROW_WRITE_WINDOW_MS } from './limits.js';
 import { legacyBlobKey } from './object-keys.js';
 import type { BlobIndex, BlobRow } from './storage-api.js';
+import type { Logger } from './telemetry.js';
 
 export type { BlobIndex, BlobRow, SizedRef } from './storage-api.js';
 
@@ -40,6 +41,8 @@ export class DynamoBlobIndex implements BlobIndex {
   constructor(
     private readonly ddb: DynamoDBClient,
     readonly tableName: string,
+    /** Where a failed row write's cause goes (the caller only learns which rows failed). */
+    private readonly log?: Logger,
   ) {}
 
   async get(refs: readonly string[]): Promise<Map<string, BlobRow>> {
@@ -110,12 +113,16 @@ export class DynamoBlobIndex implements BlobIndex {
           await backoff(round);
         }
         // Past the window the rows are reported failed rather than sent (blob-storage.ts relies on it).
-        if (Date.now() > deadline) break;
+        if (Date.now() > deadline) {
+          this.log?.error('row write window passed; rows reported failed, not sent', { rows: pending.length });
+          break;
+        }
         const out: BatchWriteItemCommandOutput = await this.ddb.send(new BatchWriteItemCommand({ RequestItems: { [this.tableName]: pending } }));
         pending = out.UnprocessedItems?.[this.tableName] ?? [];
       }
-    } catch {
+    } catch (err) {
       // Unknown whether it was applied: reported failed; the caller never deletes the objects.
+      this.log?.error('BatchWriteItem failed', { rows: pending.length, error: err as Error });
     }
     return pending.map((w) => w.PutRequest!.Item![INDEX_SCHEMA.sortKey].S!);
   }

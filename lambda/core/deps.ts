@@ -73,7 +73,7 @@ export function createDeps(config: Config, overrides: Partial<Deps> = {}): Deps 
       maxInlineGetSize: config.maxInlineGetSize,
     },
     storage: new BlobStorage(
-      new DynamoBlobIndex(dynamoClientFor(config), config.tableName),
+      new DynamoBlobIndex(dynamoClientFor(config), config.tableName, log),
       new S3BlobStore(s3, config.bucketName, presigner),
       // A packed blob can only be served inline, so nothing above the inline GET limit is packed.
       { log, packThreshold: Math.min(PACK_THRESHOLD, config.maxInlineGetSize) },
