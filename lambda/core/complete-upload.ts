@@ -59,12 +59,7 @@ async function complete(deps: CompletionDeps, grant: CompletionGrant, { bucket, 
 }
 
 async function verifyAndPromote(deps: CompletionDeps, ref: BlobRef, key: string): Promise<CompletionOutcome> {
-  const indexed = await storedSize(deps, ref.ref);
-  if (indexed !== undefined) {
-    // Already a blob (an earlier completion, or another upload of the same bytes).
-    await discard(deps, key);
-    return received(ref.ref, indexed);
-  }
+  // Verified even when a row exists: a row whose object was lost is repaired by the right bytes.
   const staged = await deps.staging.open(key);
   if (!staged) {
     // A concurrent completion of the same upload may have promoted it since we looked.
@@ -89,7 +84,8 @@ async function verifyAndPromote(deps: CompletionDeps, ref: BlobRef, key: string)
   }
   if (digest.size !== staged.size) throw new Error(`read ${digest.size} of ${staged.size} staged bytes`);
   try {
-    await promoteStaged(deps, ref.ref, digest.size, key, staged.etag);
+    const adopted = await promoteStaged(deps, ref.ref, digest.size, key, staged.etag);
+    return received(adopted.blobRef, adopted.size);
   } catch (err) {
     // Stored all the same? A concurrent completion of the same upload may have adopted it and
     // deleted the staged object under our copy, or only the final cleanup failed.
@@ -97,7 +93,6 @@ async function verifyAndPromote(deps: CompletionDeps, ref: BlobRef, key: string)
     if (now === undefined) throw err;
     return received(ref.ref, now);
   }
-  return received(ref.ref, digest.size);
 }
 
 /** The digest and length of a stream, or undefined as soon as it runs past `max` bytes. */
@@ -114,11 +109,12 @@ async function digestOf(body: Readable, ref: BlobRef, max: number): Promise<{ he
 
 /**
  * Makes a verified staged object a blob under the storage model (blob-storage.ts): a copy at
- * the blob's own unique key, then the row, then the staged object deleted; idempotent, so a
- * retry after a fault finishes. `etag` pins the version that was hashed.
+ * the blob's own unique key, then the row, then the staged object deleted; a blob already
+ * stored intact is left as it is. Idempotent, so a retry after a fault finishes. `etag` pins
+ * the version that was hashed.
  */
-async function promoteStaged(deps: Pick<Deps, 'storage'>, ref: string, size: number, stagedKey: string, etag: string | undefined): Promise<void> {
-  await deps.storage.adoptObject(ref, size, stagedKey, etag);
+async function promoteStaged(deps: Pick<Deps, 'storage'>, ref: string, size: number, stagedKey: string, etag: string | undefined): Promise<SizedRef> {
+  return deps.storage.adoptObject(ref, size, stagedKey, etag);
 }
 
 async function storedSize(deps: Pick<Deps, 'storage'>, ref: string): Promise<number | undefined> {

@@ -112,6 +112,17 @@ describe('uploadForm completion under storage faults [dynalite+s3rver]', () => {
     assert.equal(await ts.storage.sizeAt(stagedKeyOf(location)), undefined);
   });
 
+  it('a row whose object was lost: the form upload of the right bytes repairs it (the row alone is not trusted)', async () => {
+    const b = newBlob(60_000);
+    assert.deepEqual((await follow(await staged303(b))).body.received, [{ blobRef: b.ref, size: b.data.length }]);
+    const row = await ts.server.deps.storage.locate(b.ref);
+    assert.ok(row);
+    await ts.server.deps.storage.store.delete(row.key); // the object is lost, the row stays
+    const again = await follow(await staged303(b));
+    assert.deepEqual(again.body.received, [{ blobRef: b.ref, size: b.data.length }], again.text);
+    assert.equal(await presence(b), true);
+  });
+
   const remove = async (b: Blob) => {
     const r = await fetch(`${removable.url}/camli/remove`, {
       method: 'POST',
