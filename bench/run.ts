@@ -1,8 +1,10 @@
 import { cpus } from 'node:os';
 import type { HashName } from '../lambda/core/blobref.js';
+import { MAX_ALLOWED_BLOB_SIZE, MAX_BLOB_SIZE } from '../lambda/core/limits.js';
 import { LARGE_PART, SMALL_PART, SMALL_PARTS, rawHashThroughput, rawHasher, type RawHashFigures } from './hash.js';
 import { MiB, mbPerSecond, pairedRuns } from './measure.js';
 import { FUNCTION_TIMEOUT_SECONDS, MAX_PARTS_PER_REQUEST } from '../lambda/core/limits.js';
+import { largeBlobLane } from './large-blob.js';
 import { perkeepTree } from './perkeep.js';
 import { endToEndUpload, preuploadLatency, worstAcceptedUpload } from './server.js';
 import { storageCost } from './storage-cost.js';
@@ -14,7 +16,9 @@ import { buildBatch, handlerRun, parseRun } from './upload-path.js';
  * the ratios compare like with like. Medians over several runs; MB = 10^6 bytes.
  */
 
-const REPS = { hash: 25, parse: 41, e2e: 7, preupload: 11, cost: 5, worst: 3 };
+const REPS = { hash: 25, parse: 41, e2e: 7, preupload: 11, cost: 5, large: 11, worst: 3 };
+/** API Gateway's integration timeout: a completion of the largest allowed blob must finish well inside it. */
+const GATEWAY_TIMEOUT_S = 29;
 /** Issue 7's targets for a batched upload, and what the first storage model cost per blob (1 PutObject; 1 PutItem + 1 BatchGetItem). */
 const BATCH_TARGET = { s3: 0.1, ddb: 0.2 };
 const FIRST_MODEL_PER_BLOB = { s3: 1, ddb: 2 };
@@ -116,12 +120,31 @@ if (process.env.PK_PUT && process.env.PK_GET) {
   console.log('\n6. Perkeep clients: skipped (set PK_PUT and PK_GET to pk-put and pk-get binaries)');
 }
 
-// 7. The slowest request the write side accepts, against the function timeout.
-const worst = await worstAcceptedUpload(REPS.worst, MAX_PARTS_PER_REQUEST);
-console.log(`\n7. worst accepted upload request: ${MAX_PARTS_PER_REQUEST} parts (the cap) of 16 bytes each, HTTP -> local server -> dynalite + s3rver`);
-console.log(table(['median ms', 'max ms', 'function timeout ms', 'max of timeout'], [[fmt(worst.medianMs), fmt(worst.maxMs), fmt(FUNCTION_TIMEOUT_SECONDS * 1000), pct(worst.maxMs / (FUNCTION_TIMEOUT_SECONDS * 1000))]]));
+// 7. The large-blob lane: presigned POST to S3, completion verifies and promotes.
+const large = await largeBlobLane(REPS.large, MAX_BLOB_SIZE);
+console.log(`\n7. large-blob lane (uploadForm), ${large.size} bytes, local server -> embedded dynalite + s3rver (fresh sha224 blobs)`);
+console.log(
+  table(
+    ['case', 'MB/s', 'median ms'],
+    [
+      ['completion (stream from S3 + sha224, copy, row, delete)', fmt(large.completionMbps), fmt(large.size / 1e3 / large.completionMbps)],
+      ['raw sha224 of the same bytes', fmt(large.rawHashMbps), fmt(large.size / 1e3 / large.rawHashMbps)],
+      ['end to end: preupload, POST to S3, follow the 303', fmt(large.size / 1e3 / large.endToEndMs), fmt(large.endToEndMs)],
+    ],
+  ),
+);
+const largestSeconds = MAX_ALLOWED_BLOB_SIZE / 1e6 / large.completionMbps;
+console.log(`   completion at ${pct(large.completionVsRaw)} of raw hashing (median of per-run ratios)`);
+console.log(
+  `   at this rate a completion of MAX_ALLOWED_BLOB_SIZE (${MAX_ALLOWED_BLOB_SIZE / 2 ** 20} MiB) takes ${fmt(largestSeconds, 1)} s: ${fmt((largestSeconds / GATEWAY_TIMEOUT_S) * 100)}% of API Gateway's ${GATEWAY_TIMEOUT_S} s`,
+);
 
 // 8. blobserver put vs pk-put file (PK_PUT) on a generated tree: bench/client-put.ts.
 await (await import('./client-put.js')).clientPutBench();
+
+// 9. The slowest request the write side accepts, against the function timeout.
+const worst = await worstAcceptedUpload(REPS.worst, MAX_PARTS_PER_REQUEST);
+console.log(`\n9. worst accepted upload request: ${MAX_PARTS_PER_REQUEST} parts (the cap) of 16 bytes each, HTTP -> local server -> dynalite + s3rver`);
+console.log(table(['median ms', 'max ms', 'function timeout ms', 'max of timeout'], [[fmt(worst.medianMs), fmt(worst.maxMs), fmt(FUNCTION_TIMEOUT_SECONDS * 1000), pct(worst.maxMs / (FUNCTION_TIMEOUT_SECONDS * 1000))]]));
 
 console.log(`\ntotal ${fmt((Date.now() - started) / 1000, 1)} s`);

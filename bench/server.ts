@@ -7,6 +7,7 @@ import { startLocalServer, type LocalServer } from '../local/server.js';
 import { startAwsProxy } from '../test/support/aws-proxy.js';
 import { dynaliteBackend } from '../test/support/backends.js';
 import { multipartBody } from '../test/support/test-server.js';
+import type { UploadForm } from '../test/support/upload-form.js';
 import { median, mbPerSecond, timeRuns } from './measure.js';
 
 /**
@@ -27,7 +28,7 @@ export async function withDataDir<T>(fn: (dir: string) => Promise<T>): Promise<T
   }
 }
 
-export async function preupload(server: LocalServer, refs: readonly string[]): Promise<{ alreadyHave: { blobRef: string }[]; uploadUrl: string }> {
+export async function preupload(server: LocalServer, refs: readonly string[]): Promise<{ alreadyHave: { blobRef: string }[]; uploadUrl: string; uploadForm: UploadForm }> {
   const form = new URLSearchParams({ camliversion: '1' });
   refs.forEach((r, i) => form.set(`blob${i + 1}`, r));
   const res = await fetch(`${server.url}/camli/preupload`, {
@@ -36,7 +37,7 @@ export async function preupload(server: LocalServer, refs: readonly string[]): P
     body: form.toString(),
   });
   if (res.status !== 200) throw new Error(`preupload answered ${res.status}: ${await res.text()}`);
-  return (await res.json()) as { alreadyHave: { blobRef: string }[]; uploadUrl: string };
+  return (await res.json()) as { alreadyHave: { blobRef: string }[]; uploadUrl: string; uploadForm: UploadForm };
 }
 
 export interface UploadRequest {

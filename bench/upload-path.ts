@@ -49,7 +49,8 @@ export async function handlerRun(batch: Batch): Promise<() => Promise<unknown>> 
   const store = Object.assign(new MemoryBlobStore(), { create: async () => undefined });
   // Metrics off: without the router nothing flushes them, and EMF output is not what we measure.
   const env = { BLOBSERVER_MAX_UPLOAD_SIZE: String(batch.body.length), POWERTOOLS_METRICS_DISABLED: 'true' };
-  const base = createDeps(readConfig(env), { keyring: async () => keyring });
+  // Static keys: the answer's uploadForm is a presigned POST, signed (locally) with them.
+  const base = createDeps({ ...readConfig(env), credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } }, { keyring: async () => keyring });
   const deps = { ...base, storage: new BlobStorage(index, store, { log: base.log }) };
   const handler = uploadHandler(deps);
   const { token } = mintUploadToken(keyring, 'bench', deps.nowSeconds(), 3600, credentialsBinding(await deps.credentials()));

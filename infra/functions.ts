@@ -3,6 +3,7 @@ import type { CfnBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { FUNCTION_TIMEOUT_SECONDS } from '../lambda/core/limits.js';
 import { BLOB_PREFIX, PACK_PREFIX } from '../lambda/core/object-keys.js';
+import { STAGING_PREFIX } from '../lambda/core/staging.js';
 import { BlobserverFunction } from './blobserver-function.js';
 import { grantReadSide, grantWriteSide } from './grants.js';
 import type { Secrets } from './secrets.js';
@@ -38,6 +39,7 @@ export class Functions extends Construct {
       BLOBSERVER_SIGNING_KEY_SECRET_ID: secrets.signingKey.secretArn,
       BLOBSERVER_UPLOAD_URL_TTL_SECONDS: String(settings.uploadUrlTtlSeconds),
       BLOBSERVER_MAX_UPLOAD_SIZE: String(settings.maxUploadSize),
+      BLOBSERVER_MAX_BLOB_SIZE: String(settings.maxBlobSize),
       BLOBSERVER_ALLOW_REMOVE: String(settings.allowRemove),
     };
     const common = { timeout: FUNCTION_TIMEOUT, environment, logRetention: settings.logRetention, ephemeral: settings.ephemeral };
@@ -68,6 +70,10 @@ export class Functions extends Construct {
       Validations.of(side.role).acknowledge({
         id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${PACK_PREFIX}*]`,
         reason: `Packs of small blobs under ${PACK_PREFIX}<day>/<id>, keys made at request time: object actions are scoped to that prefix, never the whole bucket, never wildcard actions.`,
+      });
+      Validations.of(side.role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${STAGING_PREFIX}*]`,
+        reason: `Upload forms write one object per form under a random ${STAGING_PREFIX}<id>/ prefix chosen at request time: object actions are scoped to ${STAGING_PREFIX}, never the whole bucket.`,
       });
     }
   }

@@ -27,13 +27,20 @@ export function grantReadSide(role: IRole, storage: Storage, secrets: Secrets): 
       conditions: { StringEquals: { 's3:if-none-match': '*' } },
     }),
   );
+  grantFormSigning(role, storage);
   grantSecrets(role, secrets);
 }
 
-/** Write side: stores verified blobs and their index rows; checks existing rows first. */
+/**
+ * Write side: stores verified blobs and their index rows; checks existing rows first. Verifies
+ * staged uploads: reads them, copies them under blobs/ (GetObject there + PutObject here), and
+ * deletes them, verified or refused; it can delete nothing else unless removal is enabled.
+ */
 export function grantWriteSide(role: IRole, storage: Storage, secrets: Secrets, opts: { allowRemove: boolean }): void {
   // New objects (packs/, blobs/), and HeadObject (s3:GetObject) on a re-sent blob's object to repair a lost one.
   role.addToPrincipalPolicy(new PolicyStatement({ sid: 'WriteBlobs', actions: ['s3:PutObject', 's3:GetObject'], resources: storage.blobObjectsArns }));
+  role.addToPrincipalPolicy(new PolicyStatement({ sid: 'VerifyStaged', actions: ['s3:GetObject', 's3:DeleteObject'], resources: [storage.stagingObjectsArn] }));
+  grantFormSigning(role, storage);
   role.addToPrincipalPolicy(
     new PolicyStatement({
       sid: 'WriteIndex',
@@ -48,6 +55,14 @@ export function grantWriteSide(role: IRole, storage: Storage, secrets: Secrets, 
     role.addToPrincipalPolicy(new PolicyStatement({ sid: 'RemoveIndexRows', actions: ['dynamodb:DeleteItem'], resources: [storage.table.tableArn] }));
   }
   grantSecrets(role, secrets);
+}
+
+/**
+ * Both sides answer with an uploadForm: a presigned POST is signed with the minting function's
+ * own credentials, so S3 accepts the client's upload only if that function may PutObject there.
+ */
+function grantFormSigning(role: IRole, storage: Storage): void {
+  role.addToPrincipalPolicy(new PolicyStatement({ sid: 'SignUploadForms', actions: ['s3:PutObject'], resources: [storage.stagingObjectsArn] }));
 }
 
 /** Both sides check HTTP Basic credentials (all but signed URLs) and sign or verify upload URLs. */

@@ -1,5 +1,5 @@
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { DEFAULT_MAX_UPLOAD_SIZE, DEFAULT_UPLOAD_URL_TTL_SECONDS, MAX_RAW_BODY_IN_LAMBDA_PAYLOAD } from '../lambda/core/limits.js';
+import { DEFAULT_MAX_UPLOAD_SIZE, DEFAULT_UPLOAD_URL_TTL_SECONDS, MAX_ALLOWED_BLOB_SIZE, MAX_BLOB_SIZE, MAX_RAW_BODY_IN_LAMBDA_PAYLOAD } from '../lambda/core/limits.js';
 import { SECRET_CACHE_SECONDS } from '../lambda/core/secrets.js';
 
 /** Everything a deployment may choose; each comes from CDK context (`--context key=value`) or props. */
@@ -7,6 +7,8 @@ export interface BlobServerSettings {
   /** HTTP API stage; `$default` serves at the root, so Perkeep's blobRoot "/" works unchanged. */
   stageName: string;
   maxUploadSize: number;
+  /** Largest blob, by any lane; the uploadForm's content-length-range. */
+  maxBlobSize: number;
   uploadUrlTtlSeconds: number;
   /** Browser origins allowed by CORS; empty means no CORS configuration at all. */
   corsOrigins: string[];
@@ -31,6 +33,7 @@ export const MAX_UPLOAD_SIZE_ON_LAMBDA = MAX_RAW_BODY_IN_LAMBDA_PAYLOAD;
 export const DEFAULT_SETTINGS: BlobServerSettings = {
   stageName: '$default',
   maxUploadSize: DEFAULT_MAX_UPLOAD_SIZE,
+  maxBlobSize: MAX_BLOB_SIZE,
   uploadUrlTtlSeconds: DEFAULT_UPLOAD_URL_TTL_SECONDS,
   corsOrigins: [],
   allowRemove: false,
@@ -87,6 +90,7 @@ export function settingsFromContext(ctx: ContextSource): BlobServerSettings {
   const settings = validateSettings({
     stageName: str('stage', ctx.tryGetContext('stage'), d.stageName),
     maxUploadSize: int('maxUploadSize', ctx.tryGetContext('maxUploadSize'), d.maxUploadSize),
+    maxBlobSize: int('maxBlobSize', ctx.tryGetContext('maxBlobSize'), d.maxBlobSize),
     uploadUrlTtlSeconds: int('uploadUrlTtlSeconds', ctx.tryGetContext('uploadUrlTtlSeconds'), d.uploadUrlTtlSeconds),
     corsOrigins: list('corsOrigins', ctx.tryGetContext('corsOrigins')),
     allowRemove: bool('allowRemove', ctx.tryGetContext('allowRemove'), d.allowRemove),
@@ -108,6 +112,9 @@ export function validateSettings(s: BlobServerSettings): BlobServerSettings {
   }
   if (s.maxUploadSize > MAX_UPLOAD_SIZE_ON_LAMBDA) {
     throw new SettingsError(`maxUploadSize ${s.maxUploadSize} cannot pass through a 6 MB Lambda event (at most ${MAX_UPLOAD_SIZE_ON_LAMBDA})`);
+  }
+  if (s.maxBlobSize > MAX_ALLOWED_BLOB_SIZE) {
+    throw new SettingsError(`maxBlobSize ${s.maxBlobSize} is more than one upload completion verifies well inside 29 s (at most ${MAX_ALLOWED_BLOB_SIZE})`);
   }
   if (!Object.values(RetentionDays).includes(s.logRetention)) {
     throw new SettingsError(`logRetentionDays ${s.logRetention} is not a CloudWatch Logs retention period`);

@@ -26,7 +26,7 @@ export class BlobServerStack extends Stack {
     const settings = validateSettings({ ...DEFAULT_SETTINGS, ...props.settings });
     this.settings = settings;
 
-    this.storage = new Storage(this, 'Storage', { ephemeral: settings.ephemeral });
+    this.storage = new Storage(this, 'Storage', { ephemeral: settings.ephemeral, corsOrigins: settings.corsOrigins });
     this.secrets = new Secrets(this, 'Secrets', settings);
     this.functions = new Functions(this, 'Functions', { storage: this.storage, secrets: this.secrets, settings });
     this.api = new Api(this, 'Api', { functions: this.functions, settings });

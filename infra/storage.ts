@@ -1,16 +1,19 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, Table } from 'aws-cdk-lib/aws-dynamodb';
-import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
+import { BlockPublicAccess, Bucket, BucketEncryption, HttpMethods, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { INDEX_SCHEMA } from '../lambda/core/index-schema.js';
 import { BLOB_PREFIX, PACK_PREFIX } from '../lambda/core/object-keys.js';
 import { GENERATION_KEY } from '../lambda/core/storage-generation.js';
+import { STAGING_PREFIX } from '../lambda/core/staging.js';
 
-/** Where the planned presigned-POST lane (DESIGN §6) stages uploads before verifying them. */
-export const STAGING_PREFIX = 'staging/';
+/** Where the presigned-POST lane (DESIGN §6) stages uploads before verifying them. */
+export { STAGING_PREFIX };
 
 export interface StorageProps {
   ephemeral: boolean;
+  /** Browser origins that may POST upload forms to the bucket; empty: no CORS rule. */
+  corsOrigins: string[];
 }
 
 /**
@@ -21,8 +24,10 @@ export class Storage extends Construct {
   readonly bucket: Bucket;
   readonly accessLogs: Bucket;
   readonly table: Table;
-  /** ARN patterns of the objects under the blob and pack prefixes: the only blob keys any function touches. */
+  /** ARN patterns of the objects under the blob and pack prefixes. */
   readonly blobObjectsArns: string[];
+  /** ARN pattern of the unverified uploads under the staging prefix (DESIGN §6). */
+  readonly stagingObjectsArn: string;
   /** ARN of the one object holding the store's generation (discovery's storageGeneration). */
   readonly generationObjectArn: string;
 
@@ -56,6 +61,11 @@ export class Storage extends Construct {
     });
     this.blobObjectsArns = [this.bucket.arnForObjects(`${BLOB_PREFIX}*`), this.bucket.arnForObjects(`${PACK_PREFIX}*`)];
     this.generationObjectArn = this.bucket.arnForObjects(GENERATION_KEY);
+    this.stagingObjectsArn = this.bucket.arnForObjects(`${STAGING_PREFIX}*`);
+    // Browsers POST uploadForm straight to the bucket: allowed only from the configured origins.
+    if (props.corsOrigins.length > 0) {
+      this.bucket.addCorsRule({ allowedOrigins: props.corsOrigins, allowedMethods: [HttpMethods.POST], allowedHeaders: ['*'], maxAge: 86400 });
+    }
 
     // Same key schema as local/provision.ts (both from INDEX_SCHEMA; range shards, no GSI); a test compares them.
     this.table = new Table(this, 'Index', {

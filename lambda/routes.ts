@@ -16,6 +16,8 @@ export const ROUTES: readonly Route[] = [
   // The seed protocol.
   { method: 'POST', path: '/camli/preupload', side: 'read' },
   { method: 'POST', path: '/camli/upload/{token}', side: 'write' },
+  // DESIGN §6: S3 redirects (303) a stored uploadForm POST here; clients follow with GET.
+  { method: 'GET', path: '/camli/upload-complete/{token}', side: 'write' },
   // Perkeep's current protocol (DESIGN section 4). Literal /camli/ paths win over {blobref}.
   { method: 'GET', path: '/', side: 'read' },
   { method: 'GET', path: '/status/status.json', side: 'read' },

@@ -17,7 +17,7 @@ export function uploadHandler(deps: Deps): Handler {
       200,
       {
         received,
-        ...(received.length > 0 ? await freshUploadUrl(deps, event, grant.principal) : sameUploadUrl(deps, event, grant)),
+        ...(received.length > 0 ? await freshUploadUrl(deps, event, grant.principal) : await sameUploadUrl(deps, event, grant)),
         ...(errorText !== undefined ? { errorText } : {}),
       },
       'text/plain; charset=utf-8',

@@ -11,6 +11,7 @@ import { S3RVER_CREDENTIALS, startEmbeddedAws } from './emulators.js';
 import { NOT_FOUND, RESPONSE_TOO_LARGE, TOO_LARGE, exceedsEventLimit, exceedsResponseLimit, fromResult, matchRoute, toEvent } from './event.js';
 import { ensureKeyFile } from './keys.js';
 import { ensureBucket, ensureTable, migrateLegacyTable } from './provision.js';
+import { startS3Front } from './s3-front.js';
 
 /**
  * The local server: HTTP -> API Gateway v2 event -> the very handlers Lambda runs.
@@ -52,7 +53,13 @@ export async function startLocalServer(env: Env = process.env): Promise<LocalSer
     config.credentials = { accessKeyId: 'test', secretAccessKey: 'test' }; // LocalStack's convention
   }
 
-  config.endpoints.s3Public ??= presignEndpoint(config.endpoints.s3, host);
+  // Clients reach a loopback S3 through the front (uploadForm POSTs need its `${filename}`).
+  const front = !config.endpoints.s3Public && presignEndpoint(config.endpoints.s3, host) ? await startS3Front(config.endpoints.s3!) : undefined;
+  config.endpoints.s3Public ??= presignEndpoint(front?.endpoint, host);
+  const stopStorage = async () => {
+    await front?.close();
+    await emulators?.close();
+  };
 
   try {
     await Promise.all([ensureTable(dynamoClientFor(config), config.tableName), ensureBucket(s3ClientFor(config), config.bucketName)]);
@@ -61,7 +68,7 @@ export async function startLocalServer(env: Env = process.env): Promise<LocalSer
     if (migrated !== undefined) console.error(`migrated ${migrated} index rows from ${config.legacyTableName} to ${config.tableName}`);
     if (config.signingKeys.kind === 'file') await ensureKeyFile(config.signingKeys.path);
   } catch (err) {
-    await emulators?.close();
+    await stopStorage();
     throw err;
   }
 
@@ -98,7 +105,7 @@ export async function startLocalServer(env: Env = process.env): Promise<LocalSer
         server.close(() => ok());
         server.closeAllConnections();
       });
-      await emulators?.close();
+      await stopStorage();
     },
   };
 }

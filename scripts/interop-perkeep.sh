@@ -192,6 +192,23 @@ show blobserver get "$pk_ref" -o zout
 if blobserver get "$pk_ref" -o "$work/zout" >/dev/null 2>"$work/err" && diff -r "$work/ztree" "$work/zout/ztree" >/dev/null; then ok "blobserver get rebuilt the tree"
 else cat "$work/err"; bad "blobserver get could not rebuild pk-put's tree"; fi
 
+step "uploadForm: a 16 MiB blob straight to S3 with curl -F (preupload, POST the form, follow the 303), then pk-get"
+head -c 16777216 /dev/urandom >"$work/huge.bin"
+huge_ref="$(sha224 "$work/huge.bin")"
+curl -sS -u "interop:$password" -d camliversion=1 "$url/camli/preupload" >"$work/pre.json"
+# Every field of uploadForm, unchanged (--form-string: no @file or ;type= interpretation), then the file.
+form_url="$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1])).uploadForm.url)' "$work/pre.json")"
+mapfile -t form_fields < <(node -e 'for (const [k, v] of Object.entries(JSON.parse(require("fs").readFileSync(process.argv[1])).uploadForm.fields)) console.log(`--form-string\n${k}=${v}`)' "$work/pre.json")
+show curl -L --form-string key=... "(every uploadForm field)" -F "file=@huge.bin;filename=$huge_ref" "$form_url"
+curl -sS -L "${form_fields[@]}" -F "file=@$work/huge.bin;filename=$huge_ref" "$form_url" >"$work/complete.json" || true
+cut -c1-160 "$work/complete.json"; echo
+if grep -q "\"blobRef\":\"$huge_ref\",\"size\":16777216" "$work/complete.json"; then ok "the completion received $huge_ref"; else bad "the completion did not receive it"; fi
+fresh_cache
+show pk-get "$huge_ref"
+if "$PK_GET" -verbose_http "$huge_ref" >"$work/huge.out" 2>"$work/huge.log" && cmp -s "$work/huge.out" "$work/huge.bin"; then
+  ok "pk-get served the 16 MiB blob back byte for byte ($(grep -c 'status 307' "$work/huge.log" || true) redirect to S3)"
+else tail -n 5 "$work/huge.log"; bad "pk-get did not return the 16 MiB blob"; fi
+
 step "pk-put remove: delete the first blob (POST /camli/remove)"
 show pk-put remove "$ref"
 if "$PK_PUT" remove "$ref" 2>"$work/err"; then ok "removed"; else cat "$work/err"; bad "pk-put remove failed"; fi

@@ -254,14 +254,15 @@ export class BlobStorage {
    * bytes) a stored blob: copy to the blob's own unique key, write the row, delete the staged
    * object. Idempotent: a blob already stored (with its object present) is left as it is.
    */
-  async adoptObject(ref: string, size: number, stagedKey: string): Promise<SizedRef> {
+  async adoptObject(ref: string, size: number, stagedKey: string, etag?: string): Promise<SizedRef> {
     const existing = await this.locate(ref);
     if (existing && (await this.objectsIntact([existing])).get(ref) === true) {
       await this.store.delete(stagedKey);
       return { blobRef: ref, size: existing.size };
     }
     const key = newBlobKey(ref);
-    await this.store.copy(stagedKey, key);
+    // `etag`: the version that was verified; a staged key overwritten since is not copied.
+    await this.store.copy(stagedKey, key, etag);
     const failed = await this.index.put([{ blobRef: ref, size, key, storedAt: this.now().toISOString() }]);
     if (failed.length) throw new Error(`writing the index row of ${ref} failed`);
     await this.store.delete(stagedKey);

@@ -73,8 +73,8 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
-  async copy(fromKey: string, toKey: string): Promise<void> {
-    await this.s3.send(new CopyObjectCommand({ Bucket: this.bucketName, Key: toKey, CopySource: `${this.bucketName}/${fromKey}` }));
+  async copy(fromKey: string, toKey: string, ifMatch?: string): Promise<void> {
+    await this.s3.send(new CopyObjectCommand({ Bucket: this.bucketName, Key: toKey, CopySource: `${this.bucketName}/${fromKey}`, CopySourceIfMatch: ifMatch }));
   }
 
   async delete(key: string): Promise<void> {

@@ -1,5 +1,5 @@
 import { DEFAULT_TABLE_NAME, LEGACY_TABLE_NAME } from './index-schema.js';
-import { DEFAULT_MAX_UPLOAD_SIZE, DEFAULT_UPLOAD_URL_TTL_SECONDS, MAX_INLINE_BLOB_SIZE } from './limits.js';
+import { DEFAULT_MAX_UPLOAD_SIZE, DEFAULT_UPLOAD_URL_TTL_SECONDS, MAX_ALLOWED_BLOB_SIZE, MAX_BLOB_SIZE, MAX_INLINE_BLOB_SIZE } from './limits.js';
 
 /**
  * Every setting the handlers read, from the environment, in one place. The cloud and the
@@ -26,6 +26,8 @@ export interface Config {
   s3ForcePathStyle: boolean;
   uploadUrlTtlSeconds: number;
   maxUploadSize: number;
+  /** Largest blob accepted, by any upload lane (the presigned POST's content-length-range too). */
+  maxBlobSize: number;
   allowRemove: boolean;
   /** Largest blob a GET answers inline; bigger ones redirect to S3. Never above MAX_INLINE_BLOB_SIZE. */
   maxInlineGetSize: number;
@@ -73,6 +75,15 @@ function maxInlineGetSize(env: Env): number {
   return value;
 }
 
+/** Bounded by what a completion can verify inside API Gateway's 29 s (limits.ts). */
+function maxBlobSize(env: Env): number {
+  const value = positiveInt(env, 'BLOBSERVER_MAX_BLOB_SIZE', MAX_BLOB_SIZE);
+  if (value > MAX_ALLOWED_BLOB_SIZE) {
+    throw new ConfigError(`BLOBSERVER_MAX_BLOB_SIZE must be at most ${MAX_ALLOWED_BLOB_SIZE} (what one upload completion verifies well inside 29 s)`);
+  }
+  return value;
+}
+
 export function readConfig(env: Env = process.env): Config {
   const common = env.AWS_ENDPOINT_URL || undefined;
   const s3 = env.AWS_ENDPOINT_URL_S3 || common;
@@ -98,6 +109,7 @@ export function readConfig(env: Env = process.env): Config {
     s3ForcePathStyle: env.BLOBSERVER_S3_FORCE_PATH_STYLE ? env.BLOBSERVER_S3_FORCE_PATH_STYLE === 'true' : s3 !== undefined,
     uploadUrlTtlSeconds: positiveInt(env, 'BLOBSERVER_UPLOAD_URL_TTL_SECONDS', DEFAULT_UPLOAD_URL_TTL_SECONDS),
     maxUploadSize: positiveInt(env, 'BLOBSERVER_MAX_UPLOAD_SIZE', DEFAULT_MAX_UPLOAD_SIZE),
+    maxBlobSize: maxBlobSize(env),
     allowRemove: env.BLOBSERVER_ALLOW_REMOVE === 'true',
     maxInlineGetSize: maxInlineGetSize(env),
     auth,

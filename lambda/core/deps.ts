@@ -9,13 +9,16 @@ import { DYNAMODB_REQUEST_TIMEOUT_MS, PACK_THRESHOLD } from './limits.js';
 import { keyringLoader, type KeyringLoader } from './keyring-source.js';
 import { SecretReader } from './secrets.js';
 import { storageGenerationSource, type StorageGenerationSource } from './storage-generation.js';
+import { StagingArea } from './staging.js';
 import { createLogger, createMetrics, type Logger, type Metrics } from './telemetry.js';
 
 /** Everything a handler needs, built once per cold start (or once by the local server). */
 export interface Deps {
-  settings: Pick<Config, 'uploadUrlTtlSeconds' | 'maxUploadSize' | 'allowRemove' | 'maxInlineGetSize'>;
+  settings: Pick<Config, 'uploadUrlTtlSeconds' | 'maxUploadSize' | 'maxBlobSize' | 'allowRemove' | 'maxInlineGetSize'>;
   /** Rows and objects, combined by the one module that owns their write order. */
   storage: BlobStorage;
+  /** Large-blob uploads (presigned POST) before they are verified. */
+  staging: StagingArea;
   keyring: KeyringLoader;
   /** The store's generation for discovery (Perkeep clients key their have-cache by it). */
   storageGeneration: StorageGenerationSource;
@@ -53,6 +56,8 @@ export function dynamoClientFor(config: Config): DynamoDBClient {
 export function createDeps(config: Config, overrides: Partial<Deps> = {}): Deps {
   const secrets = new SecretReader(config);
   const auth = config.auth;
+  const s3 = s3ClientFor(config);
+  const presigner = config.endpoints.s3Public ? s3ClientFor(config, config.endpoints.s3Public) : undefined;
   const credentials = async (): Promise<Credentials | undefined> => {
     if (auth.kind === 'none') return undefined;
     if (auth.kind === 'userpass') return { username: auth.username, password: auth.password };
@@ -61,21 +66,22 @@ export function createDeps(config: Config, overrides: Partial<Deps> = {}): Deps 
     // The secret is either {"username","password"} JSON (what CDK generates) or userpass:U:P.
     return raw.startsWith('userpass:') ? parseUserPass(raw) : (JSON.parse(raw) as Credentials);
   };
-  const s3 = s3ClientFor(config);
   const log = createLogger(config.telemetry);
   return {
     settings: {
       uploadUrlTtlSeconds: config.uploadUrlTtlSeconds,
       maxUploadSize: config.maxUploadSize,
+      maxBlobSize: config.maxBlobSize,
       allowRemove: config.allowRemove,
       maxInlineGetSize: config.maxInlineGetSize,
     },
     storage: new BlobStorage(
       new DynamoBlobIndex(dynamoClientFor(config), config.tableName, log),
-      new S3BlobStore(s3, config.bucketName, config.endpoints.s3Public ? s3ClientFor(config, config.endpoints.s3Public) : undefined),
+      new S3BlobStore(s3, config.bucketName, presigner),
       // A packed blob can only be served inline, so nothing above the inline GET limit is packed.
       { log, packThreshold: Math.min(PACK_THRESHOLD, config.maxInlineGetSize) },
     ),
+    staging: new StagingArea(s3, config.bucketName, presigner),
     keyring: keyringLoader(config.signingKeys, secrets),
     storageGeneration: storageGenerationSource(s3, config.bucketName),
     credentials,

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { SHARDS, shardOf, shardsAfter } from './index-schema.js';
 import { ROW_WRITE_WINDOW_MS } from './limits.js';
 import type { BlobIndex, BlobRow, BlobStore, StoredObjectInfo } from './storage-api.js';
@@ -64,9 +65,13 @@ export class MemoryBlobStore implements BlobStore {
     return this.objects.get(key)?.bytes.length;
   }
 
-  async copy(fromKey: string, toKey: string): Promise<void> {
+  async copy(fromKey: string, toKey: string, ifMatch?: string): Promise<void> {
     const o = this.objects.get(fromKey);
     if (!o) throw Object.assign(new Error(`no object ${fromKey}`), { name: 'NoSuchKey' });
+    // S3's ETag of a single-part object: the quoted MD5 of its bytes.
+    if (ifMatch !== undefined && ifMatch !== `"${createHash('md5').update(o.bytes).digest('hex')}"`) {
+      throw Object.assign(new Error(`${fromKey} is not the version ${ifMatch}`), { name: 'PreconditionFailed' });
+    }
     await this.create(toKey, o.bytes);
   }
 

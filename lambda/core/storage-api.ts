@@ -64,8 +64,12 @@ export interface BlobStore {
   read(key: string, range?: { offset: number; length: number }): Promise<Buffer | undefined>;
   /** The object's size, or undefined when it is missing. */
   size(key: string): Promise<number | undefined>;
-  /** Copies an existing object to a new key (same no-overwrite rule as create). */
-  copy(fromKey: string, toKey: string): Promise<void>;
+  /**
+   * Copies an existing object to a new key (same no-overwrite rule as create). With `ifMatch`
+   * (an ETag, as S3 reports it), only if the source is still that version; otherwise rejects
+   * with a PreconditionFailed error.
+   */
+  copy(fromKey: string, toKey: string, ifMatch?: string): Promise<void>;
   /** Deletes the object; deleting a missing object succeeds. */
   delete(key: string): Promise<void>;
   /** Every object whose key starts with `prefix`, in key order. */

@@ -1,7 +1,6 @@
 import type { SizedRef } from './storage-api.js';
 import type { Deps } from './deps.js';
 import { HttpError, bodyBytes, header, type HttpEvent } from './http.js';
-import { MAX_BLOB_SIZE } from './limits.js';
 import { readBlobParts } from './multipart.js';
 import { MetricUnit } from './telemetry.js';
 
@@ -22,7 +21,7 @@ export async function receiveUpload(deps: Pick<Deps, 'settings' | 'storage' | 'm
     throw new HttpError(413, `request body of ${body.length} bytes exceeds maxUploadSize ${deps.settings.maxUploadSize}`);
   }
   // A body that is not multipart is refused (400) before busboy sees it.
-  const parsed = await readBlobParts(body, header(event, 'content-type'), MAX_BLOB_SIZE);
+  const parsed = await readBlobParts(body, header(event, 'content-type'), deps.settings.maxBlobSize);
   const stored = await deps.storage.storeVerifiedBlobs(parsed.blobs);
   const errors = [...parsed.refused, ...stored.errors];
   deps.metrics?.addMetric('BlobsReceived', MetricUnit.Count, stored.received.length);

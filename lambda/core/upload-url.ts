@@ -2,12 +2,15 @@ import { credentialsBinding } from './auth.js';
 import type { Deps } from './deps.js';
 import { HttpError, publicBaseUrl, type HttpEvent } from './http.js';
 import { mintUploadToken, verifyUploadToken } from './tokens.js';
+import { freshUploadForm, type UploadForm } from './upload-form.js';
 
 /** The upload-URL fields every preupload and upload answer carries. */
 export interface UploadUrlFields {
   maxUploadSize: number;
   uploadUrl: string;
   uploadUrlExpirationSeconds: number;
+  /** The large-blob lane (DESIGN §6), offered wherever an upload URL is. */
+  uploadForm: UploadForm;
 }
 
 /** A verified upload-URL token: who it acts for and until when. */
@@ -17,11 +20,13 @@ export interface UploadGrant {
   expiresAt: number;
 }
 
-function uploadUrlFields(deps: Pick<Deps, 'settings'>, event: HttpEvent, token: string, seconds: number): UploadUrlFields {
+/** The answer's URL fields: the upload URL, and an `uploadForm` expiring with it (never later). */
+async function uploadUrlFields(deps: Deps, event: HttpEvent, principal: string, token: string, seconds: number): Promise<UploadUrlFields> {
   return {
     maxUploadSize: deps.settings.maxUploadSize,
     uploadUrl: `${publicBaseUrl(event)}/camli/upload/${token}`,
     uploadUrlExpirationSeconds: seconds,
+    ...(await freshUploadForm(deps, event, principal, seconds)),
   };
 }
 
@@ -30,15 +35,16 @@ export async function freshUploadUrl(deps: Deps, event: HttpEvent, principal: st
   const ttl = deps.settings.uploadUrlTtlSeconds;
   const binding = credentialsBinding(await deps.credentials());
   const { token } = mintUploadToken(await deps.keyring(), principal, deps.nowSeconds(), ttl, binding);
-  return uploadUrlFields(deps, event, token, ttl);
+  return uploadUrlFields(deps, event, principal, token, ttl);
 }
 
 /**
  * The URL the request came in on, with the seconds it has left: what an upload that stored
- * nothing answers, so a URL is never extended without being used to store something.
+ * nothing answers, so a URL is never extended without being used to store something (its
+ * `uploadForm` expires with it too).
  */
-export function sameUploadUrl(deps: Pick<Deps, 'settings' | 'nowSeconds'>, event: HttpEvent, grant: UploadGrant): UploadUrlFields {
-  return uploadUrlFields(deps, event, grant.token, Math.max(0, grant.expiresAt - Math.floor(deps.nowSeconds())));
+export async function sameUploadUrl(deps: Deps, event: HttpEvent, grant: UploadGrant): Promise<UploadUrlFields> {
+  return uploadUrlFields(deps, event, grant.principal, grant.token, Math.max(0, grant.expiresAt - Math.floor(deps.nowSeconds())));
 }
 
 /** Checks an upload token; 403 for anything but a valid, unexpired one minted under the current credentials. */

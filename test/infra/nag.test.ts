@@ -62,9 +62,9 @@ for (const [name, context] of Object.entries(VARIANTS)) {
     it('acknowledges only what the design accepts', () => {
       const ids = new Set(acknowledgments(app).map((a) => a.id.replace(/\[.*$/, '')));
       assert.deepEqual([...ids].sort(), ['AwsSolutions-APIG4', 'AwsSolutions-IAM5', 'AwsSolutions-SMG4']);
-      // The only wildcards acknowledged are the blob and pack prefixes, never a wildcard action.
+      // The only wildcards acknowledged are the blob, pack and staging prefixes, never a wildcard action.
       for (const a of acknowledgments(app).filter((x) => x.id.startsWith('AwsSolutions-IAM5'))) {
-        assert.match(a.id, /^AwsSolutions-IAM5\[Resource::<StorageBlobs[A-Z0-9]+\.Arn>\/(blobs|packs)\/\*\]$/);
+        assert.match(a.id, /^AwsSolutions-IAM5\[Resource::<StorageBlobs[A-Z0-9]+\.Arn>\/(blobs|packs|staging)\/\*\]$/);
       }
     });
   });

@@ -8,7 +8,7 @@ import { INDEX_SCHEMA } from '../../lambda/core/index-schema.js';
 import { BLOB_PREFIX, PACK_PREFIX } from '../../lambda/core/object-keys.js';
 import { GENERATION_KEY } from '../../lambda/core/storage-generation.js';
 import { readConfig } from '../../lambda/core/config.js';
-import { DEFAULT_MAX_UPLOAD_SIZE, DEFAULT_UPLOAD_URL_TTL_SECONDS } from '../../lambda/core/limits.js';
+import { DEFAULT_MAX_UPLOAD_SIZE, DEFAULT_UPLOAD_URL_TTL_SECONDS, MAX_BLOB_SIZE } from '../../lambda/core/limits.js';
 import { ROUTES, routeKey } from '../../lambda/routes.js';
 import { STAGING_PREFIX } from '../../infra/storage.js';
 import { grants, logicalId, permissionsOf, renderArn, resourcesOfType, synth, CDK_JSON, type Resource } from './helpers.js';
@@ -44,6 +44,7 @@ const names: Record<string, string> = {
 const fn = (logical: string) => json.Resources[logical].Properties!;
 const blobObjects = `bucket/${BLOB_PREFIX}*`;
 const generationObject = `bucket/${GENERATION_KEY}`;
+const stagedObjects = `bucket/${STAGING_PREFIX}*`;
 const packObjects = `bucket/${PACK_PREFIX}*`;
 
 describe('storage', () => {
@@ -184,6 +185,7 @@ describe('functions', () => {
       assert.deepEqual(config.auth, { kind: 'secret', secretId: 'credentials' });
       assert.deepEqual(config.signingKeys, { kind: 'secret', secretId: 'signingKey' });
       assert.equal(config.maxUploadSize, DEFAULT_MAX_UPLOAD_SIZE);
+      assert.equal(config.maxBlobSize, MAX_BLOB_SIZE);
       assert.equal(config.uploadUrlTtlSeconds, DEFAULT_UPLOAD_URL_TTL_SECONDS);
       assert.equal(config.allowRemove, false);
       assert.ok(Object.values(config.endpoints).every((e) => e === undefined), 'real AWS endpoints');
@@ -225,7 +227,7 @@ describe('functions', () => {
 describe('least privilege', () => {
   const secrets = grants(['secretsmanager:GetSecretValue'], ['credentials', 'signingKey']);
 
-  it('read side: row reads and shard queries on the table, blob and pack reads, the storage generation (create only if absent), its secrets, its logs; nothing else', () => {
+  it('read side: row reads and shard queries on the table, blob and pack reads, the storage generation (create only if absent), signing upload forms into staging/, its secrets, its logs; nothing else', () => {
     assert.deepEqual(
       permissionsOf(json, id.readRole, names),
       [
@@ -233,18 +235,21 @@ describe('least privilege', () => {
         ...grants(['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'], ['table']),
         ...grants(['s3:GetObject'], [blobObjects, packObjects, generationObject]),
         `s3:PutObject ${generationObject} if {"StringEquals":{"s3:if-none-match":"*"}}`,
+        // A presigned POST carries its signer's rights: the read side mints uploadForms.
+        ...grants(['s3:PutObject'], [stagedObjects]),
         ...secrets,
       ].sort(),
     );
   });
 
-  it('write side: puts (and heads) objects under blobs/ and packs/, batch-writes and reads rows, its secrets; no delete', () => {
+  it('write side: puts (and heads) objects under blobs/ and packs/, batch-writes and reads rows, its secrets; reads, signs and deletes only staged uploads', () => {
     assert.deepEqual(
       permissionsOf(json, id.writeRole, names),
       [
         ...grants(['logs:CreateLogStream', 'logs:PutLogEvents'], ['writeLogs']),
         ...grants(['s3:PutObject', 's3:GetObject'], [blobObjects, packObjects]),
         ...grants(['dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:BatchGetItem'], ['table']),
+        ...grants(['s3:GetObject', 's3:DeleteObject', 's3:PutObject'], [stagedObjects]),
         ...secrets,
       ].sort(),
     );
@@ -263,10 +268,10 @@ describe('least privilege', () => {
     );
   });
 
-  it('no role anywhere may delete, and no action is a wildcard', () => {
+  it('no role anywhere may delete a blob or a row (only the write side, staged uploads), and no action is a wildcard', () => {
     for (const [roleId] of resourcesOfType(json, 'AWS::IAM::Role')) {
       for (const line of permissionsOf(json, roleId, names)) {
-        assert.doesNotMatch(line, /Delete/, `${roleId}: ${line}`);
+        if (!(roleId === id.writeRole && line === `s3:DeleteObject ${stagedObjects}`)) assert.doesNotMatch(line, /Delete/, `${roleId}: ${line}`);
         assert.doesNotMatch(line.split(' ')[0], /\*/, `${roleId}: ${line}`);
         assert.doesNotMatch(line, /^managed-policy/, `${roleId}: ${line}`);
       }
@@ -320,8 +325,13 @@ describe('HTTP API', () => {
     assert.equal(json.Resources[id.accessLogGroup].Properties!.RetentionInDays, 30);
   });
 
-  it('no CORS unless origins are configured', () => {
+  it('no CORS unless origins are configured (API and bucket)', () => {
     assert.equal(json.Resources[id.api].Properties!.CorsConfiguration, undefined);
+    assert.equal(json.Resources[id.bucket].Properties!.CorsConfiguration, undefined);
+  });
+
+  it('the upload-completion route S3 redirects to is a GET on the write side', () => {
+    assert.ok(ROUTES.some((r) => r.method === 'GET' && r.path === '/camli/upload-complete/{token}' && r.side === 'write'));
   });
 });
 

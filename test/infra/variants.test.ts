@@ -3,6 +3,8 @@ import { describe, it } from 'node:test';
 import { CreateTableCommand, DescribeTableCommand, ResourceNotFoundException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { BLOB_PREFIX } from '../../lambda/core/object-keys.js';
+import { MAX_ALLOWED_BLOB_SIZE } from '../../lambda/core/limits.js';
+import { STAGING_PREFIX } from '../../lambda/core/staging.js';
 import { ensureTable } from '../../local/provision.js';
 import { DEFAULT_SETTINGS, MAX_UPLOAD_SIZE_ON_LAMBDA, SettingsError, settingsFromContext } from '../../infra/settings.js';
 import { grants, logicalId, permissionsOf, resourcesOfType, synth } from './helpers.js';
@@ -15,6 +17,7 @@ const dev = synth({
   allowRemove: 'true',
   stage: 'v1',
   maxUploadSize: '1000000',
+  maxBlobSize: '33554432',
   uploadUrlTtlSeconds: '600',
   corsOrigins: 'https://a.example, https://b.example',
   throttleRateLimit: '5',
@@ -52,7 +55,7 @@ describe('context switches', () => {
     }
     assert.deepEqual(
       write.filter((l) => l.includes('Delete')),
-      ['dynamodb:DeleteItem table', `s3:DeleteObject bucket/${BLOB_PREFIX}*`],
+      ['dynamodb:DeleteItem table', `s3:DeleteObject bucket/${BLOB_PREFIX}*`, `s3:DeleteObject bucket/${STAGING_PREFIX}*`],
     );
     for (const role of [stack.functions.read.role, stack.secrets.rotation.role]) {
       assert.deepEqual(permissionsOf(json, logicalId(role), names).filter((l) => l.includes('Delete')), []);
@@ -64,6 +67,7 @@ describe('context switches', () => {
       const env = json.Resources[logicalId(f.fn)].Properties!.Environment.Variables;
       assert.equal(env.BLOBSERVER_ALLOW_REMOVE, 'true');
       assert.equal(env.BLOBSERVER_MAX_UPLOAD_SIZE, '1000000');
+      assert.equal(env.BLOBSERVER_MAX_BLOB_SIZE, '33554432');
       assert.equal(env.BLOBSERVER_UPLOAD_URL_TTL_SECONDS, '600');
     }
   });
@@ -75,6 +79,11 @@ describe('context switches', () => {
     const cors = json.Resources[logicalId(stack.api.httpApi)].Properties!.CorsConfiguration;
     assert.deepEqual(cors.AllowOrigins, ['https://a.example', 'https://b.example']);
     assert.deepEqual([...cors.AllowHeaders].sort(), ['authorization', 'content-type']);
+    // Browsers POST uploadForm to the bucket itself: the same origins, POST only.
+    const bucketCors = json.Resources[logicalId(stack.storage.bucket)].Properties!.CorsConfiguration;
+    assert.deepEqual(bucketCors.CorsRules, [
+      { AllowedOrigins: ['https://a.example', 'https://b.example'], AllowedMethods: ['POST'], AllowedHeaders: ['*'], MaxAge: 86400 },
+    ]);
     for (const [, group] of resourcesOfType(json, 'AWS::Logs::LogGroup')) assert.equal(group.Properties!.RetentionInDays, 7);
     const [[, rotation]] = resourcesOfType(json, 'AWS::SecretsManager::RotationSchedule');
     assert.equal(rotation.Properties!.RotationRules.ScheduleExpression, 'rate(7 days)');
@@ -116,6 +125,7 @@ describe('settings from context', () => {
     ['a non-numeric size', { maxUploadSize: '4MB' }],
     ['a zero TTL', { uploadUrlTtlSeconds: '0' }],
     ['a body that cannot fit a 6 MB Lambda event', { maxUploadSize: String(MAX_UPLOAD_SIZE_ON_LAMBDA + 1) }],
+    ['a blob larger than one completion verifies inside 29 s', { maxBlobSize: String(MAX_ALLOWED_BLOB_SIZE + 1) }],
     ['a retention CloudWatch does not offer', { logRetentionDays: '4' }],
     ['rotations closer than a URL lifetime (old URLs would break)', { uploadUrlTtlSeconds: String(3 * 86400), signingKeyRotationDays: '3' }],
     ['a stage name API Gateway refuses', { stage: 'my stage' }],

@@ -4,13 +4,15 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import { DynamoBlobIndex } from '../../lambda/core/blob-index.js';
 import { INDEX_SCHEMA, SHARDS, shardOf } from '../../lambda/core/index-schema.js';
 import { legacyBlobKey, newBlobKey } from '../../lambda/core/object-keys.js';
-import { MAX_ENUMERATE_LIMIT, MAX_INLINE_BLOB_SIZE, MAX_REFS_PER_REQUEST, PRESIGNED_GET_TTL_SECONDS } from '../../lambda/core/limits.js';
+import { MAX_BLOB_SIZE, MAX_ENUMERATE_LIMIT, MAX_INLINE_BLOB_SIZE, MAX_REFS_PER_REQUEST, PRESIGNED_GET_TTL_SECONDS } from '../../lambda/core/limits.js';
 import { ROUTES, routeKey, type Route } from '../../lambda/routes.js';
 import type { LocalServer } from '../../local/server.js';
 import { DYNAMODB_FAILURE, S3_FAILURE, type ProxiedRequest } from '../support/aws-proxy.js';
 import { isPutObjectOf, objectKeyOf } from '../support/storage.js';
 import { basicAuth, multipartBody, startTestServer, type Lane, type Part, type TestServer } from '../support/test-server.js';
+import { postFormRedirected, type UploadForm } from '../support/upload-form.js';
 import { blobForm, newBlob, part, type Blob } from './seed.suite.js';
+import { follow } from './upload-form.suite.js';
 
 /**
  * Perkeep's current protocol (DESIGN §4) and its credentials (§5) over real HTTP against the
@@ -249,9 +251,10 @@ export function definePerkeepSuite(lane: Lane): void {
         if (route.path === '/') return { path: '/?camli.mode=config', opts: {} };
         return { path, opts: {} };
       };
-      const guarded = ROUTES.filter((r) => r.path !== '/camli/upload/{token}');
+      // Signed-token routes (upload URL, upload-form completion) take no credentials: their token is the capability.
+      const guarded = ROUTES.filter((r) => !r.path.endsWith('/{token}'));
 
-      it('covers every route but the signed upload URL (a new route cannot slip through)', () => {
+      it('covers every route but the signed-token ones (a new route cannot slip through)', () => {
         assert.ok(guarded.length >= 10, `only ${guarded.length} routes`);
         for (const key of ['GET /', 'POST /camli/stat', 'GET /camli/stat', 'GET /camli/{blobref}', 'HEAD /camli/{blobref}', 'GET /camli/enumerate-blobs', 'POST /camli/upload', 'POST /camli/remove']) {
           assert.ok(guarded.some((r) => routeKey(r) === key), `${key} is not a route`);
@@ -450,6 +453,22 @@ export function definePerkeepSuite(lane: Lane): void {
         assert.equal(r.status, 200, r.text.slice(0, 300));
         assert.equal(r.headers.get('content-length'), String(MAX_INLINE_BLOB_SIZE));
         assert.ok(r.bytes.equals(b.data), 'bytes differ');
+      });
+
+      it(`a blob of the ${MAX_BLOB_SIZE}-byte limit, uploaded through uploadForm (DESIGN §6), is served back by GET (307 to S3), HEAD, stat and enumerate`, async () => {
+        const b = newBlob(MAX_BLOB_SIZE);
+        const pre = await call<{ uploadForm: UploadForm }>(ts.url, 'POST', '/camli/preupload', { headers: FORM, body: blobForm([b.ref]) });
+        assert.equal(pre.status, 200, pre.text);
+        const done = await follow(await postFormRedirected(pre.json!.uploadForm, b.data, b.ref));
+        assert.deepEqual(done.body.received, sized(b), done.text);
+        const r = await call(ts.url, 'GET', `/camli/${b.ref}`, { redirect: 'follow' });
+        assert.equal(r.status, 200);
+        assert.ok(r.bytes.equals(b.data), 'GET served other bytes');
+        const head = await call(ts.url, 'HEAD', `/camli/${b.ref}`);
+        assert.equal(head.headers.get('x-camli-blob-size'), String(MAX_BLOB_SIZE));
+        assert.deepEqual(await stored(ts.url, b.ref), [b.ref]);
+        const page = await enumerate(ts.url, { after: b.ref.slice(0, -1), limit: '1' });
+        assert.deepEqual(page.json!.blobs, sized(b));
       });
 
       it('redirects a larger blob (307) to a short-lived presigned S3 URL that serves the bytes', async () => {

@@ -5,6 +5,8 @@ import { blobRefOf, type HashName } from '../../lambda/core/blobref.js';
 import { LAMBDA_EVENT_LIMIT, MAX_REFS_PER_REQUEST } from '../../lambda/core/limits.js';
 import type { Capability, Endpoint, Target, TargetSpec } from '../support/target.js';
 import { basicAuth, multipartBody, type Part } from '../support/test-server.js';
+import type { UploadForm } from '../support/upload-form.js';
+import { defineUploadFormTests } from './upload-form.suite.js';
 
 /**
  * The seed protocol (DESIGN §3 preupload + upload, §5 credentials) over real HTTP. One
@@ -43,6 +45,7 @@ export interface PreuploadAnswer {
   maxUploadSize: number;
   uploadUrl: string;
   uploadUrlExpirationSeconds: number;
+  uploadForm: UploadForm;
 }
 
 export interface UploadAnswer {
@@ -50,6 +53,7 @@ export interface UploadAnswer {
   maxUploadSize: number;
   uploadUrl: string;
   uploadUrlExpirationSeconds: number;
+  uploadForm: UploadForm;
   errorText?: string;
 }
 
@@ -61,7 +65,7 @@ export interface Answer<T> {
   body: T;
 }
 
-async function answerOf<T>(res: Response): Promise<Answer<T>> {
+export async function answerOf<T>(res: Response): Promise<Answer<T>> {
   const text = await res.text();
   let body: T;
   try {
@@ -121,7 +125,7 @@ export async function have(target: Pick<Target, 'url' | 'authorization'>, ...ref
   return (await preupload(target, refs)).alreadyHave;
 }
 
-function assertJsonError(a: Answer<{ errorText?: string }>, status: number, pattern?: RegExp): void {
+export function assertJsonError(a: Answer<{ errorText?: string }>, status: number, pattern?: RegExp): void {
   assert.equal(a.status, status, a.text);
   assert.equal(typeof a.body.errorText, 'string', `errorText missing: ${a.text}`);
   assert.ok(a.body.errorText!.length > 0);
@@ -192,7 +196,7 @@ export function defineSeedSuite(spec: TargetSpec): void {
         const a = await preuploadRaw(target.url, blobForm([newBlob().ref]), target.authorization);
         assert.equal(a.status, 200, a.text);
         assert.match(a.headers.get('content-type') ?? '', /^text\/javascript\b/);
-        assert.deepEqual(Object.keys(a.body).sort(), ['alreadyHave', 'maxUploadSize', 'uploadUrl', 'uploadUrlExpirationSeconds']);
+        assert.deepEqual(Object.keys(a.body).sort(), ['alreadyHave', 'maxUploadSize', 'uploadForm', 'uploadUrl', 'uploadUrlExpirationSeconds']);
         assert.deepEqual(a.body.alreadyHave, []);
         assert.ok(Number.isInteger(a.body.maxUploadSize) && a.body.maxUploadSize > 0, `maxUploadSize ${a.body.maxUploadSize}`);
         assert.ok(Number.isInteger(a.body.uploadUrlExpirationSeconds) && a.body.uploadUrlExpirationSeconds > 0);
@@ -623,6 +627,8 @@ export function defineSeedSuite(spec: TargetSpec): void {
         }
       });
     });
+
+    defineUploadFormTests({ spec, target: () => target, has, needs, cap, sibling });
 
     describe('persistence', () => {
       it('blobs and upload URLs survive a restart of server and storage', needs('restart'), async () => {

@@ -1,5 +1,6 @@
 import { createServer, request, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { pipeline } from 'node:stream';
 
 /**
  * An HTTP proxy on loopback in front of an AWS emulator. It forwards every request unchanged
@@ -99,7 +100,9 @@ export async function startAwsProxy(target: string): Promise<AwsProxy> {
       { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
       (up) => {
         res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
+        // pipeline, not pipe: a client that hangs up mid-body must not leave the upstream
+        // response open (the emulator would then never finish closing).
+        pipeline(up, res, () => undefined);
       },
     );
     out.on('error', () => {

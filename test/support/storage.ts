@@ -6,6 +6,7 @@ import { INDEX_SCHEMA, shardOf } from '../../lambda/core/index-schema.js';
 import { legacyBlobKey } from '../../lambda/core/object-keys.js';
 import { readConfig } from '../../lambda/core/config.js';
 import { dynamoClientFor, s3ClientFor } from '../../lambda/core/deps.js';
+import { STAGING_PREFIX } from '../../lambda/core/staging.js';
 import type { ProxiedRequest } from './aws-proxy.js';
 
 /**
@@ -32,6 +33,10 @@ export interface StorageProbe {
   object(ref: string): Promise<StoredObject | undefined>;
   objectBytes(ref: string): Promise<Buffer | undefined>;
   row(ref: string): Promise<IndexRow | undefined>;
+  /** The size of the object at any key (e.g. a staged upload), or undefined. */
+  sizeAt(key: string): Promise<number | undefined>;
+  /** Every key under the staging prefix (unverified presigned-POST uploads). */
+  stagedKeys(): Promise<string[]>;
 }
 
 export interface StorageNames {
@@ -93,6 +98,18 @@ export function storageProbe(env: () => Record<string, string>, names: StorageNa
         if (isNotFound(err)) return undefined;
         throw err;
       }
+    },
+    async sizeAt(key) {
+      try {
+        return (await clients().s3.send(new HeadObjectCommand({ Bucket: names.bucket, Key: key }))).ContentLength;
+      } catch (err) {
+        if (isNotFound(err)) return undefined;
+        throw err;
+      }
+    },
+    async stagedKeys() {
+      const out = await clients().s3.send(new ListObjectsV2Command({ Bucket: names.bucket, Prefix: STAGING_PREFIX }));
+      return (out.Contents ?? []).map((o) => o.Key!);
     },
     async objectBytes(ref) {
       const at = await place(ref);

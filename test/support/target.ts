@@ -1,7 +1,7 @@
 import { rotateKeyFile } from '../../local/keys.js';
 import { startLocalServer, type LocalServer } from '../../local/server.js';
 import { parseUserPass } from '../../lambda/core/config.js';
-import { DEFAULT_MAX_UPLOAD_SIZE, DEFAULT_UPLOAD_URL_TTL_SECONDS } from '../../lambda/core/limits.js';
+import { DEFAULT_MAX_UPLOAD_SIZE, DEFAULT_UPLOAD_URL_TTL_SECONDS, MAX_BLOB_SIZE } from '../../lambda/core/limits.js';
 import type { StorageProbe } from './storage.js';
 import { isPutObjectOf } from './storage.js';
 import { basicAuth, startTestServer, type Lane } from './test-server.js';
@@ -22,8 +22,15 @@ export type Capability =
   /** Rotate the upload-URL signing key while the server runs. */
   | 'keyRotation'
   /** Call startLocalServer directly (start-up refusals). */
-  | 'localServer';
+  | 'localServer'
+  /**
+   * S3 checks a presigned POST's policy and signature (size range, key prefix, pinned fields,
+   * expiry) and copy preconditions: real S3 and LocalStack do, s3rver does not. Without it,
+   * only the completion endpoint's own checks are exercised.
+   */
+  | 'enforcesPostPolicy';
 
+/** What a local server on s3rver can do: everything but what only a real S3 implementation enforces. */
 export const ALL_CAPABILITIES: readonly Capability[] = ['restart', 'storage', 'siblings', 'keyRotation', 'localServer'];
 
 /** A server reachable over HTTP. */
@@ -37,7 +44,7 @@ export interface Target extends Endpoint {
   /** The Authorization header for the server's credentials; undefined when it is open. */
   authorization?: string;
   /** The server's configured settings, when the target knows them (for exact checks). */
-  expected: { maxUploadSize?: number; uploadUrlTtlSeconds?: number };
+  expected: { maxUploadSize?: number; uploadUrlTtlSeconds?: number; maxBlobSize?: number };
   restart?(): Promise<void>;
   storage?: StorageProbe & {
     /** How many S3 PutObject requests for this blob's object the server has made so far. */
@@ -66,7 +73,7 @@ export function localTargetSpec(lane: Lane): TargetSpec {
     name: lane.name,
     unavailable: lane.unavailable(),
     authenticated: true,
-    capabilities: ALL_CAPABILITIES,
+    capabilities: lane.enforcesPostPolicy ? [...ALL_CAPABILITIES, 'enforcesPostPolicy'] : ALL_CAPABILITIES,
     open: async () => {
       const ts = await startTestServer(lane.factory, {}, { proxy: true });
       const proxies = ts.proxies!;
@@ -75,7 +82,7 @@ export function localTargetSpec(lane: Lane): TargetSpec {
           return ts.url;
         },
         authorization: basicAuth(),
-        expected: { maxUploadSize: DEFAULT_MAX_UPLOAD_SIZE, uploadUrlTtlSeconds: DEFAULT_UPLOAD_URL_TTL_SECONDS },
+        expected: { maxUploadSize: DEFAULT_MAX_UPLOAD_SIZE, uploadUrlTtlSeconds: DEFAULT_UPLOAD_URL_TTL_SECONDS, maxBlobSize: MAX_BLOB_SIZE },
         restart: () => ts.restart(),
         storage: {
           ...ts.storage,
@@ -104,6 +111,7 @@ export function localTargetSpec(lane: Lane): TargetSpec {
 /**
  * An already running server: `BLOBSERVER_TEST_REMOTE_URL` (set by scripts/test-remote.mjs)
  * with credentials from `BLOBSERVER_TEST_AUTH=userpass:USER:PASSWORD` (unset: an open server).
+ * `BLOBSERVER_TEST_S3_ENFORCES_POLICY=1` says its S3 is a real implementation (AWS, LocalStack).
  */
 export function remoteTargetSpec(env: Record<string, string | undefined> = process.env): TargetSpec {
   const url = (env.BLOBSERVER_TEST_REMOTE_URL ?? '').replace(/\/+$/, '');
@@ -112,7 +120,7 @@ export function remoteTargetSpec(env: Record<string, string | undefined> = proce
     name: `remote ${url || '(no URL)'}`,
     unavailable: url ? undefined : 'no remote server: run `npm run test:remote -- <BASE_URL>`',
     authenticated: auth !== undefined,
-    capabilities: [],
+    capabilities: env.BLOBSERVER_TEST_S3_ENFORCES_POLICY === '1' ? ['enforcesPostPolicy'] : [],
     open: async () => ({
       url,
       authorization: auth ? basicAuth(auth.username, auth.password) : undefined,

@@ -34,8 +34,8 @@ describe('ROUTES and the two routers', () => {
     });
   }
 
-  it('keeps DESIGN\'s split: uploads and remove write, everything else reads', () => {
+  it('keeps DESIGN\'s split: uploads (and their completion) and remove write, everything else reads', () => {
     const writes = ROUTES.filter((r) => r.side === 'write').map(routeKey).sort();
-    assert.deepEqual(writes, ['POST /camli/remove', 'POST /camli/upload', 'POST /camli/upload/{token}']);
+    assert.deepEqual(writes, ['GET /camli/upload-complete/{token}', 'POST /camli/remove', 'POST /camli/upload', 'POST /camli/upload/{token}']);
   });
 });

@@ -59,7 +59,7 @@ describe('upload metrics', () => {
     const { receiveUpload } = await import('../../lambda/core/upload-request.js');
     const { multipartBody } = await import('../support/test-server.js');
     const { blobRefOf } = await import('../../lambda/core/blobref.js');
-    const { DEFAULT_MAX_UPLOAD_SIZE } = await import('../../lambda/core/limits.js');
+    const { DEFAULT_MAX_UPLOAD_SIZE, MAX_BLOB_SIZE } = await import('../../lambda/core/limits.js');
     const good = Buffer.from('twelve bytes');
     const { body, contentType } = multipartBody([
       { name: blobRefOf(good), data: good },
@@ -69,7 +69,7 @@ describe('upload metrics', () => {
     const { MemoryBlobIndex, MemoryBlobStore } = await import('../../lambda/core/memory-storage.js');
     const m = fakeMetrics();
     const deps = {
-      settings: { maxUploadSize: DEFAULT_MAX_UPLOAD_SIZE, uploadUrlTtlSeconds: 60, allowRemove: false, maxInlineGetSize: DEFAULT_MAX_UPLOAD_SIZE },
+      settings: { maxUploadSize: DEFAULT_MAX_UPLOAD_SIZE, maxBlobSize: MAX_BLOB_SIZE, uploadUrlTtlSeconds: 60, allowRemove: false, maxInlineGetSize: DEFAULT_MAX_UPLOAD_SIZE },
       storage: new BlobStorage(new MemoryBlobIndex(), new MemoryBlobStore(), { log: createLogger({ POWERTOOLS_LOG_LEVEL: 'SILENT' }) }),
       metrics: m.metrics,
     };

@@ -1,0 +1,30 @@
+import { completeStagedUpload } from './core/complete-upload.js';
+import type { Deps } from './core/deps.js';
+import { json, type Handler } from './core/http.js';
+import { grantOfCompletionToken } from './core/upload-form.js';
+import { freshUploadUrl } from './core/upload-url.js';
+
+/**
+ * GET /camli/upload-complete/{token}: where S3 redirects (303) a client whose `uploadForm`
+ * POST was stored. The token (from the form's signed policy) is the only credential. Answers
+ * the seed's upload JSON; a fresh upload URL and form only when the blob is stored, so a
+ * refused upload never extends a capability.
+ */
+export function uploadCompleteHandler(deps: Deps): Handler {
+  return async (event) => {
+    const grant = await grantOfCompletionToken(deps, event.pathParameters?.token);
+    const query = event.queryStringParameters ?? {};
+    const { status, received, errorText } = await completeStagedUpload(deps, grant, { bucket: query.bucket, key: query.key });
+    return json(
+      status,
+      {
+        received,
+        ...(received.length > 0 ? await freshUploadUrl(deps, event, grant.principal) : { maxUploadSize: deps.settings.maxUploadSize }),
+        ...(errorText !== undefined ? { errorText } : {}),
+      },
+      'text/plain; charset=utf-8',
+      // A replay must reach us, never a cache: the answer mints fresh capabilities.
+      { 'cache-control': 'no-store' },
+    );
+  };
+}
