@@ -9,6 +9,7 @@ import { newBlobKey } from '../../lambda/core/object-keys.js';
 import { LAMBDA_EVENT_LIMIT, MAX_PARTS_PER_REQUEST } from '../../lambda/core/limits.js';
 import { startLocalServer } from '../../local/server.js';
 import { dynaliteBackend } from '../support/backends.js';
+import { postFormRedirected } from '../support/upload-form.js';
 import { basicAuth, multipartBody, startTestServer, USER, PASSWORD, type TestServer } from '../support/test-server.js';
 import { blobForm, have, newBlob, part, preupload, preuploadRaw, store, tokenOf, uploadParts, uploadRaw } from './seed.suite.js';
 
@@ -91,6 +92,30 @@ describe('hardening [dynalite+s3rver]', () => {
       const accepted = await uploadParts(moveTo(aliceToo.url), [part(b)]);
       assert.equal(accepted.status, 200, accepted.text);
       assert.deepEqual(accepted.body.received, [{ blobRef: b.ref, size: b.data.length }]);
+    });
+
+    it("alice's uploadForm completion is refused where only bob is configured (nothing stored), and completes where alice still is", async (t) => {
+      const { uploadForm } = await preupload(target);
+      const b = newBlob(3000);
+      // S3 takes the POST (the form's policy knows nothing of credentials) and redirects to the completion URL.
+      const location = new URL(await postFormRedirected(uploadForm, b.data, b.ref));
+      const completeOn = async (url: string) => {
+        location.host = new URL(url).host;
+        const r = await fetch(location, { redirect: 'manual' });
+        return { status: r.status, text: await r.text() };
+      };
+      const bobOnly = await ts.startSibling({ BLOBSERVER_AUTH: 'userpass:bob:another password', BLOBSERVER_SIGNING_KEY_FILE: keyFile() });
+      t.after(() => bobOnly.close());
+      const refused = await completeOn(bobOnly.url);
+      assert.equal(refused.status, 403, refused.text);
+      assert.deepEqual(await have(target, b.ref), []);
+
+      const aliceToo = await ts.startSibling({ BLOBSERVER_SIGNING_KEY_FILE: keyFile() });
+      t.after(() => aliceToo.close());
+      const accepted = await completeOn(aliceToo.url);
+      assert.equal(accepted.status, 200, accepted.text);
+      assert.deepEqual(JSON.parse(accepted.text).received, [{ blobRef: b.ref, size: b.data.length }]);
+      assert.deepEqual(await have(target, b.ref), [{ blobRef: b.ref, size: b.data.length }]);
     });
 
     it("an open server's URL is refused once credentials are set", async (t) => {
