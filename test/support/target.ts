@@ -24,11 +24,16 @@ export type Capability =
   /** Call startLocalServer directly (start-up refusals). */
   | 'localServer'
   /**
-   * S3 checks a presigned POST's policy and signature (size range, key prefix, pinned fields,
-   * expiry) and copy preconditions: real S3 and LocalStack do, s3rver does not. Without it,
-   * only the completion endpoint's own checks are exercised.
+   * S3 checks a presigned POST's policy conditions (size range, key prefix, pinned fields,
+   * expiry): real S3 and LocalStack do, s3rver does not. Without it, only the completion
+   * endpoint's own checks are exercised.
    */
-  | 'enforcesPostPolicy';
+  | 'enforcesPostPolicy'
+  /**
+   * S3 also checks the POST's signature over its policy, so an altered policy is refused: real
+   * S3 does; LocalStack (host mode) and s3rver do not, so no local lane has it.
+   */
+  | 'verifiesPostSignature';
 
 /** What a local server on s3rver can do: everything but what only a real S3 implementation enforces. */
 export const ALL_CAPABILITIES: readonly Capability[] = ['restart', 'storage', 'siblings', 'keyRotation', 'localServer'];
@@ -120,7 +125,8 @@ export function remoteTargetSpec(env: Record<string, string | undefined> = proce
     name: `remote ${url || '(no URL)'}`,
     unavailable: url ? undefined : 'no remote server: run `npm run test:remote -- <BASE_URL>`',
     authenticated: auth !== undefined,
-    capabilities: env.BLOBSERVER_TEST_S3_ENFORCES_POLICY === '1' ? ['enforcesPostPolicy'] : [],
+    // Real S3 behind a deployment enforces both; say so with BLOBSERVER_TEST_S3_ENFORCES_POLICY=1.
+    capabilities: env.BLOBSERVER_TEST_S3_ENFORCES_POLICY === '1' ? ['enforcesPostPolicy', 'verifiesPostSignature'] : [],
     open: async () => ({
       url,
       authorization: auth ? basicAuth(auth.username, auth.password) : undefined,
