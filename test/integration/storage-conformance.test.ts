@@ -24,7 +24,8 @@ for (const lane of LANES) {
       return {
         index: new DynamoBlobIndex(ddb, config.tableName),
         store: new S3BlobStore(s3, config.bucketName),
-        refusesOverwrite: false,
+        // LocalStack's S3 honours If-None-Match (the lane's enforcesPostPolicy covers it, lanes.test.ts checks it); s3rver does not.
+        refusesOverwrite: lane.enforcesPostPolicy,
         close: async () => {
           ddb.destroy();
           s3.destroy();
