@@ -553,12 +553,11 @@ export function defineSeedSuite(spec: TargetSpec): void {
         assert.equal(uploadUrlExpirationSeconds, 1);
         await sleep(2200); // past expiry whatever the sub-second phase of minting was
         const b = newBlob();
+        // "expired" is answered only for a token whose MAC verified (tokens.ts checks expiry last),
+        // so this is the URL's age speaking, not a forged or foreign token. (A fresh URL with a
+        // 1 s lifetime cannot be shown to work without racing the clock on a busy machine.)
         assertJsonError(await uploadParts(uploadUrl, [part(b)]), 403, /expired/);
         assert.deepEqual(await have(target, b.ref), []);
-        // And a fresh one from the same server works.
-        const fresh = await preupload(short);
-        const ok = await uploadParts(fresh.uploadUrl, [part(b)]);
-        assert.equal(ok.status, 200, ok.text);
       });
 
       it('after a key rotation, URLs minted before still work and new ones use the new key', needs('keyRotation'), async () => {
