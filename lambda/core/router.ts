@@ -1,6 +1,17 @@
+import type { Authorisation } from '../routes.js';
+import { AUTHORISE, type RouteHandler } from './authorise.js';
 import type { Deps } from './deps.js';
 import { HttpError, errorResult, type Handler, type HttpEvent, type HttpResult } from './http.js';
 import { MetricUnit } from './telemetry.js';
+
+/**
+ * A route's handler behind its authorisation: the only place credentials and tokens are
+ * checked, so no endpoint can forget to.
+ */
+export function authorised<A extends Authorisation>(auth: A, deps: Deps, handler: RouteHandler<A>): Handler {
+  const authorise = AUTHORISE[auth] as (deps: Deps, event: HttpEvent) => Promise<Parameters<RouteHandler<A>>[1]>;
+  return async (event) => handler(event, await authorise(deps, event));
+}
 
 /**
  * Dispatches on the API Gateway route key and turns every failure into a JSON answer:

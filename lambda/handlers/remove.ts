@@ -1,7 +1,7 @@
-import { authenticate } from './core/auth.js';
-import { formParams, parseBlobList } from './core/blob-form.js';
-import type { Deps } from './core/deps.js';
-import { CAMLI_JSON, json, type Handler } from './core/http.js';
+import { formParams, parseBlobList } from '../core/blob-form.js';
+import type { Deps } from '../core/deps.js';
+import { CAMLI_JSON, json } from '../core/http.js';
+import type { RouteHandler } from '../core/authorise.js';
 
 const DISABLED = 'removal is disabled on this server (BLOBSERVER_ALLOW_REMOVE)';
 
@@ -9,9 +9,8 @@ const DISABLED = 'removal is disabled on this server (BLOBSERVER_ALLOW_REMOVE)';
  * POST /camli/remove with `blob1..N` (Perkeep's client sends no camliversion): refused with
  * 403 unless removal is enabled by configuration.
  */
-export function removeHandler(deps: Deps): Handler {
+export function removeHandler(deps: Deps): RouteHandler<'basic'> {
   return async (event) => {
-    authenticate(event, await deps.credentials());
     // Perkeep's client reports `error` from a refused remove; our clients read `errorText`.
     if (!deps.settings.allowRemove) return json(403, { errorText: DISABLED, error: DISABLED });
     const refs = parseBlobList(formParams(event), { requireVersion: false });

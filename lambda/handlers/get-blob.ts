@@ -1,9 +1,9 @@
-import { authenticate } from './core/auth.js';
-import { parseBlobRef } from './core/blobref.js';
-import { planGet } from './core/conditional-get.js';
-import type { Deps } from './core/deps.js';
-import { HttpError, errorResult, header, type Handler, type HttpResult } from './core/http.js';
-import { PRESIGNED_GET_TTL_SECONDS } from './core/limits.js';
+import { parseBlobRef } from '../core/blobref.js';
+import { planGet } from '../core/conditional-get.js';
+import type { Deps } from '../core/deps.js';
+import { HttpError, errorResult, header, type HttpResult } from '../core/http.js';
+import type { RouteHandler } from '../core/authorise.js';
+import { PRESIGNED_GET_TTL_SECONDS } from '../core/limits.js';
 
 /**
  * The size travels in its own header too: API Gateway owns Content-Length (it is a reserved
@@ -20,9 +20,8 @@ const IMMUTABLE = 'private, max-age=31536000, immutable';
  * 307 to a short-lived presigned S3 URL, which Perkeep's client follows. ETag, If-None-Match
  * and a single Range are honoured (conditional-get.ts decides).
  */
-export function getBlobHandler(deps: Deps): Handler {
+export function getBlobHandler(deps: Deps): RouteHandler<'basic'> {
   return async (event): Promise<HttpResult> => {
-    authenticate(event, await deps.credentials());
     const raw = event.pathParameters?.blobref ?? '';
     const ref = parseBlobRef(raw);
     if (!ref) throw new HttpError(400, `not a valid blobref: ${JSON.stringify(raw.slice(0, 100))}`);
