@@ -1,6 +1,12 @@
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { DEFAULT_MAX_UPLOAD_SIZE, DEFAULT_UPLOAD_URL_TTL_SECONDS, MAX_ALLOWED_BLOB_SIZE, MAX_BLOB_SIZE, MAX_RAW_BODY_IN_LAMBDA_PAYLOAD } from '../lambda/core/limits.js';
-import { SECRET_CACHE_SECONDS } from '../lambda/core/secrets.js';
+import {
+  DEFAULT_MAX_UPLOAD_SIZE,
+  DEFAULT_UPLOAD_URL_TTL_SECONDS,
+  MAX_ALLOWED_BLOB_SIZE,
+  MAX_BLOB_SIZE,
+  MAX_RAW_BODY_IN_LAMBDA_PAYLOAD,
+  SECRET_CACHE_SECONDS,
+} from '../lambda/core/limits.js';
 
 /** Everything a deployment may choose; each comes from CDK context (`--context key=value`) or props. */
 export interface BlobServerSettings {

@@ -6,6 +6,8 @@ import {
   SecretsManagerClient,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
+import { isResourceNotFound } from './core/aws-errors.js';
+import { SIGNING_KEY_MIN_LENGTH } from './core/limits.js';
 import { createLogger } from './core/telemetry.js';
 
 /**
@@ -26,18 +28,12 @@ export interface RotationEvent {
   Step: RotationStep;
 }
 
-/** The same strength as the key CDK generates at deploy time (64 characters, no punctuation). */
-export const SIGNING_KEY_MIN_LENGTH = 64;
 
 export function newSigningKey(): string {
   return randomBytes(48).toString('base64url');
 }
 
 type Sender = Pick<SecretsManagerClient, 'send'>;
-
-function isNotFound(err: unknown): boolean {
-  return (err as { name?: string })?.name === 'ResourceNotFoundException';
-}
 
 export async function rotate(sm: Sender, event: RotationEvent, generate: () => string = newSigningKey): Promise<void> {
   const { SecretId, ClientRequestToken: token, Step } = event;
@@ -56,7 +52,7 @@ export async function rotate(sm: Sender, event: RotationEvent, generate: () => s
         // Idempotent: a retried createSecret must not replace a pending key already made.
         await sm.send(new GetSecretValueCommand({ SecretId, VersionId: token, VersionStage: 'AWSPENDING' }));
       } catch (err) {
-        if (!isNotFound(err)) throw err;
+        if (!isResourceNotFound(err)) throw err;
         await sm.send(new PutSecretValueCommand({ SecretId, ClientRequestToken: token, SecretString: generate(), VersionStages: ['AWSPENDING'] }));
       }
       return;

@@ -82,3 +82,9 @@ export const REMOVE_OBJECT_MIN_AGE_MS = 10 * 60_000;
 
 /** fsck reclaims an unreferenced object only when it is older than this (uploads in flight). */
 export const DEFAULT_FSCK_GRACE_MS = 60 * 60_000;
+
+/** Secrets are read once per cold start and then from cache, refreshed after this many seconds. */
+export const SECRET_CACHE_SECONDS = 300;
+
+/** The same strength as the key CDK generates at deploy time (64 characters, no punctuation). */
+export const SIGNING_KEY_MIN_LENGTH = 64;

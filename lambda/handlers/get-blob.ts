@@ -1,7 +1,8 @@
 import { parseBlobRef } from '../core/blobref.js';
 import { planGet } from '../core/conditional-get.js';
 import type { Deps } from '../core/deps.js';
-import { HttpError, errorResult, header, type HttpResult } from '../core/http.js';
+import { REFUSE } from '../core/errors.js';
+import { header, type HttpResult } from '../core/http.js';
 import type { RouteHandler } from '../core/authorise.js';
 import { PRESIGNED_GET_TTL_SECONDS } from '../core/limits.js';
 
@@ -24,9 +25,9 @@ export function getBlobHandler(deps: Deps): RouteHandler<'basic'> {
   return async (event): Promise<HttpResult> => {
     const raw = event.pathParameters?.blobref ?? '';
     const ref = parseBlobRef(raw);
-    if (!ref) throw new HttpError(400, `not a valid blobref: ${JSON.stringify(raw.slice(0, 100))}`);
+    if (!ref) throw REFUSE.invalidBlobRef(raw);
     const row = await deps.storage.locate(ref.ref);
-    if (!row) throw new HttpError(404, `blob ${ref.ref} not found`);
+    if (!row) throw REFUSE.blobNotFound(ref.ref);
     const size = row.size;
 
     const method = event.requestContext.http.method;
@@ -36,7 +37,7 @@ export function getBlobHandler(deps: Deps): RouteHandler<'basic'> {
       size,
     );
     if (plan.status === 304) return { statusCode: 304, headers: { ...plan.headers, 'cache-control': IMMUTABLE } };
-    if (plan.status === 416) return errorResult(416, `range not satisfiable: blob ${ref.ref} has ${size} bytes`, plan.headers);
+    if (plan.status === 416) throw REFUSE.rangeNotSatisfiable(ref.ref, size, plan.headers);
     const headers = { 'content-type': 'application/octet-stream', [BLOB_SIZE_HEADER]: String(size), ...plan.headers };
     if (method === 'HEAD') return { statusCode: 200, headers };
     // Packed blobs (never above the inline limit when written) have no object of their own to redirect to.
@@ -46,7 +47,7 @@ export function getBlobHandler(deps: Deps): RouteHandler<'basic'> {
     // a 206 is sliced from it, so a range is never served unverified either.
     const blob = await deps.storage.readBlob(ref.ref, undefined, row);
     // Removed between the row read and now (removal deletes the row first).
-    if (!blob) throw new HttpError(404, `blob ${ref.ref} not found`);
+    if (!blob) throw REFUSE.blobNotFound(ref.ref);
     const bytes = blob.bytes;
     return {
       statusCode: plan.status,

@@ -1,9 +1,8 @@
 import { formParams, parseBlobList } from '../core/blob-form.js';
 import type { Deps } from '../core/deps.js';
+import { REFUSE } from '../core/errors.js';
 import { CAMLI_JSON, json } from '../core/http.js';
 import type { RouteHandler } from '../core/authorise.js';
-
-const DISABLED = 'removal is disabled on this server (BLOBSERVER_ALLOW_REMOVE)';
 
 /**
  * POST /camli/remove with `blob1..N` (Perkeep's client sends no camliversion): refused with
@@ -12,7 +11,10 @@ const DISABLED = 'removal is disabled on this server (BLOBSERVER_ALLOW_REMOVE)';
 export function removeHandler(deps: Deps): RouteHandler<'basic'> {
   return async (event) => {
     // Perkeep's client reports `error` from a refused remove; our clients read `errorText`.
-    if (!deps.settings.allowRemove) return json(403, { errorText: DISABLED, error: DISABLED });
+    if (!deps.settings.allowRemove) {
+      const refusal = REFUSE.removalDisabled();
+      return json(403, { ...refusal.toJSON(), error: refusal.message }, 'application/json', refusal.headers);
+    }
     const refs = parseBlobList(formParams(event), { requireVersion: false });
     const { removed, errors } = await deps.storage.removeBlobs(refs);
     return json(200, { removed, ...(errors.length ? { errorText: errors.join('\n') } : {}) }, CAMLI_JSON);
