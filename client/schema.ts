@@ -26,8 +26,6 @@ export function schemaBlob(fields: SchemaMap): SchemaBlob {
 /** One entry of a `parts` list: a chunk (`blobRef`) or a nested `bytes` schema (`bytesRef`). */
 export type BytesPart = { blobRef: string; size: number } | { bytesRef: string; size: number };
 
-export const partsSize = (parts: readonly BytesPart[]) => parts.reduce((n, p) => n + p.size, 0);
-
 /** RFC 3339 in UTC as Go's RFC3339FromTime prints it: fractional seconds only when non-zero, trailing zeros trimmed. */
 export function rfc3339(epochNs: bigint): string {
   const seconds = epochNs / 1_000_000_000n - (epochNs % 1_000_000_000n < 0n ? 1n : 0n);

@@ -7,6 +7,7 @@ import {
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { isResourceNotFound } from './core/aws-errors.js';
+import { readTelemetryConfig } from './core/config.js';
 import { SIGNING_KEY_MIN_LENGTH } from './core/limits.js';
 import { createLogger } from './core/telemetry.js';
 
@@ -76,7 +77,7 @@ export async function rotate(sm: Sender, event: RotationEvent, generate: () => s
 }
 
 let client: SecretsManagerClient | undefined;
-const log = createLogger();
+const log = createLogger(readTelemetryConfig());
 
 /** Lambda entry point; the SDK picks up AWS_ENDPOINT_URL itself under LocalStack. */
 export async function handler(event: RotationEvent): Promise<void> {

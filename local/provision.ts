@@ -10,7 +10,7 @@ import { CreateBucketCommand, HeadBucketCommand, type S3Client } from '@aws-sdk/
 import { httpStatusOf, isResourceNotFound } from '../lambda/core/aws-errors.js';
 import { DynamoBlobIndex } from '../lambda/core/blob-index.js';
 import type { Config } from '../lambda/core/config.js';
-import { dynamoClientFor } from '../lambda/core/deps.js';
+import { dynamoClientFor } from '../lambda/core/aws-clients.js';
 import { INDEX_SCHEMA } from '../lambda/core/index-schema.js';
 import { migrateLegacyIndex } from '../lambda/core/migrate.js';
 

@@ -12,9 +12,6 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { isInvalidRange, isNotFound } from './aws-errors.js';
 import type { BlobStore, StoredObjectInfo } from './storage-api.js';
 
-export type { BlobStore } from './storage-api.js';
-export { BLOB_PREFIX } from './object-keys.js';
-
 /** Immutable objects in one S3 bucket (the key layout is object-keys.ts). */
 export class S3BlobStore implements BlobStore {
   constructor(

@@ -5,7 +5,7 @@ import { isNotFound } from '../../lambda/core/aws-errors.js';
 import { INDEX_SCHEMA, shardOf } from '../../lambda/core/index-schema.js';
 import { legacyBlobKey } from '../../lambda/core/object-keys.js';
 import { readConfig } from '../../lambda/core/config.js';
-import { dynamoClientFor, s3ClientFor } from '../../lambda/core/deps.js';
+import { dynamoClientFor, s3ClientFor } from '../../lambda/core/aws-clients.js';
 import { STAGING_PREFIX } from '../../lambda/core/object-keys.js';
 import type { ProxiedRequest } from './aws-proxy.js';
 
