@@ -128,7 +128,7 @@ describe(`cloud configuration from Secrets Manager [${L.name}]`, { skip: L.unava
       ] as const) {
         const a = await uploadVia(server, url, b);
         assert.equal(a.status, 200, a.text);
-        assert.deepEqual(a.body.received, [{ blobRef: b.ref, size: b.data.length }]);
+        assert.deepEqual(a.json.received, [{ blobRef: b.ref, size: b.data.length }]);
       }
     } finally {
       await fresh.close();

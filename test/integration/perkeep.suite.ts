@@ -10,6 +10,7 @@ import type { LocalServer } from '../../local/server.js';
 import { DYNAMODB_FAILURE, S3_FAILURE, type ProxiedRequest } from '../support/aws-proxy.js';
 import { isPutObjectOf, objectKeyOf } from '../support/storage.js';
 import { basicAuth, multipartBody, startTestServer, type Lane, type Part, type TestServer } from '../support/test-server.js';
+import { assertJsonError, request, type Reply, type RequestOptions } from '../support/http.js';
 import { postFormRedirected, type UploadForm } from '../support/upload-form.js';
 import { blobForm, newBlob, part, type Blob } from './seed.suite.js';
 import { follow } from './upload-form.suite.js';
@@ -28,54 +29,16 @@ interface SizedRef {
   size: number;
 }
 
-interface Reply<T = Record<string, unknown>> {
-  status: number;
-  headers: Headers;
-  bytes: Buffer;
-  text: string;
-  /** The JSON body, or undefined when the body is not JSON. */
-  json?: T;
-}
-
-interface CallOptions {
+interface CallOptions extends Omit<RequestOptions, 'method'> {
   /** The Authorization header; null sends none. Default: the right credentials. */
   auth?: string | null;
-  headers?: Record<string, string>;
-  body?: string | Buffer;
-  redirect?: RequestRedirect;
 }
 
-async function call<T = Record<string, unknown>>(base: string, method: string, path: string, opts: CallOptions = {}): Promise<Reply<T>> {
-  const headers: Record<string, string> = { ...opts.headers };
-  const auth = opts.auth === undefined ? basicAuth() : opts.auth;
-  if (auth !== null) headers.authorization = auth;
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers,
-    body: opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : new Uint8Array(opts.body),
-    redirect: opts.redirect ?? 'manual',
-  });
-  const bytes = Buffer.from(await res.arrayBuffer());
-  const text = bytes.toString('utf8');
-  let json: T | undefined;
-  try {
-    json = JSON.parse(text) as T;
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, headers: res.headers, bytes, text, json };
+function call<T = Record<string, unknown>>(base: string, method: string, path: string, opts: CallOptions = {}): Promise<Reply<T>> {
+  return request<T>(`${base}${path}`, { ...opts, method, auth: opts.auth === undefined ? basicAuth() : opts.auth });
 }
 
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
-
-function assertJsonError(r: Reply<unknown>, status: number, pattern?: RegExp): void {
-  assert.equal(r.status, status, r.text);
-  const errorText = (r.json as { errorText?: unknown } | undefined)?.errorText;
-  assert.equal(typeof errorText, 'string', `no JSON errorText: ${r.text}`);
-  assert.ok((errorText as string).length > 0);
-  assert.doesNotMatch(errorText as string, /\n\s+at /, 'a stack trace leaked');
-  if (pattern) assert.match(errorText as string, pattern);
-}
 
 const sized = (...blobs: Blob[]): SizedRef[] => blobs.map((b) => ({ blobRef: b.ref, size: b.data.length }));
 
@@ -460,7 +423,7 @@ export function definePerkeepSuite(lane: Lane): void {
         const pre = await call<{ uploadForm: UploadForm }>(ts.url, 'POST', '/camli/preupload', { headers: FORM, body: blobForm([b.ref]) });
         assert.equal(pre.status, 200, pre.text);
         const done = await follow(await postFormRedirected(pre.json!.uploadForm, b.data, b.ref));
-        assert.deepEqual(done.body.received, sized(b), done.text);
+        assert.deepEqual(done.json.received, sized(b), done.text);
         const r = await call(ts.url, 'GET', `/camli/${b.ref}`, { redirect: 'follow' });
         assert.equal(r.status, 200);
         assert.ok(r.bytes.equals(b.data), 'GET served other bytes');
