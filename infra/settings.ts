@@ -47,7 +47,7 @@ export const DEFAULT_SETTINGS: BlobServerSettings = {
   username: 'camli',
   // pk-put sends one blob per request (plus a stat per batch of them): 500 requests/s lets one
   // user's pk-put store about 400 blobs/s, within 2x of perkeepd on local disk. Worst case, a
-  // leaked credential held at the cap costs about $12/hour (README, "Storage model").
+  // leaked credential held at the cap costs about $12/hour (docs/storage-model.md).
   throttleRateLimit: 500,
   throttleBurstLimit: 1000,
   logRetention: RetentionDays.ONE_MONTH,

@@ -18,7 +18,7 @@ import { createLogger } from './core/telemetry.js';
  * The new key becomes AWSCURRENT and Secrets Manager moves the old one to AWSPREVIOUS, where
  * the handlers keep accepting it (lambda/core/keyring-source.ts). So URLs signed before a
  * rotation stay valid as long as rotations are further apart than the URL lifetime; the
- * stack enforces that for the schedule, and the README says so for manual rotations.
+ * stack enforces that for the schedule, and docs/deploy.md says so for manual rotations.
  */
 
 export type RotationStep = 'createSecret' | 'setSecret' | 'testSecret' | 'finishSecret';

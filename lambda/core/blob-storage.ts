@@ -8,7 +8,7 @@ import type { Logger } from './telemetry.js';
 /**
  * The one place that combines rows (BlobIndex) and objects (BlobStore), and so the one place
  * that decides the order of their writes. The rules, and why they keep every blob wholly
- * present or wholly absent (README, "Guarantees", argues them at length):
+ * present or wholly absent (docs/storage-model.md, "Guarantees", argues them at length):
  *
  * 1. Rows are the truth. A blob is stored iff it has a row; stat, enumerate and GET read
  *    rows only (strongly consistent), then the row's object.
