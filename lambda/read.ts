@@ -1,11 +1,12 @@
 import type { Deps } from './core/deps.js';
 import type { Handler } from './core/http.js';
 import { lambdaEntry } from './core/lambda-entry.js';
+import { READ_HANDLERS } from './handlers/read-side.js';
 import { createSide } from './sides.js';
 
 /** The read side: answers from the index and mints upload URLs; never writes blob data. */
 export function createReadSide(deps: Deps): Handler {
-  return createSide('read', deps);
+  return createSide('read', READ_HANDLERS, deps);
 }
 
 /** Lambda entry point. */

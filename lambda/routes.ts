@@ -1,9 +1,10 @@
 /**
  * The HTTP routes, as API Gateway route keys: the only place an endpoint is registered. Each
  * names the function (side) that serves it, how its caller is authorised and its handler
- * (lambda/handlers/index.ts maps the name to code). The CDK stack creates exactly these
- * routes, the local server matches requests against them and the routers dispatch over them,
- * so none of them can drift apart. No imports: the CDK app reads this without the SDK.
+ * (lambda/handlers/read-side.ts and write-side.ts map the name to code). The CDK stack
+ * creates exactly these routes, the local server matches requests against them and the
+ * routers dispatch over them, so none of them can drift apart. No imports: the CDK app reads
+ * this without the SDK.
  */
 export type Side = 'read' | 'write';
 
@@ -21,7 +22,7 @@ export interface Route {
   path: string;
   side: Side;
   auth: Authorisation;
-  /** The key of its handler in lambda/handlers/index.ts. */
+  /** The key of its handler in its side's registry (lambda/handlers/read-side.ts, write-side.ts). */
   handler: string;
 }
 
