@@ -81,7 +81,7 @@ export function symlinkSchema(attrs: CommonAttributes, target: string): SchemaBl
 }
 
 /** Perkeep's limit on the members of one static-set before it spreads them over sub-sets. */
-export const MAX_STATIC_SET_MEMBERS = 10_000;
+const MAX_STATIC_SET_MEMBERS = 10_000;
 
 /**
  * The static-set of a directory's entries: the top set first, then every sub-set (which must

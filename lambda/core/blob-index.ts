@@ -165,7 +165,7 @@ function keyOf(ref: string): Record<string, AttributeValue> {
   return { [INDEX_SCHEMA.partitionKey]: { S: shardOf(ref) }, [INDEX_SCHEMA.sortKey]: { S: ref } };
 }
 
-export function itemOf(row: BlobRow): Record<string, AttributeValue> {
+function itemOf(row: BlobRow): Record<string, AttributeValue> {
   return {
     ...keyOf(row.blobRef),
     size: { N: String(row.size) },

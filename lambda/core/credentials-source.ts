@@ -9,7 +9,7 @@ export type CredentialsSource = () => Promise<Credentials | undefined>;
  * The credentials secret's value: `{"username","password"}` JSON (what CDK generates) or
  * `userpass:U:P`.
  */
-export function parseCredentialsSecret(raw: string): Credentials {
+function parseCredentialsSecret(raw: string): Credentials {
   return raw.startsWith('userpass:') ? parseUserPass(raw) : (JSON.parse(raw) as Credentials);
 }
 

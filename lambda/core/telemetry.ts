@@ -8,7 +8,7 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 export type { Logger, Metrics };
 export { MetricUnit };
 
-export const METRICS_NAMESPACE = 'Blobserver';
+const METRICS_NAMESPACE = 'Blobserver';
 
 type Env = Record<string, string | undefined>;
 

@@ -19,7 +19,7 @@ import type { Keyring } from './tokens.js';
  */
 
 /** The route S3 redirects to once a form upload is stored; the token follows as the last segment. */
-export const COMPLETION_PATH = '/camli/upload-complete';
+const COMPLETION_PATH = '/camli/upload-complete';
 
 export interface UploadForm {
   url: string;

@@ -10,7 +10,7 @@ import { PRESIGNED_GET_TTL_SECONDS } from '../core/limits.js';
  * The size travels in its own header too: API Gateway owns Content-Length (it is a reserved
  * header there), so on a HEAD it cannot be relied on to carry the blob's length.
  */
-export const BLOB_SIZE_HEADER = 'x-camli-blob-size';
+const BLOB_SIZE_HEADER = 'x-camli-blob-size';
 
 /** Blobs are immutable (content-addressed): a fetched copy never goes stale. */
 const IMMUTABLE = 'private, max-age=31536000, immutable';
