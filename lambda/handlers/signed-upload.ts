@@ -1,6 +1,6 @@
+import type { RouteHandler } from '../core/authorise.js';
 import type { Deps } from '../core/deps.js';
 import { json } from '../core/http.js';
-import type { RouteHandler } from '../core/authorise.js';
 import { receiveUpload } from '../core/upload-request.js';
 import { freshUploadUrl, sameUploadUrl } from '../core/upload-url.js';
 

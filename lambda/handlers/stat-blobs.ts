@@ -1,6 +1,6 @@
+import type { RouteHandler } from '../core/authorise.js';
 import type { Deps } from '../core/deps.js';
 import { CAMLI_JSON, json } from '../core/http.js';
-import type { RouteHandler } from '../core/authorise.js';
 import { statRequest } from '../core/stat.js';
 
 /**

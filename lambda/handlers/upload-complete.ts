@@ -1,7 +1,7 @@
+import type { RouteHandler } from '../core/authorise.js';
 import { completeStagedUpload } from '../core/complete-upload.js';
 import type { Deps } from '../core/deps.js';
 import { json } from '../core/http.js';
-import type { RouteHandler } from '../core/authorise.js';
 import { freshUploadUrl } from '../core/upload-url.js';
 
 /**
