@@ -8,7 +8,9 @@ import { MAX_BLOB_SIZE } from '../lambda/core/limits.js';
 import { readBlobParts } from '../lambda/core/multipart.js';
 import { credentialsBinding } from '../lambda/core/auth.js';
 import { keyringOf, mintUploadToken } from '../lambda/core/tokens.js';
-import { uploadHandler } from '../lambda/upload.js';
+import { WRITE_HANDLERS } from '../lambda/handlers/write-side.js';
+import { routeHandler } from '../lambda/sides.js';
+import { ROUTES } from '../lambda/routes.js';
 import { matchRoute, toEvent } from '../local/event.js';
 import { multipartBody } from '../test/support/test-server.js';
 
@@ -52,7 +54,7 @@ export async function handlerRun(batch: Batch): Promise<() => Promise<unknown>> 
   // Static keys: the answer's uploadForm is a presigned POST, signed (locally) with them.
   const base = createDeps({ ...readConfig(env), credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } }, { keyring: async () => keyring });
   const deps = { ...base, storage: new BlobStorage(index, store, { log: base.log }) };
-  const handler = uploadHandler(deps);
+  const handler = routeHandler(ROUTES.find((r) => r.handler === 'signedUpload')!, WRITE_HANDLERS, deps);
   const { token } = mintUploadToken(keyring, 'bench', deps.nowSeconds(), 3600, credentialsBinding(await deps.credentials()));
   const url = `/camli/upload/${token}`;
   const event = toEvent(

@@ -13,7 +13,7 @@ export function isBlobRef(s: string): boolean {
   return BLOBREF.test(s);
 }
 
-export function hashOf(ref: string): HashName {
+function hashOf(ref: string): HashName {
   return ref.startsWith('sha1-') ? 'sha1' : 'sha224';
 }
 

@@ -26,8 +26,6 @@ export function schemaBlob(fields: SchemaMap): SchemaBlob {
 /** One entry of a `parts` list: a chunk (`blobRef`) or a nested `bytes` schema (`bytesRef`). */
 export type BytesPart = { blobRef: string; size: number } | { bytesRef: string; size: number };
 
-export const partsSize = (parts: readonly BytesPart[]) => parts.reduce((n, p) => n + p.size, 0);
-
 /** RFC 3339 in UTC as Go's RFC3339FromTime prints it: fractional seconds only when non-zero, trailing zeros trimmed. */
 export function rfc3339(epochNs: bigint): string {
   const seconds = epochNs / 1_000_000_000n - (epochNs % 1_000_000_000n < 0n ? 1n : 0n);
@@ -83,7 +81,7 @@ export function symlinkSchema(attrs: CommonAttributes, target: string): SchemaBl
 }
 
 /** Perkeep's limit on the members of one static-set before it spreads them over sub-sets. */
-export const MAX_STATIC_SET_MEMBERS = 10_000;
+const MAX_STATIC_SET_MEMBERS = 10_000;
 
 /**
  * The static-set of a directory's entries: the top set first, then every sub-set (which must

@@ -3,7 +3,7 @@ import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { CfnRotationSchedule, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { SIGNING_KEY_MIN_LENGTH } from '../lambda/rotate-signing-key.js';
+import { SIGNING_KEY_MIN_LENGTH } from '../lambda/core/limits.js';
 import { BlobserverFunction } from './blobserver-function.js';
 
 export interface SecretsProps {

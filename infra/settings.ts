@@ -1,6 +1,12 @@
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { DEFAULT_MAX_UPLOAD_SIZE, DEFAULT_UPLOAD_URL_TTL_SECONDS, MAX_ALLOWED_BLOB_SIZE, MAX_BLOB_SIZE, MAX_RAW_BODY_IN_LAMBDA_PAYLOAD } from '../lambda/core/limits.js';
-import { SECRET_CACHE_SECONDS } from '../lambda/core/secrets.js';
+import {
+  DEFAULT_MAX_UPLOAD_SIZE,
+  DEFAULT_UPLOAD_URL_TTL_SECONDS,
+  MAX_ALLOWED_BLOB_SIZE,
+  MAX_BLOB_SIZE,
+  MAX_RAW_BODY_IN_LAMBDA_PAYLOAD,
+  SECRET_CACHE_SECONDS,
+} from '../lambda/core/limits.js';
 
 /** Everything a deployment may choose; each comes from CDK context (`--context key=value`) or props. */
 export interface BlobServerSettings {
@@ -41,7 +47,7 @@ export const DEFAULT_SETTINGS: BlobServerSettings = {
   username: 'camli',
   // pk-put sends one blob per request (plus a stat per batch of them): 500 requests/s lets one
   // user's pk-put store about 400 blobs/s, within 2x of perkeepd on local disk. Worst case, a
-  // leaked credential held at the cap costs about $12/hour (README, "Storage model").
+  // leaked credential held at the cap costs about $12/hour (docs/storage-model.md).
   throttleRateLimit: 500,
   throttleBurstLimit: 1000,
   logRetention: RetentionDays.ONE_MONTH,

@@ -3,9 +3,7 @@ import { AttributeType, BillingMode, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { BlockPublicAccess, Bucket, BucketEncryption, HttpMethods, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { INDEX_SCHEMA } from '../lambda/core/index-schema.js';
-import { BLOB_PREFIX, PACK_PREFIX } from '../lambda/core/object-keys.js';
-import { GENERATION_KEY } from '../lambda/core/storage-generation.js';
-import { STAGING_PREFIX } from '../lambda/core/staging.js';
+import { BLOB_PREFIX, GENERATION_KEY, PACK_PREFIX, STAGING_PREFIX } from '../lambda/core/object-keys.js';
 
 /** Where the presigned-POST lane (DESIGN §6) stages uploads before verifying them. */
 export { STAGING_PREFIX };

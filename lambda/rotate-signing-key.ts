@@ -6,6 +6,9 @@ import {
   SecretsManagerClient,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
+import { isResourceNotFound } from './core/aws-errors.js';
+import { readTelemetryConfig } from './core/config.js';
+import { SIGNING_KEY_MIN_LENGTH } from './core/limits.js';
 import { createLogger } from './core/telemetry.js';
 
 /**
@@ -15,7 +18,7 @@ import { createLogger } from './core/telemetry.js';
  * The new key becomes AWSCURRENT and Secrets Manager moves the old one to AWSPREVIOUS, where
  * the handlers keep accepting it (lambda/core/keyring-source.ts). So URLs signed before a
  * rotation stay valid as long as rotations are further apart than the URL lifetime; the
- * stack enforces that for the schedule, and the README says so for manual rotations.
+ * stack enforces that for the schedule, and docs/deploy.md says so for manual rotations.
  */
 
 export type RotationStep = 'createSecret' | 'setSecret' | 'testSecret' | 'finishSecret';
@@ -26,18 +29,12 @@ export interface RotationEvent {
   Step: RotationStep;
 }
 
-/** The same strength as the key CDK generates at deploy time (64 characters, no punctuation). */
-export const SIGNING_KEY_MIN_LENGTH = 64;
 
 export function newSigningKey(): string {
   return randomBytes(48).toString('base64url');
 }
 
 type Sender = Pick<SecretsManagerClient, 'send'>;
-
-function isNotFound(err: unknown): boolean {
-  return (err as { name?: string })?.name === 'ResourceNotFoundException';
-}
 
 export async function rotate(sm: Sender, event: RotationEvent, generate: () => string = newSigningKey): Promise<void> {
   const { SecretId, ClientRequestToken: token, Step } = event;
@@ -56,7 +53,7 @@ export async function rotate(sm: Sender, event: RotationEvent, generate: () => s
         // Idempotent: a retried createSecret must not replace a pending key already made.
         await sm.send(new GetSecretValueCommand({ SecretId, VersionId: token, VersionStage: 'AWSPENDING' }));
       } catch (err) {
-        if (!isNotFound(err)) throw err;
+        if (!isResourceNotFound(err)) throw err;
         await sm.send(new PutSecretValueCommand({ SecretId, ClientRequestToken: token, SecretString: generate(), VersionStages: ['AWSPENDING'] }));
       }
       return;
@@ -80,7 +77,7 @@ export async function rotate(sm: Sender, event: RotationEvent, generate: () => s
 }
 
 let client: SecretsManagerClient | undefined;
-const log = createLogger();
+const log = createLogger(readTelemetryConfig());
 
 /** Lambda entry point; the SDK picks up AWS_ENDPOINT_URL itself under LocalStack. */
 export async function handler(event: RotationEvent): Promise<void> {

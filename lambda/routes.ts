@@ -1,34 +1,51 @@
 /**
- * The HTTP routes, as API Gateway route keys, and which function serves each. The CDK stack
- * creates exactly these routes and the local server matches requests against them, so the
- * two cannot drift apart.
+ * The HTTP routes, as API Gateway route keys: the only place an endpoint is registered. Each
+ * names the function (side) that serves it, how its caller is authorised and its handler
+ * (lambda/handlers/read-side.ts and write-side.ts map the name to code). The CDK stack
+ * creates exactly these routes, the local server matches requests against them and the
+ * routers dispatch over them, so none of them can drift apart. No imports: the CDK app reads
+ * this without the SDK.
  */
 export type Side = 'read' | 'write';
+
+/**
+ * How a caller is authorised, checked once by the router before the handler runs:
+ * `basic`, the HTTP Basic credentials (anyone on an open local server); `uploadToken`, the
+ * signed upload-URL token in `{token}`; `completionToken`, the upload-form completion token
+ * in `{token}`. No route is public.
+ */
+export type Authorisation = 'basic' | 'uploadToken' | 'completionToken';
 
 export interface Route {
   method: 'GET' | 'HEAD' | 'POST';
   /** API Gateway path template: `{name}` matches one path segment. */
   path: string;
   side: Side;
+  auth: Authorisation;
+  /** The key of its handler in its side's registry (lambda/handlers/read-side.ts, write-side.ts). */
+  handler: string;
 }
 
-export const ROUTES: readonly Route[] = [
+export const ROUTES = [
   // The seed protocol.
-  { method: 'POST', path: '/camli/preupload', side: 'read' },
-  { method: 'POST', path: '/camli/upload/{token}', side: 'write' },
+  { method: 'POST', path: '/camli/preupload', side: 'read', auth: 'basic', handler: 'preupload' },
+  { method: 'POST', path: '/camli/upload/{token}', side: 'write', auth: 'uploadToken', handler: 'signedUpload' },
   // DESIGN §6: S3 redirects (303) a stored uploadForm POST here; clients follow with GET.
-  { method: 'GET', path: '/camli/upload-complete/{token}', side: 'write' },
+  { method: 'GET', path: '/camli/upload-complete/{token}', side: 'write', auth: 'completionToken', handler: 'uploadComplete' },
   // Perkeep's current protocol (DESIGN section 4). Literal /camli/ paths win over {blobref}.
-  { method: 'GET', path: '/', side: 'read' },
-  { method: 'GET', path: '/status/status.json', side: 'read' },
-  { method: 'GET', path: '/camli/stat', side: 'read' },
-  { method: 'POST', path: '/camli/stat', side: 'read' },
-  { method: 'GET', path: '/camli/enumerate-blobs', side: 'read' },
-  { method: 'GET', path: '/camli/{blobref}', side: 'read' },
-  { method: 'HEAD', path: '/camli/{blobref}', side: 'read' },
-  { method: 'POST', path: '/camli/upload', side: 'write' },
-  { method: 'POST', path: '/camli/remove', side: 'write' },
-];
+  { method: 'GET', path: '/', side: 'read', auth: 'basic', handler: 'root' },
+  { method: 'GET', path: '/status/status.json', side: 'read', auth: 'basic', handler: 'status' },
+  { method: 'GET', path: '/camli/stat', side: 'read', auth: 'basic', handler: 'stat' },
+  { method: 'POST', path: '/camli/stat', side: 'read', auth: 'basic', handler: 'stat' },
+  { method: 'GET', path: '/camli/enumerate-blobs', side: 'read', auth: 'basic', handler: 'enumerate' },
+  { method: 'GET', path: '/camli/{blobref}', side: 'read', auth: 'basic', handler: 'getBlob' },
+  { method: 'HEAD', path: '/camli/{blobref}', side: 'read', auth: 'basic', handler: 'getBlob' },
+  { method: 'POST', path: '/camli/upload', side: 'write', auth: 'basic', handler: 'batchUpload' },
+  { method: 'POST', path: '/camli/remove', side: 'write', auth: 'basic', handler: 'remove' },
+] as const satisfies readonly Route[];
+
+export type RegisteredRoute = (typeof ROUTES)[number];
+export type HandlerName = RegisteredRoute['handler'];
 
 export function routeKey(r: Pick<Route, 'method' | 'path'>): string {
   return `${r.method} ${r.path}`;

@@ -18,12 +18,15 @@ export interface PlainRequest {
   sourceIp: string;
 }
 
+/** What matching needs of a route: where it is and which side serves it. */
+export type RoutePlace = Pick<Route, 'method' | 'path' | 'side'>;
+
 export interface RouteMatch {
-  route: Route;
+  route: RoutePlace;
   pathParameters: Record<string, string>;
 }
 
-export function matchRoute(method: string, path: string, routes: readonly Route[] = ROUTES): RouteMatch | undefined {
+export function matchRoute(method: string, path: string, routes: readonly RoutePlace[] = ROUTES): RouteMatch | undefined {
   const segments = path.split('/');
   // Like API Gateway, a literal route wins over one with a {parameter} in the same place.
   const ordered = [...routes].sort((a, b) => a.path.split('{').length - b.path.split('{').length);

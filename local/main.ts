@@ -1,9 +1,9 @@
 import { startLocalServer } from './server.js';
 
 /** `npm start`: the local server on the embedded emulators (or a configured AWS endpoint). */
-const server = await startLocalServer(process.env);
+const server = await startLocalServer();
 const backend = server.embedded
-  ? `embedded dynalite + s3rver (data in ${process.env.BLOBSERVER_DATA_DIR || '.data'})`
+  ? `embedded dynalite + s3rver (data in ${server.dataDir})`
   : `AWS endpoints s3=${server.config.endpoints.s3 ?? 'default'} dynamodb=${server.config.endpoints.dynamodb ?? 'default'}`;
 console.log(`blobserver listening on ${server.url}  (${backend})`);
 if (server.config.auth.kind === 'none') {

@@ -2,15 +2,15 @@ import {
   CreateTableCommand,
   DeleteTableCommand,
   DescribeTableCommand,
-  ResourceNotFoundException,
   waitUntilTableExists,
   waitUntilTableNotExists,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
+import { httpStatusOf, isResourceNotFound } from '../lambda/core/aws-errors.js';
 import { DynamoBlobIndex } from '../lambda/core/blob-index.js';
 import type { Config } from '../lambda/core/config.js';
-import { dynamoClientFor } from '../lambda/core/deps.js';
+import { dynamoClientFor } from '../lambda/core/aws-clients.js';
 import { INDEX_SCHEMA } from '../lambda/core/index-schema.js';
 import { migrateLegacyIndex } from '../lambda/core/migrate.js';
 
@@ -20,7 +20,7 @@ export async function tableExists(ddb: DynamoDBClient, tableName: string): Promi
     await ddb.send(new DescribeTableCommand({ TableName: tableName }));
     return true;
   } catch (err) {
-    if (err instanceof ResourceNotFoundException || (err as Error).name === 'ResourceNotFoundException') return false;
+    if (isResourceNotFound(err)) return false;
     throw err;
   }
 }
@@ -55,7 +55,7 @@ export async function ensureBucket(s3: S3Client, bucketName: string): Promise<vo
     await s3.send(new HeadBucketCommand({ Bucket: bucketName }));
     return;
   } catch (err) {
-    const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    const status = httpStatusOf(err);
     if (status !== undefined && status !== 404 && status < 500) throw err;
   }
   try {

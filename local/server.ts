@@ -1,8 +1,9 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
-import { readConfig, type Config } from '../lambda/core/config.js';
-import { createDeps, dynamoClientFor, s3ClientFor, type Deps } from '../lambda/core/deps.js';
+import { readLocalServerConfig, type Config } from '../lambda/core/config.js';
+import { dynamoClientFor, s3ClientFor } from '../lambda/core/aws-clients.js';
+import { createDeps, type Deps } from '../lambda/core/deps.js';
 import type { Handler } from '../lambda/core/http.js';
 import { LAMBDA_EVENT_LIMIT } from '../lambda/core/limits.js';
 import { createReadSide } from '../lambda/read.js';
@@ -24,6 +25,8 @@ export interface LocalServer {
   deps: Deps;
   /** True when the embedded emulators are in use. */
   embedded: boolean;
+  /** Where the embedded emulators keep their data. */
+  dataDir: string;
   close(): Promise<void>;
 }
 
@@ -31,31 +34,30 @@ type Env = Record<string, string | undefined>;
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
-export async function startLocalServer(env: Env = process.env): Promise<LocalServer> {
-  const dataDir = resolve(env.BLOBSERVER_DATA_DIR || '.data');
-  const host = env.BLOBSERVER_HOST || '127.0.0.1';
-  const port = Number(env.PORT ?? 3179);
-  // EMF metrics are for CloudWatch; on a laptop they would only flood stdout, so they are off unless asked for.
-  const config = readConfig({ POWERTOOLS_METRICS_DISABLED: 'true', ...env, BLOBSERVER_DATA_DIR: dataDir });
-  if (config.auth.kind === 'none' && !LOOPBACK.test(host)) {
+/** `env` defaults to the process environment (config.ts reads it). */
+export async function startLocalServer(env?: Env): Promise<LocalServer> {
+  const { host, port, dataDir, embedded, config: configured } = readLocalServerConfig(env, resolve);
+  if (configured.auth.kind === 'none' && !LOOPBACK.test(host)) {
     throw new Error(`refusing to listen on ${host} without credentials: set BLOBSERVER_AUTH=userpass:USER:PASSWORD`);
   }
 
-  const embedded = !config.endpoints.s3 && !config.endpoints.dynamodb && env.BLOBSERVER_EMBEDDED !== 'false';
   const emulators = embedded ? await startEmbeddedAws(dataDir) : undefined;
-  if (emulators) {
-    config.endpoints = { ...config.endpoints, s3: emulators.s3.endpoint, dynamodb: emulators.dynamodb.endpoint };
-    config.s3ForcePathStyle = true;
-    config.credentials = S3RVER_CREDENTIALS;
-  } else if (env.AWS_ACCESS_KEY_ID) {
-    config.credentials = { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY ?? '' };
-  } else if (config.endpoints.s3 || config.endpoints.dynamodb) {
-    config.credentials = { accessKeyId: 'test', secretAccessKey: 'test' }; // LocalStack's convention
-  }
+  const onEmulators: Config = emulators
+    ? {
+        ...configured,
+        endpoints: { ...configured.endpoints, s3: emulators.s3.endpoint, dynamodb: emulators.dynamodb.endpoint },
+        s3ForcePathStyle: true,
+        credentials: S3RVER_CREDENTIALS,
+      }
+    : configured;
 
   // Clients reach a loopback S3 through the front (uploadForm POSTs need its `${filename}`).
-  const front = !config.endpoints.s3Public && presignEndpoint(config.endpoints.s3, host) ? await startS3Front(config.endpoints.s3!) : undefined;
-  config.endpoints.s3Public ??= presignEndpoint(front?.endpoint, host);
+  const front =
+    !onEmulators.endpoints.s3Public && presignEndpoint(onEmulators.endpoints.s3, host) ? await startS3Front(onEmulators.endpoints.s3!) : undefined;
+  const config: Config = {
+    ...onEmulators,
+    endpoints: { ...onEmulators.endpoints, s3Public: onEmulators.endpoints.s3Public ?? presignEndpoint(front?.endpoint, host) },
+  };
   const stopStorage = async () => {
     await front?.close();
     await emulators?.close();
@@ -100,6 +102,7 @@ export async function startLocalServer(env: Env = process.env): Promise<LocalSer
     config,
     deps,
     embedded,
+    dataDir,
     close: async () => {
       await new Promise<void>((ok) => {
         server.close(() => ok());

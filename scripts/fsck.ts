@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { DynamoBlobIndex } from '../lambda/core/blob-index.js';
 import { S3BlobStore } from '../lambda/core/blob-store.js';
 import { readConfig } from '../lambda/core/config.js';
-import { dynamoClientFor, s3ClientFor } from '../lambda/core/deps.js';
+import { dynamoClientFor, s3ClientFor } from '../lambda/core/aws-clients.js';
 import { fsck, type FindingKind } from '../lambda/core/fsck.js';
 import { DEFAULT_FSCK_GRACE_MS } from '../lambda/core/limits.js';
 

@@ -9,7 +9,7 @@
  */
 import { DynamoBlobIndex } from '../lambda/core/blob-index.js';
 import { readConfig } from '../lambda/core/config.js';
-import { dynamoClientFor } from '../lambda/core/deps.js';
+import { dynamoClientFor } from '../lambda/core/aws-clients.js';
 import { migrateLegacyIndex } from '../lambda/core/migrate.js';
 import { ensureTable, tableExists } from '../local/provision.js';
 

@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { HttpError, header, type HttpEvent } from './http.js';
+import { REFUSE } from './errors.js';
+import { header, type HttpEvent } from './http.js';
 
 export interface Credentials {
   username: string;
@@ -35,15 +36,14 @@ export function credentialsBinding(credentials: Credentials | undefined): string
  */
 export function authenticate(event: HttpEvent, expected: Credentials | undefined): string {
   if (!expected) return ANONYMOUS;
-  const challenge = { 'www-authenticate': 'Basic realm="camlistore"' };
   const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header(event, 'authorization') ?? '');
-  if (!m) throw new HttpError(401, 'authentication required (HTTP Basic)', challenge);
+  if (!m) throw REFUSE.authenticationRequired();
   const decoded = Buffer.from(m[1], 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   const user = colon < 0 ? decoded : decoded.slice(0, colon);
   const pass = colon < 0 ? '' : decoded.slice(colon + 1);
   // Evaluate both comparisons so a wrong user and a wrong password take the same time.
   const ok = [sameSecret(user, expected.username), sameSecret(pass, expected.password)].every(Boolean);
-  if (!ok) throw new HttpError(401, 'invalid credentials', challenge);
+  if (!ok) throw REFUSE.invalidCredentials();
   return user;
 }

@@ -1,5 +1,6 @@
 import { isBlobRef } from './blobref.js';
-import { HttpError, bodyBytes, header, type HttpEvent } from './http.js';
+import { REFUSE } from './errors.js';
+import { bodyBytes, header, type HttpEvent } from './http.js';
 import { MAX_REFS_PER_REQUEST } from './limits.js';
 
 /**
@@ -10,7 +11,7 @@ export function formParams(event: HttpEvent): URLSearchParams {
   if (event.requestContext.http.method !== 'POST') return new URLSearchParams(event.rawQueryString ?? '');
   const type = (header(event, 'content-type') ?? '').split(';')[0].trim().toLowerCase();
   if (type !== '' && type !== 'application/x-www-form-urlencoded') {
-    throw new HttpError(400, `expected an application/x-www-form-urlencoded body, got ${type}`);
+    throw REFUSE.formExpected(type);
   }
   return new URLSearchParams(bodyBytes(event).toString('utf8'));
 }
@@ -21,13 +22,13 @@ export function formParams(event: HttpEvent): URLSearchParams {
  */
 export function parseBlobList(params: URLSearchParams, opts: { requireVersion?: boolean } = {}): string[] {
   if ((opts.requireVersion ?? true) && params.get('camliversion') !== '1') {
-    throw new HttpError(400, 'camliversion=1 is required');
+    throw REFUSE.camliversionRequired();
   }
   const refs = new Set<string>();
   for (let n = 1; params.has(`blob${n}`); n++) {
-    if (n > MAX_REFS_PER_REQUEST) throw new HttpError(400, `too many blobs: at most ${MAX_REFS_PER_REQUEST} per request`);
+    if (n > MAX_REFS_PER_REQUEST) throw REFUSE.tooManyBlobs(MAX_REFS_PER_REQUEST);
     const value = params.get(`blob${n}`)!;
-    if (!isBlobRef(value)) throw new HttpError(400, `blob${n} is not a valid blobref: ${JSON.stringify(value.slice(0, 100))}`);
+    if (!isBlobRef(value)) throw REFUSE.invalidBlobRef(value, `blob${n}`);
     refs.add(value);
   }
   return [...refs];

@@ -12,6 +12,7 @@ import {
   type KeysAndAttributes,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
+import { isConditionalCheckFailed } from './aws-errors.js';
 import { mapConcurrently } from './concurrency.js';
 import { INDEX_SCHEMA, shardOf, shardsAfter } from './index-schema.js';
 import { ROW_WRITE_WINDOW_MS } from './limits.js';
@@ -27,10 +28,6 @@ const MAX_UNPROCESSED_ROUNDS = 8;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const backoff = (round: number) => sleep(Math.min(1000, 25 * 2 ** round) * (0.5 + Math.random() / 2));
-
-export function isConditionFailure(err: unknown): boolean {
-  return (err as Error)?.name === 'ConditionalCheckFailedException';
-}
 
 /**
  * The blob index in DynamoDB: key (shard, blobRef), attributes size, key, offset?, storedAt.
@@ -140,7 +137,7 @@ export class DynamoBlobIndex implements BlobIndex {
       );
       return true;
     } catch (err) {
-      if (isConditionFailure(err)) return false;
+      if (isConditionalCheckFailed(err)) return false;
       throw err;
     }
   }
@@ -158,7 +155,7 @@ export class DynamoBlobIndex implements BlobIndex {
       );
       return true;
     } catch (err) {
-      if (isConditionFailure(err)) return false;
+      if (isConditionalCheckFailed(err)) return false;
       throw err;
     }
   }
@@ -168,7 +165,7 @@ function keyOf(ref: string): Record<string, AttributeValue> {
   return { [INDEX_SCHEMA.partitionKey]: { S: shardOf(ref) }, [INDEX_SCHEMA.sortKey]: { S: ref } };
 }
 
-export function itemOf(row: BlobRow): Record<string, AttributeValue> {
+function itemOf(row: BlobRow): Record<string, AttributeValue> {
   return {
     ...keyOf(row.blobRef),
     size: { N: String(row.size) },

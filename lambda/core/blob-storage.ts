@@ -8,7 +8,7 @@ import type { Logger } from './telemetry.js';
 /**
  * The one place that combines rows (BlobIndex) and objects (BlobStore), and so the one place
  * that decides the order of their writes. The rules, and why they keep every blob wholly
- * present or wholly absent (README, "Guarantees", argues them at length):
+ * present or wholly absent (docs/storage-model.md, "Guarantees", argues them at length):
  *
  * 1. Rows are the truth. A blob is stored iff it has a row; stat, enumerate and GET read
  *    rows only (strongly consistent), then the row's object.
@@ -36,6 +36,12 @@ export interface VerifiedBlobInput {
   ref: string;
   bytes: Buffer;
 }
+
+/** What became of one blob of a request: stored with its size, or not, with the reason the client is told. */
+export type BlobOutcome = { kind: 'stored'; blob: SizedRef } | { kind: 'failed'; blobRef: string; errorText: string };
+
+const stored = (blobRef: string, size: number): BlobOutcome => ({ kind: 'stored', blob: { blobRef, size } });
+const storageFailed = (blobRef: string): BlobOutcome => ({ kind: 'failed', blobRef, errorText: `${blobRef}: not stored (storage error, retry later)` });
 
 export interface ReceiveOutcome {
   received: SizedRef[];
@@ -121,14 +127,14 @@ export class BlobStorage {
       return { received: [], errors: unique.map((b) => `${b.ref}: not stored (storage unavailable, retry later)`) };
     }
 
-    const outcome = new Map<string, SizedRef | string>();
+    const outcome = new Map<string, BlobOutcome>();
     // Re-sent blobs that are indexed: present if their object is (rare: preupload filters them).
     const indexed = unique.filter((b) => known.has(b.ref));
     const intact = await this.objectsIntact(indexed.map((b) => known.get(b.ref)!));
     for (const b of indexed) {
       const ok = intact.get(b.ref);
-      if (ok === true) outcome.set(b.ref, { blobRef: b.ref, size: known.get(b.ref)!.size });
-      else if (ok === undefined) outcome.set(b.ref, `${b.ref}: not stored (storage error, retry later)`);
+      if (ok === true) outcome.set(b.ref, stored(b.ref, known.get(b.ref)!.size));
+      else if (ok === undefined) outcome.set(b.ref, storageFailed(b.ref));
     }
     const fresh = unique.filter((b) => !outcome.has(b.ref));
     const now = this.now();
@@ -150,7 +156,7 @@ export class BlobStorage {
         }
       } catch (err) {
         this.log.error('writing pack failed', { key, blobs: packed.length, error: err as Error });
-        for (const b of packed) outcome.set(b.ref, `${b.ref}: not stored (storage error, retry later)`);
+        for (const b of packed) outcome.set(b.ref, storageFailed(b.ref));
       }
     }
     await mapConcurrently(single, STORE_CONCURRENCY, async (b) => {
@@ -160,7 +166,7 @@ export class BlobStorage {
         rows.push({ blobRef: b.ref, size: b.bytes.length, key, storedAt });
       } catch (err) {
         this.log.error('writing blob object failed', { blobRef: b.ref, error: err as Error });
-        outcome.set(b.ref, `${b.ref}: not stored (storage error, retry later)`);
+        outcome.set(b.ref, storageFailed(b.ref));
       }
     });
 
@@ -175,9 +181,9 @@ export class BlobStorage {
     for (const row of rows) {
       if (failed.has(row.blobRef)) {
         this.log.error('writing index row failed', { blobRef: row.blobRef });
-        outcome.set(row.blobRef, `${row.blobRef}: not stored (storage error, retry later)`);
+        outcome.set(row.blobRef, storageFailed(row.blobRef));
       } else {
-        outcome.set(row.blobRef, { blobRef: row.blobRef, size: row.size });
+        outcome.set(row.blobRef, stored(row.blobRef, row.size));
       }
     }
 
@@ -185,8 +191,8 @@ export class BlobStorage {
     const errors: string[] = [];
     for (const b of unique) {
       const o = outcome.get(b.ref)!;
-      if (typeof o === 'string') errors.push(o);
-      else received.push(o);
+      if (o.kind === 'stored') received.push(o.blob);
+      else errors.push(o.errorText);
     }
     return { received, errors };
   }

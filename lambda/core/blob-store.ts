@@ -9,16 +9,8 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { isInvalidRange, isNotFound } from './aws-errors.js';
 import type { BlobStore, StoredObjectInfo } from './storage-api.js';
-
-export type { BlobStore } from './storage-api.js';
-export { BLOB_PREFIX } from './object-keys.js';
-
-/** Whether an S3 error means the object (or bucket) is not there. */
-export function isNotFound(err: unknown): boolean {
-  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-  return e?.name === 'NotFound' || e?.name === 'NoSuchKey' || e?.$metadata?.httpStatusCode === 404;
-}
 
 /** Immutable objects in one S3 bucket (the key layout is object-keys.ts). */
 export class S3BlobStore implements BlobStore {
@@ -58,7 +50,7 @@ export class S3BlobStore implements BlobStore {
     } catch (err) {
       if (isNotFound(err)) return undefined;
       // A range wholly past the end of the object: it is shorter than the row says.
-      if ((err as Error).name === 'InvalidRange' || (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 416) return Buffer.alloc(0);
+      if (isInvalidRange(err)) return Buffer.alloc(0);
       throw err;
     }
   }

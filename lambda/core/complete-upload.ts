@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { isPreconditionFailed } from './aws-errors.js';
 import { hasherFor, parseBlobRef, type BlobRef } from './blobref.js';
 import type { Deps } from './deps.js';
 import type { SizedRef } from './storage-api.js';
@@ -134,7 +135,4 @@ function received(blobRef: string, size: number): CompletionOutcome {
   return { status: 200, received: [{ blobRef, size }] };
 }
 
-function isPreconditionFailed(err: unknown): boolean {
-  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-  return e?.name === 'PreconditionFailed' || e?.$metadata?.httpStatusCode === 412;
-}
+

@@ -52,7 +52,7 @@ export class ConfigError extends Error {}
 
 type Env = Record<string, string | undefined>;
 
-export function positiveInt(env: Env, name: string, fallback: number): number {
+function positiveInt(env: Env, name: string, fallback: number): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   if (!/^[0-9]+$/.test(raw) || Number(raw) <= 0) throw new ConfigError(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
@@ -82,6 +82,11 @@ function maxBlobSize(env: Env): number {
     throw new ConfigError(`BLOBSERVER_MAX_BLOB_SIZE must be at most ${MAX_ALLOWED_BLOB_SIZE} (what one upload completion verifies well inside 29 s)`);
   }
   return value;
+}
+
+/** The Powertools settings (POWERTOOLS_*, AWS_LAMBDA_LOG_LEVEL), for telemetry.ts; all a function without other config needs. */
+export function readTelemetryConfig(env: Env = process.env): Record<string, string | undefined> {
+  return Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('POWERTOOLS_') || k === 'AWS_LAMBDA_LOG_LEVEL'));
 }
 
 export function readConfig(env: Env = process.env): Config {
@@ -114,6 +119,39 @@ export function readConfig(env: Env = process.env): Config {
     maxInlineGetSize: maxInlineGetSize(env),
     auth,
     signingKeys,
-    telemetry: Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('POWERTOOLS_') || k === 'AWS_LAMBDA_LOG_LEVEL')),
+    telemetry: readTelemetryConfig(env),
+  };
+}
+
+/** The local server's own settings (`npm start`, the tests): where it listens and what it runs on. */
+export interface LocalServerConfig {
+  host: string;
+  port: number;
+  /** Where the embedded emulators keep their data (and the signing-key file by default). */
+  dataDir: string;
+  /** Start dynalite + s3rver: when no AWS endpoint is configured, unless BLOBSERVER_EMBEDDED=false. */
+  embedded: boolean;
+  /** The handlers' configuration; the endpoints of embedded emulators are filled in once they listen. */
+  config: Config;
+}
+
+export function readLocalServerConfig(env: Env = process.env, resolvePath: (p: string) => string = (p) => p): LocalServerConfig {
+  const dataDir = resolvePath(env.BLOBSERVER_DATA_DIR || '.data');
+  // EMF metrics are for CloudWatch; on a laptop they would only flood stdout, so they are off unless asked for.
+  const base = readConfig({ POWERTOOLS_METRICS_DISABLED: 'true', ...env, BLOBSERVER_DATA_DIR: dataDir });
+  const embedded = !base.endpoints.s3 && !base.endpoints.dynamodb && env.BLOBSERVER_EMBEDDED !== 'false';
+  const credentials = embedded
+    ? undefined // the emulators' own, once they run
+    : env.AWS_ACCESS_KEY_ID
+      ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY ?? '' }
+      : base.endpoints.s3 || base.endpoints.dynamodb
+        ? { accessKeyId: 'test', secretAccessKey: 'test' } // LocalStack's convention
+        : undefined;
+  return {
+    host: env.BLOBSERVER_HOST || '127.0.0.1',
+    port: Number(env.PORT ?? 3179),
+    dataDir,
+    embedded,
+    config: { ...base, ...(credentials ? { credentials } : {}) },
   };
 }

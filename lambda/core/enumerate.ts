@@ -1,6 +1,6 @@
 import type { BlobStorage } from './blob-storage.js';
 import type { SizedRef } from './storage-api.js';
-import { HttpError } from './http.js';
+import { REFUSE } from './errors.js';
 import { DEFAULT_ENUMERATE_LIMIT, MAX_ENUMERATE_LIMIT } from './limits.js';
 
 /** enumerate-blobs: pages of stored blobs in blobref order. */
@@ -23,10 +23,10 @@ const MAX_AFTER_LENGTH = 256;
 /** `after` (default: from the start) and `limit` (default 100, values above 10000 clamped). */
 export function parseEnumerateQuery(params: URLSearchParams): EnumerateQuery {
   const after = params.get('after') ?? '';
-  if (after.length > MAX_AFTER_LENGTH) throw new HttpError(400, `after is longer than ${MAX_AFTER_LENGTH} characters`);
+  if (after.length > MAX_AFTER_LENGTH) throw REFUSE.invalidAfter(MAX_AFTER_LENGTH);
   const raw = params.get('limit');
   if (raw === null || raw === '') return { after, limit: DEFAULT_ENUMERATE_LIMIT };
-  if (!/^[0-9]+$/.test(raw) || Number(raw) === 0) throw new HttpError(400, `limit must be a positive integer, got ${JSON.stringify(raw.slice(0, 40))}`);
+  if (!/^[0-9]+$/.test(raw) || Number(raw) === 0) throw REFUSE.invalidLimit(raw);
   return { after, limit: Math.min(Number(raw), MAX_ENUMERATE_LIMIT) };
 }
 

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { REFUSE, type HttpError } from './errors.js';
 
 /** HTTP helpers over API Gateway HTTP API (payload v2) events. */
 export type HttpEvent = APIGatewayProxyEventV2;
@@ -11,17 +12,6 @@ export type Handler = (event: HttpEvent) => Promise<HttpResult>;
  * this for discovery; the other answers use it too, as Perkeep does.
  */
 export const CAMLI_JSON = 'text/javascript';
-
-/** A refusal with a status and a message for the client; handlers throw it, the router answers it. */
-export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-  }
-}
 
 /** Header lookup; API Gateway lower-cases header names in v2 events, but be lenient. */
 export function header(event: HttpEvent, name: string): string | undefined {
@@ -39,8 +29,9 @@ export function json(status: number, body: unknown, contentType = 'application/j
   return { statusCode: status, headers: { 'content-type': contentType, ...headers }, body: JSON.stringify(body) };
 }
 
-export function errorResult(status: number, errorText: string, headers: Record<string, string> = {}): HttpResult {
-  return json(status, { errorText }, 'application/json', headers);
+/** A refusal's answer: `{"errorText", "code"}` with its status and headers. */
+export function errorResult(err: HttpError): HttpResult {
+  return json(err.status, err, 'application/json', err.headers);
 }
 
 /** A host name (DNS labels), an IPv4 address or a bracketed IPv6 address, with an optional port. */
@@ -60,9 +51,9 @@ export function isHostAuthority(value: string): boolean {
  */
 export function publicBaseUrl(event: HttpEvent): string {
   const proto = (header(event, 'x-forwarded-proto')?.split(',')[0].trim() || 'https').toLowerCase();
-  if (proto !== 'https' && proto !== 'http') throw new HttpError(400, 'X-Forwarded-Proto must be http or https');
+  if (proto !== 'https' && proto !== 'http') throw REFUSE.invalidForwardedProto();
   const host = event.requestContext.domainName;
-  if (!host || !isHostAuthority(host)) throw new HttpError(400, 'the Host header must be a host name or IP address with an optional port');
+  if (!host || !isHostAuthority(host)) throw REFUSE.invalidHost();
   const stage = event.requestContext.stage;
   const prefix = stage && stage !== '$default' ? `/${stage}` : '';
   return `${proto}://${host.toLowerCase()}${prefix}`;

@@ -55,7 +55,7 @@ export function keyringLoader(source: KeySource, secrets: Pick<SecretReader, 're
   };
 }
 
-export async function readKeyFile(path: string): Promise<Keyring> {
+async function readKeyFile(path: string): Promise<Keyring> {
   const parsed = JSON.parse(await readFile(path, 'utf8')) as { keys?: unknown };
   if (!Array.isArray(parsed.keys) || parsed.keys.some((k) => typeof k !== 'string')) {
     throw new Error(`${path}: expected {"keys": ["<base64>", ...]}`);

@@ -8,7 +8,7 @@ export const MAX_BLOB_SIZE = 16 << 20;
  * streamed from S3 through the digest, a server-side copy, the row) verifies well inside API
  * Gateway's 29 s. From `npm run bench` (table 7): 23-177 MB/s on a busy 2-core VM, so
  * 256 MiB takes 1.5-11 s, 3 s typically; the rest of the 29 s is margin for the cloud's slower
- * S3 stream and separate copy. README "Large blobs" has the figures.
+ * S3 stream and separate copy. docs/large-blobs.md has the figures.
  */
 export const MAX_ALLOWED_BLOB_SIZE = 256 << 20;
 
@@ -82,3 +82,9 @@ export const REMOVE_OBJECT_MIN_AGE_MS = 10 * 60_000;
 
 /** fsck reclaims an unreferenced object only when it is older than this (uploads in flight). */
 export const DEFAULT_FSCK_GRACE_MS = 60 * 60_000;
+
+/** Secrets are read once per cold start and then from cache, refreshed after this many seconds. */
+export const SECRET_CACHE_SECONDS = 300;
+
+/** The same strength as the key CDK generates at deploy time (64 characters, no punctuation). */
+export const SIGNING_KEY_MIN_LENGTH = 64;

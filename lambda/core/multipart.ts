@@ -1,6 +1,6 @@
 import busboy from 'busboy';
 import { hasherFor, parseBlobRef } from './blobref.js';
-import { HttpError } from './http.js';
+import { REFUSE } from './errors.js';
 import { MAX_PARTS_PER_REQUEST } from './limits.js';
 
 /**
@@ -23,7 +23,7 @@ export function multipartBoundary(contentType: string | undefined): string {
   const type = (contentType ?? '').split(';')[0].trim().toLowerCase();
   const boundary = /;\s*boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(contentType ?? '');
   if (type !== 'multipart/form-data' || !boundary) {
-    throw new HttpError(400, 'expected a multipart/form-data body with a boundary');
+    throw REFUSE.multipartExpected();
   }
   return boundary[1] ?? boundary[2];
 }
@@ -51,8 +51,8 @@ export function partsWithContentType(body: Buffer, boundary: string): boolean[] 
   return result;
 }
 
-function tooManyParts(): HttpError {
-  return new HttpError(400, `too many parts: at most ${MAX_PARTS_PER_REQUEST} per upload request; nothing was stored, send the blobs in several requests`);
+function tooManyParts() {
+  return REFUSE.tooManyParts(MAX_PARTS_PER_REQUEST);
 }
 
 export async function readBlobParts(body: Buffer, contentType: string | undefined, maxBlobSize: number): Promise<ParsedUpload> {

@@ -10,6 +10,10 @@ import { randomBytes } from 'node:crypto';
  */
 export const BLOB_PREFIX = 'blobs/';
 export const PACK_PREFIX = 'packs/';
+/** Large-blob form uploads before they are verified (staging.ts); expired by a lifecycle rule. */
+export const STAGING_PREFIX = 'staging/';
+/** The store's generation (storage-generation.ts), outside every blob prefix. */
+export const GENERATION_KEY = 'meta/storage-generation.json';
 
 /** Unguessable and collision-free in practice: 96 random bits. */
 function newId(): string {

@@ -1,23 +1,35 @@
+import type { Authorisation } from '../routes.js';
+import { AUTHORISE, type RouteHandler } from './authorise.js';
 import type { Deps } from './deps.js';
-import { HttpError, errorResult, type Handler, type HttpEvent, type HttpResult } from './http.js';
+import { HttpError, REFUSE } from './errors.js';
+import { errorResult, type Handler, type HttpEvent, type HttpResult } from './http.js';
 import { MetricUnit } from './telemetry.js';
 
 /**
+ * A route's handler behind its authorisation: the only place credentials and tokens are
+ * checked, so no endpoint can forget to.
+ */
+export function authorised<A extends Authorisation>(auth: A, deps: Deps, handler: RouteHandler<A>): Handler {
+  const authorise = AUTHORISE[auth] as (deps: Deps, event: HttpEvent) => Promise<Parameters<RouteHandler<A>>[1]>;
+  return async (event) => handler(event, await authorise(deps, event));
+}
+
+/**
  * Dispatches on the API Gateway route key and turns every failure into a JSON answer:
- * HttpError -> its status and message; anything else -> 500 without internals, logged
+ * HttpError -> its status, code and message; anything else -> 500 without internals, logged
  * with the request id.
  */
 export function createRouter(routes: Record<string, Handler>, deps: Pick<Deps, 'log' | 'metrics'>): Handler {
   const dispatch = async (event: HttpEvent): Promise<HttpResult> => {
     const requestId = event.requestContext?.requestId;
     const handler = routes[event.routeKey];
-    if (!handler) return errorResult(404, `no such endpoint: ${event.routeKey}`);
+    if (!handler) return errorResult(REFUSE.noSuchEndpoint(event.routeKey));
     try {
       return await handler(event);
     } catch (err) {
-      if (err instanceof HttpError) return errorResult(err.status, err.message, err.headers);
+      if (err instanceof HttpError) return errorResult(err);
       deps.log.error('request failed', { requestId, routeKey: event.routeKey, error: err as Error });
-      return errorResult(500, `internal server error (request id ${requestId})`);
+      return errorResult(REFUSE.internal(requestId, err));
     }
   };
   return async (event) => {

@@ -1,9 +1,9 @@
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { isResourceNotFound } from './aws-errors.js';
 import type { Config } from './config.js';
+import { SECRET_CACHE_SECONDS } from './limits.js';
 
-/** Secrets are read once per cold start and then from cache, refreshed after this many seconds. */
-export const SECRET_CACHE_SECONDS = 300;
 
 export type SecretStage = 'AWSCURRENT' | 'AWSPREVIOUS';
 
@@ -32,8 +32,8 @@ export class SecretReader {
       });
       return typeof value === 'string' ? value : value === undefined ? undefined : Buffer.from(value as Uint8Array).toString('utf8');
     } catch (err) {
-      const cause = (err as { cause?: { name?: string } }).cause;
-      if (stage === 'AWSPREVIOUS' && cause?.name === 'ResourceNotFoundException') return undefined;
+      // Powertools wraps the SDK's error.
+      if (stage === 'AWSPREVIOUS' && isResourceNotFound((err as { cause?: unknown }).cause)) return undefined;
       throw err;
     }
   }

@@ -1,7 +1,8 @@
 import type { Readable } from 'node:stream';
 import { DeleteObjectCommand, GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createPresignedPost, type PresignedPost } from '@aws-sdk/s3-presigned-post';
-import { isNotFound } from './blob-store.js';
+import { isNotFound } from './aws-errors.js';
+import { STAGING_PREFIX } from './object-keys.js';
 
 /**
  * Where clients upload large blobs straight to S3 (DESIGN §6): one unverified object per
@@ -9,7 +10,6 @@ import { isNotFound } from './blob-store.js';
  * endpoint reads an object through its digest, has the storage model adopt it under `blobs/`
  * (a server-side copy) or deletes it, and a lifecycle rule expires whatever is abandoned.
  */
-export const STAGING_PREFIX = 'staging/';
 
 export interface StagedObject {
   size: number;

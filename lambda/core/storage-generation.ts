@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { isNotFound } from './blob-store.js';
+import { isAccessDenied, isNotFound, isPreconditionFailed } from './aws-errors.js';
+import { GENERATION_KEY } from './object-keys.js';
 
 /**
  * The store's generation, as perkeepd reports it in discovery (`storageGeneration`,
@@ -10,7 +11,6 @@ import { isNotFound } from './blob-store.js';
  * blobs and outside their prefix, created with If-None-Match so the first writer wins and
  * every instance reads back that one.
  */
-export const GENERATION_KEY = 'meta/storage-generation.json';
 
 export interface StorageGeneration {
   generation: string;
@@ -20,20 +20,10 @@ export interface StorageGeneration {
 
 export type StorageGenerationSource = () => Promise<StorageGeneration>;
 
-function isPreconditionFailed(err: unknown): boolean {
-  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-  return e?.name === 'PreconditionFailed' || e?.$metadata?.httpStatusCode === 412;
-}
-
 /**
  * S3 answers a missing object with 403, not 404, to a caller without s3:ListBucket (the read
  * side has none), so before the first create a 403 may mean "not there yet" too.
  */
-function isAccessDenied(err: unknown): boolean {
-  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-  return e?.name === 'AccessDenied' || e?.$metadata?.httpStatusCode === 403;
-}
-
 async function read(s3: S3Client, bucket: string, opts: { deniedMeansMissing: boolean }): Promise<StorageGeneration | undefined> {
   try {
     const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: GENERATION_KEY }));

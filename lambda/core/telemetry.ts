@@ -8,11 +8,12 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 export type { Logger, Metrics };
 export { MetricUnit };
 
-export const METRICS_NAMESPACE = 'Blobserver';
+const METRICS_NAMESPACE = 'Blobserver';
 
 type Env = Record<string, string | undefined>;
 
-export function createLogger(env: Env = process.env): Logger {
+/** `env`: the Powertools settings from config.ts (readTelemetryConfig). */
+export function createLogger(env: Env): Logger {
   return new Logger({
     serviceName: env.POWERTOOLS_SERVICE_NAME || 'blobserver',
     logLevel: (env.POWERTOOLS_LOG_LEVEL || env.AWS_LAMBDA_LOG_LEVEL || 'INFO') as 'INFO',
@@ -20,7 +21,7 @@ export function createLogger(env: Env = process.env): Logger {
 }
 
 /** Metrics for the Lambda functions; undefined when disabled (the local server's default). */
-export function createMetrics(env: Env = process.env): Metrics | undefined {
+export function createMetrics(env: Env): Metrics | undefined {
   if (env.POWERTOOLS_METRICS_DISABLED === 'true') return undefined;
   return new Metrics({ namespace: env.POWERTOOLS_METRICS_NAMESPACE || METRICS_NAMESPACE, serviceName: env.POWERTOOLS_SERVICE_NAME || 'blobserver' });
 }

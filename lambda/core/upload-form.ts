@@ -1,8 +1,9 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { credentialsBinding } from './auth.js';
 import type { Deps } from './deps.js';
-import { HttpError, publicBaseUrl, type HttpEvent } from './http.js';
-import { STAGING_PREFIX } from './staging.js';
+import { REFUSE } from './errors.js';
+import { publicBaseUrl, type HttpEvent } from './http.js';
+import { STAGING_PREFIX } from './object-keys.js';
 import type { Keyring } from './tokens.js';
 
 /**
@@ -18,7 +19,7 @@ import type { Keyring } from './tokens.js';
  */
 
 /** The route S3 redirects to once a form upload is stored; the token follows as the last segment. */
-export const COMPLETION_PATH = '/camli/upload-complete';
+const COMPLETION_PATH = '/camli/upload-complete';
 
 export interface UploadForm {
   url: string;
@@ -71,7 +72,7 @@ export function verifyCompletionToken(keyring: Keyring, token: string, nowSecond
 
 /** The grant of a completion URL's token; 403 for anything but a valid, unexpired one. */
 export async function grantOfCompletionToken(deps: Pick<Deps, 'keyring' | 'nowSeconds' | 'credentials'>, token: string | undefined): Promise<CompletionGrant> {
-  if (!token) throw new HttpError(403, 'completion token missing');
+  if (!token) throw REFUSE.completionUrlMissing();
   const binding = credentialsBinding(await deps.credentials());
   let check = verifyCompletionToken(await deps.keyring(), token, deps.nowSeconds(), binding);
   // A key id we do not know may come from a rotation newer than our cached keys (the loader
@@ -79,7 +80,7 @@ export async function grantOfCompletionToken(deps: Pick<Deps, 'keyring' | 'nowSe
   if (!check.ok && check.reason === 'unknown-key') check = verifyCompletionToken(await deps.keyring({ refresh: true }), token, deps.nowSeconds(), binding);
   if (!check.ok) {
     const why = check.reason === 'expired' ? 'expired' : check.reason === 'malformed' ? 'malformed' : 'not valid';
-    throw new HttpError(403, `upload completion URL is ${why}; ask /camli/preupload for a new uploadForm`);
+    throw REFUSE.completionUrlInvalid(why);
   }
   return check.grant;
 }

@@ -1,6 +1,7 @@
 import type { SizedRef } from './storage-api.js';
 import type { Deps } from './deps.js';
-import { HttpError, bodyBytes, header, type HttpEvent } from './http.js';
+import { REFUSE } from './errors.js';
+import { bodyBytes, header, type HttpEvent } from './http.js';
 import { readBlobParts } from './multipart.js';
 import { MetricUnit } from './telemetry.js';
 
@@ -18,7 +19,7 @@ export interface UploadOutcome {
 export async function receiveUpload(deps: Pick<Deps, 'settings' | 'storage' | 'metrics'>, event: HttpEvent): Promise<UploadOutcome> {
   const body = bodyBytes(event);
   if (body.length > deps.settings.maxUploadSize) {
-    throw new HttpError(413, `request body of ${body.length} bytes exceeds maxUploadSize ${deps.settings.maxUploadSize}`);
+    throw REFUSE.requestTooLarge(body.length, deps.settings.maxUploadSize);
   }
   // A body that is not multipart is refused (400) before busboy sees it.
   const parsed = await readBlobParts(body, header(event, 'content-type'), deps.settings.maxBlobSize);

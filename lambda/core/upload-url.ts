@@ -1,6 +1,7 @@
 import { credentialsBinding } from './auth.js';
 import type { Deps } from './deps.js';
-import { HttpError, publicBaseUrl, type HttpEvent } from './http.js';
+import { REFUSE } from './errors.js';
+import { publicBaseUrl, type HttpEvent } from './http.js';
 import { mintUploadToken, verifyUploadToken } from './tokens.js';
 import { freshUploadForm, type UploadForm } from './upload-form.js';
 
@@ -49,7 +50,7 @@ export async function sameUploadUrl(deps: Deps, event: HttpEvent, grant: UploadG
 
 /** Checks an upload token; 403 for anything but a valid, unexpired one minted under the current credentials. */
 export async function verifyUploadGrant(deps: Deps, token: string | undefined): Promise<UploadGrant> {
-  if (!token) throw new HttpError(403, 'upload URL token missing');
+  if (!token) throw REFUSE.uploadUrlMissing();
   const binding = credentialsBinding(await deps.credentials());
   let check = verifyUploadToken(await deps.keyring(), token, deps.nowSeconds(), binding);
   // A key id we do not know may come from a rotation newer than our cached keys. The loader
@@ -58,8 +59,8 @@ export async function verifyUploadGrant(deps: Deps, token: string | undefined): 
     check = verifyUploadToken(await deps.keyring({ refresh: true }), token, deps.nowSeconds(), binding);
   }
   if (!check.ok) {
-    const why = { malformed: 'malformed', 'unknown-key': 'not valid', 'bad-signature': 'not valid', expired: 'expired' }[check.reason];
-    throw new HttpError(403, `upload URL is ${why}; ask /camli/preupload for a new one`);
+    const why = ({ malformed: 'malformed', 'unknown-key': 'not valid', 'bad-signature': 'not valid', expired: 'expired' } as const)[check.reason];
+    throw REFUSE.uploadUrlInvalid(why);
   }
   return { principal: check.principal, token, expiresAt: check.expiresAt };
 }

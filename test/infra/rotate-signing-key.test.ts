@@ -10,7 +10,8 @@ import {
 import { keyringLoader } from '../../lambda/core/keyring-source.js';
 import type { SecretReader } from '../../lambda/core/secrets.js';
 import { mintUploadToken, verifyUploadToken } from '../../lambda/core/tokens.js';
-import { rotate, SIGNING_KEY_MIN_LENGTH, type RotationEvent, type RotationStep } from '../../lambda/rotate-signing-key.js';
+import { SIGNING_KEY_MIN_LENGTH } from '../../lambda/core/limits.js';
+import { rotate, type RotationEvent, type RotationStep } from '../../lambda/rotate-signing-key.js';
 
 /**
  * A Secrets Manager stand-in for one secret: versions with staging labels, and the one

@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { Match } from 'aws-cdk-lib/assertions';
 import { INDEX_SCHEMA } from '../../lambda/core/index-schema.js';
 import { BLOB_PREFIX, PACK_PREFIX } from '../../lambda/core/object-keys.js';
-import { GENERATION_KEY } from '../../lambda/core/storage-generation.js';
+import { GENERATION_KEY } from '../../lambda/core/object-keys.js';
 import { readConfig } from '../../lambda/core/config.js';
 import { DEFAULT_MAX_UPLOAD_SIZE, DEFAULT_UPLOAD_URL_TTL_SECONDS, MAX_BLOB_SIZE } from '../../lambda/core/limits.js';
 import { ROUTES, routeKey } from '../../lambda/routes.js';

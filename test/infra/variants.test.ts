@@ -4,7 +4,7 @@ import { CreateTableCommand, DescribeTableCommand, ResourceNotFoundException, ty
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { BLOB_PREFIX } from '../../lambda/core/object-keys.js';
 import { MAX_ALLOWED_BLOB_SIZE } from '../../lambda/core/limits.js';
-import { STAGING_PREFIX } from '../../lambda/core/staging.js';
+import { STAGING_PREFIX } from '../../lambda/core/object-keys.js';
 import { ensureTable } from '../../local/provision.js';
 import { DEFAULT_SETTINGS, MAX_UPLOAD_SIZE_ON_LAMBDA, SettingsError, settingsFromContext } from '../../infra/settings.js';
 import { grants, logicalId, permissionsOf, resourcesOfType, synth } from './helpers.js';

@@ -11,7 +11,8 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { keyIdFor } from '../../lambda/core/tokens.js';
-import { newSigningKey, rotate, SIGNING_KEY_MIN_LENGTH, type RotationStep } from '../../lambda/rotate-signing-key.js';
+import { SIGNING_KEY_MIN_LENGTH } from '../../lambda/core/limits.js';
+import { newSigningKey, rotate, type RotationStep } from '../../lambda/rotate-signing-key.js';
 import type { LocalServer } from '../../local/server.js';
 import { localStackEndpoint } from '../support/backends.js';
 import { basicAuth, lane, startTestServer, type TestServer } from '../support/test-server.js';
@@ -127,7 +128,7 @@ describe(`cloud configuration from Secrets Manager [${L.name}]`, { skip: L.unava
       ] as const) {
         const a = await uploadVia(server, url, b);
         assert.equal(a.status, 200, a.text);
-        assert.deepEqual(a.body.received, [{ blobRef: b.ref, size: b.data.length }]);
+        assert.deepEqual(a.json.received, [{ blobRef: b.ref, size: b.data.length }]);
       }
     } finally {
       await fresh.close();

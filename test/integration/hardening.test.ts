@@ -91,7 +91,7 @@ describe('hardening [dynalite+s3rver]', () => {
       t.after(() => aliceToo.close());
       const accepted = await uploadParts(moveTo(aliceToo.url), [part(b)]);
       assert.equal(accepted.status, 200, accepted.text);
-      assert.deepEqual(accepted.body.received, [{ blobRef: b.ref, size: b.data.length }]);
+      assert.deepEqual(accepted.json.received, [{ blobRef: b.ref, size: b.data.length }]);
     });
 
     it("alice's uploadForm completion is refused where only bob is configured (nothing stored), and completes where alice still is", async (t) => {
@@ -123,7 +123,7 @@ describe('hardening [dynalite+s3rver]', () => {
       t.after(() => open.close());
       const a = await preuploadRaw(open.url, blobForm([]), undefined);
       assert.equal(a.status, 200, a.text);
-      const u = new URL(a.body.uploadUrl);
+      const u = new URL(a.json.uploadUrl);
       u.host = new URL(ts.url).host; // the main server: same keys, credentials set
       const b = newBlob();
       const refused = await uploadParts(u.toString(), [part(b)]);
@@ -145,15 +145,15 @@ describe('hardening [dynalite+s3rver]', () => {
       ];
       for (const a of answers) {
         assert.equal(a.status, 200, a.text);
-        assert.deepEqual(a.body.received, []);
-        assert.equal(a.body.uploadUrl, uploadUrl, 'the same URL, not extended');
-        assert.ok(a.body.uploadUrlExpirationSeconds <= ttl - 100 && a.body.uploadUrlExpirationSeconds > 0, a.text);
-        assert.ok(a.body.maxUploadSize > 0);
+        assert.deepEqual(a.json.received, []);
+        assert.equal(a.json.uploadUrl, uploadUrl, 'the same URL, not extended');
+        assert.ok(a.json.uploadUrlExpirationSeconds <= ttl - 100 && a.json.uploadUrlExpirationSeconds > 0, a.text);
+        assert.ok(a.json.maxUploadSize > 0);
       }
       const ok = await uploadParts(uploadUrl, [part(newBlob())]);
       assert.equal(ok.status, 200, ok.text);
-      assert.notEqual(tokenOf(ok.body.uploadUrl), tokenOf(uploadUrl), 'an upload that stored something gets a fresh URL');
-      assert.equal(ok.body.uploadUrlExpirationSeconds, ttl);
+      assert.notEqual(tokenOf(ok.json.uploadUrl), tokenOf(uploadUrl), 'an upload that stored something gets a fresh URL');
+      assert.equal(ok.json.uploadUrlExpirationSeconds, ttl);
     });
   });
 
@@ -163,7 +163,7 @@ describe('hardening [dynalite+s3rver]', () => {
       const { uploadUrl } = await preupload(target);
       const a = await uploadParts(uploadUrl, blobs.map((b) => part(b)));
       assert.equal(a.status, 400, a.text);
-      assert.match(a.body.errorText ?? '', new RegExp(`at most ${MAX_PARTS_PER_REQUEST}`));
+      assert.match(a.json.errorText ?? '', new RegExp(`at most ${MAX_PARTS_PER_REQUEST}`));
       assert.deepEqual(await have(target, blobs[0].ref, blobs[MAX_PARTS_PER_REQUEST].ref), []);
     });
   });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { blobRefOf } from '../../lambda/core/blobref.js';
 import { readConfig } from '../../lambda/core/config.js';
-import { dynamoClientFor, s3ClientFor } from '../../lambda/core/deps.js';
+import { dynamoClientFor, s3ClientFor } from '../../lambda/core/aws-clients.js';
 import type { HttpResult } from '../../lambda/core/http.js';
 import { ensureKeyFile } from '../../local/keys.js';
 import { ensureBucket, ensureTable } from '../../local/provision.js';

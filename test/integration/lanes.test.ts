@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { readConfig } from '../../lambda/core/config.js';
-import { s3ClientFor } from '../../lambda/core/deps.js';
+import { s3ClientFor } from '../../lambda/core/aws-clients.js';
 import { ensureBucket } from '../../local/provision.js';
 import type { Backend } from '../support/backends.js';
 import { LANES } from '../support/test-server.js';

@@ -10,6 +10,7 @@ import type { LocalServer } from '../../local/server.js';
 import { DYNAMODB_FAILURE, S3_FAILURE, type ProxiedRequest } from '../support/aws-proxy.js';
 import { isPutObjectOf, objectKeyOf } from '../support/storage.js';
 import { basicAuth, multipartBody, startTestServer, type Lane, type Part, type TestServer } from '../support/test-server.js';
+import { assertJsonError, request, type Reply, type RequestOptions } from '../support/http.js';
 import { postFormRedirected, type UploadForm } from '../support/upload-form.js';
 import { blobForm, newBlob, part, type Blob } from './seed.suite.js';
 import { follow } from './upload-form.suite.js';
@@ -28,54 +29,19 @@ interface SizedRef {
   size: number;
 }
 
-interface Reply<T = Record<string, unknown>> {
-  status: number;
-  headers: Headers;
-  bytes: Buffer;
-  text: string;
-  /** The JSON body, or undefined when the body is not JSON. */
-  json?: T;
-}
-
-interface CallOptions {
+interface CallOptions extends Omit<RequestOptions, 'method'> {
   /** The Authorization header; null sends none. Default: the right credentials. */
   auth?: string | null;
-  headers?: Record<string, string>;
-  body?: string | Buffer;
-  redirect?: RequestRedirect;
 }
 
-async function call<T = Record<string, unknown>>(base: string, method: string, path: string, opts: CallOptions = {}): Promise<Reply<T>> {
-  const headers: Record<string, string> = { ...opts.headers };
-  const auth = opts.auth === undefined ? basicAuth() : opts.auth;
-  if (auth !== null) headers.authorization = auth;
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers,
-    body: opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : new Uint8Array(opts.body),
-    redirect: opts.redirect ?? 'manual',
-  });
-  const bytes = Buffer.from(await res.arrayBuffer());
-  const text = bytes.toString('utf8');
-  let json: T | undefined;
-  try {
-    json = JSON.parse(text) as T;
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, headers: res.headers, bytes, text, json };
+/** The credentials the suite's server takes (set by definePerkeepSuite); null for an open server. */
+let serverAuth: string | null = basicAuth();
+
+function call<T = Record<string, unknown>>(base: string, method: string, path: string, opts: CallOptions = {}): Promise<Reply<T>> {
+  return request<T>(`${base}${path}`, { ...opts, method, auth: opts.auth === undefined ? serverAuth : opts.auth });
 }
 
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
-
-function assertJsonError(r: Reply<unknown>, status: number, pattern?: RegExp): void {
-  assert.equal(r.status, status, r.text);
-  const errorText = (r.json as { errorText?: unknown } | undefined)?.errorText;
-  assert.equal(typeof errorText, 'string', `no JSON errorText: ${r.text}`);
-  assert.ok((errorText as string).length > 0);
-  assert.doesNotMatch(errorText as string, /\n\s+at /, 'a stack trace leaked');
-  if (pattern) assert.match(errorText as string, pattern);
-}
 
 const sized = (...blobs: Blob[]): SizedRef[] => blobs.map((b) => ({ blobRef: b.ref, size: b.data.length }));
 
@@ -176,21 +142,39 @@ async function storeDirectly(server: LocalServer, b: Blob): Promise<void> {
 
 // ---------- the suite ----------
 
-export function definePerkeepSuite(lane: Lane): void {
-  const skip = lane.unavailable();
+/**
+ * Where the suite runs: a local server on an emulator lane (every test), or an already running
+ * server (`npm run test:remote`), where the tests that need the server's storage, its AWS
+ * proxies or siblings with other settings report skipped.
+ */
+export type PerkeepTarget = { kind: 'local'; lane: Lane } | { kind: 'remote'; name: string; url?: string; authorization?: string };
 
-  describe(`Perkeep protocol [${lane.name}]`, { skip }, () => {
-    /** Removal disabled (the default). */
+export function definePerkeepSuite(target: PerkeepTarget): void {
+  const lane = target.kind === 'local' ? target.lane : undefined;
+  const remote = target.kind === 'remote' ? target : undefined;
+  const skip = lane ? lane.unavailable() : remote?.url ? undefined : 'no remote server: run `npm run test:remote -- <BASE_URL>`';
+  const localOnly = remote ? 'needs a local server: its storage, AWS proxies or siblings with other settings' : false;
+  if (remote) serverAuth = remote.authorization ?? null;
+
+  describe(`Perkeep protocol [${lane?.name ?? remote!.name}]`, { skip }, () => {
+    /** The local server (undefined remotely); removal disabled (the default). */
     let ts: TestServer;
-    /** Same storage and proxies, BLOBSERVER_ALLOW_REMOVE=true. */
-    let removable: LocalServer;
+    /** Same storage and proxies, BLOBSERVER_ALLOW_REMOVE=true (undefined remotely). */
+    let removable: LocalServer | undefined;
+    /** The server's base URL. */
+    let base: string;
     before(async () => {
+      if (!lane) {
+        base = remote!.url!;
+        return;
+      }
       ts = await startTestServer(lane.factory, {}, { proxy: true });
       removable = await ts.startSibling({ BLOBSERVER_ALLOW_REMOVE: 'true' });
+      base = ts.url;
     });
     afterEach(() => {
-      ts.proxies!.s3.setFault(undefined);
-      ts.proxies!.dynamodb.setFault(undefined);
+      ts?.proxies!.s3.setFault(undefined);
+      ts?.proxies!.dynamodb.setFault(undefined);
     });
     after(async () => {
       await ts?.close();
@@ -214,16 +198,16 @@ export function definePerkeepSuite(lane: Lane): void {
       };
 
       it('answers Accept: text/x-camli-configuration with the discovery document', async () => {
-        expectDiscovery(await call(ts.url, 'GET', '/', { headers: { accept: 'text/x-camli-configuration' } }));
-        expectDiscovery(await call(ts.url, 'GET', '/', { headers: { accept: 'text/html, TEXT/X-Camli-Configuration;q=0.9' } }));
+        expectDiscovery(await call(base, 'GET', '/', { headers: { accept: 'text/x-camli-configuration' } }));
+        expectDiscovery(await call(base, 'GET', '/', { headers: { accept: 'text/html, TEXT/X-Camli-Configuration;q=0.9' } }));
       });
 
       it('answers ?camli.mode=config with the discovery document', async () => {
-        expectDiscovery(await call(ts.url, 'GET', '/?camli.mode=config'));
+        expectDiscovery(await call(base, 'GET', '/?camli.mode=config'));
       });
 
       it('answers a plain GET / with a pointer, not the document', async () => {
-        const r = await call(ts.url, 'GET', '/', { headers: { accept: 'text/html' } });
+        const r = await call(base, 'GET', '/', { headers: { accept: 'text/html' } });
         assert.equal(r.status, 200);
         assert.match(r.headers.get('content-type') ?? '', /^text\/plain/);
         assert.match(r.text, /text\/x-camli-configuration/);
@@ -231,8 +215,8 @@ export function definePerkeepSuite(lane: Lane): void {
       });
 
       it('serves status.json under the advertised statusRoot', async () => {
-        const d = (await call(ts.url, 'GET', '/?camli.mode=config')).json as { statusRoot: string };
-        const r = await call(ts.url, 'GET', `${d.statusRoot}status.json`);
+        const d = (await call(base, 'GET', '/?camli.mode=config')).json as { statusRoot: string };
+        const r = await call(base, 'GET', `${d.statusRoot}status.json`);
         assert.equal(r.status, 200, r.text);
         assert.deepEqual((r.json as { errors: unknown }).errors, []);
       });
@@ -252,7 +236,7 @@ export function definePerkeepSuite(lane: Lane): void {
         return { path, opts: {} };
       };
       // Signed-token routes (upload URL, upload-form completion) take no credentials: their token is the capability.
-      const guarded = ROUTES.filter((r) => !r.path.endsWith('/{token}'));
+      const guarded = ROUTES.filter((r) => r.auth === 'basic');
 
       it('covers every route but the signed-token ones (a new route cannot slip through)', () => {
         assert.ok(guarded.length >= 10, `only ${guarded.length} routes`);
@@ -262,23 +246,24 @@ export function definePerkeepSuite(lane: Lane): void {
       });
 
       for (const route of guarded) {
-        it(`${routeKey(route)}: 401 with a Basic challenge without valid credentials, and no effect`, async () => {
+        const open = remote && !remote.authorization ? 'the server is open (no BLOBSERVER_TEST_AUTH)' : false;
+        it(`${routeKey(route)}: 401 with a Basic challenge without valid credentials, and no effect`, { skip: open || (route.path === '/camli/remove' && localOnly) }, async () => {
           const [b, fresh] = [newBlob(50), newBlob(60)];
-          await upload(ts.url, b);
+          await upload(base, b);
           // Removal is refused with 403 by the default server: ask the one that would remove.
-          const base = route.path === '/camli/remove' ? removable.url : ts.url;
+          const server = route.path === '/camli/remove' ? removable!.url : base;
           const { path, opts } = requestFor(route, b, fresh);
           for (const auth of [null, basicAuth('alice', 'wrong password'), basicAuth('mallory', 'correct horse battery staple'), 'Bearer abc']) {
-            const r = await call(base, route.method, path, { ...opts, auth });
+            const r = await call(server, route.method, path, { ...opts, auth });
             assert.equal(r.status, 401, `${auth}: ${r.text}`);
             assert.match(r.headers.get('www-authenticate') ?? '', /^Basic /);
             if (route.method !== 'HEAD') assertJsonError(r, 401);
           }
           // Nothing happened: the blob is still there, the fresh one was not stored.
-          assert.deepEqual(await stored(ts.url, b.ref, fresh.ref), [b.ref]);
-          assert.equal(await ts.storage.object(fresh.ref), undefined);
+          assert.deepEqual(await stored(server, b.ref, fresh.ref), [b.ref]);
+          if (ts) assert.equal(await ts.storage.object(fresh.ref), undefined);
           // And with the right credentials the same request is not refused.
-          const ok = await call(base, route.method, path, opts);
+          const ok = await call(server, route.method, path, opts);
           assert.ok(ok.status < 400, `${routeKey(route)} with credentials: ${ok.status} ${ok.text}`);
         });
       }
@@ -287,18 +272,18 @@ export function definePerkeepSuite(lane: Lane): void {
     describe('stat (GET and POST /camli/stat)', () => {
       it('lists stored blobs with their sizes in request order, omits absent ones, canLongPoll false', async () => {
         const [a, b, absent] = [newBlob(33), newBlob(44, 'sha1'), newBlob(55)];
-        await upload(ts.url, a, b);
-        for (const r of [await statPost(ts.url, [b.ref, absent.ref, a.ref]), await statGet(ts.url, [b.ref, absent.ref, a.ref])]) {
+        await upload(base, a, b);
+        for (const r of [await statPost(base, [b.ref, absent.ref, a.ref]), await statGet(base, [b.ref, absent.ref, a.ref])]) {
           assert.equal(r.status, 200, r.text);
           assert.deepEqual(r.json, { stat: sized(b, a), canLongPoll: false });
         }
-        const none = await statGet(ts.url, [absent.ref]);
+        const none = await statGet(base, [absent.ref]);
         assert.deepEqual(none.json, { stat: [], canLongPoll: false });
       });
 
       it('shares preupload parsing and answer: same refusals, same stored set', async () => {
         const [a, absent] = [newBlob(20), newBlob(21)];
-        await upload(ts.url, a);
+        await upload(base, a);
         // [what, form, status, also by GET] (1001 refs do not fit in a URL: POST only).
         const forms: Array<[string, string, number, boolean]> = [
           ['valid', blobForm([a.ref, absent.ref, a.ref]), 200, true],
@@ -308,9 +293,9 @@ export function definePerkeepSuite(lane: Lane): void {
           ['gap after blob1', `camliversion=1&blob1=${a.ref}&blob3=${absent.ref}`, 200, true],
         ];
         for (const [what, form, status, byGet] of forms) {
-          const viaPreupload = await call(ts.url, 'POST', '/camli/preupload', { headers: FORM, body: form });
-          const viaStat = [await call(ts.url, 'POST', '/camli/stat', { headers: FORM, body: form })];
-          if (byGet) viaStat.push(await call(ts.url, 'GET', `/camli/stat?${form}`));
+          const viaPreupload = await call(base, 'POST', '/camli/preupload', { headers: FORM, body: form });
+          const viaStat = [await call(base, 'POST', '/camli/stat', { headers: FORM, body: form })];
+          if (byGet) viaStat.push(await call(base, 'GET', `/camli/stat?${form}`));
           assert.equal(viaPreupload.status, status, `${what}: ${viaPreupload.text}`);
           for (const r of viaStat) {
             if (status !== 200) {
@@ -323,22 +308,22 @@ export function definePerkeepSuite(lane: Lane): void {
             }
           }
         }
-        assertJsonError(await call(ts.url, 'GET', `/camli/stat?${blobForm([a.ref, 'sha1-XYZ'])}`), 400, /blob2/);
+        assertJsonError(await call(base, 'GET', `/camli/stat?${blobForm([a.ref, 'sha1-XYZ'])}`), 400, /blob2/);
       });
 
       it('ignores maxwaitsec (no long polling): answers at once', async () => {
         const started = Date.now();
-        const r = await statPost(ts.url, [newBlob().ref], { camliversion: '1', maxwaitsec: '20' });
+        const r = await statPost(base, [newBlob().ref], { camliversion: '1', maxwaitsec: '20' });
         assert.deepEqual(r.json, { stat: [], canLongPoll: false });
         assert.ok(Date.now() - started < 5000, `took ${Date.now() - started} ms`);
       });
     });
 
     describe('batch upload (POST /camli/upload)', () => {
-      it('stores verified parts and answers 200 {received, errorText} for the refused ones', async () => {
+      it('stores verified parts and answers 200 {received, errorText} for the refused ones', { skip: localOnly }, async () => {
         const [good, goodSha1, mismatched, typeless] = [newBlob(300), newBlob(200, 'sha1'), newBlob(100), newBlob(150)];
         const impostor = newBlob(100);
-        const r = await batchUpload(ts.url, [
+        const r = await batchUpload(base, [
           part(good),
           { name: mismatched.ref, data: impostor.data },
           part(goodSha1),
@@ -360,18 +345,18 @@ export function definePerkeepSuite(lane: Lane): void {
         }
       });
 
-      it('answers without errorText when every part is stored, and re-uploading does not rewrite', async () => {
+      it('answers without errorText when every part is stored, and re-uploading does not rewrite', { skip: localOnly }, async () => {
         const b = newBlob(400);
-        await upload(ts.url, b);
+        await upload(base, b);
         const puts = () => ts.proxies!.s3.requests.filter((q) => isPutObjectOf(q, b.ref)).length;
         assert.equal(puts(), 1);
-        await upload(ts.url, b); // asserts {received: [b]} and no errorText
+        await upload(base, b); // asserts {received: [b]} and no errorText
         assert.equal(puts(), 1, 'the stored blob was written again');
       });
 
-      it('refuses a body that is not multipart (400) and one over maxUploadSize (413); nothing stored', async (t) => {
+      it('refuses a body that is not multipart (400) and one over maxUploadSize (413); nothing stored', { skip: localOnly }, async (t) => {
         const b = newBlob(2000);
-        const notMultipart = await call(ts.url, 'POST', '/camli/upload', { headers: FORM, body: blobForm([b.ref]) });
+        const notMultipart = await call(base, 'POST', '/camli/upload', { headers: FORM, body: blobForm([b.ref]) });
         assertJsonError(notMultipart, 400);
         const small = await ts.startSibling({ BLOBSERVER_MAX_UPLOAD_SIZE: '1000' });
         t.after(() => small.close());
@@ -384,8 +369,8 @@ export function definePerkeepSuite(lane: Lane): void {
     describe('get and head (GET/HEAD /camli/<blobref>)', () => {
       it('GET serves the bytes with explicit Content-Length, application/octet-stream and X-Camli-Blob-Size', async () => {
         for (const b of [newBlob(1234), newBlob(1, 'sha1')]) {
-          await upload(ts.url, b);
-          const r = await call(ts.url, 'GET', `/camli/${b.ref}`);
+          await upload(base, b);
+          const r = await call(base, 'GET', `/camli/${b.ref}`);
           assert.equal(r.status, 200, r.text);
           assert.deepEqual(r.bytes, b.data);
           assert.equal(r.headers.get('content-type'), 'application/octet-stream');
@@ -396,8 +381,8 @@ export function definePerkeepSuite(lane: Lane): void {
 
       it('HEAD answers 200 with the real length and no body', async () => {
         const b = newBlob(4321);
-        await upload(ts.url, b);
-        const r = await call(ts.url, 'HEAD', `/camli/${b.ref}`);
+        await upload(base, b);
+        const r = await call(base, 'HEAD', `/camli/${b.ref}`);
         assert.equal(r.status, 200);
         assert.equal(r.headers.get('content-length'), '4321');
         assert.equal(r.headers.get('x-camli-blob-size'), '4321');
@@ -407,8 +392,8 @@ export function definePerkeepSuite(lane: Lane): void {
 
       it('answers 404 for an absent blob (GET with a JSON errorText, HEAD without a body)', async () => {
         const absent = newBlob(10);
-        assertJsonError(await call(ts.url, 'GET', `/camli/${absent.ref}`), 404);
-        const head = await call(ts.url, 'HEAD', `/camli/${absent.ref}`);
+        assertJsonError(await call(base, 'GET', `/camli/${absent.ref}`), 404);
+        const head = await call(base, 'HEAD', `/camli/${absent.ref}`);
         assert.equal(head.status, 404);
         assert.equal(head.bytes.length, 0);
       });
@@ -417,23 +402,23 @@ export function definePerkeepSuite(lane: Lane): void {
         const sha1 = newBlob(8, 'sha1').ref;
         const bad = [sha1.toUpperCase().replace('SHA1', 'sha1'), sha1.slice(0, -1), `${sha1}0`, `md5-${'a'.repeat(32)}`, 'sha224-xyz', 'nonsense', `${sha1}%20`];
         for (const ref of bad) {
-          assertJsonError(await call(ts.url, 'GET', `/camli/${ref}`), 400);
-          assert.equal((await call(ts.url, 'HEAD', `/camli/${ref}`)).status, 400, ref);
+          assertJsonError(await call(base, 'GET', `/camli/${ref}`), 400);
+          assert.equal((await call(base, 'HEAD', `/camli/${ref}`)).status, 400, ref);
         }
       });
 
-      it('never serves an object that has no index row', async () => {
+      it('never serves an object that has no index row', { skip: localOnly }, async () => {
         const orphan = newBlob(77);
         await ts.server.deps.storage.store.create(newBlobKey(orphan.ref), orphan.data);
         assert.ok(await ts.storage.object(orphan.ref), 'the object should exist');
-        assertJsonError(await call(ts.url, 'GET', `/camli/${orphan.ref}`), 404);
-        assert.equal((await call(ts.url, 'HEAD', `/camli/${orphan.ref}`)).status, 404);
-        assert.deepEqual(await stored(ts.url, orphan.ref), []);
+        assertJsonError(await call(base, 'GET', `/camli/${orphan.ref}`), 404);
+        assert.equal((await call(base, 'HEAD', `/camli/${orphan.ref}`)).status, 404);
+        assert.deepEqual(await stored(base, orphan.ref), []);
       });
 
-      it('answers 500 without internals, never the bytes, when the stored object does not match its ref', async () => {
+      it('answers 500 without internals, never the bytes, when the stored object does not match its ref', { skip: localOnly }, async () => {
         const b = newBlob(64);
-        await upload(ts.url, b);
+        await upload(base, b);
         // Objects are immutable: point the row at another object of the same size with other bytes.
         const { index, store } = ts.server.deps.storage;
         const row = (await index.get([b.ref])).get(b.ref)!;
@@ -441,15 +426,15 @@ export function definePerkeepSuite(lane: Lane): void {
         await store.create(other, newBlob(64).data);
         assert.deepEqual(await index.put([{ blobRef: b.ref, size: 64, key: other, storedAt: new Date().toISOString() }]), []);
         assert.notEqual(row.key, other);
-        const r = await call(ts.url, 'GET', `/camli/${b.ref}`);
+        const r = await call(base, 'GET', `/camli/${b.ref}`);
         assertJsonError(r, 500, /request id/);
         assert.doesNotMatch(r.text, /does not match|blobs\//);
       });
 
-      it(`serves a blob of exactly ${MAX_INLINE_BLOB_SIZE} bytes inline, within Lambda's 6 MB response cap`, async () => {
+      it(`serves a blob of exactly ${MAX_INLINE_BLOB_SIZE} bytes inline, within Lambda's 6 MB response cap`, { skip: localOnly }, async () => {
         const b = newBlob(MAX_INLINE_BLOB_SIZE);
         await storeDirectly(ts.server, b);
-        const r = await call(ts.url, 'GET', `/camli/${b.ref}`);
+        const r = await call(base, 'GET', `/camli/${b.ref}`);
         assert.equal(r.status, 200, r.text.slice(0, 300));
         assert.equal(r.headers.get('content-length'), String(MAX_INLINE_BLOB_SIZE));
         assert.ok(r.bytes.equals(b.data), 'bytes differ');
@@ -457,24 +442,24 @@ export function definePerkeepSuite(lane: Lane): void {
 
       it(`a blob of the ${MAX_BLOB_SIZE}-byte limit, uploaded through uploadForm (DESIGN §6), is served back by GET (307 to S3), HEAD, stat and enumerate`, async () => {
         const b = newBlob(MAX_BLOB_SIZE);
-        const pre = await call<{ uploadForm: UploadForm }>(ts.url, 'POST', '/camli/preupload', { headers: FORM, body: blobForm([b.ref]) });
+        const pre = await call<{ uploadForm: UploadForm }>(base, 'POST', '/camli/preupload', { headers: FORM, body: blobForm([b.ref]) });
         assert.equal(pre.status, 200, pre.text);
         const done = await follow(await postFormRedirected(pre.json!.uploadForm, b.data, b.ref));
-        assert.deepEqual(done.body.received, sized(b), done.text);
-        const r = await call(ts.url, 'GET', `/camli/${b.ref}`, { redirect: 'follow' });
+        assert.deepEqual(done.json.received, sized(b), done.text);
+        const r = await call(base, 'GET', `/camli/${b.ref}`, { redirect: 'follow' });
         assert.equal(r.status, 200);
         assert.ok(r.bytes.equals(b.data), 'GET served other bytes');
-        const head = await call(ts.url, 'HEAD', `/camli/${b.ref}`);
+        const head = await call(base, 'HEAD', `/camli/${b.ref}`);
         assert.equal(head.headers.get('x-camli-blob-size'), String(MAX_BLOB_SIZE));
-        assert.deepEqual(await stored(ts.url, b.ref), [b.ref]);
-        const page = await enumerate(ts.url, { after: b.ref.slice(0, -1), limit: '1' });
+        assert.deepEqual(await stored(base, b.ref), [b.ref]);
+        const page = await enumerate(base, { after: b.ref.slice(0, -1), limit: '1' });
         assert.deepEqual(page.json!.blobs, sized(b));
       });
 
-      it('redirects a larger blob (307) to a short-lived presigned S3 URL that serves the bytes', async () => {
+      it('redirects a larger blob (307) to a short-lived presigned S3 URL that serves the bytes', { skip: localOnly }, async () => {
         const b = newBlob(MAX_INLINE_BLOB_SIZE + 1);
         await storeDirectly(ts.server, b);
-        const r = await call(ts.url, 'GET', `/camli/${b.ref}`);
+        const r = await call(base, 'GET', `/camli/${b.ref}`);
         assert.equal(r.status, 307, r.text.slice(0, 300));
         assert.equal(r.headers.get('cache-control'), 'no-store');
         assert.equal(r.headers.get('x-camli-blob-size'), String(b.data.length));
@@ -484,21 +469,21 @@ export function definePerkeepSuite(lane: Lane): void {
         assert.equal(Number(location.searchParams.get('X-Amz-Expires')), PRESIGNED_GET_TTL_SECONDS);
         // Go's client (Perkeep's) keeps the caller's Authorization on a same-hostname redirect,
         // which S3 refuses next to a presigned query: the hostnames must differ.
-        assert.notEqual(location.hostname, new URL(ts.url).hostname);
+        assert.notEqual(location.hostname, new URL(base).hostname);
         const fetched = await fetch(location);
         assert.equal(fetched.status, 200);
         assert.ok(Buffer.from(await fetched.arrayBuffer()).equals(b.data), 'presigned URL served other bytes');
         // Following the redirect with a client that drops credentials across hosts works end to end.
-        const followed = await call(ts.url, 'GET', `/camli/${b.ref}`, { redirect: 'follow' });
+        const followed = await call(base, 'GET', `/camli/${b.ref}`, { redirect: 'follow' });
         assert.equal(followed.status, 200);
         assert.ok(followed.bytes.equals(b.data));
         // HEAD needs no redirect: it carries the length itself.
-        const head = await call(ts.url, 'HEAD', `/camli/${b.ref}`);
+        const head = await call(base, 'HEAD', `/camli/${b.ref}`);
         assert.equal(head.status, 200);
         assert.equal(head.headers.get('content-length'), String(b.data.length));
       });
 
-      it('uses the redirect for smaller blobs when BLOBSERVER_MAX_INLINE_GET_SIZE is lowered', async (t) => {
+      it('uses the redirect for smaller blobs when BLOBSERVER_MAX_INLINE_GET_SIZE is lowered', { skip: localOnly }, async (t) => {
         const low = await ts.startSibling({ BLOBSERVER_MAX_INLINE_GET_SIZE: '100' });
         t.after(() => low.close());
         const [small, big] = [newBlob(100), newBlob(101)];
@@ -512,13 +497,13 @@ export function definePerkeepSuite(lane: Lane): void {
       });
     });
 
-    describe('enumerate (GET /camli/enumerate-blobs)', () => {
+    describe('enumerate (GET /camli/enumerate-blobs)', { skip: localOnly }, () => {
       /** A server of its own, so the listing holds exactly these blobs. */
       let en: TestServer;
       let all: Blob[];
       let refs: string[];
       before(async () => {
-        en = await startTestServer(lane.factory, {}, { proxy: true });
+        en = await startTestServer(lane!.factory, {}, { proxy: true });
         all = [...Array.from({ length: 125 }, () => newBlob(16, 'sha1')), ...Array.from({ length: 125 }, () => newBlob(16, 'sha224'))];
         await upload(en.url, ...all);
         refs = all.map((b) => b.ref).sort(byRef);
@@ -610,11 +595,11 @@ export function definePerkeepSuite(lane: Lane): void {
       });
     });
 
-    describe(`enumerate limit clamp (${MAX_ENUMERATE_LIMIT})`, () => {
+    describe(`enumerate limit clamp (${MAX_ENUMERATE_LIMIT})`, { skip: localOnly }, () => {
       let big: TestServer;
       let refs: string[];
       before(async () => {
-        big = await startTestServer(lane.factory);
+        big = await startTestServer(lane!.factory);
         // 16 random bytes each: 4 would give two equal refs in about one run of a hundred (birthday bound).
         const rows = Array.from({ length: MAX_ENUMERATE_LIMIT + 5 }, () => ({ blobRef: newBlob(16).ref, size: 16 }));
         assert.equal(new Set(rows.map((r) => r.blobRef)).size, rows.length);
@@ -640,35 +625,35 @@ export function definePerkeepSuite(lane: Lane): void {
       const remove = (base: string, refs: string[], fields: Record<string, string> = {}) =>
         call<{ removed: string[]; errorText?: string; error?: string }>(base, 'POST', '/camli/remove', { headers: FORM, body: blobForm(refs, fields) });
 
-      it('is refused with 403 and a JSON errorText unless enabled; nothing is removed', async () => {
+      it('is refused with 403 and a JSON errorText unless enabled; nothing is removed', { skip: localOnly }, async () => {
         const b = newBlob(90);
-        await upload(ts.url, b);
-        const r = await remove(ts.url, [b.ref]);
+        await upload(base, b);
+        const r = await remove(base, [b.ref]);
         assertJsonError(r, 403, /remov/);
         assert.equal(r.json!.error, r.json!.errorText, "Perkeep's client reports `error`");
-        assert.deepEqual(await stored(ts.url, b.ref), [b.ref]);
+        assert.deepEqual(await stored(base, b.ref), [b.ref]);
         assert.ok(await ts.storage.object(b.ref));
         assert.ok(await ts.storage.row(b.ref));
         assert.equal(ts.proxies!.dynamodb.requests.filter((q) => deleteItemRef(q) === b.ref).length, 0);
       });
 
-      it('when enabled removes the row; stat, get, head and enumerate stop showing the blob', async () => {
+      it('when enabled removes the row; stat, get, head and enumerate stop showing the blob', { skip: localOnly }, async () => {
         const [gone, kept] = [newBlob(91), newBlob(92, 'sha1')];
-        await upload(ts.url, gone, kept);
+        await upload(base, gone, kept);
         const justBefore = gone.ref.slice(0, -1);
-        const firstFrom = async () => (await enumerate(ts.url, { after: justBefore, limit: '1' })).json!.blobs[0]?.blobRef;
+        const firstFrom = async () => (await enumerate(base, { after: justBefore, limit: '1' })).json!.blobs[0]?.blobRef;
         assert.equal(await firstFrom(), gone.ref, 'listed before removal');
         // Perkeep's client sends blob1..N without camliversion.
-        const r = await remove(removable.url, [gone.ref]);
+        const r = await remove(removable!.url, [gone.ref]);
         assert.equal(r.status, 200, r.text);
         assert.deepEqual(r.json, { removed: [gone.ref] });
         assert.equal(await ts.storage.row(gone.ref), undefined);
         assert.equal(await ts.storage.object(gone.ref), undefined);
-        assert.deepEqual(await stored(ts.url, gone.ref, kept.ref), [kept.ref]);
-        assert.equal((await call(ts.url, 'GET', `/camli/${gone.ref}`)).status, 404);
-        assert.equal((await call(ts.url, 'HEAD', `/camli/${gone.ref}`)).status, 404);
+        assert.deepEqual(await stored(base, gone.ref, kept.ref), [kept.ref]);
+        assert.equal((await call(base, 'GET', `/camli/${gone.ref}`)).status, 404);
+        assert.equal((await call(base, 'HEAD', `/camli/${gone.ref}`)).status, 404);
         assert.notEqual(await firstFrom(), gone.ref, 'still listed after removal');
-        assert.deepEqual((await call(ts.url, 'GET', `/camli/${kept.ref}`)).bytes, kept.data);
+        assert.deepEqual((await call(base, 'GET', `/camli/${kept.ref}`)).bytes, kept.data);
       });
 
       /** Ages a blob's row past REMOVE_OBJECT_MIN_AGE_MS, as if it had been stored long ago. */
@@ -678,12 +663,12 @@ export function definePerkeepSuite(lane: Lane): void {
         assert.deepEqual(await index.put([{ ...row, storedAt: new Date(Date.now() - 3600_000).toISOString() }], Date.now() + 60_000), []);
       };
 
-      it("deletes an old blob's own object after its row", async () => {
+      it("deletes an old blob's own object after its row", { skip: localOnly }, async () => {
         const b = newBlob(97);
-        await upload(ts.url, b);
+        await upload(base, b);
         const key = (await ts.storage.row(b.ref))!.key;
         await age(b.ref);
-        const r = await remove(removable.url, [b.ref]);
+        const r = await remove(removable!.url, [b.ref]);
         assert.deepEqual(r.json, { removed: [b.ref] });
         const s3 = ts.proxies!.s3.requests;
         const deletes = s3.filter((q) => isDeleteObjectOf(q, b.ref));
@@ -692,40 +677,40 @@ export function definePerkeepSuite(lane: Lane): void {
         assert.equal(await ts.storage.object(b.ref), undefined);
       });
 
-      it('leaves a young object (a retried row write could still land) and packs to fsck', async () => {
+      it('leaves a young object (a retried row write could still land) and packs to fsck', { skip: localOnly }, async () => {
         const [own, packed1, packed2] = [newBlob(98), newBlob(99), newBlob(100)];
-        await upload(ts.url, own);
-        await upload(ts.url, packed1, packed2);
+        await upload(base, own);
+        await upload(base, packed1, packed2);
         assert.ok((await ts.storage.row(packed1.ref))!.key.startsWith('packs/'));
-        const r = await remove(removable.url, [own.ref, packed1.ref]);
+        const r = await remove(removable!.url, [own.ref, packed1.ref]);
         assert.deepEqual(r.json, { removed: [own.ref, packed1.ref] });
         assert.ok(!ts.proxies!.s3.requests.some((q) => q.method === 'DELETE' && [own.ref, packed1.ref].some((ref) => isDeleteObjectOf(q, ref))));
         assert.equal(await ts.storage.row(own.ref), undefined);
         assert.ok(await ts.storage.object(own.ref), 'the unreferenced object waits for fsck');
-        assert.deepEqual(await stored(ts.url, own.ref, packed1.ref, packed2.ref), [packed2.ref]);
-        assert.deepEqual((await call(ts.url, 'GET', `/camli/${packed2.ref}`)).bytes, packed2.data, 'the pack still serves its other blob');
+        assert.deepEqual(await stored(base, own.ref, packed1.ref, packed2.ref), [packed2.ref]);
+        assert.deepEqual((await call(base, 'GET', `/camli/${packed2.ref}`)).bytes, packed2.data, 'the pack still serves its other blob');
       });
 
-      it('an object-delete failure after the row is gone still removes the blob (the object is left to fsck)', async () => {
+      it('an object-delete failure after the row is gone still removes the blob (the object is left to fsck)', { skip: localOnly }, async () => {
         const b = newBlob(93);
-        await upload(ts.url, b);
+        await upload(base, b);
         await age(b.ref);
         ts.proxies!.s3.setFault((req) => (isDeleteObjectOf(req, b.ref) ? S3_FAILURE : undefined));
-        const r = await remove(removable.url, [b.ref]);
+        const r = await remove(removable!.url, [b.ref]);
         assert.ok(ts.proxies!.s3.requests.some((q) => isDeleteObjectOf(q, b.ref)), 'the object delete was never tried');
         assert.equal(r.status, 200, r.text);
         assert.deepEqual(r.json, { removed: [b.ref] });
         assert.equal(await ts.storage.row(b.ref), undefined);
         assert.ok(await ts.storage.object(b.ref));
-        assert.deepEqual(await stored(ts.url, b.ref), []);
-        assert.equal((await call(ts.url, 'GET', `/camli/${b.ref}`)).status, 404);
+        assert.deepEqual(await stored(base, b.ref), []);
+        assert.equal((await call(base, 'GET', `/camli/${b.ref}`)).status, 404);
       });
 
-      it('leaves the object untouched when the row delete fails', async () => {
+      it('leaves the object untouched when the row delete fails', { skip: localOnly }, async () => {
         const b = newBlob(94);
-        await upload(ts.url, b);
+        await upload(base, b);
         ts.proxies!.dynamodb.setFault((req) => (deleteItemRef(req) === b.ref ? DYNAMODB_FAILURE : undefined));
-        const r = await remove(removable.url, [b.ref]);
+        const r = await remove(removable!.url, [b.ref]);
         assert.equal(r.status, 200, r.text);
         assert.deepEqual(r.json!.removed, []);
         assert.match(r.json!.errorText!, new RegExp(b.ref));
@@ -733,20 +718,20 @@ export function definePerkeepSuite(lane: Lane): void {
         assert.ok(await ts.storage.row(b.ref));
         assert.ok(await ts.storage.object(b.ref));
         ts.proxies!.dynamodb.setFault(undefined);
-        assert.deepEqual(await stored(ts.url, b.ref), [b.ref]);
+        assert.deepEqual(await stored(base, b.ref), [b.ref]);
       });
 
-      it('follows the form rules: a malformed ref is 400 naming its key and removes nothing; absent refs count as removed', async () => {
+      it('follows the form rules: a malformed ref is 400 naming its key and removes nothing; absent refs count as removed', { skip: localOnly }, async () => {
         const b = newBlob(95);
-        await upload(ts.url, b);
-        assertJsonError(await remove(removable.url, [b.ref, 'sha1-nope']), 400, /blob2/);
-        assertJsonError(await remove(removable.url, Array.from({ length: MAX_REFS_PER_REQUEST + 1 }, () => newBlob(4).ref)), 400);
-        assert.deepEqual(await stored(ts.url, b.ref), [b.ref]);
+        await upload(base, b);
+        assertJsonError(await remove(removable!.url, [b.ref, 'sha1-nope']), 400, /blob2/);
+        assertJsonError(await remove(removable!.url, Array.from({ length: MAX_REFS_PER_REQUEST + 1 }, () => newBlob(4).ref)), 400);
+        assert.deepEqual(await stored(base, b.ref), [b.ref]);
         const absent = newBlob(96).ref;
-        assert.deepEqual((await remove(removable.url, [absent])).json, { removed: [absent] });
-        assert.deepEqual((await remove(removable.url, [])).json, { removed: [] });
+        assert.deepEqual((await remove(removable!.url, [absent])).json, { removed: [absent] });
+        assert.deepEqual((await remove(removable!.url, [])).json, { removed: [] });
         // camliversion is accepted too (our own clients send it).
-        assert.deepEqual((await remove(removable.url, [b.ref], { camliversion: '1' })).json, { removed: [b.ref] });
+        assert.deepEqual((await remove(removable!.url, [b.ref], { camliversion: '1' })).json, { removed: [b.ref] });
       });
     });
   });

@@ -52,12 +52,12 @@ for (const l of [lane('dynalite+s3rver'), lane('dynamodb-local+localstack')]) {
       const a = await uploadParts(uploadUrl, [part(s3Fails), part(ok1), part(ok2)]);
       assert.ok(s3.requests.some((r) => isPutObjectOf(r, s3Fails.ref)), 'no PutObject for the S3-failing blob');
       assert.equal(a.status, 200, a.text);
-      assert.deepEqual(a.body.received, [
+      assert.deepEqual(a.json.received, [
         { blobRef: ok1.ref, size: 300 },
         { blobRef: ok2.ref, size: 400 },
       ]);
-      assert.match(a.body.errorText ?? '', new RegExp(s3Fails.ref));
-      assert.doesNotMatch(a.body.errorText ?? '', new RegExp(`${ok1.ref}|${ok2.ref}`));
+      assert.match(a.json.errorText ?? '', new RegExp(s3Fails.ref));
+      assert.doesNotMatch(a.json.errorText ?? '', new RegExp(`${ok1.ref}|${ok2.ref}`));
       assert.doesNotMatch(a.text, /\n\s+at |node_modules|\.ts:\d+/, 'stack trace leaked into the answer');
       assert.deepEqual(await stored(s3Fails), { object: undefined, row: undefined });
 
@@ -67,8 +67,8 @@ for (const l of [lane('dynalite+s3rver'), lane('dynamodb-local+localstack')]) {
       const b = await uploadParts((await preupload(target())).uploadUrl, indexFails.map((x) => part(x)));
       assert.ok(dynamodb.requests.some((r) => rowWriteRefs(r).includes(indexFails[0].ref)), 'no row write for the index-failing blobs');
       assert.equal(b.status, 200, b.text);
-      assert.deepEqual(b.body.received, []);
-      for (const x of indexFails) assert.match(b.body.errorText ?? '', new RegExp(x.ref));
+      assert.deepEqual(b.json.received, []);
+      for (const x of indexFails) assert.match(b.json.errorText ?? '', new RegExp(x.ref));
       for (const x of indexFails) assert.equal((await stored(x)).row, undefined, 'index row for a blob whose row write failed');
       for (const x of [ok1, ok2]) {
         const now = await stored(x);
@@ -76,7 +76,7 @@ for (const l of [lane('dynalite+s3rver'), lane('dynamodb-local+localstack')]) {
         assert.equal(now.row?.size, x.data.length, `row of ${x.ref}`);
       }
       await assertNoRowWithoutObject([s3Fails, ok1, ok2, ...indexFails]);
-      assert.deepEqual(await have(target(), s3Fails.ref, ...indexFails.map((x) => x.ref), ok1.ref, ok2.ref), a.body.received);
+      assert.deepEqual(await have(target(), s3Fails.ref, ...indexFails.map((x) => x.ref), ok1.ref, ok2.ref), a.json.received);
 
       // Once storage recovers, the client's retry stores them.
       s3.setFault(undefined);
@@ -96,7 +96,7 @@ for (const l of [lane('dynalite+s3rver'), lane('dynamodb-local+localstack')]) {
       const a = await uploadParts(uploadUrl, blobs.map((b) => part(b)));
       assert.ok(s3.requests.some(isPackPut), 'no pack was written');
       assert.equal(a.status, 200, a.text);
-      assert.deepEqual(a.body.received, []);
+      assert.deepEqual(a.json.received, []);
       for (const b of blobs) assert.equal((await stored(b)).row, undefined);
     });
 
@@ -106,8 +106,8 @@ for (const l of [lane('dynalite+s3rver'), lane('dynamodb-local+localstack')]) {
       const { uploadUrl } = await preupload(target());
       const a = await uploadParts(uploadUrl, blobs.map((b) => part(b)));
       assert.equal(a.status, 200, a.text);
-      assert.deepEqual(a.body.received, []);
-      for (const b of blobs) assert.match(a.body.errorText ?? '', new RegExp(b.ref));
+      assert.deepEqual(a.json.received, []);
+      for (const b of blobs) assert.match(a.json.errorText ?? '', new RegExp(b.ref));
       for (const b of blobs) assert.deepEqual(await stored(b), { object: undefined, row: undefined });
     });
 
@@ -117,7 +117,7 @@ for (const l of [lane('dynalite+s3rver'), lane('dynamodb-local+localstack')]) {
       const { uploadUrl } = await preupload(target());
       const a = await uploadParts(uploadUrl, blobs.map((b) => part(b)));
       assert.equal(a.status, 200, a.text);
-      assert.deepEqual(a.body.received, []);
+      assert.deepEqual(a.json.received, []);
       for (const b of blobs) assert.equal((await stored(b)).row, undefined);
       assert.deepEqual(await have(target(), ...blobs.map((b) => b.ref)), []);
       dynamodb.setFault(undefined);
@@ -134,7 +134,7 @@ for (const l of [lane('dynalite+s3rver'), lane('dynamodb-local+localstack')]) {
       const a = await uploadParts(uploadUrl, [part(b)]);
       assert.equal(a.status, 200, a.text);
       assert.ok(failures >= 2, 'the failing PutObject was not retried');
-      assert.deepEqual(a.body.received, [{ blobRef: b.ref, size: 500 }]);
+      assert.deepEqual(a.json.received, [{ blobRef: b.ref, size: 500 }]);
       assert.deepEqual((await stored(b)).object, b.data);
     });
 
@@ -145,8 +145,8 @@ for (const l of [lane('dynalite+s3rver'), lane('dynamodb-local+localstack')]) {
       dynamodb.setFault((req) => (req.operation === 'BatchGetItem' || req.operation === 'GetItem' ? DYNAMODB_FAILURE : undefined));
       const a = await uploadParts(uploadUrl, blobs.map((b) => part(b)));
       assert.ok(a.status === 200 || (a.status >= 500 && a.status < 600), a.text);
-      assert.deepEqual(a.body.received ?? [], []);
-      assert.ok(a.body.errorText, a.text);
+      assert.deepEqual(a.json.received ?? [], []);
+      assert.ok(a.json.errorText, a.text);
       assert.doesNotMatch(a.text, /\n\s+at |node_modules|\.ts:\d+/, 'stack trace leaked into the answer');
       dynamodb.setFault(undefined);
       for (const b of blobs) assert.deepEqual(await stored(b), { object: undefined, row: undefined });
@@ -157,9 +157,9 @@ for (const l of [lane('dynalite+s3rver'), lane('dynamodb-local+localstack')]) {
       dynamodb.setFault((req) => (req.operation === 'BatchGetItem' ? DYNAMODB_FAILURE : undefined));
       const a = await preuploadRaw(ts.url, blobForm([newBlob().ref]), basicAuth());
       assert.ok(a.status >= 500 && a.status < 600, `status ${a.status}: ${a.text}`);
-      assert.equal(typeof a.body.errorText, 'string', a.text);
+      assert.equal(typeof a.json.errorText, 'string', a.text);
       assert.doesNotMatch(a.text, /\n\s+at |node_modules|\.ts:\d+|InternalFailure|injected fault/, 'internals leaked into the answer');
-      assert.equal(a.body.uploadUrl, undefined);
+      assert.equal(a.json.uploadUrl, undefined);
     });
   });
 }

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { blobRefOf, type HashName } from '../../lambda/core/blobref.js';
 import { LAMBDA_EVENT_LIMIT, MAX_REFS_PER_REQUEST } from '../../lambda/core/limits.js';
+import { assertJsonError, jsonReplyOf, type JsonReply } from '../support/http.js';
 import type { Capability, Endpoint, Target, TargetSpec } from '../support/target.js';
 import { basicAuth, multipartBody, type Part } from '../support/test-server.js';
 import type { UploadForm } from '../support/upload-form.js';
@@ -57,24 +58,8 @@ export interface UploadAnswer {
   errorText?: string;
 }
 
-export interface Answer<T> {
-  status: number;
-  headers: Headers;
-  text: string;
-  /** The parsed JSON body (the test fails if the body is not JSON). */
-  body: T;
-}
-
-export async function answerOf<T>(res: Response): Promise<Answer<T>> {
-  const text = await res.text();
-  let body: T;
-  try {
-    body = JSON.parse(text) as T;
-  } catch {
-    assert.fail(`HTTP ${res.status}: body is not valid JSON: ${text.slice(0, 300)}`);
-  }
-  return { status: res.status, headers: res.headers, text, body };
-}
+/** A JSON answer of the seed protocol (the test fails if the body is not JSON). */
+export type Answer<T> = JsonReply<T>;
 
 /** A form for preupload: camliversion=1 and blob1..N, unless `fields` says otherwise. */
 export function blobForm(refs: readonly string[], fields: Record<string, string> = { camliversion: '1' }): string {
@@ -91,18 +76,18 @@ export async function preuploadRaw(
 ): Promise<Answer<PreuploadAnswer & { errorText?: string }>> {
   const headers: Record<string, string> = { 'content-type': contentType };
   if (authorization !== undefined) headers.authorization = authorization;
-  return answerOf(await fetch(`${url}/camli/preupload`, { method: 'POST', headers, body: form }));
+  return jsonReplyOf(await fetch(`${url}/camli/preupload`, { method: 'POST', headers, body: form }));
 }
 
 /** A successful preupload of these refs; fails the test on anything but 200. */
 export async function preupload(target: Pick<Target, 'url' | 'authorization'>, refs: readonly string[] = []): Promise<PreuploadAnswer> {
   const a = await preuploadRaw(target.url, blobForm(refs), target.authorization);
   assert.equal(a.status, 200, `preupload: ${a.text}`);
-  return a.body;
+  return a.json;
 }
 
 export async function uploadRaw(uploadUrl: string, body: Buffer, contentType: string): Promise<Answer<UploadAnswer & { errorText?: string }>> {
-  return answerOf(await fetch(uploadUrl, { method: 'POST', headers: { 'content-type': contentType }, body: new Uint8Array(body) }));
+  return jsonReplyOf(await fetch(uploadUrl, { method: 'POST', headers: { 'content-type': contentType }, body: new Uint8Array(body) }));
 }
 
 export async function uploadParts(uploadUrl: string, parts: Part[]): Promise<Answer<UploadAnswer>> {
@@ -115,21 +100,14 @@ export async function store(target: Pick<Target, 'url' | 'authorization'>, ...bl
   const { uploadUrl } = await preupload(target);
   const a = await uploadParts(uploadUrl, blobs.map((b) => part(b)));
   assert.equal(a.status, 200, a.text);
-  assert.deepEqual(a.body.received, blobs.map((b) => ({ blobRef: b.ref, size: b.data.length })), a.text);
-  assert.equal(a.body.errorText, undefined);
-  return a.body;
+  assert.deepEqual(a.json.received, blobs.map((b) => ({ blobRef: b.ref, size: b.data.length })), a.text);
+  assert.equal(a.json.errorText, undefined);
+  return a.json;
 }
 
 /** The subset of `refs` the server says it has, as preupload's alreadyHave. */
 export async function have(target: Pick<Target, 'url' | 'authorization'>, ...refs: string[]): Promise<SizedRef[]> {
   return (await preupload(target, refs)).alreadyHave;
-}
-
-export function assertJsonError(a: Answer<{ errorText?: string }>, status: number, pattern?: RegExp): void {
-  assert.equal(a.status, status, a.text);
-  assert.equal(typeof a.body.errorText, 'string', `errorText missing: ${a.text}`);
-  assert.ok(a.body.errorText!.length > 0);
-  if (pattern) assert.match(a.body.errorText!, pattern);
 }
 
 /** The token in an upload URL: its last path segment. */
@@ -196,12 +174,12 @@ export function defineSeedSuite(spec: TargetSpec): void {
         const a = await preuploadRaw(target.url, blobForm([newBlob().ref]), target.authorization);
         assert.equal(a.status, 200, a.text);
         assert.match(a.headers.get('content-type') ?? '', /^text\/javascript\b/);
-        assert.deepEqual(Object.keys(a.body).sort(), ['alreadyHave', 'maxUploadSize', 'uploadForm', 'uploadUrl', 'uploadUrlExpirationSeconds']);
-        assert.deepEqual(a.body.alreadyHave, []);
-        assert.ok(Number.isInteger(a.body.maxUploadSize) && a.body.maxUploadSize > 0, `maxUploadSize ${a.body.maxUploadSize}`);
-        assert.ok(Number.isInteger(a.body.uploadUrlExpirationSeconds) && a.body.uploadUrlExpirationSeconds > 0);
-        if (target.expected.maxUploadSize !== undefined) assert.equal(a.body.maxUploadSize, target.expected.maxUploadSize);
-        if (target.expected.uploadUrlTtlSeconds !== undefined) assert.equal(a.body.uploadUrlExpirationSeconds, target.expected.uploadUrlTtlSeconds);
+        assert.deepEqual(Object.keys(a.json).sort(), ['alreadyHave', 'maxUploadSize', 'uploadForm', 'uploadUrl', 'uploadUrlExpirationSeconds']);
+        assert.deepEqual(a.json.alreadyHave, []);
+        assert.ok(Number.isInteger(a.json.maxUploadSize) && a.json.maxUploadSize > 0, `maxUploadSize ${a.json.maxUploadSize}`);
+        assert.ok(Number.isInteger(a.json.uploadUrlExpirationSeconds) && a.json.uploadUrlExpirationSeconds > 0);
+        if (target.expected.maxUploadSize !== undefined) assert.equal(a.json.maxUploadSize, target.expected.maxUploadSize);
+        if (target.expected.uploadUrlTtlSeconds !== undefined) assert.equal(a.json.uploadUrlExpirationSeconds, target.expected.uploadUrlTtlSeconds);
       });
 
       it('offers a maxUploadSize whose base64 event fits under the 6 MB Lambda cap', needs(), async () => {
@@ -238,7 +216,7 @@ export function defineSeedSuite(spec: TargetSpec): void {
         );
         const a = await preuploadRaw(target.url, blobForm(refs), target.authorization);
         assert.equal(a.status, 200, a.text);
-        assert.deepEqual(a.body.alreadyHave, [
+        assert.deepEqual(a.json.alreadyHave, [
           { blobRef: first.ref, size: 10 },
           { blobRef: last.ref, size: 20 },
         ]);
@@ -273,7 +251,7 @@ export function defineSeedSuite(spec: TargetSpec): void {
         await store(target, b);
         const a = await preuploadRaw(target.url, blobForm([b.ref, b.ref, newBlob().ref, b.ref]), target.authorization);
         assert.equal(a.status, 200, a.text);
-        assert.deepEqual(a.body.alreadyHave, [{ blobRef: b.ref, size: 33 }]);
+        assert.deepEqual(a.json.alreadyHave, [{ blobRef: b.ref, size: 33 }]);
       });
 
       it('stops reading refs at the first missing number (blob1, blob2, blob4: only 2 asked)', needs(), async () => {
@@ -282,7 +260,7 @@ export function defineSeedSuite(spec: TargetSpec): void {
         const form = new URLSearchParams({ camliversion: '1', blob1: b1.ref, blob2: b2.ref, blob4: b4.ref });
         const a = await preuploadRaw(target.url, form.toString(), target.authorization);
         assert.equal(a.status, 200, a.text);
-        assert.deepEqual(a.body.alreadyHave, [
+        assert.deepEqual(a.json.alreadyHave, [
           { blobRef: b1.ref, size: 1 },
           { blobRef: b2.ref, size: 2 },
         ]);
@@ -293,7 +271,7 @@ export function defineSeedSuite(spec: TargetSpec): void {
         // And without blob1 nothing is asked at all.
         const none = await preuploadRaw(target.url, new URLSearchParams({ camliversion: '1', blob2: b2.ref }).toString(), target.authorization);
         assert.equal(none.status, 200, none.text);
-        assert.deepEqual(none.body.alreadyHave, []);
+        assert.deepEqual(none.json.alreadyHave, []);
       });
 
       it('lists in alreadyHave exactly the stored blobs, with their sizes', needs(), async () => {
@@ -312,11 +290,11 @@ export function defineSeedSuite(spec: TargetSpec): void {
         const { uploadUrl } = await preupload(target);
         const a = await uploadParts(uploadUrl, blobs.map((b) => part(b)));
         assert.equal(a.status, 200, a.text);
-        assert.deepEqual(a.body.received, blobs.map((b) => ({ blobRef: b.ref, size: 1000 })));
-        assert.equal(a.body.errorText, undefined);
-        assert.ok(a.body.maxUploadSize > 0 && a.body.uploadUrlExpirationSeconds > 0);
-        assert.ok(a.body.uploadUrl.startsWith(`${target.url}/camli/upload/`), a.body.uploadUrl);
-        assert.deepEqual(await have(target, ...blobs.map((b) => b.ref)), a.body.received);
+        assert.deepEqual(a.json.received, blobs.map((b) => ({ blobRef: b.ref, size: 1000 })));
+        assert.equal(a.json.errorText, undefined);
+        assert.ok(a.json.maxUploadSize > 0 && a.json.uploadUrlExpirationSeconds > 0);
+        assert.ok(a.json.uploadUrl.startsWith(`${target.url}/camli/upload/`), a.json.uploadUrl);
+        assert.deepEqual(await have(target, ...blobs.map((b) => b.ref)), a.json.received);
       });
 
       it('the upload URL needs no credentials, and the answer carries a working upload URL', needs(), async () => {
@@ -326,9 +304,9 @@ export function defineSeedSuite(spec: TargetSpec): void {
         const a = await uploadParts(uploadUrl, [part(first)]);
         assert.equal(a.status, 200, a.text);
         const second = newBlob();
-        const b = await uploadParts(a.body.uploadUrl, [part(second)]);
+        const b = await uploadParts(a.json.uploadUrl, [part(second)]);
         assert.equal(b.status, 200, b.text);
-        assert.deepEqual(b.body.received, [{ blobRef: second.ref, size: second.data.length }]);
+        assert.deepEqual(b.json.received, [{ blobRef: second.ref, size: second.data.length }]);
         assert.deepEqual(await have(target, first.ref, second.ref), [
           { blobRef: first.ref, size: first.data.length },
           { blobRef: second.ref, size: second.data.length },
@@ -358,13 +336,13 @@ export function defineSeedSuite(spec: TargetSpec): void {
         const { uploadUrl } = await preupload(target);
         const a = await uploadParts(uploadUrl, [part(good1), lie, part(good2)]);
         assert.equal(a.status, 200, a.text);
-        assert.deepEqual(a.body.received, [
+        assert.deepEqual(a.json.received, [
           { blobRef: good1.ref, size: 50 },
           { blobRef: good2.ref, size: 60 },
         ]);
-        assert.match(a.body.errorText ?? '', reRef(claimed.ref));
-        assert.doesNotMatch(a.body.errorText ?? '', reRef(good1.ref));
-        assert.deepEqual(await have(target, claimed.ref, good1.ref, good2.ref), a.body.received);
+        assert.match(a.json.errorText ?? '', reRef(claimed.ref));
+        assert.doesNotMatch(a.json.errorText ?? '', reRef(good1.ref));
+        assert.deepEqual(await have(target, claimed.ref, good1.ref, good2.ref), a.json.received);
         if (has('storage')) {
           assert.equal(await cap('storage').object(claimed.ref), undefined, 'no object for the lying part');
           assert.equal(await cap('storage').row(claimed.ref), undefined, 'no row for the lying part');
@@ -379,8 +357,8 @@ export function defineSeedSuite(spec: TargetSpec): void {
           { name: 'sha224-' + blobRefOf(data, 'sha1').slice(5) + '0'.repeat(16), data },
         ]);
         assert.equal(a.status, 200, a.text);
-        assert.deepEqual(a.body.received, []);
-        assert.ok(a.body.errorText, a.text);
+        assert.deepEqual(a.json.received, []);
+        assert.ok(a.json.errorText, a.text);
       });
 
       it('refuses a part without Content-Type and does not store it', needs(), async () => {
@@ -388,9 +366,9 @@ export function defineSeedSuite(spec: TargetSpec): void {
         const { uploadUrl } = await preupload(target);
         const a = await uploadParts(uploadUrl, [part(noType, { contentType: null }), part(noTypeNoFile, { contentType: null, filename: null }), part(good)]);
         assert.equal(a.status, 200, a.text);
-        assert.deepEqual(a.body.received, [{ blobRef: good.ref, size: good.data.length }]);
-        assert.match(a.body.errorText ?? '', reRef(noType.ref));
-        assert.match(a.body.errorText ?? '', reRef(noTypeNoFile.ref));
+        assert.deepEqual(a.json.received, [{ blobRef: good.ref, size: good.data.length }]);
+        assert.match(a.json.errorText ?? '', reRef(noType.ref));
+        assert.match(a.json.errorText ?? '', reRef(noTypeNoFile.ref));
         assert.deepEqual(await have(target, noType.ref, noTypeNoFile.ref), []);
       });
 
@@ -403,9 +381,9 @@ export function defineSeedSuite(spec: TargetSpec): void {
           part(good),
         ]);
         assert.equal(a.status, 200, a.text);
-        assert.deepEqual(a.body.received, [{ blobRef: good.ref, size: good.data.length }]);
-        assert.match(a.body.errorText ?? '', /no name/);
-        assert.match(a.body.errorText ?? '', /"file"/);
+        assert.deepEqual(a.json.received, [{ blobRef: good.ref, size: good.data.length }]);
+        assert.match(a.json.errorText ?? '', /no name/);
+        assert.match(a.json.errorText ?? '', /"file"/);
         assert.deepEqual(await have(target, unnamed.ref), []);
       });
 
@@ -425,8 +403,8 @@ export function defineSeedSuite(spec: TargetSpec): void {
         const { body, contentType } = multipartBody([part(b)]);
         const a = await uploadRaw(uploadUrl, body.subarray(0, body.length - 2500), contentType);
         assert.ok(a.status < 500, a.text);
-        assert.deepEqual(a.body.received ?? [], []);
-        assert.ok(a.body.errorText, a.text);
+        assert.deepEqual(a.json.received ?? [], []);
+        assert.ok(a.json.errorText, a.text);
         assert.deepEqual(await have(target, b.ref), []);
       });
 
@@ -453,7 +431,7 @@ export function defineSeedSuite(spec: TargetSpec): void {
         assertJsonError(await uploadParts(uploadUrl, [part(tooBig)]), 413);
         const ok = await uploadParts(uploadUrl, [part(fits)]);
         assert.equal(ok.status, 200, ok.text);
-        assert.deepEqual(ok.body.received, [{ blobRef: fits.ref, size: 1024 }]);
+        assert.deepEqual(ok.json.received, [{ blobRef: fits.ref, size: 1024 }]);
         assert.deepEqual(await have(target, tooBig.ref, fits.ref), [{ blobRef: fits.ref, size: 1024 }]);
       });
 
@@ -485,7 +463,7 @@ export function defineSeedSuite(spec: TargetSpec): void {
         const answers = await Promise.all([u1.uploadUrl, u2.uploadUrl, u1.uploadUrl].map((u) => uploadParts(u, [part(b)])));
         for (const a of answers) {
           assert.equal(a.status, 200, a.text);
-          assert.deepEqual(a.body.received, [{ blobRef: b.ref, size: 20_000 }]);
+          assert.deepEqual(a.json.received, [{ blobRef: b.ref, size: 20_000 }]);
         }
         assert.deepEqual(await have(target, b.ref), [{ blobRef: b.ref, size: 20_000 }]);
         if (has('storage')) {
@@ -499,7 +477,7 @@ export function defineSeedSuite(spec: TargetSpec): void {
         const { uploadUrl } = await preupload(target);
         const a = await uploadParts(uploadUrl, [part(b), part(b)]);
         assert.equal(a.status, 200, a.text);
-        assert.deepEqual(a.body.received, [{ blobRef: b.ref, size: 10 }]);
+        assert.deepEqual(a.json.received, [{ blobRef: b.ref, size: 10 }]);
         if (has('storage')) assert.equal(cap('storage').putObjectCount(b.ref), 1);
       });
     });
@@ -569,8 +547,8 @@ export function defineSeedSuite(spec: TargetSpec): void {
         const [old, fresh] = [newBlob(), newBlob()];
         const a = await uploadParts(before.uploadUrl, [part(old)]);
         assert.equal(a.status, 200, a.text);
-        assert.deepEqual(a.body.received, [{ blobRef: old.ref, size: old.data.length }]);
-        assert.equal(keyId(a.body.uploadUrl), keyId(afterRotation.uploadUrl), 'the upload answer should mint with the new key');
+        assert.deepEqual(a.json.received, [{ blobRef: old.ref, size: old.data.length }]);
+        assert.equal(keyId(a.json.uploadUrl), keyId(afterRotation.uploadUrl), 'the upload answer should mint with the new key');
         const b = await uploadParts(afterRotation.uploadUrl, [part(fresh)]);
         assert.equal(b.status, 200, b.text);
         // A second rotation retires the first key: its URLs stop working.
@@ -608,8 +586,8 @@ export function defineSeedSuite(spec: TargetSpec): void {
         const b = newBlob();
         const a = await preuploadRaw(open.url, blobForm([b.ref]), undefined);
         assert.equal(a.status, 200, a.text);
-        const up = await uploadParts(a.body.uploadUrl, [part(b)]);
-        assert.deepEqual(up.body.received, [{ blobRef: b.ref, size: b.data.length }]);
+        const up = await uploadParts(a.json.uploadUrl, [part(b)]);
+        assert.deepEqual(up.json.received, [{ blobRef: b.ref, size: b.data.length }]);
       });
 
       it('an open server refuses to start on a non-loopback address', needs('localServer'), async () => {
@@ -642,7 +620,7 @@ export function defineSeedSuite(spec: TargetSpec): void {
         moved.host = new URL(target.url).host;
         const a = await uploadParts(moved.toString(), [part(c)]);
         assert.equal(a.status, 200, a.text);
-        assert.deepEqual(a.body.received, [{ blobRef: c.ref, size: c.data.length }]);
+        assert.deepEqual(a.json.received, [{ blobRef: c.ref, size: c.data.length }]);
       });
     });
   });

@@ -1,7 +1,7 @@
 import { DynamoBlobIndex } from '../../lambda/core/blob-index.js';
 import { S3BlobStore } from '../../lambda/core/blob-store.js';
 import { readConfig } from '../../lambda/core/config.js';
-import { dynamoClientFor, s3ClientFor } from '../../lambda/core/deps.js';
+import { dynamoClientFor, s3ClientFor } from '../../lambda/core/aws-clients.js';
 import { ensureBucket, ensureTable } from '../../local/provision.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

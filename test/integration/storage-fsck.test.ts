@@ -8,7 +8,7 @@ import { after, describe, it } from 'node:test';
 import { DynamoBlobIndex } from '../../lambda/core/blob-index.js';
 import { S3BlobStore } from '../../lambda/core/blob-store.js';
 import { readConfig } from '../../lambda/core/config.js';
-import { dynamoClientFor, s3ClientFor } from '../../lambda/core/deps.js';
+import { dynamoClientFor, s3ClientFor } from '../../lambda/core/aws-clients.js';
 import { ensureBucket, ensureTable } from '../../local/provision.js';
 import type { Backend } from '../support/backends.js';
 import { buildFsckScenario } from '../support/fsck-scenario.js';

@@ -15,7 +15,7 @@ import { LANES, PASSWORD, USER } from '../support/test-server.js';
  * Upload and remove of the same blob, with every storage request of each held at a barrier
  * in a fault proxy and released in every order the two programs allow; then a bounded
  * randomized stress without barriers. After each round the blob must be wholly present or
- * wholly absent, and uploading its bytes again must make it present (README, Guarantees).
+ * wholly absent, and uploading its bytes again must make it present (docs/storage-model.md, Guarantees).
  *
  * Two servers on one storage, each behind its own proxies, so every held request is known to
  * come from the upload or from the remove.

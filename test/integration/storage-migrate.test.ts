@@ -8,7 +8,7 @@ import { BatchWriteItemCommand, CreateTableCommand, waitUntilTableExists } from 
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { blobRefOf } from '../../lambda/core/blobref.js';
 import { readConfig } from '../../lambda/core/config.js';
-import { dynamoClientFor, s3ClientFor } from '../../lambda/core/deps.js';
+import { dynamoClientFor, s3ClientFor } from '../../lambda/core/aws-clients.js';
 import { LEGACY_TABLE_NAME } from '../../lambda/core/index-schema.js';
 import { legacyBlobKey } from '../../lambda/core/object-keys.js';
 import { ensureBucket, tableExists } from '../../local/provision.js';

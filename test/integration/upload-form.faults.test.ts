@@ -81,16 +81,16 @@ describe('uploadForm completion under storage faults [dynalite+s3rver]', () => {
       assert.ok(proxy.requests.slice(seenBefore).some((r) => rule(r) !== undefined), 'the fault was never hit');
 
       assert.equal(a.status, 503, a.text);
-      assert.deepEqual(a.body.received, []);
-      assert.match(a.body.errorText ?? '', /storage error.*follow the same redirect again/);
+      assert.deepEqual(a.json.received, []);
+      assert.match(a.json.errorText ?? '', /storage error.*follow the same redirect again/);
       assert.doesNotMatch(a.text, /\n\s+at |node_modules|\.ts:\d+|injected fault|InternalError/, 'internals leaked');
-      assert.equal(a.body.uploadUrl, undefined, 'nothing stored: no fresh capability');
+      assert.equal(a.json.uploadUrl, undefined, 'nothing stored: no fresh capability');
       assert.equal(await presence(b), false);
       assert.equal(await ts.storage.sizeAt(stagedKeyOf(location)), b.data.length, 'the staged upload was lost');
 
       const again = await follow(location);
       assert.equal(again.status, 200, again.text);
-      assert.deepEqual(again.body.received, [{ blobRef: b.ref, size: b.data.length }]);
+      assert.deepEqual(again.json.received, [{ blobRef: b.ref, size: b.data.length }]);
       assert.equal(await presence(b), true);
       assert.equal(await ts.storage.sizeAt(stagedKeyOf(location)), undefined);
     });
@@ -103,23 +103,23 @@ describe('uploadForm completion under storage faults [dynalite+s3rver]', () => {
     const a = await follow(location);
     s3.setFault(undefined);
     assert.equal(a.status, 200, a.text);
-    assert.deepEqual(a.body.received, [{ blobRef: b.ref, size: b.data.length }]);
+    assert.deepEqual(a.json.received, [{ blobRef: b.ref, size: b.data.length }]);
     assert.equal(await presence(b), true);
     assert.equal(await ts.storage.sizeAt(stagedKeyOf(location)), b.data.length);
     // A replay finds the blob stored and clears the leftover.
     const again = await follow(location);
-    assert.deepEqual(again.body.received, a.body.received);
+    assert.deepEqual(again.json.received, a.json.received);
     assert.equal(await ts.storage.sizeAt(stagedKeyOf(location)), undefined);
   });
 
   it('a row whose object was lost: the form upload of the right bytes repairs it (the row alone is not trusted)', async () => {
     const b = newBlob(60_000);
-    assert.deepEqual((await follow(await staged303(b))).body.received, [{ blobRef: b.ref, size: b.data.length }]);
+    assert.deepEqual((await follow(await staged303(b))).json.received, [{ blobRef: b.ref, size: b.data.length }]);
     const row = await ts.server.deps.storage.locate(b.ref);
     assert.ok(row);
     await ts.server.deps.storage.store.delete(row.key); // the object is lost, the row stays
     const again = await follow(await staged303(b));
-    assert.deepEqual(again.body.received, [{ blobRef: b.ref, size: b.data.length }], again.text);
+    assert.deepEqual(again.json.received, [{ blobRef: b.ref, size: b.data.length }], again.text);
     assert.equal(await presence(b), true);
   });
 
@@ -142,7 +142,7 @@ describe('uploadForm completion under storage faults [dynalite+s3rver]', () => {
     await remove(b); // finds no row: nothing to remove yet
     await held.release();
     const a = await completion;
-    assert.deepEqual(a.body.received, [{ blobRef: b.ref, size: b.data.length }], a.text);
+    assert.deepEqual(a.json.received, [{ blobRef: b.ref, size: b.data.length }], a.text);
     assert.equal(await presence(b), true);
     await remove(b);
     assert.equal(await presence(b), false);
@@ -161,7 +161,7 @@ describe('uploadForm completion under storage faults [dynalite+s3rver]', () => {
     assert.equal(a.status, 200, a.text);
     assert.equal(await presence(b), false);
     const again = await follow(await staged303(b));
-    assert.deepEqual(again.body.received, [{ blobRef: b.ref, size: b.data.length }], again.text);
+    assert.deepEqual(again.json.received, [{ blobRef: b.ref, size: b.data.length }], again.text);
     assert.equal(await presence(b), true);
   });
 });

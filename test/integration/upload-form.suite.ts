@@ -3,7 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import type { Capability, Endpoint, Target, TargetSpec } from '../support/target.js';
 import { policyOf, postForm, postFormRedirected, stagedKeyOf, withQuery, type UploadForm } from '../support/upload-form.js';
-import { answerOf, assertJsonError, have, newBlob, part, preupload, uploadParts, type Answer, type Blob, type UploadAnswer } from './seed.suite.js';
+import { assertJsonError, jsonReplyOf } from '../support/http.js';
+import { have, newBlob, part, preupload, uploadParts, type Answer, type Blob, type UploadAnswer } from './seed.suite.js';
 
 /**
  * The large-blob lane of the seed protocol (DESIGN §6), part of the seed suite on every lane:
@@ -29,7 +30,7 @@ type Completion = Answer<Partial<UploadAnswer> & { errorText?: string }>;
 
 /** Follows S3's redirect, as a client does: a plain GET, no credentials. */
 export async function follow(location: string): Promise<Completion> {
-  return answerOf(await fetch(location, { redirect: 'manual' }));
+  return jsonReplyOf(await fetch(location, { redirect: 'manual' }));
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -43,7 +44,7 @@ export function defineUploadFormTests({ target, has, needs, cap, sibling }: Suit
     const location = await postFormRedirected(await form(of), b.data, b.ref);
     const answer = await follow(location);
     assert.equal(answer.status, 200, answer.text);
-    assert.deepEqual(answer.body.received, [{ blobRef: b.ref, size: b.data.length }], answer.text);
+    assert.deepEqual(answer.json.received, [{ blobRef: b.ref, size: b.data.length }], answer.text);
     return { location, answer };
   };
 
@@ -64,7 +65,7 @@ export function defineUploadFormTests({ target, has, needs, cap, sibling }: Suit
       const up = await uploadParts(pre.uploadUrl, [part(newBlob())]);
       assert.equal(up.status, 200, up.text);
       const prefixes = new Set<string>();
-      for (const { uploadForm: f, uploadUrlExpirationSeconds } of [pre, up.body]) {
+      for (const { uploadForm: f, uploadUrlExpirationSeconds } of [pre, up.json]) {
         assert.deepEqual(Object.keys(f).sort(), ['expirationSeconds', 'fields', 'maxBlobSize', 'url']);
         assert.match(new URL(f.url).protocol, /^https?:$/);
         assert.match(f.fields.key, STAGED_KEY);
@@ -98,12 +99,12 @@ export function defineUploadFormTests({ target, has, needs, cap, sibling }: Suit
 
         const a = await follow(location);
         assert.equal(a.status, 200, a.text);
-        assert.deepEqual(a.body.received, [{ blobRef: b.ref, size: b.data.length }]);
-        assert.equal(a.body.errorText, undefined);
-        assert.ok(a.body.uploadUrl?.startsWith(`${target().url}/camli/upload/`), a.text);
-        assert.ok(a.body.maxUploadSize! > 0 && a.body.uploadUrlExpirationSeconds! > 0);
-        assert.match(a.body.uploadForm!.fields.key, STAGED_KEY);
-        assert.notEqual(a.body.uploadForm!.fields.key, f.fields.key, 'a fresh form, not the same one');
+        assert.deepEqual(a.json.received, [{ blobRef: b.ref, size: b.data.length }]);
+        assert.equal(a.json.errorText, undefined);
+        assert.ok(a.json.uploadUrl?.startsWith(`${target().url}/camli/upload/`), a.text);
+        assert.ok(a.json.maxUploadSize! > 0 && a.json.uploadUrlExpirationSeconds! > 0);
+        assert.match(a.json.uploadForm!.fields.key, STAGED_KEY);
+        assert.notEqual(a.json.uploadForm!.fields.key, f.fields.key, 'a fresh form, not the same one');
         assert.deepEqual(await have(target(), b.ref), [{ blobRef: b.ref, size: b.data.length }]);
         if (has('storage')) {
           const storage = cap('storage');
@@ -113,10 +114,10 @@ export function defineUploadFormTests({ target, has, needs, cap, sibling }: Suit
         }
         // The fresh capabilities work: the upload URL, and the form.
         const [next, viaForm] = [newBlob(), newBlob(5000)];
-        const up = await uploadParts(a.body.uploadUrl!, [part(next)]);
-        assert.deepEqual(up.body.received, [{ blobRef: next.ref, size: next.data.length }], up.text);
-        const again = await follow(await postFormRedirected(a.body.uploadForm!, viaForm.data, viaForm.ref));
-        assert.deepEqual(again.body.received, [{ blobRef: viaForm.ref, size: viaForm.data.length }], again.text);
+        const up = await uploadParts(a.json.uploadUrl!, [part(next)]);
+        assert.deepEqual(up.json.received, [{ blobRef: next.ref, size: next.data.length }], up.text);
+        const again = await follow(await postFormRedirected(a.json.uploadForm!, viaForm.data, viaForm.ref));
+        assert.deepEqual(again.json.received, [{ blobRef: viaForm.ref, size: viaForm.data.length }], again.text);
       }
     });
 
@@ -127,7 +128,7 @@ export function defineUploadFormTests({ target, has, needs, cap, sibling }: Suit
       const [exact, over] = [newBlob(4096), newBlob(4097)];
       const ok = await follow(await postFormRedirected(f, exact.data, exact.ref));
       assert.equal(ok.status, 200, ok.text);
-      assert.deepEqual(ok.body.received, [{ blobRef: exact.ref, size: 4096 }]);
+      assert.deepEqual(ok.json.received, [{ blobRef: exact.ref, size: 4096 }]);
 
       const r = await postForm(f, over.data, over.ref);
       if (has('enforcesPostPolicy')) {
@@ -137,14 +138,14 @@ export function defineUploadFormTests({ target, has, needs, cap, sibling }: Suit
         assert.equal(r.status, 303, r.text);
         const a = await follow(r.location!);
         assertJsonError(a, 400, /larger than the 4096-byte blob limit/);
-        assert.deepEqual(a.body.received, []);
-        assert.equal(a.body.uploadUrl, undefined, 'a refused upload must not extend a capability');
+        assert.deepEqual(a.json.received, []);
+        assert.equal(a.json.uploadUrl, undefined, 'a refused upload must not extend a capability');
         await assertNotStored(over, stagedKeyOf(r.location!));
       }
       // The same limit holds on the multipart lane of the same server.
       const viaUrl = await uploadParts((await preupload(small)).uploadUrl, [part(newBlob(4097))]);
-      assert.deepEqual(viaUrl.body.received, []);
-      assert.match(viaUrl.body.errorText ?? '', /4096-byte blob limit/);
+      assert.deepEqual(viaUrl.json.received, []);
+      assert.match(viaUrl.json.errorText ?? '', /4096-byte blob limit/);
     });
 
     it('at the default limit: one byte over maxBlobSize is refused (by S3 where it enforces the policy, else by the completion)', needs(), async () => {
@@ -168,8 +169,8 @@ export function defineUploadFormTests({ target, has, needs, cap, sibling }: Suit
       const location = await postFormRedirected(await form(), randomBytes(20_000), claimed.ref);
       const a = await follow(location);
       assertJsonError(a, 400, /do not match/);
-      assert.deepEqual(a.body.received, []);
-      assert.match(a.body.errorText!, new RegExp(claimed.ref));
+      assert.deepEqual(a.json.received, []);
+      assert.match(a.json.errorText!, new RegExp(claimed.ref));
       await assertNotStored(claimed, stagedKeyOf(location));
       // Refused means gone: following the same redirect again finds nothing to promote.
       assertJsonError(await follow(location), 400, /nothing is staged/);
@@ -203,7 +204,7 @@ export function defineUploadFormTests({ target, has, needs, cap, sibling }: Suit
       // Both uploads still complete through their own redirects.
       for (const [b, location] of [[mine, myLocation], [theirs, theirLocation]] as const) {
         const a = await follow(location);
-        assert.deepEqual(a.body.received, [{ blobRef: b.ref, size: b.data.length }], a.text);
+        assert.deepEqual(a.json.received, [{ blobRef: b.ref, size: b.data.length }], a.text);
       }
     });
 
@@ -229,7 +230,7 @@ export function defineUploadFormTests({ target, has, needs, cap, sibling }: Suit
       assert.deepEqual(await have(target(), b.ref), []);
       if (has('storage')) assert.equal(await cap('storage').sizeAt(stagedKeyOf(location)), b.data.length);
       const a = await follow(location);
-      assert.deepEqual(a.body.received, [{ blobRef: b.ref, size: b.data.length }], a.text);
+      assert.deepEqual(a.json.received, [{ blobRef: b.ref, size: b.data.length }], a.text);
     });
 
     it('following the 303 after the form expired: 403, nothing indexed (server with a 3 s TTL)', needs('siblings'), async (t) => {
@@ -280,8 +281,8 @@ export function defineUploadFormTests({ target, has, needs, cap, sibling }: Suit
       for (let i = 0; i < 2; i++) {
         const again = await follow(location);
         assert.equal(again.status, 200, again.text);
-        assert.deepEqual(again.body.received, answer.body.received);
-        assert.equal(again.body.errorText, undefined);
+        assert.deepEqual(again.json.received, answer.json.received);
+        assert.equal(again.json.errorText, undefined);
       }
       assert.deepEqual(await have(target(), b.ref), [{ blobRef: b.ref, size: b.data.length }]);
       if (has('storage')) {
@@ -297,7 +298,7 @@ export function defineUploadFormTests({ target, has, needs, cap, sibling }: Suit
       const answers = await Promise.all([l1, l2, l1, l2].map(follow));
       for (const a of answers) {
         assert.equal(a.status, 200, a.text);
-        assert.deepEqual(a.body.received, [{ blobRef: b.ref, size: b.data.length }]);
+        assert.deepEqual(a.json.received, [{ blobRef: b.ref, size: b.data.length }]);
       }
       assert.deepEqual(await have(target(), b.ref), [{ blobRef: b.ref, size: b.data.length }]);
       if (has('storage')) {
@@ -311,10 +312,10 @@ export function defineUploadFormTests({ target, has, needs, cap, sibling }: Suit
     it('a blob stored before (by any lane) completes as received without being rewritten', needs(), async () => {
       const b = newBlob(2000);
       const up = await uploadParts((await preupload(target())).uploadUrl, [part(b)]);
-      assert.deepEqual(up.body.received, [{ blobRef: b.ref, size: 2000 }], up.text);
+      assert.deepEqual(up.json.received, [{ blobRef: b.ref, size: 2000 }], up.text);
       const location = await postFormRedirected(await form(), b.data, b.ref);
       const a = await follow(location);
-      assert.deepEqual(a.body.received, [{ blobRef: b.ref, size: 2000 }], a.text);
+      assert.deepEqual(a.json.received, [{ blobRef: b.ref, size: 2000 }], a.text);
       if (has('storage')) {
         assert.equal(cap('storage').putObjectCount(b.ref), 1, 'the blob object was written again');
         assert.equal(await cap('storage').sizeAt(stagedKeyOf(location)), undefined, 'the redundant staged upload was kept');

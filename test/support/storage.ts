@@ -1,12 +1,12 @@
 import { GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { rowOf } from '../../lambda/core/blob-index.js';
-import { isNotFound } from '../../lambda/core/blob-store.js';
+import { isNotFound } from '../../lambda/core/aws-errors.js';
 import { INDEX_SCHEMA, shardOf } from '../../lambda/core/index-schema.js';
 import { legacyBlobKey } from '../../lambda/core/object-keys.js';
 import { readConfig } from '../../lambda/core/config.js';
-import { dynamoClientFor, s3ClientFor } from '../../lambda/core/deps.js';
-import { STAGING_PREFIX } from '../../lambda/core/staging.js';
+import { dynamoClientFor, s3ClientFor } from '../../lambda/core/aws-clients.js';
+import { STAGING_PREFIX } from '../../lambda/core/object-keys.js';
 import type { ProxiedRequest } from './aws-proxy.js';
 
 /**

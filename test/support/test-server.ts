@@ -142,12 +142,14 @@ export async function startTestServer(
     startSibling: async (overrides) => {
       const sibling = await startLocalServer(serverEnv(ts.backend, join(dir, `sibling-${++siblingCount}`), { ...env, ...overrides }));
       siblings.add(sibling);
-      const close = sibling.close;
-      sibling.close = async () => {
-        siblings.delete(sibling);
-        await close();
+      // A closed sibling leaves the set closeAll stops.
+      return {
+        ...sibling,
+        close: async () => {
+          siblings.delete(sibling);
+          await sibling.close();
+        },
       };
-      return sibling;
     },
     restart: async () => {
       await ts.server.close();

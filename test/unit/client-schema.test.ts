@@ -9,7 +9,7 @@ import { directorySchema, rfc3339, schemaBlob, staticSets } from '../../client/s
 /**
  * Vectors in test/vectors/perkeep-schema.json were written by Perkeep's own code, not ours:
  * a small Go program (kept outside this repository) built against Perkeep's source tree
- * (perkeep.org/pkg/schema at /work/perkeep/src, go4.org/rollsum v0.0.0-20230225012048) that,
+ * (perkeep.org/pkg/schema from a Perkeep source checkout, go4.org/rollsum v0.0.0-20230225012048) that,
  * for each input below, called schema.NewFileMap(fileName) + SetModTime(mtime) +
  * schema.WriteFileMap into a memory.Storage and dumped every stored blob (ref, size, and the
  * JSON of schema blobs); static-sets from schema.NewStaticSet().SetStaticSetMembers(members)

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DEFAULT_MAX_UPLOAD_SIZE, LAMBDA_EVENT_LIMIT } from '../../lambda/core/limits.js';
-import type { Route } from '../../lambda/routes.js';
 import { ROUTES } from '../../lambda/routes.js';
-import { exceedsEventLimit, fromResult, matchRoute, toEvent, type PlainRequest } from '../../local/event.js';
+import { exceedsEventLimit, fromResult, matchRoute, toEvent, type PlainRequest, type RoutePlace } from '../../local/event.js';
 
-const ROUTE_TABLE: Route[] = [
+const ROUTE_TABLE: RoutePlace[] = [
   { method: 'GET', path: '/camli/{blobref}', side: 'read' },
   { method: 'GET', path: '/camli/enumerate-blobs', side: 'read' },
   { method: 'POST', path: '/camli/upload/{token}', side: 'write' },

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it, mock } from 'node:test';
-import { HttpError, json, type HttpEvent } from '../../lambda/core/http.js';
+import { HttpError } from '../../lambda/core/errors.js';
+import { json, type HttpEvent } from '../../lambda/core/http.js';
 import { createRouter } from '../../lambda/core/router.js';
 import { createLogger, createMetrics, type Metrics } from '../../lambda/core/telemetry.js';
 
@@ -18,7 +19,7 @@ describe('request metrics', () => {
   const routes = {
     'GET /ok': async () => json(200, {}),
     'GET /bad': async () => {
-      throw new HttpError(400, 'bad');
+      throw new HttpError(400, 'invalid_limit', 'bad');
     },
     'GET /boom': async () => {
       throw new Error('boom');

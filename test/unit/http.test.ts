@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { HttpError, isHostAuthority, publicBaseUrl, type HttpEvent } from '../../lambda/core/http.js';
+import { HttpError } from '../../lambda/core/errors.js';
+import { isHostAuthority, publicBaseUrl, type HttpEvent } from '../../lambda/core/http.js';
 import { matchRoute, toEvent } from '../../local/event.js';
 
 /**

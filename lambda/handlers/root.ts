@@ -1,15 +1,14 @@
-import { authenticate } from './core/auth.js';
-import type { Deps } from './core/deps.js';
-import { DISCOVERY_MEDIA_TYPE, discoveryDocument, wantsDiscovery } from './core/discovery.js';
-import { CAMLI_JSON, json, type Handler } from './core/http.js';
+import type { RouteHandler } from '../core/authorise.js';
+import type { Deps } from '../core/deps.js';
+import { DISCOVERY_MEDIA_TYPE, discoveryDocument, wantsDiscovery } from '../core/discovery.js';
+import { CAMLI_JSON, json } from '../core/http.js';
 
 /**
  * GET /: the discovery document for Perkeep clients (which insist on exactly
  * `Content-Type: text/javascript`), or a pointer to it for anyone else.
  */
-export function discoveryHandler(deps: Deps): Handler {
-  return async (event) => {
-    const principal = authenticate(event, await deps.credentials());
+export function rootHandler(deps: Deps): RouteHandler<'basic'> {
+  return async (event, principal) => {
     if (wantsDiscovery(event)) {
       const generation = await deps.storageGeneration().catch((err: unknown) => {
         deps.log.warn('storage generation unavailable; discovery goes without it', { error: err as Error });

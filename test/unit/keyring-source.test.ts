@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterEach, describe, it, mock } from 'node:test';
 import { readConfig } from '../../lambda/core/config.js';
 import { createDeps } from '../../lambda/core/deps.js';
-import { HttpError } from '../../lambda/core/http.js';
+import { HttpError } from '../../lambda/core/errors.js';
 import { MIN_FORCED_RELOAD_SECONDS, keyringLoader, type KeyringLoader } from '../../lambda/core/keyring-source.js';
 import { keyringOf, mintUploadToken } from '../../lambda/core/tokens.js';
 import { verifyUploadGrant } from '../../lambda/core/upload-url.js';

@@ -1,8 +1,8 @@
-import { completeStagedUpload } from './core/complete-upload.js';
-import type { Deps } from './core/deps.js';
-import { json, type Handler } from './core/http.js';
-import { grantOfCompletionToken } from './core/upload-form.js';
-import { freshUploadUrl } from './core/upload-url.js';
+import type { RouteHandler } from '../core/authorise.js';
+import { completeStagedUpload } from '../core/complete-upload.js';
+import type { Deps } from '../core/deps.js';
+import { json } from '../core/http.js';
+import { freshUploadUrl } from '../core/upload-url.js';
 
 /**
  * GET /camli/upload-complete/{token}: where S3 redirects (303) a client whose `uploadForm`
@@ -10,9 +10,8 @@ import { freshUploadUrl } from './core/upload-url.js';
  * the seed's upload JSON; a fresh upload URL and form only when the blob is stored, so a
  * refused upload never extends a capability.
  */
-export function uploadCompleteHandler(deps: Deps): Handler {
-  return async (event) => {
-    const grant = await grantOfCompletionToken(deps, event.pathParameters?.token);
+export function uploadCompleteHandler(deps: Deps): RouteHandler<'completionToken'> {
+  return async (event, grant) => {
     const query = event.queryStringParameters ?? {};
     const { status, received, errorText } = await completeStagedUpload(deps, grant, { bucket: query.bucket, key: query.key });
     return json(

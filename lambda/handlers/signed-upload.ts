@@ -1,7 +1,8 @@
-import type { Deps } from './core/deps.js';
-import { json, type Handler } from './core/http.js';
-import { receiveUpload } from './core/upload-request.js';
-import { freshUploadUrl, sameUploadUrl, verifyUploadGrant } from './core/upload-url.js';
+import type { RouteHandler } from '../core/authorise.js';
+import type { Deps } from '../core/deps.js';
+import { json } from '../core/http.js';
+import { receiveUpload } from '../core/upload-request.js';
+import { freshUploadUrl, sameUploadUrl } from '../core/upload-url.js';
 
 /**
  * POST /camli/upload/{token}: the seed protocol's upload. The signed URL token is the only
@@ -9,9 +10,8 @@ import { freshUploadUrl, sameUploadUrl, verifyUploadGrant } from './core/upload-
  * A fresh URL is minted only when the request stored something; otherwise the answer names
  * the same URL with the seconds it has left, so a leaked URL cannot be kept alive for free.
  */
-export function uploadHandler(deps: Deps): Handler {
-  return async (event) => {
-    const grant = await verifyUploadGrant(deps, event.pathParameters?.token);
+export function signedUploadHandler(deps: Deps): RouteHandler<'uploadToken'> {
+  return async (event, grant) => {
     const { received, errorText } = await receiveUpload(deps, event);
     return json(
       200,

@@ -1,15 +1,14 @@
-import { authenticate } from './core/auth.js';
-import type { Deps } from './core/deps.js';
-import { enumeratePage, parseEnumerateQuery } from './core/enumerate.js';
-import { CAMLI_JSON, json, type Handler } from './core/http.js';
+import type { RouteHandler } from '../core/authorise.js';
+import type { Deps } from '../core/deps.js';
+import { enumeratePage, parseEnumerateQuery } from '../core/enumerate.js';
+import { CAMLI_JSON, json } from '../core/http.js';
 
 /**
  * GET /camli/enumerate-blobs?after=&limit=: stored blobs in blobref order, strictly after
  * `after`. We never long-poll, so `maxwaitsec` is ignored and `canLongPoll` is false.
  */
-export function enumerateHandler(deps: Deps): Handler {
+export function enumerateHandler(deps: Deps): RouteHandler<'basic'> {
   return async (event) => {
-    authenticate(event, await deps.credentials());
     const query = parseEnumerateQuery(new URLSearchParams(event.rawQueryString ?? ''));
     return json(200, { ...(await enumeratePage(deps.storage, query)), canLongPoll: false }, CAMLI_JSON);
   };

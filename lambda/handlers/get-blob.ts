@@ -1,15 +1,16 @@
-import { authenticate } from './core/auth.js';
-import { parseBlobRef } from './core/blobref.js';
-import { planGet } from './core/conditional-get.js';
-import type { Deps } from './core/deps.js';
-import { HttpError, errorResult, header, type Handler, type HttpResult } from './core/http.js';
-import { PRESIGNED_GET_TTL_SECONDS } from './core/limits.js';
+import type { RouteHandler } from '../core/authorise.js';
+import { parseBlobRef } from '../core/blobref.js';
+import { planGet } from '../core/conditional-get.js';
+import type { Deps } from '../core/deps.js';
+import { REFUSE } from '../core/errors.js';
+import { header, type HttpResult } from '../core/http.js';
+import { PRESIGNED_GET_TTL_SECONDS } from '../core/limits.js';
 
 /**
  * The size travels in its own header too: API Gateway owns Content-Length (it is a reserved
  * header there), so on a HEAD it cannot be relied on to carry the blob's length.
  */
-export const BLOB_SIZE_HEADER = 'x-camli-blob-size';
+const BLOB_SIZE_HEADER = 'x-camli-blob-size';
 
 /** Blobs are immutable (content-addressed): a fetched copy never goes stale. */
 const IMMUTABLE = 'private, max-age=31536000, immutable';
@@ -20,14 +21,13 @@ const IMMUTABLE = 'private, max-age=31536000, immutable';
  * 307 to a short-lived presigned S3 URL, which Perkeep's client follows. ETag, If-None-Match
  * and a single Range are honoured (conditional-get.ts decides).
  */
-export function getBlobHandler(deps: Deps): Handler {
+export function getBlobHandler(deps: Deps): RouteHandler<'basic'> {
   return async (event): Promise<HttpResult> => {
-    authenticate(event, await deps.credentials());
     const raw = event.pathParameters?.blobref ?? '';
     const ref = parseBlobRef(raw);
-    if (!ref) throw new HttpError(400, `not a valid blobref: ${JSON.stringify(raw.slice(0, 100))}`);
+    if (!ref) throw REFUSE.invalidBlobRef(raw);
     const row = await deps.storage.locate(ref.ref);
-    if (!row) throw new HttpError(404, `blob ${ref.ref} not found`);
+    if (!row) throw REFUSE.blobNotFound(ref.ref);
     const size = row.size;
 
     const method = event.requestContext.http.method;
@@ -37,7 +37,7 @@ export function getBlobHandler(deps: Deps): Handler {
       size,
     );
     if (plan.status === 304) return { statusCode: 304, headers: { ...plan.headers, 'cache-control': IMMUTABLE } };
-    if (plan.status === 416) return errorResult(416, `range not satisfiable: blob ${ref.ref} has ${size} bytes`, plan.headers);
+    if (plan.status === 416) throw REFUSE.rangeNotSatisfiable(ref.ref, size, plan.headers);
     const headers = { 'content-type': 'application/octet-stream', [BLOB_SIZE_HEADER]: String(size), ...plan.headers };
     if (method === 'HEAD') return { statusCode: 200, headers };
     // Packed blobs (never above the inline limit when written) have no object of their own to redirect to.
@@ -47,7 +47,7 @@ export function getBlobHandler(deps: Deps): Handler {
     // a 206 is sliced from it, so a range is never served unverified either.
     const blob = await deps.storage.readBlob(ref.ref, undefined, row);
     // Removed between the row read and now (removal deletes the row first).
-    if (!blob) throw new HttpError(404, `blob ${ref.ref} not found`);
+    if (!blob) throw REFUSE.blobNotFound(ref.ref);
     const bytes = blob.bytes;
     return {
       statusCode: plan.status,

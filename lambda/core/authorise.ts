@@ -1,0 +1,23 @@
+import type { Authorisation } from '../routes.js';
+import { authenticate } from './auth.js';
+import type { Deps } from './deps.js';
+import type { HttpEvent, HttpResult } from './http.js';
+import { grantOfCompletionToken, type CompletionGrant } from './upload-form.js';
+import { verifyUploadGrant, type UploadGrant } from './upload-url.js';
+
+/** What each kind of authorisation yields to the handler: the principal, or the verified token's grant. */
+export interface Granted {
+  basic: string;
+  uploadToken: UploadGrant;
+  completionToken: CompletionGrant;
+}
+
+/** Each authorisation's check; throws the 401/403 HttpError, or yields what it granted. */
+export const AUTHORISE: { [A in Authorisation]: (deps: Deps, event: HttpEvent) => Promise<Granted[A]> } = {
+  basic: async (deps, event) => authenticate(event, await deps.credentials()),
+  uploadToken: (deps, event) => verifyUploadGrant(deps, event.pathParameters?.token),
+  completionToken: (deps, event) => grantOfCompletionToken(deps, event.pathParameters?.token),
+};
+
+/** An endpoint's code: runs only once its route's authorisation has granted `granted`. */
+export type RouteHandler<A extends Authorisation> = (event: HttpEvent, granted: Granted[A]) => Promise<HttpResult>;

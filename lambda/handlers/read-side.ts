@@ -1,0 +1,17 @@
+import { enumerateHandler } from './enumerate-blobs.js';
+import { getBlobHandler } from './get-blob.js';
+import { preuploadHandler } from './preupload.js';
+import type { HandlersOf } from './registry.js';
+import { rootHandler } from './root.js';
+import { statHandler } from './stat-blobs.js';
+import { statusHandler } from './status.js';
+
+/** The handlers the read side's routes name. */
+export const READ_HANDLERS: HandlersOf<'read'> = {
+  preupload: preuploadHandler,
+  root: rootHandler,
+  status: statusHandler,
+  stat: statHandler,
+  enumerate: enumerateHandler,
+  getBlob: getBlobHandler,
+};
