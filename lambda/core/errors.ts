@@ -4,6 +4,8 @@
  * Handlers throw them; the router answers `{"errorText": ..., "code": ...}` with the status.
  */
 
+import type { TokenFailure } from './tokens.js';
+
 export type ErrorCode =
   | 'authentication_required'
   | 'invalid_credentials'
@@ -52,6 +54,11 @@ export class HttpError extends Error {
 const BASIC_CHALLENGE = { 'www-authenticate': 'Basic realm="camlistore"' };
 const quoted = (s: string, max: number) => JSON.stringify(s.slice(0, max));
 type TokenProblem = 'malformed' | 'not valid' | 'expired';
+
+/** How an answer names a refused token: forged and signed-by-a-key-we-lack are alike "not valid". */
+export function tokenProblem(reason: TokenFailure['reason']): TokenProblem {
+  return reason === 'expired' || reason === 'malformed' ? reason : 'not valid';
+}
 
 /** Every refusal, by what went wrong. */
 export const REFUSE = {

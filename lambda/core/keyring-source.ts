@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import type { KeySource } from './config.js';
 import type { SecretReader } from './secrets.js';
-import { keyringOf, type Keyring } from './tokens.js';
+import { keyringOf, type Keyring, type TokenFailure } from './tokens.js';
 
 /**
  * Where the upload-URL signing keys come from.
@@ -61,4 +61,14 @@ async function readKeyFile(path: string): Promise<Keyring> {
     throw new Error(`${path}: expected {"keys": ["<base64>", ...]}`);
   }
   return keyringOf((parsed.keys as string[]).map((k) => Buffer.from(k, 'base64')));
+}
+
+/**
+ * Runs `verify` with the cached keys, and once more with reloaded ones when the token names a
+ * key id we do not know: it may come from a rotation newer than our cache. The loader
+ * rate-limits such reloads, so unknown ids from anonymous callers cannot multiply reads.
+ */
+export async function verifyWithKeyReload<C extends { ok: true } | TokenFailure>(keyring: KeyringLoader, verify: (keys: Keyring) => C): Promise<C> {
+  const check = verify(await keyring());
+  return !check.ok && (check as TokenFailure).reason === 'unknown-key' ? verify(await keyring({ refresh: true })) : check;
 }

@@ -1,14 +1,17 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
 /**
- * Signed, expiring upload-URL capabilities.
+ * Signed, expiring capabilities: upload-URL tokens here, and the upload form's completion
+ * tokens (upload-form.ts), both from the same two functions, `mintToken` and `verifyToken`.
  *
- * A token is `<keyId>.<expiry unix seconds>.<base64url principal>.<base64url HMAC-SHA256>`.
- * The MAC covers a version tag, the key id, the expiry, the principal and a binding to the
- * credentials in force when it was minted (never sent: the verifier supplies the current one),
- * so none can be changed without the key, and changing the credentials revokes every URL.
- * Tokens name their key, so a rotated-out key keeps verifying the tokens it signed for as
- * long as it stays in the keyring. Every field has exactly one accepted spelling.
+ * A token is `<keyId>.<expiry unix seconds>.<base64url principal>[.<field>...].<base64url
+ * HMAC-SHA256>`, where a kind of token may carry fixed-alphabet fields of its own. The MAC
+ * covers the kind's version tag (so one kind never passes for another), the key id, the expiry,
+ * those fields, a binding to the credentials in force when it was minted (never sent: the
+ * verifier supplies the current one) and the principal, so none can be changed without the key,
+ * and changing the credentials revokes every token. Tokens name their key, so a rotated-out key
+ * keeps verifying the tokens it signed for as long as it stays in the keyring. Every field has
+ * exactly one accepted spelling.
  */
 
 export interface SigningKey {
@@ -23,11 +26,22 @@ export interface Keyring {
   accepted: SigningKey[];
 }
 
-export type TokenCheck =
-  | { ok: true; principal: string; expiresAt: number; keyId: string }
-  | { ok: false; reason: 'malformed' | 'unknown-key' | 'bad-signature' | 'expired' };
+/** What tokens are minted under: the keyring, and the binding to the credentials in force. */
+export interface TokenSigner {
+  keyring: Keyring;
+  binding: string;
+}
 
-const VERSION = 'camli-upload-v2';
+/** A kind of token: its MAC's version tag, and the alphabet of each field of its own, in order. */
+export interface TokenKind {
+  version: string;
+  fields: readonly RegExp[];
+}
+
+export type TokenFailure = { ok: false; reason: 'malformed' | 'unknown-key' | 'bad-signature' | 'expired' };
+export type TokenCheck = { ok: true; principal: string; expiresAt: number; keyId: string } | TokenFailure;
+
+export const UPLOAD_TOKEN: TokenKind = { version: 'camli-upload-v2', fields: [] };
 const MAC_BYTES = 32;
 const KEY_ID = /^[A-Za-z0-9_-]{1,64}$/;
 /** Decimal without leading zeros: `0123` would otherwise verify as `123`. */
@@ -48,33 +62,29 @@ export function keyringOf(secrets: Buffer[]): Keyring {
   return { current: accepted[0], accepted };
 }
 
-function mac(key: SigningKey, expiresAt: number, principal: string, binding: string): Buffer {
-  // The principal is the last, free-form field; the binding is a fixed-alphabet tag before it.
+function mac(kind: TokenKind, key: SigningKey, expiresAt: number, fields: readonly string[], binding: string, principal: string): Buffer {
+  // The principal is the last, free-form field; every other one has a fixed alphabet without newlines.
   return createHmac('sha256', key.secret)
-    .update(`${VERSION}\n${key.id}\n${expiresAt}\n${binding}\n${principal}`)
+    .update([kind.version, key.id, String(expiresAt), ...fields, binding, principal].join('\n'))
     .digest();
 }
 
-export function mintUploadToken(
-  keyring: Keyring,
-  principal: string,
-  nowSeconds: number,
-  ttlSeconds: number,
-  /** Names the credentials in force (see credentialsBinding); a token verifies only under the same. */
-  binding: string,
-): { token: string; expiresAt: number } {
+/** A token of `kind` for `principal` until `expiresAt`, signed with the current key; `binding` names the credentials in force (see credentialsBinding). */
+export function mintToken(kind: TokenKind, keyring: Keyring, principal: string, expiresAt: number, binding: string, fields: readonly string[] = []): string {
+  if (fields.length !== kind.fields.length || fields.some((f, i) => !kind.fields[i].test(f))) throw new Error(`${kind.version}: fields do not fit the kind`);
   const key = keyring.current;
-  const expiresAt = Math.floor(nowSeconds) + ttlSeconds;
   const p = Buffer.from(principal, 'utf8').toString('base64url');
-  const sig = mac(key, expiresAt, principal, binding).toString('base64url');
-  return { token: `${key.id}.${expiresAt}.${p}.${sig}`, expiresAt };
+  return [key.id, expiresAt, p, ...fields, mac(kind, key, expiresAt, fields, binding, principal).toString('base64url')].join('.');
 }
 
-export function verifyUploadToken(keyring: Keyring, token: string, nowSeconds: number, binding: string): TokenCheck {
+/** Checks a token of `kind`: its one canonical spelling, its key, its MAC under `binding`, then its expiry. */
+export function verifyToken(kind: TokenKind, keyring: Keyring, token: string, nowSeconds: number, binding: string): (TokenCheck & { ok: true; fields: string[] }) | TokenFailure {
   const parts = token.split('.');
-  if (parts.length !== 4) return { ok: false, reason: 'malformed' };
-  const [keyId, exp, p, sig] = parts;
-  if (!KEY_ID.test(keyId) || !EXPIRY.test(exp) || !/^[A-Za-z0-9_-]*$/.test(p) || !/^[A-Za-z0-9_-]+$/.test(sig)) {
+  if (parts.length !== 4 + kind.fields.length) return { ok: false, reason: 'malformed' };
+  const [keyId, exp, p] = parts;
+  const fields = parts.slice(3, -1);
+  const sig = parts[parts.length - 1];
+  if (!KEY_ID.test(keyId) || !EXPIRY.test(exp) || !/^[A-Za-z0-9_-]*$/.test(p) || !/^[A-Za-z0-9_-]+$/.test(sig) || fields.some((f, i) => !kind.fields[i].test(f))) {
     return { ok: false, reason: 'malformed' };
   }
   const given = Buffer.from(sig, 'base64url');
@@ -87,8 +97,27 @@ export function verifyUploadToken(keyring: Keyring, token: string, nowSeconds: n
   // Canonical principal too: spare bits, or bytes that are not UTF-8, would decode to the same string.
   if (Buffer.from(principal, 'utf8').toString('base64url') !== p) return { ok: false, reason: 'malformed' };
   // Constant-time: the comparison must not reveal how many leading MAC bytes were right.
-  if (!timingSafeEqual(given, mac(key, expiresAt, principal, binding))) return { ok: false, reason: 'bad-signature' };
+  if (!timingSafeEqual(given, mac(kind, key, expiresAt, fields, binding, principal))) return { ok: false, reason: 'bad-signature' };
   // Checked after the MAC so a forged token never learns whether its expiry would have passed.
   if (expiresAt <= Math.floor(nowSeconds)) return { ok: false, reason: 'expired' };
+  return { ok: true, principal, expiresAt, keyId, fields };
+}
+
+export function mintUploadToken(
+  keyring: Keyring,
+  principal: string,
+  nowSeconds: number,
+  ttlSeconds: number,
+  /** Names the credentials in force (see credentialsBinding); a token verifies only under the same. */
+  binding: string,
+): { token: string; expiresAt: number } {
+  const expiresAt = Math.floor(nowSeconds) + ttlSeconds;
+  return { token: mintToken(UPLOAD_TOKEN, keyring, principal, expiresAt, binding), expiresAt };
+}
+
+export function verifyUploadToken(keyring: Keyring, token: string, nowSeconds: number, binding: string): TokenCheck {
+  const check = verifyToken(UPLOAD_TOKEN, keyring, token, nowSeconds, binding);
+  if (!check.ok) return check;
+  const { principal, expiresAt, keyId } = check;
   return { ok: true, principal, expiresAt, keyId };
 }
