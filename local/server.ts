@@ -65,8 +65,11 @@ export async function startLocalServer(env?: Env): Promise<LocalServer> {
 
   try {
     await Promise.all([ensureTable(dynamoClientFor(config), config.tableName), ensureBucket(s3ClientFor(config), config.bucketName)]);
-    // Data from the first storage model: copied to today's table before anything is served.
-    const migrated = await migrateLegacyTable(config);
+    // Data from the first storage model: copied to today's table before anything is served, and
+    // the old table dropped. Only on an emulator (embedded, or an endpoint such as LocalStack):
+    // against AWS itself the old table is CloudFormation's to retain and the API may still be
+    // writing to it, so there it is `npm run migrate`'s job, which never deletes it.
+    const migrated = config.endpoints.dynamodb ? await migrateLegacyTable(config) : undefined;
     if (migrated !== undefined) console.error(`migrated ${migrated} index rows from ${config.legacyTableName} to ${config.tableName}`);
     if (config.signingKeys.kind === 'file') await ensureKeyFile(config.signingKeys.path);
   } catch (err) {
