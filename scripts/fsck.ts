@@ -30,8 +30,8 @@ if (graceRaw !== undefined && !/^[0-9]+$/.test(graceRaw)) {
   process.exit(2);
 }
 
+// AWS credentials come from the SDK's default chain (environment, including a session token; profiles; roles).
 const config = readConfig(process.env);
-if (process.env.AWS_ACCESS_KEY_ID) config.credentials = { accessKeyId: process.env.AWS_ACCESS_KEY_ID, secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY ?? '' };
 const tty = process.stderr.isTTY;
 const progress = tty ? (line: string) => process.stderr.write(`\r\x1b[Kfsck: ${line}`) : undefined;
 

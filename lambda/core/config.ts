@@ -38,7 +38,7 @@ export interface Config {
   /** Powertools settings (log level, metrics switch, service name), passed through to telemetry. */
   telemetry: Record<string, string | undefined>;
   /** Static AWS credentials for emulators; undefined (the cloud) means the SDK's default chain. */
-  credentials?: { accessKeyId: string; secretAccessKey: string };
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
 }
 
 export type AuthSource =
@@ -140,10 +140,12 @@ export function readLocalServerConfig(env: Env = process.env, resolvePath: (p: s
   // EMF metrics are for CloudWatch; on a laptop they would only flood stdout, so they are off unless asked for.
   const base = readConfig({ POWERTOOLS_METRICS_DISABLED: 'true', ...env, BLOBSERVER_DATA_DIR: dataDir });
   const embedded = !base.endpoints.s3 && !base.endpoints.dynamodb && env.BLOBSERVER_EMBEDDED !== 'false';
+  // From `env` (which need not be the process's), session token included: temporary credentials
+  // (SSO, an assumed role) need it.
   const credentials = embedded
     ? undefined // the emulators' own, once they run
     : env.AWS_ACCESS_KEY_ID
-      ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY ?? '' }
+      ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY ?? '', ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) }
       : base.endpoints.s3 || base.endpoints.dynamodb
         ? { accessKeyId: 'test', secretAccessKey: 'test' } // LocalStack's convention
         : undefined;

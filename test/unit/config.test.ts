@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError, readConfig } from '../../lambda/core/config.js';
+import { ConfigError, readConfig, readLocalServerConfig } from '../../lambda/core/config.js';
 import { MAX_INLINE_BLOB_SIZE } from '../../lambda/core/limits.js';
 import { presignEndpoint } from '../../local/server.js';
 
@@ -34,5 +34,19 @@ describe('presigned URL endpoint', () => {
     assert.equal(presignEndpoint(undefined, '127.0.0.1'), undefined);
     assert.equal(presignEndpoint('https://s3.eu-west-1.amazonaws.com', '127.0.0.1'), undefined);
     assert.equal(presignEndpoint('http://localstack:4566', '127.0.0.1'), undefined);
+  });
+});
+
+describe('local server AWS credentials', () => {
+  it('carry the session token of temporary credentials (SSO, an assumed role)', () => {
+    const env = { BLOBSERVER_EMBEDDED: 'false', AWS_ACCESS_KEY_ID: 'ASIAEXAMPLE', AWS_SECRET_ACCESS_KEY: 'secret', AWS_SESSION_TOKEN: 'token' };
+    assert.deepEqual(readLocalServerConfig(env).config.credentials, { accessKeyId: 'ASIAEXAMPLE', secretAccessKey: 'secret', sessionToken: 'token' });
+    const { AWS_SESSION_TOKEN: _, ...longTerm } = env;
+    assert.deepEqual(readLocalServerConfig(longTerm).config.credentials, { accessKeyId: 'ASIAEXAMPLE', secretAccessKey: 'secret' });
+  });
+
+  it("are LocalStack's test/test for an endpoint with no keys, and the emulators' own when embedded", () => {
+    assert.deepEqual(readLocalServerConfig({ AWS_ENDPOINT_URL: 'http://127.0.0.1:4566' }).config.credentials, { accessKeyId: 'test', secretAccessKey: 'test' });
+    assert.equal(readLocalServerConfig({}).config.credentials, undefined);
   });
 });
