@@ -25,8 +25,11 @@ interface Span {
 
 const spanSize = (s: Span): number => s.to - s.from + s.children.reduce((n, c) => n + spanSize(c), 0);
 
+/**
+ * Always a copy, even of a single piece: a piece may be a view on the stream's read buffer, which
+ * a source may reuse, and a view of a 64 KiB chunk would pin the whole read buffer meanwhile.
+ */
 function concat(pieces: Uint8Array[], size: number): Uint8Array {
-  if (pieces.length === 1 && pieces[0].length === size) return pieces[0];
   const out = new Uint8Array(size);
   let at = 0;
   for (const p of pieces) {
