@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
-import { readConfig } from '../../lambda/core/config.js';
 import { s3ClientFor } from '../../lambda/core/aws-clients.js';
 import { ensureBucket } from '../../local/provision.js';
 import type { Backend } from '../support/backends.js';
+import { emulatorConfig } from '../support/storage.js';
 import { LANES } from '../support/test-server.js';
 
 /**
@@ -25,8 +25,7 @@ for (const lane of LANES) {
     before(async () => {
       dir = await mkdtemp(join(tmpdir(), 'blobserver-lane-'));
       backend = await lane.factory(dir);
-      const env = backend.env;
-      const config = { ...readConfig(env), credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY } };
+      const config = emulatorConfig(backend.env);
       s3 = s3ClientFor(config);
       bucket = config.bucketName;
       await ensureBucket(s3, bucket);

@@ -1,17 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
-import { DynamoBlobIndex } from '../../lambda/core/blob-index.js';
-import { S3BlobStore } from '../../lambda/core/blob-store.js';
-import { readConfig } from '../../lambda/core/config.js';
-import { dynamoClientFor, s3ClientFor } from '../../lambda/core/aws-clients.js';
-import { ensureBucket, ensureTable } from '../../local/provision.js';
-import type { Backend } from '../support/backends.js';
 import { buildFsckScenario } from '../support/fsck-scenario.js';
+import { openBackendStorage, type BackendStorage } from '../support/storage.js';
 import { LANES } from '../support/test-server.js';
 
 /** `npm run fsck` as a user runs it (a child process, configured from the environment) against every lane. */
@@ -33,23 +26,15 @@ function runFsck(env: Record<string, string>, ...args: string[]): Promise<{ code
 
 for (const lane of LANES) {
   describe(`npm run fsck [${lane.name}]`, { skip: lane.unavailable() }, () => {
-    let dir: string;
-    let backend: Backend | undefined;
+    let opened: BackendStorage | undefined;
     after(async () => {
-      await backend?.close();
-      if (dir) await rm(dir, { recursive: true, force: true });
+      await opened?.close();
     });
 
     it('reports damage (exit 1), repairs it with --repair, and then finds the store clean (exit 0)', async () => {
-      dir = await mkdtemp(join(tmpdir(), 'blobserver-fsck-'));
-      backend = await lane.factory(dir);
-      const e = backend.env;
-      const config = { ...readConfig(e), credentials: { accessKeyId: e.AWS_ACCESS_KEY_ID, secretAccessKey: e.AWS_SECRET_ACCESS_KEY } };
-      const ddb = dynamoClientFor(config);
-      const s3 = s3ClientFor(config);
-      await Promise.all([ensureTable(ddb, config.tableName), ensureBucket(s3, config.bucketName)]);
-      const index = new DynamoBlobIndex(ddb, config.tableName);
-      const store = new S3BlobStore(s3, config.bucketName);
+      opened = await openBackendStorage(lane.factory, 'blobserver-fsck-');
+      const { index, store } = opened;
+      const e = opened.backend.env;
       const s = await buildFsckScenario(index, store);
 
       const report = await runFsck(e, '--verify');
@@ -78,8 +63,6 @@ for (const lane of LANES) {
       assert.match(clean.out, /no damage/);
       assert.doesNotMatch(clean.out, /unreferenced|dead-pack/);
       assert.equal((await runFsck(e, '--bogus')).code, 2);
-      ddb.destroy();
-      s3.destroy();
     });
   });
 }

@@ -7,14 +7,13 @@ import { after, describe, it } from 'node:test';
 import { BatchWriteItemCommand, CreateTableCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { blobRefOf } from '../../lambda/core/blobref.js';
-import { readConfig } from '../../lambda/core/config.js';
-import { dynamoClientFor, s3ClientFor } from '../../lambda/core/aws-clients.js';
 import { LEGACY_TABLE_NAME } from '../../lambda/core/index-schema.js';
 import { legacyBlobKey } from '../../lambda/core/object-keys.js';
 import { ensureBucket, tableExists } from '../../local/provision.js';
 import { startLocalServer, type LocalServer } from '../../local/server.js';
 import type { Backend } from '../support/backends.js';
 import { blobHttp, wholeness, type TestBlob } from '../support/blob-http.js';
+import { awsClientsFor } from '../support/storage.js';
 import { LANES, PASSWORD, USER } from '../support/test-server.js';
 
 /**
@@ -38,9 +37,7 @@ for (const lane of LANES) {
       dir = await mkdtemp(join(tmpdir(), 'blobserver-migrate-'));
       backend = await lane.factory(dir);
       const e = backend.env;
-      const config = { ...readConfig(e), credentials: { accessKeyId: e.AWS_ACCESS_KEY_ID, secretAccessKey: e.AWS_SECRET_ACCESS_KEY } };
-      const ddb = dynamoClientFor(config);
-      const s3 = s3ClientFor(config);
+      const { config, ddb, s3 } = awsClientsFor(e);
       // The first model's table, exactly as its provisioner created it.
       await ddb.send(
         new CreateTableCommand({

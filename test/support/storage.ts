@@ -4,8 +4,15 @@ import { rowOf } from '../../lambda/core/blob-index.js';
 import { isNotFound } from '../../lambda/core/aws-errors.js';
 import { INDEX_SCHEMA, shardOf } from '../../lambda/core/index-schema.js';
 import { legacyBlobKey } from '../../lambda/core/object-keys.js';
-import { readConfig } from '../../lambda/core/config.js';
+import { readConfig, type Config } from '../../lambda/core/config.js';
 import { dynamoClientFor, s3ClientFor } from '../../lambda/core/aws-clients.js';
+import { DynamoBlobIndex } from '../../lambda/core/blob-index.js';
+import { S3BlobStore } from '../../lambda/core/blob-store.js';
+import { ensureBucket, ensureTable } from '../../local/provision.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Backend, BackendFactory } from './backends.js';
 import { STAGING_PREFIX } from '../../lambda/core/object-keys.js';
 import type { ProxiedRequest } from './aws-proxy.js';
 
@@ -50,15 +57,54 @@ export interface StorageNames {
  * AWS_ENDPOINT_URL_DYNAMODB, static credentials). `env` is read on every call, so a probe
  * keeps working after the backend restarted on new ports.
  */
+/** The server's Config for a backend's emulators, their static credentials included. */
+export function emulatorConfig(env: Record<string, string>): Config {
+  return { ...readConfig(env), credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY } };
+}
+
+/** SDK clients for a backend's emulators, with the client settings the server uses (path style, checksums). */
+export function awsClientsFor(env: Record<string, string>): { config: Config; s3: S3Client; ddb: DynamoDBClient } {
+  const config = emulatorConfig(env);
+  return { config, s3: s3ClientFor(config), ddb: dynamoClientFor(config) };
+}
+
+export interface BackendStorage {
+  backend: Backend;
+  config: Config;
+  index: DynamoBlobIndex;
+  store: S3BlobStore;
+  /** Destroys the clients, stops the backend and removes its directory. */
+  close(): Promise<void>;
+}
+
+/** A backend on a fresh directory, its table and bucket provisioned, and the DynamoDB + S3 storage over it. */
+export async function openBackendStorage(factory: BackendFactory, dirPrefix: string): Promise<BackendStorage> {
+  const dir = await mkdtemp(join(tmpdir(), dirPrefix));
+  const backend = await factory(dir);
+  const { config, s3, ddb } = awsClientsFor(backend.env);
+  const close = async () => {
+    ddb.destroy();
+    s3.destroy();
+    await backend.close();
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    await Promise.all([ensureTable(ddb, config.tableName), ensureBucket(s3, config.bucketName)]);
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return { backend, config, index: new DynamoBlobIndex(ddb, config.tableName), store: new S3BlobStore(s3, config.bucketName), close };
+}
+
 export function storageProbe(env: () => Record<string, string>, names: StorageNames): StorageProbe {
   let cached: { key: string; s3: S3Client; ddb: DynamoDBClient } | undefined;
   const clients = () => {
     const e = env();
     const key = `${e.AWS_ENDPOINT_URL_S3} ${e.AWS_ENDPOINT_URL_DYNAMODB}`;
     if (cached?.key !== key) {
-      // The same client settings the server uses for these endpoints (path style, checksums).
-      const config = { ...readConfig(e), credentials: { accessKeyId: e.AWS_ACCESS_KEY_ID, secretAccessKey: e.AWS_SECRET_ACCESS_KEY } };
-      cached = { key, s3: s3ClientFor(config), ddb: dynamoClientFor(config) };
+      const { s3, ddb } = awsClientsFor(e);
+      cached = { key, s3, ddb };
     }
     return cached;
   };
