@@ -125,39 +125,22 @@ export class DynamoBlobIndex implements BlobIndex {
   }
 
   async deleteIf(ref: string, key: string): Promise<boolean> {
-    try {
-      await this.ddb.send(
-        new DeleteItemCommand({
-          TableName: this.tableName,
-          Key: keyOf(ref),
-          ConditionExpression: '#k = :k',
-          ExpressionAttributeNames: { '#k': 'key' },
-          ExpressionAttributeValues: { ':k': { S: key } },
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (isConditionalCheckFailed(err)) return false;
-      throw err;
-    }
+    return ifKeyIs(key, (condition) => this.ddb.send(new DeleteItemCommand({ TableName: this.tableName, Key: keyOf(ref), ...condition })));
   }
 
   async replaceIf(row: BlobRow, oldKey: string): Promise<boolean> {
-    try {
-      await this.ddb.send(
-        new PutItemCommand({
-          TableName: this.tableName,
-          Item: itemOf(row),
-          ConditionExpression: '#k = :k',
-          ExpressionAttributeNames: { '#k': 'key' },
-          ExpressionAttributeValues: { ':k': { S: oldKey } },
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (isConditionalCheckFailed(err)) return false;
-      throw err;
-    }
+    return ifKeyIs(oldKey, (condition) => this.ddb.send(new PutItemCommand({ TableName: this.tableName, Item: itemOf(row), ...condition })));
+  }
+}
+
+/** Runs a write made to apply only while the row still points at `key`: false when it no longer did. */
+async function ifKeyIs(key: string, write: (condition: { ConditionExpression: string; ExpressionAttributeNames: Record<string, string>; ExpressionAttributeValues: Record<string, AttributeValue> }) => Promise<unknown>): Promise<boolean> {
+  try {
+    await write({ ConditionExpression: '#k = :k', ExpressionAttributeNames: { '#k': 'key' }, ExpressionAttributeValues: { ':k': { S: key } } });
+    return true;
+  } catch (err) {
+    if (isConditionalCheckFailed(err)) return false;
+    throw err;
   }
 }
 
