@@ -53,7 +53,6 @@ export interface FsckReport {
   repaired: { rowsDeleted: number; objectsDeleted: number; bytesReclaimed: number; packsRepacked: number };
 }
 
-const DAMAGE: readonly FindingKind[] = ['missing-object', 'short-object', 'size-mismatch', 'digest-mismatch'];
 const LIST_PAGE = 1000;
 const CONCURRENCY = 8;
 
@@ -67,7 +66,11 @@ export async function fsck(index: BlobIndex, store: BlobStore, options: FsckOpti
   let rows = 0;
   for (let after = ''; ; ) {
     const page = await index.list(after, LIST_PAGE);
-    for (const row of page) rowsByKey.set(row.key, [...(rowsByKey.get(row.key) ?? []), row]);
+    for (const row of page) {
+      const same = rowsByKey.get(row.key);
+      if (same) same.push(row);
+      else rowsByKey.set(row.key, [row]);
+    }
     rows += page.length;
     progress(`rows: ${rows}`);
     if (page.length < LIST_PAGE) break;
@@ -150,8 +153,8 @@ export async function fsck(index: BlobIndex, store: BlobStore, options: FsckOpti
       }
     }
   }
-  const damaged = findings.filter((f) => DAMAGE.includes(f.kind)).length;
-  return { rows, objects: objects.size, objectBytes, findings, damaged, repaired };
+  // Every damage finding is one row of damagedRows (damage() records both).
+  return { rows, objects: objects.size, objectBytes, findings, damaged: damagedRows.length, repaired };
 }
 
 /**
