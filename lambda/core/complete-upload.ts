@@ -85,7 +85,9 @@ async function verifyAndPromote(deps: CompletionDeps, ref: BlobRef, key: string)
   }
   if (digest.size !== staged.size) throw new Error(`read ${digest.size} of ${staged.size} staged bytes`);
   try {
-    const adopted = await promoteStaged(deps, ref.ref, digest.size, key, staged.etag);
+    // A copy at the blob's own unique key, the row, then the staged object deleted (blob-storage.ts);
+    // the ETag pins the version that was hashed.
+    const adopted = await deps.storage.adoptObject(ref.ref, digest.size, key, staged.etag);
     return received(adopted.blobRef, adopted.size);
   } catch (err) {
     // Stored all the same? A concurrent completion of the same upload may have adopted it and
@@ -106,16 +108,6 @@ async function digestOf(body: Readable, ref: BlobRef, max: number): Promise<{ he
     hash.update(chunk);
   }
   return { hex: hash.digest('hex'), size };
-}
-
-/**
- * Makes a verified staged object a blob under the storage model (blob-storage.ts): a copy at
- * the blob's own unique key, then the row, then the staged object deleted; a blob already
- * stored intact is left as it is. Idempotent, so a retry after a fault finishes. `etag` pins
- * the version that was hashed.
- */
-async function promoteStaged(deps: Pick<Deps, 'storage'>, ref: string, size: number, stagedKey: string, etag: string | undefined): Promise<SizedRef> {
-  return deps.storage.adoptObject(ref, size, stagedKey, etag);
 }
 
 async function storedSize(deps: Pick<Deps, 'storage'>, ref: string): Promise<number | undefined> {
