@@ -51,7 +51,7 @@ export function grantWriteSide(role: IRole, storage: Storage, secrets: Secrets, 
   if (opts.allowRemove) {
     // Only when removal is enabled, and only here: no other function can ever delete. Only a
     // blob's own objects (blobs/); packs are reclaimed by fsck, run by an operator.
-    role.addToPrincipalPolicy(new PolicyStatement({ sid: 'RemoveBlobs', actions: ['s3:DeleteObject'], resources: [storage.blobObjectsArns[0]] }));
+    role.addToPrincipalPolicy(new PolicyStatement({ sid: 'RemoveBlobs', actions: ['s3:DeleteObject'], resources: [storage.ownObjectsArn] }));
     role.addToPrincipalPolicy(new PolicyStatement({ sid: 'RemoveIndexRows', actions: ['dynamodb:DeleteItem'], resources: [storage.table.tableArn] }));
   }
   grantSecrets(role, secrets);

@@ -5,9 +5,6 @@ import { Construct } from 'constructs';
 import { INDEX_SCHEMA } from '../lambda/core/index-schema.js';
 import { BLOB_PREFIX, GENERATION_KEY, PACK_PREFIX, STAGING_PREFIX } from '../lambda/core/object-keys.js';
 
-/** Where the presigned-POST lane (DESIGN §6) stages uploads before verifying them. */
-export { STAGING_PREFIX };
-
 export interface StorageProps {
   ephemeral: boolean;
   /** Browser origins that may POST upload forms to the bucket; empty: no CORS rule. */
@@ -22,7 +19,11 @@ export class Storage extends Construct {
   readonly bucket: Bucket;
   readonly accessLogs: Bucket;
   readonly table: Table;
-  /** ARN patterns of the objects under the blob and pack prefixes. */
+  /** ARN pattern of the blobs' own objects (`blobs/<ref>/<id>`, and the first model's `blobs/<ref>`). */
+  readonly ownObjectsArn: string;
+  /** ARN pattern of the packs of small blobs (`packs/<day>/<id>`). */
+  readonly packObjectsArn: string;
+  /** Both: every key a blob's bytes can be at. */
   readonly blobObjectsArns: string[];
   /** ARN pattern of the unverified uploads under the staging prefix (DESIGN §6). */
   readonly stagingObjectsArn: string;
@@ -57,7 +58,9 @@ export class Storage extends Construct {
         { id: 'abort-incomplete-multipart', abortIncompleteMultipartUploadAfter: Duration.days(1) },
       ],
     });
-    this.blobObjectsArns = [this.bucket.arnForObjects(`${BLOB_PREFIX}*`), this.bucket.arnForObjects(`${PACK_PREFIX}*`)];
+    this.ownObjectsArn = this.bucket.arnForObjects(`${BLOB_PREFIX}*`);
+    this.packObjectsArn = this.bucket.arnForObjects(`${PACK_PREFIX}*`);
+    this.blobObjectsArns = [this.ownObjectsArn, this.packObjectsArn];
     this.generationObjectArn = this.bucket.arnForObjects(GENERATION_KEY);
     this.stagingObjectsArn = this.bucket.arnForObjects(`${STAGING_PREFIX}*`);
     // Browsers POST uploadForm straight to the bucket: allowed only from the configured origins.
