@@ -16,7 +16,7 @@ export class RollSum {
 
   /**
    * Rolls buf[from..to) and stops just after the first byte, at index `splitFrom` or later,
-   * after which onSplit() holds: returns the index past that byte, or -1 having rolled all.
+   * after which s2's low 13 bits are all set (a candidate chunk boundary): returns the index past that byte, or -1 having rolled all.
    * The same arithmetic as `roll`, in locals: this loop sees every byte of every file.
    */
   rollUntilSplit(buf: Uint8Array, from: number, to: number, splitFrom: number): number {
@@ -39,11 +39,6 @@ export class RollSum {
     this.s2 = s2;
     this.wofs = wofs;
     return found;
-  }
-
-  /** At least 13 trailing bits of s2 set: a candidate chunk boundary. */
-  onSplit(): boolean {
-    return (this.s2 & SPLIT_MASK) === SPLIT_MASK;
   }
 
   digest(): number {

@@ -45,7 +45,6 @@ export const ROUTES = [
 ] as const satisfies readonly Route[];
 
 export type RegisteredRoute = (typeof ROUTES)[number];
-export type HandlerName = RegisteredRoute['handler'];
 
 export function routeKey(r: Pick<Route, 'method' | 'path'>): string {
   return `${r.method} ${r.path}`;

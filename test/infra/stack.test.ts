@@ -5,12 +5,10 @@ import { pathToFileURL } from 'node:url';
 import { describe, it } from 'node:test';
 import { Match } from 'aws-cdk-lib/assertions';
 import { INDEX_SCHEMA } from '../../lambda/core/index-schema.js';
-import { BLOB_PREFIX, PACK_PREFIX } from '../../lambda/core/object-keys.js';
-import { GENERATION_KEY } from '../../lambda/core/object-keys.js';
+import { BLOB_PREFIX, GENERATION_KEY, PACK_PREFIX, STAGING_PREFIX } from '../../lambda/core/object-keys.js';
 import { readConfig } from '../../lambda/core/config.js';
 import { DEFAULT_MAX_UPLOAD_SIZE, DEFAULT_UPLOAD_URL_TTL_SECONDS, MAX_BLOB_SIZE } from '../../lambda/core/limits.js';
 import { ROUTES, routeKey } from '../../lambda/routes.js';
-import { STAGING_PREFIX } from '../../infra/storage.js';
 import { grants, logicalId, permissionsOf, renderArn, resourcesOfType, synth, CDK_JSON, type Resource } from './helpers.js';
 
 // The default deployment (`npx cdk deploy` with no context), bundled for real: synthesized once.

@@ -13,7 +13,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Backend, BackendFactory } from './backends.js';
-import { STAGING_PREFIX } from '../../lambda/core/object-keys.js';
 import type { ProxiedRequest } from './aws-proxy.js';
 
 /**
@@ -42,8 +41,6 @@ export interface StorageProbe {
   row(ref: string): Promise<IndexRow | undefined>;
   /** The size of the object at any key (e.g. a staged upload), or undefined. */
   sizeAt(key: string): Promise<number | undefined>;
-  /** Every key under the staging prefix (unverified presigned-POST uploads). */
-  stagedKeys(): Promise<string[]>;
 }
 
 export interface StorageNames {
@@ -152,10 +149,6 @@ export function storageProbe(env: () => Record<string, string>, names: StorageNa
         if (isNotFound(err)) return undefined;
         throw err;
       }
-    },
-    async stagedKeys() {
-      const out = await clients().s3.send(new ListObjectsV2Command({ Bucket: names.bucket, Prefix: STAGING_PREFIX }));
-      return (out.Contents ?? []).map((o) => o.Key!);
     },
     async objectBytes(ref) {
       const at = await place(ref);

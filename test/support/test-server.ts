@@ -50,11 +50,6 @@ export interface Lane {
   enforcesPostPolicy: boolean;
 }
 
-/** Why a test needing `enforcesPostPolicy` cannot run on this lane, or undefined when it can. */
-export function postPolicyUnenforced(lane: Lane): string | undefined {
-  return lane.enforcesPostPolicy ? undefined : `${lane.name}: its S3 does not enforce presigned POST policies or If-None-Match`;
-}
-
 /** DynamoDB Local binds every interface; it runs only inside scripts/test.mjs's loopback-only namespace. */
 const ddbLocalUnavailable = () =>
   process.env.BLOBSERVER_TEST_NETNS === '1' || process.env.BLOBSERVER_TEST_DDB_LOCAL === '1'
