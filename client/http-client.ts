@@ -194,19 +194,35 @@ export class BlobServerClient {
    * request sent again. Every blob must come back in `received`, else this throws.
    */
   async uploadBatch(blobs: readonly BlobData[], boundary = newBoundary()): Promise<SizedRef[]> {
-    const refs = blobs.map((b) => b.ref);
     const { body, contentType } = multipartBody(boundary, blobs.map((b) => blobPart(b.ref, b.bytes)));
+    return this.sendUpload('upload', blobs.map((b) => b.ref), (target) => ({
+      url: target.uploadUrl,
+      init: { method: 'POST', headers: { 'content-type': contentType }, body },
+    }));
+  }
+
+  /**
+   * One upload built for the current upload target (URL or form): a 403 (an expired URL, or
+   * an expired form policy that S3 refuses) gets a fresh target and one more try. Every ref
+   * must come back in `received`, else this throws; a fresh target in the answer is kept.
+   */
+  private async sendUpload(
+    operation: Operation,
+    refs: readonly string[],
+    build: (target: UploadTarget) => { url: string; init: RequestInit & { auth?: boolean } },
+  ): Promise<SizedRef[]> {
     let target = await this.uploadTarget();
     for (let refreshed = false; ; refreshed = true) {
-      const res = await this.request('upload', target.uploadUrl, { method: 'POST', headers: { 'content-type': contentType }, body, blobRefs: refs });
+      const { url, init } = build(target);
+      const res = await this.request(operation, url, { ...init, blobRefs: refs });
       if (res.status === 403 && !refreshed) {
         await res.body?.cancel();
         target = await this.uploadTarget(true);
         continue;
       }
-      const answer = await this.json<{ received?: SizedRef[]; errorText?: string } & Partial<UploadTarget>>('upload', target.uploadUrl, res, refs);
+      const answer = await this.json<{ received?: SizedRef[]; errorText?: string } & Partial<UploadTarget>>(operation, url, res, refs);
       if (answer.uploadUrl && answer.maxUploadSize) this.remember(answer as UploadTarget);
-      return this.checkReceived('upload', target.uploadUrl, refs, answer);
+      return this.checkReceived(operation, url, refs, answer);
     }
   }
 
@@ -229,8 +245,7 @@ export class BlobServerClient {
    * request). S3 answers 303 to the server's completion URL, which fetch follows with a GET.
    */
   async uploadLarge(blob: BlobData): Promise<SizedRef> {
-    let target = await this.uploadTarget();
-    for (let refreshed = false; ; refreshed = true) {
+    const [received] = await this.sendUpload('upload-form', [blob.ref], (target) => {
       const form = target.uploadForm;
       if (!form) {
         throw new BlobServerError(`upload: blob ${blob.ref} is ${blob.bytes.length} bytes, more than the upload URL takes (${target.maxUploadSize}), and the server offers no uploadForm for large blobs`, {
@@ -244,19 +259,12 @@ export class BlobServerClient {
           blobRefs: [blob.ref],
         });
       }
+      // Every field of the form unchanged, then the file; no credentials to S3.
       const fields = Object.entries(form.fields).map(([name, data]) => ({ name, data }));
       const { body, contentType } = multipartBody(newBoundary(), [...fields, { name: 'file', filename: blob.ref, contentType: 'application/octet-stream', data: blob.bytes }]);
-      const res = await this.request('upload-form', form.url, { method: 'POST', headers: { 'content-type': contentType }, body, auth: false, redirect: 'follow', blobRefs: [blob.ref] });
-      if (res.status === 403 && !refreshed) {
-        // An expired policy: S3 refuses it with 403. Ask for a fresh form once.
-        await res.body?.cancel();
-        target = await this.uploadTarget(true);
-        continue;
-      }
-      const answer = await this.json<{ received?: SizedRef[]; errorText?: string } & Partial<UploadTarget>>('upload-form', form.url, res, [blob.ref]);
-      if (answer.uploadUrl && answer.maxUploadSize) this.remember(answer as UploadTarget);
-      return this.checkReceived('upload-form', form.url, [blob.ref], answer)[0];
-    }
+      return { url: form.url, init: { method: 'POST', headers: { 'content-type': contentType }, body, auth: false, redirect: 'follow' } };
+    });
+    return received;
   }
 
   /** The blob's bytes, verified against its ref; undefined when the server does not have it. */
