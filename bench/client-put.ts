@@ -1,6 +1,4 @@
-import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -8,6 +6,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startLocalServer } from '../local/server.js';
 import { median } from './measure.js';
+import { makeTree, perkeepClientEnv, runTool, TREE } from './perkeep.js';
+import { AUTH, AUTHORIZATION } from './server.js';
 import { fmt, table } from './table.js';
 
 /**
@@ -18,19 +18,8 @@ import { fmt, table } from './table.js';
  * `npm run bench:client`; BENCH_CLIENT_REPS sets the runs per tool (default 1).
  */
 
-const SMALL = { count: 2000, size: 32 * 1024 };
-const LARGE = { count: 20, size: 3_000_000 };
 const TARGET_SPEEDUP = 5;
-const AUTH = 'userpass:bench:bench-password';
 const BIN = fileURLToPath(new URL('../client/bin/blobserver.js', import.meta.url));
-
-async function makeTree(root: string): Promise<number> {
-  await mkdir(join(root, 'small'), { recursive: true });
-  await mkdir(join(root, 'large'), { recursive: true });
-  for (let i = 0; i < SMALL.count; i++) await writeFile(join(root, 'small', `f${String(i).padStart(4, '0')}`), randomBytes(SMALL.size));
-  for (let i = 0; i < LARGE.count; i++) await writeFile(join(root, 'large', `big${i}`), randomBytes(LARGE.size));
-  return SMALL.count * SMALL.size + LARGE.count * LARGE.size;
-}
 
 /** A fresh local server behind a request-counting proxy. */
 async function countedServer(dir: string) {
@@ -53,9 +42,8 @@ async function countedServer(dir: string) {
     blobs: async () => {
       let n = 0;
       let after = '';
-      const authorization = 'Basic ' + Buffer.from(AUTH.slice('userpass:'.length)).toString('base64');
       for (;;) {
-        const page = (await (await fetch(`${server.url}/camli/enumerate-blobs?limit=10000&after=${after}`, { headers: { authorization } })).json()) as { blobs: unknown[]; continueAfter?: string };
+        const page = (await (await fetch(`${server.url}/camli/enumerate-blobs?limit=10000&after=${after}`, { headers: { authorization: AUTHORIZATION } })).json()) as { blobs: unknown[]; continueAfter?: string };
         n += page.blobs.length;
         if (!page.continueAfter) return n;
         after = page.continueAfter;
@@ -67,18 +55,6 @@ async function countedServer(dir: string) {
       await server.close();
     },
   };
-}
-
-function runTool(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(out.trim().split('\n').pop()!.trim()) : reject(new Error(`${cmd} exited ${code}: ${err.slice(-500)}`))));
-  });
 }
 
 interface ToolRun {
@@ -96,17 +72,12 @@ export async function clientPutBench(): Promise<void> {
     const tree = join(work, 'tree');
     const bytes = await makeTree(tree);
     const tools: { name: string; run: (url: string, home: string) => Promise<string> }[] = [
-      { name: 'blobserver put', run: (url) => runTool(process.execPath, [BIN, 'put', tree], { PATH: process.env.PATH, BLOBSERVER_URL: url, BLOBSERVER_AUTH: AUTH }) },
+      { name: 'blobserver put', run: (url) => runTool(process.execPath, [BIN, 'put', tree], { BLOBSERVER_URL: url, BLOBSERVER_AUTH: AUTH }) },
     ];
     if (pkPut) {
       tools.push({
         name: 'pk-put file',
-        run: async (url, home) => {
-          await mkdir(join(home, 'config'), { recursive: true });
-          await writeFile(join(home, 'config', 'client-config.json'), JSON.stringify({ servers: { bench: { server: url, auth: AUTH, default: true } } }));
-          // Private HOME and caches: no earlier run's have-cache can answer for the server.
-          return runTool(pkPut, ['file', tree], { PATH: process.env.PATH, HOME: home, CAMLI_CONFIG_DIR: join(home, 'config'), XDG_CACHE_HOME: join(home, 'cache') });
-        },
+        run: async (url, home) => runTool(pkPut, ['file', tree], await perkeepClientEnv(home, url)),
       });
     }
     const results = new Map<string, ToolRun[]>(tools.map((t) => [t.name, []]));
@@ -124,7 +95,7 @@ export async function clientPutBench(): Promise<void> {
         }
       }
     }
-    console.log(`\n8. put of ${SMALL.count} x 32 KiB + ${LARGE.count} x 3 MB files (${fmt(bytes / 1e6)} MB) to a fresh local server per run, median of ${reps} run(s)`);
+    console.log(`\n8. put of ${TREE.small.count} x 32 KiB + ${TREE.large.count} x 3 MB files (${fmt(bytes / 1e6)} MB) to a fresh local server per run, median of ${reps} run(s)`);
     const rows = [...results].map(([name, runs]) => {
       const ms = median(runs.map((r) => r.ms));
       const r = runs[0];

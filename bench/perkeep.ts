@@ -18,15 +18,39 @@ export interface PerkeepFigures {
   getSeconds: number;
 }
 
-function run(bin: string, args: string[], env: Record<string, string>): Promise<string> {
-  return new Promise((ok, fail) => {
-    const p = spawn(bin, args, { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** The tree the issues measure with: 2,000 files of 32 KiB and 20 files of 3 MB, random bytes. */
+export const TREE = { small: { count: 2000, size: 32 * 1024 }, large: { count: 20, size: 3_000_000 } };
+
+/** Writes TREE under `root`; answers its size in bytes. */
+export async function makeTree(root: string): Promise<number> {
+  await mkdir(join(root, 'small'), { recursive: true });
+  await mkdir(join(root, 'large'), { recursive: true });
+  for (let i = 0; i < TREE.small.count; i++) await writeFile(join(root, 'small', `f${String(i).padStart(4, '0')}`), randomBytes(TREE.small.size));
+  for (let i = 0; i < TREE.large.count; i++) await writeFile(join(root, 'large', `big${i}`), randomBytes(TREE.large.size));
+  return TREE.small.count * TREE.small.size + TREE.large.count * TREE.large.size;
+}
+
+/** Runs a client to completion; answers the last line it printed (pk-put's and blobserver's root ref). */
+export function runTool(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
-    p.stdout.on('data', (d) => (out += d));
-    p.stderr.on('data', (d) => (err += d));
-    p.once('exit', (code) => (code === 0 ? ok(out) : fail(new Error(`${bin} ${args.join(' ')}: exit ${code}\n${err.slice(-2000)}`))));
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(out.trim().split('\n').pop()!.trim()) : reject(new Error(`${cmd} ${args.join(' ')}: exit ${code}\n${err.slice(-2000)}`))));
   });
+}
+
+/**
+ * The environment of a Perkeep client run against `url`: its own HOME, client-config.json and
+ * caches under `home`, so no earlier run's have-cache can answer for the server.
+ */
+export async function perkeepClientEnv(home: string, url: string): Promise<NodeJS.ProcessEnv> {
+  await mkdir(join(home, 'config'), { recursive: true });
+  await writeFile(join(home, 'config', 'client-config.json'), JSON.stringify({ servers: { bench: { server: url, auth: AUTH, default: true } } }));
+  return { HOME: home, CAMLI_CONFIG_DIR: join(home, 'config'), XDG_CACHE_HOME: join(home, 'cache') };
 }
 
 async function treeSize(dir: string): Promise<{ files: number; bytes: number }> {
@@ -40,28 +64,21 @@ async function treeSize(dir: string): Promise<{ files: number; bytes: number }> 
   return { files, bytes };
 }
 
-export async function perkeepTree(pkPut: string, pkGet: string, small = 2000, large = 20): Promise<PerkeepFigures> {
+export async function perkeepTree(pkPut: string, pkGet: string): Promise<PerkeepFigures> {
   return withDataDir(async (dir) => {
     const tree = join(dir, 'tree');
-    await mkdir(join(tree, 'small'), { recursive: true });
-    await mkdir(join(tree, 'large'), { recursive: true });
-    for (let i = 0; i < small; i++) await writeFile(join(tree, 'small', `f${i}`), randomBytes(32 * 1024));
-    for (let i = 0; i < large; i++) await writeFile(join(tree, 'large', `f${i}`), randomBytes(3_000_000));
+    await makeTree(tree);
     const server = await startLocalServer({ BLOBSERVER_DATA_DIR: join(dir, 'data'), PORT: '0', BLOBSERVER_HOST: '127.0.0.1', BLOBSERVER_AUTH: AUTH });
     try {
-      await mkdir(join(dir, 'config'));
-      await writeFile(
-        join(dir, 'config', 'client-config.json'),
-        JSON.stringify({ servers: { bench: { server: server.url, auth: AUTH, default: true } } }),
-      );
-      const env = (cache: string) => ({ CAMLI_CONFIG_DIR: join(dir, 'config'), HOME: join(dir, 'home'), XDG_CACHE_HOME: join(dir, cache) });
       const t0 = Date.now();
-      const ref = (await run(pkPut, ['file', tree], env('cache-put'))).trim().split('\n').pop()!;
+      const ref = await runTool(pkPut, ['file', tree], await perkeepClientEnv(join(dir, 'put'), server.url));
       const putSeconds = (Date.now() - t0) / 1000;
       const out = join(dir, 'out');
       await mkdir(out);
+      // Another HOME: pk-get starts with an empty client cache.
+      const getEnv = await perkeepClientEnv(join(dir, 'get'), server.url);
       const t1 = Date.now();
-      await run(pkGet, ['-o', out, ref], env('cache-get'));
+      await runTool(pkGet, ['-o', out, ref], getEnv);
       const getSeconds = (Date.now() - t1) / 1000;
       const [want, got] = [await treeSize(tree), await treeSize(out)];
       if (want.files !== got.files || want.bytes !== got.bytes) throw new Error(`pk-get rebuilt ${got.files} files / ${got.bytes} bytes of ${want.files} / ${want.bytes}`);
