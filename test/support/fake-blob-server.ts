@@ -1,5 +1,5 @@
 import busboy from 'busboy';
-import { createHash } from 'node:crypto';
+import { blobRefOf } from '../../lambda/core/blobref.js';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -34,7 +34,6 @@ export interface FakeServer {
   close(): Promise<void>;
 }
 
-const sha224 = (b: Buffer) => 'sha224-' + createHash('sha224').update(b).digest('hex');
 
 async function readMultipart(req: IncomingMessage): Promise<{ files: { name: string; filename?: string; data: Buffer }[]; fields: Record<string, string> }> {
   return new Promise((resolve, reject) => {
@@ -95,7 +94,7 @@ export async function startFakeServer(options: Partial<Pick<FakeServer, 'maxUplo
       if (Number(upload[1]) < fake.minValidToken) return send(res, 403, { errorText: 'upload URL is expired' });
       const received = [];
       for (const f of files) {
-        if (sha224(f.data) !== f.name) continue;
+        if (blobRefOf(f.data) !== f.name) continue;
         fake.blobs.set(f.name, f.data);
         received.push({ blobRef: f.name, size: f.data.length });
       }
@@ -112,7 +111,7 @@ export async function startFakeServer(options: Partial<Pick<FakeServer, 'maxUplo
     const complete = /^\/complete\/(\d+)\/(.+)$/.exec(url.pathname);
     if (complete && req.method === 'GET') {
       const data = pendingForm.get(complete[1]);
-      if (!data || sha224(data) !== complete[2]) return send(res, 200, { received: [], errorText: 'digest mismatch', ...uploadFields() });
+      if (!data || blobRefOf(data) !== complete[2]) return send(res, 200, { received: [], errorText: 'digest mismatch', ...uploadFields() });
       fake.blobs.set(complete[2], data);
       return send(res, 200, { received: [{ blobRef: complete[2], size: data.length }], ...uploadFields() });
     }

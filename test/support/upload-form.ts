@@ -5,12 +5,9 @@ import assert from 'node:assert/strict';
  * every field of `uploadForm` unchanged, then one `file` part whose filename is the blobref,
  * to the form's URL; S3 answers 303 to the completion endpoint, which the client follows.
  */
-export interface UploadForm {
-  url: string;
-  fields: Record<string, string>;
-  maxBlobSize: number;
-  expirationSeconds: number;
-}
+import type { UploadForm } from '../../lambda/core/upload-form.js';
+
+export type { UploadForm };
 
 export interface FormPost {
   /** S3's answer status (303 when stored and redirected). */
