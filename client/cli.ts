@@ -2,11 +2,10 @@ import { lstat, readdir, readFile, stat as fsStat, writeFile } from 'node:fs/pro
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { blobRefOf } from './hash.js';
-import { BlobServerError } from './errors.js';
 import { BlobServerClient } from './http-client.js';
 import { resolveServer } from './node/config.js';
 import { putPath } from './node/put-tree.js';
-import { restorable, restoreSchema } from './node/restore.js';
+import { fetchBlob, restorable, restoreSchema } from './node/restore.js';
 import { progressLine } from './progress.js';
 import { parseSchema } from './schema.js';
 import { Uploader } from './uploader.js';
@@ -116,8 +115,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'get': {
       const [ref, extra] = args;
       if (!ref || extra) throw new UsageError('get takes one REF');
-      const bytes = await client.get(ref);
-      if (!bytes) throw new BlobServerError(`get: the server has no blob ${ref}`, { operation: 'get', status: 404, blobRefs: [ref] });
+      const bytes = await fetchBlob(client, ref);
       const schema = parseSchema(bytes);
       if (restorable(schema)) {
         const path = await restoreSchema(client, ref, schema, values.output ?? '.');

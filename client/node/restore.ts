@@ -9,7 +9,8 @@ import { parseSchema, type BytesPart, type ParsedSchema } from '../schema.js';
  * under DIR (as pk-get does), reading file contents part by part so memory holds one chunk.
  */
 
-async function fetchBlob(client: BlobServerClient, ref: string): Promise<Uint8Array> {
+/** A blob's verified bytes; a blob the server does not have is an error (404). */
+export async function fetchBlob(client: BlobServerClient, ref: string): Promise<Uint8Array> {
   const bytes = await client.get(ref);
   if (!bytes) throw new BlobServerError(`get: the server has no blob ${ref}`, { operation: 'get', blobRefs: [ref], status: 404 });
   return bytes;
