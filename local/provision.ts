@@ -7,7 +7,7 @@ import {
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
-import { httpStatusOf, isResourceNotFound } from '../lambda/core/aws-errors.js';
+import { httpStatusOf, isBucketAlreadyExists, isResourceNotFound } from '../lambda/core/aws-errors.js';
 import { DynamoBlobIndex } from '../lambda/core/blob-index.js';
 import type { Config } from '../lambda/core/config.js';
 import { dynamoClientFor } from '../lambda/core/aws-clients.js';
@@ -61,8 +61,7 @@ export async function ensureBucket(s3: S3Client, bucketName: string): Promise<vo
   try {
     await s3.send(new CreateBucketCommand({ Bucket: bucketName }));
   } catch (err) {
-    const name = (err as Error).name;
-    if (name !== 'BucketAlreadyOwnedByYou' && name !== 'BucketAlreadyExists') throw err;
+    if (!isBucketAlreadyExists(err)) throw err;
   }
 }
 

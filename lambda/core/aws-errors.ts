@@ -42,6 +42,12 @@ export function isInvalidRange(err: unknown): boolean {
   return shape(err).name === 'InvalidRange' || status(err) === 416;
 }
 
+/** S3 CreateBucket: the bucket is there already (ours, or a name taken). */
+export function isBucketAlreadyExists(err: unknown): boolean {
+  const name = shape(err).name;
+  return name === 'BucketAlreadyOwnedByYou' || name === 'BucketAlreadyExists';
+}
+
 /** The HTTP status of an SDK error, when it came from an answer. */
 export function httpStatusOf(err: unknown): number | undefined {
   return status(err);
