@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, request, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { PassThrough, pipeline, type Readable } from 'node:stream';
 import busboy from 'busboy';
-import type { Emulator } from './emulators.js';
+import { serveOn, type Emulator } from './emulators.js';
 
 /**
  * S3 as the local server's clients see it (presigned GET redirects, uploadForm POSTs): a
@@ -39,19 +38,7 @@ export async function startS3Front(target: string, host = '127.0.0.1'): Promise<
     body.on('error', fail);
     body.pipe(out);
   });
-  await new Promise<void>((ok, fail) => {
-    server.once('error', fail);
-    server.listen(0, host, () => ok());
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    endpoint: `http://${host}:${port}`,
-    close: () =>
-      new Promise<void>((ok) => {
-        server.close(() => ok());
-        server.closeAllConnections();
-      }),
-  };
+  return serveOn(server, host);
 }
 
 /** A POST Object (browser form) to a bucket: `/<bucket>` with no sub-resource query. */
