@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { blobRefOf } from '../lambda/core/blobref.js';
 import { startLocalServer, type LocalServer } from '../local/server.js';
-import { startAwsProxy } from '../test/support/aws-proxy.js';
+import { startAwsProxy, type AwsProxy } from '../test/support/aws-proxy.js';
 import { dynaliteBackend } from '../test/support/backends.js';
 import { multipartBody } from '../test/support/test-server.js';
 import type { UploadForm } from '../test/support/upload-form.js';
@@ -121,24 +121,59 @@ export interface PreuploadFigure {
   operations: string;
 }
 
+/** A local server on dynalite + s3rver under `dir`, with request-counting proxies in front of both emulators. */
+export async function proxiedServer(dir: string): Promise<{ server: LocalServer; s3: AwsProxy; ddb: AwsProxy; close(): Promise<void> }> {
+  const backend = await dynaliteBackend(dir);
+  const s3 = await startAwsProxy(backend.env.AWS_ENDPOINT_URL_S3);
+  const ddb = await startAwsProxy(backend.env.AWS_ENDPOINT_URL_DYNAMODB);
+  const stopStorage = async () => {
+    await Promise.all([s3.close(), ddb.close()]);
+    await backend.close();
+  };
+  let server: LocalServer;
+  try {
+    server = await startLocalServer({
+      ...backend.env,
+      AWS_ENDPOINT_URL_S3: s3.endpoint,
+      AWS_ENDPOINT_URL_DYNAMODB: ddb.endpoint,
+      BLOBSERVER_DATA_DIR: dir,
+      PORT: '0',
+      BLOBSERVER_HOST: '127.0.0.1',
+      BLOBSERVER_AUTH: AUTH,
+    });
+  } catch (err) {
+    await stopStorage();
+    throw err;
+  }
+  return {
+    server,
+    s3,
+    ddb,
+    close: async () => {
+      await server.close();
+      await stopStorage();
+    },
+  };
+}
+
+/** How many requests of each operation (DynamoDB's name, or `S3 <method>`). */
+export function operationCounts(requests: readonly { operation?: string; method: string }[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const r of requests) {
+    const op = r.operation ?? `S3 ${r.method}`;
+    counts.set(op, (counts.get(op) ?? 0) + 1);
+  }
+  return counts;
+}
+
 /**
  * Preupload latency for each list size, half of the refs stored and half absent, with a
  * counting proxy between the local server and dynalite.
  */
 export async function preuploadLatency(reps: number, sizes: readonly number[]): Promise<PreuploadFigure[]> {
   return withDataDir(async (dir) => {
-    const backend = await dynaliteBackend(dir);
-    const proxy = await startAwsProxy(backend.env.AWS_ENDPOINT_URL_DYNAMODB);
-    let server: LocalServer | undefined;
+    const { server, ddb: proxy, close } = await proxiedServer(dir);
     try {
-      server = await startLocalServer({
-        ...backend.env,
-        AWS_ENDPOINT_URL_DYNAMODB: proxy.endpoint,
-        BLOBSERVER_DATA_DIR: dir,
-        PORT: '0',
-        BLOBSERVER_HOST: '127.0.0.1',
-        BLOBSERVER_AUTH: AUTH,
-      });
       const largest = Math.max(...sizes);
       const stored = randomBlobs(Math.ceil(largest / 2), 64);
       const { uploadUrl } = await preupload(server, []);
@@ -151,15 +186,14 @@ export async function preuploadLatency(reps: number, sizes: readonly number[]): 
         const refs = Array.from({ length: n }, (_, i) => (i % 2 === 0 ? stored[i >> 1].name : absent[i >> 1]));
         const present = Math.ceil(n / 2);
         const counts: number[] = [];
-        const ops = new Map<string, number>();
+        let ops = new Map<string, number>();
         const runs = await timeRuns(reps, async () => {
           const before = proxy.requests.length;
-          const answer = await preupload(server!, refs);
+          const answer = await preupload(server, refs);
           const made = proxy.requests.slice(before);
           if (answer.alreadyHave.length !== present) throw new Error(`preupload of ${n} found ${answer.alreadyHave.length}, expected ${present}`);
           counts.push(made.length);
-          ops.clear();
-          for (const r of made) ops.set(r.operation ?? r.method, (ops.get(r.operation ?? r.method) ?? 0) + 1);
+          ops = operationCounts(made);
         });
         figures.push({
           refs: n,
@@ -171,9 +205,7 @@ export async function preuploadLatency(reps: number, sizes: readonly number[]): 
       }
       return figures;
     } finally {
-      await server?.close();
-      await proxy.close();
-      await backend.close();
+      await close();
     }
   });
 }

@@ -1,8 +1,6 @@
-import { startLocalServer, type LocalServer } from '../local/server.js';
-import { startAwsProxy, type AwsProxy } from '../test/support/aws-proxy.js';
-import { dynaliteBackend } from '../test/support/backends.js';
+import type { AwsProxy } from '../test/support/aws-proxy.js';
 import { median, mbPerSecond, timeRuns } from './measure.js';
-import { AUTH, AUTHORIZATION, preupload, randomBlobs, upload, uploadRequest, withDataDir } from './server.js';
+import { AUTHORIZATION, operationCounts, preupload, proxiedServer, randomBlobs, upload, uploadRequest, withDataDir } from './server.js';
 
 /**
  * What the storage model costs per blob: S3 and DynamoDB requests (counted by proxies between
@@ -20,28 +18,11 @@ export interface CostFigure {
 }
 
 const count = (proxies: AwsProxy[], from: number[]) => proxies.map((p, i) => p.requests.slice(from[i]));
-const ops = (reqs: { operation?: string; method: string }[]) => {
-  const m = new Map<string, number>();
-  for (const r of reqs) m.set(r.operation ?? `S3 ${r.method}`, (m.get(r.operation ?? `S3 ${r.method}`) ?? 0) + 1);
-  return m;
-};
 
 export async function storageCost(reps: number, parts: number, partSize: number): Promise<CostFigure[]> {
   return withDataDir(async (dir) => {
-    const backend = await dynaliteBackend(dir);
-    const s3 = await startAwsProxy(backend.env.AWS_ENDPOINT_URL_S3);
-    const ddb = await startAwsProxy(backend.env.AWS_ENDPOINT_URL_DYNAMODB);
-    let server: LocalServer | undefined;
+    const { server, s3, ddb, close } = await proxiedServer(dir);
     try {
-      server = await startLocalServer({
-        ...backend.env,
-        AWS_ENDPOINT_URL_S3: s3.endpoint,
-        AWS_ENDPOINT_URL_DYNAMODB: ddb.endpoint,
-        BLOBSERVER_DATA_DIR: dir,
-        PORT: '0',
-        BLOBSERVER_HOST: '127.0.0.1',
-        BLOBSERVER_AUTH: AUTH,
-      });
       const { uploadUrl } = await preupload(server, []);
       const figures: CostFigure[] = [];
       /** Times `fn` over fresh blobs per run, counting the storage requests of the last run. */
@@ -53,7 +34,7 @@ export async function storageCost(reps: number, parts: number, partSize: number)
           const from = [s3.requests.length, ddb.requests.length];
           await run(inputs[next++]);
           const [s3Reqs, ddbReqs] = count([s3, ddb], from);
-          last = { s3: s3Reqs.length, ddb: ddbReqs.length, ops: ops([...s3Reqs, ...ddbReqs]) };
+          last = { s3: s3Reqs.length, ddb: ddbReqs.length, ops: operationCounts([...s3Reqs, ...ddbReqs]) };
         });
         const n = parts;
         figures.push({
@@ -68,7 +49,7 @@ export async function storageCost(reps: number, parts: number, partSize: number)
       };
       const get = async (blobs: { name: string; data: Buffer }[]) => {
         for (const b of blobs) {
-          const res = await fetch(`${server!.url}/camli/${b.name}`, { headers: { authorization: AUTHORIZATION } });
+          const res = await fetch(`${server.url}/camli/${b.name}`, { headers: { authorization: AUTHORIZATION } });
           const bytes = Buffer.from(await res.arrayBuffer());
           if (res.status !== 200 || !bytes.equals(b.data)) throw new Error(`GET ${b.name}: ${res.status}`);
         }
@@ -83,9 +64,7 @@ export async function storageCost(reps: number, parts: number, partSize: number)
       await measure('GET each, own object (one blob a request)', (blobs) => get(blobs), () => single[j++ % single.length]);
       return figures;
     } finally {
-      await server?.close();
-      await Promise.all([s3.close(), ddb.close()]);
-      await backend.close();
+      await close();
     }
   });
 }
