@@ -13,7 +13,8 @@ export function isBlobRef(s: string): boolean {
   return BLOBREF.test(s);
 }
 
-function hashOf(ref: string): HashName {
+/** The hash a blobref names. */
+export function hashOf(ref: string): HashName {
   return ref.startsWith('sha1-') ? 'sha1' : 'sha224';
 }
 

@@ -1,5 +1,6 @@
-import { isBlobRef, verifies, type BlobData } from './blobref.js';
+import { hashOf, isBlobRef, type BlobData } from './blobref.js';
 import { BlobServerError, describeBody, type Operation } from './errors.js';
+import { createHasher } from './hash.js';
 import { blobPart, blobPartSize, closingSize, multipartBody, newBoundary } from './multipart.js';
 import { DEFAULT_RETRY, retryableStatus, withRetry, type RetryPolicy } from './retry.js';
 
@@ -37,7 +38,35 @@ export interface ClientOptions {
   retry?: RetryPolicy;
   /** Injected fetch (tests, instrumentation); the global one by default. */
   fetch?: typeof fetch;
+  /**
+   * How long a request may wait for the server to start answering (connecting included), in ms;
+   * default 10 000. Uploads wait `idleTimeoutMs` instead, since their body takes time to send.
+   */
+  connectTimeoutMs?: number;
+  /** How long a response may stall (no bytes), and an upload wait for its answer, in ms; default 60 000. */
+  idleTimeoutMs?: number;
+  /** Aborts every request in flight and every later one (a BlobServerError with `aborted: true`). */
+  signal?: AbortSignal;
 }
+
+/** Perkeep's largest blob: schema blobs and blobs of unknown size are read up to this much. */
+export const MAX_BLOB_SIZE = 16 << 20;
+/** A JSON answer (preupload, stat, enumerate...) larger than this is refused. */
+const MAX_JSON_SIZE = 16 << 20;
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
+
+/** A response whose body is read under the idle timeout and a size cap. */
+interface Exchange {
+  res: Response;
+  /** The body, at most `limit` bytes (more is an error, `tooLarge` its message), each chunk also given to `onChunk`. */
+  read(limit: number, onChunk?: (chunk: Uint8Array) => void, tooLarge?: string): Promise<Uint8Array>;
+  /** Drops the body unread. */
+  discard(): Promise<void>;
+}
+
+/** The reason of a request we abort ourselves on a timer (distinguished from the caller's abort). */
+class Timeout extends Error {}
 
 /** Refs per preupload/stat/remove request (the protocol's limit). */
 export const MAX_REFS_PER_REQUEST = 1000;
@@ -45,7 +74,10 @@ export const MAX_REFS_PER_REQUEST = 1000;
 export function authorizationHeader(auth: string | undefined): string | undefined {
   if (!auth || auth === 'none') return undefined;
   const m = /^userpass:([^:]*):(.*)$/s.exec(auth);
-  if (!m) throw new BlobServerError(`unsupported auth "${auth.split(':')[0]}": use userpass:USER:PASSWORD or none`, { operation: 'config' });
+  if (!m) {
+    const why = auth.startsWith('userpass:') ? `auth "userpass:${auth.split(':')[1]}" has no password` : `unsupported auth "${auth.split(':')[0]}"`;
+    throw new BlobServerError(`${why}: use userpass:USER:PASSWORD or none`, { operation: 'config' });
+  }
   return 'Basic ' + btoa(String.fromCharCode(...new TextEncoder().encode(`${m[1]}:${m[2]}`)));
 }
 
@@ -56,67 +88,142 @@ export class BlobServerClient {
   private readonly authorization?: string;
   private readonly retry: RetryPolicy;
   private readonly fetchImpl: typeof fetch;
+  private readonly connectTimeoutMs: number;
+  private readonly idleTimeoutMs: number;
+  private readonly signal: AbortSignal | undefined;
   private target?: { value: UploadTarget; expiresAt: number };
   /** HTTP requests made, retries included (the benchmark's requests per blob). */
   requests = 0;
 
   constructor(options: ClientOptions) {
-    this.server = options.server.replace(/\/+$/, '');
+    this.server = checkServerUrl(options.server).replace(/\/+$/, '');
     this.authorization = authorizationHeader(options.auth);
     this.retry = options.retry ?? DEFAULT_RETRY;
     this.fetchImpl = options.fetch ?? ((...args) => fetch(...args));
+    this.connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    this.idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+    this.signal = options.signal;
   }
 
   /**
-   * One HTTP exchange with retries on network errors, 5xx and 429. Other statuses are returned
-   * for the caller to judge. `auth: false` for capability URLs and S3.
+   * One HTTP exchange with retries on network errors, timeouts, 5xx and 429. Other statuses are
+   * returned for the caller to judge. `auth: false` for capability URLs and S3. The answer must
+   * start within the connect timeout (the idle timeout for uploads), and its body, read through
+   * the exchange, may never stall longer than the idle timeout.
    */
-  private async request(operation: Operation, url: string, init: RequestInit & { auth?: boolean; blobRefs?: readonly string[] }): Promise<Response> {
+  private async request(operation: Operation, url: string, init: RequestInit & { auth?: boolean; blobRefs?: readonly string[]; upload?: boolean }): Promise<Exchange> {
     const headers = new Headers(init.headers);
     if (init.auth !== false && this.authorization) headers.set('authorization', this.authorization);
+    const { auth: _auth, blobRefs: _refs, upload, ...fetchInit } = init;
+    const details = { operation, url, ...(init.blobRefs ? { blobRefs: init.blobRefs } : {}) };
+    const origin = new URL(url).origin;
     return withRetry(this.retry, async () => {
+      this.throwIfAborted(operation, url);
+      const ctl = new AbortController();
+      const stop = () => ctl.abort(this.signal?.reason);
+      this.signal?.addEventListener('abort', stop, { once: true });
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const arm = (ms: number) => {
+        clearTimeout(timer);
+        timer = setTimeout(() => ctl.abort(new Timeout()), ms);
+      };
+      const done = () => {
+        clearTimeout(timer);
+        this.signal?.removeEventListener('abort', stop);
+      };
+      const fail = (cause: unknown, what: string): BlobServerError => {
+        done();
+        if (this.signal?.aborted) return this.aborted(operation, url, cause);
+        if (ctl.signal.reason instanceof Timeout) return new BlobServerError(`${operation}: ${origin} ${what}`, { ...details, retryable: true, cause });
+        return new BlobServerError(`${operation}: cannot reach ${origin}: ${networkReason(url, cause)}`, { ...details, retryable: true, cause });
+      };
+      const waitMs = upload ? this.idleTimeoutMs : this.connectTimeoutMs;
+      arm(waitMs);
       let res: Response;
       this.requests++;
       try {
-        res = await this.fetchImpl(url, { ...init, headers });
+        res = await this.fetchImpl(url, { ...fetchInit, headers, signal: ctl.signal });
       } catch (cause) {
-        throw new BlobServerError(`${operation}: cannot reach ${new URL(url).origin}: ${(cause as Error).cause ?? (cause as Error).message}`, {
-          operation,
-          url,
-          blobRefs: init.blobRefs,
-          retryable: true,
-          cause,
-        });
+        throw fail(cause, `did not answer within ${seconds(waitMs)}`);
       }
+      const exchange: Exchange = {
+        res,
+        read: async (limit, onChunk, tooLarge) => {
+          const tooBig = () => new BlobServerError(tooLarge ?? `${operation}: ${origin} sent more than the ${limit} bytes expected; stopped reading`, details);
+          if (Number(res.headers.get('content-length') ?? NaN) > limit) {
+            await exchange.discard();
+            throw tooBig();
+          }
+          const chunks: Uint8Array[] = [];
+          let size = 0;
+          const reader = res.body?.getReader();
+          try {
+            while (reader) {
+              arm(this.idleTimeoutMs);
+              let next: ReadableStreamReadResult<Uint8Array>;
+              try {
+                next = await reader.read();
+              } catch (cause) {
+                throw fail(cause, `stalled: no data for ${seconds(this.idleTimeoutMs)}`);
+              }
+              if (next.done) break;
+              size += next.value.length;
+              if (size > limit) {
+                await reader.cancel().catch(() => undefined);
+                throw tooBig();
+              }
+              onChunk?.(next.value);
+              chunks.push(next.value);
+            }
+          } finally {
+            done();
+          }
+          return concat(chunks, size);
+        },
+        discard: async () => {
+          done();
+          await res.body?.cancel().catch(() => undefined);
+        },
+      };
       if (retryableStatus(res.status)) {
-        const err = await this.failure(operation, url, res, init.blobRefs);
+        const err = await this.failure(operation, url, exchange, init.blobRefs);
         const after = Number(res.headers.get('retry-after'));
         if (after > 0) Object.assign(err, { retryAfterMs: Math.min(after, 60) * 1000 });
         throw err;
       }
-      return res;
+      return exchange;
     });
   }
 
-  private async failure(operation: Operation, url: string, res: Response, blobRefs?: readonly string[]): Promise<BlobServerError> {
-    const text = await res.text().catch(() => '');
+  private aborted(operation: Operation, url: string, cause?: unknown): BlobServerError {
+    return Object.assign(new BlobServerError(`${operation}: aborted`, { operation, url, cause: cause ?? this.signal?.reason }), { aborted: true });
+  }
+
+  private throwIfAborted(operation: Operation, url: string) {
+    if (this.signal?.aborted) throw this.aborted(operation, url);
+  }
+
+  private async failure(operation: Operation, url: string, exchange: Exchange, blobRefs?: readonly string[]): Promise<BlobServerError> {
+    const res = exchange.res;
+    // The start of the body is enough to explain; a failure to read it is not the failure to report.
+    const text = await exchange.read(MAX_ERROR_BODY).then((b) => new TextDecoder().decode(b), async () => (await exchange.discard(), ''));
     const path = url.startsWith(this.server) ? url.slice(this.server.length).replace(/\/camli\/upload\/.+/, '/camli/upload/<token>') : new URL(url).origin;
     return new BlobServerError(`${operation}: ${path} answered ${res.status}${text ? `: ${describeBody(text)}` : ''}`, {
       operation,
       url,
       status: res.status,
-      blobRefs,
+      ...(blobRefs ? { blobRefs } : {}),
       retryable: retryableStatus(res.status),
     });
   }
 
-  private async json<T>(operation: Operation, url: string, res: Response, blobRefs?: readonly string[]): Promise<T> {
-    if (res.status !== 200) throw await this.failure(operation, url, res, blobRefs);
-    const text = await res.text();
+  private async json<T>(operation: Operation, url: string, exchange: Exchange, blobRefs?: readonly string[]): Promise<T> {
+    if (exchange.res.status !== 200) throw await this.failure(operation, url, exchange, blobRefs);
+    const text = new TextDecoder().decode(await exchange.read(MAX_JSON_SIZE));
     try {
       return JSON.parse(text) as T;
     } catch (cause) {
-      throw new BlobServerError(`${operation}: the server's answer is not JSON: ${text.slice(0, 100)}`, { operation, url, blobRefs, cause });
+      throw new BlobServerError(`${operation}: the server's answer is not JSON: ${text.slice(0, 100)}`, { operation, url, ...(blobRefs ? { blobRefs } : {}), cause });
     }
   }
 
@@ -214,9 +321,9 @@ export class BlobServerClient {
     let target = await this.uploadTarget();
     for (let refreshed = false; ; refreshed = true) {
       const { url, init } = build(target);
-      const res = await this.request(operation, url, { ...init, blobRefs: refs });
-      if (res.status === 403 && !refreshed) {
-        await res.body?.cancel();
+      const res = await this.request(operation, url, { ...init, blobRefs: refs, upload: true });
+      if (res.res.status === 403 && !refreshed) {
+        await res.discard();
         target = await this.uploadTarget(true);
         continue;
       }
@@ -267,27 +374,36 @@ export class BlobServerClient {
     return received;
   }
 
-  /** The blob's bytes, verified against its ref; undefined when the server does not have it. */
-  async get(ref: string): Promise<Uint8Array | undefined> {
+  /**
+   * The blob's bytes, verified against its ref; undefined when the server does not have it.
+   * The body is hashed as it arrives and cut off past `maxSize` (default 16 MiB, Perkeep's
+   * largest blob), so a hostile server can neither make the client buffer without end nor
+   * pass off other bytes.
+   */
+  async get(ref: string, options: { maxSize?: number } = {}): Promise<Uint8Array | undefined> {
     this.checkRefs('get', [ref]);
+    const maxSize = options.maxSize ?? MAX_BLOB_SIZE;
     const url = `${this.server}/camli/${ref}`;
     // In Node, follow the redirect ourselves so the credentials are never sent to S3; browsers
     // hide manual redirects, but their fetch drops Authorization on a cross-origin redirect.
     const inBrowser = typeof (globalThis as { document?: unknown }).document !== 'undefined';
     let res = await this.request('get', url, { redirect: inBrowser ? 'follow' : 'manual', blobRefs: [ref] });
-    if (res.status >= 300 && res.status < 400 && res.headers.get('location')) {
+    const location = res.res.headers.get('location');
+    if (res.res.status >= 300 && res.res.status < 400 && location) {
       // Large blobs redirect to a presigned S3 URL, which must not see our credentials.
-      await res.body?.cancel();
-      const location = new URL(res.headers.get('location')!, url).toString();
-      res = await this.request('get', location, { auth: false, blobRefs: [ref] });
+      await res.discard();
+      res = await this.request('get', new URL(location, url).toString(), { auth: false, blobRefs: [ref] });
     }
-    if (res.status === 404) {
-      await res.body?.cancel();
+    if (res.res.status === 404) {
+      await res.discard();
       return undefined;
     }
-    if (res.status !== 200) throw await this.failure('get', url, res, [ref]);
-    const bytes = new Uint8Array(await res.arrayBuffer());
-    if (!verifies(ref, bytes)) throw new BlobServerError(`get: the bytes served for ${ref} do not hash to it`, { operation: 'get', url, blobRefs: [ref] });
+    if (res.res.status !== 200) throw await this.failure('get', url, res, [ref]);
+    const hash = hashOf(ref);
+    const hasher = createHasher(hash);
+    const limit = maxSize === MAX_BLOB_SIZE ? "Perkeep's largest blob" : 'the size its schema declares';
+    const bytes = await res.read(maxSize, (chunk) => hasher.update(chunk), `get: the server sent more than ${maxSize} bytes (${limit}) for ${ref}; stopped reading`);
+    if (`${hash}-${hasher.hex()}` !== ref) throw new BlobServerError(`get: the bytes served for ${ref} do not hash to it`, { operation: 'get', url, blobRefs: [ref] });
     return bytes;
   }
 
@@ -299,6 +415,7 @@ export class BlobServerClient {
       if (after) q.set('after', after);
       const url = `${this.server}/camli/enumerate-blobs?${q}`;
       const page = await this.json<{ blobs?: SizedRef[]; continueAfter?: string }>('enumerate', url, await this.request('enumerate', url, {}));
+      if (!Array.isArray(page.blobs ?? [])) throw new BlobServerError('enumerate: the server\'s answer has no list of blobs', { operation: 'enumerate', url });
       yield* page.blobs ?? [];
       if (!page.continueAfter) return;
       after = page.continueAfter;
@@ -318,4 +435,44 @@ export class BlobServerClient {
     }
     return removed;
   }
+}
+
+/** Bytes of an error answer read to explain it. */
+const MAX_ERROR_BODY = 64 << 10;
+
+const seconds = (ms: number) => `${ms % 1000 ? (ms / 1000).toFixed(1) : ms / 1000} s`;
+
+function concat(chunks: readonly Uint8Array[], size: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+/** A server URL must say http:// or https:// (a bare host:port is the commonest mistake). */
+export function checkServerUrl(server: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(server);
+  } catch {
+    // not a URL at all
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || !url.host) {
+    throw new BlobServerError(`server "${server}" is not an http:// or https:// URL (say http://${server.replace(/^[a-z]+:\/\//i, '')} or https://...)`, { operation: 'config' });
+  }
+  return server;
+}
+
+/** Why fetch could not reach the server, in words: TLS spoken to a plain-HTTP server gets its own. */
+function networkReason(url: string, err: unknown): string {
+  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+  const text = `${cause?.code ?? ''} ${cause?.message ?? (err as Error).message}`;
+  if (url.startsWith('https:') && /SSL|TLS|EPROTO|wrong version number|packet length too long/i.test(text)) {
+    return 'the TLS handshake failed; is it a plain HTTP server? (use http://)';
+  }
+  return cause?.message ? (cause.code && !cause.message.includes(cause.code) ? `${cause.code} ${cause.message}` : cause.message) : String((err as Error).message ?? err);
 }

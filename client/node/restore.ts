@@ -1,50 +1,100 @@
-import { open, mkdir, symlink, chmod, utimes } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { lutimes, mkdir, open, symlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BlobServerError } from '../errors.js';
-import type { BlobServerClient } from '../http-client.js';
+import { MAX_BLOB_SIZE, type BlobServerClient } from '../http-client.js';
 import { parseSchema, type BytesPart, type ParsedSchema } from '../schema.js';
 
 /**
  * `blobserver get REF -o DIR`: a `file`, `directory` or `symlink` schema restored as files
  * under DIR (as pk-get does), reading file contents part by part so memory holds one chunk.
+ *
+ * The server may be hostile (its blobs hash correctly, yet say anything), so restore creates
+ * every entry itself and never writes through anything already there: files are opened with
+ * O_CREAT|O_EXCL|O_NOFOLLOW, directories made one level at a time (mkdir does not follow a
+ * final symlink), a path that exists already, or a name seen twice in one directory, is
+ * refused; names must be one path element; modes keep the permission bits only (no
+ * setuid/setgid/sticky); every blob is cut off at the size its schema declares, schema blobs at
+ * 16 MiB.
  */
 
-/** A blob's verified bytes; a blob the server does not have is an error (404). */
-export async function fetchBlob(client: BlobServerClient, ref: string): Promise<Uint8Array> {
-  const bytes = await client.get(ref);
+/** A blob's verified bytes, at most `maxSize` (default 16 MiB); a blob the server does not have is an error (404). */
+export async function fetchBlob(client: BlobServerClient, ref: string, maxSize = MAX_BLOB_SIZE): Promise<Uint8Array> {
+  const bytes = await client.get(ref, { maxSize });
   if (!bytes) throw new BlobServerError(`get: the server has no blob ${ref}`, { operation: 'get', blobRefs: [ref], status: 404 });
   return bytes;
 }
 
+const refused = (ref: string, why: string) => new BlobServerError(`get: ${ref} ${why}`, { operation: 'get', blobRefs: [ref] });
+
 async function fetchSchema(client: BlobServerClient, ref: string, type: string): Promise<ParsedSchema> {
   const schema = parseSchema(await fetchBlob(client, ref));
-  if (schema?.camliType !== type) throw new BlobServerError(`get: ${ref} is not a "${type}" schema blob`, { operation: 'get', blobRefs: [ref] });
+  if (schema?.camliType !== type) throw refused(ref, `is not a "${type}" schema blob`);
   return schema;
 }
 
 /** A file name from a schema must be one path component. */
 function safeName(name: string | undefined, ref: string): string {
-  if (!name || name === '.' || name === '..' || /[/\\\0]/.test(name)) {
-    if (name === undefined) return ref;
-    throw new BlobServerError(`get: ${ref} names an unsafe file name ${JSON.stringify(name)}`, { operation: 'get', blobRefs: [ref] });
+  if (name === undefined) return ref;
+  if (typeof name !== 'string' || !name || name === '.' || name === '..' || /[/\\\0]/.test(name)) {
+    throw refused(ref, `names an unsafe file name ${JSON.stringify(name)} (not a single path element)`);
   }
   return name;
 }
 
-async function* contents(client: BlobServerClient, parts: readonly BytesPart[]): AsyncGenerator<Uint8Array> {
+/** The bytes of a part list, each blob checked against the size the schema gives it. */
+async function* contents(client: BlobServerClient, parts: readonly BytesPart[], ref: string): AsyncGenerator<Uint8Array> {
+  if (!Array.isArray(parts)) throw refused(ref, 'has a "parts" that is not a list');
   for (const p of parts) {
-    if ('blobRef' in p) yield fetchBlob(client, p.blobRef);
-    else yield* contents(client, (await fetchSchema(client, p.bytesRef, 'bytes')).parts ?? []);
+    const size = p.size;
+    if (!Number.isSafeInteger(size) || size < 0) throw refused(ref, `declares a part of size ${JSON.stringify(size)}`);
+    if ('blobRef' in p) {
+      if (size > MAX_BLOB_SIZE) throw refused(ref, `declares a ${size}-byte chunk, larger than a blob may be`);
+      const bytes = await fetchBlob(client, p.blobRef, size);
+      if (bytes.length !== size) throw refused(ref, `declares ${size} bytes for ${p.blobRef}, which has ${bytes.length}`);
+      yield bytes;
+    } else {
+      let n = 0;
+      for await (const chunk of contents(client, (await fetchSchema(client, p.bytesRef, 'bytes')).parts ?? [], p.bytesRef)) {
+        n += chunk.length;
+        if (n > size) throw refused(ref, `declares ${size} bytes for ${p.bytesRef}, which holds more`);
+        yield chunk;
+      }
+      if (n !== size) throw refused(ref, `declares ${size} bytes for ${p.bytesRef}, which holds ${n}`);
+    }
   }
 }
 
-async function setAttributes(path: string, schema: ParsedSchema) {
-  if (schema.unixPermission) await chmod(path, parseInt(schema.unixPermission, 8) & 0o7777);
-  if (schema.unixMtime) {
-    // Seconds with their fraction: a Date would drop everything below the millisecond.
-    const m = /^(.*?)(\.\d+)?Z$/.exec(schema.unixMtime);
-    const seconds = m ? Date.parse(m[1] + 'Z') / 1000 + Number(m[2] ?? 0) : NaN;
-    if (!Number.isNaN(seconds)) await utimes(path, seconds, seconds);
+/** The schema's permission bits only: never setuid, setgid or sticky. */
+function permission(schema: ParsedSchema): number | undefined {
+  if (typeof schema.unixPermission !== 'string' || !/^[0-7]{1,7}$/.test(schema.unixPermission)) return undefined;
+  return parseInt(schema.unixPermission, 8) & 0o777;
+}
+
+/** The schema's mtime in seconds with their fraction (a Date would drop everything below the millisecond). */
+function mtimeSeconds(schema: ParsedSchema): number | undefined {
+  if (typeof schema.unixMtime !== 'string') return undefined;
+  const m = /^(.*?)(\.\d+)?Z$/.exec(schema.unixMtime);
+  const seconds = m ? Date.parse(m[1] + 'Z') / 1000 + Number(m[2] ?? 0) : NaN;
+  return Number.isNaN(seconds) ? undefined : seconds;
+}
+
+/** Mode and mtime set through the open handle, so no path (and no symlink swapped in) is followed. */
+async function setAttributes(handle: FileHandle, schema: ParsedSchema) {
+  const mode = permission(schema);
+  if (mode !== undefined) await handle.chmod(mode);
+  const mtime = mtimeSeconds(schema);
+  if (mtime !== undefined) await handle.utimes(mtime, mtime);
+}
+
+/** Turns "it is already there" into a refusal that names the path. */
+async function creating<T>(path: string, ref: string, create: () => Promise<T>): Promise<T> {
+  try {
+    return await create();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' || code === 'ELOOP') throw refused(ref, `would be written at ${path}, which already exists; restore writes nothing over an existing path`);
+    throw err;
   }
 }
 
@@ -53,36 +103,53 @@ export async function restoreSchema(client: BlobServerClient, ref: string, schem
   const path = join(dir, safeName(schema.fileName, ref));
   switch (schema.camliType) {
     case 'file': {
-      const file = await open(path, 'w');
+      const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants;
+      const file = await creating(path, ref, () => open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o666));
       try {
-        for await (const chunk of contents(client, schema.parts ?? [])) await file.write(chunk);
+        for await (const chunk of contents(client, schema.parts ?? [], ref)) await file.write(chunk);
+        await setAttributes(file, schema);
       } finally {
         await file.close();
       }
-      await setAttributes(path, schema);
       return path;
     }
     case 'directory': {
-      await mkdir(path, { recursive: true });
+      await creating(path, ref, () => mkdir(path));
       if (schema.entries) {
+        const names = new Set<string>();
         for await (const member of setMembers(client, schema.entries)) {
-          await restoreSchema(client, member, parseSchema(await fetchBlob(client, member)) ?? { camliType: 'unknown' }, path);
+          const child = parseSchema(await fetchBlob(client, member)) ?? { camliType: 'unknown' };
+          const name = safeName(child.fileName, member);
+          if (names.has(name)) throw refused(ref, `lists "${name}" twice in one directory`);
+          names.add(name);
+          await restoreSchema(client, member, child, path);
         }
       }
-      await setAttributes(path, schema);
+      // Opened without following, so the attributes land on the directory made above.
+      const handle = await open(path, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+      try {
+        await setAttributes(handle, schema);
+      } finally {
+        await handle.close();
+      }
       return path;
     }
-    case 'symlink':
-      await symlink(schema.symlinkTarget ?? '', path);
+    case 'symlink': {
+      if (typeof schema.symlinkTarget !== 'string' || schema.symlinkTarget.includes('\0')) throw refused(ref, 'has no usable symlinkTarget');
+      await creating(path, ref, () => symlink(schema.symlinkTarget!, path));
+      const mtime = mtimeSeconds(schema);
+      if (mtime !== undefined) await lutimes(path, mtime, mtime);
       return path;
+    }
     default:
-      throw new BlobServerError(`get: ${ref} is a "${schema.camliType}" blob, which cannot be restored as a file`, { operation: 'get', blobRefs: [ref] });
+      throw refused(ref, `is a "${schema.camliType}" blob, which cannot be restored as a file`);
   }
 }
 
 /** Members of a static-set, following its mergeSets. */
 async function* setMembers(client: BlobServerClient, ref: string): AsyncGenerator<string> {
   const set = await fetchSchema(client, ref, 'static-set');
+  if (!Array.isArray(set.members ?? []) || !Array.isArray(set.mergeSets ?? [])) throw refused(ref, 'has members or mergeSets that are not lists');
   yield* set.members ?? [];
   for (const sub of set.mergeSets ?? []) yield* setMembers(client, sub);
 }
