@@ -55,7 +55,7 @@ export async function* fileBlobs(source: AsyncIterable<Uint8Array>, attrs: Commo
     const bytes = concat(pieces, n - last);
     pieces = [];
     let from = spans.length;
-    while (from > 0 && spans[from - 1].bits < bits) from--;
+    while (from > 0 && spans[from - 1]!.bits < bits) from--;
     const children = spans.splice(from);
     const ref = blobRefOf(bytes);
     spans.push({ from: last, to: n, bits, ref, children });
@@ -103,9 +103,9 @@ function bytesParts(spans: readonly Span[], out: SchemaBlob[]): BytesPart[] {
   const parts: BytesPart[] = [];
   for (const sp of spans) {
     let children = sp.children;
-    if (children.length === 1 && children[0].children.length === 0) {
+    if (children.length === 1 && children[0]!.children.length === 0) {
       // A bytes schema holding a single chunk would be a useless indirection: inline the chunk.
-      parts.push({ blobRef: children[0].ref, size: spanSize(children[0]) });
+      parts.push({ blobRef: children[0]!.ref, size: spanSize(children[0]!) });
       children = [];
     }
     if (children.length > 0) {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { lstat, readdir, readFile, stat as fsStat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -19,7 +20,8 @@ Commands:
   get REF [-o DIR]      restore a file/directory schema into DIR (default .); a raw blob is
                         written to stdout, or to -o (a file, or DIR/REF if -o is a directory)
   stat REF...           print "REF SIZE" for each blob the server has; exit 1 if any is missing
-  ls [--after REF] [--limit N]   list the server's blobs ("REF SIZE"), paged
+  ls [--after REF] [--limit N]   list the server's blobs ("REF SIZE"), paged;
+                        with --json one {"blobRef","size"} JSON object per line
   rm REF...             remove blobs (the server must allow removal)
 
 Options:
@@ -27,11 +29,41 @@ Options:
   --auth userpass:USER:PASSWORD | none
                         default: BLOBSERVER_URL / BLOBSERVER_AUTH, else client-config.json
                         (CAMLI_CONFIG_DIR, else ~/.config/perkeep)
-  --json                machine-readable output (one JSON document)
+  --json                machine-readable output: one JSON document (ls: one per line)
   --concurrency N       upload requests in flight (default 4)
+  --connect-timeout S   seconds to wait for a server to start answering (default 10)
+  --idle-timeout S      seconds a transfer may stall, or an upload wait for its answer (default 60)
+  --progress            show put's progress line even when not on a terminal
   -o, --output PATH     for get
+  -V, --version         the client's version
   -h, --help            this help
+
+A put interrupted (Ctrl-C, a lost connection) resumes when run again: blobs already stored
+are not sent again. get writes nothing over an existing path.
 `;
+
+const PACKAGE = '@camli-serverless/blobserver-client';
+
+/** This package's version, from its package.json (next to the sources, or above dist/). */
+function version(): string {
+  for (const rel of ['./package.json', '../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === PACKAGE && pkg.version) return pkg.version;
+    } catch {
+      // not there: try the next place
+    }
+  }
+  return 'unknown';
+}
+
+/** A timeout flag in seconds, as milliseconds. */
+function timeoutMs(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const s = Number(value);
+  if (!(s > 0)) throw new UsageError(`--${flag} must be a positive number of seconds`);
+  return Math.round(s * 1000);
+}
 
 class UsageError extends Error {}
 
@@ -61,16 +93,31 @@ export async function main(argv: string[]): Promise<number> {
       output: { type: 'string', short: 'o' },
       after: { type: 'string' },
       limit: { type: 'string' },
+      'connect-timeout': { type: 'string' },
+      'idle-timeout': { type: 'string' },
+      progress: { type: 'boolean', default: false },
+      version: { type: 'boolean', short: 'V', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   const [command, ...args] = positionals;
+  if (values.version) {
+    await write(`blobserver ${version()}\n`);
+    return 0;
+  }
   if (values.help || !command) {
     process.stdout.write(USAGE);
     return values.help ? 0 : 2;
   }
+  const connectTimeoutMs = timeoutMs('connect-timeout', values['connect-timeout']);
+  const idleTimeoutMs = timeoutMs('idle-timeout', values['idle-timeout']);
   const settings = resolveServer({ server: values.server, auth: values.auth });
-  const client = new BlobServerClient({ server: settings.server, auth: settings.auth });
+  const client = new BlobServerClient({
+    server: settings.server,
+    ...(settings.auth === undefined ? {} : { auth: settings.auth }),
+    ...(connectTimeoutMs === undefined ? {} : { connectTimeoutMs }),
+    ...(idleTimeoutMs === undefined ? {} : { idleTimeoutMs }),
+  });
   const json = values.json;
   const out = (human: string, machine: unknown) => write(json ? JSON.stringify(machine) + '\n' : human);
 
@@ -79,7 +126,13 @@ export async function main(argv: string[]): Promise<number> {
       if (!args.length) throw new UsageError('put needs at least one PATH');
       const concurrency = values.concurrency ? Number(values.concurrency) : 4;
       if (!(concurrency >= 1)) throw new UsageError('--concurrency must be a positive number');
-      const showProgress = !json && Boolean(process.stdout.isTTY && process.stderr.isTTY);
+      // A missing path is a usage mistake: say so before anything is read or sent.
+      for (const path of args) {
+        await lstat(path).catch((err: NodeJS.ErrnoException) => {
+          throw new Error(err.code === 'ENOENT' ? `put: ${path}: no such file or directory` : `put: ${path}: ${err.message}`);
+        });
+      }
+      const showProgress = values.progress || (!json && Boolean(process.stdout.isTTY && process.stderr.isTTY));
       let bytesRead = 0;
       const totalBytes = showProgress ? (await Promise.all(args.map((p) => (values.blob ? fsStat(p).then((s) => s.size) : treeBytes(p))))).reduce((a, b) => a + b, 0) : undefined;
       const uploader = new Uploader(client, { concurrency });
@@ -88,7 +141,17 @@ export async function main(argv: string[]): Promise<number> {
         blobsSeen: uploader.stats.blobs,
         bytesRead,
         totalBytes,
+        bytesSent: uploader.stats.sentBytes,
+        bytesStored: uploader.stats.uploadedBytes + uploader.stats.skippedBytes,
+        bytesSkipped: uploader.stats.skippedBytes,
       }));
+      // Ctrl-C: end the progress line cleanly and say how to finish the job.
+      const interrupted = () => {
+        progress.stop();
+        process.stderr.write('blobserver: interrupted; run the same put again to resume (blobs already stored are not sent again)\n');
+        process.exit(130);
+      };
+      process.once('SIGINT', interrupted);
       const refs: { path: string; ref: string }[] = [];
       try {
         for (const path of args) {
@@ -109,6 +172,8 @@ export async function main(argv: string[]): Promise<number> {
       } catch (err) {
         progress.stop();
         throw err;
+      } finally {
+        process.off('SIGINT', interrupted);
       }
       return 0;
     }
@@ -150,8 +215,8 @@ export async function main(argv: string[]): Promise<number> {
       if (!(limit >= 0)) throw new UsageError('--limit must be a number');
       let n = 0;
       if (limit > 0) {
-        for await (const b of client.enumerate({ after: values.after, pageSize: Math.min(1000, limit) })) {
-          await write(json ? JSON.stringify(b) + '\n' : `${b.blobRef} ${b.size}\n`);
+        for await (const b of client.enumerate({ ...(values.after === undefined ? {} : { after: values.after }), pageSize: Math.min(1000, limit) })) {
+          await write(json ? JSON.stringify({ blobRef: b.blobRef, size: b.size }) + '\n' : `${b.blobRef} ${b.size}\n`);
           if (++n >= limit) break;
         }
       }

@@ -7,15 +7,15 @@ export type Operation = 'preupload' | 'stat' | 'upload' | 'upload-form' | 'get' 
  */
 export class BlobServerError extends Error {
   readonly operation: Operation;
-  readonly status?: number;
-  readonly url?: string;
-  readonly blobRefs?: readonly string[];
+  readonly status?: number | undefined;
+  readonly url?: string | undefined;
+  readonly blobRefs?: readonly string[] | undefined;
   /** Whether retrying the same request later may succeed (network errors, 5xx, 429). */
   readonly retryable: boolean;
 
   constructor(
     message: string,
-    details: { operation: Operation; status?: number; url?: string; blobRefs?: readonly string[]; retryable?: boolean; cause?: unknown },
+    details: { operation: Operation; status?: number | undefined; url?: string | undefined; blobRefs?: readonly string[] | undefined; retryable?: boolean; cause?: unknown },
   ) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
     this.name = 'BlobServerError';

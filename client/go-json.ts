@@ -13,7 +13,7 @@ function sortKeys(v: JsonValue): JsonValue {
   if (Array.isArray(v)) return v.map(sortKeys);
   if (v === null || typeof v !== 'object') return v;
   const out: { [key: string]: JsonValue } = {};
-  for (const k of Object.keys(v).sort(compareUtf8)) out[k] = sortKeys(v[k]);
+  for (const k of Object.keys(v).sort(compareUtf8)) out[k] = sortKeys(v[k]!);
   return out;
 }
 
@@ -22,7 +22,7 @@ export function compareUtf8(a: string, b: string): number {
   if (typeof Buffer !== 'undefined') return byUtf8(a, b);
   const x = utf8.encode(a);
   const y = utf8.encode(b);
-  for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i] - y[i];
+  for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i]! - y[i]!;
   return x.length - y.length;
 }
 
@@ -30,5 +30,5 @@ const GO_ESCAPES: Record<string, string> = { '<': '\\u003c', '>': '\\u003e', '&'
 
 export function goMarshalIndent(v: JsonValue): string {
   // None of these characters can occur in JSON outside a string, so a global replace is exact.
-  return JSON.stringify(sortKeys(v), null, 2).replace(/[<>&\u2028\u2029]/g, (c) => GO_ESCAPES[c]);
+  return JSON.stringify(sortKeys(v), null, 2).replace(/[<>&\u2028\u2029]/g, (c) => GO_ESCAPES[c] ?? c);
 }

@@ -85,7 +85,7 @@ const chunked = <T>(xs: readonly T[], n: number) => Array.from({ length: Math.ce
 
 export class BlobServerClient {
   readonly server: string;
-  private readonly authorization?: string;
+  private readonly authorization: string | undefined;
   private readonly retry: RetryPolicy;
   private readonly fetchImpl: typeof fetch;
   private readonly connectTimeoutMs: number;
@@ -135,7 +135,9 @@ export class BlobServerClient {
         done();
         if (this.signal?.aborted) return this.aborted(operation, url, cause);
         if (ctl.signal.reason instanceof Timeout) return new BlobServerError(`${operation}: ${origin} ${what}`, { ...details, retryable: true, cause });
-        return new BlobServerError(`${operation}: cannot reach ${origin}: ${networkReason(url, cause)}`, { ...details, retryable: true, cause });
+        const tls = tlsMismatch(url, cause);
+        const reason = tls ? 'the TLS handshake failed; is it a plain HTTP server? (then say http://)' : networkReason(cause);
+        return new BlobServerError(`${operation}: cannot reach ${origin}: ${reason}`, { ...details, retryable: !tls, cause });
       };
       const waitMs = upload ? this.idleTimeoutMs : this.connectTimeoutMs;
       arm(waitMs);
@@ -371,7 +373,7 @@ export class BlobServerClient {
       const { body, contentType } = multipartBody(newBoundary(), [...fields, { name: 'file', filename: blob.ref, contentType: 'application/octet-stream', data: blob.bytes }]);
       return { url: form.url, init: { method: 'POST', headers: { 'content-type': contentType }, body, auth: false, redirect: 'follow' } };
     });
-    return received;
+    return received!;
   }
 
   /**
@@ -467,12 +469,15 @@ export function checkServerUrl(server: string): string {
   return server;
 }
 
-/** Why fetch could not reach the server, in words: TLS spoken to a plain-HTTP server gets its own. */
-function networkReason(url: string, err: unknown): string {
+/** Whether fetch failed because https:// was spoken to a server that answered in plain HTTP. */
+function tlsMismatch(url: string, err: unknown): boolean {
   const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-  const text = `${cause?.code ?? ''} ${cause?.message ?? (err as Error).message}`;
-  if (url.startsWith('https:') && /SSL|TLS|EPROTO|wrong version number|packet length too long/i.test(text)) {
-    return 'the TLS handshake failed; is it a plain HTTP server? (use http://)';
-  }
-  return cause?.message ? (cause.code && !cause.message.includes(cause.code) ? `${cause.code} ${cause.message}` : cause.message) : String((err as Error).message ?? err);
+  return url.startsWith('https:') && /SSL|TLS|EPROTO|wrong version number|packet length too long/i.test(`${cause?.code ?? ''} ${cause?.message ?? ''}`);
+}
+
+/** Why fetch could not reach the server, in words (undici hides the reason in `cause`). */
+function networkReason(err: unknown): string {
+  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+  if (!cause?.message) return String((err as Error).message ?? err);
+  return cause.code && !cause.message.includes(cause.code) ? `${cause.code} ${cause.message}` : cause.message;
 }

@@ -24,8 +24,8 @@ export class RollSum {
     let { s1, s2, wofs } = this;
     let found = -1;
     for (let i = from; i < to; i++) {
-      const ch = buf[i];
-      const drop = w[wofs];
+      const ch = buf[i]!;
+      const drop = w[wofs]!;
       w[wofs] = ch;
       wofs = (wofs + 1) & (WINDOW - 1);
       s1 = (s1 + ch - drop) >>> 0;

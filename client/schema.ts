@@ -37,16 +37,16 @@ export function rfc3339(epochNs: bigint): string {
 
 /** What pk-put records about a file-system node (NewCommonFileMap). */
 export interface CommonAttributes {
-  fileName?: string;
+  fileName?: string | undefined;
   /** Permission bits only, e.g. 0o644 (absent for symlinks). */
-  permission?: number;
-  uid?: number;
-  owner?: string;
-  gid?: number;
-  group?: string;
-  mtimeNs?: bigint;
+  permission?: number | undefined;
+  uid?: number | undefined;
+  owner?: string | undefined;
+  gid?: number | undefined;
+  group?: string | undefined;
+  mtimeNs?: bigint | undefined;
   /** Recorded only when it differs from mtime, as pk-put does. */
-  ctimeNs?: bigint;
+  ctimeNs?: bigint | undefined;
 }
 
 export function commonFields(a: CommonAttributes): SchemaMap {
@@ -101,14 +101,14 @@ export function staticSets(members: readonly string[], max = MAX_STATIC_SET_MEMB
   const all: SchemaBlob[] = [];
   for (let i = 0; i < count; i++) {
     const [top, ...nested] = staticSets(members.slice(i * per, (i + 1) * per), max);
-    tops.push(top);
-    all.push(top, ...nested);
+    tops.push(top!);
+    all.push(top!, ...nested);
   }
   if (per * count < members.length) {
     // Perkeep keeps only the rest's top set (its own sub-sets, if any, are not returned).
     const [top] = staticSets(members.slice(per * count), max);
-    tops.push(top);
-    all.push(top);
+    tops.push(top!);
+    all.push(top!);
   }
   return [schemaBlob({ camliVersion: 1, camliType: 'static-set', mergeSets: tops.map((t) => t.ref) }), ...all];
 }

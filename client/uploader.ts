@@ -12,6 +12,8 @@ export interface UploadStats {
   uploadedBytes: number;
   skippedBlobs: number;
   skippedBytes: number;
+  /** Bytes of blobs put in an upload request so far (sent or being sent; stored once uploadedBytes counts them). */
+  sentBytes: number;
 }
 
 export interface UploaderOptions {
@@ -32,7 +34,7 @@ export interface UploaderOptions {
  * what makes an interrupted run cheap to repeat.
  */
 export class Uploader {
-  readonly stats: UploadStats = { blobs: 0, bytes: 0, uploadedBlobs: 0, uploadedBytes: 0, skippedBlobs: 0, skippedBytes: 0 };
+  readonly stats: UploadStats = { blobs: 0, bytes: 0, uploadedBlobs: 0, uploadedBytes: 0, skippedBlobs: 0, skippedBytes: 0, sentBytes: 0 };
   private readonly seen = new Set<string>();
   private readonly maxBuffered: number;
   private readonly sendLimit: ReturnType<typeof limiter>;
@@ -154,8 +156,9 @@ export class Uploader {
       this.track(
         this.sendLimit(async () => {
           this.throwIfFailed();
-          if (blobs.length === 1 && BlobServerClient.batchBytes(this.boundary, [{ ref: blobs[0].ref, size: blobs[0].bytes.length }]) > (await this.client.uploadTarget()).maxUploadSize) {
-            await this.client.uploadLarge(blobs[0]);
+          this.stats.sentBytes += blobs.reduce((n, b) => n + b.bytes.length, 0);
+          if (blobs.length === 1 && BlobServerClient.batchBytes(this.boundary, [{ ref: blobs[0]!.ref, size: blobs[0]!.bytes.length }]) > (await this.client.uploadTarget()).maxUploadSize) {
+            await this.client.uploadLarge(blobs[0]!);
           } else {
             await this.client.uploadBatch(blobs, this.boundary);
           }

@@ -12,7 +12,7 @@ import { BlobServerError } from '../errors.js';
 
 export interface ServerSettings {
   server: string;
-  auth?: string;
+  auth?: string | undefined;
   /** Where the settings came from, for error messages. */
   source: string;
 }
@@ -44,7 +44,7 @@ function readPerkeepServers(path: string): Record<string, PerkeepServer> | undef
 
 const isUrl = (s: string) => /^https?:\/\//.test(s);
 
-export function resolveServer(flags: { server?: string; auth?: string }, env: NodeJS.ProcessEnv = process.env): ServerSettings {
+export function resolveServer(flags: { server?: string | undefined; auth?: string | undefined }, env: NodeJS.ProcessEnv = process.env): ServerSettings {
   const path = perkeepConfigPath(env);
   if (flags.server && isUrl(flags.server)) return { server: flags.server, auth: flags.auth ?? env.BLOBSERVER_AUTH, source: '--server' };
   if (!flags.server && env.BLOBSERVER_URL) return { server: env.BLOBSERVER_URL, auth: flags.auth ?? env.BLOBSERVER_AUTH, source: 'BLOBSERVER_URL' };
@@ -52,6 +52,10 @@ export function resolveServer(flags: { server?: string; auth?: string }, env: No
   const entries = Object.entries(servers ?? {});
   const chosen = flags.server ? entries.find(([name]) => name === flags.server) : (entries.find(([, s]) => s.default) ?? (entries.length === 1 ? entries[0] : undefined));
   if (!chosen?.[1].server) {
+    // A host (name with a dot, or host:port) given without its scheme: say so, rather than "no server named".
+    if (flags.server && /[.:]|^localhost$/.test(flags.server)) {
+      throw new BlobServerError(`config: --server ${flags.server} has no scheme: say http://${flags.server} or https://${flags.server}`, { operation: 'config' });
+    }
     const why = flags.server ? `no server named "${flags.server}" in ${path}` : servers ? `no default server in ${path}` : `no --server, no BLOBSERVER_URL and no ${path}`;
     throw new BlobServerError(`config: ${why}`, { operation: 'config' });
   }

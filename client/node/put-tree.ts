@@ -76,7 +76,7 @@ async function putNode(path: string, st: BigIntStats, uploader: Uploader, option
     for (const c of children.slice(files.length)) members.push(await putNode(join(path, c.name), c.st, uploader, options));
     const sets = staticSets(members);
     for (const s of sets) await uploader.add(s);
-    const dir = directorySchema(attrs, sets[0].ref);
+    const dir = directorySchema(attrs, sets[0]!.ref);
     await uploader.add(dir);
     return dir.ref;
   }

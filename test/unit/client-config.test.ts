@@ -41,10 +41,13 @@ describe('blobserver CLI settings', () => {
     assert.equal(authorizationHeader('userpass:alice:pa:ss'), 'Basic ' + Buffer.from('alice:pa:ss').toString('base64'));
     assert.equal(authorizationHeader('none'), undefined);
     assert.throws(() => authorizationHeader('token:abc'), /unsupported auth "token"/);
+    assert.throws(() => authorizationHeader('userpass:alice'), /^BlobServerError: auth "userpass:alice" has no password: use userpass:USER:PASSWORD or none$/);
   });
 
-  it('progress line: done of total, rate, ETA', () => {
-    assert.equal(formatProgress({ blobsDone: 3, blobsSeen: 10, bytesRead: 5e6, totalBytes: 20e6 }, 2000), 'blobs 3/10, 5.0 MB of 20.0 MB read, 2.5 MB/s, ETA 6 s');
-    assert.equal(formatProgress({ blobsDone: 0, blobsSeen: 0, bytesRead: 0 }, 0), 'blobs 0/0, 0.0 MB read, 0.0 MB/s');
+  it('progress line: read, sent and stored apart; rate and ETA from what was sent, none before anything was', () => {
+    const s = { blobsDone: 3, blobsSeen: 10, bytesRead: 12e6, totalBytes: 20e6, bytesSent: 4e6, bytesStored: 3e6, bytesSkipped: 1e6 };
+    assert.equal(formatProgress(s, 2000), 'blobs 3/10, read 12.0 MB of 20.0 MB, sent 4.0 MB, stored 3.0 MB, 2.5 MB/s, ETA 6 s');
+    // Everything read and hashed, nothing sent yet: no "ETA 0 s".
+    assert.equal(formatProgress({ ...s, blobsDone: 0, bytesRead: 20e6, bytesSent: 0, bytesStored: 0, bytesSkipped: 0 }, 2000), 'blobs 0/10, read 20.0 MB of 20.0 MB, sent 0.0 MB, stored 0.0 MB, 0.0 MB/s');
   });
 });
