@@ -28,7 +28,12 @@ export async function withRetry<T>(policy: RetryPolicy, attempt: (n: number) => 
       return await attempt(n);
     } catch (err) {
       const retryable = err instanceof BlobServerError && err.retryable;
-      if (!retryable || n + 1 >= policy.attempts) throw err;
+      if (!retryable) throw err;
+      if (n + 1 >= policy.attempts) {
+        // Say it was retried: a timeout of 10 s that took a minute to report needs explaining.
+        if (n > 0) err.message += ` (tried ${n + 1} times)`;
+        throw err;
+      }
       const hinted = (err as { retryAfterMs?: number }).retryAfterMs ?? 0;
       await sleep(Math.max(hinted, backoffMs(policy, n)));
     }

@@ -104,7 +104,7 @@ describe('blobserver CLI messages and timeouts', () => {
   it('ls against a server that accepts and never answers fails after the connect timeout', async () => {
     const r = await runCli(['ls', '--server', `http://${silentAddr}`, '--connect-timeout', '0.3'], env());
     assert.equal(r.code, 1);
-    assert.equal(r.stderr, `blobserver: enumerate: http://${silentAddr} did not answer within 0.3 s\n`);
+    assert.equal(r.stderr, `blobserver: enumerate: http://${silentAddr} did not answer within 0.3 s (tried 6 times)\n`);
   });
 
   it('the library: a stalled body fails after the idle timeout; an AbortSignal stops a request', async () => {
