@@ -112,12 +112,7 @@ export async function main(argv: string[]): Promise<number> {
   const connectTimeoutMs = timeoutMs('connect-timeout', values['connect-timeout']);
   const idleTimeoutMs = timeoutMs('idle-timeout', values['idle-timeout']);
   const settings = resolveServer({ server: values.server, auth: values.auth });
-  const client = new BlobServerClient({
-    server: settings.server,
-    ...(settings.auth === undefined ? {} : { auth: settings.auth }),
-    ...(connectTimeoutMs === undefined ? {} : { connectTimeoutMs }),
-    ...(idleTimeoutMs === undefined ? {} : { idleTimeoutMs }),
-  });
+  const client = new BlobServerClient({ server: settings.server, auth: settings.auth, connectTimeoutMs, idleTimeoutMs });
   const json = values.json;
   const out = (human: string, machine: unknown) => write(json ? JSON.stringify(machine) + '\n' : human);
 
@@ -215,7 +210,7 @@ export async function main(argv: string[]): Promise<number> {
       if (!(limit >= 0)) throw new UsageError('--limit must be a number');
       let n = 0;
       if (limit > 0) {
-        for await (const b of client.enumerate({ ...(values.after === undefined ? {} : { after: values.after }), pageSize: Math.min(1000, limit) })) {
+        for await (const b of client.enumerate({ after: values.after, pageSize: Math.min(1000, limit) })) {
           await write(json ? JSON.stringify({ blobRef: b.blobRef, size: b.size }) + '\n' : `${b.blobRef} ${b.size}\n`);
           if (++n >= limit) break;
         }

@@ -34,19 +34,19 @@ export interface ClientOptions {
   /** Server base URL; the blob root is served at its `/`. */
   server: string;
   /** `userpass:USER:PASSWORD` (Perkeep's form), or `none`. */
-  auth?: string;
-  retry?: RetryPolicy;
+  auth?: string | undefined;
+  retry?: RetryPolicy | undefined;
   /** Injected fetch (tests, instrumentation); the global one by default. */
-  fetch?: typeof fetch;
+  fetch?: typeof fetch | undefined;
   /**
    * How long a request may wait for the server to start answering (connecting included), in ms;
    * default 10 000. Uploads wait `idleTimeoutMs` instead, since their body takes time to send.
    */
-  connectTimeoutMs?: number;
+  connectTimeoutMs?: number | undefined;
   /** How long a response may stall (no bytes), and an upload wait for its answer, in ms; default 60 000. */
-  idleTimeoutMs?: number;
+  idleTimeoutMs?: number | undefined;
   /** Aborts every request in flight and every later one (a BlobServerError with `aborted: true`). */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 /** Perkeep's largest blob: schema blobs and blobs of unknown size are read up to this much. */
@@ -382,7 +382,7 @@ export class BlobServerClient {
    * largest blob), so a hostile server can neither make the client buffer without end nor
    * pass off other bytes.
    */
-  async get(ref: string, options: { maxSize?: number } = {}): Promise<Uint8Array | undefined> {
+  async get(ref: string, options: { maxSize?: number | undefined } = {}): Promise<Uint8Array | undefined> {
     this.checkRefs('get', [ref]);
     const maxSize = options.maxSize ?? MAX_BLOB_SIZE;
     const url = `${this.server}/camli/${ref}`;
@@ -410,7 +410,7 @@ export class BlobServerClient {
   }
 
   /** Every blob the server has, in blobref order, fetched page by page as the caller iterates. */
-  async *enumerate(options: { after?: string; pageSize?: number } = {}): AsyncGenerator<SizedRef> {
+  async *enumerate(options: { after?: string | undefined; pageSize?: number | undefined } = {}): AsyncGenerator<SizedRef> {
     let after = options.after ?? '';
     for (;;) {
       const q = new URLSearchParams({ limit: String(options.pageSize ?? 1000) });

@@ -18,11 +18,11 @@ export interface UploadStats {
 
 export interface UploaderOptions {
   /** Upload requests in flight at once (default 4). */
-  concurrency?: number;
+  concurrency?: number | undefined;
   /** Blob bytes held in memory waiting for preupload or upload before `add` waits (default 64 MiB). */
-  maxBufferedBytes?: number;
+  maxBufferedBytes?: number | undefined;
   /** Called whenever blobs are settled (stored or found present). */
-  onProgress?: (stats: Readonly<UploadStats>) => void;
+  onProgress?: ((stats: Readonly<UploadStats>) => void) | undefined;
 }
 
 /**
