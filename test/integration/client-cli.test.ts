@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -7,30 +6,15 @@ import { mkdir, mkdtemp, readFile, readlink, rm, stat, symlink, writeFile } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { blobRefOf } from '../../client/hash.js';
 import { dynaliteBackend } from '../support/backends.js';
+import { startCli, type CliRun } from '../support/cli.js';
 import { PASSWORD, USER, basicAuth, startTestServer, type TestServer } from '../support/test-server.js';
 
 /** Every `blobserver` command, run as the real bin (client/bin/blobserver.js) against a local server. */
 
-const BIN = fileURLToPath(new URL('../../client/bin/blobserver.js', import.meta.url));
-
-interface Run {
-  code: number | null;
-  stdout: Buffer;
-  stderr: string;
-}
-
-function start(args: string[], env: Record<string, string | undefined>, cwd?: string): { child: ChildProcess; done: Promise<Run> } {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env }, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-  const out: Buffer[] = [];
-  let err = '';
-  child.stdout!.on('data', (d: Buffer) => out.push(d));
-  child.stderr!.on('data', (d: Buffer) => (err += d));
-  const done = new Promise<Run>((resolve) => child.on('close', (code) => resolve({ code, stdout: Buffer.concat(out), stderr: err })));
-  return { child, done };
-}
+type Run = CliRun;
+const start = startCli;
 
 describe('blobserver CLI against the local server', () => {
   let ts: TestServer;
