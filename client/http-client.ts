@@ -111,13 +111,17 @@ export class BlobServerClient {
    * start within the connect timeout (the idle timeout for uploads), and its body, read through
    * the exchange, may never stall longer than the idle timeout.
    */
-  private async request(operation: Operation, url: string, init: RequestInit & { auth?: boolean; blobRefs?: readonly string[]; upload?: boolean }): Promise<Exchange> {
+  private async request(
+    operation: Operation,
+    url: string,
+    init: RequestInit & { auth?: boolean; blobRefs?: readonly string[]; upload?: boolean; retry?: RetryPolicy },
+  ): Promise<Exchange> {
     const headers = new Headers(init.headers);
     if (init.auth !== false && this.authorization) headers.set('authorization', this.authorization);
-    const { auth: _auth, blobRefs: _refs, upload, ...fetchInit } = init;
+    const { auth: _auth, blobRefs: _refs, upload, retry, ...fetchInit } = init;
     const details = { operation, url, ...(init.blobRefs ? { blobRefs: init.blobRefs } : {}) };
     const origin = new URL(url).origin;
-    return withRetry(this.retry, async () => {
+    return withRetry(retry ?? this.retry, async () => {
       this.throwIfAborted(operation, url);
       const ctl = new AbortController();
       const stop = () => ctl.abort(this.signal?.reason);
@@ -389,24 +393,28 @@ export class BlobServerClient {
     // In Node, follow the redirect ourselves so the credentials are never sent to S3; browsers
     // hide manual redirects, but their fetch drops Authorization on a cross-origin redirect.
     const inBrowser = typeof (globalThis as { document?: unknown }).document !== 'undefined';
-    let res = await this.request('get', url, { redirect: inBrowser ? 'follow' : 'manual', blobRefs: [ref] });
-    const location = res.res.headers.get('location');
-    if (res.res.status >= 300 && res.res.status < 400 && location) {
-      // Large blobs redirect to a presigned S3 URL, which must not see our credentials.
-      await res.discard();
-      res = await this.request('get', new URL(location, url).toString(), { auth: false, blobRefs: [ref] });
-    }
-    if (res.res.status === 404) {
-      await res.discard();
-      return undefined;
-    }
-    if (res.res.status !== 200) throw await this.failure('get', url, res, [ref]);
-    const hash = hashOf(ref);
-    const hasher = createHasher(hash);
-    const limit = maxSize === MAX_BLOB_SIZE ? "Perkeep's largest blob" : 'the size its schema declares';
-    const bytes = await res.read(maxSize, (chunk) => hasher.update(chunk), `get: the server sent more than ${maxSize} bytes (${limit}) for ${ref}; stopped reading`);
-    if (`${hash}-${hasher.hex()}` !== ref) throw new BlobServerError(`get: the bytes served for ${ref} do not hash to it`, { operation: 'get', url, blobRefs: [ref] });
-    return bytes;
+    // Retried as a whole, so a body that stalls or breaks midway is fetched again too.
+    const once = { ...this.retry, attempts: 1 };
+    return withRetry(this.retry, async () => {
+      let res = await this.request('get', url, { redirect: inBrowser ? 'follow' : 'manual', blobRefs: [ref], retry: once });
+      const location = res.res.headers.get('location');
+      if (res.res.status >= 300 && res.res.status < 400 && location) {
+        // Large blobs redirect to a presigned S3 URL, which must not see our credentials.
+        await res.discard();
+        res = await this.request('get', new URL(location, url).toString(), { auth: false, blobRefs: [ref], retry: once });
+      }
+      if (res.res.status === 404) {
+        await res.discard();
+        return undefined;
+      }
+      if (res.res.status !== 200) throw await this.failure('get', url, res, [ref]);
+      const hash = hashOf(ref);
+      const hasher = createHasher(hash);
+      const limit = maxSize === MAX_BLOB_SIZE ? "Perkeep's largest blob" : 'the size its schema declares';
+      const bytes = await res.read(maxSize, (chunk) => hasher.update(chunk), `get: the server sent more than ${maxSize} bytes (${limit}) for ${ref}; stopped reading`);
+      if (`${hash}-${hasher.hex()}` !== ref) throw new BlobServerError(`get: the bytes served for ${ref} do not hash to it`, { operation: 'get', url, blobRefs: [ref] });
+      return bytes;
+    });
   }
 
   /** Every blob the server has, in blobref order, fetched page by page as the caller iterates. */

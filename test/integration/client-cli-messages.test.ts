@@ -109,7 +109,7 @@ describe('blobserver CLI messages and timeouts', () => {
 
   it('the library: a stalled body fails after the idle timeout; an AbortSignal stops a request', async () => {
     const stalled = new BlobServerClient({ server: `http://${httpAddr}`, idleTimeoutMs: 200, retry: FAST_RETRY });
-    await assert.rejects(stalled.get(`sha224-${'c'.repeat(56)}`), { message: `get: http://${httpAddr} stalled: no data for 0.2 s`, retryable: true });
+    await assert.rejects(stalled.get(`sha224-${'c'.repeat(56)}`), { message: `get: http://${httpAddr} stalled: no data for 0.2 s (tried 2 times)`, retryable: true });
     const ctl = new AbortController();
     const hanging = new BlobServerClient({ server: `http://${silentAddr}`, signal: ctl.signal, retry: FAST_RETRY });
     const pending = hanging.stat([`sha224-${'d'.repeat(56)}`]);
