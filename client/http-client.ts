@@ -184,7 +184,7 @@ export class BlobServerClient {
           } finally {
             done();
           }
-          return concat(chunks, size);
+          return chunks.length === 1 ? chunks[0]! : new Uint8Array(await new Blob(chunks as BlobPart[]).arrayBuffer());
         },
         discard: async () => {
           done();
@@ -451,17 +451,6 @@ export class BlobServerClient {
 const MAX_ERROR_BODY = 64 << 10;
 
 const seconds = (ms: number) => `${ms % 1000 ? (ms / 1000).toFixed(1) : ms / 1000} s`;
-
-function concat(chunks: readonly Uint8Array[], size: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
-}
 
 /** A server URL must say http:// or https:// (a bare host:port is the commonest mistake). */
 export function checkServerUrl(server: string): string {
