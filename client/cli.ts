@@ -121,7 +121,7 @@ export async function main(argv: string[]): Promise<number> {
       if (!args.length) throw new UsageError('put needs at least one PATH');
       const concurrency = values.concurrency ? Number(values.concurrency) : 4;
       if (!(concurrency >= 1)) throw new UsageError('--concurrency must be a positive number');
-      // A missing path is a usage mistake: say so before anything is read or sent.
+      // A missing path: say so in one line before anything is read or sent.
       for (const path of args) {
         await lstat(path).catch((err: NodeJS.ErrnoException) => {
           throw new Error(err.code === 'ENOENT' ? `put: ${path}: no such file or directory` : `put: ${path}: ${err.message}`);
