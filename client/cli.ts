@@ -32,7 +32,8 @@ Options:
   --json                machine-readable output: one JSON document (ls: one per line)
   --concurrency N       upload requests in flight (default 4)
   --connect-timeout S   seconds to wait for a server to start answering (default 10)
-  --idle-timeout S      seconds a transfer may stall, or an upload wait for its answer (default 60)
+  --idle-timeout S      seconds a download may stall (default 60); an upload waits this
+                        plus 1 s per 32 KiB it sends for its answer
   --progress            show put's progress line even when not on a terminal
   -o, --output PATH     for get
   -V, --version         the client's version

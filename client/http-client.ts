@@ -40,7 +40,8 @@ export interface ClientOptions {
   fetch?: typeof fetch | undefined;
   /**
    * How long a request may wait for the server to start answering (connecting included), in ms;
-   * default 10 000. Uploads wait `idleTimeoutMs` instead, since their body takes time to send.
+   * default 10 000. Uploads wait `idleTimeoutMs` plus a second per 32 KiB of body instead:
+   * fetch does not say how far the body got, and a slow uplink must not time out.
    */
   connectTimeoutMs?: number | undefined;
   /** How long a response may stall (no bytes), and an upload wait for its answer, in ms; default 60 000. */
@@ -55,6 +56,8 @@ export const MAX_BLOB_SIZE = 16 << 20;
 const MAX_JSON_SIZE = 16 << 20;
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
+/** The slowest uplink an upload's timeout allows for (a 16 MiB blob: 60 s + 512 s). */
+const MIN_UPLOAD_BYTES_PER_SECOND = 32 << 10;
 
 /** A response whose body is read under the idle timeout and a size cap. */
 interface Exchange {
@@ -143,7 +146,8 @@ export class BlobServerClient {
         const reason = tls ? 'the TLS handshake failed; is it a plain HTTP server? (then say http://)' : networkReason(cause);
         return new BlobServerError(`${operation}: cannot reach ${origin}: ${reason}`, { ...details, retryable: !tls, cause });
       };
-      const waitMs = upload ? this.idleTimeoutMs : this.connectTimeoutMs;
+      const bodyBytes = fetchInit.body instanceof Uint8Array ? fetchInit.body.length : 0;
+      const waitMs = upload ? this.idleTimeoutMs + Math.ceil((bodyBytes / MIN_UPLOAD_BYTES_PER_SECOND) * 1000) : this.connectTimeoutMs;
       arm(waitMs);
       let res: Response;
       this.requests++;

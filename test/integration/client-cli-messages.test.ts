@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { blobRefOf } from '../../client/hash.js';
 import { BlobServerClient } from '../../client/http-client.js';
 import { runCli, startCli } from '../support/cli.js';
 
@@ -27,7 +28,7 @@ describe('blobserver CLI messages and timeouts', () => {
   let silent: ReturnType<typeof createTcpServer>;
   let silentAddr: string;
   const sockets = new Set<Socket>();
-  /** A plain-HTTP server: enumerate answers one page; GET sends half a body then stalls. */
+  /** A plain-HTTP server: enumerate answers one page; preupload hands out an upload URL that never answers; GET sends half a body then stalls. */
   let http: Server;
   let httpAddr: string;
   const env = () => ({ CAMLI_CONFIG_DIR: join(work, 'no-config'), BLOBSERVER_AUTH: 'none' });
@@ -41,6 +42,11 @@ describe('blobserver CLI messages and timeouts', () => {
         res.writeHead(200, { 'content-type': 'application/json' });
         return res.end(JSON.stringify({ blobs: [{ blobRef: `sha224-${'a'.repeat(56)}`, size: 3, extra: 'x' }, { blobRef: `sha224-${'b'.repeat(56)}`, size: 5 }] }));
       }
+      if (req.url === '/camli/preupload') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        return res.end(JSON.stringify({ alreadyHave: [], uploadUrl: `http://${httpAddr}/hang`, maxUploadSize: 1 << 20, uploadUrlExpirationSeconds: 3600 }));
+      }
+      if (req.url === '/hang') return; // reads the upload, never answers
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': '100' });
       res.write(Buffer.alloc(50)); // and nothing more
     });
@@ -105,6 +111,12 @@ describe('blobserver CLI messages and timeouts', () => {
     const r = await runCli(['ls', '--server', `http://${silentAddr}`, '--connect-timeout', '0.3'], env());
     assert.equal(r.code, 1);
     assert.equal(r.stderr, `blobserver: enumerate: http://${silentAddr} did not answer within 0.3 s (tried 6 times)\n`);
+  });
+
+  it('the library: an upload nobody answers fails after the idle timeout plus 1 s per 32 KiB sent', async () => {
+    const client = new BlobServerClient({ server: `http://${httpAddr}`, idleTimeoutMs: 200, retry: FAST_RETRY });
+    const bytes = Buffer.alloc(16 << 10, 7); // + 0.5 s
+    await assert.rejects(client.uploadBatch([{ ref: blobRefOf(bytes), bytes }]), /^BlobServerError: upload: http:\/\/127\.0\.0\.1:\d+ did not answer within 0\.7 s \(tried 2 times\)$/);
   });
 
   it('the library: a stalled body fails after the idle timeout; an AbortSignal stops a request', async () => {
