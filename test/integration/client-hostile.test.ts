@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -64,7 +64,6 @@ describe('blobserver get against a hostile server', () => {
 
   it('an entry where a symlink already is (an -o DIR holding one) is refused, not followed', async () => {
     const { out, outside } = await fresh();
-    const { symlink } = await import('node:fs/promises');
     await symlink(join(outside, 'target'), join(out, 'planted'));
     const r = await get(hostile.file('planted', 'evil'), out);
     assert.equal(r.code, 1);
