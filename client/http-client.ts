@@ -111,7 +111,7 @@ export class BlobServerClient {
   /**
    * One HTTP exchange with retries on network errors, timeouts, 5xx and 429. Other statuses are
    * returned for the caller to judge. `auth: false` for capability URLs and S3. The answer must
-   * start within the connect timeout (the idle timeout for uploads), and its body, read through
+   * start within the connect timeout (uploads: see ClientOptions.connectTimeoutMs), and its body, read through
    * the exchange, may never stall longer than the idle timeout.
    */
   private async request(
