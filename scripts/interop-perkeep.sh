@@ -155,6 +155,8 @@ if [ -n "$PK" ]; then
 fi
 
 # --- this repository's own client against Perkeep's: same refs, and each restores the other's.
+# The bin runs the compiled client (client/dist): build it from the current sources first.
+(cd "$repo" && npm run build --silent) || { bad "npm run build failed"; exit 1; }
 blobserver() { env -u BLOBSERVER_URL -u BLOBSERVER_AUTH node "$repo/client/bin/blobserver.js" "$@"; }
 make_tree() {
   mkdir -p "$1/sub/deeper"
