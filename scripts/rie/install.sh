@@ -13,7 +13,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
 RIE_MODULE=github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie
 RIE_VERSION=v0.0.0-20261030222936-bef5c4ba774d
-RIC_VERSION=4.0.2
+RIC_VERSION=$(node -p "require('./scripts/rie/ric/package.json').dependencies['aws-lambda-ric']")
 TOOLS=$PWD/.tools
 
 if [[ ! -x $TOOLS/bin/aws-lambda-rie || "$(cat "$TOOLS/bin/.aws-lambda-rie.version" 2>/dev/null)" != "$RIE_VERSION" ]]; then
@@ -24,12 +24,13 @@ fi
 
 if [[ ! -f $TOOLS/ric/node_modules/aws-lambda-ric/rapid-client.node || "$(node -p "require('$TOOLS/ric/node_modules/aws-lambda-ric/package.json').version" 2>/dev/null)" != "$RIC_VERSION" ]]; then
   echo "installing aws-lambda-ric@$RIC_VERSION (native build, a few minutes)"
-  mkdir -p "$TOOLS/ric"
-  [[ -f $TOOLS/ric/package.json ]] || echo '{"name":"blobserver-tools-ric","private":true}' > "$TOOLS/ric/package.json"
+  # scripts/rie/ric/ pins it and everything it pulls in (package-lock.json); npm ci installs exactly that.
+  rm -rf "$TOOLS/ric" && mkdir -p "$TOOLS/ric"
+  cp scripts/rie/ric/package.json scripts/rie/ric/package-lock.json "$TOOLS/ric/"
   # node-gyp would otherwise download Node's headers; use the ones installed with this Node.
   nodedir=$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")
   [[ -f $nodedir/include/node/node_api.h ]] || { echo "no Node headers under $nodedir/include/node (install the nodejs headers)" >&2; exit 1; }
-  (cd "$TOOLS/ric" && npm_config_nodedir=$nodedir npm install --no-audit --no-fund --save-exact --foreground-scripts "aws-lambda-ric@$RIC_VERSION" > install.log 2>&1) ||
+  (cd "$TOOLS/ric" && npm_config_nodedir=$nodedir npm ci --no-audit --no-fund --foreground-scripts > install.log 2>&1) ||
     { tail -n 40 "$TOOLS/ric/install.log" >&2; exit 1; }
 fi
 echo "aws-lambda-rie: $TOOLS/bin/aws-lambda-rie; aws-lambda-ric: $TOOLS/ric/node_modules/aws-lambda-ric"
