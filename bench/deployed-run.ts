@@ -19,7 +19,7 @@ import { fmt, table } from './table.js';
  */
 
 /** The issue's tree shape (32 KiB files and 3 MB files), scaled down to keep the run short. */
-const COST_TREE: typeof TREE = { small: { count: 1000, size: 32 * 1024 }, large: { count: 4, size: 3_000_000 } };
+const COST_TREE: typeof TREE = { small: { count: 300, size: 32 * 1024 }, large: { count: 1, size: 3_000_000 } };
 const TARGET_PER_GB = 0.025;
 const BIN = fileURLToPath(new URL('../client/bin/blobserver.js', import.meta.url));
 
@@ -68,8 +68,14 @@ async function main(): Promise<void> {
     return;
   }
   const ls = await startLocalStack(PROJECT_ROOT, join(work, 'localstack'));
-  process.env.BLOBSERVER_TEST_LOCALSTACK_URL = ls.endpoint;
   let d: DeployedStack | undefined;
+  // Interrupted (Ctrl-C, a timeout): stop what this started, then go.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      void Promise.allSettled([d?.close(), ls.stop()]).then(() => process.exit(1));
+    });
+  }
+  process.env.BLOBSERVER_TEST_LOCALSTACK_URL = ls.endpoint;
   try {
     d = await openDeployedStack();
     const stack = d;
@@ -85,6 +91,7 @@ async function main(): Promise<void> {
     const phases: { tool: string; what: 'ingest' | 'restore'; bytes: number; seconds: number; usage: Usage }[] = [];
     const phase = async (tool: string, what: 'ingest' | 'restore', bytes: number, run: () => Promise<unknown>) => {
       const from = mark(stack);
+      console.error(`bench/deployed-run.ts: ${tool} (${what}, ${fmt(bytes / 1e6, 1)} MB)`);
       const t0 = performance.now();
       await run();
       const seconds = (performance.now() - t0) / 1000;
