@@ -58,7 +58,7 @@ export function resultOf(payload: Buffer): HttpResult {
     return FUNCTION_FAILED;
   }
   if (value && typeof value === 'object' && !Array.isArray(value) && 'statusCode' in value) return value as HttpResult;
-  return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: typeof value === 'string' ? value : text };
+  return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: text };
 }
 
 export async function startApiFront(routes: readonly FrontRoute[]): Promise<ApiFront> {
