@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../infra/bundling.js';
+import { freePort } from './backends.js';
 
 /**
  * A function's bundle run as Lambda runs it, in AWS's Lambda Runtime Interface Emulator (RIE)
@@ -54,17 +55,6 @@ interface Environment {
   dead: boolean;
   /** The emulator's and the function's last output lines, for failure messages. */
   tail: string[];
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const srv = createServer();
-    srv.once('error', fail);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => ok(port));
-    });
-  });
 }
 
 async function waitForPort(port: number, proc: ChildProcess, tail: string[], timeoutMs = 15_000): Promise<void> {
