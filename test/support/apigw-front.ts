@@ -21,8 +21,11 @@ import type { EmulatedFunction } from './rie.js';
 export const HTTP_API_PAYLOAD_LIMIT = 10 * 1024 * 1024;
 export const HTTP_API_INTEGRATION_TIMEOUT_MS = 30_000;
 
+/** What the front needs of a function: its name and the Invoke call. */
+export type Invocable = Pick<EmulatedFunction, 'invoke'> & { spec: { name: string } };
+
 export interface FrontRoute extends RoutePattern {
-  fn: EmulatedFunction;
+  fn: Invocable;
   /** The integration's TimeoutInMillis, when the template sets one. */
   timeoutMs?: number;
 }
