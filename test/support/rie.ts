@@ -83,7 +83,7 @@ export class EmulatedFunction {
 
   constructor(
     readonly spec: FunctionSpec,
-    private readonly maxEnvironments = 3,
+    private readonly maxEnvironments = 2,
   ) {}
 
   /** Invokes the function with this event (JSON), as the Lambda Invoke API would. */
