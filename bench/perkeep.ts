@@ -21,8 +21,9 @@ export interface PerkeepFigures {
 /** The tree the issues measure with: 2,000 files of 32 KiB and 20 files of 3 MB, random bytes. */
 export const TREE = { small: { count: 2000, size: 32 * 1024 }, large: { count: 20, size: 3_000_000 } };
 
-/** Writes TREE under `root`; answers its size in bytes. */
-export async function makeTree(root: string): Promise<number> {
+/** Writes TREE (or a tree of that shape) under `root`; answers its size in bytes. */
+export async function makeTree(root: string, tree: typeof TREE = TREE): Promise<number> {
+  const TREE = tree;
   await mkdir(join(root, 'small'), { recursive: true });
   await mkdir(join(root, 'large'), { recursive: true });
   for (let i = 0; i < TREE.small.count; i++) await writeFile(join(root, 'small', `f${String(i).padStart(4, '0')}`), randomBytes(TREE.small.size));

@@ -46,6 +46,6 @@ export const ROUTES = [
 
 export type RegisteredRoute = (typeof ROUTES)[number];
 
-export function routeKey(r: Pick<Route, 'method' | 'path'>): string {
+export function routeKey(r: { method: string; path: string }): string {
   return `${r.method} ${r.path}`;
 }

@@ -21,12 +21,17 @@ export interface PlainRequest {
 /** What matching needs of a route: where it is and which side serves it. */
 export type RoutePlace = Pick<Route, 'method' | 'path' | 'side'>;
 
-export interface RouteMatch {
-  route: RoutePlace;
+/** Any route API Gateway matches: a method and a path template (the deployed-artifact lane's come from the template). */
+export type RoutePattern = { method: string; path: string };
+
+export interface RouteMatch<R extends RoutePattern = RoutePlace> {
+  route: R;
   pathParameters: Record<string, string>;
 }
 
-export function matchRoute(method: string, path: string, routes: readonly RoutePlace[] = ROUTES): RouteMatch | undefined {
+export function matchRoute(method: string, path: string): RouteMatch | undefined;
+export function matchRoute<R extends RoutePattern>(method: string, path: string, routes: readonly R[]): RouteMatch<R> | undefined;
+export function matchRoute(method: string, path: string, routes: readonly RoutePattern[] = ROUTES): RouteMatch<RoutePattern> | undefined {
   const segments = path.split('/');
   // Like API Gateway, a literal route wins over one with a {parameter} in the same place.
   const ordered = [...routes].sort((a, b) => a.path.split('{').length - b.path.split('{').length);
@@ -58,7 +63,7 @@ function isTextual(contentType: string | undefined): boolean {
   return t.startsWith('text/') || ['application/json', 'application/x-www-form-urlencoded', 'application/javascript', 'application/xml'].includes(t);
 }
 
-export function toEvent(req: PlainRequest, match: RouteMatch | undefined, now = new Date()): HttpEvent {
+export function toEvent(req: PlainRequest, match: RouteMatch<RoutePattern> | undefined, now = new Date()): HttpEvent {
   const [rawPath, rawQueryString = ''] = req.url.split(/\?(.*)/s, 2);
   const headers: Record<string, string> = {};
   const cookies: string[] = [];

@@ -130,25 +130,25 @@ export function presignEndpoint(s3Endpoint: string | undefined, serverHost: stri
   return url.toString().replace(/\/$/, '');
 }
 
-/** Whether the request's Content-Length already says it is over the Lambda event limit. */
-function declaredTooLarge(req: IncomingMessage): boolean {
+/** Whether the request's Content-Length already says it is over the limit (the Lambda event limit). */
+export function declaredTooLarge(req: IncomingMessage, limit = LAMBDA_EVENT_LIMIT): boolean {
   const declared = req.headers['content-length'];
-  return declared !== undefined && /^[0-9]+$/.test(declared) && Number(declared) > LAMBDA_EVENT_LIMIT;
+  return declared !== undefined && /^[0-9]+$/.test(declared) && Number(declared) > limit;
 }
 
 /** API Gateway's 413, and the connection is closed: the rest of the body is never read. */
-function refuseTooLarge(res: ServerResponse): void {
-  const out = fromResult(TOO_LARGE);
+export function refuseTooLarge(res: ServerResponse, answer = TOO_LARGE): void {
+  const out = fromResult(answer);
   res.writeHead(out.status, { ...out.headers, connection: 'close' });
   res.end(out.body);
 }
 
 /**
- * Reads the body up to the Lambda event limit. A body that goes past it (chunked or
+ * Reads the body up to the limit (the Lambda event limit). A body that goes past it (chunked or
  * streaming, whatever it declared) is not read further: undefined, and the caller answers
  * 413 and closes the connection, as API Gateway cuts such a request off.
  */
-function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+export function readBody(req: IncomingMessage, limit = LAMBDA_EVENT_LIMIT): Promise<Buffer | undefined> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -159,7 +159,7 @@ function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
     };
     const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (size > LAMBDA_EVENT_LIMIT) {
+      if (size > limit) {
         stop();
         resolve(undefined);
       } else chunks.push(chunk);

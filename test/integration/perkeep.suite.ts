@@ -147,12 +147,12 @@ async function storeDirectly(server: LocalServer, b: Blob): Promise<void> {
  * server (`npm run test:remote`), where the tests that need the server's storage, its AWS
  * proxies or siblings with other settings report skipped.
  */
-export type PerkeepTarget = { kind: 'local'; lane: Lane } | { kind: 'remote'; name: string; url?: string; authorization?: string };
+export type PerkeepTarget = { kind: 'local'; lane: Lane } | { kind: 'remote'; name: string; url?: string; authorization?: string; skip?: string };
 
 export function definePerkeepSuite(target: PerkeepTarget): void {
   const lane = target.kind === 'local' ? target.lane : undefined;
   const remote = target.kind === 'remote' ? target : undefined;
-  const skip = lane ? lane.unavailable() : remote?.url ? undefined : 'no remote server: run `npm run test:remote -- <BASE_URL>`';
+  const skip = lane ? lane.unavailable() : (remote?.skip ?? (remote?.url ? undefined : 'no remote server: run `npm run test:remote -- <BASE_URL>`'));
   const localOnly = remote ? 'needs a local server: its storage, AWS proxies or siblings with other settings' : false;
   if (remote) serverAuth = remote.authorization ?? null;
 

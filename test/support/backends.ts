@@ -38,7 +38,7 @@ export const dynaliteBackend: BackendFactory = async (dir) => {
   };
 };
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((ok, fail) => {
     const srv = createServer();
     srv.once('error', fail);
