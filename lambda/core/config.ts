@@ -133,6 +133,12 @@ export interface LocalServerConfig {
   embedded: boolean;
   /** The handlers' configuration; the endpoints of embedded emulators are filled in once they listen. */
   config: Config;
+  /**
+   * Test lanes only (BLOBSERVER_SIDE_SESSION_TOKEN_PREFIX): each side signs its AWS calls with
+   * its own session token, `<prefix><side>[+allowRemove]`, so a policy-checking proxy can hold
+   * each function to its own role, as two Lambda functions with two roles would be.
+   */
+  sideSessionTokenPrefix?: string;
 }
 
 export function readLocalServerConfig(env: Env = process.env, resolvePath: (p: string) => string = (p) => p): LocalServerConfig {
@@ -155,5 +161,6 @@ export function readLocalServerConfig(env: Env = process.env, resolvePath: (p: s
     dataDir,
     embedded,
     config: { ...base, ...(credentials ? { credentials } : {}) },
+    sideSessionTokenPrefix: env.BLOBSERVER_SIDE_SESSION_TOKEN_PREFIX || undefined,
   };
 }

@@ -1,0 +1,227 @@
+import { readConfig } from '../../lambda/core/config.js';
+import { logicalId, resourcesOfType, synth, type TemplateJson } from '../infra/helpers.js';
+import { startAwsProxy, type AwsProxy, type Fault, type ProxiedRequest } from './aws-proxy.js';
+import { accessDenied, requestAuth, type RequestAuth, type Where } from './aws-request-auth.js';
+import type { BackendFactory } from './backends.js';
+import { evaluate, type AuthRequest, type Statement } from './iam-policy.js';
+import type { Lane } from './test-server.js';
+
+/**
+ * The permission lane: every AWS call each function makes is checked against THAT function's
+ * role policy, taken from the synthesized template (the app synthesized in-process exactly as
+ * `cdk synth` does, never a hand-written copy). The local server signs each side's calls with
+ * its own session token (BLOBSERVER_SIDE_SESSION_TOKEN_PREFIX), a proxy in front of each emulator
+ * maps every request to its IAM action and resource and evaluates it: a call the role may not
+ * make gets the service's own AccessDenied, and an S3 object read of a missing key gets S3's 403
+ * unless the role may also s3:ListBucket there. Calls with no side token (the test harness
+ * reading storage directly, the local server provisioning its bucket and table) are passed
+ * through and only counted.
+ */
+
+export const SIDE_TOKEN_PREFIX = 'permission-lane:';
+const WHERE: Where = { region: 'us-east-1', account: '000000000000' };
+
+export interface RolePolicy {
+  /** Read, write (each with and without allowRemove), rotateSigningKey. */
+  name: string;
+  statements: Statement[];
+}
+
+/** The names the lane's emulators use for the template's bucket, table and secrets. */
+interface Physical {
+  bucket: string;
+  table: string;
+}
+
+const asList = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+
+/** Resolves the intrinsics IAM policies in the template use (Ref, Fn::GetAtt Arn, Fn::Join, pseudo parameters). */
+function resolver(json: TemplateJson, names: Record<string, string>): (v: unknown) => string {
+  const arnOf = (id: string): string => {
+    const type = json.Resources[id]?.Type;
+    if (type === 'AWS::S3::Bucket') return `arn:aws:s3:::${names[id] ?? `unresolved-${id}`}`;
+    if (type === 'AWS::DynamoDB::Table') return `arn:aws:dynamodb:${WHERE.region}:${WHERE.account}:table/${names[id] ?? `unresolved-${id}`}`;
+    if (type === 'AWS::SecretsManager::Secret') return secretArn(id);
+    return `arn:unresolved:${id}`;
+  };
+  const resolve = (v: unknown): string => {
+    if (typeof v === 'string') return v;
+    const o = v as Record<string, any>;
+    if (o.Ref === 'AWS::Partition') return 'aws';
+    if (o.Ref === 'AWS::Region') return WHERE.region;
+    if (o.Ref === 'AWS::AccountId') return WHERE.account;
+    if (o.Ref === 'AWS::URLSuffix') return 'amazonaws.com';
+    if (o.Ref) return json.Resources[o.Ref]?.Type === 'AWS::SecretsManager::Secret' ? secretArn(o.Ref) : (names[o.Ref] ?? `unresolved-${o.Ref}`);
+    if (o['Fn::GetAtt']) return arnOf(o['Fn::GetAtt'][0]);
+    if (o['Fn::Join']) return (o['Fn::Join'][1] as unknown[]).map(resolve).join(o['Fn::Join'][0]);
+    return `unresolved:${JSON.stringify(o)}`;
+  };
+  return resolve;
+}
+
+/** A secret's ARN in the lane: named after its logical id (Secrets Manager appends a random suffix). */
+export const secretArn = (logical: string): string => `arn:aws:secretsmanager:${WHERE.region}:${WHERE.account}:secret:${logical}-AbCdEf`;
+
+/** The statements of a role: its inline policies and every AWS::IAM::Policy attached to it, resolved. */
+export function roleStatements(json: TemplateJson, roleId: string, resolve: (v: unknown) => string): Statement[] {
+  const role = json.Resources[roleId];
+  if (role?.Type !== 'AWS::IAM::Role') throw new Error(`${roleId} is not a role`);
+  if (asList(role.Properties?.ManagedPolicyArns).length) throw new Error(`${roleId} has managed policies, which this lane cannot read`);
+  const docs: any[] = asList(role.Properties?.Policies).map((p: any) => p.PolicyDocument);
+  for (const [, r] of resourcesOfType(json, 'AWS::IAM::Policy')) {
+    if (asList(r.Properties?.Roles).some((ref: any) => ref.Ref === roleId)) docs.push(r.Properties!.PolicyDocument);
+  }
+  return docs.flatMap((doc) =>
+    asList<any>(doc.Statement).map((st) => ({ ...st, Resource: asList(st.Resource).map(resolve) }) as Statement),
+  );
+}
+
+/** Each function's role, from the app synthesized with `context` (as `cdk synth --context ...`). */
+export function synthesizedRoles(context: Record<string, unknown>, physical: Physical): Record<'read' | 'write' | 'rotateSigningKey', Statement[]> {
+  const { stack, json } = synth(context);
+  const resolve = resolver(json, { [logicalId(stack.storage.bucket)]: physical.bucket, [logicalId(stack.storage.table)]: physical.table });
+  return {
+    read: roleStatements(json, logicalId(stack.functions.read.role), resolve),
+    write: roleStatements(json, logicalId(stack.functions.write.role), resolve),
+    rotateSigningKey: roleStatements(json, logicalId(stack.secrets.rotation.role), resolve),
+  };
+}
+
+interface Use {
+  count: number;
+  /** "Sid action-pattern" of the grants that allowed it. */
+  grants: Set<string>;
+}
+
+/** What each role did through the lane's proxies, and what it was refused. */
+export class PermissionLedger {
+  private roles?: Map<string, Statement[]>;
+  readonly used = new Map<string, Map<string, Use>>();
+  readonly denied: { role: string; operation: string; action: string; resource: string }[] = [];
+  readonly missingAs403: { role: string; key: string }[] = [];
+  unattributed = 0;
+
+  constructor(private readonly physical: Physical = { bucket: readConfig({}).bucketName, table: readConfig({}).tableName }) {}
+
+  /** Role name -> statements; synthesized on first use (both allowRemove variants of the app). */
+  policies(): Map<string, Statement[]> {
+    if (!this.roles) {
+      const plain = synthesizedRoles({}, this.physical);
+      const remove = synthesizedRoles({ allowRemove: 'true' }, this.physical);
+      this.roles = new Map([
+        [`${SIDE_TOKEN_PREFIX}read`, plain.read],
+        [`${SIDE_TOKEN_PREFIX}write`, plain.write],
+        [`${SIDE_TOKEN_PREFIX}read+allowRemove`, remove.read],
+        [`${SIDE_TOKEN_PREFIX}write+allowRemove`, remove.write],
+        [`${SIDE_TOKEN_PREFIX}rotateSigningKey`, plain.rotateSigningKey],
+      ]);
+    }
+    return this.roles;
+  }
+
+  private allowed(role: string, statements: Statement[], check: AuthRequest): boolean {
+    const decision = evaluate(statements, check);
+    if (!decision.allowed) return false;
+    const uses = this.used.get(role) ?? new Map<string, Use>();
+    this.used.set(role, uses);
+    const use = uses.get(check.action) ?? { count: 0, grants: new Set<string>() };
+    use.count++;
+    use.grants.add(grantName(decision.statement, decision.action));
+    uses.set(check.action, use);
+    return true;
+  }
+
+  /** The answer for a request before it reaches the emulator: undefined forwards it. */
+  beforeForward(auth: RequestAuth, method: string): Fault | undefined {
+    if (auth.sessionToken === undefined) {
+      this.unattributed++;
+      return undefined;
+    }
+    const role = auth.sessionToken;
+    const statements = this.policies().get(role);
+    for (const check of auth.checks) {
+      if (!statements || !this.allowed(role, statements, check)) {
+        this.denied.push({ role, operation: auth.operation, action: check.action, resource: check.resource });
+        return accessDenied(auth, check, method);
+      }
+    }
+    return undefined;
+  }
+
+  /** S3's answer for a missing key to a role that may not list it: 403, not 404. */
+  afterUpstream(auth: RequestAuth, method: string, status: number): Fault | undefined {
+    if (status !== 404 || !auth.ifMissing || auth.sessionToken === undefined) return undefined;
+    const role = auth.sessionToken;
+    if (this.allowed(role, this.policies().get(role) ?? [], auth.ifMissing)) return undefined;
+    this.missingAs403.push({ role, key: auth.ifMissing.context?.['s3:prefix'] ?? '' });
+    return accessDenied(auth, auth.ifMissing, method);
+  }
+
+  /** Per role: the actions used (with the grants that allowed them) and the grants never used. */
+  summary(): string {
+    const lines: string[] = ['permission lane: AWS calls per function role (from the synthesized template)'];
+    for (const [role, statements] of this.policies()) {
+      const uses = this.used.get(role);
+      if (!uses) {
+        lines.push(`  ${role.slice(SIDE_TOKEN_PREFIX.length)}: no calls in this run`);
+        continue;
+      }
+      const usedGrants = new Set([...uses.values()].flatMap((u) => [...u.grants]));
+      lines.push(`  ${role.slice(SIDE_TOKEN_PREFIX.length)}:`);
+      for (const [action, use] of [...uses].sort()) lines.push(`    used   ${action} x${use.count} (via ${[...use.grants].join(', ')})`);
+      // logs:* is the Lambda service writing the function's own log group, not the code's calls.
+      const unused = statements
+        .flatMap((st) => asList(st.Action).filter((a) => !a.startsWith('logs:')).map((a) => grantName(st, a)))
+        .filter((g) => !usedGrants.has(g));
+      for (const g of unused) lines.push(`    unused ${g}  <- candidate to remove (or not exercised by these suites)`);
+    }
+    lines.push(`  denied calls: ${this.denied.length}${this.denied.map((d) => `\n    ${d.role} ${d.operation} ${d.action} ${d.resource}`).join('')}`);
+    lines.push(`  missing keys answered 403 (no s3:ListBucket): ${this.missingAs403.length}`);
+    lines.push(`  calls without a side token (harness, provisioning): ${this.unattributed}`);
+    return lines.join('\n');
+  }
+}
+
+const grantName = (st: Statement, action: string): string => `${st.Sid ?? '(no sid)'} ${action}`;
+
+/** A policy-checking proxy in front of one emulator endpoint. */
+export async function startPolicyProxy(target: string, ledger: PermissionLedger): Promise<AwsProxy> {
+  const proxy = await startAwsProxy(target);
+  const auths = new WeakMap<ProxiedRequest, RequestAuth>();
+  const authOf = (req: ProxiedRequest): RequestAuth => {
+    let auth = auths.get(req);
+    if (!auth) auths.set(req, (auth = requestAuth({ method: req.method, url: req.url, headers: req.headers, body: req.body }, WHERE)));
+    return auth;
+  };
+  proxy.setFault((req) => ledger.beforeForward(authOf(req), req.method));
+  proxy.setAnswer((req, status) => ledger.afterUpstream(authOf(req), req.method, status));
+  // Every request's body would otherwise be kept for the whole file (uploads of many MiB).
+  const forget = setInterval(() => proxy.requests.splice(0), 1000);
+  forget.unref();
+  return { ...proxy, close: async () => (clearInterval(forget), proxy.close()) };
+}
+
+/** `base` with its S3 and DynamoDB behind policy proxies and the server's sides under their roles. */
+export function permissionLane(base: Lane, ledger: PermissionLedger): Lane {
+  const factory: BackendFactory = async (dir) => {
+    const backend = await base.factory(dir);
+    const [s3, dynamodb] = await Promise.all([
+      startPolicyProxy(backend.env.AWS_ENDPOINT_URL_S3, ledger),
+      startPolicyProxy(backend.env.AWS_ENDPOINT_URL_DYNAMODB, ledger),
+    ]);
+    return {
+      name: `${backend.name}+iam`,
+      env: {
+        ...backend.env,
+        AWS_ENDPOINT_URL_S3: s3.endpoint,
+        AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint,
+        BLOBSERVER_SIDE_SESSION_TOKEN_PREFIX: SIDE_TOKEN_PREFIX,
+      },
+      close: async () => {
+        await Promise.all([s3.close(), dynamodb.close()]);
+        await backend.close();
+      },
+    };
+  };
+  return { ...base, name: `${base.name}+iam`, factory };
+}
