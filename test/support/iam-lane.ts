@@ -101,19 +101,28 @@ export class PermissionLedger {
   readonly missingAs403: { role: string; key: string }[] = [];
   unattributed = 0;
 
-  constructor(private readonly physical: Physical = { bucket: readConfig({}).bucketName, table: readConfig({}).tableName }) {}
+  constructor(
+    private readonly options: {
+      physical?: Physical;
+      /** Statements (by Sid) taken out of every role: to show what a test would catch without them. */
+      withoutSids?: string[];
+    } = {},
+  ) {}
 
   /** Role name -> statements; synthesized on first use (both allowRemove variants of the app). */
   policies(): Map<string, Statement[]> {
     if (!this.roles) {
-      const plain = synthesizedRoles({}, this.physical);
-      const remove = synthesizedRoles({ allowRemove: 'true' }, this.physical);
+      const physical = this.options.physical ?? { bucket: readConfig({}).bucketName, table: readConfig({}).tableName };
+      const plain = synthesizedRoles({}, physical);
+      const remove = synthesizedRoles({ allowRemove: 'true' }, physical);
+      const without = new Set(this.options.withoutSids ?? []);
+      const keep = (sts: Statement[]) => sts.filter((st) => !without.has(st.Sid ?? ''));
       this.roles = new Map([
-        [`${SIDE_TOKEN_PREFIX}read`, plain.read],
-        [`${SIDE_TOKEN_PREFIX}write`, plain.write],
-        [`${SIDE_TOKEN_PREFIX}read+allowRemove`, remove.read],
-        [`${SIDE_TOKEN_PREFIX}write+allowRemove`, remove.write],
-        [`${SIDE_TOKEN_PREFIX}rotateSigningKey`, plain.rotateSigningKey],
+        [`${SIDE_TOKEN_PREFIX}read`, keep(plain.read)],
+        [`${SIDE_TOKEN_PREFIX}write`, keep(plain.write)],
+        [`${SIDE_TOKEN_PREFIX}read+allowRemove`, keep(remove.read)],
+        [`${SIDE_TOKEN_PREFIX}write+allowRemove`, keep(remove.write)],
+        [`${SIDE_TOKEN_PREFIX}rotateSigningKey`, keep(plain.rotateSigningKey)],
       ]);
     }
     return this.roles;
