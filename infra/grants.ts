@@ -11,9 +11,9 @@ import type { Storage } from './storage.js';
 
 /** Read side: index lookups (preupload/stat/enumerate), blob reads (get) and its secrets. */
 export function grantReadSide(role: IRole, storage: Storage, secrets: Secrets): void {
-  // Row reads (stat, preupload, get) and enumerate-blobs' Query per range shard, all on the base table.
+  // Row reads (stat, preupload, get: BatchGetItem, even for one row) and enumerate-blobs' Query per range shard, all on the base table.
   role.addToPrincipalPolicy(
-    new PolicyStatement({ sid: 'ReadIndex', actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'], resources: [storage.table.tableArn] }),
+    new PolicyStatement({ sid: 'ReadIndex', actions: ['dynamodb:BatchGetItem', 'dynamodb:Query'], resources: [storage.table.tableArn] }),
   );
   // GET/HEAD /camli/{blobref}: reading blob bytes, whole or a pack's range.
   role.addToPrincipalPolicy(new PolicyStatement({ sid: 'ReadBlobs', actions: ['s3:GetObject'], resources: storage.blobObjectsArns }));
@@ -47,7 +47,7 @@ export function grantWriteSide(role: IRole, storage: Storage, secrets: Secrets, 
   role.addToPrincipalPolicy(
     new PolicyStatement({
       sid: 'WriteIndex',
-      actions: ['dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:BatchGetItem'],
+      actions: ['dynamodb:BatchWriteItem', 'dynamodb:BatchGetItem'],
       resources: [storage.table.tableArn],
     }),
   );
