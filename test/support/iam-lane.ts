@@ -27,21 +27,25 @@ export interface RolePolicy {
   statements: Statement[];
 }
 
-/** The names the lane's emulators use for the template's bucket, table and secrets. */
-interface Physical {
+/** The names the lane's emulators use for the template's bucket, table and secrets (ARNs). */
+export interface Physical {
   bucket: string;
   table: string;
+  secrets?: { credentials?: string; signingKey?: string };
 }
+
+const DEFAULT_PHYSICAL: Physical = { bucket: readConfig({}).bucketName, table: readConfig({}).tableName };
 
 const asList = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
 /** Resolves the intrinsics IAM policies in the template use (Ref, Fn::GetAtt Arn, Fn::Join, pseudo parameters). */
 function resolver(json: TemplateJson, names: Record<string, string>): (v: unknown) => string {
+  const secret = (id: string) => names[id] ?? secretArn(id);
   const arnOf = (id: string): string => {
     const type = json.Resources[id]?.Type;
     if (type === 'AWS::S3::Bucket') return `arn:aws:s3:::${names[id] ?? `unresolved-${id}`}`;
     if (type === 'AWS::DynamoDB::Table') return `arn:aws:dynamodb:${WHERE.region}:${WHERE.account}:table/${names[id] ?? `unresolved-${id}`}`;
-    if (type === 'AWS::SecretsManager::Secret') return secretArn(id);
+    if (type === 'AWS::SecretsManager::Secret') return secret(id);
     return `arn:unresolved:${id}`;
   };
   const resolve = (v: unknown): string => {
@@ -51,7 +55,7 @@ function resolver(json: TemplateJson, names: Record<string, string>): (v: unknow
     if (o.Ref === 'AWS::Region') return WHERE.region;
     if (o.Ref === 'AWS::AccountId') return WHERE.account;
     if (o.Ref === 'AWS::URLSuffix') return 'amazonaws.com';
-    if (o.Ref) return json.Resources[o.Ref]?.Type === 'AWS::SecretsManager::Secret' ? secretArn(o.Ref) : (names[o.Ref] ?? `unresolved-${o.Ref}`);
+    if (o.Ref) return json.Resources[o.Ref]?.Type === 'AWS::SecretsManager::Secret' ? secret(o.Ref) : (names[o.Ref] ?? `unresolved-${o.Ref}`);
     if (o['Fn::GetAtt']) return arnOf(o['Fn::GetAtt'][0]);
     if (o['Fn::Join']) return (o['Fn::Join'][1] as unknown[]).map(resolve).join(o['Fn::Join'][0]);
     return `unresolved:${JSON.stringify(o)}`;
@@ -76,15 +80,30 @@ export function roleStatements(json: TemplateJson, roleId: string, resolve: (v: 
   );
 }
 
-/** Each function's role, from the app synthesized with `context` (as `cdk synth --context ...`). */
-export function synthesizedRoles(context: Record<string, unknown>, physical: Physical): Record<'read' | 'write' | 'rotateSigningKey', Statement[]> {
+type Roles = Record<'read' | 'write' | 'rotateSigningKey', Statement[]>;
+
+/** The app synthesized with `context` (as `cdk synth --context ...`): its template and the ids the lane resolves. */
+function synthesizeApp(context: Record<string, unknown>): (physical: Physical) => Roles {
   const { stack, json } = synth(context);
-  const resolve = resolver(json, { [logicalId(stack.storage.bucket)]: physical.bucket, [logicalId(stack.storage.table)]: physical.table });
-  return {
-    read: roleStatements(json, logicalId(stack.functions.read.role), resolve),
-    write: roleStatements(json, logicalId(stack.functions.write.role), resolve),
-    rotateSigningKey: roleStatements(json, logicalId(stack.secrets.rotation.role), resolve),
+  const id = {
+    bucket: logicalId(stack.storage.bucket),
+    table: logicalId(stack.storage.table),
+    credentials: logicalId(stack.secrets.credentials),
+    signingKey: logicalId(stack.secrets.signingKey),
   };
+  const roles = { read: logicalId(stack.functions.read.role), write: logicalId(stack.functions.write.role), rotate: logicalId(stack.secrets.rotation.role) };
+  return (physical) => {
+    const names: Record<string, string> = { [id.bucket]: physical.bucket, [id.table]: physical.table };
+    if (physical.secrets?.credentials) names[id.credentials] = physical.secrets.credentials;
+    if (physical.secrets?.signingKey) names[id.signingKey] = physical.secrets.signingKey;
+    const resolve = resolver(json, names);
+    return { read: roleStatements(json, roles.read, resolve), write: roleStatements(json, roles.write, resolve), rotateSigningKey: roleStatements(json, roles.rotate, resolve) };
+  };
+}
+
+/** Each function's role, from the app synthesized with `context`, resolved to the lane's names. */
+export function synthesizedRoles(context: Record<string, unknown>, physical: Physical): Roles {
+  return synthesizeApp(context)(physical);
 }
 
 interface Use {
@@ -95,7 +114,8 @@ interface Use {
 
 /** What each role did through the lane's proxies, and what it was refused. */
 export class PermissionLedger {
-  private roles?: Map<string, Statement[]>;
+  private apps?: { plain: (p: Physical) => Roles; remove: (p: Physical) => Roles };
+  private readonly resolved = new Map<string, Map<string, Statement[]>>();
   readonly used = new Map<string, Map<string, Use>>();
   readonly denied: { role: string; operation: string; action: string; resource: string }[] = [];
   readonly missingAs403: { role: string; key: string }[] = [];
@@ -103,29 +123,36 @@ export class PermissionLedger {
 
   constructor(
     private readonly options: {
-      physical?: Physical;
       /** Statements (by Sid) taken out of every role: to show what a test would catch without them. */
       withoutSids?: string[];
+      /** The ARNs of the secrets the test created, standing for the stack's two secrets. */
+      secrets?: () => Physical['secrets'];
     } = {},
   ) {}
 
-  /** Role name -> statements; synthesized on first use (both allowRemove variants of the app). */
-  policies(): Map<string, Statement[]> {
-    if (!this.roles) {
-      const physical = this.options.physical ?? { bucket: readConfig({}).bucketName, table: readConfig({}).tableName };
-      const plain = synthesizedRoles({}, physical);
-      const remove = synthesizedRoles({ allowRemove: 'true' }, physical);
-      const without = new Set(this.options.withoutSids ?? []);
-      const keep = (sts: Statement[]) => sts.filter((st) => !without.has(st.Sid ?? ''));
-      this.roles = new Map([
-        [`${SIDE_TOKEN_PREFIX}read`, keep(plain.read)],
-        [`${SIDE_TOKEN_PREFIX}write`, keep(plain.write)],
-        [`${SIDE_TOKEN_PREFIX}read+allowRemove`, keep(remove.read)],
-        [`${SIDE_TOKEN_PREFIX}write+allowRemove`, keep(remove.write)],
-        [`${SIDE_TOKEN_PREFIX}rotateSigningKey`, keep(plain.rotateSigningKey)],
-      ]);
-    }
-    return this.roles;
+  /**
+   * Role name (the side's session token) -> statements, resolved to one backend's names. The app
+   * is synthesized once, on first use, with and without allowRemove.
+   */
+  policies(backend: Omit<Physical, 'secrets'> = DEFAULT_PHYSICAL): Map<string, Statement[]> {
+    const physical: Physical = { ...backend, secrets: this.options.secrets?.() };
+    const memo = JSON.stringify(physical);
+    const found = this.resolved.get(memo);
+    if (found) return found;
+    this.apps ??= { plain: synthesizeApp({}), remove: synthesizeApp({ allowRemove: 'true' }) };
+    const plain = this.apps.plain(physical);
+    const remove = this.apps.remove(physical);
+    const without = new Set(this.options.withoutSids ?? []);
+    const keep = (sts: Statement[]) => sts.filter((st) => !without.has(st.Sid ?? ''));
+    const roles = new Map([
+      [`${SIDE_TOKEN_PREFIX}read`, keep(plain.read)],
+      [`${SIDE_TOKEN_PREFIX}write`, keep(plain.write)],
+      [`${SIDE_TOKEN_PREFIX}read+allowRemove`, keep(remove.read)],
+      [`${SIDE_TOKEN_PREFIX}write+allowRemove`, keep(remove.write)],
+      [`${SIDE_TOKEN_PREFIX}rotateSigningKey`, keep(plain.rotateSigningKey)],
+    ]);
+    this.resolved.set(memo, roles);
+    return roles;
   }
 
   private allowed(role: string, statements: Statement[], check: AuthRequest): boolean {
@@ -141,13 +168,13 @@ export class PermissionLedger {
   }
 
   /** The answer for a request before it reaches the emulator: undefined forwards it. */
-  beforeForward(auth: RequestAuth, method: string): Fault | undefined {
+  beforeForward(auth: RequestAuth, method: string, backend?: Omit<Physical, 'secrets'>): Fault | undefined {
     if (auth.sessionToken === undefined) {
       this.unattributed++;
       return undefined;
     }
     const role = auth.sessionToken;
-    const statements = this.policies().get(role);
+    const statements = this.policies(backend).get(role);
     for (const check of auth.checks) {
       if (!statements || !this.allowed(role, statements, check)) {
         this.denied.push({ role, operation: auth.operation, action: check.action, resource: check.resource });
@@ -158,10 +185,10 @@ export class PermissionLedger {
   }
 
   /** S3's answer for a missing key to a role that may not list it: 403, not 404. */
-  afterUpstream(auth: RequestAuth, method: string, status: number): Fault | undefined {
+  afterUpstream(auth: RequestAuth, method: string, status: number, backend?: Omit<Physical, 'secrets'>): Fault | undefined {
     if (status !== 404 || !auth.ifMissing || auth.sessionToken === undefined) return undefined;
     const role = auth.sessionToken;
-    if (this.allowed(role, this.policies().get(role) ?? [], auth.ifMissing)) return undefined;
+    if (this.allowed(role, this.policies(backend).get(role) ?? [], auth.ifMissing)) return undefined;
     this.missingAs403.push({ role, key: auth.ifMissing.context?.['s3:prefix'] ?? '' });
     return accessDenied(auth, auth.ifMissing, method);
   }
@@ -193,8 +220,8 @@ export class PermissionLedger {
 
 const grantName = (st: Statement, action: string): string => `${st.Sid ?? '(no sid)'} ${action}`;
 
-/** A policy-checking proxy in front of one emulator endpoint. */
-export async function startPolicyProxy(target: string, ledger: PermissionLedger): Promise<AwsProxy> {
+/** A policy-checking proxy in front of one emulator endpoint of a backend whose storage has these names. */
+export async function startPolicyProxy(target: string, ledger: PermissionLedger, backend: Omit<Physical, 'secrets'> = DEFAULT_PHYSICAL): Promise<AwsProxy> {
   const proxy = await startAwsProxy(target);
   const auths = new WeakMap<ProxiedRequest, RequestAuth>();
   const authOf = (req: ProxiedRequest): RequestAuth => {
@@ -202,32 +229,34 @@ export async function startPolicyProxy(target: string, ledger: PermissionLedger)
     if (!auth) auths.set(req, (auth = requestAuth({ method: req.method, url: req.url, headers: req.headers, body: req.body }, WHERE)));
     return auth;
   };
-  proxy.setFault((req) => ledger.beforeForward(authOf(req), req.method));
-  proxy.setAnswer((req, status) => ledger.afterUpstream(authOf(req), req.method, status));
+  proxy.setFault((req) => ledger.beforeForward(authOf(req), req.method, backend));
+  proxy.setAnswer((req, status) => ledger.afterUpstream(authOf(req), req.method, status, backend));
   // Every request's body would otherwise be kept for the whole file (uploads of many MiB).
   const forget = setInterval(() => proxy.requests.splice(0), 1000);
   forget.unref();
   return { ...proxy, close: async () => (clearInterval(forget), proxy.close()) };
 }
 
-/** `base` with its S3 and DynamoDB behind policy proxies and the server's sides under their roles. */
+/** `base` with its S3, DynamoDB (and Secrets Manager) behind policy proxies and the server's sides under their roles. */
 export function permissionLane(base: Lane, ledger: PermissionLedger): Lane {
   const factory: BackendFactory = async (dir) => {
     const backend = await base.factory(dir);
-    const [s3, dynamodb] = await Promise.all([
-      startPolicyProxy(backend.env.AWS_ENDPOINT_URL_S3, ledger),
-      startPolicyProxy(backend.env.AWS_ENDPOINT_URL_DYNAMODB, ledger),
-    ]);
+    const names = { bucket: backend.env.BLOBSERVER_BUCKET ?? DEFAULT_PHYSICAL.bucket, table: backend.env.BLOBSERVER_TABLE ?? DEFAULT_PHYSICAL.table };
+    const targets = Object.entries({
+      AWS_ENDPOINT_URL_S3: backend.env.AWS_ENDPOINT_URL_S3,
+      AWS_ENDPOINT_URL_DYNAMODB: backend.env.AWS_ENDPOINT_URL_DYNAMODB,
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: backend.env.AWS_ENDPOINT_URL_SECRETS_MANAGER,
+    }).filter((e): e is [string, string] => e[1] !== undefined);
+    const proxies = await Promise.all(targets.map(([, url]) => startPolicyProxy(url, ledger, names)));
     return {
       name: `${backend.name}+iam`,
       env: {
         ...backend.env,
-        AWS_ENDPOINT_URL_S3: s3.endpoint,
-        AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint,
+        ...Object.fromEntries(targets.map(([name], i) => [name, proxies[i].endpoint])),
         BLOBSERVER_SIDE_SESSION_TOKEN_PREFIX: SIDE_TOKEN_PREFIX,
       },
       close: async () => {
-        await Promise.all([s3.close(), dynamodb.close()]);
+        await Promise.all(proxies.map((p) => p.close()));
         await backend.close();
       },
     };
