@@ -28,6 +28,8 @@ export interface RequestAuth {
   operation: string;
   /** The session token the request was signed with (header, presigned query, or form field). */
   sessionToken?: string;
+  /** Made by a client with a presigned URL or form (the signer's rights apply), not by the function itself. */
+  presigned?: boolean;
   /** Every one must be allowed (CopyObject: PutObject on the target and GetObject on the source). */
   checks: AuthRequest[];
   /**
@@ -75,7 +77,8 @@ function s3Auth(req: AwsHttpRequest): RequestAuth {
   const q = url.searchParams;
   const method = req.method.toUpperCase();
   let sessionToken = header(req.headers, 'x-amz-security-token') ?? q.get('X-Amz-Security-Token') ?? undefined;
-  const out = (operation: string, checks: AuthRequest[], ifMissing?: AuthRequest): RequestAuth => ({ service: 's3', operation, sessionToken, checks, ifMissing });
+  let presigned = q.has('X-Amz-Signature');
+  const out = (operation: string, checks: AuthRequest[], ifMissing?: AuthRequest): RequestAuth => ({ service: 's3', operation, sessionToken, presigned, checks, ifMissing });
   const bucketCheck = (action: string, context?: AuthRequest['context']): AuthRequest => ({ action, resource: s3BucketArn(bucket), context });
 
   if (!key) {
@@ -83,6 +86,7 @@ function s3Auth(req: AwsHttpRequest): RequestAuth {
       // POST Object: the policy's signer needs PutObject on the key the form names.
       const fields = formFields(header(req.headers, 'content-type'), req.body);
       sessionToken = fields.get('x-amz-security-token') ?? sessionToken;
+      presigned = true;
       return out('PostObject', [{ action: 's3:PutObject', resource: s3ObjectArn(bucket, fields.get('key') ?? '') }]);
     }
     if (method === 'GET' && q.has('location')) return out('GetBucketLocation', [bucketCheck('s3:GetBucketLocation')]);

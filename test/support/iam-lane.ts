@@ -117,7 +117,10 @@ export class PermissionLedger {
   private apps?: { plain: (p: Physical) => Roles; remove: (p: Physical) => Roles };
   private readonly resolved = new Map<string, Map<string, Statement[]>>();
   readonly used = new Map<string, Map<string, Use>>();
+  /** Calls of the functions themselves that their role refused: each one a missing grant (or a bug). */
   readonly denied: { role: string; operation: string; action: string; resource: string }[] = [];
+  /** Client requests with a presigned URL or form that the signer's role refused (tests of refusals do that on purpose). */
+  readonly deniedPresigned: { role: string; operation: string; action: string; resource: string }[] = [];
   readonly missingAs403: { role: string; key: string }[] = [];
   unattributed = 0;
 
@@ -177,7 +180,7 @@ export class PermissionLedger {
     const statements = this.policies(backend).get(role);
     for (const check of auth.checks) {
       if (!statements || !this.allowed(role, statements, check)) {
-        this.denied.push({ role, operation: auth.operation, action: check.action, resource: check.resource });
+        (auth.presigned ? this.deniedPresigned : this.denied).push({ role, operation: auth.operation, action: check.action, resource: check.resource });
         return accessDenied(auth, check, method);
       }
     }
@@ -211,7 +214,9 @@ export class PermissionLedger {
         .filter((g) => !usedGrants.has(g));
       for (const g of unused) lines.push(`    unused ${g}  <- candidate to remove (or not exercised by these suites)`);
     }
-    lines.push(`  denied calls: ${this.denied.length}${this.denied.map((d) => `\n    ${d.role} ${d.operation} ${d.action} ${d.resource}`).join('')}`);
+    const list = (ds: PermissionLedger['denied']) => ds.map((d) => `\n    ${d.role} ${d.operation} ${d.action} ${d.resource}`).join('');
+    lines.push(`  denied calls of the functions: ${this.denied.length}${list(this.denied)}`);
+    lines.push(`  denied presigned client requests (signer's role): ${this.deniedPresigned.length}${list(this.deniedPresigned)}`);
     lines.push(`  missing keys answered 403 (no s3:ListBucket): ${this.missingAs403.length}`);
     lines.push(`  calls without a side token (harness, provisioning): ${this.unattributed}`);
     return lines.join('\n');

@@ -10,6 +10,7 @@ describe('S3 requests to IAM actions and ARNs', () => {
     for (const method of ['GET', 'HEAD']) {
       const a = requestAuth(req(method, '/bkt/blobs/sha224-ab/0011?x-id=GetObject', { 'x-amz-security-token': 'role:read' }), where);
       assert.equal(a.sessionToken, 'role:read');
+      assert.equal(a.presigned, false);
       assert.deepEqual(a.checks, [{ action: 's3:GetObject', resource: 'arn:aws:s3:::bkt/blobs/sha224-ab/0011', context: undefined }]);
       assert.deepEqual(a.ifMissing, { action: 's3:ListBucket', resource: 'arn:aws:s3:::bkt', context: { 's3:prefix': 'blobs/sha224-ab/0011' } });
     }
@@ -18,6 +19,7 @@ describe('S3 requests to IAM actions and ARNs', () => {
   it('a presigned GET names its signer in the query; keys are URL-decoded', () => {
     const a = requestAuth(req('GET', '/bkt/blobs/a%2Bb/c?X-Amz-Security-Token=role%3Aread&X-Amz-Signature=00'), where);
     assert.equal(a.sessionToken, 'role:read');
+    assert.equal(a.presigned, true, "a client's request with the signer's rights, not the function's own call");
     assert.equal(a.checks[0].resource, 'arn:aws:s3:::bkt/blobs/a+b/c');
   });
 
@@ -50,6 +52,7 @@ describe('S3 requests to IAM actions and ARNs', () => {
       `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="sha224-x"\r\n\r\nkey=blobs/evil\r\n--${boundary}--\r\n`;
     const a = requestAuth(req('POST', '/bkt', { 'content-type': `multipart/form-data; boundary=${boundary}` }, body), where);
     assert.equal(a.sessionToken, 'role:write');
+    assert.equal(a.presigned, true);
     assert.deepEqual(a.checks, [{ action: 's3:PutObject', resource: 'arn:aws:s3:::bkt/staging/abc/sha224-x' }]);
     assert.equal(formFields(`multipart/form-data; boundary=${boundary}`, Buffer.from(body)).get('file'), undefined, 'fields after the file part are not read');
   });
