@@ -11,7 +11,7 @@ import { evaluate } from '../support/iam-policy.js';
  * s3:prefix), else 403. Each function must learn "missing" for every key it reads, and may list nothing else.
  */
 const bucket = 'blobs-bucket';
-const roles = synthesizedRoles({}, { bucket, table: 'index' });
+const roles = await synthesizedRoles({}, { bucket, table: 'index' });
 const blobKey = `${BLOB_PREFIX}sha224-${'a'.repeat(56)}/0123456789abcdef01234567`;
 const packKey = `${PACK_PREFIX}2026-11-30/0123456789abcdef01234567`;
 const stagedKey = `${STAGING_PREFIX}${'b'.repeat(32)}/sha224-${'a'.repeat(56)}`;

@@ -1,5 +1,10 @@
+import { createHash } from 'node:crypto';
+import { readFile, readdir, rename, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { readConfig } from '../../lambda/core/config.js';
-import { logicalId, resourcesOfType, synth, type TemplateJson } from '../infra/helpers.js';
+import type { TemplateJson } from '../infra/helpers.js';
 import { startAwsProxy, type AwsProxy, type Fault, type ProxiedRequest } from './aws-proxy.js';
 import { accessDenied, requestAuth, type RequestAuth, type Where } from './aws-request-auth.js';
 import type { BackendFactory } from './backends.js';
@@ -72,7 +77,7 @@ export function roleStatements(json: TemplateJson, roleId: string, resolve: (v: 
   if (role?.Type !== 'AWS::IAM::Role') throw new Error(`${roleId} is not a role`);
   if (asList(role.Properties?.ManagedPolicyArns).length) throw new Error(`${roleId} has managed policies, which this lane cannot read`);
   const docs: any[] = asList(role.Properties?.Policies).map((p: any) => p.PolicyDocument);
-  for (const [, r] of resourcesOfType(json, 'AWS::IAM::Policy')) {
+  for (const r of Object.values(json.Resources).filter((r) => r.Type === 'AWS::IAM::Policy')) {
     if (asList(r.Properties?.Roles).some((ref: any) => ref.Ref === roleId)) docs.push(r.Properties!.PolicyDocument);
   }
   return docs.flatMap((doc) =>
@@ -82,28 +87,71 @@ export function roleStatements(json: TemplateJson, roleId: string, resolve: (v: 
 
 type Roles = Record<'read' | 'write' | 'rotateSigningKey', Statement[]>;
 
-/** The app synthesized with `context` (as `cdk synth --context ...`): its template and the ids the lane resolves. */
-function synthesizeApp(context: Record<string, unknown>): (physical: Physical) => Roles {
+/** A synthesized template and the logical ids the lane resolves in it. */
+interface SynthesizedApp {
+  json: TemplateJson;
+  ids: { bucket: string; table: string; credentials: string; signingKey: string; read: string; write: string; rotate: string };
+}
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** A digest of everything the template is made from: the stack's and functions' sources, cdk.json, the locked dependencies. */
+async function sourcesDigest(): Promise<string> {
+  const hash = createHash('sha256');
+  for (const dir of ['infra', 'lambda']) {
+    for (const file of (await readdir(join(ROOT, dir), { recursive: true })).filter((f) => f.endsWith('.ts')).sort()) {
+      hash.update(file).update(await readFile(join(ROOT, dir, file)));
+    }
+  }
+  for (const file of ['cdk.json', 'package-lock.json']) hash.update(await readFile(join(ROOT, file)));
+  return hash.digest('hex');
+}
+
+/**
+ * The app synthesized with `context` (as `cdk synth --context ...`, cdk-nag included). A synthesis
+ * takes 10 to 30 s on a loaded machine, so its result is kept in the temp directory under a
+ * digest of its sources and context: the lane files of one run synthesize once.
+ */
+async function synthesizeApp(context: Record<string, unknown>): Promise<SynthesizedApp> {
+  const key = createHash('sha256').update(JSON.stringify(context)).update(await sourcesDigest()).digest('hex').slice(0, 32);
+  const file = join(tmpdir(), `blobserver-permission-lane-${key}.json`);
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as SynthesizedApp;
+  } catch {
+    // not synthesized yet from these sources
+  }
+  const { synth, logicalId } = await import('../infra/helpers.js');
   const { stack, json } = synth(context);
-  const id = {
-    bucket: logicalId(stack.storage.bucket),
-    table: logicalId(stack.storage.table),
-    credentials: logicalId(stack.secrets.credentials),
-    signingKey: logicalId(stack.secrets.signingKey),
+  const app: SynthesizedApp = {
+    json,
+    ids: {
+      bucket: logicalId(stack.storage.bucket),
+      table: logicalId(stack.storage.table),
+      credentials: logicalId(stack.secrets.credentials),
+      signingKey: logicalId(stack.secrets.signingKey),
+      read: logicalId(stack.functions.read.role),
+      write: logicalId(stack.functions.write.role),
+      rotate: logicalId(stack.secrets.rotation.role),
+    },
   };
-  const roles = { read: logicalId(stack.functions.read.role), write: logicalId(stack.functions.write.role), rotate: logicalId(stack.secrets.rotation.role) };
-  return (physical) => {
-    const names: Record<string, string> = { [id.bucket]: physical.bucket, [id.table]: physical.table };
-    if (physical.secrets?.credentials) names[id.credentials] = physical.secrets.credentials;
-    if (physical.secrets?.signingKey) names[id.signingKey] = physical.secrets.signingKey;
-    const resolve = resolver(json, names);
-    return { read: roleStatements(json, roles.read, resolve), write: roleStatements(json, roles.write, resolve), rotateSigningKey: roleStatements(json, roles.rotate, resolve) };
-  };
+  const partial = `${file}.${process.pid}`;
+  await writeFile(partial, JSON.stringify(app));
+  await rename(partial, file); // whole or not at all, whichever file of the run wins
+  return app;
+}
+
+/** Each role's statements, resolved to one backend's names. */
+function rolesOf({ json, ids }: SynthesizedApp, physical: Physical): Roles {
+  const names: Record<string, string> = { [ids.bucket]: physical.bucket, [ids.table]: physical.table };
+  if (physical.secrets?.credentials) names[ids.credentials] = physical.secrets.credentials;
+  if (physical.secrets?.signingKey) names[ids.signingKey] = physical.secrets.signingKey;
+  const resolve = resolver(json, names);
+  return { read: roleStatements(json, ids.read, resolve), write: roleStatements(json, ids.write, resolve), rotateSigningKey: roleStatements(json, ids.rotate, resolve) };
 }
 
 /** Each function's role, from the app synthesized with `context`, resolved to the lane's names. */
-export function synthesizedRoles(context: Record<string, unknown>, physical: Physical): Roles {
-  return synthesizeApp(context)(physical);
+export async function synthesizedRoles(context: Record<string, unknown>, physical: Physical): Promise<Roles> {
+  return rolesOf(await synthesizeApp(context), physical);
 }
 
 interface Use {
@@ -114,7 +162,7 @@ interface Use {
 
 /** What each role did through the lane's proxies, and what it was refused. */
 export class PermissionLedger {
-  private apps?: { plain: (p: Physical) => Roles; remove: (p: Physical) => Roles };
+  private apps?: { plain: SynthesizedApp; remove: SynthesizedApp };
   private readonly resolved = new Map<string, Map<string, Statement[]>>();
   readonly used = new Map<string, Map<string, Use>>();
   /** Calls of the functions themselves that their role refused: each one a missing grant (or a bug). */
@@ -133,18 +181,22 @@ export class PermissionLedger {
     } = {},
   ) {}
 
+  /** Synthesizes the app, with and without allowRemove (once: the lane's factory awaits it). */
+  async prepare(): Promise<void> {
+    this.apps ??= { plain: await synthesizeApp({}), remove: await synthesizeApp({ allowRemove: 'true' }) };
+  }
+
   /**
-   * Role name (the side's session token) -> statements, resolved to one backend's names. The app
-   * is synthesized once, on first use, with and without allowRemove.
+   * Role name (the side's session token) -> statements, resolved to one backend's names.
    */
   policies(backend: Omit<Physical, 'secrets'> = DEFAULT_PHYSICAL): Map<string, Statement[]> {
     const physical: Physical = { ...backend, secrets: this.options.secrets?.() };
     const memo = JSON.stringify(physical);
     const found = this.resolved.get(memo);
     if (found) return found;
-    this.apps ??= { plain: synthesizeApp({}), remove: synthesizeApp({ allowRemove: 'true' }) };
-    const plain = this.apps.plain(physical);
-    const remove = this.apps.remove(physical);
+    if (!this.apps) throw new Error('PermissionLedger.prepare() has not run');
+    const plain = rolesOf(this.apps.plain, physical);
+    const remove = rolesOf(this.apps.remove, physical);
     const without = new Set(this.options.withoutSids ?? []);
     const keep = (sts: Statement[]) => sts.filter((st) => !without.has(st.Sid ?? ''));
     const roles = new Map([
@@ -198,6 +250,7 @@ export class PermissionLedger {
 
   /** Per role: the actions used (with the grants that allowed them) and the grants never used. */
   summary(): string {
+    if (!this.apps) return 'permission lane: did not run';
     const lines: string[] = ['permission lane: AWS calls per function role (from the synthesized template)'];
     for (const [role, statements] of this.policies()) {
       const uses = this.used.get(role);
@@ -245,6 +298,7 @@ export async function startPolicyProxy(target: string, ledger: PermissionLedger,
 /** `base` with its S3, DynamoDB (and Secrets Manager) behind policy proxies and the server's sides under their roles. */
 export function permissionLane(base: Lane, ledger: PermissionLedger): Lane {
   const factory: BackendFactory = async (dir) => {
+    await ledger.prepare();
     const backend = await base.factory(dir);
     const names = { bucket: backend.env.BLOBSERVER_BUCKET ?? DEFAULT_PHYSICAL.bucket, table: backend.env.BLOBSERVER_TABLE ?? DEFAULT_PHYSICAL.table };
     const targets = Object.entries({
