@@ -23,6 +23,7 @@ import { startS3Front } from './s3-front.js';
 export interface LocalServer {
   url: string;
   config: Config;
+  /** The handlers' dependencies; with per-side roles each side has its own, and these sign as neither (tests reach storage with them). */
   deps: Deps;
   /** True when the embedded emulators are in use. */
   embedded: boolean;
