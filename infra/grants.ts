@@ -1,4 +1,5 @@
 import { PolicyStatement, type IRole } from 'aws-cdk-lib/aws-iam';
+import { BLOB_PREFIX, GENERATION_KEY, PACK_PREFIX, STAGING_PREFIX } from '../lambda/core/object-keys.js';
 import type { Secrets } from './secrets.js';
 import type { Storage } from './storage.js';
 
@@ -10,15 +11,16 @@ import type { Storage } from './storage.js';
 
 /** Read side: index lookups (preupload/stat/enumerate), blob reads (get) and its secrets. */
 export function grantReadSide(role: IRole, storage: Storage, secrets: Secrets): void {
-  // Row reads (stat, preupload, get) and enumerate-blobs' Query per range shard, all on the base table.
+  // Row reads (stat, preupload, get: BatchGetItem, even for one row) and enumerate-blobs' Query per range shard, all on the base table.
   role.addToPrincipalPolicy(
-    new PolicyStatement({ sid: 'ReadIndex', actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'], resources: [storage.table.tableArn] }),
+    new PolicyStatement({ sid: 'ReadIndex', actions: ['dynamodb:BatchGetItem', 'dynamodb:Query'], resources: [storage.table.tableArn] }),
   );
   // GET/HEAD /camli/{blobref}: reading blob bytes, whole or a pack's range.
   role.addToPrincipalPolicy(new PolicyStatement({ sid: 'ReadBlobs', actions: ['s3:GetObject'], resources: storage.blobObjectsArns }));
   // Discovery's storageGeneration: read it, and create it on first use. Only a conditional
   // create (If-None-Match: *) is allowed, so the read side can never replace it.
   role.addToPrincipalPolicy(new PolicyStatement({ sid: 'ReadStorageGeneration', actions: ['s3:GetObject'], resources: [storage.generationObjectArn] }));
+  grantKnowMissing(role, storage, [`${BLOB_PREFIX}*`, `${PACK_PREFIX}*`, GENERATION_KEY]);
   role.addToPrincipalPolicy(
     new PolicyStatement({
       sid: 'CreateStorageGeneration',
@@ -40,11 +42,12 @@ export function grantWriteSide(role: IRole, storage: Storage, secrets: Secrets, 
   // New objects (packs/, blobs/), and HeadObject (s3:GetObject) on a re-sent blob's object to repair a lost one.
   role.addToPrincipalPolicy(new PolicyStatement({ sid: 'WriteBlobs', actions: ['s3:PutObject', 's3:GetObject'], resources: storage.blobObjectsArns }));
   role.addToPrincipalPolicy(new PolicyStatement({ sid: 'VerifyStaged', actions: ['s3:GetObject', 's3:DeleteObject'], resources: [storage.stagingObjectsArn] }));
+  grantKnowMissing(role, storage, [`${BLOB_PREFIX}*`, `${PACK_PREFIX}*`, `${STAGING_PREFIX}*`]);
   grantFormSigning(role, storage);
   role.addToPrincipalPolicy(
     new PolicyStatement({
       sid: 'WriteIndex',
-      actions: ['dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:BatchGetItem'],
+      actions: ['dynamodb:BatchWriteItem', 'dynamodb:BatchGetItem'],
       resources: [storage.table.tableArn],
     }),
   );
@@ -55,6 +58,24 @@ export function grantWriteSide(role: IRole, storage: Storage, secrets: Secrets, 
     role.addToPrincipalPolicy(new PolicyStatement({ sid: 'RemoveIndexRows', actions: ['dynamodb:DeleteItem'], resources: [storage.table.tableArn] }));
   }
   grantSecrets(role, secrets);
+}
+
+/**
+ * Without s3:ListBucket, S3 answers a GET/HEAD of a missing key with 403 AccessDenied, not 404,
+ * which the code would take for a storage failure (a lost object could never be repaired, a
+ * replayed completion would answer 503 forever). So each side may "list" exactly the key
+ * prefixes it reads, and then gets 404 for a missing key there, while a real denial (anything
+ * outside its grants) stays a 403 that is never mistaken for absence. docs/deploy.md argues it.
+ */
+function grantKnowMissing(role: IRole, storage: Storage, prefixes: string[]): void {
+  role.addToPrincipalPolicy(
+    new PolicyStatement({
+      sid: 'KnowMissingKeys',
+      actions: ['s3:ListBucket'],
+      resources: [storage.bucket.bucketArn],
+      conditions: { StringLike: { 's3:prefix': prefixes } },
+    }),
+  );
 }
 
 /**

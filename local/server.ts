@@ -8,6 +8,7 @@ import type { Handler } from '../lambda/core/http.js';
 import { LAMBDA_EVENT_LIMIT } from '../lambda/core/limits.js';
 import { createReadSide } from '../lambda/read.js';
 import { createWriteSide } from '../lambda/write.js';
+import type { Side } from '../lambda/routes.js';
 import { S3RVER_CREDENTIALS, startEmbeddedAws } from './emulators.js';
 import { NOT_FOUND, RESPONSE_TOO_LARGE, TOO_LARGE, exceedsEventLimit, exceedsResponseLimit, fromResult, matchRoute, toEvent } from './event.js';
 import { ensureKeyFile } from './keys.js';
@@ -22,6 +23,7 @@ import { startS3Front } from './s3-front.js';
 export interface LocalServer {
   url: string;
   config: Config;
+  /** The handlers' dependencies; with per-side roles each side has its own, and these sign as neither (tests reach storage with them). */
   deps: Deps;
   /** True when the embedded emulators are in use. */
   embedded: boolean;
@@ -36,7 +38,7 @@ const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
 /** `env` defaults to the process environment (config.ts reads it). */
 export async function startLocalServer(env?: Env): Promise<LocalServer> {
-  const { host, port, dataDir, embedded, config: configured } = readLocalServerConfig(env, resolve);
+  const { host, port, dataDir, embedded, config: configured, sideSessionTokenPrefix } = readLocalServerConfig(env, resolve);
   if (configured.auth.kind === 'none' && !LOOPBACK.test(host)) {
     throw new Error(`refusing to listen on ${host} without credentials: set BLOBSERVER_AUTH=userpass:USER:PASSWORD`);
   }
@@ -78,7 +80,8 @@ export async function startLocalServer(env?: Env): Promise<LocalServer> {
   }
 
   const deps = createDeps(config);
-  const sides: Record<'read' | 'write', Handler> = { read: createReadSide(deps), write: createWriteSide(deps) };
+  const sideDeps = (side: Side): Deps => (sideSessionTokenPrefix ? createDeps(underSideRole(config, side, sideSessionTokenPrefix)) : deps);
+  const sides: Record<Side, Handler> = { read: createReadSide(sideDeps('read')), write: createWriteSide(sideDeps('write')) };
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     serve(req, res, sides).catch((err) => {
       deps.log.error('local server failure', { error: err as Error });
@@ -130,6 +133,13 @@ export function presignEndpoint(s3Endpoint: string | undefined, serverHost: stri
   return url.toString().replace(/\/$/, '');
 }
 
+/** The config one side runs with when each side has its own role (test lanes: see LocalServerConfig). */
+function underSideRole(config: Config, side: Side, prefix: string): Config {
+  if (!config.credentials) throw new Error('BLOBSERVER_SIDE_SESSION_TOKEN_PREFIX needs static credentials (an emulator endpoint)');
+  const role = `${prefix}${side}${config.allowRemove ? '+allowRemove' : ''}`;
+  return { ...config, credentials: { ...config.credentials, sessionToken: role } };
+}
+
 /** Whether the request's Content-Length already says it is over the limit (the Lambda event limit). */
 export function declaredTooLarge(req: IncomingMessage, limit = LAMBDA_EVENT_LIMIT): boolean {
   const declared = req.headers['content-length'];
@@ -173,7 +183,7 @@ export function readBody(req: IncomingMessage, limit = LAMBDA_EVENT_LIMIT): Prom
   });
 }
 
-async function serve(req: IncomingMessage, res: ServerResponse, sides: Record<'read' | 'write', Handler>): Promise<void> {
+async function serve(req: IncomingMessage, res: ServerResponse, sides: Record<Side, Handler>): Promise<void> {
   if (declaredTooLarge(req)) return refuseTooLarge(res);
   const body = await readBody(req);
   if (body === undefined) return refuseTooLarge(res);

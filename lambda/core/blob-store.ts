@@ -10,6 +10,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { isInvalidRange, isNotFound } from './aws-errors.js';
+import { signingLifetime } from './signing-lifetime.js';
 import type { BlobStore, StoredObjectInfo } from './storage-api.js';
 
 /** Immutable objects in one S3 bucket (the key layout is object-keys.ts). */
@@ -89,6 +90,7 @@ export class S3BlobStore implements BlobStore {
    * (so it needs s3:GetObject, and never outlives a temporary session).
    */
   async presignedGetUrl(key: string, ttlSeconds: number): Promise<string> {
-    return getSignedUrl(this.presigner, new GetObjectCommand({ Bucket: this.bucketName, Key: key }), { expiresIn: ttlSeconds });
+    const expiresIn = await signingLifetime(this.presigner, ttlSeconds);
+    return getSignedUrl(this.presigner, new GetObjectCommand({ Bucket: this.bucketName, Key: key }), { expiresIn });
   }
 }

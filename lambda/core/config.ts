@@ -38,7 +38,7 @@ export interface Config {
   /** Powertools settings (log level, metrics switch, service name), passed through to telemetry. */
   telemetry: Record<string, string | undefined>;
   /** Static AWS credentials for emulators; undefined (the cloud) means the SDK's default chain. */
-  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string; expiration?: Date };
 }
 
 export type AuthSource =
@@ -133,6 +133,12 @@ export interface LocalServerConfig {
   embedded: boolean;
   /** The handlers' configuration; the endpoints of embedded emulators are filled in once they listen. */
   config: Config;
+  /**
+   * Test lanes only (BLOBSERVER_SIDE_SESSION_TOKEN_PREFIX): each side signs its AWS calls with
+   * its own session token, `<prefix><side>[+allowRemove]`, so a policy-checking proxy can hold
+   * each function to its own role, as two Lambda functions with two roles would be.
+   */
+  sideSessionTokenPrefix?: string;
 }
 
 export function readLocalServerConfig(env: Env = process.env, resolvePath: (p: string) => string = (p) => p): LocalServerConfig {
@@ -141,11 +147,19 @@ export function readLocalServerConfig(env: Env = process.env, resolvePath: (p: s
   const base = readConfig({ POWERTOOLS_METRICS_DISABLED: 'true', ...env, BLOBSERVER_DATA_DIR: dataDir });
   const embedded = !base.endpoints.s3 && !base.endpoints.dynamodb && env.BLOBSERVER_EMBEDDED !== 'false';
   // From `env` (which need not be the process's), session token included: temporary credentials
-  // (SSO, an assumed role) need it.
+  // (SSO, an assumed role) need it, and their expiry (AWS_CREDENTIAL_EXPIRATION, as the SDK reads
+  // it) caps what presigned URLs promise (signing-lifetime.ts).
+  const expiration = env.AWS_CREDENTIAL_EXPIRATION ? new Date(env.AWS_CREDENTIAL_EXPIRATION) : undefined;
+  if (expiration && Number.isNaN(expiration.getTime())) throw new ConfigError(`AWS_CREDENTIAL_EXPIRATION must be a date, got ${JSON.stringify(env.AWS_CREDENTIAL_EXPIRATION)}`);
   const credentials = embedded
     ? undefined // the emulators' own, once they run
     : env.AWS_ACCESS_KEY_ID
-      ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY ?? '', ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) }
+      ? {
+          accessKeyId: env.AWS_ACCESS_KEY_ID,
+          secretAccessKey: env.AWS_SECRET_ACCESS_KEY ?? '',
+          ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}),
+          ...(env.AWS_SESSION_TOKEN && expiration ? { expiration } : {}),
+        }
       : base.endpoints.s3 || base.endpoints.dynamodb
         ? { accessKeyId: 'test', secretAccessKey: 'test' } // LocalStack's convention
         : undefined;
@@ -155,5 +169,6 @@ export function readLocalServerConfig(env: Env = process.env, resolvePath: (p: s
     dataDir,
     embedded,
     config: { ...base, ...(credentials ? { credentials } : {}) },
+    sideSessionTokenPrefix: env.BLOBSERVER_SIDE_SESSION_TOKEN_PREFIX || undefined,
   };
 }

@@ -3,6 +3,7 @@ import { DeleteObjectCommand, GetObjectCommand, type S3Client } from '@aws-sdk/c
 import { createPresignedPost, type PresignedPost } from '@aws-sdk/s3-presigned-post';
 import { isNotFound } from './aws-errors.js';
 import { STAGING_PREFIX } from './object-keys.js';
+import { signingLifetime } from './signing-lifetime.js';
 
 /**
  * Where clients upload large blobs straight to S3 (DESIGN §6): one unverified object per
@@ -47,6 +48,11 @@ export class StagingArea {
       Fields: { success_action_redirect: redirect },
       Expires: expiresInSeconds,
     });
+  }
+
+  /** How long a form signed now may promise, at most `wantedSeconds` (signing-lifetime.ts). */
+  formLifetime(wantedSeconds: number, nowMs?: number): Promise<number> {
+    return signingLifetime(this.presigner, wantedSeconds, nowMs);
   }
 
   /** The staged object as a stream, or undefined when there is none. */

@@ -62,7 +62,8 @@ export async function grantOfCompletionToken(deps: Pick<Deps, 'keyring' | 'nowSe
 
 /**
  * A fresh `uploadForm` for this principal: a new staging prefix, expiring with the upload URL
- * it goes with (`ttl`: that URL's remaining seconds when it is not a fresh one).
+ * it goes with (`wanted`: that URL's remaining seconds when it is not a fresh one), or sooner
+ * when the credentials that sign it expire sooner.
  */
 export async function freshUploadForm(
   deps: Pick<Deps, 'settings' | 'nowSeconds' | 'staging'>,
@@ -70,8 +71,10 @@ export async function freshUploadForm(
   principal: string,
   /** The keys and credentials binding of the upload URL it goes with (read once per answer). */
   signer: TokenSigner,
-  ttl = deps.settings.uploadUrlTtlSeconds,
+  wanted = deps.settings.uploadUrlTtlSeconds,
 ): Promise<{ uploadForm: UploadForm }> {
+  // The form dies with the credentials that sign it, and its completion URL with it.
+  const ttl = await deps.staging.formLifetime(wanted, deps.nowSeconds() * 1000);
   const stagingId = randomBytes(16).toString('hex');
   const token = mintCompletionToken(signer.keyring, principal, stagingId, Math.floor(deps.nowSeconds()) + ttl, signer.binding);
   const post = await deps.staging.form({

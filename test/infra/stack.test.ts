@@ -230,9 +230,11 @@ describe('least privilege', () => {
       permissionsOf(json, id.readRole, names),
       [
         ...grants(['logs:CreateLogStream', 'logs:PutLogEvents'], ['readLogs']),
-        ...grants(['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'], ['table']),
+        ...grants(['dynamodb:BatchGetItem', 'dynamodb:Query'], ['table']),
         ...grants(['s3:GetObject'], [blobObjects, packObjects, generationObject]),
         `s3:PutObject ${generationObject} if {"StringEquals":{"s3:if-none-match":"*"}}`,
+        // Only to learn that a key it reads is missing (404, not 403): the prefixes it reads, nothing else.
+        `s3:ListBucket bucket if {"StringLike":{"s3:prefix":["${BLOB_PREFIX}*","${PACK_PREFIX}*","${GENERATION_KEY}"]}}`,
         // A presigned POST carries its signer's rights: the read side mints uploadForms.
         ...grants(['s3:PutObject'], [stagedObjects]),
         ...secrets,
@@ -246,8 +248,9 @@ describe('least privilege', () => {
       [
         ...grants(['logs:CreateLogStream', 'logs:PutLogEvents'], ['writeLogs']),
         ...grants(['s3:PutObject', 's3:GetObject'], [blobObjects, packObjects]),
-        ...grants(['dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:BatchGetItem'], ['table']),
+        ...grants(['dynamodb:BatchWriteItem', 'dynamodb:BatchGetItem'], ['table']),
         ...grants(['s3:GetObject', 's3:DeleteObject', 's3:PutObject'], [stagedObjects]),
+        `s3:ListBucket bucket if {"StringLike":{"s3:prefix":["${BLOB_PREFIX}*","${PACK_PREFIX}*","${STAGING_PREFIX}*"]}}`,
         ...secrets,
       ].sort(),
     );

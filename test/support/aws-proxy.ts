@@ -19,6 +19,8 @@ export interface ProxiedRequest {
 
 export type Fault = { status: number; body: string; contentType: string };
 export type FaultRule = (req: ProxiedRequest) => Fault | undefined;
+/** Replaces the upstream's answer (by its status) with another one, as a stricter service would answer. */
+export type AnswerRule = (req: ProxiedRequest, upstreamStatus: number) => Fault | undefined;
 
 /** What a failing DynamoDB answers; the SDK retries it, then throws. */
 export const DYNAMODB_FAILURE: Fault = {
@@ -55,6 +57,8 @@ export interface AwsProxy {
   requests: ProxiedRequest[];
   /** Replace the fault rule (undefined: forward everything). */
   setFault(rule: FaultRule | undefined): void;
+  /** Replace the answer rule (undefined: relay every upstream answer unchanged). */
+  setAnswer(rule: AnswerRule | undefined): void;
   /** Forward to another upstream from now on (the emulator restarted on a new port); the proxy keeps its own endpoint. */
   retarget(target: string): void;
   close(): Promise<void>;
@@ -64,6 +68,7 @@ export async function startAwsProxy(target: string): Promise<AwsProxy> {
   let upstream = new URL(target);
   const requests: ProxiedRequest[] = [];
   let fault: FaultRule | undefined;
+  let answer: AnswerRule | undefined;
   let hold: ((req: ProxiedRequest) => boolean) | undefined;
   const held: HeldRequest[] = [];
   const waiters: ((h: HeldRequest) => void)[] = [];
@@ -99,6 +104,13 @@ export async function startAwsProxy(target: string): Promise<AwsProxy> {
     const out = request(
       { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
       (up) => {
+        const replaced = answer?.(seen, up.statusCode ?? 502);
+        if (replaced) {
+          up.resume();
+          res.writeHead(replaced.status, { 'content-type': replaced.contentType });
+          res.end(replaced.body);
+          return;
+        }
         res.writeHead(up.statusCode ?? 502, up.headers);
         // pipeline, not pipe: a client that hangs up mid-body must not leave the upstream
         // response open (the emulator would then never finish closing).
@@ -117,6 +129,7 @@ export async function startAwsProxy(target: string): Promise<AwsProxy> {
     endpoint: `http://127.0.0.1:${port}`,
     requests,
     setFault: (rule) => void (fault = rule),
+    setAnswer: (rule) => void (answer = rule),
     setHold: (rule) => void (hold = rule),
     nextHeld: () => {
       const h = held.shift();

@@ -43,6 +43,10 @@ describe('local server AWS credentials', () => {
     assert.deepEqual(readLocalServerConfig(env).config.credentials, { accessKeyId: 'ASIAEXAMPLE', secretAccessKey: 'secret', sessionToken: 'token' });
     const { AWS_SESSION_TOKEN: _, ...longTerm } = env;
     assert.deepEqual(readLocalServerConfig(longTerm).config.credentials, { accessKeyId: 'ASIAEXAMPLE', secretAccessKey: 'secret' });
+    // Their expiry too, as the SDK reads it from the environment: presigned URLs must not outlive it.
+    const expiring = readLocalServerConfig({ ...env, AWS_CREDENTIAL_EXPIRATION: '2030-01-02T03:04:05Z' }).config.credentials;
+    assert.equal(expiring?.expiration?.toISOString(), '2030-01-02T03:04:05.000Z');
+    assert.throws(() => readLocalServerConfig({ ...env, AWS_CREDENTIAL_EXPIRATION: 'soon' }), /AWS_CREDENTIAL_EXPIRATION/);
   });
 
   it("are LocalStack's test/test for an endpoint with no keys, and the emulators' own when embedded", () => {
