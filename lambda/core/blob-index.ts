@@ -128,15 +128,22 @@ export class DynamoBlobIndex implements BlobIndex {
     return ifKeyIs(key, (condition) => this.ddb.send(new DeleteItemCommand({ TableName: this.tableName, Key: keyOf(ref), ...condition })));
   }
 
-  async replaceIf(row: BlobRow, oldKey: string): Promise<boolean> {
+  async replaceIf(row: BlobRow, oldKey: string | null): Promise<boolean> {
     return ifKeyIs(oldKey, (condition) => this.ddb.send(new PutItemCommand({ TableName: this.tableName, Item: itemOf(row), ...condition })));
   }
 }
 
-/** Runs a write made to apply only while the row still points at `key`: false when it no longer did. */
-async function ifKeyIs(key: string, write: (condition: { ConditionExpression: string; ExpressionAttributeNames: Record<string, string>; ExpressionAttributeValues: Record<string, AttributeValue> }) => Promise<unknown>): Promise<boolean> {
+/** Runs a write made to apply only while the row still points at `key` (null: while there is no row): false when it no longer did. */
+async function ifKeyIs(
+  key: string | null,
+  write: (condition: { ConditionExpression: string; ExpressionAttributeNames: Record<string, string>; ExpressionAttributeValues?: Record<string, AttributeValue> }) => Promise<unknown>,
+): Promise<boolean> {
   try {
-    await write({ ConditionExpression: '#k = :k', ExpressionAttributeNames: { '#k': 'key' }, ExpressionAttributeValues: { ':k': { S: key } } });
+    await write(
+      key === null
+        ? { ConditionExpression: 'attribute_not_exists(#r)', ExpressionAttributeNames: { '#r': INDEX_SCHEMA.sortKey } }
+        : { ConditionExpression: '#k = :k', ExpressionAttributeNames: { '#k': 'key' }, ExpressionAttributeValues: { ':k': { S: key } } },
+    );
     return true;
   } catch (err) {
     if (isConditionalCheckFailed(err)) return false;

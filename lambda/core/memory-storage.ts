@@ -40,8 +40,8 @@ export class MemoryBlobIndex implements BlobIndex {
     return true;
   }
 
-  async replaceIf(row: BlobRow, oldKey: string): Promise<boolean> {
-    if (this.rows.get(row.blobRef)?.key !== oldKey) return false;
+  async replaceIf(row: BlobRow, oldKey: string | null): Promise<boolean> {
+    if ((this.rows.get(row.blobRef)?.key ?? null) !== oldKey) return false;
     this.rows.set(row.blobRef, { ...row });
     return true;
   }

@@ -40,8 +40,11 @@ export interface BlobIndex {
   put(rows: readonly BlobRow[], sendBy?: number): Promise<string[]>;
   /** Deletes ref's row only if it still points at `key`; false when it was gone or points elsewhere. */
   deleteIf(ref: string, key: string): Promise<boolean>;
-  /** Replaces ref's row only if it still points at `oldKey` (never recreates a removed row). */
-  replaceIf(row: BlobRow, oldKey: string): Promise<boolean>;
+  /**
+   * Replaces ref's row only if it still points at `oldKey` (never recreates a removed row);
+   * with `oldKey` null, writes it only if ref has no row. False when the condition failed.
+   */
+  replaceIf(row: BlobRow, oldKey: string | null): Promise<boolean>;
 }
 
 export interface StoredObjectInfo {

@@ -62,7 +62,9 @@ export async function grantOfCompletionToken(deps: Pick<Deps, 'keyring' | 'nowSe
 
 /**
  * A fresh `uploadForm` for this principal: a new staging prefix, expiring with the upload URL
- * it goes with (`ttl`: that URL's remaining seconds when it is not a fresh one).
+ * it goes with (`ttl`: that URL's remaining seconds when it is not a fresh one). Its completion
+ * URL outlives the form by `completionGraceSeconds`: a POST S3 accepted just before the form
+ * expired may take that long to arrive, and its bytes must still be completed.
  */
 export async function freshUploadForm(
   deps: Pick<Deps, 'settings' | 'nowSeconds' | 'staging'>,
@@ -73,7 +75,7 @@ export async function freshUploadForm(
   ttl = deps.settings.uploadUrlTtlSeconds,
 ): Promise<{ uploadForm: UploadForm }> {
   const stagingId = randomBytes(16).toString('hex');
-  const token = mintCompletionToken(signer.keyring, principal, stagingId, Math.floor(deps.nowSeconds()) + ttl, signer.binding);
+  const token = mintCompletionToken(signer.keyring, principal, stagingId, Math.floor(deps.nowSeconds()) + ttl + deps.settings.completionGraceSeconds, signer.binding);
   const post = await deps.staging.form({
     prefix: `${STAGING_PREFIX}${stagingId}/`,
     maxSize: deps.settings.maxBlobSize,
