@@ -247,6 +247,7 @@ export function defineUploadFormTests({ target, has, needs, cap, sibling }: Suit
         [...parts.slice(0, 3), parts[3].replace(/^./, (c) => (c === 'a' ? 'b' : 'a')), parts[4]].join('.'), // another staging prefix
         [parts[0], String(Number(parts[1]) + 86_400), ...parts.slice(2)].join('.'), // a later expiry
         uploadToken, // an upload-URL token is not a completion token
+        token.replace('.', '%2E'), // the one canonical spelling only
         'x',
         parts.slice(0, 4).join('.'),
       ];
