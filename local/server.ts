@@ -9,7 +9,7 @@ import { LAMBDA_EVENT_LIMIT } from '../lambda/core/limits.js';
 import { createReadSide } from '../lambda/read.js';
 import { createWriteSide } from '../lambda/write.js';
 import { DataDirBusy, lockDataDir, type DataDirLock } from './data-dir-lock.js';
-import { S3RVER_CREDENTIALS, startEmbeddedAws } from './emulators.js';
+import { onEmbeddedAws, startEmbeddedAws, type EmbeddedAws } from './emulators.js';
 import { NOT_FOUND, RESPONSE_TOO_LARGE, TOO_LARGE, exceedsEventLimit, exceedsResponseLimit, fromResult, matchRoute, toEvent } from './event.js';
 import { ensureKeyFile } from './keys.js';
 import { ensureBucket, ensureTable, migrateLegacyTable } from './provision.js';
@@ -53,21 +53,14 @@ export async function startLocalServer(env?: Env): Promise<LocalServer> {
     if (err instanceof DataDirBusy) throw new StartupError(err.message);
     throw err;
   }
-  let emulators: Awaited<ReturnType<typeof startEmbeddedAws>> | undefined;
+  let emulators: EmbeddedAws | undefined;
   try {
     emulators = embedded ? await startEmbeddedAws(dataDir) : undefined;
   } catch (err) {
     await lock?.release();
     throw err;
   }
-  const onEmulators: Config = emulators
-    ? {
-        ...configured,
-        endpoints: { ...configured.endpoints, s3: emulators.s3.endpoint, dynamodb: emulators.dynamodb.endpoint },
-        s3ForcePathStyle: true,
-        credentials: S3RVER_CREDENTIALS,
-      }
-    : configured;
+  const onEmulators: Config = emulators ? onEmbeddedAws(configured, emulators) : configured;
 
   // Clients reach a loopback S3 through the front (uploadForm POSTs need its `${filename}`).
   const front =

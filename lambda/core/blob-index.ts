@@ -67,9 +67,11 @@ export class DynamoBlobIndex implements BlobIndex {
     }
   }
 
-  async list(after: string, count: number): Promise<BlobRow[]> {
+  async list(after: string, count: number, within = ''): Promise<BlobRow[]> {
     const rows: BlobRow[] = [];
     for (const shard of shardsAfter(after)) {
+      // Only the shards a ref starting with `within` can be in.
+      if (!shard.startsWith(within) && !within.startsWith(shard)) continue;
       let startKey: Record<string, AttributeValue> | undefined;
       do {
         const out: QueryCommandOutput = await this.ddb.send(
@@ -83,7 +85,12 @@ export class DynamoBlobIndex implements BlobIndex {
             ExclusiveStartKey: startKey,
           }),
         );
-        for (const item of out.Items ?? []) rows.push(rowOf(item));
+        for (const item of out.Items ?? []) {
+          const row = rowOf(item);
+          // Refs come in order: the first one past the prefix ends the listing.
+          if (!row.blobRef.startsWith(within)) return rows;
+          rows.push(row);
+        }
         startKey = out.LastEvaluatedKey;
       } while (startKey && rows.length < count);
       if (rows.length >= count) break;

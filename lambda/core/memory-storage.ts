@@ -17,10 +17,10 @@ export class MemoryBlobIndex implements BlobIndex {
     return out;
   }
 
-  async list(after: string, count: number): Promise<BlobRow[]> {
+  async list(after: string, count: number, within = ''): Promise<BlobRow[]> {
     const shards = new Set(shardsAfter(after));
     return [...this.rows.values()]
-      .filter((r) => shards.has(shardOf(r.blobRef)) && r.blobRef > after)
+      .filter((r) => shards.has(shardOf(r.blobRef)) && r.blobRef > after && r.blobRef.startsWith(within))
       .sort((a, b) => SHARDS.indexOf(shardOf(a.blobRef)) - SHARDS.indexOf(shardOf(b.blobRef)) || (a.blobRef < b.blobRef ? -1 : 1))
       .slice(0, count)
       .map((r) => ({ ...r }));

@@ -2,56 +2,19 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { childEnv as baseEnv, listening, npmStart as start, npmStart, stop } from '../support/npm-start.js';
 
 /**
  * `npm start` as a user runs it (a child process on the embedded emulators): what it says when
  * it cannot start is one clear line and exit status 1, never a stack trace.
  */
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-
-const baseEnv = (dataDir: string, env: Record<string, string> = {}) => ({
-  PATH: process.env.PATH ?? '',
-  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-  POWERTOOLS_LOG_LEVEL: 'CRITICAL',
-  BLOBSERVER_DATA_DIR: dataDir,
-  PORT: '0',
-  ...env,
-});
-
-function start(env: Record<string, string>): ChildProcess & { output: () => string } {
-  const proc = spawn(process.execPath, ['--import', 'tsx', join(root, 'local/main.ts')], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  proc.stdout!.on('data', (d) => (out += d));
-  proc.stderr!.on('data', (d) => (out += d));
-  return Object.assign(proc, { output: () => out });
-}
-
 /** Runs `npm start` expecting it to refuse: its exit status and what it printed. */
 async function refused(env: Record<string, string>): Promise<{ code: number | null; out: string }> {
-  const proc = start(env);
+  const proc = npmStart(env);
   const code = await new Promise<number | null>((ok) => proc.once('exit', (c) => ok(c)));
   return { code, out: proc.output() };
-}
-
-/** Starts `npm start` and waits for its "listening" line; answers its URL. */
-async function listening(proc: ReturnType<typeof start>): Promise<string> {
-  for (let i = 0; i < 300; i++) {
-    const m = /listening on (http:\/\/\S+)/.exec(proc.output());
-    if (m) return m[1];
-    if (proc.exitCode !== null) throw new Error(`npm start exited: ${proc.output()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`npm start did not listen: ${proc.output()}`);
-}
-
-async function stop(proc: ChildProcess): Promise<void> {
-  if (proc.exitCode !== null) return;
-  const exited = new Promise((ok) => proc.once('exit', ok));
-  proc.kill('SIGTERM');
-  await exited;
 }
 
 /** One line, no stack frames. */

@@ -139,6 +139,12 @@ export function defineStorageConformance(name: string, open: () => Promise<Confo
         assert.equal((await t.index.list('', 3)).length, 3);
         assert.deepEqual((await t.index.list('sha2', 1)).map((r) => r.blobRef), [refs.find((r) => r.startsWith('sha224-'))]);
         assert.ok(SHARDS.includes(shardOf(pivot)));
+        // `within`: only that prefix's refs, ending with it (fsck's row partitions).
+        for (const prefix of [shardOf(pivot), pivot.slice(0, shardOf(pivot).length + 1)]) {
+          const inPrefix = refs.filter((r) => r.startsWith(prefix));
+          assert.deepEqual((await t.index.list(prefix, 100_000, prefix)).map((r) => r.blobRef), inPrefix, prefix);
+          assert.deepEqual((await t.index.list(prefix, 2, prefix)).map((r) => r.blobRef), inPrefix.slice(0, 2));
+        }
       });
     });
 

@@ -1,0 +1,75 @@
+import type { BlobRow, BlobStore } from './storage-api.js';
+
+/**
+ * What one fsck run's row partitions hand its pack partitions: the rows that point into packs,
+ * grouped by the pack's day, written as small JSON objects under `fsck-runs/<run id>/` in the
+ * store itself (so a run spread over many Lambda invocations, or one long CLI process, holds
+ * none of them in memory) and deleted when the run ends. A run that dies leaves them for the
+ * bucket's lifecycle rule on `fsck-runs/` (infra/storage.ts).
+ */
+export const FSCK_RUNS_PREFIX = 'fsck-runs/';
+
+/** Rows buffered per day before a chunk is written. */
+const CHUNK_ROWS = 5000;
+
+type Entry = [ref: string, key: string, offset: number, size: number, storedAt: string];
+
+export class FsckScratch {
+  private readonly prefix: string;
+
+  constructor(
+    private readonly store: BlobStore,
+    runId: string,
+  ) {
+    if (!/^[0-9A-Za-z_-]{1,80}$/.test(runId)) throw new Error(`not a run id: ${JSON.stringify(runId)}`);
+    this.prefix = `${FSCK_RUNS_PREFIX}${runId}/`;
+  }
+
+  /** A writer for one row partition: `add` buffers, full chunks and `flush` write objects. */
+  writer(partition: string): { add(row: BlobRow): Promise<void>; flush(): Promise<void> } {
+    const buffers = new Map<string, Entry[]>();
+    let seq = 0;
+    const write = async (day: string, entries: Entry[]) => {
+      await this.store.create(`${this.prefix}pack-rows/${day}/${partition}-${seq++}.json`, Buffer.from(JSON.stringify(entries)));
+    };
+    return {
+      add: async (row) => {
+        const day = packDayOf(row.key);
+        const entries = buffers.get(day) ?? [];
+        buffers.set(day, entries);
+        entries.push([row.blobRef, row.key, row.offset ?? 0, row.size, row.storedAt]);
+        if (entries.length >= CHUNK_ROWS) {
+          buffers.delete(day);
+          await write(day, entries);
+        }
+      },
+      flush: async () => {
+        for (const [day, entries] of buffers) await write(day, entries);
+        buffers.clear();
+      },
+    };
+  }
+
+  /** Every row the row partitions found pointing into the packs of `day`. */
+  async packRows(day: string): Promise<BlobRow[]> {
+    const rows: BlobRow[] = [];
+    for await (const o of this.store.list(`${this.prefix}pack-rows/${day}/`)) {
+      const bytes = await this.store.read(o.key);
+      if (!bytes) throw new Error(`fsck scratch object ${o.key} vanished during the run`);
+      for (const [blobRef, key, offset, size, storedAt] of JSON.parse(bytes.toString('utf8')) as Entry[]) rows.push({ blobRef, key, offset, size, storedAt });
+    }
+    return rows;
+  }
+
+  /** Deletes this run's scratch objects. */
+  async clear(): Promise<void> {
+    for await (const o of this.store.list(this.prefix)) await this.store.delete(o.key);
+  }
+}
+
+/** `packs/<yyyy-mm-dd>/<id>` -> `yyyy-mm-dd`. */
+export function packDayOf(key: string): string {
+  const day = key.split('/')[1];
+  if (!/^[0-9]{4}-[0-9]{2}-[0-9]{2}$/.test(day ?? '')) throw new Error(`not a pack key: ${JSON.stringify(key)}`);
+  return day;
+}
