@@ -9,7 +9,7 @@ import type { BlobRow, BlobStore } from './storage-api.js';
  */
 export const FSCK_RUNS_PREFIX = 'fsck-runs/';
 
-/** Rows buffered per day before a chunk is written. */
+/** Rows buffered (over all days) before they are written: a row partition's memory for them. */
 const CHUNK_ROWS = 5000;
 
 type Entry = [ref: string, key: string, offset: number, size: number, storedAt: string];
@@ -28,9 +28,14 @@ export class FsckScratch {
   /** A writer for one row partition: `add` buffers, full chunks and `flush` write objects. */
   writer(partition: string): { add(row: BlobRow): Promise<void>; flush(): Promise<void> } {
     const buffers = new Map<string, Entry[]>();
+    let buffered = 0;
     let seq = 0;
-    const write = async (day: string, entries: Entry[]) => {
-      await this.store.create(`${this.prefix}pack-rows/${day}/${partition}-${seq++}.json`, Buffer.from(JSON.stringify(entries)));
+    const flush = async () => {
+      for (const [day, entries] of buffers) {
+        await this.store.create(`${this.prefix}pack-rows/${day}/${partition}-${seq++}.json`, Buffer.from(JSON.stringify(entries)));
+      }
+      buffers.clear();
+      buffered = 0;
     };
     return {
       add: async (row) => {
@@ -38,15 +43,9 @@ export class FsckScratch {
         const entries = buffers.get(day) ?? [];
         buffers.set(day, entries);
         entries.push([row.blobRef, row.key, row.offset ?? 0, row.size, row.storedAt]);
-        if (entries.length >= CHUNK_ROWS) {
-          buffers.delete(day);
-          await write(day, entries);
-        }
+        if (++buffered >= CHUNK_ROWS) await flush();
       },
-      flush: async () => {
-        for (const [day, entries] of buffers) await write(day, entries);
-        buffers.clear();
-      },
+      flush,
     };
   }
 
