@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { BlobRow, BlobStore } from './storage-api.js';
 
 /**
@@ -30,9 +31,11 @@ export class FsckScratch {
     const buffers = new Map<string, Entry[]>();
     let buffered = 0;
     let seq = 0;
+    const attempt = randomBytes(4).toString('hex');
     const flush = async () => {
       for (const [day, entries] of buffers) {
-        await this.store.create(`${this.prefix}pack-rows/${day}/${partition}-${seq++}.json`, Buffer.from(JSON.stringify(entries)));
+        // The attempt id keeps a retried piece (the state machine retries a failed invocation) from colliding with its first try.
+        await this.store.create(`${this.prefix}pack-rows/${day}/${partition}-${attempt}-${seq++}.json`, Buffer.from(JSON.stringify(entries)));
       }
       buffers.clear();
       buffered = 0;
@@ -51,13 +54,14 @@ export class FsckScratch {
 
   /** Every row the row partitions found pointing into the packs of `day`. */
   async packRows(day: string): Promise<BlobRow[]> {
-    const rows: BlobRow[] = [];
+    // By ref: a retried piece may have written some rows twice.
+    const rows = new Map<string, BlobRow>();
     for await (const o of this.store.list(`${this.prefix}pack-rows/${day}/`)) {
       const bytes = await this.store.read(o.key);
       if (!bytes) throw new Error(`fsck scratch object ${o.key} vanished during the run`);
-      for (const [blobRef, key, offset, size, storedAt] of JSON.parse(bytes.toString('utf8')) as Entry[]) rows.push({ blobRef, key, offset, size, storedAt });
+      for (const [blobRef, key, offset, size, storedAt] of JSON.parse(bytes.toString('utf8')) as Entry[]) rows.set(blobRef, { blobRef, key, offset, size, storedAt });
     }
-    return rows;
+    return [...rows.values()];
   }
 
   /** Deletes this run's scratch objects. */
