@@ -136,10 +136,16 @@ export async function fsck(index: BlobIndex, store: BlobStore, options: FsckOpti
   const report = emptyReport();
   const progress = options.progress ?? (() => undefined);
   try {
+    const blobObjects = new Peekable(store.list(BLOB_PREFIX)[Symbol.asyncIterator]());
     for (const prefix of rowPartitions()) {
-      mergeReport(report, await auditPartition(index, store, run, { kind: 'rows', prefix }, options));
+      const audit = new Audit(index, store, run, options);
+      await audit.rows(prefix, blobObjects);
+      mergeReport(report, audit.report);
       progress(`rows: ${report.rows}, blob objects: ${report.objects}`);
     }
+    const strays = new Audit(index, store, run, options);
+    await strays.rest(blobObjects);
+    mergeReport(report, strays.report);
     for (const day of await packDays(store, folders)) {
       mergeReport(report, await auditPartition(index, store, run, { kind: 'packs', day }, options));
       progress(`rows: ${report.rows}, objects: ${report.objects} (packs of ${day})`);
@@ -212,8 +218,12 @@ class Audit {
   }
 
   /** A row partition: its rows merge-joined with `blobs/<prefix>`, one page of rows at a time. */
-  async rows(prefix: string): Promise<void> {
-    const objects = new Peekable(this.store.list(`${BLOB_PREFIX}${prefix}`)[Symbol.asyncIterator]());
+  async rows(prefix: string, shared?: Peekable<StoredObjectInfo>): Promise<void> {
+    const start = `${BLOB_PREFIX}${prefix}`;
+    // One listing of `blobs/` shared by the partitions run in order in one process (far fewer
+    // LISTs than one per partition); objects before this prefix belong to no partition (strays).
+    if (shared) await this.rest(shared, start);
+    const objects = shared ?? new Peekable(this.store.list(start)[Symbol.asyncIterator]());
     const scratch = new FsckScratch(this.store, this.run.id).writer(prefix);
     for (let after = prefix; ; ) {
       const mine = await this.index.list(after, this.pageSize, prefix);
@@ -226,7 +236,7 @@ class Audit {
       // Every object of the refs up to the page's last one (all of them when it is the last page).
       const last = mine.length === this.pageSize ? mine[mine.length - 1].blobRef : undefined;
       const window = new Map<string, StoredObjectInfo>();
-      for (let o = await objects.peek(); o && (last === undefined || refOfBlobKey(o.key) <= last); o = await objects.peek()) {
+      for (let o = await objects.peek(); o && o.key.startsWith(start) && (last === undefined || refOfBlobKey(o.key) <= last); o = await objects.peek()) {
         window.set(o.key, o);
         await objects.take();
       }
@@ -235,6 +245,20 @@ class Audit {
       after = last;
     }
     await scratch.flush();
+  }
+
+  /** Judges the listed objects before `end` (all of them without it) as objects no row points at. */
+  async rest(objects: Peekable<StoredObjectInfo>, end?: string): Promise<void> {
+    const strays = new Map<string, StoredObjectInfo>();
+    for (let o = await objects.peek(); o && (end === undefined || o.key < end); o = await objects.peek()) {
+      strays.set(o.key, o);
+      await objects.take();
+      if (strays.size >= LIST_PAGE) {
+        await this.judge(new Map(), strays);
+        strays.clear();
+      }
+    }
+    await this.judge(new Map(), strays);
   }
 
   /** A pack partition: the day's packs and the rows pointing into them. */

@@ -94,6 +94,26 @@ describe('fsck partitions', () => {
     assert.equal(await store.size((await index.get([late.ref])).get(late.ref)!.key), late.bytes.length);
   });
 
+  it('one process shares one blobs/ listing across its partitions, and reports objects outside every shard too', async () => {
+    const index = new MemoryBlobIndex();
+    const store = new MemoryBlobStore();
+    const storage = new BlobStorage(index, store, { log });
+    const kept = [blob(10), blob(20), blob(30)];
+    for (const b of kept) assert.deepEqual((await storage.storeVerifiedBlobs([b])).errors, []);
+    for (const k of ['blobs/0-stray/x', 'blobs/zzz/y']) await store.create(k, Buffer.alloc(5));
+    let lists = 0;
+    const list = store.list.bind(store);
+    store.list = (prefix) => {
+      if (prefix.startsWith('blobs/')) lists++;
+      return list(prefix);
+    };
+    const report = await fsck(index, store, { repair: true, now: later });
+    assert.equal(lists, 1);
+    assert.deepEqual(report.findings.map((f) => [f.kind, f.key]).sort(), [['unreferenced-object', 'blobs/0-stray/x'], ['unreferenced-object', 'blobs/zzz/y']]);
+    assert.equal(report.repaired.objectsDeleted, 2);
+    for (const b of kept) assert.deepEqual((await storage.readBlob(b.ref))?.bytes, b.bytes);
+  });
+
   it('stale staged uploads are collected only past the staging grace; young ones stay', async () => {
     const index = new MemoryBlobIndex();
     const store = new MemoryBlobStore();
