@@ -1,5 +1,5 @@
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { Alarm, ComparisonOperator, type IMetric, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { CfnBucket } from 'aws-cdk-lib/aws-s3';
 import { PolicyStatement, type IRole } from 'aws-cdk-lib/aws-iam';
@@ -116,22 +116,26 @@ export class Collection extends Construct {
       });
     }
 
-    this.damageAlarm = new Alarm(this, 'DamageFound', {
-      metric: new Metric({ namespace: METRICS_NAMESPACE, metricName: DAMAGE_METRIC, dimensionsMap: { service: SERVICE_NAME }, statistic: 'Sum', period: Duration.hours(1) }),
-      alarmDescription: 'The scheduled collection found index rows that do not serve their blob (deleted: those blobs must be uploaded again); see the collector logs',
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    });
-    this.failureAlarm = new Alarm(this, 'CollectionFailed', {
-      metric: this.stateMachine.metricFailed({ period: Duration.hours(1), statistic: 'Sum' }),
-      alarmDescription: 'A scheduled collection run failed (garbage is not being reclaimed); see the state machine execution',
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    });
+    // Like infra/alarms.ts: one occurrence is worth a look; no run is not an outage.
+    const alarmOn = (alarmId: string, metric: IMetric, alarmDescription: string) =>
+      new Alarm(this, alarmId, {
+        metric,
+        alarmDescription,
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      });
+    this.damageAlarm = alarmOn(
+      'DamageFound',
+      new Metric({ namespace: METRICS_NAMESPACE, metricName: DAMAGE_METRIC, dimensionsMap: { service: SERVICE_NAME }, statistic: 'Sum', period: Duration.hours(1) }),
+      'The scheduled collection found index rows that do not serve their blob (deleted: those blobs must be uploaded again); see the collector logs',
+    );
+    this.failureAlarm = alarmOn(
+      'CollectionFailed',
+      this.stateMachine.metricFailed({ period: Duration.hours(1), statistic: 'Sum' }),
+      'A scheduled collection run failed (garbage is not being reclaimed); see the state machine execution',
+    );
     if (settings.alarmTopicArn) {
       const action = new SnsAction(Topic.fromTopicArn(this, 'Topic', settings.alarmTopicArn));
       for (const alarm of [this.damageAlarm, this.failureAlarm]) alarm.addAlarmAction(action);
