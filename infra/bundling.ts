@@ -20,6 +20,7 @@ export const ENTRIES = {
   read: 'lambda/read.ts',
   write: 'lambda/write.ts',
   rotateSigningKey: 'lambda/rotate-signing-key.ts',
+  collect: 'lambda/collect.ts',
 } as const;
 export type EntryName = keyof typeof ENTRIES;
 

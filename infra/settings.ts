@@ -31,6 +31,10 @@ export interface BlobServerSettings {
   signingKeyRotationDays: number;
   /** An existing SNS topic the alarms notify; without it the alarms only change state. */
   alarmTopicArn?: string;
+  /** Scheduled garbage collection (fsck --repair, infra/collection.ts); false: the state machine is deployed, never scheduled. */
+  collectionEnabled: boolean;
+  /** Hours between scheduled collections. */
+  collectionIntervalHours: number;
 }
 
 /** The largest body a Lambda behind API Gateway can take (see lambda/core/limits.ts). */
@@ -52,6 +56,10 @@ export const DEFAULT_SETTINGS: BlobServerSettings = {
   throttleBurstLimit: 1000,
   logRetention: RetentionDays.ONE_MONTH,
   signingKeyRotationDays: 30,
+  collectionEnabled: true,
+  // Daily: garbage is collected within a day (plus the 1 h grace) at 1/7 the requests of hourly
+  // runs' week; docs/storage-model.md has the requests and cost per run.
+  collectionIntervalHours: 24,
 };
 
 export class SettingsError extends Error {}
@@ -106,6 +114,8 @@ export function settingsFromContext(ctx: ContextSource): BlobServerSettings {
     throttleBurstLimit: int('throttleBurstLimit', ctx.tryGetContext('throttleBurstLimit'), d.throttleBurstLimit),
     logRetention: int('logRetentionDays', ctx.tryGetContext('logRetentionDays'), d.logRetention) as RetentionDays,
     signingKeyRotationDays: int('signingKeyRotationDays', ctx.tryGetContext('signingKeyRotationDays'), d.signingKeyRotationDays),
+    collectionEnabled: bool('collectionEnabled', ctx.tryGetContext('collectionEnabled'), d.collectionEnabled),
+    collectionIntervalHours: int('collectionIntervalHours', ctx.tryGetContext('collectionIntervalHours'), d.collectionIntervalHours),
   });
   const alarmTopicArn = str('alarmTopicArn', ctx.tryGetContext('alarmTopicArn'), undefined);
   return alarmTopicArn ? { ...settings, alarmTopicArn } : settings;
@@ -132,5 +142,8 @@ export function validateSettings(s: BlobServerSettings): BlobServerSettings {
     throw new SettingsError(`signingKeyRotationDays must cover uploadUrlTtlSeconds + ${SECRET_CACHE_SECONDS} s`);
   }
   if (s.signingKeyRotationDays > 1000) throw new SettingsError('signingKeyRotationDays must be at most 1000 (Secrets Manager limit)');
+  if (!Number.isSafeInteger(s.collectionIntervalHours) || s.collectionIntervalHours < 1 || s.collectionIntervalHours > 24 * 31) {
+    throw new SettingsError('collectionIntervalHours must be a whole number of hours from 1 to 744');
+  }
   return s;
 }

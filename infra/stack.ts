@@ -2,6 +2,7 @@ import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { Alarms } from './alarms.js';
 import { Api } from './api.js';
+import { Collection } from './collection.js';
 import { Functions } from './functions.js';
 import { Secrets } from './secrets.js';
 import { DEFAULT_SETTINGS, validateSettings, type BlobServerSettings } from './settings.js';
@@ -12,13 +13,14 @@ export interface BlobServerStackProps extends StackProps {
   settings?: Partial<BlobServerSettings>;
 }
 
-/** The whole production system of DESIGN §1: storage, secrets, functions, API, alarms. */
+/** The whole production system of DESIGN §1: storage, secrets, functions, API, scheduled collection, alarms. */
 export class BlobServerStack extends Stack {
   readonly settings: BlobServerSettings;
   readonly storage: Storage;
   readonly secrets: Secrets;
   readonly functions: Functions;
   readonly api: Api;
+  readonly collection: Collection;
   readonly alarms: Alarms;
 
   constructor(scope: Construct, id: string, props: BlobServerStackProps = {}) {
@@ -30,9 +32,10 @@ export class BlobServerStack extends Stack {
     this.secrets = new Secrets(this, 'Secrets', settings);
     this.functions = new Functions(this, 'Functions', { storage: this.storage, secrets: this.secrets, settings });
     this.api = new Api(this, 'Api', { functions: this.functions, settings });
+    this.collection = new Collection(this, 'Collection', { storage: this.storage, settings });
     this.alarms = new Alarms(this, 'Alarms', {
       api: this.api,
-      functions: { Read: this.functions.read, Write: this.functions.write, SigningKeyRotation: this.secrets.rotation },
+      functions: { Read: this.functions.read, Write: this.functions.write, SigningKeyRotation: this.secrets.rotation, Collector: this.collection.collector },
       alarmTopicArn: settings.alarmTopicArn,
     });
 

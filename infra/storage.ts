@@ -3,6 +3,7 @@ import { AttributeType, BillingMode, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { BlockPublicAccess, Bucket, BucketEncryption, HttpMethods, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { INDEX_SCHEMA } from '../lambda/core/index-schema.js';
+import { FSCK_RUNS_PREFIX } from '../lambda/core/fsck-scratch.js';
 import { BLOB_PREFIX, GENERATION_KEY, PACK_PREFIX, STAGING_PREFIX } from '../lambda/core/object-keys.js';
 
 export interface StorageProps {
@@ -29,6 +30,8 @@ export class Storage extends Construct {
   readonly stagingObjectsArn: string;
   /** ARN of the one object holding the store's generation (discovery's storageGeneration). */
   readonly generationObjectArn: string;
+  /** ARN pattern of the scheduled collection's scratch objects (`fsck-runs/<run>/...`). */
+  readonly scratchObjectsArn: string;
 
   constructor(scope: Construct, id: string, props: StorageProps) {
     super(scope, id);
@@ -55,6 +58,8 @@ export class Storage extends Construct {
       serverAccessLogsPrefix: 'blobs-bucket/',
       lifecycleRules: [
         { id: 'expire-abandoned-staging', prefix: STAGING_PREFIX, expiration: Duration.days(1) },
+        // A collection run deletes its scratch objects when it ends; these are a failed run's.
+        { id: 'expire-collection-scratch', prefix: FSCK_RUNS_PREFIX, expiration: Duration.days(2) },
         { id: 'abort-incomplete-multipart', abortIncompleteMultipartUploadAfter: Duration.days(1) },
       ],
     });
@@ -63,6 +68,7 @@ export class Storage extends Construct {
     this.blobObjectsArns = [this.ownObjectsArn, this.packObjectsArn];
     this.generationObjectArn = this.bucket.arnForObjects(GENERATION_KEY);
     this.stagingObjectsArn = this.bucket.arnForObjects(`${STAGING_PREFIX}*`);
+    this.scratchObjectsArn = this.bucket.arnForObjects(`${FSCK_RUNS_PREFIX}*`);
     // Browsers POST uploadForm straight to the bucket: allowed only from the configured origins.
     if (props.corsOrigins.length > 0) {
       this.bucket.addCorsRule({ allowedOrigins: props.corsOrigins, allowedMethods: [HttpMethods.POST], allowedHeaders: ['*'], maxAge: 86400 });

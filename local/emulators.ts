@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import dynalite from 'dynalite';
 import S3rver from 's3rver';
+import type { Config } from '../lambda/core/config.js';
 
 /**
  * The embedded AWS stand-ins: dynalite (DynamoDB on LevelDB) and s3rver (S3 on the file
@@ -67,4 +68,16 @@ export async function startS3rver(dir: string, host = '127.0.0.1'): Promise<Emul
 export async function startEmbeddedAws(dataDir: string): Promise<{ s3: Emulator; dynamodb: Emulator; close(): Promise<void> }> {
   const [s3, dynamodb] = await Promise.all([startS3rver(join(dataDir, 's3')), startDynalite(join(dataDir, 'dynamodb'))]);
   return { s3, dynamodb, close: async () => void (await Promise.all([s3.close(), dynamodb.close()])) };
+}
+
+export type EmbeddedAws = Awaited<ReturnType<typeof startEmbeddedAws>>;
+
+/** `configured` pointed at the embedded emulators (their endpoints, path-style S3, their credentials). */
+export function onEmbeddedAws(configured: Config, emulators: EmbeddedAws): Config {
+  return {
+    ...configured,
+    endpoints: { ...configured.endpoints, s3: emulators.s3.endpoint, dynamodb: emulators.dynamodb.endpoint },
+    s3ForcePathStyle: true,
+    credentials: S3RVER_CREDENTIALS,
+  };
 }

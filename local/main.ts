@@ -1,7 +1,16 @@
-import { startLocalServer } from './server.js';
+import { ConfigError } from '../lambda/core/config.js';
+import { startLocalServer, StartupError, type LocalServer } from './server.js';
 
 /** `npm start`: the local server on the embedded emulators (or a configured AWS endpoint). */
-const server = await startLocalServer();
+let server: LocalServer;
+try {
+  server = await startLocalServer();
+} catch (err) {
+  // What the user can fix is one line; anything else keeps its stack.
+  if (err instanceof StartupError || err instanceof ConfigError) console.error(`blobserver: ${err.message}`);
+  else console.error(err);
+  process.exit(1);
+}
 const backend = server.embedded
   ? `embedded dynalite + s3rver (data in ${server.dataDir})`
   : `AWS endpoints s3=${server.config.endpoints.s3 ?? 'default'} dynamodb=${server.config.endpoints.dynamodb ?? 'default'}`;

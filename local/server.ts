@@ -9,7 +9,8 @@ import { LAMBDA_EVENT_LIMIT } from '../lambda/core/limits.js';
 import { createReadSide } from '../lambda/read.js';
 import { createWriteSide } from '../lambda/write.js';
 import type { Side } from '../lambda/routes.js';
-import { S3RVER_CREDENTIALS, startEmbeddedAws } from './emulators.js';
+import { DataDirBusy, lockDataDir, type DataDirLock } from './data-dir-lock.js';
+import { onEmbeddedAws, startEmbeddedAws, type EmbeddedAws } from './emulators.js';
 import { NOT_FOUND, RESPONSE_TOO_LARGE, TOO_LARGE, exceedsEventLimit, exceedsResponseLimit, fromResult, matchRoute, toEvent } from './event.js';
 import { ensureKeyFile } from './keys.js';
 import { ensureBucket, ensureTable, migrateLegacyTable } from './provision.js';
@@ -36,22 +37,32 @@ type Env = Record<string, string | undefined>;
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
+/** A reason the server cannot start that the user can fix; `npm start` prints its message alone, as one line. */
+export class StartupError extends Error {}
+
 /** `env` defaults to the process environment (config.ts reads it). */
 export async function startLocalServer(env?: Env): Promise<LocalServer> {
   const { host, port, dataDir, embedded, config: configured, sideSessionTokenPrefix } = readLocalServerConfig(env, resolve);
   if (configured.auth.kind === 'none' && !LOOPBACK.test(host)) {
-    throw new Error(`refusing to listen on ${host} without credentials: set BLOBSERVER_AUTH=userpass:USER:PASSWORD`);
+    throw new StartupError(`refusing to listen on ${host} without credentials: set BLOBSERVER_AUTH=userpass:USER:PASSWORD`);
   }
 
-  const emulators = embedded ? await startEmbeddedAws(dataDir) : undefined;
-  const onEmulators: Config = emulators
-    ? {
-        ...configured,
-        endpoints: { ...configured.endpoints, s3: emulators.s3.endpoint, dynamodb: emulators.dynamodb.endpoint },
-        s3ForcePathStyle: true,
-        credentials: S3RVER_CREDENTIALS,
-      }
-    : configured;
+  // The embedded emulators' files are one process's at a time.
+  let lock: DataDirLock | undefined;
+  try {
+    lock = embedded ? await lockDataDir(dataDir) : undefined;
+  } catch (err) {
+    if (err instanceof DataDirBusy) throw new StartupError(err.message);
+    throw err;
+  }
+  let emulators: EmbeddedAws | undefined;
+  try {
+    emulators = embedded ? await startEmbeddedAws(dataDir) : undefined;
+  } catch (err) {
+    await lock?.release();
+    throw err;
+  }
+  const onEmulators: Config = emulators ? onEmbeddedAws(configured, emulators) : configured;
 
   // Clients reach a loopback S3 through the front (uploadForm POSTs need its `${filename}`).
   const front =
@@ -63,6 +74,7 @@ export async function startLocalServer(env?: Env): Promise<LocalServer> {
   const stopStorage = async () => {
     await front?.close();
     await emulators?.close();
+    await lock?.release();
   };
 
   try {
@@ -96,10 +108,18 @@ export async function startLocalServer(env?: Env): Promise<LocalServer> {
     res.writeContinue();
     handle(req, res);
   });
-  await new Promise<void>((ok, fail) => {
-    server.once('error', fail);
-    server.listen(port, host, () => ok());
-  });
+  try {
+    await new Promise<void>((ok, fail) => {
+      server.once('error', fail);
+      server.listen(port, host, () => ok());
+    });
+  } catch (err) {
+    await stopStorage();
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new StartupError(`port ${port} on ${host} is already in use (another blobserver?): stop it, or set PORT to a free port (PORT=0: any)`);
+    if (code === 'EADDRNOTAVAIL' || code === 'EACCES') throw new StartupError(`cannot listen on ${host}:${port} (${code}): set BLOBSERVER_HOST and PORT`);
+    throw err;
+  }
   const address = server.address() as AddressInfo;
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
 

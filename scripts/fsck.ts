@@ -1,18 +1,29 @@
 /**
- * `npm run fsck [-- --verify] [-- --repair] [-- --grace-seconds N]`: audits the index table
- * and the blob bucket the environment names (BLOBSERVER_TABLE, BLOBSERVER_BUCKET, AWS
- * credentials and region as usual, AWS_ENDPOINT_URL for LocalStack or the local server's
- * emulators). See lambda/core/fsck.ts for what it checks and repairs. Progress goes to stderr
- * on a terminal; the summary to stdout. Exit status: 0 clean, 1 damage found (with --repair:
- * the damaged rows were deleted, re-upload those blobs), 2 usage or storage error.
+ * `npm run fsck [-- --verify] [-- --repair] [-- --grace-seconds N]`: audits a store. See
+ * lambda/core/fsck.ts for what it checks and repairs, partition by partition.
+ *
+ * Which store: configured as `npm start` is. With no AWS endpoint set, the local server's own
+ * data directory (BLOBSERVER_DATA_DIR, default .data), on the embedded emulators started here
+ * on it; not while the local server runs on it (it holds the directory: stop it first). With
+ * AWS_ENDPOINT_URL (LocalStack, emulators) or BLOBSERVER_EMBEDDED=false (AWS itself, credentials
+ * from the SDK's default chain): the table and bucket BLOBSERVER_TABLE and BLOBSERVER_BUCKET name.
+ *
+ * Progress goes to stderr on a terminal; the summary to stdout. Exit status: 0 clean, 1 damage
+ * found (with --repair: the damaged rows were deleted, re-upload those blobs), 2 usage or
+ * storage error.
  */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DynamoBlobIndex } from '../lambda/core/blob-index.js';
 import { S3BlobStore } from '../lambda/core/blob-store.js';
-import { readConfig } from '../lambda/core/config.js';
+import { readLocalServerConfig, type Config } from '../lambda/core/config.js';
 import { dynamoClientFor, s3ClientFor } from '../lambda/core/aws-clients.js';
 import { fsck, type FindingKind } from '../lambda/core/fsck.js';
 import { DEFAULT_FSCK_GRACE_MS } from '../lambda/core/limits.js';
+import { s3Folders } from '../lambda/core/s3-folders.js';
+import { dataDirHolder, DataDirBusy, lockDataDir, type DataDirLock } from '../local/data-dir-lock.js';
+import { onEmbeddedAws, startEmbeddedAws, type EmbeddedAws } from '../local/emulators.js';
 
 let args;
 try {
@@ -29,26 +40,58 @@ if (graceRaw !== undefined && !/^[0-9]+$/.test(graceRaw)) {
   console.error('fsck: --grace-seconds must be a whole number of seconds');
   process.exit(2);
 }
+const fail = (message: string): never => {
+  console.error(`fsck: ${message}`);
+  process.exit(2);
+};
 
-// AWS credentials come from the SDK's default chain (environment, including a session token; profiles; roles).
-const config = readConfig(process.env);
+const local = readLocalServerConfig(process.env, resolve);
+let config: Config = local.config;
+let lock: DataDirLock | undefined;
+let emulators: EmbeddedAws | undefined;
+if (local.embedded) {
+  // The local server's store: its files are one process's at a time.
+  const { dataDir } = local;
+  if (!existsSync(join(dataDir, 's3')) || !existsSync(join(dataDir, 'dynamodb'))) {
+    fail(`no local store in ${dataDir} (BLOBSERVER_DATA_DIR); to audit AWS, set BLOBSERVER_EMBEDDED=false (or AWS_ENDPOINT_URL for LocalStack)`);
+  }
+  const holder = await dataDirHolder(dataDir);
+  if (holder !== undefined) fail(`the local server (pid ${holder}) is running on ${dataDir} and holds it: stop it, then run fsck again`);
+  try {
+    lock = await lockDataDir(dataDir);
+  } catch (err) {
+    fail(err instanceof DataDirBusy ? `the local server (pid ${err.pid}) is running on ${dataDir} and holds it: stop it, then run fsck again` : (err as Error).message);
+  }
+  emulators = await startEmbeddedAws(dataDir);
+  config = onEmbeddedAws(config, emulators);
+}
+const where = local.embedded ? `local store ${local.dataDir}` : `${config.tableName} / ${config.bucketName}`;
+
 const tty = process.stderr.isTTY;
 const progress = tty ? (line: string) => process.stderr.write(`\r\x1b[Kfsck: ${line}`) : undefined;
-
+let code = 2;
 try {
-  const report = await fsck(new DynamoBlobIndex(dynamoClientFor(config), config.tableName), new S3BlobStore(s3ClientFor(config), config.bucketName), {
-    verify: args.verify,
-    repair: args.repair,
-    graceMs: graceRaw === undefined ? DEFAULT_FSCK_GRACE_MS : Number(graceRaw) * 1000,
-    progress,
-  });
+  const s3 = s3ClientFor(config);
+  const report = await fsck(
+    new DynamoBlobIndex(dynamoClientFor(config), config.tableName),
+    new S3BlobStore(s3, config.bucketName),
+    {
+      verify: args.verify,
+      repair: args.repair,
+      graceMs: graceRaw === undefined ? DEFAULT_FSCK_GRACE_MS : Number(graceRaw) * 1000,
+      // A staged upload may be completed until its URL's lifetime plus the completion grace.
+      stagingGraceMs: (config.uploadUrlTtlSeconds + config.completionGraceSeconds) * 1000,
+      progress,
+    },
+    (prefix) => s3Folders(s3, config.bucketName, prefix),
+  );
   if (tty) process.stderr.write('\n');
   const byKind = new Map<FindingKind, { count: number; bytes: number }>();
   for (const f of report.findings) {
     const k = byKind.get(f.kind) ?? { count: 0, bytes: 0 };
     byKind.set(f.kind, { count: k.count + 1, bytes: k.bytes + (f.bytes ?? 0) });
   }
-  console.log(`fsck ${config.tableName} / ${config.bucketName}: ${report.rows} rows, ${report.objects} objects (${report.objectBytes} bytes)${args.verify ? ', digests verified' : ''}`);
+  console.log(`fsck ${where}: ${report.rows} rows, ${report.objects} objects (${report.objectBytes} bytes)${args.verify ? ', digests verified' : ''}`);
   for (const [kind, { count, bytes }] of byKind) console.log(`  ${kind}: ${count}${bytes ? ` (${bytes} bytes)` : ''}`);
   for (const f of report.findings.filter((x) => x.ref).slice(0, 50)) console.log(`    ${f.kind} ${f.ref} -> ${f.key}`);
   if (args.repair) {
@@ -56,9 +99,12 @@ try {
     console.log(`  repaired: ${r.rowsDeleted} damaged rows deleted, ${r.objectsDeleted} objects deleted (${r.bytesReclaimed} bytes reclaimed), ${r.packsRepacked} packs repacked`);
   }
   console.log(report.damaged ? `DAMAGE: ${report.damaged} rows do not serve their blob${args.repair ? ' (deleted: upload those blobs again)' : ' (run with --repair)'}` : 'no damage');
-  process.exit(report.damaged ? 1 : 0);
+  code = report.damaged ? 1 : 0;
 } catch (err) {
   if (tty) process.stderr.write('\n');
   console.error(`fsck: ${(err as Error).message}`);
-  process.exit(2);
+} finally {
+  await emulators?.close();
+  await lock?.release();
 }
+process.exit(code);

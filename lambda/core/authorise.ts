@@ -15,9 +15,20 @@ export interface Granted {
 /** Each authorisation's check; throws the 401/403 HttpError, or yields what it granted. */
 export const AUTHORISE: { [A in Authorisation]: (deps: Deps, event: HttpEvent) => Promise<Granted[A]> } = {
   basic: async (deps, event) => authenticate(event, await deps.credentials()),
-  uploadToken: (deps, event) => verifyUploadGrant(deps, event.pathParameters?.token),
-  completionToken: (deps, event) => grantOfCompletionToken(deps, event.pathParameters?.token),
+  uploadToken: (deps, event) => verifyUploadGrant(deps, tokenAsSent(event)),
+  completionToken: (deps, event) => grantOfCompletionToken(deps, tokenAsSent(event)),
 };
+
+/**
+ * The path's token as the client spelled it. A token has one accepted spelling and its
+ * alphabet needs no escaping, so a percent-encoded one (`%2E` for a dot), which the route's
+ * decoded parameter would hide, is verified as sent and refused as malformed.
+ */
+function tokenAsSent(event: HttpEvent): string | undefined {
+  const token = event.pathParameters?.token;
+  const sent = event.rawPath?.split('/').pop();
+  return sent !== undefined && token !== undefined && sent !== token ? sent : token;
+}
 
 /** An endpoint's code: runs only once its route's authorisation has granted `granted`. */
 export type RouteHandler<A extends Authorisation> = (event: HttpEvent, granted: Granted[A]) => Promise<HttpResult>;

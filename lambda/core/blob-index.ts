@@ -67,9 +67,11 @@ export class DynamoBlobIndex implements BlobIndex {
     }
   }
 
-  async list(after: string, count: number): Promise<BlobRow[]> {
+  async list(after: string, count: number, within = ''): Promise<BlobRow[]> {
     const rows: BlobRow[] = [];
     for (const shard of shardsAfter(after)) {
+      // Only the shards a ref starting with `within` can be in.
+      if (!shard.startsWith(within) && !within.startsWith(shard)) continue;
       let startKey: Record<string, AttributeValue> | undefined;
       do {
         const out: QueryCommandOutput = await this.ddb.send(
@@ -83,7 +85,12 @@ export class DynamoBlobIndex implements BlobIndex {
             ExclusiveStartKey: startKey,
           }),
         );
-        for (const item of out.Items ?? []) rows.push(rowOf(item));
+        for (const item of out.Items ?? []) {
+          const row = rowOf(item);
+          // Refs come in order: the first one past the prefix ends the listing.
+          if (!row.blobRef.startsWith(within)) return rows;
+          rows.push(row);
+        }
         startKey = out.LastEvaluatedKey;
       } while (startKey && rows.length < count);
       if (rows.length >= count) break;
@@ -128,15 +135,22 @@ export class DynamoBlobIndex implements BlobIndex {
     return ifKeyIs(key, (condition) => this.ddb.send(new DeleteItemCommand({ TableName: this.tableName, Key: keyOf(ref), ...condition })));
   }
 
-  async replaceIf(row: BlobRow, oldKey: string): Promise<boolean> {
+  async replaceIf(row: BlobRow, oldKey: string | null): Promise<boolean> {
     return ifKeyIs(oldKey, (condition) => this.ddb.send(new PutItemCommand({ TableName: this.tableName, Item: itemOf(row), ...condition })));
   }
 }
 
-/** Runs a write made to apply only while the row still points at `key`: false when it no longer did. */
-async function ifKeyIs(key: string, write: (condition: { ConditionExpression: string; ExpressionAttributeNames: Record<string, string>; ExpressionAttributeValues: Record<string, AttributeValue> }) => Promise<unknown>): Promise<boolean> {
+/** Runs a write made to apply only while the row still points at `key` (null: while there is no row): false when it no longer did. */
+async function ifKeyIs(
+  key: string | null,
+  write: (condition: { ConditionExpression: string; ExpressionAttributeNames: Record<string, string>; ExpressionAttributeValues?: Record<string, AttributeValue> }) => Promise<unknown>,
+): Promise<boolean> {
   try {
-    await write({ ConditionExpression: '#k = :k', ExpressionAttributeNames: { '#k': 'key' }, ExpressionAttributeValues: { ':k': { S: key } } });
+    await write(
+      key === null
+        ? { ConditionExpression: 'attribute_not_exists(#r)', ExpressionAttributeNames: { '#r': INDEX_SCHEMA.sortKey } }
+        : { ConditionExpression: '#k = :k', ExpressionAttributeNames: { '#k': 'key' }, ExpressionAttributeValues: { ':k': { S: key } } },
+    );
     return true;
   } catch (err) {
     if (isConditionalCheckFailed(err)) return false;

@@ -259,6 +259,9 @@ export class BlobStorage {
    * For the large-blob lane: makes a staged object (already verified to hold `ref`'s `size`
    * bytes) a stored blob: copy to the blob's own unique key, write the row, delete the staged
    * object. Idempotent: a blob already stored (with its object present) is left as it is.
+   * Promotes once: the row is written only if it is still what we saw (none, or one whose object
+   * is lost), so of concurrent completions (of one upload, or of one blob) one copy wins; each
+   * loser deletes its own copy, which no row can point at, and answers the winner's blob.
    */
   async adoptObject(ref: string, size: number, stagedKey: string, etag?: string): Promise<SizedRef> {
     const existing = await this.locate(ref);
@@ -269,8 +272,17 @@ export class BlobStorage {
     const key = newBlobKey(ref);
     // `etag`: the version that was verified; a staged key overwritten since is not copied.
     await this.store.copy(stagedKey, key, etag);
-    const failed = await this.index.put([{ blobRef: ref, size, key, storedAt: this.now().toISOString() }]);
-    if (failed.length) throw new Error(`writing the index row of ${ref} failed`);
+    if (!(await this.index.replaceIf({ blobRef: ref, size, key, storedAt: this.now().toISOString() }, existing?.key ?? null))) {
+      try {
+        await this.store.delete(key);
+      } catch (err) {
+        this.log.warn('deleting a losing copy failed; fsck will reclaim it', { key, error: err as Error });
+      }
+      const winner = await this.locate(ref);
+      if (!winner) throw new Error(`the row of ${ref} changed while it was adopted`);
+      await this.store.delete(stagedKey);
+      return { blobRef: ref, size: winner.size };
+    }
     await this.store.delete(stagedKey);
     return { blobRef: ref, size };
   }

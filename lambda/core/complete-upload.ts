@@ -42,11 +42,13 @@ async function complete(deps: CompletionDeps, grant: CompletionGrant, { bucket, 
   // Keys outside the form's own prefix are never touched: they are not this upload's.
   if (bucket !== undefined && bucket !== deps.staging.bucketName) return refused(`bucket ${JSON.stringify(bucket)} is not this server's`);
   if (!key.startsWith(grant.prefix)) return refused(`key ${JSON.stringify(key)} was not written with this upload form`);
+  // Exactly `staging/<id>/<blobref>` or nothing is touched: any other name (`..`, a slash, a
+  // filename) could resolve elsewhere on a store that treats keys as paths (s3rver does). Such
+  // an upload is left to the staging collector (fsck, the bucket's lifecycle rule).
   const name = key.slice(grant.prefix.length);
   const ref = parseBlobRef(name);
   if (!ref) {
-    await discard(deps, key);
-    return refused(`the file part's filename must be the blobref, not ${JSON.stringify(name.slice(0, 100))} (upload discarded)`);
+    return refused(`the file part's filename must be the blobref, not ${JSON.stringify(name.slice(0, 100))} (the upload is left to expire)`);
   }
   try {
     return await verifyAndPromote(deps, ref, key);
@@ -85,8 +87,9 @@ async function verifyAndPromote(deps: CompletionDeps, ref: BlobRef, key: string)
   }
   if (digest.size !== staged.size) throw new Error(`read ${digest.size} of ${staged.size} staged bytes`);
   try {
-    // A copy at the blob's own unique key, the row, then the staged object deleted (blob-storage.ts);
-    // the ETag pins the version that was hashed.
+    // A copy at the blob's own unique key, the row (written once: concurrent completions
+    // promote one copy), then the staged object deleted (blob-storage.ts); the ETag pins the
+    // version that was hashed.
     const adopted = await deps.storage.adoptObject(ref.ref, digest.size, key, staged.etag);
     return received(adopted.blobRef, adopted.size);
   } catch (err) {

@@ -1,5 +1,5 @@
 import { DEFAULT_TABLE_NAME, LEGACY_TABLE_NAME } from './index-schema.js';
-import { DEFAULT_MAX_UPLOAD_SIZE, DEFAULT_UPLOAD_URL_TTL_SECONDS, MAX_ALLOWED_BLOB_SIZE, MAX_BLOB_SIZE, MAX_INLINE_BLOB_SIZE } from './limits.js';
+import { DEFAULT_MAX_UPLOAD_SIZE, DEFAULT_UPLOAD_URL_TTL_SECONDS, defaultCompletionGraceSeconds, MAX_ALLOWED_BLOB_SIZE, MAX_BLOB_SIZE, MAX_INLINE_BLOB_SIZE } from './limits.js';
 
 /**
  * Every setting the handlers read, from the environment, in one place. The cloud and the
@@ -25,6 +25,11 @@ export interface Config {
   /** Path-style S3 URLs, needed by emulators and LocalStack (no virtual-host DNS there). */
   s3ForcePathStyle: boolean;
   uploadUrlTtlSeconds: number;
+  /**
+   * How long a form's completion URL outlives the form (limits.ts: the largest POST at the
+   * slowest supported rate), so bytes S3 accepted in time are always completed.
+   */
+  completionGraceSeconds: number;
   maxUploadSize: number;
   /** Largest blob accepted, by any upload lane (the presigned POST's content-length-range too). */
   maxBlobSize: number;
@@ -100,6 +105,7 @@ export function readConfig(env: Env = process.env): Config {
   const signingKeys: KeySource = env.BLOBSERVER_SIGNING_KEY_SECRET_ID
     ? { kind: 'secret', secretId: env.BLOBSERVER_SIGNING_KEY_SECRET_ID }
     : { kind: 'file', path: env.BLOBSERVER_SIGNING_KEY_FILE || `${env.BLOBSERVER_DATA_DIR || '.data'}/signing-keys.json` };
+  const blobLimit = maxBlobSize(env);
   return {
     tableName: env.BLOBSERVER_TABLE || DEFAULT_TABLE_NAME,
     legacyTableName: env.BLOBSERVER_LEGACY_TABLE || LEGACY_TABLE_NAME,
@@ -113,8 +119,9 @@ export function readConfig(env: Env = process.env): Config {
     },
     s3ForcePathStyle: env.BLOBSERVER_S3_FORCE_PATH_STYLE ? env.BLOBSERVER_S3_FORCE_PATH_STYLE === 'true' : s3 !== undefined,
     uploadUrlTtlSeconds: positiveInt(env, 'BLOBSERVER_UPLOAD_URL_TTL_SECONDS', DEFAULT_UPLOAD_URL_TTL_SECONDS),
+    completionGraceSeconds: positiveInt(env, 'BLOBSERVER_COMPLETION_GRACE_SECONDS', defaultCompletionGraceSeconds(blobLimit)),
     maxUploadSize: positiveInt(env, 'BLOBSERVER_MAX_UPLOAD_SIZE', DEFAULT_MAX_UPLOAD_SIZE),
-    maxBlobSize: maxBlobSize(env),
+    maxBlobSize: blobLimit,
     allowRemove: env.BLOBSERVER_ALLOW_REMOVE === 'true',
     maxInlineGetSize: maxInlineGetSize(env),
     auth,

@@ -16,7 +16,7 @@ import { createLogger, createMetrics, type Logger, type Metrics } from './teleme
  * once by the local server). Clients come from aws-clients.ts, credentials from credentials-source.ts.
  */
 export interface Deps {
-  settings: Pick<Config, 'uploadUrlTtlSeconds' | 'maxUploadSize' | 'maxBlobSize' | 'allowRemove' | 'maxInlineGetSize'>;
+  settings: Pick<Config, 'uploadUrlTtlSeconds' | 'completionGraceSeconds' | 'maxUploadSize' | 'maxBlobSize' | 'allowRemove' | 'maxInlineGetSize'>;
   /** Rows and objects, combined by the one module that owns their write order. */
   storage: BlobStorage;
   /** Large-blob uploads (presigned POST) before they are verified. */
@@ -40,6 +40,7 @@ export function createDeps(config: Config, overrides: Partial<Deps> = {}): Deps 
   return {
     settings: {
       uploadUrlTtlSeconds: config.uploadUrlTtlSeconds,
+      completionGraceSeconds: config.completionGraceSeconds,
       maxUploadSize: config.maxUploadSize,
       maxBlobSize: config.maxBlobSize,
       allowRemove: config.allowRemove,

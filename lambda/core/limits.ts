@@ -47,6 +47,24 @@ export const DEFAULT_MAX_UPLOAD_SIZE = LAMBDA_BODY_BUDGET;
 
 export const DEFAULT_UPLOAD_URL_TTL_SECONDS = 7200;
 
+/**
+ * The slowest upload we support for the large-blob lane's form POST: 32 KiB/s (256 kbit/s, a
+ * poor mobile uplink). S3 checks the form's expiry when the POST arrives, then takes the body
+ * at whatever rate the client sends it, so a POST started just before the form expires may
+ * still be arriving long after; the completion URL stays valid for that long beyond the form.
+ */
+export const SLOWEST_FORM_UPLOAD_BYTES_PER_SECOND = 32 << 10;
+/** Time for the client to follow S3's 303 once the body is stored (retries, a slow redirect). */
+export const COMPLETION_FOLLOW_MARGIN_SECONDS = 300;
+
+/**
+ * How long a completion URL outlives its form (BLOBSERVER_COMPLETION_GRACE_SECONDS overrides):
+ * the largest POST at the slowest rate, plus the follow margin. 16 MiB: 812 s; 256 MiB: 8492 s.
+ */
+export function defaultCompletionGraceSeconds(maxBlobSize: number): number {
+  return Math.ceil(maxBlobSize / SLOWEST_FORM_UPLOAD_BYTES_PER_SECOND) + COMPLETION_FOLLOW_MARGIN_SECONDS;
+}
+
 /** Largest blob a GET answers inline; bigger ones are redirected to a presigned S3 URL. */
 export const MAX_INLINE_BLOB_SIZE = LAMBDA_BODY_BUDGET;
 

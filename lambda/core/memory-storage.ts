@@ -17,10 +17,10 @@ export class MemoryBlobIndex implements BlobIndex {
     return out;
   }
 
-  async list(after: string, count: number): Promise<BlobRow[]> {
+  async list(after: string, count: number, within = ''): Promise<BlobRow[]> {
     const shards = new Set(shardsAfter(after));
     return [...this.rows.values()]
-      .filter((r) => shards.has(shardOf(r.blobRef)) && r.blobRef > after)
+      .filter((r) => shards.has(shardOf(r.blobRef)) && r.blobRef > after && r.blobRef.startsWith(within))
       .sort((a, b) => SHARDS.indexOf(shardOf(a.blobRef)) - SHARDS.indexOf(shardOf(b.blobRef)) || (a.blobRef < b.blobRef ? -1 : 1))
       .slice(0, count)
       .map((r) => ({ ...r }));
@@ -40,8 +40,8 @@ export class MemoryBlobIndex implements BlobIndex {
     return true;
   }
 
-  async replaceIf(row: BlobRow, oldKey: string): Promise<boolean> {
-    if (this.rows.get(row.blobRef)?.key !== oldKey) return false;
+  async replaceIf(row: BlobRow, oldKey: string | null): Promise<boolean> {
+    if ((this.rows.get(row.blobRef)?.key ?? null) !== oldKey) return false;
     this.rows.set(row.blobRef, { ...row });
     return true;
   }

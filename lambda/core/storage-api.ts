@@ -29,8 +29,12 @@ export interface SizedRef {
 export interface BlobIndex {
   /** The rows of those of `refs` that are indexed (refs may repeat; any number of refs). */
   get(refs: readonly string[]): Promise<Map<string, BlobRow>>;
-  /** Up to `count` rows with blobRef strictly greater than `after` (any string), in blobref order. */
-  list(after: string, count: number): Promise<BlobRow[]>;
+  /**
+   * Up to `count` rows with blobRef strictly greater than `after` (any string), in blobref
+   * order; with `within`, only refs starting with it (fsck's row partitions), so the listing
+   * ends with the prefix instead of walking on through the following shards.
+   */
+  list(after: string, count: number, within?: string): Promise<BlobRow[]>;
   /**
    * Writes rows, inserting or overwriting (last writer wins), and answers the refs whose row
    * could not be written (the others are durable). No write is sent after `sendBy` (epoch ms;
@@ -40,8 +44,11 @@ export interface BlobIndex {
   put(rows: readonly BlobRow[], sendBy?: number): Promise<string[]>;
   /** Deletes ref's row only if it still points at `key`; false when it was gone or points elsewhere. */
   deleteIf(ref: string, key: string): Promise<boolean>;
-  /** Replaces ref's row only if it still points at `oldKey` (never recreates a removed row). */
-  replaceIf(row: BlobRow, oldKey: string): Promise<boolean>;
+  /**
+   * Replaces ref's row only if it still points at `oldKey` (never recreates a removed row);
+   * with `oldKey` null, writes it only if ref has no row. False when the condition failed.
+   */
+  replaceIf(row: BlobRow, oldKey: string | null): Promise<boolean>;
 }
 
 export interface StoredObjectInfo {

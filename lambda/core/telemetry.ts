@@ -8,7 +8,8 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 export type { Logger, Metrics };
 export { MetricUnit };
 
-const METRICS_NAMESPACE = 'Blobserver';
+/** The namespace of every metric the functions emit (the stack's alarms name it). */
+export const METRICS_NAMESPACE = 'Blobserver';
 
 type Env = Record<string, string | undefined>;
 

@@ -63,7 +63,9 @@ export async function grantOfCompletionToken(deps: Pick<Deps, 'keyring' | 'nowSe
 /**
  * A fresh `uploadForm` for this principal: a new staging prefix, expiring with the upload URL
  * it goes with (`wanted`: that URL's remaining seconds when it is not a fresh one), or sooner
- * when the credentials that sign it expire sooner.
+ * when the credentials that sign it expire sooner. Its completion URL outlives the form by
+ * `completionGraceSeconds`: a POST S3 accepted just before the form expired may take that long
+ * to arrive, and its bytes must still be completed.
  */
 export async function freshUploadForm(
   deps: Pick<Deps, 'settings' | 'nowSeconds' | 'staging'>,
@@ -76,7 +78,7 @@ export async function freshUploadForm(
   // The form dies with the credentials that sign it, and its completion URL with it.
   const ttl = await deps.staging.formLifetime(wanted, deps.nowSeconds() * 1000);
   const stagingId = randomBytes(16).toString('hex');
-  const token = mintCompletionToken(signer.keyring, principal, stagingId, Math.floor(deps.nowSeconds()) + ttl, signer.binding);
+  const token = mintCompletionToken(signer.keyring, principal, stagingId, Math.floor(deps.nowSeconds()) + ttl + deps.settings.completionGraceSeconds, signer.binding);
   const post = await deps.staging.form({
     prefix: `${STAGING_PREFIX}${stagingId}/`,
     maxSize: deps.settings.maxBlobSize,

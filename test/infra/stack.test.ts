@@ -5,6 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { describe, it } from 'node:test';
 import { Match } from 'aws-cdk-lib/assertions';
 import { INDEX_SCHEMA } from '../../lambda/core/index-schema.js';
+import { FSCK_RUNS_PREFIX } from '../../lambda/core/fsck-scratch.js';
 import { BLOB_PREFIX, GENERATION_KEY, PACK_PREFIX, STAGING_PREFIX } from '../../lambda/core/object-keys.js';
 import { readConfig } from '../../lambda/core/config.js';
 import { DEFAULT_MAX_UPLOAD_SIZE, DEFAULT_UPLOAD_URL_TTL_SECONDS, MAX_BLOB_SIZE } from '../../lambda/core/limits.js';
@@ -85,10 +86,11 @@ describe('storage', () => {
     assert.equal(resourcesOfType(json, 'Custom::S3AutoDeleteObjects').length, 0, 'no auto-delete of objects');
   });
 
-  it('abandoned staging/ objects (DESIGN §6) expire after a day; blobs/ never expire', () => {
+  it('abandoned staging/ objects (DESIGN §6) expire after a day, a failed collection run\'s scratch after two; blobs/ never expire', () => {
     const rules = json.Resources[id.bucket].Properties!.LifecycleConfiguration.Rules as any[];
     assert.ok(rules.some((r) => r.Prefix === STAGING_PREFIX && r.ExpirationInDays === 1 && r.Status === 'Enabled'));
-    assert.ok(rules.every((r) => r.ExpirationInDays === undefined || r.Prefix === STAGING_PREFIX));
+    assert.ok(rules.some((r) => r.Prefix === FSCK_RUNS_PREFIX && r.ExpirationInDays === 2 && r.Status === 'Enabled'));
+    assert.ok(rules.every((r) => r.ExpirationInDays === undefined || r.Prefix === STAGING_PREFIX || r.Prefix === FSCK_RUNS_PREFIX));
   });
 
   it('index table: on demand, PITR, deletion protection, retained, schema from INDEX_SCHEMA', () => {
@@ -269,10 +271,15 @@ describe('least privilege', () => {
     );
   });
 
-  it('no role anywhere may delete a blob or a row (only the write side, staged uploads), and no action is a wildcard', () => {
+  it('no role anywhere may delete a blob or a row (only the write side, staged uploads; and the collector, test/infra/collection.test.ts), and no action is a wildcard', () => {
     for (const [roleId] of resourcesOfType(json, 'AWS::IAM::Role')) {
       for (const line of permissionsOf(json, roleId, names)) {
-        if (!(roleId === id.writeRole && line === `s3:DeleteObject ${stagedObjects}`)) assert.doesNotMatch(line, /Delete/, `${roleId}: ${line}`);
+        const allowed =
+          (roleId === id.writeRole && line === `s3:DeleteObject ${stagedObjects}`) ||
+          roleId === logicalId(stack.collection.collector.role) ||
+          // Step Functions' own log delivery configuration (CloudWatch Logs), not data.
+          (roleId === logicalId(stack.collection.stateMachine.role) && line === 'logs:DeleteLogDelivery *');
+        if (!allowed) assert.doesNotMatch(line, /Delete/, `${roleId}: ${line}`);
         assert.doesNotMatch(line.split(' ')[0], /\*/, `${roleId}: ${line}`);
         assert.doesNotMatch(line, /^managed-policy/, `${roleId}: ${line}`);
       }

@@ -525,6 +525,18 @@ export function defineSeedSuite(spec: TargetSpec): void {
         }
       });
 
+      it('refuses a percent-encoded spelling of a valid token (%2E for a dot, %41 for a letter) with 403; the canonical one still works', needs(), async () => {
+        const { uploadUrl } = await preupload(target);
+        const token = tokenOf(uploadUrl);
+        const letter = token.search(/[A-Za-z]/);
+        for (const bad of [token.replace('.', '%2E'), token.replace(/\./g, '%2e'), token.slice(0, letter) + '%' + token.charCodeAt(letter).toString(16).toUpperCase() + token.slice(letter + 1)]) {
+          assert.notEqual(bad, token);
+          await refusesWith403(withToken(uploadUrl, bad));
+        }
+        const b = newBlob();
+        assert.deepEqual((await uploadParts(uploadUrl, [part(b)])).json.received, [{ blobRef: b.ref, size: b.data.length }]);
+      });
+
       it('refuses an expired token with 403 (server with a 1 s TTL)', needs('siblings'), async (t) => {
         const short = await sibling(t, { BLOBSERVER_UPLOAD_URL_TTL_SECONDS: '1' });
         const { uploadUrl, uploadUrlExpirationSeconds } = await preupload(short);

@@ -1,29 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
+import { runFsck } from '../support/fsck-cli.js';
 import { buildFsckScenario } from '../support/fsck-scenario.js';
 import { openBackendStorage, type BackendStorage } from '../support/storage.js';
 import { LANES } from '../support/test-server.js';
 
 /** `npm run fsck` as a user runs it (a child process, configured from the environment) against every lane. */
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-
-function runFsck(env: Record<string, string>, ...args: string[]): Promise<{ code: number | null; out: string }> {
-  return new Promise((ok) => {
-    const proc = spawn(process.execPath, ['--import', 'tsx', join(root, 'scripts/fsck.ts'), ...args], {
-      cwd: root,
-      env: { PATH: process.env.PATH ?? '', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    proc.stdout.on('data', (d) => (out += d));
-    proc.stderr.on('data', (d) => (out += d));
-    proc.once('exit', (code) => ok({ code, out }));
-  });
-}
-
 for (const lane of LANES) {
   describe(`npm run fsck [${lane.name}]`, { skip: lane.unavailable() }, () => {
     let opened: BackendStorage | undefined;

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import type { Capability, Endpoint, Target, TargetSpec } from '../support/target.js';
 import { policyOf, postForm, postFormRedirected, stagedKeyOf, withQuery, type UploadForm } from '../support/upload-form.js';
 import { assertJsonError, jsonReplyOf } from '../support/http.js';
-import { have, newBlob, part, preupload, uploadParts, type Answer, type Blob, type UploadAnswer } from './seed.suite.js';
+import { have, newBlob, part, preupload, store, uploadParts, type Answer, type Blob, type UploadAnswer } from './seed.suite.js';
 
 /**
  * The large-blob lane of the seed protocol (DESIGN §6), part of the seed suite on every lane:
@@ -177,15 +177,43 @@ export function defineUploadFormTests({ target, has, needs, cap, sibling }: Suit
       await assertNotStored(claimed);
     });
 
-    it('refuses a filename that is not a blobref, and deletes the upload', needs(), async () => {
+    it('refuses a filename that is not a blobref without touching storage (the upload is left to the staging collector)', needs(), async () => {
       const b = newBlob(500);
       for (const filename of ['big.bin', b.ref.toUpperCase(), `${b.ref}.bin`]) {
         const location = await postFormRedirected(await form(), b.data, filename);
         const a = await follow(location);
         assertJsonError(a, 400, /filename must be the blobref/);
-        if (has('storage')) assert.equal(await cap('storage').sizeAt(stagedKeyOf(location)), undefined);
+        assert.equal(a.json.uploadUrl, undefined);
+        if (has('storage')) assert.equal(await cap('storage').sizeAt(stagedKeyOf(location)), b.data.length, 'a staged key that is not staging/<id>/<blobref> was touched');
       }
       await assertNotStored(b);
+    });
+
+    it('a completion key that climbs out of its staging prefix (`..`) is refused; the victim blob and pack still serve', needs('storage'), async () => {
+      const storage = cap('storage');
+      const victim = newBlob(1_200_000);
+      const packed = [newBlob(100), newBlob(200), newBlob(300), newBlob(400), newBlob(500)];
+      await store(target(), victim);
+      await store(target(), ...packed);
+      const victimKey = (await storage.row(victim.ref))!.key;
+      const packKey = (await storage.row(packed[0].ref))!.key;
+      assert.match(packKey, /^packs\//);
+      const mine = newBlob(700);
+      const location = await postFormRedirected(await form(), mine.data, mine.ref);
+      const prefix = stagedKeyOf(location).replace(/[^/]*$/, '');
+      for (const key of [`${prefix}../../${victimKey}`, `${prefix}../../${packKey}`, `${prefix}./${mine.ref}`, `${prefix}${mine.ref}/../${mine.ref}`, `${prefix}..`]) {
+        const a = await follow(withQuery(location, 'key', key));
+        assertJsonError(a, 400, /filename must be the blobref/);
+      }
+      for (const b of [victim, ...packed]) {
+        const res = await fetch(`${target().url}/camli/${b.ref}`, { headers: target().authorization ? { authorization: target().authorization! } : {} });
+        assert.equal(res.status, 200, `${b.ref} no longer serves`);
+        assert.deepEqual(Buffer.from(await res.arrayBuffer()), b.data);
+      }
+      assert.equal(await storage.sizeAt(victimKey), victim.data.length);
+      assert.ok((await storage.sizeAt(packKey))! >= 1500);
+      // The upload itself still completes through its own redirect.
+      assert.deepEqual((await follow(location)).json.received, [{ blobRef: mine.ref, size: mine.data.length }]);
     });
 
     it('a completion URL naming a key its form could not write is refused, and that object is left alone', needs(), async () => {
@@ -219,6 +247,7 @@ export function defineUploadFormTests({ target, has, needs, cap, sibling }: Suit
         [...parts.slice(0, 3), parts[3].replace(/^./, (c) => (c === 'a' ? 'b' : 'a')), parts[4]].join('.'), // another staging prefix
         [parts[0], String(Number(parts[1]) + 86_400), ...parts.slice(2)].join('.'), // a later expiry
         uploadToken, // an upload-URL token is not a completion token
+        token.replace('.', '%2E'), // the one canonical spelling only
         'x',
         parts.slice(0, 4).join('.'),
       ];
@@ -233,14 +262,22 @@ export function defineUploadFormTests({ target, has, needs, cap, sibling }: Suit
       assert.deepEqual(a.json.received, [{ blobRef: b.ref, size: b.data.length }], a.text);
     });
 
-    it('following the 303 after the form expired: 403, nothing indexed (server with a 3 s TTL)', needs('siblings'), async (t) => {
+    it('a POST S3 accepted in time completes after the form expired (completion grace); past the grace: 403 (3 s TTL, 4 s grace)', needs('siblings'), async (t) => {
       // 3 s, not 1: where S3 enforces the policy, the POST itself must land before the form expires.
-      const short = await sibling(t, { BLOBSERVER_UPLOAD_URL_TTL_SECONDS: '3' });
-      const b = newBlob(900);
-      const location = await postFormRedirected(await form(short), b.data, b.ref);
-      await sleep(4200);
-      assertJsonError(await follow(location), 403, /expired/);
-      await assertNotStored(b);
+      const short = await sibling(t, { BLOBSERVER_UPLOAD_URL_TTL_SECONDS: '3', BLOBSERVER_COMPLETION_GRACE_SECONDS: '4' });
+      const [late, abandoned] = [newBlob(900), newBlob(901)];
+      const f = await form(short);
+      assert.equal(f.expirationSeconds, 3, 'the form keeps its own expiry');
+      const expiresIn = (Date.parse(policyOf(f).expiration) - Date.now()) / 1000;
+      assert.ok(expiresIn <= 3.5, `the form's policy expires in ${expiresIn} s, not 3`);
+      const [lateLocation, abandonedLocation] = [await postFormRedirected(f, late.data, late.ref), await postFormRedirected(await form(short), abandoned.data, abandoned.ref)];
+      await sleep(3600); // the form has expired; its completion URL has not
+      const a = await follow(lateLocation);
+      assert.equal(a.status, 200, a.text);
+      assert.deepEqual(a.json.received, [{ blobRef: late.ref, size: late.data.length }]);
+      await sleep(4000); // past the grace too
+      assertJsonError(await follow(abandonedLocation), 403, /expired/);
+      await assertNotStored(abandoned);
     });
 
     it('S3 refuses a form POSTed after it expired (server with a 1 s TTL)', needs('enforcesPostPolicy', 'siblings'), async (t) => {
@@ -306,6 +343,24 @@ export function defineUploadFormTests({ target, has, needs, cap, sibling }: Suit
         assert.deepEqual(await storage.objectBytes(b.ref), b.data);
         assert.equal((await storage.row(b.ref))?.size, b.data.length);
         for (const l of [l1, l2]) assert.equal(await storage.sizeAt(stagedKeyOf(l)), undefined, 'a staged upload was left behind');
+      }
+    });
+
+    it('N parallel completions of one upload promote it once: one object under blobs/<ref>/, one row, nothing staged', needs('storage'), async () => {
+      const storage = cap('storage');
+      for (const n of [2, 5, 10]) {
+        const b = newBlob(400_000);
+        const location = await postFormRedirected(await form(), b.data, b.ref);
+        const answers = await Promise.all(Array.from({ length: n }, () => follow(location)));
+        for (const a of answers) {
+          assert.equal(a.status, 200, a.text);
+          assert.deepEqual(a.json.received, [{ blobRef: b.ref, size: b.data.length }]);
+        }
+        const keys = await storage.keysUnder(`blobs/${b.ref}`);
+        assert.equal(keys.length, 1, `${n} completions left ${keys.length} objects: ${keys.join(', ')}`);
+        assert.equal((await storage.row(b.ref))?.key, keys[0]);
+        assert.deepEqual(await storage.objectBytes(b.ref), b.data);
+        assert.equal(await storage.sizeAt(stagedKeyOf(location)), undefined, 'the staged upload was left behind');
       }
     });
 

@@ -111,6 +111,15 @@ export function defineStorageConformance(name: string, open: () => Promise<Confo
         assert.equal((await t.index.get([a.ref])).size, 0);
       });
 
+      it('replaceIf with a null old key writes the row only while there is none (a completion promotes once)', async () => {
+        const a = blob(10);
+        const first = rowFor(a.ref, 10);
+        const second = rowFor(a.ref, 10, { key: newBlobKey(a.ref) });
+        assert.equal(await t.index.replaceIf(first, null), true);
+        assert.equal(await t.index.replaceIf(second, null), false);
+        assert.deepEqual((await t.index.get([a.ref])).get(a.ref), first);
+      });
+
       it('list walks refs in blobref order across every shard, strictly after `after`, up to count', async () => {
         // A fresh namespace is impossible (other tests share the table), so check order and bounds on what is there.
         const mine = [...Array.from({ length: 40 }, () => blob(2, 'sha1')), ...Array.from({ length: 40 }, () => blob(2))];
@@ -130,6 +139,12 @@ export function defineStorageConformance(name: string, open: () => Promise<Confo
         assert.equal((await t.index.list('', 3)).length, 3);
         assert.deepEqual((await t.index.list('sha2', 1)).map((r) => r.blobRef), [refs.find((r) => r.startsWith('sha224-'))]);
         assert.ok(SHARDS.includes(shardOf(pivot)));
+        // `within`: only that prefix's refs, ending with it (fsck's row partitions).
+        for (const prefix of [shardOf(pivot), pivot.slice(0, shardOf(pivot).length + 1)]) {
+          const inPrefix = refs.filter((r) => r.startsWith(prefix));
+          assert.deepEqual((await t.index.list(prefix, 100_000, prefix)).map((r) => r.blobRef), inPrefix, prefix);
+          assert.deepEqual((await t.index.list(prefix, 2, prefix)).map((r) => r.blobRef), inPrefix.slice(0, 2));
+        }
       });
     });
 

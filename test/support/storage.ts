@@ -41,6 +41,8 @@ export interface StorageProbe {
   row(ref: string): Promise<IndexRow | undefined>;
   /** The size of the object at any key (e.g. a staged upload), or undefined. */
   sizeAt(key: string): Promise<number | undefined>;
+  /** Every object key starting with `prefix` (one listing page: tests keep them few). */
+  keysUnder(prefix: string): Promise<string[]>;
 }
 
 export interface StorageNames {
@@ -157,6 +159,10 @@ export function storageProbe(env: () => Record<string, string>, names: StorageNa
       if (at.size === 0) return (await get(at.key)) ? Buffer.alloc(0) : undefined;
       return get(at.key, `bytes=${at.offset}-${at.offset + at.size! - 1}`);
     },
+    async keysUnder(prefix) {
+      const out = await clients().s3.send(new ListObjectsV2Command({ Bucket: names.bucket, Prefix: prefix }));
+      return (out.Contents ?? []).map((o) => o.Key!);
+    },
     row,
   };
 }
@@ -178,14 +184,16 @@ export function isPackPut(req: ProxiedRequest): boolean {
   return req.method === 'PUT' && objectKeyOf(req).startsWith('packs/');
 }
 
-/** The blobrefs a DynamoDB BatchWriteItem (puts) or a DeleteItem seen by a proxy writes; [] for any other request. */
+/** The blobrefs a DynamoDB BatchWriteItem (puts), a PutItem or a DeleteItem seen by a proxy writes; [] for any other request. */
 export function rowWriteRefs(req: ProxiedRequest): string[] {
   try {
     const body = JSON.parse(req.body.toString('utf8')) as {
       RequestItems?: Record<string, { PutRequest?: { Item?: Record<string, { S?: string }> } }[]>;
       Key?: Record<string, { S?: string }>;
+      Item?: Record<string, { S?: string }>;
     };
     if (req.operation === 'DeleteItem') return [body.Key?.[INDEX_SCHEMA.sortKey]?.S ?? ''];
+    if (req.operation === 'PutItem') return [body.Item?.[INDEX_SCHEMA.sortKey]?.S ?? ''];
     if (req.operation !== 'BatchWriteItem') return [];
     return Object.values(body.RequestItems ?? {}).flatMap((ws) => ws.map((w) => w.PutRequest?.Item?.[INDEX_SCHEMA.sortKey]?.S ?? ''));
   } catch {

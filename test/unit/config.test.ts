@@ -54,3 +54,12 @@ describe('local server AWS credentials', () => {
     assert.equal(readLocalServerConfig({}).config.credentials, undefined);
   });
 });
+
+describe('completion grace', () => {
+  it('defaults to the largest blob at 32 KiB/s plus 300 s, follows BLOBSERVER_MAX_BLOB_SIZE, and may be set', () => {
+    assert.equal(readConfig({}).completionGraceSeconds, 812);
+    assert.equal(readConfig({ BLOBSERVER_MAX_BLOB_SIZE: String(256 << 20) }).completionGraceSeconds, 8492);
+    assert.equal(readConfig({ BLOBSERVER_COMPLETION_GRACE_SECONDS: '5' }).completionGraceSeconds, 5);
+    assert.throws(() => readConfig({ BLOBSERVER_COMPLETION_GRACE_SECONDS: '0' }), ConfigError);
+  });
+});

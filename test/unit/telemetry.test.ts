@@ -70,7 +70,7 @@ describe('upload metrics', () => {
     const { MemoryBlobIndex, MemoryBlobStore } = await import('../../lambda/core/memory-storage.js');
     const m = fakeMetrics();
     const deps = {
-      settings: { maxUploadSize: DEFAULT_MAX_UPLOAD_SIZE, maxBlobSize: MAX_BLOB_SIZE, uploadUrlTtlSeconds: 60, allowRemove: false, maxInlineGetSize: DEFAULT_MAX_UPLOAD_SIZE },
+      settings: { maxUploadSize: DEFAULT_MAX_UPLOAD_SIZE, maxBlobSize: MAX_BLOB_SIZE, uploadUrlTtlSeconds: 60, completionGraceSeconds: 60, allowRemove: false, maxInlineGetSize: DEFAULT_MAX_UPLOAD_SIZE },
       storage: new BlobStorage(new MemoryBlobIndex(), new MemoryBlobStore(), { log: createLogger({ POWERTOOLS_LOG_LEVEL: 'SILENT' }) }),
       metrics: m.metrics,
     };

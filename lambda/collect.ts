@@ -1,0 +1,38 @@
+import { DynamoBlobIndex } from './core/blob-index.js';
+import { S3BlobStore } from './core/blob-store.js';
+import { collect, type CollectorDeps, type CollectorEvent } from './core/collector.js';
+import { readConfig } from './core/config.js';
+import { dynamoClientFor, s3ClientFor } from './core/aws-clients.js';
+import { DEFAULT_FSCK_GRACE_MS } from './core/limits.js';
+import { s3Folders } from './core/s3-folders.js';
+import { createLogger, createMetrics } from './core/telemetry.js';
+
+/**
+ * The collector function (lambda/core/collector.ts): one piece of a scheduled fsck --repair per
+ * invocation, started by the collection state machine. Configured like the other functions
+ * (BLOBSERVER_TABLE, BLOBSERVER_BUCKET, the URL lifetime and completion grace for staging),
+ * plus BLOBSERVER_FSCK_GRACE_SECONDS.
+ */
+let deps: CollectorDeps | undefined;
+
+function build(): CollectorDeps {
+  const config = readConfig();
+  const s3 = s3ClientFor(config);
+  const grace = process.env.BLOBSERVER_FSCK_GRACE_SECONDS;
+  return {
+    index: new DynamoBlobIndex(dynamoClientFor(config), config.tableName, createLogger(config.telemetry)),
+    store: new S3BlobStore(s3, config.bucketName),
+    options: {
+      repair: true,
+      graceMs: grace ? Number(grace) * 1000 : DEFAULT_FSCK_GRACE_MS,
+      stagingGraceMs: (config.uploadUrlTtlSeconds + config.completionGraceSeconds) * 1000,
+    },
+    folders: (prefix) => s3Folders(s3, config.bucketName, prefix),
+    metrics: createMetrics(config.telemetry),
+  };
+}
+
+export async function handler(event: CollectorEvent) {
+  deps ??= build();
+  return collect(deps, event);
+}
