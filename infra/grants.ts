@@ -44,10 +44,12 @@ export function grantWriteSide(role: IRole, storage: Storage, secrets: Secrets, 
   role.addToPrincipalPolicy(new PolicyStatement({ sid: 'VerifyStaged', actions: ['s3:GetObject', 's3:DeleteObject'], resources: [storage.stagingObjectsArn] }));
   grantKnowMissing(role, storage, [`${BLOB_PREFIX}*`, `${PACK_PREFIX}*`, `${STAGING_PREFIX}*`]);
   grantFormSigning(role, storage);
+  // A completion's row is a conditional PutItem (only while there is no row, or while it still
+  // names the lost object it replaces), so concurrent completions promote once.
   role.addToPrincipalPolicy(
     new PolicyStatement({
       sid: 'WriteIndex',
-      actions: ['dynamodb:BatchWriteItem', 'dynamodb:BatchGetItem'],
+      actions: ['dynamodb:BatchWriteItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem'],
       resources: [storage.table.tableArn],
     }),
   );

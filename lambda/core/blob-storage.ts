@@ -261,7 +261,8 @@ export class BlobStorage {
    * object. Idempotent: a blob already stored (with its object present) is left as it is.
    * Promotes once: the row is written only if it is still what we saw (none, or one whose object
    * is lost), so of concurrent completions (of one upload, or of one blob) one copy wins; each
-   * loser deletes its own copy, which no row can point at, and answers the winner's blob.
+   * loser answers the winner's blob and leaves its copy, which no row can point at, to the
+   * collection: without removal enabled the write side may delete nothing outside staging/.
    */
   async adoptObject(ref: string, size: number, stagedKey: string, etag?: string): Promise<SizedRef> {
     const existing = await this.locate(ref);
@@ -273,11 +274,7 @@ export class BlobStorage {
     // `etag`: the version that was verified; a staged key overwritten since is not copied.
     await this.store.copy(stagedKey, key, etag);
     if (!(await this.index.replaceIf({ blobRef: ref, size, key, storedAt: this.now().toISOString() }, existing?.key ?? null))) {
-      try {
-        await this.store.delete(key);
-      } catch (err) {
-        this.log.warn('deleting a losing copy failed; fsck will reclaim it', { key, error: err as Error });
-      }
+      this.log.info('a concurrent completion promoted this blob first; its copy is left to fsck', { key });
       const winner = await this.locate(ref);
       if (!winner) throw new Error(`the row of ${ref} changed while it was adopted`);
       await this.store.delete(stagedKey);

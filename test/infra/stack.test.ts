@@ -250,7 +250,7 @@ describe('least privilege', () => {
       [
         ...grants(['logs:CreateLogStream', 'logs:PutLogEvents'], ['writeLogs']),
         ...grants(['s3:PutObject', 's3:GetObject'], [blobObjects, packObjects]),
-        ...grants(['dynamodb:BatchWriteItem', 'dynamodb:BatchGetItem'], ['table']),
+        ...grants(['dynamodb:BatchWriteItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem'], ['table']),
         ...grants(['s3:GetObject', 's3:DeleteObject', 's3:PutObject'], [stagedObjects]),
         `s3:ListBucket bucket if {"StringLike":{"s3:prefix":["${BLOB_PREFIX}*","${PACK_PREFIX}*","${STAGING_PREFIX}*"]}}`,
         ...secrets,

@@ -346,7 +346,7 @@ export function defineUploadFormTests({ target, has, needs, cap, sibling }: Suit
       }
     });
 
-    it('N parallel completions of one upload promote it once: one object under blobs/<ref>/, one row, nothing staged', needs('storage'), async () => {
+    it('N parallel completions of one upload promote it once: one row naming one of their copies, the others unreferenced, nothing staged', needs('storage'), async () => {
       const storage = cap('storage');
       for (const n of [2, 5, 10]) {
         const b = newBlob(400_000);
@@ -356,9 +356,10 @@ export function defineUploadFormTests({ target, has, needs, cap, sibling }: Suit
           assert.equal(a.status, 200, a.text);
           assert.deepEqual(a.json.received, [{ blobRef: b.ref, size: b.data.length }]);
         }
+        // Losers leave their copies to fsck (the write side may not delete under blobs/).
         const keys = await storage.keysUnder(`blobs/${b.ref}`);
-        assert.equal(keys.length, 1, `${n} completions left ${keys.length} objects: ${keys.join(', ')}`);
-        assert.equal((await storage.row(b.ref))?.key, keys[0]);
+        assert.ok(keys.length >= 1 && keys.length <= n, `${n} completions left ${keys.length} objects: ${keys.join(', ')}`);
+        assert.ok(keys.includes((await storage.row(b.ref))?.key ?? ''), 'the row names none of the copies');
         assert.deepEqual(await storage.objectBytes(b.ref), b.data);
         assert.equal(await storage.sizeAt(stagedKeyOf(location)), undefined, 'the staged upload was left behind');
       }
