@@ -21,6 +21,8 @@ export interface UploaderOptions {
   maxBufferedBytes?: number;
   /** Called whenever blobs are settled (stored or found present). */
   onProgress?: (stats: Readonly<UploadStats>) => void;
+  /** Called with the refs of blobs as they are settled: stored by this upload (`uploaded`) or found present. */
+  onSettled?: (refs: readonly string[], uploaded: boolean) => void;
 }
 
 /**
@@ -119,6 +121,7 @@ export class Uploader {
         this.stats.skippedBytes += b.bytes.length;
       }
     }
+    this.options.onSettled?.(blobs.map((b) => b.ref), uploaded);
     this.options.onProgress?.(this.stats);
     if (this.buffered <= this.maxBuffered) this.wakeAll();
   }
