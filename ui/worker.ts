@@ -19,7 +19,10 @@ const post = (m: FromWorker) => scope.postMessage(m);
 
 // SHA-224 in WebAssembly: @noble/hashes (pure JS) is several times slower in Chromium. The
 // chunker hashes synchronously, so a few instances are made up front and lent out.
-const wasmHashers: IHasher[] = await Promise.all([1, 2, 3, 4].map(() => createSHA224()));
+// Made before any message is handled, but not with a top-level await: messages that arrive
+// while the module is still evaluating would be lost.
+const wasmHashers: IHasher[] = [];
+const hashersReady = Promise.all([1, 2, 3, 4].map(() => createSHA224())).then((made) => void wasmHashers.push(...made));
 const HASH = `SHA-224 by hash-wasm (WebAssembly), else ${hashImplementation}`;
 useHasherSource((name) => {
   const h = name === 'sha224' ? wasmHashers.pop() : undefined;
@@ -216,6 +219,7 @@ async function bench(mb: number) {
 scope.onmessage = (e) => {
   const m = e.data;
   const run = async () => {
+    await hashersReady;
     switch (m.type) {
       case 'config':
         return configure(m.server, m.auth);
@@ -259,4 +263,4 @@ scope.onmessage = (e) => {
   void run();
 };
 
-post({ type: 'ready', hash: HASH });
+void hashersReady.then(() => post({ type: 'ready', hash: HASH }));
