@@ -235,7 +235,7 @@ export class BlobServerClient {
       const { url, init, then } = build(target);
       let res = await this.request(operation, url, { ...init, blobRefs: refs });
       // A browser's opaque answer from S3: ask the completion URL what became of the upload.
-      if (then && (res.type === 'opaque' || res.type === 'opaqueredirect')) res = await this.request(operation, then, { auth: false, blobRefs: refs });
+      if (then && res.type === 'opaque') res = await this.request(operation, then, { auth: false, blobRefs: refs });
       if (res.status === 403 && !refreshed) {
         await res.body?.cancel();
         target = await this.uploadTarget(true);
@@ -285,9 +285,10 @@ export class BlobServerClient {
       const { body, contentType } = multipartBody(newBoundary(), [...fields, { name: 'file', filename: blob.ref, contentType: 'application/octet-stream', data: blob.bytes }]);
       const then = IN_BROWSER ? completionUrl(form, blob.ref) : undefined;
       // Browsers: a form POST is a CORS "simple request", so no-cors needs no bucket CORS rule
-      // (the page is another origin than the bucket); the completion URL then says what S3 stored.
-      const redirect = then ? { mode: 'no-cors' as const, redirect: 'manual' as const } : { redirect: 'follow' as const };
-      return { url: form.url, init: { method: 'POST', headers: { 'content-type': contentType }, body, auth: false, ...redirect }, then };
+      // (the page is another origin than the bucket). Its answer is opaque, so the completion URL
+      // is asked again (a replay is harmless) for what became of the upload.
+      const mode = then ? { mode: 'no-cors' as const } : {};
+      return { url: form.url, init: { method: 'POST', headers: { 'content-type': contentType }, body, auth: false, redirect: 'follow', ...mode }, then };
     });
     return received;
   }

@@ -33,6 +33,7 @@ export function chromiumUnavailable(): string | undefined {
 export interface TestBrowser {
   /** A fresh context (its own cookies, cache and HTTP auth). */
   context(options?: Parameters<import('playwright-core').Browser['newContext']>[0]): Promise<BrowserContext>;
+  version(): string;
   close(): Promise<void>;
 }
 
@@ -47,6 +48,7 @@ export async function launchChromium(extra: LaunchOptions = {}): Promise<TestBro
       if (!browser) throw new Error('no browser handle from the persistent context');
       return browser.newContext(options);
     },
+    version: () => browser?.version() ?? 'unknown',
     close: async () => {
       await persistent.close();
       await rm(profile, { recursive: true, force: true });

@@ -4,7 +4,8 @@ import type { AddressInfo, Socket } from 'node:net';
 /**
  * An HTTP front for a local server, as a browser test sees it: every request passes through
  * unchanged (Host included, so the URLs the server hands out point back here), and the blobs
- * each upload answer (upload URL, or form completion) says it received are recorded, so a test
+ * each upload (to the upload URL, or through a form and its completion) was answered as received
+ * are recorded, so a test
  * can count what was sent. `goAway()` drops every connection and refuses new ones: a server
  * that went away mid-upload.
  */
@@ -24,6 +25,7 @@ const UPLOAD_ANSWER = /^\/camli\/(upload\/|upload-complete\/)/;
 export async function startRecordingFront(target: string, options: { delayUploadsMs?: number } = {}): Promise<RecordingFront> {
   const upstream = new URL(target);
   const sockets = new Set<Socket>();
+  const completions = new Set<string>();
   let gone = false;
   const front: RecordingFront = {
     url: '',
@@ -45,7 +47,10 @@ export async function startRecordingFront(target: string, options: { delayUpload
     const out = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, async (up) => {
       if (options.delayUploadsMs && UPLOAD_ANSWER.test(path)) await new Promise((ok) => setTimeout(ok, options.delayUploadsMs));
       res.writeHead(up.statusCode ?? 502, up.headers);
-      const record = UPLOAD_ANSWER.test(path) && up.statusCode === 200;
+      // A completion URL answers each time it is asked (a browser asks twice: it follows S3's
+      // redirect, opaquely, then asks again), but stands for one upload.
+      const record = UPLOAD_ANSWER.test(path) && up.statusCode === 200 && !completions.has(path);
+      if (record && path.startsWith('/camli/upload-complete/')) completions.add(path);
       const chunks: Buffer[] = [];
       up.on('data', (d: Buffer) => {
         if (record) chunks.push(d);
