@@ -37,10 +37,12 @@ describe('the page at /ui in Chromium', { skip: chromiumUnavailable() }, () => {
     const folder = join(work, 'two-hundred');
     await writeFiles(folder, 180, () => Math.floor(Math.random() * 6000));
     await writeFiles(join(folder, 'sub'), 20, () => Math.floor(Math.random() * 6000));
-    // Random bytes (chunks of about 64 KiB, through the upload URL) around a run of zeros
-    // (1 MiB chunks, above the request cap: through uploadForm straight to S3).
+    // Random bytes (chunks of about 64 KiB, through the upload URL), then 18 MiB in runs of one
+    // byte value each, where the rolling checksum finds no cut: 1 MiB chunks, above the request
+    // cap, through uploadForm straight to S3.
     const big = join(work, 'big.bin');
-    await writeFile(big, Buffer.concat([randomBytes(9 << 20), Buffer.alloc(3 << 20), randomBytes(20_000_000 - (12 << 20))]));
+    const runs = Array.from({ length: 18 }, (_, i) => Buffer.alloc(1 << 20, i + 1));
+    await writeFile(big, Buffer.concat([randomBytes(20_000_000 - (18 << 20)), ...runs]));
 
     const front = await startRecordingFront(ts.url);
     const context = await browser.context(credentials);
