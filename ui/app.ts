@@ -141,7 +141,7 @@ function showProgress(files: FileProgress[], totals: Totals) {
 function addResult(name: string, ref: string, kind: string) {
   const results = $('results');
   results.querySelector('.empty')?.remove();
-  const row = el('tr', {}, el('td', { textContent: `${kind === 'directory' ? '📁 ' : ''}${name}` }), refCell(ref));
+  const row = el('tr', {}, el('td', { textContent: kind === 'directory' ? `${name}/` : name }), refCell(ref));
   row.dataset.ref = ref;
   row.dataset.name = name;
   results.prepend(row);
@@ -155,8 +155,10 @@ function download(ref: string) {
 }
 
 let listedAfter: string | undefined;
+/** The first page replaces the list when it arrives (so the list never blinks empty); later pages add to it. */
+let replaceList = false;
 function list(after?: string) {
-  if (!after) $('blobs').replaceChildren();
+  replaceList = !after;
   send({ type: 'list', after, limit: 25 });
 }
 
@@ -203,6 +205,8 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
       return;
     }
     case 'listed':
+      if (replaceList) $('blobs').replaceChildren();
+      replaceList = false;
       for (const b of m.blobs) {
         const row = el('tr', {}, refCell(b.blobRef), el('td', { className: 'num', textContent: mb(b.size) }));
         row.dataset.ref = b.blobRef;

@@ -1,13 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { chromiumUnavailable, launchChromium, type TestBrowser } from '../support/browser.js';
-import { dynaliteBackend } from '../support/backends.js';
-import { startRecordingFront } from '../support/recording-front.js';
-import { PASSWORD, USER, startTestServer, type TestServer } from '../support/test-server.js';
-import { MAX_UPLOAD_SIZE, openPage, waitForState, writeFiles } from '../support/ui-page.js';
+import { chromiumUnavailable } from '../support/browser.js';
+import { USER } from '../support/test-server.js';
+import { midUpload, openPage, startPageSetting, waitForState, type PageSetting } from '../support/ui-page.js';
 
 /**
  * The page at /ui in Chromium when things go wrong: it resumes after a reload without sending
@@ -15,34 +10,17 @@ import { MAX_UPLOAD_SIZE, openPage, waitForState, writeFiles } from '../support/
  */
 
 describe('the page at /ui in Chromium: reloads, refusals, failures', { skip: chromiumUnavailable() }, () => {
-  let ts: TestServer;
-  let browser: TestBrowser;
-  let work: string;
-  const credentials = { httpCredentials: { username: USER, password: PASSWORD } };
-
+  let setting: PageSetting;
   before(async () => {
-    ts = await startTestServer(dynaliteBackend, { BLOBSERVER_MAX_UPLOAD_SIZE: MAX_UPLOAD_SIZE });
-    browser = await launchChromium();
-    work = await mkdtemp(join(tmpdir(), 'blobserver-ui-'));
+    setting = await startPageSetting();
   });
-  after(async () => {
-    await browser?.close();
-    await ts?.close();
-    if (work) await rm(work, { recursive: true, force: true });
-  });
+  after(() => setting?.close());
 
   it('resumes after a reload without sending the blobs already stored', async () => {
-    const folder = join(work, 'resume');
-    await writeFiles(folder, 40, () => 300_000);
     // Each upload answer held a little, so the reload lands mid-upload.
-    const front = await startRecordingFront(ts.url, { delayUploadsMs: 400 });
-    const context = await browser.context(credentials);
+    const { page, front, folder, context } = await midUpload(setting, 'resume', 40);
     try {
-      const page = await openPage(context, front.url);
-      await page.setInputFiles('#folder', folder);
-      for (let i = 0; i < 600 && front.received.length === 0; i++) await new Promise((ok) => setTimeout(ok, 50));
       const before = new Set(front.received);
-      assert.ok(before.size > 0, 'some blobs were stored before the reload');
       await page.reload();
       await page.waitForSelector('body[data-ready="true"]');
       assert.match((await page.textContent('#notice')) ?? '', /did not finish.*same files again/s);
@@ -62,16 +40,16 @@ describe('the page at /ui in Chromium: reloads, refusals, failures', { skip: chr
   });
 
   it('says in words when the credentials are refused', async () => {
-    const none = await browser.context();
-    const wrong = await browser.context({ httpCredentials: { username: USER, password: 'wrong' } });
-    const right = await browser.context(credentials);
+    const none = await setting.browser.context();
+    const wrong = await setting.browser.context({ httpCredentials: { username: USER, password: 'wrong' } });
+    const right = await setting.signedIn();
     try {
       // The page itself is behind the credentials: without them, or with wrong ones, the
       // browser gets the Basic challenge and shows no page (a person gets the browser's prompt).
       // (Headless Chromium either shows the 401 answer or fails the navigation.)
       for (const context of [none, wrong]) {
         const page = await context.newPage();
-        const status = await page.goto(`${ts.url}/ui`).then(
+        const status = await page.goto(`${setting.ts.url}/ui`).then(
           (res) => res?.status(),
           (err: Error) => (/ERR_INVALID_AUTH_CREDENTIALS/.test(err.message) ? 401 : Promise.reject(err)),
         );
@@ -79,7 +57,7 @@ describe('the page at /ui in Chromium: reloads, refusals, failures', { skip: chr
       }
 
       // Signing in on the page with a wrong password.
-      const page = await openPage(right, ts.url);
+      const page = await openPage(right, setting.ts.url);
       await page.fill('#user', USER);
       await page.fill('#password', 'not the password');
       await page.click('#sign-in button');
@@ -91,14 +69,8 @@ describe('the page at /ui in Chromium: reloads, refusals, failures', { skip: chr
   });
 
   it('says in words when the server goes away mid-upload', async () => {
-    const folder = join(work, 'gone');
-    await writeFiles(folder, 30, () => 300_000);
-    const front = await startRecordingFront(ts.url, { delayUploadsMs: 400 });
-    const context = await browser.context(credentials);
+    const { page, front, context } = await midUpload(setting, 'gone', 30);
     try {
-      const page = await openPage(context, front.url);
-      await page.setInputFiles('#folder', folder);
-      for (let i = 0; i < 600 && front.received.length === 0; i++) await new Promise((ok) => setTimeout(ok, 50));
       front.goAway();
       await waitForState(page, 'failed', 120_000);
       assert.match((await page.textContent('#error')) ?? '', /The server cannot be reached .*choose the same files again to resume/s);

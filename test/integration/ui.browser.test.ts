@@ -1,14 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { chromiumUnavailable, launchChromium, type TestBrowser } from '../support/browser.js';
-import { dynaliteBackend } from '../support/backends.js';
+import { chromiumUnavailable } from '../support/browser.js';
 import { startRecordingFront } from '../support/recording-front.js';
-import { PASSWORD, USER, startTestServer, type TestServer } from '../support/test-server.js';
-import { ARTIFACTS, MAX_UPLOAD_SIZE, cli, openPage, results, treeOf, waitForState, writeFiles } from '../support/ui-page.js';
+import { ARTIFACTS, cli, openPage, results, startPageSetting, treeOf, waitForState, writeFiles, type PageSetting } from '../support/ui-page.js';
 
 /**
  * The page at /ui in Debian's Chromium (DESIGN §10), against the local server: what it stores,
@@ -17,35 +14,25 @@ import { ARTIFACTS, MAX_UPLOAD_SIZE, cli, openPage, results, treeOf, waitForStat
  */
 
 describe('the page at /ui in Chromium', { skip: chromiumUnavailable() }, () => {
-  let ts: TestServer;
-  let browser: TestBrowser;
-  let work: string;
-  const credentials = { httpCredentials: { username: USER, password: PASSWORD } };
-
+  let setting: PageSetting;
   before(async () => {
-    ts = await startTestServer(dynaliteBackend, { BLOBSERVER_MAX_UPLOAD_SIZE: MAX_UPLOAD_SIZE });
-    browser = await launchChromium();
-    work = await mkdtemp(join(tmpdir(), 'blobserver-ui-'));
+    setting = await startPageSetting();
   });
-  after(async () => {
-    await browser?.close();
-    await ts?.close();
-    if (work) await rm(work, { recursive: true, force: true });
-  });
+  after(() => setting?.close());
 
   it('stores a folder of 200 files and a 20 MB file as blobserver put does; the CLI restores them byte for byte', async () => {
-    const folder = join(work, 'two-hundred');
+    const folder = join(setting.work, 'two-hundred');
     await writeFiles(folder, 180, () => Math.floor(Math.random() * 6000));
     await writeFiles(join(folder, 'sub'), 20, () => Math.floor(Math.random() * 6000));
     // Random bytes (chunks of about 64 KiB, through the upload URL), then 18 MiB in runs of one
     // byte value each, where the rolling checksum finds no cut: 1 MiB chunks, above the request
     // cap, through uploadForm straight to S3.
-    const big = join(work, 'big.bin');
+    const big = join(setting.work, 'big.bin');
     const runs = Array.from({ length: 18 }, (_, i) => Buffer.alloc(1 << 20, i + 1));
     await writeFile(big, Buffer.concat([randomBytes(20_000_000 - (18 << 20)), ...runs]));
 
-    const front = await startRecordingFront(ts.url);
-    const context = await browser.context(credentials);
+    const front = await startRecordingFront(setting.ts.url);
+    const context = await setting.signedIn();
     try {
       const page = await openPage(context, front.url);
       await page.setInputFiles('#folder', folder);
@@ -59,13 +46,14 @@ describe('the page at /ui in Chromium', { skip: chromiumUnavailable() }, () => {
       assert.ok(front.requests.some((r) => r.startsWith('GET /camli/upload-complete/')), 'a 1 MiB chunk went through uploadForm');
       assert.equal(new Set(front.received).size, front.received.length, 'no blob was sent twice');
 
+      await page.waitForSelector('#blobs tr[data-ref]', { state: 'attached' });
       await mkdir(ARTIFACTS, { recursive: true });
       await page.screenshot({ path: join(ARTIFACTS, 'ui.png'), fullPage: true });
 
-      const out = join(work, 'restored');
+      const out = join(setting.work, 'restored');
       await mkdir(out);
       for (const r of stored) {
-        const got = await cli(['get', r.ref, '-o', out], ts.url);
+        const got = await cli(['get', r.ref, '-o', out], setting.ts.url);
         assert.equal(got.code, 0, got.stderr);
       }
       assert.deepEqual(await readFile(join(out, 'big.bin')), await readFile(big));
@@ -81,9 +69,9 @@ describe('the page at /ui in Chromium', { skip: chromiumUnavailable() }, () => {
   });
 
   it('takes dropped files', async () => {
-    const context = await browser.context(credentials);
+    const context = await setting.signedIn();
     try {
-      const page = await openPage(context, ts.url);
+      const page = await openPage(context, setting.ts.url);
       // A drop as the page gets it from the desktop: a DataTransfer holding files.
       await page.evaluate(() => {
         const data = new DataTransfer();
@@ -94,8 +82,8 @@ describe('the page at /ui in Chromium', { skip: chromiumUnavailable() }, () => {
       await waitForState(page, 'done');
       const stored = await results(page);
       assert.deepEqual(stored.map((r) => r.name).sort(), ['one.txt', 'two.bin']);
-      const out = await mkdtemp(join(work, 'dropped-'));
-      for (const r of stored) assert.equal((await cli(['get', r.ref, '-o', out], ts.url)).code, 0);
+      const out = await mkdtemp(join(setting.work, 'dropped-'));
+      for (const r of stored) assert.equal((await cli(['get', r.ref, '-o', out], setting.ts.url)).code, 0);
       assert.equal(await readFile(join(out, 'one.txt'), 'utf8'), 'dropped one\n');
       assert.deepEqual(await readFile(join(out, 'two.bin')), Buffer.alloc(100_000, 7));
     } finally {
