@@ -149,5 +149,7 @@ console.log(table(['median ms', 'max ms', 'function timeout ms', 'max of timeout
 
 // 10-11. The functions as synthesized, in the Lambda RIE: cold start, invoke, cost per GB (bench/deployed.ts).
 await (await import('./deployed.js')).deployedBench();
+// 10. The page at /ui in Chromium: hashing in its worker, a 20 MB file through uploadForm.
+await (await import('./ui.js')).uiBench();
 
 console.log(`\ntotal ${fmt((Date.now() - started) / 1000, 1)} s`);

@@ -33,8 +33,17 @@ const toHex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).pad
 /** Which implementation `createHasher` uses in this runtime. */
 export const hashImplementation: 'node:crypto' | '@noble/hashes' = nodeCrypto ? 'node:crypto' : '@noble/hashes';
 
+/** A faster implementation where node:crypto is absent (the page's WebAssembly SHA-224); undefined: none for that hash now. */
+export type HasherSource = (name: HashName) => Hasher | undefined;
+let fasterHasher: HasherSource | undefined;
+
+/** Installs `source`, which `createHasher` tries before @noble/hashes where node:crypto is absent. */
+export function useHasherSource(source: HasherSource | undefined): void {
+  fasterHasher = source;
+}
+
 export function createHasher(name: HashName): Hasher {
-  if (!nodeCrypto) return nobleHasher(name);
+  if (!nodeCrypto) return fasterHasher?.(name) ?? nobleHasher(name);
   const h = nodeCrypto.createHash(name);
   const hasher: Hasher = { update: (d) => (h.update(d), hasher), hex: () => h.digest('hex') };
   return hasher;

@@ -84,6 +84,25 @@ export function authorizationHeader(auth: string | undefined): string | undefine
   return 'Basic ' + btoa(String.fromCharCode(...new TextEncoder().encode(`${m[1]}:${m[2]}`)));
 }
 
+/**
+ * A browser (page or worker) rather than Node: browsers hide redirects a script follows itself
+ * (`redirect: 'manual'` answers an opaque response), so some exchanges go differently there.
+ */
+const IN_BROWSER = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node !== 'string';
+
+/**
+ * Where S3 redirects a stored form POST, as S3 builds it (`success_action_redirect` plus the
+ * bucket and key), for browsers, which cannot follow that redirect with CORS: the redirect goes
+ * from S3's origin to the server's, so the browser would send `Origin: null` there.
+ */
+function completionUrl(form: UploadForm, ref: string): string | undefined {
+  const redirect = form.fields.success_action_redirect;
+  if (!redirect || !form.fields.key) return undefined;
+  const url = new URL(redirect);
+  url.searchParams.set('key', form.fields.key.replaceAll('${filename}', ref));
+  return url.toString();
+}
+
 const chunked = <T>(xs: readonly T[], n: number) => Array.from({ length: Math.ceil(xs.length / n) }, (_, i) => xs.slice(i * n, (i + 1) * n));
 
 export class BlobServerClient {
@@ -326,12 +345,17 @@ export class BlobServerClient {
   private async sendUpload(
     operation: Operation,
     refs: readonly string[],
-    build: (target: UploadTarget) => { url: string; init: RequestInit & { auth?: boolean } },
+    build: (target: UploadTarget) => { url: string; init: RequestInit & { auth?: boolean }; then?: string | undefined },
   ): Promise<SizedRef[]> {
     let target = await this.uploadTarget();
     for (let refreshed = false; ; refreshed = true) {
-      const { url, init } = build(target);
-      const res = await this.request(operation, url, { ...init, blobRefs: refs, upload: true });
+      const { url, init, then } = build(target);
+      let res = await this.request(operation, url, { ...init, blobRefs: refs, upload: true });
+      // A browser's opaque answer from S3: ask the completion URL what became of the upload.
+      if (then && res.res.type === 'opaque') {
+        await res.discard();
+        res = await this.request(operation, then, { auth: false, blobRefs: refs });
+      }
       if (res.res.status === 403 && !refreshed) {
         await res.discard();
         target = await this.uploadTarget(true);
@@ -379,7 +403,12 @@ export class BlobServerClient {
       // Every field of the form unchanged, then the file; no credentials to S3.
       const fields = Object.entries(form.fields).map(([name, data]) => ({ name, data }));
       const { body, contentType } = multipartBody(newBoundary(), [...fields, { name: 'file', filename: blob.ref, contentType: 'application/octet-stream', data: blob.bytes }]);
-      return { url: form.url, init: { method: 'POST', headers: { 'content-type': contentType }, body, auth: false, redirect: 'follow' } };
+      const then = IN_BROWSER ? completionUrl(form, blob.ref) : undefined;
+      // Browsers: a form POST is a CORS "simple request", so no-cors needs no bucket CORS rule
+      // (the page is another origin than the bucket). Its answer is opaque, so the completion URL
+      // is asked again (a replay is harmless) for what became of the upload.
+      const mode = then ? { mode: 'no-cors' as const } : {};
+      return { url: form.url, init: { method: 'POST', headers: { 'content-type': contentType }, body, auth: false, redirect: 'follow', ...mode }, then };
     });
     return received!;
   }
@@ -396,11 +425,10 @@ export class BlobServerClient {
     const url = `${this.server}/camli/${ref}`;
     // In Node, follow the redirect ourselves so the credentials are never sent to S3; browsers
     // hide manual redirects, but their fetch drops Authorization on a cross-origin redirect.
-    const inBrowser = typeof (globalThis as { document?: unknown }).document !== 'undefined';
     // Retried as a whole, so a body that stalls or breaks midway is fetched again too.
     const once = { ...this.retry, attempts: 1 };
     return withRetry(this.retry, async () => {
-      let res = await this.request('get', url, { redirect: inBrowser ? 'follow' : 'manual', blobRefs: [ref], retry: once });
+      let res = await this.request('get', url, { redirect: IN_BROWSER ? 'follow' : 'manual', blobRefs: [ref], retry: once });
       const location = res.res.headers.get('location');
       if (res.res.status >= 300 && res.res.status < 400 && location) {
         // Large blobs redirect to a presigned S3 URL, which must not see our credentials.

@@ -23,6 +23,8 @@ export interface UploaderOptions {
   maxBufferedBytes?: number | undefined;
   /** Called whenever blobs are settled (stored or found present). */
   onProgress?: ((stats: Readonly<UploadStats>) => void) | undefined;
+  /** Called with the refs of blobs as they are settled: stored by this upload (`uploaded`) or found present. */
+  onSettled?: ((refs: readonly string[], uploaded: boolean) => void) | undefined;
 }
 
 /**
@@ -121,6 +123,7 @@ export class Uploader {
         this.stats.skippedBytes += b.bytes.length;
       }
     }
+    this.options.onSettled?.(blobs.map((b) => b.ref), uploaded);
     this.options.onProgress?.(this.stats);
     if (this.buffered <= this.maxBuffered) this.wakeAll();
   }

@@ -81,6 +81,8 @@ function corsFor(origins: string[]): CorsPreflightOptions | undefined {
     allowOrigins: origins,
     allowMethods: [CorsHttpMethod.GET, CorsHttpMethod.HEAD, CorsHttpMethod.POST],
     allowHeaders: ['authorization', 'content-type'],
+    // Browsers send the Basic credentials of a cross-origin app (local/cors.ts answers the same).
+    allowCredentials: true,
     maxAge: Duration.days(1),
   };
 }

@@ -15,6 +15,8 @@ export interface BlobserverFunctionProps {
   memorySize: number;
   timeout: Duration;
   environment?: Record<string, string>;
+  /** Constants built into the bundle (esbuild `define`): the read side's /ui page. */
+  define?: Record<string, string>;
   logRetention: RetentionDays;
   ephemeral: boolean;
 }
@@ -58,7 +60,7 @@ export class BlobserverFunction extends Construct {
       loggingFormat: LoggingFormat.JSON,
       applicationLogLevelV2: ApplicationLogLevel.INFO,
       systemLogLevelV2: SystemLogLevel.WARN,
-      bundling: BUNDLING,
+      bundling: props.define ? { ...BUNDLING, define: props.define } : BUNDLING,
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,

@@ -3,6 +3,7 @@ import type { CfnBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { FUNCTION_TIMEOUT_SECONDS } from '../lambda/core/limits.js';
 import { BLOB_PREFIX, PACK_PREFIX, STAGING_PREFIX } from '../lambda/core/object-keys.js';
+import { buildUiPageSync } from '../ui/build.js';
 import { BlobserverFunction } from './blobserver-function.js';
 import { grantReadSide, grantWriteSide } from './grants.js';
 import type { Secrets } from './secrets.js';
@@ -48,6 +49,8 @@ export class Functions extends Construct {
       entry: 'read',
       description: 'Blob server read side: discovery, preupload, stat, get, enumerate',
       memorySize: MEMORY_MB.read,
+      // The page at /ui, built from ui/ into the bundle (lambda/core/ui-page.ts).
+      define: { BLOBSERVER_UI_PAGE: JSON.stringify(buildUiPageSync()) },
     });
     this.write = new BlobserverFunction(this, 'Write', {
       ...common,

@@ -69,9 +69,16 @@ export class Storage extends Construct {
     this.generationObjectArn = this.bucket.arnForObjects(GENERATION_KEY);
     this.stagingObjectsArn = this.bucket.arnForObjects(`${STAGING_PREFIX}*`);
     this.scratchObjectsArn = this.bucket.arnForObjects(`${FSCK_RUNS_PREFIX}*`);
-    // Browsers POST uploadForm straight to the bucket: allowed only from the configured origins.
+    // Browsers POST uploadForm straight to the bucket and read presigned (ranged) GETs from it:
+    // allowed only from the configured origins (the page at /ui needs none: it POSTs no-cors).
     if (props.corsOrigins.length > 0) {
-      this.bucket.addCorsRule({ allowedOrigins: props.corsOrigins, allowedMethods: [HttpMethods.POST], allowedHeaders: ['*'], maxAge: 86400 });
+      this.bucket.addCorsRule({
+        allowedOrigins: props.corsOrigins,
+        allowedMethods: [HttpMethods.POST, HttpMethods.GET, HttpMethods.HEAD],
+        allowedHeaders: ['*'],
+        exposedHeaders: ['Content-Length', 'Content-Range', 'Accept-Ranges', 'ETag'],
+        maxAge: 86400,
+      });
     }
 
     // Same key schema as local/provision.ts (both from INDEX_SCHEMA; range shards, no GSI); a test compares them.

@@ -35,6 +35,8 @@ export const ROUTES = [
   // Perkeep's current protocol (DESIGN section 4). Literal /camli/ paths win over {blobref}.
   { method: 'GET', path: '/', side: 'read', auth: 'basic', handler: 'root' },
   { method: 'GET', path: '/status/status.json', side: 'read', auth: 'basic', handler: 'status' },
+  // DESIGN §10: the browser page. At /ui, not /ui/: an HTTP API route cannot end in a slash.
+  { method: 'GET', path: '/ui', side: 'read', auth: 'basic', handler: 'ui' },
   { method: 'GET', path: '/camli/stat', side: 'read', auth: 'basic', handler: 'stat' },
   { method: 'POST', path: '/camli/stat', side: 'read', auth: 'basic', handler: 'stat' },
   { method: 'GET', path: '/camli/enumerate-blobs', side: 'read', auth: 'basic', handler: 'enumerate' },

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, request, type IncomingMessage } from 'node:http';
 import { PassThrough, pipeline, type Readable } from 'node:stream';
 import busboy from 'busboy';
+import { corsResponseHeaders, preflight, type AllowOrigin } from './cors.js';
 import { serveOn, type Emulator } from './emulators.js';
 
 /**
@@ -12,9 +13,17 @@ import { serveOn, type Emulator } from './emulators.js';
  * filename. Policy and signature are still not checked (s3rver ignores them); that is
  * proved on a real S3 implementation (LocalStack lane).
  */
-export async function startS3Front(target: string, host = '127.0.0.1'): Promise<Emulator> {
+export async function startS3Front(target: string, host = '127.0.0.1', allowOrigin: AllowOrigin = () => false): Promise<Emulator> {
   const upstream = new URL(target);
   const server = createServer((req, res) => {
+    // The bucket's CORS rule (infra/storage.ts), answered here: form POSTs and (ranged) GETs
+    // from the allowed origins.
+    const asked = preflight(req.method ?? 'GET', req.headers, allowOrigin);
+    if (asked) {
+      res.writeHead(asked.status, asked.headers).end();
+      return req.resume();
+    }
+    const cors = corsResponseHeaders(req.headers, allowOrigin);
     const headers = { ...req.headers };
     let body: Readable = req;
     if (isFormPost(req)) {
@@ -25,7 +34,7 @@ export async function startS3Front(target: string, host = '127.0.0.1'): Promise<
       headers['transfer-encoding'] = 'chunked';
     }
     const out = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers }, (up) => {
-      res.writeHead(up.statusCode ?? 502, up.headers);
+      res.writeHead(up.statusCode ?? 502, { ...up.headers, ...cors });
       // A client hanging up mid-body must not leave the upstream response open.
       pipeline(up, res, () => undefined);
     });

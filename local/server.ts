@@ -14,7 +14,9 @@ import { onEmbeddedAws, startEmbeddedAws, type EmbeddedAws } from './emulators.j
 import { NOT_FOUND, RESPONSE_TOO_LARGE, TOO_LARGE, exceedsEventLimit, exceedsResponseLimit, fromResult, matchRoute, toEvent } from './event.js';
 import { ensureKeyFile } from './keys.js';
 import { ensureBucket, ensureTable, migrateLegacyTable } from './provision.js';
+import { corsResponseHeaders, listedOrigins, preflight, type AllowOrigin } from './cors.js';
 import { startS3Front } from './s3-front.js';
+import { buildUiPage } from '../ui/build.js';
 
 /**
  * The local server: HTTP -> API Gateway v2 event -> the very handlers Lambda runs.
@@ -42,10 +44,18 @@ export class StartupError extends Error {}
 
 /** `env` defaults to the process environment (config.ts reads it). */
 export async function startLocalServer(env?: Env): Promise<LocalServer> {
-  const { host, port, dataDir, embedded, config: configured, sideSessionTokenPrefix } = readLocalServerConfig(env, resolve);
+  const { host, port, dataDir, embedded, corsOrigins, config: configured, sideSessionTokenPrefix } = readLocalServerConfig(env, resolve);
   if (configured.auth.kind === 'none' && !LOOPBACK.test(host)) {
     throw new StartupError(`refusing to listen on ${host} without credentials: set BLOBSERVER_AUTH=userpass:USER:PASSWORD`);
   }
+
+  const listed = listedOrigins(corsOrigins);
+  // The page at /ui/ reaches the S3 front (another port, so another origin) from this server's own origin.
+  let ownPort: number | undefined;
+  const isOwnPage = (origin: string) => {
+    const url = URL.canParse(origin) ? new URL(origin) : undefined;
+    return url?.protocol === 'http:' && Number(url.port) === ownPort && (LOOPBACK.test(url.hostname.replace(/^\[|\]$/g, '')) || url.hostname === host);
+  };
 
   // The embedded emulators' files are one process's at a time.
   let lock: DataDirLock | undefined;
@@ -66,7 +76,9 @@ export async function startLocalServer(env?: Env): Promise<LocalServer> {
 
   // Clients reach a loopback S3 through the front (uploadForm POSTs need its `${filename}`).
   const front =
-    !onEmulators.endpoints.s3Public && presignEndpoint(onEmulators.endpoints.s3, host) ? await startS3Front(onEmulators.endpoints.s3!) : undefined;
+    !onEmulators.endpoints.s3Public && presignEndpoint(onEmulators.endpoints.s3, host)
+      ? await startS3Front(onEmulators.endpoints.s3!, undefined, (origin) => listed(origin) || isOwnPage(origin))
+      : undefined;
   const config: Config = {
     ...onEmulators,
     endpoints: { ...onEmulators.endpoints, s3Public: onEmulators.endpoints.s3Public ?? presignEndpoint(front?.endpoint, host) },
@@ -91,11 +103,12 @@ export async function startLocalServer(env?: Env): Promise<LocalServer> {
     throw err;
   }
 
-  const deps = createDeps(config);
-  const sideDeps = (side: Side): Deps => (sideSessionTokenPrefix ? createDeps(underSideRole(config, side, sideSessionTokenPrefix)) : deps);
+  // The page's script is built here from its sources (the Lambda bundle has it built in).
+  const deps = createDeps(config, { uiPage: buildUiPage });
+  const sideDeps = (side: Side): Deps => (sideSessionTokenPrefix ? createDeps(underSideRole(config, side, sideSessionTokenPrefix), { uiPage: buildUiPage }) : deps);
   const sides: Record<Side, Handler> = { read: createReadSide(sideDeps('read')), write: createWriteSide(sideDeps('write')) };
   const handle = (req: IncomingMessage, res: ServerResponse) => {
-    serve(req, res, sides).catch((err) => {
+    serve(req, res, sides, corsOrigins.length ? listed : undefined).catch((err) => {
       deps.log.error('local server failure', { error: err as Error });
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ errorText: 'internal server error' }));
@@ -121,6 +134,7 @@ export async function startLocalServer(env?: Env): Promise<LocalServer> {
     throw err;
   }
   const address = server.address() as AddressInfo;
+  ownPort = address.port;
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
 
   return {
@@ -203,7 +217,17 @@ export function readBody(req: IncomingMessage, limit = LAMBDA_EVENT_LIMIT): Prom
   });
 }
 
-async function serve(req: IncomingMessage, res: ServerResponse, sides: Record<Side, Handler>): Promise<void> {
+/** `cors`: the listed origins (BLOBSERVER_CORS_ORIGINS), or undefined when none are, as API Gateway without CORS. */
+async function serve(req: IncomingMessage, res: ServerResponse, sides: Record<Side, Handler>, cors?: AllowOrigin): Promise<void> {
+  const asked = cors && preflight(req.method ?? 'GET', req.headers, cors);
+  if (asked) {
+    req.resume();
+    res.writeHead(asked.status, asked.headers).end();
+    return;
+  }
+  if (cors) {
+    for (const [name, value] of Object.entries(corsResponseHeaders(req.headers, cors))) res.setHeader(name, value);
+  }
   if (declaredTooLarge(req)) return refuseTooLarge(res);
   const body = await readBody(req);
   if (body === undefined) return refuseTooLarge(res);

@@ -138,6 +138,8 @@ export interface LocalServerConfig {
   dataDir: string;
   /** Start dynalite + s3rver: when no AWS endpoint is configured, unless BLOBSERVER_EMBEDDED=false. */
   embedded: boolean;
+  /** Browser origins allowed by CORS (BLOBSERVER_CORS_ORIGINS, comma-separated), as the stack's `corsOrigins`. */
+  corsOrigins: string[];
   /** The handlers' configuration; the endpoints of embedded emulators are filled in once they listen. */
   config: Config;
   /**
@@ -146,6 +148,23 @@ export interface LocalServerConfig {
    * each function to its own role, as two Lambda functions with two roles would be.
    */
   sideSessionTokenPrefix?: string;
+}
+
+/** `https://app.example,http://127.0.0.1:8080`: origins exactly as browsers send them (scheme, host, port; no path). */
+function corsOrigins(raw: string | undefined): string[] {
+  const origins = (raw ?? '').split(',').map((o) => o.trim()).filter(Boolean);
+  for (const o of origins) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(o);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || !/^https?:$/.test(parsed.protocol) || parsed.origin !== o) {
+      throw new ConfigError(`BLOBSERVER_CORS_ORIGINS: ${JSON.stringify(o)} is not an origin like https://app.example or http://127.0.0.1:8080`);
+    }
+  }
+  return origins;
 }
 
 export function readLocalServerConfig(env: Env = process.env, resolvePath: (p: string) => string = (p) => p): LocalServerConfig {
@@ -175,6 +194,7 @@ export function readLocalServerConfig(env: Env = process.env, resolvePath: (p: s
     port: Number(env.PORT ?? 3179),
     dataDir,
     embedded,
+    corsOrigins: corsOrigins(env.BLOBSERVER_CORS_ORIGINS),
     config: { ...base, ...(credentials ? { credentials } : {}) },
     sideSessionTokenPrefix: env.BLOBSERVER_SIDE_SESSION_TOKEN_PREFIX || undefined,
   };

@@ -9,6 +9,7 @@ import { keyringLoader, type KeyringLoader } from './keyring-source.js';
 import { SecretReader } from './secrets.js';
 import { storageGenerationSource, type StorageGenerationSource } from './storage-generation.js';
 import { StagingArea } from './staging.js';
+import { builtInUiPage } from './ui-page.js';
 import { createLogger, createMetrics, type Logger, type Metrics } from './telemetry.js';
 
 /**
@@ -30,6 +31,8 @@ export interface Deps {
   log: Logger;
   /** Request and upload metrics; undefined when metrics are disabled. */
   metrics?: Metrics;
+  /** The HTML of the page at /ui/ (ui-page.ts). */
+  uiPage: () => Promise<string>;
 }
 
 export function createDeps(config: Config, overrides: Partial<Deps> = {}): Deps {
@@ -59,6 +62,7 @@ export function createDeps(config: Config, overrides: Partial<Deps> = {}): Deps 
     nowSeconds: () => Date.now() / 1000,
     log,
     metrics: createMetrics(config.telemetry),
+    uiPage: builtInUiPage,
     ...overrides,
   };
 }

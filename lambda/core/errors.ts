@@ -28,6 +28,7 @@ export type ErrorCode =
   | 'invalid_limit'
   | 'removal_disabled'
   | 'no_such_endpoint'
+  | 'ui_not_built'
   | 'internal_error';
 
 /** A refusal with a status, a stable code and a message for the client; `cause` is for logs only. */
@@ -87,6 +88,7 @@ export const REFUSE = {
   invalidLimit: (raw: string) => new HttpError(400, 'invalid_limit', `limit must be a positive integer, got ${quoted(raw, 40)}`),
   removalDisabled: () => new HttpError(403, 'removal_disabled', 'removal is disabled on this server (BLOBSERVER_ALLOW_REMOVE)'),
   noSuchEndpoint: (routeKey: string) => new HttpError(404, 'no_such_endpoint', `no such endpoint: ${routeKey}`),
+  uiNotBuilt: () => new HttpError(404, 'ui_not_built', 'this build of the server has no /ui/ page (it is built in when the read side is bundled)'),
   internal: (requestId: string | undefined, cause: unknown) =>
     new HttpError(500, 'internal_error', `internal server error (request id ${requestId})`, { cause }),
 };

@@ -5,6 +5,7 @@ import type { HandlersOf } from './registry.js';
 import { rootHandler } from './root.js';
 import { statHandler } from './stat-blobs.js';
 import { statusHandler } from './status.js';
+import { uiHandler } from './ui.js';
 
 /** The handlers the read side's routes name. */
 export const READ_HANDLERS: HandlersOf<'read'> = {
@@ -14,4 +15,5 @@ export const READ_HANDLERS: HandlersOf<'read'> = {
   stat: statHandler,
   enumerate: enumerateHandler,
   getBlob: getBlobHandler,
+  ui: uiHandler,
 };

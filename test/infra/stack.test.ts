@@ -216,6 +216,13 @@ describe('functions', () => {
         assert.equal(typeof mod.handler, 'function');
       });
     }
+    it('the read side carries the page at /ui, built from ui/; the others do not', () => {
+      const bundle = (name: 'read' | 'write' | 'rotate') =>
+        readFileSync(join(outdir, `asset.${(fn(id[name]).Code.S3Key as string).replace(/\.zip$/, '')}`, 'index.mjs'), 'utf8');
+      assert.match(bundle('read'), /<title>Blob server: upload<\/title>/);
+      assert.match(bundle('read'), /blobserver-ui-unfinished/, 'the page script is inline');
+      for (const other of ['write', 'rotate'] as const) assert.doesNotMatch(bundle(other), /<title>Blob server: upload/);
+    });
     it('the asset directories exist where the template points', () => {
       for (const name of ['read', 'write', 'rotate'] as const) {
         assert.ok(existsSync(join(outdir, `asset.${(fn(id[name]).Code.S3Key as string).replace(/\.zip$/, '')}`)));

@@ -79,10 +79,18 @@ describe('context switches', () => {
     const cors = json.Resources[logicalId(stack.api.httpApi)].Properties!.CorsConfiguration;
     assert.deepEqual(cors.AllowOrigins, ['https://a.example', 'https://b.example']);
     assert.deepEqual([...cors.AllowHeaders].sort(), ['authorization', 'content-type']);
-    // Browsers POST uploadForm to the bucket itself: the same origins, POST only.
+    assert.equal(cors.AllowCredentials, true);
+    // Browsers POST uploadForm to the bucket itself and read (ranged) presigned GETs from it:
+    // the same origins, those methods, and the headers a ranged read needs.
     const bucketCors = json.Resources[logicalId(stack.storage.bucket)].Properties!.CorsConfiguration;
     assert.deepEqual(bucketCors.CorsRules, [
-      { AllowedOrigins: ['https://a.example', 'https://b.example'], AllowedMethods: ['POST'], AllowedHeaders: ['*'], MaxAge: 86400 },
+      {
+        AllowedOrigins: ['https://a.example', 'https://b.example'],
+        AllowedMethods: ['POST', 'GET', 'HEAD'],
+        AllowedHeaders: ['*'],
+        ExposedHeaders: ['Content-Length', 'Content-Range', 'Accept-Ranges', 'ETag'],
+        MaxAge: 86400,
+      },
     ]);
     for (const [, group] of resourcesOfType(json, 'AWS::Logs::LogGroup')) assert.equal(group.Properties!.RetentionInDays, 7);
     const [[, rotation]] = resourcesOfType(json, 'AWS::SecretsManager::RotationSchedule');

@@ -63,3 +63,16 @@ describe('completion grace', () => {
     assert.throws(() => readConfig({ BLOBSERVER_COMPLETION_GRACE_SECONDS: '0' }), ConfigError);
   });
 });
+
+describe('BLOBSERVER_CORS_ORIGINS', () => {
+  it('is a comma-separated list of origins, none by default', () => {
+    assert.deepEqual(readLocalServerConfig({}).corsOrigins, []);
+    assert.deepEqual(readLocalServerConfig({ BLOBSERVER_CORS_ORIGINS: 'https://app.example, http://127.0.0.1:8080' }).corsOrigins, ['https://app.example', 'http://127.0.0.1:8080']);
+  });
+
+  it('refuses what a browser would never send as an Origin', () => {
+    for (const bad of ['app.example', 'https://app.example/', 'https://app.example/path', 'ftp://app.example', '*']) {
+      assert.throws(() => readLocalServerConfig({ BLOBSERVER_CORS_ORIGINS: bad }), ConfigError, bad);
+    }
+  });
+});

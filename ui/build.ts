@@ -1,0 +1,46 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildSync, type BuildOptions } from 'esbuild';
+
+/**
+ * Builds the page at /ui: its worker (ui/worker.ts, with the client library) and its script
+ * (ui/app.ts) bundled by esbuild and inlined into ui/index.html, one self-contained document.
+ * infra/ builds it into the read side's bundle; the local server builds it when first asked.
+ */
+
+const UI_DIR = dirname(fileURLToPath(import.meta.url));
+
+const COMMON: BuildOptions = {
+  bundle: true,
+  write: false,
+  format: 'esm',
+  platform: 'browser',
+  target: 'chrome111',
+  minify: true,
+  legalComments: 'none',
+  // client/hash.ts loads node:crypto only under Node.
+  external: ['node:crypto'],
+  logLevel: 'silent',
+};
+
+function bundle(entry: string, define: Record<string, string> = {}): string {
+  const out = buildSync({ ...COMMON, entryPoints: [join(UI_DIR, entry)], define });
+  // Inline in a <script>: "</script" must not appear in it.
+  return out.outputFiles![0].text.replace(/<\/(script)/gi, '<\\/$1');
+}
+
+export function buildUiPageSync(): string {
+  const worker = bundle('worker.ts');
+  const app = bundle('app.ts', { UI_WORKER_SOURCE: JSON.stringify(worker) });
+  const html = readFileSync(join(UI_DIR, 'index.html'), 'utf8');
+  return html.replace('<!--app-->', () => `<script type="module">${app}</script>`);
+}
+
+let built: Promise<string> | undefined;
+
+/** The page, built once per process. */
+export function buildUiPage(): Promise<string> {
+  built ??= Promise.resolve().then(buildUiPageSync);
+  return built;
+}

@@ -1,0 +1,41 @@
+import type { SizedRef } from '../client/http-client.js';
+
+/** Messages between the page (app.ts) and its worker (worker.ts). */
+
+export type ToWorker =
+  | { type: 'config'; server: string; auth?: string }
+  | { type: 'put'; job: number; files: { path: string; file: File }[]; dirs: string[] }
+  | { type: 'download'; ref: string }
+  | { type: 'list'; after?: string; limit: number }
+  | { type: 'check' }
+  | { type: 'bench'; mb: number };
+
+export interface FileProgress {
+  path: string;
+  size: number;
+  hashed: number;
+  /** Bytes of its chunks now on the server (sent by this upload or already there). */
+  stored: number;
+  done: boolean;
+}
+
+export interface Totals {
+  bytes: number;
+  hashed: number;
+  /** Bytes of upload requests the server (or S3) has answered. */
+  sent: number;
+  stored: number;
+  blobs: number;
+  uploadedBlobs: number;
+  skippedBlobs: number;
+}
+
+export type FromWorker =
+  | { type: 'ready'; hash: string }
+  | { type: 'progress'; job: number; files: FileProgress[]; totals: Totals }
+  | { type: 'done'; job: number; refs: { name: string; ref: string; kind: 'file' | 'directory' }[]; totals: Totals; files: FileProgress[] }
+  | { type: 'failed'; job?: number; message: string; files?: FileProgress[]; totals?: Totals }
+  | { type: 'downloaded'; ref: string; name: string; blob: Blob }
+  | { type: 'listed'; blobs: SizedRef[]; continueAfter?: string }
+  | { type: 'checked'; ok: boolean; message: string }
+  | { type: 'benched'; hash: string; sha224: number; noble: number; chunked: number };

@@ -1,0 +1,266 @@
+import { createSHA224, type IHasher } from 'hash-wasm';
+import { fileBlobs } from '../client/chunker.js';
+import { BlobServerError } from '../client/errors.js';
+import { blobRefOf, hashImplementation, nobleHasher, useHasherSource, type Hasher } from '../client/hash.js';
+import { BlobServerClient } from '../client/http-client.js';
+import { directorySchema, parseSchema, staticSets, type BytesPart } from '../client/schema.js';
+import { Uploader } from '../client/uploader.js';
+import type { FileProgress, FromWorker, ToWorker, Totals } from './protocol.js';
+import { pickedTree, type TreeNode } from './tree.js';
+
+/**
+ * The page's worker: reads the picked files, chunks and hashes them and uploads the blobs
+ * exactly as `blobserver put` does (client/chunker.ts, schema.ts, uploader.ts), so the page
+ * stays responsive however much is hashed. Also fetches downloads and listings.
+ */
+
+const scope = self as unknown as { postMessage(message: FromWorker): void; onmessage: ((e: MessageEvent<ToWorker>) => void) | null };
+const post = (m: FromWorker) => scope.postMessage(m);
+
+// SHA-224 in WebAssembly: @noble/hashes (pure JS) is several times slower in Chromium. The
+// chunker hashes synchronously, so a few instances are made up front and lent out.
+// Made before any message is handled, but not with a top-level await: messages that arrive
+// while the module is still evaluating would be lost.
+const wasmHashers: IHasher[] = [];
+const hashersReady = Promise.all([1, 2, 3, 4].map(() => createSHA224())).then((made) => void wasmHashers.push(...made));
+const HASH = `SHA-224 by hash-wasm (WebAssembly), else ${hashImplementation}`;
+useHasherSource((name) => {
+  const h = name === 'sha224' ? wasmHashers.pop() : undefined;
+  if (!h) return undefined;
+  h.init();
+  const hasher: Hasher = {
+    update: (d) => (h.update(d), hasher),
+    hex: () => {
+      const hex = h.digest('hex');
+      wasmHashers.push(h);
+      return hex;
+    },
+  };
+  return hasher;
+});
+
+let client: BlobServerClient | undefined;
+let sent = 0;
+
+function configure(server: string, auth?: string) {
+  sent = 0;
+  client = new BlobServerClient({
+    server,
+    auth: auth ?? 'none',
+    // Counts the bytes of upload requests as they are answered ("sent").
+    fetch: async (input, init) => {
+      const res = await fetch(input, init);
+      const url = String(input);
+      if (init?.method === 'POST' && init.body instanceof Uint8Array && !/\/camli\/(preupload|stat)$/.test(url)) sent += init.body.length;
+      return res;
+    },
+  });
+}
+
+/** A failure in words a person can act on. */
+export function describe(err: unknown): string {
+  if (err instanceof BlobServerError) {
+    if (err.status === 401) return `The server refused the credentials (${err.message.replace(/^.*answered 401: /, '')}). Sign in again.`;
+    if (err.retryable && err.status === undefined) {
+      return `The server cannot be reached (${err.message}). What was stored is kept: choose the same files again to resume.`;
+    }
+    return err.message;
+  }
+  return (err as Error)?.message ?? String(err);
+}
+
+async function put(job: number, picked: { path: string; file: File }[], dirs: string[]) {
+  const c = client!;
+  const tree = pickedTree(picked, dirs);
+  const files: FileProgress[] = picked.map((p) => ({ path: p.path.split('/').filter(Boolean).join('/'), size: p.file.size, hashed: 0, stored: 0, done: false }));
+  const byPath = new Map(files.map((f) => [f.path, f]));
+  const totals: Totals = { bytes: files.reduce((n, f) => n + f.size, 0), hashed: 0, sent: 0, stored: 0, blobs: 0, uploadedBlobs: 0, skippedBlobs: 0 };
+  // Which files each blob belongs to, how many of each file's blobs are not settled yet.
+  const owners = new Map<string, { file: FileProgress; chunkBytes: number }[]>();
+  const unsettled = new Map<FileProgress, number>();
+  const settled = new Set<string>();
+  const sentBefore = sent;
+  let lastPost = 0;
+  const report = (force = false) => {
+    totals.sent = sent - sentBefore;
+    if (!force && performance.now() - lastPost < 100) return;
+    lastPost = performance.now();
+    post({ type: 'progress', job, files, totals });
+  };
+  const uploader = new Uploader(c, {
+    onSettled: (refs) => {
+      for (const ref of refs) {
+        settled.add(ref);
+        for (const o of owners.get(ref) ?? []) {
+          o.file.stored += o.chunkBytes;
+          totals.stored += o.chunkBytes;
+          const left = unsettled.get(o.file)! - 1;
+          unsettled.set(o.file, left);
+          if (left === 0) o.file.done = true;
+        }
+        owners.delete(ref);
+      }
+    },
+    onProgress: (s) => {
+      Object.assign(totals, { blobs: s.blobs, uploadedBlobs: s.uploadedBlobs, skippedBlobs: s.skippedBlobs });
+      report();
+    },
+  });
+
+  /** A blob of `file` (a chunk counts its bytes toward the file's "stored") to settle before the file is done. */
+  const owe = (file: FileProgress, ref: string, chunkBytes: number) => {
+    if (settled.has(ref)) {
+      file.stored += chunkBytes;
+      totals.stored += chunkBytes;
+      return;
+    }
+    owners.set(ref, [...(owners.get(ref) ?? []), { file, chunkBytes }]);
+    unsettled.set(file, (unsettled.get(file) ?? 0) + 1);
+  };
+  const putFile = async (node: TreeNode<File> & { kind: 'file' }): Promise<string> => {
+    const progress = byPath.get(node.path)!;
+    unsettled.set(progress, 1); // held until the file schema is added, so "done" waits for it
+    const source = async function* () {
+      const reader = node.file.stream().getReader();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return;
+        progress.hashed += value.length;
+        totals.hashed += value.length;
+        yield value;
+      }
+    };
+    const blobs = fileBlobs(source(), { fileName: node.name, mtimeNs: BigInt(Math.round(node.file.lastModified)) * 1_000_000n });
+    // Chunks come first and add up to the file's size; then its bytes schemas and file schema.
+    let chunkBytes = 0;
+    for (let r = await blobs.next(); ; r = await blobs.next()) {
+      if (r.done) {
+        const left = unsettled.get(progress)! - 1;
+        unsettled.set(progress, left);
+        if (left === 0) progress.done = true;
+        return r.value.ref;
+      }
+      const isChunk = chunkBytes < progress.size;
+      if (isChunk) chunkBytes += r.value.bytes.length;
+      owe(progress, r.value.ref, isChunk ? r.value.bytes.length : 0);
+      await uploader.add(r.value);
+      report();
+    }
+  };
+  const putNode = async (node: TreeNode<File>): Promise<string> => {
+    if (node.kind === 'file') return putFile(node);
+    const members: string[] = [];
+    for (const child of node.children) members.push(await putNode(child));
+    const sets = staticSets(members);
+    for (const s of sets) await uploader.add(s);
+    const dir = directorySchema({ fileName: node.name }, sets[0].ref);
+    await uploader.add(dir);
+    return dir.ref;
+  };
+
+  try {
+    const refs: { name: string; ref: string; kind: 'file' | 'directory' }[] = [];
+    for (const node of tree) refs.push({ name: node.name, ref: await putNode(node), kind: node.kind === 'file' ? 'file' : 'directory' });
+    await uploader.flush();
+    report(true);
+    post({ type: 'done', job, refs, totals, files });
+  } catch (err) {
+    report(true);
+    post({ type: 'failed', job, message: describe(err), files, totals });
+  }
+}
+
+async function fetchBlob(ref: string): Promise<Uint8Array> {
+  const bytes = await client!.get(ref);
+  if (!bytes) throw new Error(`The server has no blob ${ref}.`);
+  return bytes;
+}
+
+async function* contents(parts: readonly BytesPart[]): AsyncGenerator<Uint8Array> {
+  for (const p of parts) {
+    if ('blobRef' in p) yield fetchBlob(p.blobRef);
+    else yield* contents(parseSchema(await fetchBlob(p.bytesRef))?.parts ?? []);
+  }
+}
+
+/** A file schema's contents, or a blob's own bytes; a directory is for `blobserver get`. */
+async function download(ref: string) {
+  const bytes = await fetchBlob(ref);
+  const schema = parseSchema(bytes);
+  if (schema?.camliType === 'file') {
+    const pieces: BlobPart[] = [];
+    for await (const piece of contents(schema.parts ?? [])) pieces.push(piece as Uint8Array<ArrayBuffer>);
+    return { name: schema.fileName ?? ref, blob: new Blob(pieces) };
+  }
+  if (schema?.camliType === 'directory') throw new Error(`${ref} is a folder: restore it with \`blobserver get ${ref}\`.`);
+  return { name: ref, blob: new Blob([bytes as Uint8Array<ArrayBuffer>]) };
+}
+
+/** For the benchmark: MB/s of SHA-224 (the page's, and @noble/hashes for comparison) and of chunking + hashing (what `put` does per byte). */
+async function bench(mb: number) {
+  const data = new Uint8Array(mb << 20);
+  for (let i = 0; i < data.length; i += 65536) crypto.getRandomValues(data.subarray(i, i + 65536));
+  const time = async (f: () => Promise<unknown> | unknown) => {
+    const t = performance.now();
+    await f();
+    return mb / 1.048576 / ((performance.now() - t) / 1000);
+  };
+  const sha224 = await time(() => blobRefOf(data));
+  const noble = await time(() => nobleHasher('sha224').update(data).hex());
+  const chunked = await time(async () => {
+    const source = async function* () {
+      for (let i = 0; i < data.length; i += 1 << 20) yield data.subarray(i, i + (1 << 20));
+    };
+    for await (const _ of fileBlobs(source(), { fileName: 'bench' })) void _;
+  });
+  return { sha224, noble, chunked };
+}
+
+scope.onmessage = (e) => {
+  const m = e.data;
+  const run = async () => {
+    await hashersReady;
+    switch (m.type) {
+      case 'config':
+        return configure(m.server, m.auth);
+      case 'put':
+        return put(m.job, m.files, m.dirs);
+      case 'download':
+        try {
+          post({ type: 'downloaded', ref: m.ref, ...(await download(m.ref)) });
+        } catch (err) {
+          post({ type: 'failed', message: describe(err) });
+        }
+        return;
+      case 'list':
+        try {
+          const blobs = [];
+          let continueAfter: string | undefined;
+          for await (const b of client!.enumerate({ after: m.after, pageSize: m.limit })) {
+            blobs.push(b);
+            if (blobs.length === m.limit) {
+              continueAfter = b.blobRef;
+              break;
+            }
+          }
+          post({ type: 'listed', blobs, continueAfter });
+        } catch (err) {
+          post({ type: 'failed', message: describe(err) });
+        }
+        return;
+      case 'bench':
+        return post({ type: 'benched', hash: HASH, ...(await bench(m.mb)) });
+      case 'check':
+        try {
+          await client!.preupload([]);
+          post({ type: 'checked', ok: true, message: 'signed in' });
+        } catch (err) {
+          post({ type: 'checked', ok: false, message: describe(err) });
+        }
+        return;
+    }
+  };
+  void run();
+};
+
+void hashersReady.then(() => post({ type: 'ready', hash: HASH }));
