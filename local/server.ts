@@ -51,9 +51,12 @@ export async function startLocalServer(env?: Env): Promise<LocalServer> {
       }
     : configured;
 
-  // Clients reach a loopback S3 through the front (uploadForm POSTs need its `${filename}`).
+  // Clients reach a loopback S3 through the front (uploadForm POSTs need its `${filename}`;
+  // presigned GETs its signature and Range checks, with the static keys the URLs are signed with).
   const front =
-    !onEmulators.endpoints.s3Public && presignEndpoint(onEmulators.endpoints.s3, host) ? await startS3Front(onEmulators.endpoints.s3!) : undefined;
+    !onEmulators.endpoints.s3Public && presignEndpoint(onEmulators.endpoints.s3, host)
+      ? await startS3Front(onEmulators.endpoints.s3!, undefined, { verify: onEmulators.credentials })
+      : undefined;
   const config: Config = {
     ...onEmulators,
     endpoints: { ...onEmulators.endpoints, s3Public: onEmulators.endpoints.s3Public ?? presignEndpoint(front?.endpoint, host) },
