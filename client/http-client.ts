@@ -98,6 +98,14 @@ export class BlobServerClient {
     });
   }
 
+  /**
+   * One exchange as this client makes them (credentials unless `auth: false`, retries, the
+   * request count), for extensions built on the client (batch-read.ts).
+   */
+  send(operation: Operation, url: string, init: RequestInit & { auth?: boolean; blobRefs?: readonly string[] } = {}): Promise<Response> {
+    return this.request(operation, url, init);
+  }
+
   private async failure(operation: Operation, url: string, res: Response, blobRefs?: readonly string[]): Promise<BlobServerError> {
     const text = await res.text().catch(() => '');
     const path = url.startsWith(this.server) ? url.slice(this.server.length).replace(/\/camli\/upload\/.+/, '/camli/upload/<token>') : new URL(url).origin;

@@ -1,22 +1,24 @@
 import { open, mkdir, symlink, chmod, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BlobServerError } from '../errors.js';
-import type { BlobServerClient } from '../http-client.js';
+import type { BlobSource } from '../batch-read.js';
 import { parseSchema, type BytesPart, type ParsedSchema } from '../schema.js';
 
 /**
  * `blobserver get REF -o DIR`: a `file`, `directory` or `symlink` schema restored as files
  * under DIR (as pk-get does), reading file contents part by part so memory holds one chunk.
+ * Through a BatchReader, each directory's member schemas and then their contents are named
+ * ahead (prefetch), so they come in batches straight from S3.
  */
 
 /** A blob's verified bytes; a blob the server does not have is an error (404). */
-export async function fetchBlob(client: BlobServerClient, ref: string): Promise<Uint8Array> {
+export async function fetchBlob(client: BlobSource, ref: string): Promise<Uint8Array> {
   const bytes = await client.get(ref);
   if (!bytes) throw new BlobServerError(`get: the server has no blob ${ref}`, { operation: 'get', blobRefs: [ref], status: 404 });
   return bytes;
 }
 
-async function fetchSchema(client: BlobServerClient, ref: string, type: string): Promise<ParsedSchema> {
+async function fetchSchema(client: BlobSource, ref: string, type: string): Promise<ParsedSchema> {
   const schema = parseSchema(await fetchBlob(client, ref));
   if (schema?.camliType !== type) throw new BlobServerError(`get: ${ref} is not a "${type}" schema blob`, { operation: 'get', blobRefs: [ref] });
   return schema;
@@ -31,7 +33,7 @@ function safeName(name: string | undefined, ref: string): string {
   return name;
 }
 
-async function* contents(client: BlobServerClient, parts: readonly BytesPart[]): AsyncGenerator<Uint8Array> {
+async function* contents(client: BlobSource, parts: readonly BytesPart[]): AsyncGenerator<Uint8Array> {
   for (const p of parts) {
     if ('blobRef' in p) yield fetchBlob(client, p.blobRef);
     else yield* contents(client, (await fetchSchema(client, p.bytesRef, 'bytes')).parts ?? []);
@@ -49,7 +51,7 @@ async function setAttributes(path: string, schema: ParsedSchema) {
 }
 
 /** Restores the schema blob `ref` (already fetched as `schema`) into `dir`; returns the path written. */
-export async function restoreSchema(client: BlobServerClient, ref: string, schema: ParsedSchema, dir: string): Promise<string> {
+export async function restoreSchema(client: BlobSource, ref: string, schema: ParsedSchema, dir: string): Promise<string> {
   const path = join(dir, safeName(schema.fileName, ref));
   switch (schema.camliType) {
     case 'file': {
@@ -65,9 +67,13 @@ export async function restoreSchema(client: BlobServerClient, ref: string, schem
     case 'directory': {
       await mkdir(path, { recursive: true });
       if (schema.entries) {
-        for await (const member of setMembers(client, schema.entries)) {
-          await restoreSchema(client, member, parseSchema(await fetchBlob(client, member)) ?? { camliType: 'unknown' }, path);
-        }
+        const members: string[] = [];
+        for await (const member of setMembers(client, schema.entries)) members.push(member);
+        client.prefetch?.(members);
+        const schemas: ParsedSchema[] = [];
+        for (const member of members) schemas.push(parseSchema(await fetchBlob(client, member)) ?? { camliType: 'unknown' });
+        await client.prefetchContents?.(schemas);
+        for (const [i, member] of members.entries()) await restoreSchema(client, member, schemas[i], path);
       }
       await setAttributes(path, schema);
       return path;
@@ -81,7 +87,7 @@ export async function restoreSchema(client: BlobServerClient, ref: string, schem
 }
 
 /** Members of a static-set, following its mergeSets. */
-async function* setMembers(client: BlobServerClient, ref: string): AsyncGenerator<string> {
+async function* setMembers(client: BlobSource, ref: string): AsyncGenerator<string> {
   const set = await fetchSchema(client, ref, 'static-set');
   yield* set.members ?? [];
   for (const sub of set.mergeSets ?? []) yield* setMembers(client, sub);
