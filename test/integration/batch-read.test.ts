@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, mkdtemp, readFile, readdir, readlink, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -15,6 +15,7 @@ import { startAwsProxy, type AwsProxy } from '../support/aws-proxy.js';
 import { dynaliteBackend } from '../support/backends.js';
 import { startFakeServer, type FakeServer } from '../support/fake-blob-server.js';
 import { PASSWORD, USER, startTestServer, type TestServer } from '../support/test-server.js';
+import { treeListing } from '../support/tree.js';
 
 /**
  * Batch reads (DESIGN §9) end to end: a tree stored by the client is restored by the real
@@ -32,19 +33,6 @@ function cli(args: string[], env: Record<string, string>): Promise<{ code: numbe
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d));
   return new Promise((resolve) => child.on('close', (code) => resolve({ code, stderr })));
-}
-
-/** Every regular file, symlink and directory under `dir`, with contents, as a sorted list. */
-async function treeListing(dir: string, prefix = ''): Promise<string[]> {
-  const out: string[] = [];
-  for (const name of (await readdir(dir)).sort()) {
-    const path = join(dir, name);
-    const st = await lstat(path);
-    if (st.isDirectory()) out.push(`${prefix}${name}/`, ...(await treeListing(path, `${prefix}${name}/`)));
-    else if (st.isSymbolicLink()) out.push(`${prefix}${name} -> ${await readlink(path)}`);
-    else out.push(`${prefix}${name} ${blobRefOf(await readFile(path))}`);
-  }
-  return out;
 }
 
 describe('batch reads: blobserver get restores through the locate extension', () => {
