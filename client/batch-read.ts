@@ -41,6 +41,8 @@ interface LocateAnswer {
 
 /** The server's limit on refs per locate. */
 const MAX_LOCATE_REFS = 1000;
+/** Locate requests in flight: the server reads inline blobs while the previous answer is used. */
+const LOCATES_AT_ONCE = 3;
 
 /** One read: a signed S3 range (or one blob through the server), shared by the blobs inside it. */
 interface Job {
@@ -83,7 +85,7 @@ export class BatchReader implements BlobSource {
   private jobs: Job[] = [];
   private active = 0;
   private held = 0;
-  private locating = false;
+  private locating = 0;
   /** After an answer that deferred refs, ask for about as many as it answered. */
   private window = MAX_LOCATE_REFS;
   private locateUrl?: Promise<string | undefined>;
@@ -219,10 +221,11 @@ export class BatchReader implements BlobSource {
 
   /** Starts what may start: the next locate, and reads within the concurrency and memory bounds. */
   private pump(): void {
-    if (!this.locating && this.queue.length) {
+    while (this.locating < LOCATES_AT_ONCE && this.queue.length) {
       const waiting = this.jobs.reduce((n, j) => n + j.entriesLeft, 0);
       const ahead = waiting < MAX_LOCATE_REFS && this.held < this.maxBuffered;
-      if (ahead || this.entries.get(this.queue[0])?.wanted) void this.locateNext();
+      if (!ahead && !this.entries.get(this.queue[0])?.wanted) break;
+      void this.locateNext();
     }
     while (this.active < this.concurrency && this.jobs.length) {
       let i = this.jobs.findIndex((j) => j.urgent);
@@ -253,7 +256,7 @@ export class BatchReader implements BlobSource {
   }
 
   private async locateNext(): Promise<void> {
-    this.locating = true;
+    this.locating++;
     const batch = this.queue.splice(0, this.window);
     for (const ref of batch) this.entries.get(ref)!.located = true;
     try {
@@ -264,7 +267,7 @@ export class BatchReader implements BlobSource {
       // The extension failed: these blobs come through GET /camli/<ref>.
       for (const ref of batch) this.entries.get(ref)?.resolve({ kind: 'server' });
     } finally {
-      this.locating = false;
+      this.locating--;
       this.pump();
     }
   }
@@ -351,6 +354,8 @@ const firstUse = (r: LocateAnswer['ranges'][number], order: Map<string, number>)
 const bytesRefs = (parts: readonly BytesPart[] | undefined): string[] => (parts ?? []).flatMap((p) => ('bytesRef' in p ? [p.bytesRef] : []));
 
 function base64Bytes(data: string): Uint8Array {
+  const NodeBuffer = (globalThis as { Buffer?: { from(s: string, enc: 'base64'): Uint8Array } }).Buffer;
+  if (NodeBuffer) return NodeBuffer.from(data, 'base64');
   const bin = atob(data);
   const out = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
