@@ -20,8 +20,11 @@ export interface BlobSource {
   get(ref: string): Promise<Uint8Array | undefined>;
   /** Says which blobs will be asked for next, in order. */
   prefetch?(refs: readonly string[]): void;
-  /** Prefetches the contents of these `file` schemas (nested `bytes` schemas included), in reading order. */
-  prefetchContents?(schemas: readonly ParsedSchema[]): Promise<void>;
+  /**
+   * Prefetches the contents of these `file` schemas (nested `bytes` schemas included), in
+   * reading order; `refs`, the schemas' own refs, lets their reads coalesce with the contents'.
+   */
+  prefetchContents?(schemas: readonly ParsedSchema[], refs?: readonly string[]): Promise<void>;
 }
 
 export interface BatchReaderOptions {
@@ -59,6 +62,7 @@ interface Job {
 type Slot = { kind: 'inline'; bytes: Uint8Array } | { kind: 'range'; job: Job; offset: number; size: number } | { kind: 'missing' } | { kind: 'server' };
 
 interface Entry {
+  /** Gets expected; 0 for a companion (asked for only so its neighbours' reads coalesce, never handed out). */
   uses: number;
   located: boolean;
   /** The caller is waiting for it. */
@@ -124,21 +128,29 @@ export class BatchReader implements BlobSource {
     return (await this.endpoint()) !== undefined;
   }
 
-  prefetch(refs: readonly string[]): void {
+  prefetch(refs: readonly string[], companions?: ReadonlySet<string>): void {
     for (const ref of refs) {
+      const companion = companions?.has(ref) ?? false;
       const e = this.entries.get(ref);
       if (e) {
-        e.uses++;
+        if (!companion) e.uses++;
         continue;
       }
       const { promise, resolve } = deferred<Slot>();
-      this.entries.set(ref, { uses: 1, located: false, wanted: false, slot: promise, resolve, heldBytes: 0 });
+      this.entries.set(ref, { uses: companion ? 0 : 1, located: false, wanted: false, slot: promise, resolve, heldBytes: 0 });
       this.queue.push(ref);
     }
     this.pump();
   }
 
-  async prefetchContents(schemas: readonly ParsedSchema[]): Promise<void> {
+  /** A companion's part is done once located: whatever its place in the answer, it is let go. */
+  private dropCompanion(ref: string): boolean {
+    if (this.entries.get(ref)?.uses !== 0) return false;
+    this.entries.delete(ref);
+    return true;
+  }
+
+  async prefetchContents(schemas: readonly ParsedSchema[], refs?: readonly string[]): Promise<void> {
     const files = schemas.filter((s) => s.camliType === 'file');
     // Nested `bytes` schemas, level by level (one batch each), to know the order of the leaves.
     const nested = new Map<string, BytesPart[]>();
@@ -166,8 +178,19 @@ export class BatchReader implements BlobSource {
         }
       }
     };
-    for (const f of files) walk(f.parts, 0);
-    this.prefetch(order);
+    // A file schema was read already, but naming it again lets the reads of the chunks stored
+    // beside it (blobserver put packs a file's chunks and schema together) coalesce into one
+    // range straight from S3, rather than each chunk its own small read.
+    const companions = new Set<string>();
+    schemas.forEach((s, i) => {
+      if (s.camliType !== 'file') return;
+      if (refs?.[i]) {
+        order.push(refs[i]);
+        companions.add(refs[i]);
+      }
+      walk(s.parts, 0);
+    });
+    this.prefetch(order, companions);
   }
 
   /** These blobs' verified bytes, in order, fetched ahead in batches (missing blobs: undefined). */
@@ -178,7 +201,7 @@ export class BatchReader implements BlobSource {
 
   async get(ref: string): Promise<Uint8Array | undefined> {
     const e = this.entries.get(ref);
-    if (!e) return this.serverGet(ref);
+    if (!e || e.uses === 0) return this.serverGet(ref);
     e.wanted = true;
     if (!e.located) {
       // Asked for before its turn: it goes first.
@@ -262,7 +285,7 @@ export class BatchReader implements BlobSource {
     try {
       const url = await this.endpoint();
       if (url) this.settle(batch, await this.locate(url, batch));
-      else for (const ref of batch) this.addJob([ref], 0, () => this.serverGet(ref), (job) => ({ kind: 'range', job, offset: 0, size: Infinity }));
+      else for (const ref of batch.filter((r) => !this.dropCompanion(r))) this.addJob([ref], 0, () => this.serverGet(ref), (job) => ({ kind: 'range', job, offset: 0, size: Infinity }));
     } catch {
       // The extension failed: these blobs come through GET /camli/<ref>.
       for (const ref of batch) this.entries.get(ref)?.resolve({ kind: 'server' });
@@ -292,7 +315,7 @@ export class BatchReader implements BlobSource {
   private settle(batch: readonly string[], answer: LocateAnswer): void {
     const slotOf = (ref: string, slot: Slot) => {
       const e = this.entries.get(ref);
-      if (!e || e.located === false) return;
+      if (!e || e.located === false || this.dropCompanion(ref)) return;
       if (slot.kind === 'inline') {
         e.heldBytes = slot.bytes.length;
         this.held += e.heldBytes;
@@ -305,7 +328,7 @@ export class BatchReader implements BlobSource {
     const order = new Map(batch.map((r, i) => [r, i]));
     const ranges = [...(answer.ranges ?? [])].sort((a, b) => firstUse(a, order) - firstUse(b, order));
     for (const r of ranges) {
-      const mine = r.blobs.filter((b) => this.entries.get(b.blobRef)?.located);
+      const mine = r.blobs.filter((b) => this.entries.get(b.blobRef)?.located && !this.dropCompanion(b.blobRef));
       if (!mine.length) continue;
       this.addJob(
         mine.map((b) => b.blobRef),
@@ -318,7 +341,7 @@ export class BatchReader implements BlobSource {
       );
     }
     const answered = new Set([...(answer.inline ?? []).map((b) => b.blobRef), ...(answer.missing ?? []), ...ranges.flatMap((r) => r.blobs.map((b) => b.blobRef))]);
-    const deferredRefs = batch.filter((r) => !answered.has(r));
+    const deferredRefs = batch.filter((r) => !answered.has(r) && !this.dropCompanion(r));
     // Deferred (or left out by the server): asked for again, first.
     for (const ref of deferredRefs) this.entries.get(ref)!.located = false;
     this.queue = [...deferredRefs, ...this.queue];

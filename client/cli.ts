@@ -121,7 +121,7 @@ export async function main(argv: string[]): Promise<number> {
       if (restorable(schema)) {
         // Contents come in batches straight from S3 where the server offers it (else GET /camli/<ref>).
         const reader = new BatchReader(client);
-        await reader.prefetchContents([schema]);
+        await reader.prefetchContents([schema], [ref]);
         const path = await restoreSchema(reader, ref, schema, values.output ?? '.');
         await out(`${path}\n`, { ref, path, camliType: schema.camliType });
         return 0;

@@ -72,7 +72,7 @@ export async function restoreSchema(client: BlobSource, ref: string, schema: Par
         client.prefetch?.(members);
         const schemas: ParsedSchema[] = [];
         for (const member of members) schemas.push(parseSchema(await fetchBlob(client, member)) ?? { camliType: 'unknown' });
-        await client.prefetchContents?.(schemas);
+        await client.prefetchContents?.(schemas, members);
         for (const [i, member] of members.entries()) await restoreSchema(client, member, schemas[i], path);
       }
       await setAttributes(path, schema);
