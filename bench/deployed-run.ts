@@ -64,7 +64,7 @@ async function main(): Promise<void> {
   };
   const why = localStackUnavailable(PROJECT_ROOT);
   if (why) {
-    console.log(`\n10-11. deployed stack in the Lambda RIE: skipped (${why})`);
+    console.log(`\n11-12. deployed stack in the Lambda RIE: skipped (${why})`);
     return;
   }
   const ls = await startLocalStack(PROJECT_ROOT, join(work, 'localstack'));
@@ -125,7 +125,7 @@ async function main(): Promise<void> {
       await phase(c.name === 'pk' ? 'pk-get -o' : 'blobserver get -o', 'restore', bytes, () => c.get(ref, out, join(work, `home-get-${c.name}`)));
     }
 
-    console.log(`\n10. the functions as synthesized (cdk.out), in AWS's Lambda Runtime Interface Emulator + aws-lambda-ric, behind the template's routes`);
+    console.log(`\n11. the functions as synthesized (cdk.out), in AWS's Lambda Runtime Interface Emulator + aws-lambda-ric, behind the template's routes`);
     console.log('    (LocalStack S3 + Secrets Manager, DynamoDB Local; durations as the emulator reports them: INIT REPORT, INVOKE RTDONE)');
     console.log(
       table(
@@ -138,7 +138,7 @@ async function main(): Promise<void> {
     );
 
     console.log(
-      `\n11. cost of the deployed stack per GB, at ${PRICES.region} list prices of ${PRICES.date} (Lambda arm64 $${PRICES.lambdaArmGbSecond}/GB-s + $0.20/M requests, HTTP API $1.00/M,` +
+      `\n12. cost of the deployed stack per GB, at ${PRICES.region} list prices of ${PRICES.date} (Lambda arm64 $${PRICES.lambdaArmGbSecond}/GB-s + $0.20/M requests, HTTP API $1.00/M,` +
         ` S3 $0.005/1k PUT/COPY/POST/LIST + $0.0004/1k GET, DynamoDB $0.625/M WRU + $0.125/M RRU); tree of ${COST_TREE.small.count} x 32 KiB + ${COST_TREE.large.count} x 3 MB files`,
     );
     const GB = 1e9;

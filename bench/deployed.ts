@@ -21,7 +21,7 @@ function namespaceUnavailable(): string | undefined {
 export async function deployedBench(): Promise<void> {
   const why = namespaceUnavailable();
   if (why) {
-    console.log(`\n10-11. deployed stack in the Lambda RIE: skipped (${why})`);
+    console.log(`\n11-12. deployed stack in the Lambda RIE: skipped (${why})`);
     return;
   }
   const node = [process.execPath, '--import', 'tsx', RUN];

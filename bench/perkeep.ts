@@ -21,14 +21,13 @@ export interface PerkeepFigures {
 /** The tree the issues measure with: 2,000 files of 32 KiB and 20 files of 3 MB, random bytes. */
 export const TREE = { small: { count: 2000, size: 32 * 1024 }, large: { count: 20, size: 3_000_000 } };
 
-/** Writes TREE (or a tree of that shape) under `root`; answers its size in bytes. */
-export async function makeTree(root: string, tree: typeof TREE = TREE): Promise<number> {
-  const TREE = tree;
+/** Writes TREE (or another shape) under `root`; answers its size in bytes. */
+export async function makeTree(root: string, shape: typeof TREE = TREE): Promise<number> {
   await mkdir(join(root, 'small'), { recursive: true });
   await mkdir(join(root, 'large'), { recursive: true });
-  for (let i = 0; i < TREE.small.count; i++) await writeFile(join(root, 'small', `f${String(i).padStart(4, '0')}`), randomBytes(TREE.small.size));
-  for (let i = 0; i < TREE.large.count; i++) await writeFile(join(root, 'large', `big${i}`), randomBytes(TREE.large.size));
-  return TREE.small.count * TREE.small.size + TREE.large.count * TREE.large.size;
+  for (let i = 0; i < shape.small.count; i++) await writeFile(join(root, 'small', `f${String(i).padStart(4, '0')}`), randomBytes(shape.small.size));
+  for (let i = 0; i < shape.large.count; i++) await writeFile(join(root, 'large', `big${i}`), randomBytes(shape.large.size));
+  return shape.small.count * shape.small.size + shape.large.count * shape.large.size;
 }
 
 /** Runs a client to completion; answers the last line it printed (pk-put's and blobserver's root ref). */

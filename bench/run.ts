@@ -147,9 +147,11 @@ const worst = await worstAcceptedUpload(REPS.worst, MAX_PARTS_PER_REQUEST);
 console.log(`\n9. worst accepted upload request: ${MAX_PARTS_PER_REQUEST} parts (the cap) of 16 bytes each, HTTP -> local server -> dynalite + s3rver`);
 console.log(table(['median ms', 'max ms', 'function timeout ms', 'max of timeout'], [[fmt(worst.medianMs), fmt(worst.maxMs), fmt(FUNCTION_TIMEOUT_SECONDS * 1000), pct(worst.maxMs / (FUNCTION_TIMEOUT_SECONDS * 1000))]]));
 
-// 10-11. The functions as synthesized, in the Lambda RIE: cold start, invoke, cost per GB (bench/deployed.ts).
+// 10. Reads straight from S3, put and restore against perkeepd, server CPU per blob: bench/restore.ts.
+await (await import('./restore.js')).restoreBench();
+// 11-12. The functions as synthesized, in the Lambda RIE: cold start, invoke, cost per GB (bench/deployed.ts).
 await (await import('./deployed.js')).deployedBench();
-// 10. The page at /ui in Chromium: hashing in its worker, a 20 MB file through uploadForm.
+// 13. The page at /ui in Chromium: hashing in its worker, a 20 MB file through uploadForm.
 await (await import('./ui.js')).uiBench();
 
 console.log(`\ntotal ${fmt((Date.now() - started) / 1000, 1)} s`);

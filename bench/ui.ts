@@ -29,7 +29,7 @@ interface PageHash {
 export async function uiBench(): Promise<void> {
   const unavailable = chromiumUnavailable();
   if (unavailable) {
-    console.log(`\n10. the page at /ui in Chromium: skipped (${unavailable})`);
+    console.log(`\n13. the page at /ui in Chromium: skipped (${unavailable})`);
     return;
   }
   const dir = await mkdtemp(join(tmpdir(), 'blobserver-bench-ui-'));
@@ -56,7 +56,7 @@ export async function uiBench(): Promise<void> {
 
     const hashes: PageHash[] = [];
     for (let i = 0; i < HASH_REPS; i++) hashes.push((await formPage.evaluate((mb) => (window as unknown as { blobserverUi: { bench(mb: number): Promise<PageHash> } }).blobserverUi.bench(mb), HASH_MB)) as PageHash);
-    console.log(`\n10. the page at /ui in Chromium (${browser.version()}), worker hashing of ${HASH_MB} MiB, median of ${HASH_REPS} (MB/s)`);
+    console.log(`\n13. the page at /ui in Chromium (${browser.version()}), worker hashing of ${HASH_MB} MiB, median of ${HASH_REPS} (MB/s)`);
     const med = (k: keyof PageHash) => fmt(median(hashes.map((h) => h[k])));
     console.log(table(['SHA-224 (hash-wasm, the page\'s)', 'SHA-224 (@noble/hashes)', 'chunk + hash (as put)'], [[med('sha224'), med('noble'), med('chunked')]]));
 

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { lstat, readdir, readFile, stat as fsStat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { BatchReader } from './batch-read.js';
 import { blobRefOf } from './hash.js';
 import { BlobServerClient } from './http-client.js';
 import { resolveServer } from './node/config.js';
@@ -179,7 +180,10 @@ export async function main(argv: string[]): Promise<number> {
       const bytes = await fetchBlob(client, ref);
       const schema = parseSchema(bytes);
       if (restorable(schema)) {
-        const path = await restoreSchema(client, ref, schema, values.output ?? '.');
+        // Contents come in batches straight from S3 where the server offers it (else GET /camli/<ref>).
+        const reader = new BatchReader(client);
+        await reader.prefetchContents([schema], [ref]);
+        const path = await restoreSchema(reader, ref, schema, values.output ?? '.');
         await out(`${path}\n`, { ref, path, camliType: schema.camliType });
         return 0;
       }

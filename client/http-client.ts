@@ -60,7 +60,7 @@ export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
 const MIN_UPLOAD_BYTES_PER_SECOND = 32 << 10;
 
 /** A response whose body is read under the idle timeout and a size cap. */
-interface Exchange {
+export interface Exchange {
   res: Response;
   /** The body, at most `limit` bytes (more is an error, `tooLarge` its message), each chunk also given to `onChunk`. */
   read(limit: number, onChunk?: (chunk: Uint8Array) => void, tooLarge?: string): Promise<Uint8Array>;
@@ -222,6 +222,15 @@ export class BlobServerClient {
       }
       return exchange;
     });
+  }
+
+  /**
+   * One exchange as this client makes them (credentials unless `auth: false`, retries, timeouts,
+   * the request count), for extensions built on the client (batch-read.ts). Its body is read
+   * through the exchange, bounded.
+   */
+  send(operation: Operation, url: string, init: RequestInit & { auth?: boolean; blobRefs?: readonly string[] } = {}): Promise<Exchange> {
+    return this.request(operation, url, init);
   }
 
   private aborted(operation: Operation, url: string, cause?: unknown): BlobServerError {

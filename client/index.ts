@@ -3,6 +3,7 @@
  * Node-only helpers (file trees, restore, Perkeep's client-config.json) are in ./node/.
  */
 export { BlobServerClient, authorizationHeader, MAX_REFS_PER_REQUEST, type ClientOptions, type SizedRef, type UploadForm, type UploadTarget } from './http-client.js';
+export { BatchReader, type BatchReaderOptions, type BlobSource } from './batch-read.js';
 export { Uploader, type UploaderOptions, type UploadStats } from './uploader.js';
 export { BlobServerError, type Operation } from './errors.js';
 export { DEFAULT_RETRY, type RetryPolicy } from './retry.js';

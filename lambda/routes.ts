@@ -40,6 +40,8 @@ export const ROUTES = [
   { method: 'GET', path: '/camli/stat', side: 'read', auth: 'basic', handler: 'stat' },
   { method: 'POST', path: '/camli/stat', side: 'read', auth: 'basic', handler: 'stat' },
   { method: 'GET', path: '/camli/enumerate-blobs', side: 'read', auth: 'basic', handler: 'enumerate' },
+  // Our extension (DESIGN §9): where blobs' bytes are in S3, as signed ranged URLs. Perkeep's clients never call it.
+  { method: 'POST', path: '/camli/locate', side: 'read', auth: 'basic', handler: 'locate' },
   { method: 'GET', path: '/camli/{blobref}', side: 'read', auth: 'basic', handler: 'getBlob' },
   { method: 'HEAD', path: '/camli/{blobref}', side: 'read', auth: 'basic', handler: 'getBlob' },
   { method: 'POST', path: '/camli/upload', side: 'write', auth: 'basic', handler: 'batchUpload' },

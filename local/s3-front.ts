@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, request, type IncomingMessage } from 'node:http';
-import { PassThrough, pipeline, type Readable } from 'node:stream';
+import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
+import { PassThrough, pipeline, Transform, type Readable } from 'node:stream';
 import busboy from 'busboy';
 import { corsResponseHeaders, preflight, type AllowOrigin } from './cors.js';
 import { serveOn, type Emulator } from './emulators.js';
+import { isPresigned, s3ErrorXml, verifyPresigned, type SigningKeys } from './presigned-check.js';
 
 /**
  * S3 as the local server's clients see it (presigned GET redirects, uploadForm POSTs): a
@@ -12,9 +13,15 @@ import { serveOn, type Emulator } from './emulators.js';
  * does: in a browser-form POST, `${filename}` in the `key` field becomes the file part's
  * filename. Policy and signature are still not checked (s3rver ignores them); that is
  * proved on a real S3 implementation (LocalStack lane).
+ *
+ * With `verify` (the keys s3rver signs with), presigned GETs and HEADs are served as S3 serves
+ * them where s3rver does not: the SigV4 query signature is checked over the signed headers (a
+ * tampered Range is refused 403 SignatureDoesNotMatch), an expired URL is refused, and a suffix
+ * range (`Range: bytes=-N`, which s3rver reads as `0-N`) answers the object's last N bytes.
  */
-export async function startS3Front(target: string, host = '127.0.0.1', allowOrigin: AllowOrigin = () => false): Promise<Emulator> {
+export async function startS3Front(target: string, host = '127.0.0.1', options: { verify?: SigningKeys | undefined; allowOrigin?: AllowOrigin } = {}): Promise<Emulator> {
   const upstream = new URL(target);
+  const allowOrigin = options.allowOrigin ?? (() => false);
   const server = createServer((req, res) => {
     // The bucket's CORS rule (infra/storage.ts), answered here: form POSTs and (ranged) GETs
     // from the allowed origins.
@@ -24,7 +31,31 @@ export async function startS3Front(target: string, host = '127.0.0.1', allowOrig
       return req.resume();
     }
     const cors = corsResponseHeaders(req.headers, allowOrigin);
+    for (const [name, value] of Object.entries(cors)) res.setHeader(name, value);
+    if (options.verify && (req.method === 'GET' || req.method === 'HEAD')) {
+      const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
+      if (isPresigned(url)) {
+        verifyPresigned(req, url, options.verify).then(
+          (verdict) => {
+            if (verdict.ok) return forward(req, res, cors);
+            res.writeHead(verdict.status, { 'content-type': 'application/xml' });
+            res.end(req.method === 'HEAD' ? undefined : s3ErrorXml(verdict.code, verdict.message));
+          },
+          () => {
+            res.writeHead(500, { 'content-type': 'application/xml' });
+            res.end();
+          },
+        );
+        return;
+      }
+    }
+    forward(req, res, cors);
+  });
+
+  function forward(req: IncomingMessage, res: ServerResponse, cors: Record<string, string>): void {
     const headers = { ...req.headers };
+    const suffix = req.method === 'GET' ? /^bytes=-(\d+)$/.exec(String(headers.range ?? '').trim()) : null;
+    if (suffix) delete headers.range;
     let body: Readable = req;
     if (isFormPost(req)) {
       const boundary = `s3front${randomBytes(12).toString('hex')}`;
@@ -34,6 +65,7 @@ export async function startS3Front(target: string, host = '127.0.0.1', allowOrig
       headers['transfer-encoding'] = 'chunked';
     }
     const out = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers }, (up) => {
+      if (suffix && up.statusCode === 200) return answerSuffix(up, res, Number(suffix[1]));
       res.writeHead(up.statusCode ?? 502, { ...up.headers, ...cors });
       // A client hanging up mid-body must not leave the upstream response open.
       pipeline(up, res, () => undefined);
@@ -46,8 +78,34 @@ export async function startS3Front(target: string, host = '127.0.0.1', allowOrig
     out.on('error', fail);
     body.on('error', fail);
     body.pipe(out);
-  });
+  }
   return serveOn(server, host);
+}
+
+/** The last `n` bytes of a whole-object answer, as S3 answers `Range: bytes=-n` (206, or 416 for n = 0 or an empty object). */
+function answerSuffix(up: IncomingMessage, res: ServerResponse, n: number): void {
+  const size = Number(up.headers['content-length']);
+  if (!Number.isInteger(size) || n === 0 || size === 0) {
+    up.resume();
+    res.writeHead(416, { 'content-type': 'application/xml' });
+    res.end(s3ErrorXml('InvalidRange', 'The requested range is not satisfiable'));
+    return;
+  }
+  const start = Math.max(0, size - n);
+  let skip = start;
+  const tail = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      if (skip >= chunk.length) {
+        skip -= chunk.length;
+        return done();
+      }
+      const rest = chunk.subarray(skip);
+      skip = 0;
+      done(null, rest);
+    },
+  });
+  res.writeHead(206, { ...up.headers, 'content-length': String(size - start), 'content-range': `bytes ${start}-${size - 1}/${size}` });
+  pipeline(up, tail, res, () => undefined);
 }
 
 /** A POST Object (browser form) to a bucket: `/<bucket>` with no sub-resource query. */

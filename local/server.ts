@@ -74,10 +74,11 @@ export async function startLocalServer(env?: Env): Promise<LocalServer> {
   }
   const onEmulators: Config = emulators ? onEmbeddedAws(configured, emulators) : configured;
 
-  // Clients reach a loopback S3 through the front (uploadForm POSTs need its `${filename}`).
+  // Clients reach a loopback S3 through the front (uploadForm POSTs need its `${filename}`;
+  // presigned GETs its signature and Range checks, with the static keys the URLs are signed with).
   const front =
     !onEmulators.endpoints.s3Public && presignEndpoint(onEmulators.endpoints.s3, host)
-      ? await startS3Front(onEmulators.endpoints.s3!, undefined, (origin) => listed(origin) || isOwnPage(origin))
+      ? await startS3Front(onEmulators.endpoints.s3!, undefined, { verify: onEmulators.credentials, allowOrigin: (origin) => listed(origin) || isOwnPage(origin) })
       : undefined;
   const config: Config = {
     ...onEmulators,

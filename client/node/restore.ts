@@ -2,7 +2,8 @@ import { constants } from 'node:fs';
 import { lutimes, mkdir, open, symlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BlobServerError } from '../errors.js';
-import { MAX_BLOB_SIZE, type BlobServerClient } from '../http-client.js';
+import { MAX_BLOB_SIZE } from '../http-client.js';
+import type { BlobSource } from '../batch-read.js';
 import { parseSchema, type BytesPart, type ParsedSchema } from '../schema.js';
 
 /**
@@ -16,10 +17,13 @@ import { parseSchema, type BytesPart, type ParsedSchema } from '../schema.js';
  * refused; names must be one path element; modes keep the permission bits only (no
  * setuid/setgid/sticky); every blob is cut off at the size its schema declares, schema blobs at
  * 16 MiB.
+ *
+ * Through a BatchReader, each directory's member schemas and then their contents are named
+ * ahead (prefetch), so they come in batches straight from S3.
  */
 
 /** A blob's verified bytes, at most `maxSize` (default 16 MiB); a blob the server does not have is an error (404). */
-export async function fetchBlob(client: BlobServerClient, ref: string, maxSize = MAX_BLOB_SIZE): Promise<Uint8Array> {
+export async function fetchBlob(client: BlobSource, ref: string, maxSize = MAX_BLOB_SIZE): Promise<Uint8Array> {
   const bytes = await client.get(ref, { maxSize });
   if (!bytes) throw new BlobServerError(`get: the server has no blob ${ref}`, { operation: 'get', blobRefs: [ref], status: 404 });
   return bytes;
@@ -27,7 +31,7 @@ export async function fetchBlob(client: BlobServerClient, ref: string, maxSize =
 
 const refused = (ref: string, why: string) => new BlobServerError(`get: ${ref} ${why}`, { operation: 'get', blobRefs: [ref] });
 
-async function fetchSchema(client: BlobServerClient, ref: string, type: string): Promise<ParsedSchema> {
+async function fetchSchema(client: BlobSource, ref: string, type: string): Promise<ParsedSchema> {
   const schema = parseSchema(await fetchBlob(client, ref));
   if (schema?.camliType !== type) throw refused(ref, `is not a "${type}" schema blob`);
   return schema;
@@ -43,7 +47,7 @@ function safeName(name: string | undefined, ref: string): string {
 }
 
 /** The bytes of a part list, each blob checked against the size the schema gives it. */
-async function* contents(client: BlobServerClient, parts: readonly BytesPart[], ref: string): AsyncGenerator<Uint8Array> {
+async function* contents(client: BlobSource, parts: readonly BytesPart[], ref: string): AsyncGenerator<Uint8Array> {
   if (!Array.isArray(parts)) throw refused(ref, 'has a "parts" that is not a list');
   for (const p of parts) {
     const size = p.size;
@@ -99,7 +103,7 @@ async function creating<T>(path: string, ref: string, create: () => Promise<T>):
 }
 
 /** Restores the schema blob `ref` (already fetched as `schema`) into `dir`; returns the path written. */
-export async function restoreSchema(client: BlobServerClient, ref: string, schema: ParsedSchema, dir: string): Promise<string> {
+export async function restoreSchema(client: BlobSource, ref: string, schema: ParsedSchema, dir: string): Promise<string> {
   const path = join(dir, safeName(schema.fileName, ref));
   switch (schema.camliType) {
     case 'file': {
@@ -116,14 +120,20 @@ export async function restoreSchema(client: BlobServerClient, ref: string, schem
     case 'directory': {
       await creating(path, ref, () => mkdir(path));
       if (schema.entries) {
+        const members: string[] = [];
+        for await (const member of setMembers(client, schema.entries)) members.push(member);
+        client.prefetch?.(members);
         const names = new Set<string>();
-        for await (const member of setMembers(client, schema.entries)) {
+        const schemas: ParsedSchema[] = [];
+        for (const member of members) {
           const child = parseSchema(await fetchBlob(client, member)) ?? { camliType: 'unknown' };
           const name = safeName(child.fileName, member);
           if (names.has(name)) throw refused(ref, `lists "${name}" twice in one directory`);
           names.add(name);
-          await restoreSchema(client, member, child, path);
+          schemas.push(child);
         }
+        await client.prefetchContents?.(schemas, members);
+        for (const [i, member] of members.entries()) await restoreSchema(client, member, schemas[i]!, path);
       }
       // Opened without following, so the attributes land on the directory made above.
       const handle = await open(path, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
@@ -147,7 +157,7 @@ export async function restoreSchema(client: BlobServerClient, ref: string, schem
 }
 
 /** Members of a static-set, following its mergeSets. */
-async function* setMembers(client: BlobServerClient, ref: string): AsyncGenerator<string> {
+async function* setMembers(client: BlobSource, ref: string): AsyncGenerator<string> {
   const set = await fetchSchema(client, ref, 'static-set');
   if (!Array.isArray(set.members ?? []) || !Array.isArray(set.mergeSets ?? [])) throw refused(ref, 'has members or mergeSets that are not lists');
   yield* set.members ?? [];

@@ -93,4 +93,20 @@ export class S3BlobStore implements BlobStore {
     const expiresIn = await signingLifetime(this.presigner, ttlSeconds);
     return getSignedUrl(this.presigner, new GetObjectCommand({ Bucket: this.bucketName, Key: key }), { expiresIn });
   }
+
+  async presignedRangeUrl(key: string, range: { offset: number; length: number }, ttlSeconds: number): Promise<{ url: string; headers: Record<string, string> }> {
+    const Range = `bytes=${range.offset}-${range.offset + range.length - 1}`;
+    // `range` is signed (S3 then refuses the URL with any other Range, or none): named
+    // explicitly so no presigner default can ever hoist or drop it.
+    const url = await getSignedUrl(this.presigner, new GetObjectCommand({ Bucket: this.bucketName, Key: key, Range }), {
+      expiresIn: ttlSeconds,
+      signableHeaders: new Set(['range']),
+    });
+    return { url, headers: { range: Range } };
+  }
+
+  async signingExpiration(): Promise<Date | undefined> {
+    const credentials = this.presigner.config.credentials;
+    return typeof credentials === 'function' ? (await credentials()).expiration : undefined;
+  }
 }

@@ -42,6 +42,8 @@ export interface Config {
   signingKeys: KeySource;
   /** Powertools settings (log level, metrics switch, service name), passed through to telemetry. */
   telemetry: Record<string, string | undefined>;
+  /** The AWS SDK's own per-request defaults instead of aws-clients.ts's cuts (BLOBSERVER_SDK_DEFAULTS=true; for comparison). */
+  sdkDefaults?: boolean;
   /** Static AWS credentials for emulators; undefined (the cloud) means the SDK's default chain. */
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string; expiration?: Date };
 }
@@ -127,6 +129,7 @@ export function readConfig(env: Env = process.env): Config {
     auth,
     signingKeys,
     telemetry: readTelemetryConfig(env),
+    sdkDefaults: env.BLOBSERVER_SDK_DEFAULTS === 'true',
   };
 }
 

@@ -7,7 +7,8 @@ import type { StorageGeneration } from './storage-generation.js';
  * lives), searchRoot/helpRoot/shareRoot (empty: we have none of those), signing (absent: we
  * do not sign), storageGeneration + storageInitTime (the store's generation: the client keys
  * its "have cache" by it, as with perkeepd; removing blobs does not change it, as with
- * perkeepd) and hasLegacySHA1Index.
+ * perkeepd) and hasLegacySHA1Index. `locateBlobsRoot` is our batch locate extension
+ * (DESIGN §9); Perkeep's clients decode discovery into a struct and ignore keys they do not know.
  */
 
 export const DISCOVERY_MEDIA_TYPE = 'text/x-camli-configuration';
@@ -38,6 +39,7 @@ export function discoveryDocument(event: HttpEvent, principal: string, generatio
     jsonSignRoot: '',
     userName: principal,
     hasLegacySHA1Index: false,
+    locateBlobsRoot: `${root}camli/locate`,
     ...(generation ? { storageGeneration: generation.generation, storageInitTime: generation.initTime } : {}),
   };
 }

@@ -90,4 +90,12 @@ export class MemoryBlobStore implements BlobStore {
   async presignedGetUrl(key: string, ttlSeconds: number): Promise<string> {
     return `memory://${key}?ttl=${ttlSeconds}`;
   }
+
+  async presignedRangeUrl(key: string, range: { offset: number; length: number }, ttlSeconds: number): Promise<{ url: string; headers: Record<string, string> }> {
+    return { url: `memory://${key}?ttl=${ttlSeconds}`, headers: { range: `bytes=${range.offset}-${range.offset + range.length - 1}` } };
+  }
+
+  async signingExpiration(): Promise<Date | undefined> {
+    return undefined;
+  }
 }

@@ -83,4 +83,11 @@ export interface BlobStore {
   list(prefix: string): AsyncIterable<StoredObjectInfo>;
   /** A short-lived URL that lets its holder GET the whole object. */
   presignedGetUrl(key: string, ttlSeconds: number): Promise<string>;
+  /**
+   * A short-lived URL for `length` bytes of the object from `offset`, with the Range header
+   * the holder must send: the Range is signed, so the URL grants exactly those bytes.
+   */
+  presignedRangeUrl(key: string, range: { offset: number; length: number }, ttlSeconds: number): Promise<{ url: string; headers: Record<string, string> }>;
+  /** When the credentials that sign URLs expire (undefined: long-lived keys). */
+  signingExpiration(): Promise<Date | undefined>;
 }

@@ -1,5 +1,6 @@
 import { enumerateHandler } from './enumerate-blobs.js';
 import { getBlobHandler } from './get-blob.js';
+import { locateHandler } from './locate-blobs.js';
 import { preuploadHandler } from './preupload.js';
 import type { HandlersOf } from './registry.js';
 import { rootHandler } from './root.js';
@@ -16,4 +17,5 @@ export const READ_HANDLERS: HandlersOf<'read'> = {
   enumerate: enumerateHandler,
   getBlob: getBlobHandler,
   ui: uiHandler,
+  locate: locateHandler,
 };

@@ -1,0 +1,395 @@
+import { verifies } from './blobref.js';
+import { MAX_BLOB_SIZE, type BlobServerClient, type Exchange } from './http-client.js';
+import { parseSchema, type BytesPart, type ParsedSchema } from './schema.js';
+
+/**
+ * Batch reads (DESIGN §9): blobs named ahead of use (`prefetch`) are located a thousand at a
+ * time through the server's batch locate extension and fetched straight from S3 as coalesced
+ * signed ranges, a few at once, while the caller consumes them in order (`get`). Small blobs
+ * come inline in the locate answer. Every blob is checked against its ref before use; a range
+ * that fails (expired, gone, wrong bytes) falls back to `GET /camli/<ref>`, as does everything
+ * on a server without the extension (perkeepd: its discovery does not advertise it), where
+ * prefetched blobs are fetched that way a few at once. Memory: ranges are fetched while the
+ * bytes held (fetched, not yet consumed) stay under `maxBufferedBytes`, except the one range
+ * the caller is waiting for.
+ */
+
+/** What restore reads blobs through: a plain client, or a BatchReader in front of one. */
+export interface BlobSource {
+  /** The blob's verified bytes, at most `maxSize` (default 16 MiB, more is an error); undefined when the server does not have it. */
+  get(ref: string, options?: { maxSize?: number | undefined }): Promise<Uint8Array | undefined>;
+  /** Says which blobs will be asked for next, in order. */
+  prefetch?(refs: readonly string[]): void;
+  /**
+   * Prefetches the contents of these `file` schemas (nested `bytes` schemas included), in
+   * reading order; `refs`, the schemas' own refs, lets their reads coalesce with the contents'.
+   */
+  prefetchContents?(schemas: readonly ParsedSchema[], refs?: readonly string[]): Promise<void>;
+}
+
+export interface BatchReaderOptions {
+  /** Ranges (or, without the extension, blobs) fetched at once. Default 8. */
+  concurrency?: number;
+  /** Bytes fetched ahead of the caller. Default 64 MiB. */
+  maxBufferedBytes?: number;
+}
+
+/** The extension's answer (lambda/core/locate.ts). */
+interface LocateAnswer {
+  ranges: { url: string; headers: Record<string, string>; length: number; blobs: { blobRef: string; size: number; offset: number }[] }[];
+  inline: { blobRef: string; size: number; data: string }[];
+  missing: string[];
+  deferred: string[];
+}
+
+/** The server's limit on refs per locate. */
+const MAX_LOCATE_REFS = 1000;
+/** Locate requests in flight: the server reads inline blobs while the previous answer is used. */
+const LOCATES_AT_ONCE = 3;
+/** The most a locate answer or the discovery document may take (inline blobs are at most 2 MiB a answer, base64). */
+const MAX_ANSWER_BYTES = 16 << 20;
+
+/** A JSON body read through the exchange, bounded. */
+async function jsonOf(exchange: Exchange): Promise<unknown> {
+  return JSON.parse(new TextDecoder().decode(await exchange.read(MAX_ANSWER_BYTES)));
+}
+
+/** One read: a signed S3 range (or one blob through the server), shared by the blobs inside it. */
+interface Job {
+  length: number;
+  fetch(): Promise<Uint8Array | undefined>;
+  /** Its blobs' entries not yet consumed; the bytes are let go at 0. */
+  entriesLeft: number;
+  urgent: boolean;
+  result?: Promise<Uint8Array | undefined> | undefined;
+  started: () => void;
+  start: Promise<void>;
+}
+
+type Slot = { kind: 'inline'; bytes: Uint8Array } | { kind: 'range'; job: Job; offset: number; size: number } | { kind: 'missing' } | { kind: 'server' };
+
+interface Entry {
+  /** Gets expected; 0 for a companion (asked for only so its neighbours' reads coalesce, never handed out). */
+  uses: number;
+  located: boolean;
+  /** The caller is waiting for it. */
+  wanted: boolean;
+  slot: Promise<Slot>;
+  resolve(slot: Slot): void;
+  /** Bytes this entry keeps held on its own (inline). */
+  heldBytes: number;
+}
+
+function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void } {
+  let resolve!: (v: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+export class BatchReader implements BlobSource {
+  private readonly concurrency: number;
+  private readonly maxBuffered: number;
+  private readonly entries = new Map<string, Entry>();
+  /** Refs prefetched and not yet located, in order. */
+  private queue: string[] = [];
+  /** Located reads not yet started, in order of first use. */
+  private jobs: Job[] = [];
+  private active = 0;
+  private held = 0;
+  private locating = 0;
+  /** After an answer that deferred refs, ask for about as many as it answered. */
+  private window = MAX_LOCATE_REFS;
+  private locateUrl?: Promise<string | undefined>;
+  /** Requests made to the server and to S3 (benchmarks' requests per blob). */
+  readonly stats = { locates: 0, ranges: 0, serverGets: 0 };
+
+  constructor(
+    readonly client: BlobServerClient,
+    options: BatchReaderOptions = {},
+  ) {
+    this.concurrency = options.concurrency ?? 8;
+    this.maxBuffered = options.maxBufferedBytes ?? 64 << 20;
+  }
+
+  /** The locate endpoint from the server's discovery document, or undefined when it has none. */
+  private endpoint(): Promise<string | undefined> {
+    this.locateUrl ??= (async () => {
+      const base = `${this.client.server}/`;
+      try {
+        const res = await this.client.send('config', `${base}?camli.mode=config`, { headers: { accept: 'text/x-camli-configuration' } });
+        if (res.res.status !== 200) {
+          await res.discard();
+          return undefined;
+        }
+        const root = ((await jsonOf(res)) as { locateBlobsRoot?: unknown }).locateBlobsRoot;
+        return typeof root === 'string' && root ? new URL(root, base).toString() : undefined;
+      } catch {
+        return undefined;
+      }
+    })();
+    return this.locateUrl;
+  }
+
+  /** Whether the server offers batch locate. */
+  async supportsLocate(): Promise<boolean> {
+    return (await this.endpoint()) !== undefined;
+  }
+
+  prefetch(refs: readonly string[], companions?: ReadonlySet<string>): void {
+    for (const ref of refs) {
+      const companion = companions?.has(ref) ?? false;
+      const e = this.entries.get(ref);
+      if (e) {
+        if (!companion) e.uses++;
+        continue;
+      }
+      const { promise, resolve } = deferred<Slot>();
+      this.entries.set(ref, { uses: companion ? 0 : 1, located: false, wanted: false, slot: promise, resolve, heldBytes: 0 });
+      this.queue.push(ref);
+    }
+    this.pump();
+  }
+
+  /** A companion's part is done once located: whatever its place in the answer, it is let go. */
+  private dropCompanion(ref: string): boolean {
+    if (this.entries.get(ref)?.uses !== 0) return false;
+    this.entries.delete(ref);
+    return true;
+  }
+
+  async prefetchContents(schemas: readonly ParsedSchema[], refs?: readonly string[]): Promise<void> {
+    const files = schemas.filter((s) => s.camliType === 'file');
+    // Nested `bytes` schemas, level by level (one batch each), to know the order of the leaves.
+    const nested = new Map<string, BytesPart[]>();
+    let level = files.flatMap((s) => bytesRefs(s.parts));
+    while (level.length) {
+      level = [...new Set(level)].filter((r) => !nested.has(r));
+      this.prefetch(level);
+      const next: string[] = [];
+      for (const ref of level) {
+        const bytes = await this.get(ref);
+        const parts = bytes ? (parseSchema(bytes)?.parts ?? []) : [];
+        nested.set(ref, parts);
+        next.push(...bytesRefs(parts));
+      }
+      level = next;
+    }
+    // What restore's contents() asks for, in its order: each bytes schema, then its parts.
+    const order: string[] = [];
+    const walk = (parts: readonly BytesPart[] | undefined, depth: number) => {
+      for (const p of parts ?? []) {
+        if ('blobRef' in p) order.push(p.blobRef);
+        else if (depth < 64) {
+          order.push(p.bytesRef);
+          walk(nested.get(p.bytesRef), depth + 1);
+        }
+      }
+    };
+    // A file schema was read already, but naming it again lets the reads of the chunks stored
+    // beside it (blobserver put packs a file's chunks and schema together) coalesce into one
+    // range straight from S3, rather than each chunk its own small read.
+    const companions = new Set<string>();
+    schemas.forEach((s, i) => {
+      if (s.camliType !== 'file') return;
+      if (refs?.[i]) {
+        order.push(refs[i]);
+        companions.add(refs[i]);
+      }
+      walk(s.parts, 0);
+    });
+    this.prefetch(order, companions);
+  }
+
+  /** These blobs' verified bytes, in order, fetched ahead in batches (missing blobs: undefined). */
+  async *readMany(refs: readonly string[]): AsyncGenerator<{ ref: string; bytes: Uint8Array | undefined }> {
+    this.prefetch(refs);
+    for (const ref of refs) yield { ref, bytes: await this.get(ref) };
+  }
+
+  async get(ref: string, options: { maxSize?: number | undefined } = {}): Promise<Uint8Array | undefined> {
+    const maxSize = options.maxSize ?? MAX_BLOB_SIZE;
+    const e = this.entries.get(ref);
+    if (!e || e.uses === 0) return this.serverGet(ref, maxSize);
+    e.wanted = true;
+    if (!e.located) {
+      // Asked for before its turn: it goes first.
+      this.queue = [ref, ...this.queue.filter((r) => r !== ref)];
+      this.pump();
+    }
+    const slot = await e.slot;
+    if (--e.uses === 0) this.entries.delete(ref);
+    let bytes: Uint8Array | undefined;
+    if (slot.kind === 'missing') return undefined;
+    if (slot.kind === 'inline') bytes = slot.bytes;
+    if (slot.kind === 'range') {
+      const job = slot.job;
+      job.urgent = true;
+      this.pump();
+      await job.start;
+      const buf = await job.result!;
+      bytes = buf?.subarray(slot.offset, slot.offset + slot.size);
+    }
+    if (e.uses === 0) this.release(e, slot);
+    if (bytes && bytes.length <= maxSize && verifies(ref, bytes)) return bytes;
+    // Not fetched, too large or not the blob: the server's own GET (which verifies and bounds too) decides.
+    return this.serverGet(ref, maxSize);
+  }
+
+  private serverGet(ref: string, maxSize?: number): Promise<Uint8Array | undefined> {
+    this.stats.serverGets++;
+    return this.client.get(ref, { maxSize });
+  }
+
+  private release(e: Entry, slot: Slot): void {
+    this.held -= e.heldBytes;
+    e.heldBytes = 0;
+    if (slot.kind === 'range' && --slot.job.entriesLeft === 0) {
+      this.held -= slot.job.length;
+      slot.job.result = undefined;
+    }
+    this.pump();
+  }
+
+  /** Starts what may start: the next locate, and reads within the concurrency and memory bounds. */
+  private pump(): void {
+    while (this.locating < LOCATES_AT_ONCE && this.queue.length) {
+      const waiting = this.jobs.reduce((n, j) => n + j.entriesLeft, 0);
+      const ahead = waiting < MAX_LOCATE_REFS && this.held < this.maxBuffered;
+      if (!ahead && !this.entries.get(this.queue[0]!)?.wanted) break;
+      void this.locateNext();
+    }
+    while (this.active < this.concurrency && this.jobs.length) {
+      let i = this.jobs.findIndex((j) => j.urgent);
+      if (i < 0) {
+        if (this.held > 0 && this.held + this.jobs[0]!.length > this.maxBuffered) break;
+        i = 0;
+      }
+      const job = this.jobs.splice(i, 1)[0]!;
+      this.active++;
+      this.held += job.length;
+      job.result = job.fetch()
+        .then((bytes) => {
+          // Through the server (no extension), the size is known once fetched.
+          if (job.length === 0 && bytes) {
+            job.length = bytes.length;
+            this.held += bytes.length;
+          }
+          return bytes;
+        })
+        .finally(() => {
+          this.active--;
+          this.pump();
+        });
+      // A prefetched blob nobody asks for must not fail the process; the caller awaiting it sees the error.
+      job.result.catch(() => undefined);
+      job.started();
+    }
+  }
+
+  private async locateNext(): Promise<void> {
+    this.locating++;
+    const batch = this.queue.splice(0, this.window);
+    for (const ref of batch) this.entries.get(ref)!.located = true;
+    try {
+      const url = await this.endpoint();
+      if (url) this.settle(batch, await this.locate(url, batch));
+      else for (const ref of batch.filter((r) => !this.dropCompanion(r))) this.addJob([ref], 0, () => this.serverGet(ref), (job) => ({ kind: 'range', job, offset: 0, size: Infinity }));
+    } catch {
+      // The extension failed: these blobs come through GET /camli/<ref>.
+      for (const ref of batch) this.entries.get(ref)?.resolve({ kind: 'server' });
+    } finally {
+      this.locating--;
+      this.pump();
+    }
+  }
+
+  private async locate(url: string, refs: readonly string[]): Promise<LocateAnswer> {
+    const form = new URLSearchParams();
+    refs.forEach((r, i) => form.set(`blob${i + 1}`, r));
+    this.stats.locates++;
+    const res = await this.client.send('locate', url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: form.toString(),
+      blobRefs: refs,
+    });
+    if (res.res.status !== 200) {
+      await res.discard();
+      throw new Error(`locate answered ${res.res.status}`);
+    }
+    return (await jsonOf(res)) as LocateAnswer;
+  }
+
+  private settle(batch: readonly string[], answer: LocateAnswer): void {
+    const slotOf = (ref: string, slot: Slot) => {
+      const e = this.entries.get(ref);
+      if (!e || e.located === false || this.dropCompanion(ref)) return;
+      if (slot.kind === 'inline') {
+        e.heldBytes = slot.bytes.length;
+        this.held += e.heldBytes;
+      }
+      e.resolve(slot);
+    };
+    for (const b of answer.inline ?? []) slotOf(b.blobRef, { kind: 'inline', bytes: base64Bytes(b.data) });
+    for (const ref of answer.missing ?? []) slotOf(ref, { kind: 'missing' });
+    // In the order the caller will want them.
+    const order = new Map(batch.map((r, i) => [r, i]));
+    const ranges = [...(answer.ranges ?? [])].sort((a, b) => firstUse(a, order) - firstUse(b, order));
+    for (const r of ranges) {
+      const mine = r.blobs.filter((b) => this.entries.get(b.blobRef)?.located && !this.dropCompanion(b.blobRef));
+      if (!mine.length) continue;
+      this.addJob(
+        mine.map((b) => b.blobRef),
+        r.length,
+        () => this.fetchRange(r.url, r.headers, r.length),
+        (job, ref) => {
+          const b = mine.find((x) => x.blobRef === ref)!;
+          return { kind: 'range', job, offset: b.offset, size: b.size };
+        },
+      );
+    }
+    const answered = new Set([...(answer.inline ?? []).map((b) => b.blobRef), ...(answer.missing ?? []), ...ranges.flatMap((r) => r.blobs.map((b) => b.blobRef))]);
+    const deferredRefs = batch.filter((r) => !answered.has(r) && !this.dropCompanion(r));
+    // Deferred (or left out by the server): asked for again, first.
+    for (const ref of deferredRefs) this.entries.get(ref)!.located = false;
+    this.queue = [...deferredRefs, ...this.queue];
+    this.window = deferredRefs.length ? Math.max(16, Math.min(MAX_LOCATE_REFS, Math.ceil((batch.length - deferredRefs.length) * 1.25))) : MAX_LOCATE_REFS;
+  }
+
+  private addJob(refs: string[], length: number, fetch: () => Promise<Uint8Array | undefined>, slot: (job: Job, ref: string) => Slot): void {
+    const { promise: start, resolve: started } = deferred<void>();
+    const job: Job = { length, fetch, entriesLeft: refs.length, urgent: false, start, started: () => started() };
+    this.jobs.push(job);
+    for (const ref of refs) this.entries.get(ref)?.resolve(slot(job, ref));
+  }
+
+  /** One signed range straight from S3 (no credentials sent); undefined when S3 refuses it or sends other bytes. */
+  private async fetchRange(url: string, headers: Record<string, string>, length: number): Promise<Uint8Array | undefined> {
+    this.stats.ranges++;
+    try {
+      const res = await this.client.send('get', url, { headers, auth: false });
+      if (res.res.status !== 206 && res.res.status !== 200) {
+        await res.discard();
+        return undefined;
+      }
+      // Never more than the range asked for: a longer body is cut off (and refused) at `length`.
+      const bytes = await res.read(length);
+      return bytes.length === length ? bytes : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+const firstUse = (r: LocateAnswer['ranges'][number], order: Map<string, number>) => Math.min(...r.blobs.map((b) => order.get(b.blobRef) ?? Infinity));
+
+const bytesRefs = (parts: readonly BytesPart[] | undefined): string[] => (parts ?? []).flatMap((p) => ('bytesRef' in p ? [p.bytesRef] : []));
+
+function base64Bytes(data: string): Uint8Array {
+  const NodeBuffer = (globalThis as { Buffer?: { from(s: string, enc: 'base64'): Uint8Array } }).Buffer;
+  if (NodeBuffer) return NodeBuffer.from(data, 'base64');
+  const bin = atob(data);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
