@@ -100,6 +100,8 @@ export class BatchReader implements BlobSource {
   /** After an answer that deferred refs, ask for about as many as it answered. */
   private window = MAX_LOCATE_REFS;
   private locateUrl?: Promise<string | undefined>;
+  /** Sizes file schemas declare for their chunks: a read through the server stops there. */
+  private readonly sizeHints = new Map<string, number>();
   /** Requests made to the server and to S3 (benchmarks' requests per blob). */
   readonly stats = { locates: 0, ranges: 0, serverGets: 0 };
 
@@ -177,9 +179,14 @@ export class BatchReader implements BlobSource {
     // What restore's contents() asks for, in its order: each bytes schema, then its parts.
     const order: string[] = [];
     const walk = (parts: readonly BytesPart[] | undefined, depth: number) => {
-      for (const p of parts ?? []) {
-        if ('blobRef' in p) order.push(p.blobRef);
-        else if (depth < 64) {
+      // Schemas come from the server, which may be hostile: restore checks them; here only what is usable is named.
+      for (const p of Array.isArray(parts) ? parts : []) {
+        if (typeof p !== 'object' || p === null) continue;
+        if ('blobRef' in p) {
+          if (typeof p.blobRef !== 'string') continue;
+          order.push(p.blobRef);
+          if (Number.isSafeInteger(p.size) && p.size >= 0 && p.size <= MAX_BLOB_SIZE) this.sizeHints.set(p.blobRef, Math.max(p.size, this.sizeHints.get(p.blobRef) ?? 0));
+        } else if (depth < 64 && typeof p.bytesRef === 'string') {
           order.push(p.bytesRef);
           walk(nested.get(p.bytesRef), depth + 1);
         }
@@ -217,7 +224,10 @@ export class BatchReader implements BlobSource {
       this.pump();
     }
     const slot = await e.slot;
-    if (--e.uses === 0) this.entries.delete(ref);
+    if (--e.uses === 0) {
+      this.entries.delete(ref);
+      this.sizeHints.delete(ref);
+    }
     let bytes: Uint8Array | undefined;
     if (slot.kind === 'missing') return undefined;
     if (slot.kind === 'inline') bytes = slot.bytes;
@@ -226,7 +236,8 @@ export class BatchReader implements BlobSource {
       job.urgent = true;
       this.pump();
       await job.start;
-      const buf = await job.result!;
+      // A read that failed (or was cut off at its bound) falls back below, bounded by maxSize.
+      const buf = await job.result!.catch(() => undefined);
       bytes = buf?.subarray(slot.offset, slot.offset + slot.size);
     }
     if (e.uses === 0) this.release(e, slot);
@@ -293,7 +304,7 @@ export class BatchReader implements BlobSource {
     try {
       const url = await this.endpoint();
       if (url) this.settle(batch, await this.locate(url, batch));
-      else for (const ref of batch.filter((r) => !this.dropCompanion(r))) this.addJob([ref], 0, () => this.serverGet(ref), (job) => ({ kind: 'range', job, offset: 0, size: Infinity }));
+      else for (const ref of batch.filter((r) => !this.dropCompanion(r))) this.addJob([ref], 0, () => this.serverGet(ref, this.sizeHints.get(ref)), (job) => ({ kind: 'range', job, offset: 0, size: Infinity }));
     } catch {
       // The extension failed: these blobs come through GET /camli/<ref>.
       for (const ref of batch) this.entries.get(ref)?.resolve({ kind: 'server' });
@@ -383,7 +394,8 @@ export class BatchReader implements BlobSource {
 
 const firstUse = (r: LocateAnswer['ranges'][number], order: Map<string, number>) => Math.min(...r.blobs.map((b) => order.get(b.blobRef) ?? Infinity));
 
-const bytesRefs = (parts: readonly BytesPart[] | undefined): string[] => (parts ?? []).flatMap((p) => ('bytesRef' in p ? [p.bytesRef] : []));
+const bytesRefs = (parts: readonly BytesPart[] | undefined): string[] =>
+  (Array.isArray(parts) ? parts : []).flatMap((p: BytesPart) => (typeof p === 'object' && p !== null && 'bytesRef' in p && typeof p.bytesRef === 'string' ? [p.bytesRef] : []));
 
 function base64Bytes(data: string): Uint8Array {
   const NodeBuffer = (globalThis as { Buffer?: { from(s: string, enc: 'base64'): Uint8Array } }).Buffer;
