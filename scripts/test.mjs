@@ -34,7 +34,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const self = fileURLToPath(import.meta.url);
 const args = process.argv.slice(2);
 /** A watchdog: a hung run (a leaked server handle, a stuck emulator) fails instead of blocking CI. */
-const RUN_TIMEOUT_MS = Number(process.env.BLOBSERVER_TEST_RUN_TIMEOUT_MS || 15 * 60_000);
+const RUN_TIMEOUT_MS = Number(process.env.BLOBSERVER_TEST_RUN_TIMEOUT_MS || 25 * 60_000);
 /** Per test (and hook) timeout, so one stuck test fails with a name instead of hanging. */
 const TEST_TIMEOUT_MS = 180_000;
 
