@@ -48,6 +48,10 @@ const MAX_LOCATE_REFS = 1000;
 const LOCATES_AT_ONCE = 3;
 /** The most a locate answer or the discovery document may take (inline blobs are at most 2 MiB a answer, base64). */
 const MAX_ANSWER_BYTES = 16 << 20;
+/** Locate answers that may leave a ref out before it is read through the server instead. */
+const MAX_DEFERS = 8;
+/** Refs named ahead for one directory's files: past this, the rest are read as they come. */
+const MAX_PREFETCH_REFS = 100_000;
 
 /** A JSON body read through the exchange, bounded. */
 async function jsonOf(exchange: Exchange): Promise<unknown> {
@@ -78,6 +82,8 @@ interface Entry {
   resolve(slot: Slot): void;
   /** Bytes this entry keeps held on its own (inline). */
   heldBytes: number;
+  /** Locate answers that left it out so far. */
+  defers: number;
 }
 
 function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void } {
@@ -124,7 +130,10 @@ export class BatchReader implements BlobSource {
           return undefined;
         }
         const root = ((await jsonOf(res)) as { locateBlobsRoot?: unknown }).locateBlobsRoot;
-        return typeof root === 'string' && root ? new URL(root, base).toString() : undefined;
+        if (typeof root !== 'string' || !root || !URL.canParse(root, base)) return undefined;
+        // The credentials go along: only to the server's own origin.
+        const url = new URL(root, base);
+        return url.origin === new URL(base).origin ? url.toString() : undefined;
       } catch {
         return undefined;
       }
@@ -146,7 +155,7 @@ export class BatchReader implements BlobSource {
         continue;
       }
       const { promise, resolve } = deferred<Slot>();
-      this.entries.set(ref, { uses: companion ? 0 : 1, located: false, wanted: false, slot: promise, resolve, heldBytes: 0 });
+      this.entries.set(ref, { uses: companion ? 0 : 1, located: false, wanted: false, slot: promise, resolve, heldBytes: 0, defers: 0 });
       this.queue.push(ref);
     }
     this.pump();
@@ -178,15 +187,19 @@ export class BatchReader implements BlobSource {
     }
     // What restore's contents() asks for, in its order: each bytes schema, then its parts.
     const order: string[] = [];
+    // Each bytes schema walked once: shared ones (a hostile server can nest them exponentially) are read as they come.
+    const walked = new Set<string>();
     const walk = (parts: readonly BytesPart[] | undefined, depth: number) => {
       // Schemas come from the server, which may be hostile: restore checks them; here only what is usable is named.
       for (const p of Array.isArray(parts) ? parts : []) {
+        if (order.length >= MAX_PREFETCH_REFS) return;
         if (typeof p !== 'object' || p === null) continue;
         if ('blobRef' in p) {
           if (typeof p.blobRef !== 'string') continue;
           order.push(p.blobRef);
           if (Number.isSafeInteger(p.size) && p.size >= 0 && p.size <= MAX_BLOB_SIZE) this.sizeHints.set(p.blobRef, Math.max(p.size, this.sizeHints.get(p.blobRef) ?? 0));
-        } else if (depth < 64 && typeof p.bytesRef === 'string') {
+        } else if (depth < 64 && typeof p.bytesRef === 'string' && !walked.has(p.bytesRef)) {
+          walked.add(p.bytesRef);
           order.push(p.bytesRef);
           walk(nested.get(p.bytesRef), depth + 1);
         }
@@ -332,6 +345,8 @@ export class BatchReader implements BlobSource {
   }
 
   private settle(batch: readonly string[], answer: LocateAnswer): void {
+    // The answer comes from the server: one out of bounds sends the whole batch through GET /camli/<ref>.
+    if (!saneAnswer(answer, this.maxBuffered)) throw new Error('a locate answer out of bounds');
     const slotOf = (ref: string, slot: Slot) => {
       const e = this.entries.get(ref);
       if (!e || e.located === false || this.dropCompanion(ref)) return;
@@ -361,9 +376,17 @@ export class BatchReader implements BlobSource {
     }
     const answered = new Set([...(answer.inline ?? []).map((b) => b.blobRef), ...(answer.missing ?? []), ...ranges.flatMap((r) => r.blobs.map((b) => b.blobRef))]);
     const deferredRefs = batch.filter((r) => !answered.has(r) && !this.dropCompanion(r));
-    // Deferred (or left out by the server): asked for again, first.
-    for (const ref of deferredRefs) this.entries.get(ref)!.located = false;
-    this.queue = [...deferredRefs, ...this.queue];
+    // Deferred (or left out by the server): asked for again, first, a few times; then through the server.
+    const again: string[] = [];
+    for (const ref of deferredRefs) {
+      const e = this.entries.get(ref)!;
+      if (++e.defers > MAX_DEFERS) e.resolve({ kind: 'server' });
+      else {
+        e.located = false;
+        again.push(ref);
+      }
+    }
+    this.queue = [...again, ...this.queue];
     this.window = deferredRefs.length ? Math.max(16, Math.min(MAX_LOCATE_REFS, Math.ceil((batch.length - deferredRefs.length) * 1.25))) : MAX_LOCATE_REFS;
   }
 
@@ -390,6 +413,22 @@ export class BatchReader implements BlobSource {
       return undefined;
     }
   }
+}
+
+const isCount = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0;
+
+/** Every list a list, every range a URL of 1 to `maxBuffered` + 16 MiB bytes holding its blobs, every inline blob a string. */
+function saneAnswer(a: LocateAnswer, maxBuffered: number): boolean {
+  const lists = [a.ranges ?? [], a.inline ?? [], a.missing ?? [], a.deferred ?? []];
+  if (!lists.every(Array.isArray)) return false;
+  return (
+    (a.ranges ?? []).every(
+      (r) =>
+        typeof r === 'object' && r !== null && typeof r.url === 'string' && typeof r.headers === 'object' && r.headers !== null &&
+        isCount(r.length) && r.length > 0 && r.length <= maxBuffered + MAX_BLOB_SIZE && Array.isArray(r.blobs) &&
+        r.blobs.every((b) => typeof b === 'object' && b !== null && typeof b.blobRef === 'string' && isCount(b.offset) && isCount(b.size) && b.offset + b.size <= r.length),
+    ) && (a.inline ?? []).every((b) => typeof b === 'object' && b !== null && typeof b.blobRef === 'string' && typeof b.data === 'string')
+  );
 }
 
 const firstUse = (r: LocateAnswer['ranges'][number], order: Map<string, number>) => Math.min(...r.blobs.map((b) => order.get(b.blobRef) ?? Infinity));

@@ -29,6 +29,9 @@ export async function fetchBlob(client: BlobSource, ref: string, maxSize = MAX_B
   return bytes;
 }
 
+/** More entries than a directory of any real tree holds: a bound on what a listing may cost. */
+const MAX_DIRECTORY_ENTRIES = 1_000_000;
+
 const refused = (ref: string, why: string) => new BlobServerError(`get: ${ref} ${why}`, { operation: 'get', blobRefs: [ref] });
 
 async function fetchSchema(client: BlobSource, ref: string, type: string): Promise<ParsedSchema> {
@@ -121,7 +124,10 @@ export async function restoreSchema(client: BlobSource, ref: string, schema: Par
       await creating(path, ref, () => mkdir(path));
       if (schema.entries) {
         const members: string[] = [];
-        for await (const member of setMembers(client, schema.entries)) members.push(member);
+        for await (const member of setMembers(client, schema.entries)) {
+          if (members.length >= MAX_DIRECTORY_ENTRIES) throw refused(ref, `lists more than ${MAX_DIRECTORY_ENTRIES} entries`);
+          members.push(member);
+        }
         client.prefetch?.(members);
         const names = new Set<string>();
         const schemas: ParsedSchema[] = [];
@@ -157,11 +163,14 @@ export async function restoreSchema(client: BlobSource, ref: string, schema: Par
 }
 
 /** Members of a static-set, following its mergeSets. */
-async function* setMembers(client: BlobSource, ref: string): AsyncGenerator<string> {
+async function* setMembers(client: BlobSource, ref: string, seen = new Set<string>()): AsyncGenerator<string> {
+  // Each set once: shared mergeSets (a hostile server can nest them exponentially) add nothing new.
+  if (seen.has(ref)) return;
+  seen.add(ref);
   const set = await fetchSchema(client, ref, 'static-set');
   if (!Array.isArray(set.members ?? []) || !Array.isArray(set.mergeSets ?? [])) throw refused(ref, 'has members or mergeSets that are not lists');
   yield* set.members ?? [];
-  for (const sub of set.mergeSets ?? []) yield* setMembers(client, sub);
+  for (const sub of set.mergeSets ?? []) yield* setMembers(client, sub, seen);
 }
 
 export const restorable = (schema: ParsedSchema | undefined): schema is ParsedSchema =>
