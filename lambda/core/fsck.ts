@@ -4,7 +4,7 @@ import { mapConcurrently } from './concurrency.js';
 import { FsckScratch } from './fsck-scratch.js';
 import { SHARDS } from './index-schema.js';
 import { DEFAULT_FSCK_GRACE_MS } from './limits.js';
-import { BLOB_PREFIX, isPackKey, newPackKey, PACK_PREFIX, STAGING_PREFIX } from './object-keys.js';
+import { BLOB_PREFIX, isLegacyBlobKey, isPackKey, newPackKey, PACK_PREFIX, STAGING_PREFIX } from './object-keys.js';
 import type { BlobIndex, BlobRow, BlobStore, StoredObjectInfo } from './storage-api.js';
 
 /**
@@ -321,7 +321,10 @@ class Audit {
       const live = rowsByKey.get(o.key);
       if (!live) {
         r.findings.push({ kind: 'unreferenced-object', key: o.key, bytes: o.size });
-        if (o.lastModified.getTime() < this.cutoff) unreferenced.push(o);
+        // A first-model object is never reclaimed: until `npm run migrate` has run, its row is in
+        // the legacy table, which this audit does not read (a scheduled collection right after an
+        // upgrading deploy would otherwise delete every old blob). Migrate adopts it.
+        if (o.lastModified.getTime() < this.cutoff && !isLegacyBlobKey(o.key)) unreferenced.push(o);
       } else if (isPackKey(o.key)) {
         const liveBytes = live.filter((row) => !isDamaged.has(row)).reduce((n, row) => n + row.size, 0);
         if (liveBytes < o.size) {

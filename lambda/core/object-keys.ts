@@ -38,6 +38,11 @@ export function isSingleBlobKey(key: string, ref: string): boolean {
   return key === legacyBlobKey(ref) || key.startsWith(`${legacyBlobKey(ref)}/`);
 }
 
+/** Whether `key` is where the first storage model kept a blob (`blobs/<ref>`, no id). */
+export function isLegacyBlobKey(key: string): boolean {
+  return key.startsWith(BLOB_PREFIX) && !key.slice(BLOB_PREFIX.length).includes('/');
+}
+
 export function isPackKey(key: string): boolean {
   return key.startsWith(PACK_PREFIX);
 }
