@@ -1,4 +1,5 @@
-import { mkdir, open, readFile, unlink } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { link, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /**
@@ -47,24 +48,48 @@ export async function dataDirHolder(dataDir: string): Promise<number | undefined
   return Number.isSafeInteger(pid) && pid > 0 && alive(pid) ? pid : undefined;
 }
 
+/**
+ * Creates the lock with its pid already in it (written aside, then hard-linked into place), so
+ * nobody ever reads a lock without its holder; false when one exists.
+ */
+async function createLock(path: string): Promise<boolean> {
+  const aside = `${path}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  await writeFile(aside, `${process.pid}\n`);
+  try {
+    await link(aside, path);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  } finally {
+    await unlink(aside).catch(() => undefined);
+  }
+}
+
 /** Takes the lock, or throws DataDirBusy naming the live holder. */
 export async function lockDataDir(dataDir: string): Promise<DataDirLock> {
   await mkdir(dataDir, { recursive: true });
   const path = join(dataDir, LOCK_FILE);
-  for (let attempt = 0; ; attempt++) {
+  for (let attempt = 0; !(await createLock(path)); attempt++) {
+    const holder = await dataDirHolder(dataDir);
+    if (holder !== undefined) throw new DataDirBusy(dataDir, holder);
+    if (attempt > 0) throw new Error(`could not take the lock ${path}`);
+    // Stale (its process is gone): moved aside in one step, so of two starters taking it over
+    // only one moves it; a lock that turns out live (taken over meanwhile) is put back.
+    const moved = `${path}.stale.${process.pid}.${randomBytes(4).toString('hex')}`;
     try {
-      const file = await open(path, 'wx');
-      await file.writeFile(`${process.pid}\n`);
-      await file.close();
-      break;
+      await rename(path, moved);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const holder = await dataDirHolder(dataDir);
-      if (holder !== undefined) throw new DataDirBusy(dataDir, holder);
-      // Stale (its process is gone): take it over, once; a racing starter may win instead.
-      if (attempt > 0) throw new Error(`could not take the lock ${path}`);
-      await unlink(path).catch(() => undefined);
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      throw err;
     }
+    const pid = Number((await readFile(moved, 'utf8')).trim());
+    if (Number.isSafeInteger(pid) && pid > 0 && alive(pid)) {
+      await link(moved, path).catch(() => undefined);
+      await unlink(moved).catch(() => undefined);
+      throw new DataDirBusy(dataDir, pid);
+    }
+    await unlink(moved).catch(() => undefined);
   }
   return {
     release: async () => {
