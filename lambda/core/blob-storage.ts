@@ -275,8 +275,13 @@ export class BlobStorage {
     await this.store.copy(stagedKey, key, etag);
     if (!(await this.index.replaceIf({ blobRef: ref, size, key, storedAt: this.now().toISOString() }, existing?.key ?? null))) {
       this.log.info('a concurrent completion promoted this blob first; its copy is left to fsck', { key });
+      // Acknowledged only when another completion's row now serves the blob. Otherwise (the row
+      // was removed meanwhile, or the condition could not name it) the staged object is kept and
+      // the client follows the redirect again: never `received` for a blob that is not stored.
       const winner = await this.locate(ref);
-      if (!winner) throw new Error(`the row of ${ref} changed while it was adopted`);
+      if (!winner || winner.key === existing?.key || (await this.objectsIntact([winner])).get(ref) !== true) {
+        throw new Error(`the row of ${ref} changed while it was adopted`);
+      }
       await this.store.delete(stagedKey);
       return { blobRef: ref, size: winner.size };
     }
