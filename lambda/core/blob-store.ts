@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { isInvalidRange, isNotFound } from './aws-errors.js';
-import { signingLifetime } from './signing-lifetime.js';
+import { signingExpiration, signingLifetime } from './signing-lifetime.js';
 import type { BlobStore, StoredObjectInfo } from './storage-api.js';
 
 /** Immutable objects in one S3 bucket (the key layout is object-keys.ts). */
@@ -105,8 +105,7 @@ export class S3BlobStore implements BlobStore {
     return { url, headers: { range: Range } };
   }
 
-  async signingExpiration(): Promise<Date | undefined> {
-    const credentials = this.presigner.config.credentials;
-    return typeof credentials === 'function' ? (await credentials()).expiration : undefined;
+  signingExpiration(): Promise<Date | undefined> {
+    return signingExpiration(this.presigner);
   }
 }

@@ -16,8 +16,12 @@ export function cappedLifetime(wantedSeconds: number, nowMs: number, expiration?
   return Math.max(1, Math.min(wantedSeconds, left));
 }
 
+/** When the credentials `client` signs with now expire (undefined: long-lived keys). */
+export async function signingExpiration(client: S3Client): Promise<Date | undefined> {
+  return (await client.config.credentials()).expiration;
+}
+
 /** `wantedSeconds`, capped at the life left in the credentials `client` signs with now. */
 export async function signingLifetime(client: S3Client, wantedSeconds: number, nowMs: number = Date.now()): Promise<number> {
-  const identity = await client.config.credentials();
-  return cappedLifetime(wantedSeconds, nowMs, identity.expiration);
+  return cappedLifetime(wantedSeconds, nowMs, await signingExpiration(client));
 }
