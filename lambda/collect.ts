@@ -18,7 +18,7 @@ let deps: CollectorDeps | undefined;
 function build(): CollectorDeps {
   const config = readConfig();
   const s3 = s3ClientFor(config);
-  const grace = process.env.BLOBSERVER_FSCK_GRACE_SECONDS;
+  const grace = process.env['BLOBSERVER_FSCK_GRACE_SECONDS'];
   return {
     index: new DynamoBlobIndex(dynamoClientFor(config), config.tableName, createLogger(config.telemetry)),
     store: new S3BlobStore(s3, config.bucketName),

@@ -38,7 +38,7 @@ export function authenticate(event: HttpEvent, expected: Credentials | undefined
   if (!expected) return ANONYMOUS;
   const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header(event, 'authorization') ?? '');
   if (!m) throw REFUSE.authenticationRequired();
-  const decoded = Buffer.from(m[1], 'base64').toString('utf8');
+  const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   const user = colon < 0 ? decoded : decoded.slice(0, colon);
   const pass = colon < 0 ? '' : decoded.slice(colon + 1);

@@ -25,7 +25,7 @@ export const AUTHORISE: { [A in Authorisation]: (deps: Deps, event: HttpEvent) =
  * decoded parameter would hide, is verified as sent and refused as malformed.
  */
 function tokenAsSent(event: HttpEvent): string | undefined {
-  const token = event.pathParameters?.token;
+  const token = event.pathParameters?.['token'];
   const sent = event.rawPath?.split('/').pop();
   return sent !== undefined && token !== undefined && sent !== token ? sent : token;
 }

@@ -19,12 +19,19 @@ import { DYNAMODB_REQUEST_TIMEOUT_MS } from './limits.js';
  *   headers (If-None-Match, Content-Length) and time.
  */
 
+/** Region, endpoint and credentials as every client takes them; an absent endpoint or credentials means the SDK's default. */
+export function clientTarget(config: Pick<Config, 'region' | 'credentials'>, endpoint: string | undefined) {
+  return {
+    region: config.region,
+    ...(endpoint === undefined ? {} : { endpoint }),
+    ...(config.credentials === undefined ? {} : { credentials: config.credentials }),
+  };
+}
+
 export function s3ClientFor(config: Config, endpoint = config.endpoints.s3): S3Client {
   const client = new S3Client({
-    region: config.region,
-    endpoint,
+    ...clientTarget(config, endpoint),
     forcePathStyle: config.s3ForcePathStyle,
-    credentials: config.credentials,
     // We verify every blob's digest ourselves; SDK-side flexible checksums (aws-chunked
     // trailers) add nothing and are not understood by S3 emulators.
     requestChecksumCalculation: 'WHEN_REQUIRED',
@@ -46,9 +53,7 @@ export function s3ClientFor(config: Config, endpoint = config.endpoints.s3): S3C
 
 export function dynamoClientFor(config: Config): DynamoDBClient {
   return new DynamoDBClient({
-    region: config.region,
-    endpoint: config.endpoints.dynamodb,
-    credentials: config.credentials,
+    ...clientTarget(config, config.endpoints.dynamodb),
     // Bounds how late a retried row write can land (REMOVE_OBJECT_MIN_AGE_MS relies on it).
     requestHandler: { requestTimeout: DYNAMODB_REQUEST_TIMEOUT_MS },
     cacheMiddleware: !config.sdkDefaults,

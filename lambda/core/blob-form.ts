@@ -9,7 +9,7 @@ import { MAX_REFS_PER_REQUEST } from './limits.js';
  */
 export function formParams(event: HttpEvent): URLSearchParams {
   if (event.requestContext.http.method !== 'POST') return new URLSearchParams(event.rawQueryString ?? '');
-  const type = (header(event, 'content-type') ?? '').split(';')[0].trim().toLowerCase();
+  const type = (header(event, 'content-type') ?? '').split(';')[0]!.trim().toLowerCase();
   if (type !== '' && type !== 'application/x-www-form-urlencoded') {
     throw REFUSE.formExpected(type);
   }

@@ -128,7 +128,7 @@ export class DynamoBlobIndex implements BlobIndex {
       // Unknown whether it was applied: reported failed; the caller never deletes the objects.
       this.log?.error('BatchWriteItem failed', { rows: pending.length, error: err as Error });
     }
-    return pending.map((w) => w.PutRequest!.Item![INDEX_SCHEMA.sortKey].S!);
+    return pending.map((w) => rowOf(w.PutRequest!.Item!).blobRef);
   }
 
   async deleteIf(ref: string, key: string): Promise<boolean> {
@@ -174,12 +174,12 @@ function itemOf(row: BlobRow): Record<string, AttributeValue> {
 
 /** A row as stored; a row without `key` (never written today) points at the legacy object. */
 export function rowOf(item: Record<string, AttributeValue>): BlobRow {
-  const blobRef = item[INDEX_SCHEMA.sortKey].S!;
+  const blobRef = item[INDEX_SCHEMA.sortKey]!.S!;
   return {
     blobRef,
-    size: Number(item.size.N),
-    key: item.key?.S ?? legacyBlobKey(blobRef),
-    ...(item.offset?.N !== undefined ? { offset: Number(item.offset.N) } : {}),
-    storedAt: item.storedAt?.S ?? new Date(0).toISOString(),
+    size: Number(item['size']!.N),
+    key: item['key']?.S ?? legacyBlobKey(blobRef),
+    ...(item['offset']?.N !== undefined ? { offset: Number(item['offset'].N) } : {}),
+    storedAt: item['storedAt']?.S ?? new Date(0).toISOString(),
   };
 }

@@ -19,8 +19,9 @@ export function parseBlobRef(s: string): BlobRef | undefined {
   const m = BLOBREF.exec(s);
   if (!m) return undefined;
   const hash = m[1] as HashName;
-  if (m[2].length !== HASHES[hash]) return undefined;
-  return { hash, digest: m[2], ref: s };
+  const digest = m[2]!;
+  if (digest.length !== HASHES[hash]) return undefined;
+  return { hash, digest, ref: s };
 }
 
 export function isBlobRef(s: string): boolean {

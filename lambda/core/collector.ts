@@ -41,7 +41,7 @@ export interface CollectorDeps {
   options: FsckOptions;
   /** S3's delimited listing, so planning the pack days is one request per 1000 days. */
   folders?: (prefix: string) => AsyncIterable<string>;
-  metrics?: Metrics;
+  metrics?: Metrics | undefined;
   now?: () => Date;
   /** Row partitions: 0 (the 32 shards) or 1 (512; the default, COLLECTOR_PARTITION_DEPTH). */
   depth?: 0 | 1;

@@ -28,7 +28,7 @@ const refused = (errorText: string): CompletionOutcome => ({ status: 400, receiv
 export async function completeStagedUpload(
   deps: CompletionDeps,
   grant: CompletionGrant,
-  params: { bucket?: string; key?: string },
+  params: { bucket: string | undefined; key: string | undefined },
 ): Promise<CompletionOutcome> {
   const outcome = await complete(deps, grant, params);
   deps.metrics?.addMetric('BlobsReceived', MetricUnit.Count, outcome.received.length);
@@ -37,7 +37,7 @@ export async function completeStagedUpload(
   return outcome;
 }
 
-async function complete(deps: CompletionDeps, grant: CompletionGrant, { bucket, key }: { bucket?: string; key?: string }): Promise<CompletionOutcome> {
+async function complete(deps: CompletionDeps, grant: CompletionGrant, { bucket, key }: { bucket: string | undefined; key: string | undefined }): Promise<CompletionOutcome> {
   if (!key) return refused('no key: follow the redirect S3 answered the form upload with, unchanged');
   // Keys outside the form's own prefix are never touched: they are not this upload's.
   if (bucket !== undefined && bucket !== deps.staging.bucketName) return refused(`bucket ${JSON.stringify(bucket)} is not this server's`);

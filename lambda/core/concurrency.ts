@@ -6,7 +6,7 @@ export async function mapConcurrently<T, R>(items: readonly T[], limit: number, 
   const results = new Array<R>(items.length);
   let next = 0;
   const worker = async () => {
-    for (let i = next++; i < items.length; i = next++) results[i] = await fn(items[i]);
+    for (let i = next++; i < items.length; i = next++) results[i] = await fn(items[i]!);
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return results;

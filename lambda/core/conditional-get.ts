@@ -7,9 +7,9 @@
 
 export interface ConditionalRequest {
   method: string;
-  ifNoneMatch?: string;
-  range?: string;
-  ifRange?: string;
+  ifNoneMatch?: string | undefined;
+  range?: string | undefined;
+  ifRange?: string | undefined;
 }
 
 /** Inclusive byte offsets, as in Content-Range. */

@@ -13,14 +13,14 @@ export interface Config {
   region: string;
   /** Per-service endpoints; undefined means the AWS default. LocalStack sets AWS_ENDPOINT_URL. */
   endpoints: {
-    s3?: string;
-    dynamodb?: string;
-    secretsManager?: string;
+    s3?: string | undefined;
+    dynamodb?: string | undefined;
+    secretsManager?: string | undefined;
     /**
      * The S3 endpoint in presigned URLs given to clients, when they must reach S3 by another
      * address than the functions do (LocalStack in Docker, the local server); default `s3`.
      */
-    s3Public?: string;
+    s3Public?: string | undefined;
   };
   /** Path-style S3 URLs, needed by emulators and LocalStack (no virtual-host DNS there). */
   s3ForcePathStyle: boolean;
@@ -70,7 +70,7 @@ function positiveInt(env: Env, name: string, fallback: number): number {
 export function parseUserPass(spec: string): { username: string; password: string } {
   const m = /^userpass:([^:]+):(.+)$/.exec(spec);
   if (!m) throw new ConfigError('BLOBSERVER_AUTH must look like userpass:USER:PASSWORD');
-  return { username: m[1], password: m[2] };
+  return { username: m[1]!, password: m[2]! };
 }
 
 /** A lower inline-GET limit is allowed (it exercises the S3 redirect with small blobs); a higher one would break on Lambda. */
@@ -97,39 +97,39 @@ export function readTelemetryConfig(env: Env = process.env): Record<string, stri
 }
 
 export function readConfig(env: Env = process.env): Config {
-  const common = env.AWS_ENDPOINT_URL || undefined;
-  const s3 = env.AWS_ENDPOINT_URL_S3 || common;
-  const auth: AuthSource = env.BLOBSERVER_AUTH
-    ? { kind: 'userpass', ...parseUserPass(env.BLOBSERVER_AUTH) }
-    : env.BLOBSERVER_AUTH_SECRET_ID
-      ? { kind: 'secret', secretId: env.BLOBSERVER_AUTH_SECRET_ID }
+  const common = env['AWS_ENDPOINT_URL'] || undefined;
+  const s3 = env['AWS_ENDPOINT_URL_S3'] || common;
+  const auth: AuthSource = env['BLOBSERVER_AUTH']
+    ? { kind: 'userpass', ...parseUserPass(env['BLOBSERVER_AUTH']) }
+    : env['BLOBSERVER_AUTH_SECRET_ID']
+      ? { kind: 'secret', secretId: env['BLOBSERVER_AUTH_SECRET_ID'] }
       : { kind: 'none' };
-  const signingKeys: KeySource = env.BLOBSERVER_SIGNING_KEY_SECRET_ID
-    ? { kind: 'secret', secretId: env.BLOBSERVER_SIGNING_KEY_SECRET_ID }
-    : { kind: 'file', path: env.BLOBSERVER_SIGNING_KEY_FILE || `${env.BLOBSERVER_DATA_DIR || '.data'}/signing-keys.json` };
+  const signingKeys: KeySource = env['BLOBSERVER_SIGNING_KEY_SECRET_ID']
+    ? { kind: 'secret', secretId: env['BLOBSERVER_SIGNING_KEY_SECRET_ID'] }
+    : { kind: 'file', path: env['BLOBSERVER_SIGNING_KEY_FILE'] || `${env['BLOBSERVER_DATA_DIR'] || '.data'}/signing-keys.json` };
   const blobLimit = maxBlobSize(env);
   return {
-    tableName: env.BLOBSERVER_TABLE || DEFAULT_TABLE_NAME,
-    legacyTableName: env.BLOBSERVER_LEGACY_TABLE || LEGACY_TABLE_NAME,
-    bucketName: env.BLOBSERVER_BUCKET || 'blobserver-blobs',
-    region: env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1',
+    tableName: env['BLOBSERVER_TABLE'] || DEFAULT_TABLE_NAME,
+    legacyTableName: env['BLOBSERVER_LEGACY_TABLE'] || LEGACY_TABLE_NAME,
+    bucketName: env['BLOBSERVER_BUCKET'] || 'blobserver-blobs',
+    region: env['AWS_REGION'] || env['AWS_DEFAULT_REGION'] || 'us-east-1',
     endpoints: {
       s3,
-      dynamodb: env.AWS_ENDPOINT_URL_DYNAMODB || common,
-      secretsManager: env.AWS_ENDPOINT_URL_SECRETS_MANAGER || common,
-      s3Public: env.BLOBSERVER_S3_PUBLIC_ENDPOINT || undefined,
+      dynamodb: env['AWS_ENDPOINT_URL_DYNAMODB'] || common,
+      secretsManager: env['AWS_ENDPOINT_URL_SECRETS_MANAGER'] || common,
+      s3Public: env['BLOBSERVER_S3_PUBLIC_ENDPOINT'] || undefined,
     },
-    s3ForcePathStyle: env.BLOBSERVER_S3_FORCE_PATH_STYLE ? env.BLOBSERVER_S3_FORCE_PATH_STYLE === 'true' : s3 !== undefined,
+    s3ForcePathStyle: env['BLOBSERVER_S3_FORCE_PATH_STYLE'] ? env['BLOBSERVER_S3_FORCE_PATH_STYLE'] === 'true' : s3 !== undefined,
     uploadUrlTtlSeconds: positiveInt(env, 'BLOBSERVER_UPLOAD_URL_TTL_SECONDS', DEFAULT_UPLOAD_URL_TTL_SECONDS),
     completionGraceSeconds: positiveInt(env, 'BLOBSERVER_COMPLETION_GRACE_SECONDS', defaultCompletionGraceSeconds(blobLimit)),
     maxUploadSize: positiveInt(env, 'BLOBSERVER_MAX_UPLOAD_SIZE', DEFAULT_MAX_UPLOAD_SIZE),
     maxBlobSize: blobLimit,
-    allowRemove: env.BLOBSERVER_ALLOW_REMOVE === 'true',
+    allowRemove: env['BLOBSERVER_ALLOW_REMOVE'] === 'true',
     maxInlineGetSize: maxInlineGetSize(env),
     auth,
     signingKeys,
     telemetry: readTelemetryConfig(env),
-    sdkDefaults: env.BLOBSERVER_SDK_DEFAULTS === 'true',
+    sdkDefaults: env['BLOBSERVER_SDK_DEFAULTS'] === 'true',
   };
 }
 
@@ -150,7 +150,7 @@ export interface LocalServerConfig {
    * its own session token, `<prefix><side>[+allowRemove]`, so a policy-checking proxy can hold
    * each function to its own role, as two Lambda functions with two roles would be.
    */
-  sideSessionTokenPrefix?: string;
+  sideSessionTokenPrefix?: string | undefined;
 }
 
 /** `https://app.example,http://127.0.0.1:8080`: origins exactly as browsers send them (scheme, host, port; no path). */
@@ -171,34 +171,34 @@ function corsOrigins(raw: string | undefined): string[] {
 }
 
 export function readLocalServerConfig(env: Env = process.env, resolvePath: (p: string) => string = (p) => p): LocalServerConfig {
-  const dataDir = resolvePath(env.BLOBSERVER_DATA_DIR || '.data');
+  const dataDir = resolvePath(env['BLOBSERVER_DATA_DIR'] || '.data');
   // EMF metrics are for CloudWatch; on a laptop they would only flood stdout, so they are off unless asked for.
   const base = readConfig({ POWERTOOLS_METRICS_DISABLED: 'true', ...env, BLOBSERVER_DATA_DIR: dataDir });
-  const embedded = !base.endpoints.s3 && !base.endpoints.dynamodb && env.BLOBSERVER_EMBEDDED !== 'false';
+  const embedded = !base.endpoints.s3 && !base.endpoints.dynamodb && env['BLOBSERVER_EMBEDDED'] !== 'false';
   // From `env` (which need not be the process's), session token included: temporary credentials
   // (SSO, an assumed role) need it, and their expiry (AWS_CREDENTIAL_EXPIRATION, as the SDK reads
   // it) caps what presigned URLs promise (signing-lifetime.ts).
-  const expiration = env.AWS_CREDENTIAL_EXPIRATION ? new Date(env.AWS_CREDENTIAL_EXPIRATION) : undefined;
-  if (expiration && Number.isNaN(expiration.getTime())) throw new ConfigError(`AWS_CREDENTIAL_EXPIRATION must be a date, got ${JSON.stringify(env.AWS_CREDENTIAL_EXPIRATION)}`);
+  const expiration = env['AWS_CREDENTIAL_EXPIRATION'] ? new Date(env['AWS_CREDENTIAL_EXPIRATION']) : undefined;
+  if (expiration && Number.isNaN(expiration.getTime())) throw new ConfigError(`AWS_CREDENTIAL_EXPIRATION must be a date, got ${JSON.stringify(env['AWS_CREDENTIAL_EXPIRATION'])}`);
   const credentials = embedded
     ? undefined // the emulators' own, once they run
-    : env.AWS_ACCESS_KEY_ID
+    : env['AWS_ACCESS_KEY_ID']
       ? {
-          accessKeyId: env.AWS_ACCESS_KEY_ID,
-          secretAccessKey: env.AWS_SECRET_ACCESS_KEY ?? '',
-          ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}),
-          ...(env.AWS_SESSION_TOKEN && expiration ? { expiration } : {}),
+          accessKeyId: env['AWS_ACCESS_KEY_ID'],
+          secretAccessKey: env['AWS_SECRET_ACCESS_KEY'] ?? '',
+          ...(env['AWS_SESSION_TOKEN'] ? { sessionToken: env['AWS_SESSION_TOKEN'] } : {}),
+          ...(env['AWS_SESSION_TOKEN'] && expiration ? { expiration } : {}),
         }
       : base.endpoints.s3 || base.endpoints.dynamodb
         ? { accessKeyId: 'test', secretAccessKey: 'test' } // LocalStack's convention
         : undefined;
   return {
-    host: env.BLOBSERVER_HOST || '127.0.0.1',
-    port: Number(env.PORT ?? 3179),
+    host: env['BLOBSERVER_HOST'] || '127.0.0.1',
+    port: Number(env['PORT'] ?? 3179),
     dataDir,
     embedded,
-    corsOrigins: corsOrigins(env.BLOBSERVER_CORS_ORIGINS),
+    corsOrigins: corsOrigins(env['BLOBSERVER_CORS_ORIGINS']),
     config: { ...base, ...(credentials ? { credentials } : {}) },
-    sideSessionTokenPrefix: env.BLOBSERVER_SIDE_SESSION_TOKEN_PREFIX || undefined,
+    sideSessionTokenPrefix: env['BLOBSERVER_SIDE_SESSION_TOKEN_PREFIX'] || undefined,
   };
 }

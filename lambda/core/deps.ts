@@ -30,7 +30,7 @@ export interface Deps {
   nowSeconds: () => number;
   log: Logger;
   /** Request and upload metrics; undefined when metrics are disabled. */
-  metrics?: Metrics;
+  metrics?: Metrics | undefined;
   /** The HTML of the page at /ui/ (ui-page.ts). */
   uiPage: () => Promise<string>;
 }

@@ -17,7 +17,7 @@ export const DISCOVERY_MEDIA_TYPE = 'text/x-camli-configuration';
 export function wantsDiscovery(event: HttpEvent): boolean {
   if (new URLSearchParams(event.rawQueryString ?? '').get('camli.mode') === 'config') return true;
   const accept = header(event, 'accept') ?? '';
-  return accept.split(',').some((range) => range.split(';')[0].trim().toLowerCase() === DISCOVERY_MEDIA_TYPE);
+  return accept.split(',').some((range) => range.split(';')[0]!.trim().toLowerCase() === DISCOVERY_MEDIA_TYPE);
 }
 
 /** The path of this API's root, with a trailing slash: `/`, or `/<stage>/` behind a named stage. */

@@ -38,7 +38,7 @@ export function parseEnumerateQuery(params: URLSearchParams): EnumerateQuery {
 export function assemblePage(candidates: readonly SizedRef[], limit: number, stored: ReadonlyMap<string, number>): EnumeratePage {
   const page = candidates.slice(0, limit);
   const blobs = page.filter((r) => stored.has(r.blobRef)).map((r) => ({ blobRef: r.blobRef, size: stored.get(r.blobRef)! }));
-  return candidates.length > limit ? { blobs, continueAfter: page[page.length - 1].blobRef } : { blobs };
+  return candidates.length > limit ? { blobs, continueAfter: page[page.length - 1]!.blobRef } : { blobs };
 }
 
 /**

@@ -73,6 +73,6 @@ export class FsckScratch {
 /** `packs/<yyyy-mm-dd>/<id>` -> `yyyy-mm-dd`. */
 export function packDayOf(key: string): string {
   const day = key.split('/')[1];
-  if (!/^[0-9]{4}-[0-9]{2}-[0-9]{2}$/.test(day ?? '')) throw new Error(`not a pack key: ${JSON.stringify(key)}`);
+  if (day === undefined || !/^[0-9]{4}-[0-9]{2}-[0-9]{2}$/.test(day)) throw new Error(`not a pack key: ${JSON.stringify(key)}`);
   return day;
 }

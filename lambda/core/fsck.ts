@@ -109,7 +109,7 @@ export async function packDays(store: BlobStore, folders?: (prefix: string) => A
   if (folders) {
     for await (const f of folders(PACK_PREFIX)) days.add(f.slice(PACK_PREFIX.length).replace(/\/$/, ''));
   } else {
-    for await (const o of store.list(PACK_PREFIX)) days.add(o.key.split('/')[1]);
+    for await (const o of store.list(PACK_PREFIX)) days.add(o.key.split('/')[1]!);
   }
   return [...days].filter((d) => /^[0-9]{4}-[0-9]{2}-[0-9]{2}$/.test(d)).sort();
 }
@@ -187,7 +187,7 @@ class Peekable<T> {
 }
 
 /** The ref a `blobs/<ref>[/<id>]` key belongs to. */
-const refOfBlobKey = (key: string) => key.slice(BLOB_PREFIX.length).split('/')[0];
+const refOfBlobKey = (key: string) => key.slice(BLOB_PREFIX.length).split('/')[0]!;
 const PACK_DAY_KEY = /^packs\/[0-9]{4}-[0-9]{2}-[0-9]{2}\//;
 
 class Audit {
@@ -234,7 +234,7 @@ class Audit {
         else addTo(rowsByKey, row.key, row);
       }
       // Every object of the refs up to the page's last one (all of them when it is the last page).
-      const last = mine.length === this.pageSize ? mine[mine.length - 1].blobRef : undefined;
+      const last = mine.length === this.pageSize ? mine[mine.length - 1]!.blobRef : undefined;
       const window = new Map<string, StoredObjectInfo>();
       for (let o = await objects.peek(); o && o.key.startsWith(start) && (last === undefined || refOfBlobKey(o.key) <= last); o = await objects.peek()) {
         window.set(o.key, o);

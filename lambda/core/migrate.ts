@@ -23,8 +23,8 @@ export async function migrateLegacyIndex(
     // The copy's own time is its storedAt: a remove within minutes of it leaves the object to fsck.
     const storedAt = new Date().toISOString();
     const rows: BlobRow[] = (out.Items ?? []).map((item) => {
-      const blobRef = item.blobRef.S!;
-      return { blobRef, size: Number(item.size.N), key: legacyBlobKey(blobRef), storedAt };
+      const blobRef = item['blobRef']!.S!;
+      return { blobRef, size: Number(item['size']!.N), key: legacyBlobKey(blobRef), storedAt };
     });
     const failed = await into.put(rows, Date.now() + ROW_WRITE_WINDOW_MS);
     if (failed.length) throw new Error(`migration: ${failed.length} rows could not be written (run it again)`);

@@ -20,12 +20,12 @@ export interface ParsedUpload {
 }
 
 export function multipartBoundary(contentType: string | undefined): string {
-  const type = (contentType ?? '').split(';')[0].trim().toLowerCase();
+  const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
   const boundary = /;\s*boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(contentType ?? '');
   if (type !== 'multipart/form-data' || !boundary) {
     throw REFUSE.multipartExpected();
   }
-  return boundary[1] ?? boundary[2];
+  return (boundary[1] ?? boundary[2])!;
 }
 
 /**
@@ -109,7 +109,7 @@ export async function readBlobParts(body: Buffer, contentType: string | undefine
           refused.push(`${ref.ref}: content does not match its digest (${size} bytes received)`);
           return;
         }
-        blobs.push({ ref: ref.ref, bytes: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size) });
+        blobs.push({ ref: ref.ref, bytes: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size) });
       });
       // A part cut off by a malformed body errors instead of ending: its bytes are dropped.
       stream.on('error', () => undefined);

@@ -1,5 +1,6 @@
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { clientTarget } from './aws-clients.js';
 import { isResourceNotFound } from './aws-errors.js';
 import type { Config } from './config.js';
 import { SECRET_CACHE_SECONDS } from './limits.js';
@@ -17,7 +18,7 @@ export class SecretReader {
   constructor(config: Pick<Config, 'region' | 'endpoints' | 'credentials'>) {
     const make = () =>
       new SecretsProvider({
-        awsSdkV3Client: new SecretsManagerClient({ region: config.region, endpoint: config.endpoints.secretsManager, credentials: config.credentials }),
+        awsSdkV3Client: new SecretsManagerClient(clientTarget(config, config.endpoints.secretsManager)),
       });
     this.providers = { AWSCURRENT: make(), AWSPREVIOUS: make() };
   }

@@ -15,7 +15,7 @@ import { signingLifetime } from './signing-lifetime.js';
 export interface StagedObject {
   size: number;
   /** Names this version of the object: a copy made on it fails if the key was overwritten since. */
-  etag?: string;
+  etag?: string | undefined;
   body: Readable;
 }
 

@@ -16,13 +16,13 @@ type Env = Record<string, string | undefined>;
 /** `env`: the Powertools settings from config.ts (readTelemetryConfig). */
 export function createLogger(env: Env): Logger {
   return new Logger({
-    serviceName: env.POWERTOOLS_SERVICE_NAME || 'blobserver',
-    logLevel: (env.POWERTOOLS_LOG_LEVEL || env.AWS_LAMBDA_LOG_LEVEL || 'INFO') as 'INFO',
+    serviceName: env['POWERTOOLS_SERVICE_NAME'] || 'blobserver',
+    logLevel: (env['POWERTOOLS_LOG_LEVEL'] || env['AWS_LAMBDA_LOG_LEVEL'] || 'INFO') as 'INFO',
   });
 }
 
 /** Metrics for the Lambda functions; undefined when disabled (the local server's default). */
 export function createMetrics(env: Env): Metrics | undefined {
-  if (env.POWERTOOLS_METRICS_DISABLED === 'true') return undefined;
-  return new Metrics({ namespace: env.POWERTOOLS_METRICS_NAMESPACE || METRICS_NAMESPACE, serviceName: env.POWERTOOLS_SERVICE_NAME || 'blobserver' });
+  if (env['POWERTOOLS_METRICS_DISABLED'] === 'true') return undefined;
+  return new Metrics({ namespace: env['POWERTOOLS_METRICS_NAMESPACE'] || METRICS_NAMESPACE, serviceName: env['POWERTOOLS_SERVICE_NAME'] || 'blobserver' });
 }

@@ -59,7 +59,7 @@ export function signingKey(secret: Buffer): SigningKey {
 export function keyringOf(secrets: Buffer[]): Keyring {
   if (secrets.length === 0) throw new Error('a keyring needs at least one key');
   const accepted = secrets.map(signingKey);
-  return { current: accepted[0], accepted };
+  return { current: accepted[0]!, accepted };
 }
 
 function mac(kind: TokenKind, key: SigningKey, expiresAt: number, fields: readonly string[], binding: string, principal: string): Buffer {
@@ -71,7 +71,7 @@ function mac(kind: TokenKind, key: SigningKey, expiresAt: number, fields: readon
 
 /** A token of `kind` for `principal` until `expiresAt`, signed with the current key; `binding` names the credentials in force (see credentialsBinding). */
 export function mintToken(kind: TokenKind, keyring: Keyring, principal: string, expiresAt: number, binding: string, fields: readonly string[] = []): string {
-  if (fields.length !== kind.fields.length || fields.some((f, i) => !kind.fields[i].test(f))) throw new Error(`${kind.version}: fields do not fit the kind`);
+  if (fields.length !== kind.fields.length || fields.some((f, i) => !kind.fields[i]!.test(f))) throw new Error(`${kind.version}: fields do not fit the kind`);
   const key = keyring.current;
   const p = Buffer.from(principal, 'utf8').toString('base64url');
   return [key.id, expiresAt, p, ...fields, mac(kind, key, expiresAt, fields, binding, principal).toString('base64url')].join('.');
@@ -81,10 +81,10 @@ export function mintToken(kind: TokenKind, keyring: Keyring, principal: string, 
 export function verifyToken(kind: TokenKind, keyring: Keyring, token: string, nowSeconds: number, binding: string): (TokenCheck & { ok: true; fields: string[] }) | TokenFailure {
   const parts = token.split('.');
   if (parts.length !== 4 + kind.fields.length) return { ok: false, reason: 'malformed' };
-  const [keyId, exp, p] = parts;
+  const [keyId, exp, p] = parts as [string, string, string];
   const fields = parts.slice(3, -1);
-  const sig = parts[parts.length - 1];
-  if (!KEY_ID.test(keyId) || !EXPIRY.test(exp) || !/^[A-Za-z0-9_-]*$/.test(p) || !/^[A-Za-z0-9_-]+$/.test(sig) || fields.some((f, i) => !kind.fields[i].test(f))) {
+  const sig = parts[parts.length - 1]!;
+  if (!KEY_ID.test(keyId) || !EXPIRY.test(exp) || !/^[A-Za-z0-9_-]*$/.test(p) || !/^[A-Za-z0-9_-]+$/.test(sig) || fields.some((f, i) => !kind.fields[i]!.test(f))) {
     return { ok: false, reason: 'malformed' };
   }
   const given = Buffer.from(sig, 'base64url');

@@ -23,7 +23,7 @@ const IMMUTABLE = 'private, max-age=31536000, immutable';
  */
 export function getBlobHandler(deps: Deps): RouteHandler<'basic'> {
   return async (event): Promise<HttpResult> => {
-    const raw = event.pathParameters?.blobref ?? '';
+    const raw = event.pathParameters?.['blobref'] ?? '';
     const ref = parseBlobRef(raw);
     if (!ref) throw REFUSE.invalidBlobRef(raw);
     const row = await deps.storage.locate(ref.ref);

@@ -13,7 +13,7 @@ import { freshUploadUrl } from '../core/upload-url.js';
 export function uploadCompleteHandler(deps: Deps): RouteHandler<'completionToken'> {
   return async (event, grant) => {
     const query = event.queryStringParameters ?? {};
-    const { status, received, errorText } = await completeStagedUpload(deps, grant, { bucket: query.bucket, key: query.key });
+    const { status, received, errorText } = await completeStagedUpload(deps, grant, { bucket: query['bucket'], key: query['key'] });
     return json(
       status,
       {
