@@ -18,7 +18,8 @@ export interface SizedRef {
 /** The large-blob lane's presigned POST: every field unchanged, then a `file` part named by the blobref. */
 export interface UploadForm {
   url: string;
-  fields: Record<string, string>;
+  /** The POST's form fields: S3's policy fields, the `key` template and the completion `success_action_redirect`. */
+  fields: { key?: string; success_action_redirect?: string; [name: string]: string };
   maxBlobSize: number;
   expirationSeconds: number;
 }

@@ -49,8 +49,20 @@ export interface CommonAttributes {
   ctimeNs?: bigint | undefined;
 }
 
+/** The attribute fields every file-like schema blob may carry, as pk-put writes them. */
+type CommonFields = {
+  fileName?: string;
+  unixPermission?: string;
+  unixOwnerId?: number;
+  unixOwner?: string;
+  unixGroupId?: number;
+  unixGroup?: string;
+  unixMtime?: string;
+  unixCtime?: string;
+};
+
 export function commonFields(a: CommonAttributes): SchemaMap {
-  const m: SchemaMap = {};
+  const m: CommonFields = {};
   if (a.fileName) m.fileName = a.fileName;
   if (a.permission !== undefined) m.unixPermission = '0' + (a.permission & 0o777).toString(8);
   if (a.uid !== undefined) m.unixOwnerId = a.uid;
@@ -130,7 +142,7 @@ export interface ParsedSchema {
 export function parseSchema(bytes: Uint8Array): ParsedSchema | undefined {
   if (bytes.length === 0 || bytes[0] !== 0x7b /* { */) return undefined;
   try {
-    const v = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes)) as Record<string, unknown>;
+    const v = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes)) as { camliVersion?: unknown; camliType?: unknown } | null;
     if (typeof v?.camliVersion !== 'number' || typeof v.camliType !== 'string') return undefined;
     return v as unknown as ParsedSchema;
   } catch {

@@ -24,7 +24,7 @@ interface PerkeepServer {
 }
 
 export function perkeepConfigPath(env: NodeJS.ProcessEnv): string {
-  const dir = env.CAMLI_CONFIG_DIR || join(env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'perkeep');
+  const dir = env['CAMLI_CONFIG_DIR'] || join(env['XDG_CONFIG_HOME'] || join(homedir(), '.config'), 'perkeep');
   return join(dir, 'client-config.json');
 }
 
@@ -46,8 +46,8 @@ const isUrl = (s: string) => /^https?:\/\//.test(s);
 
 export function resolveServer(flags: { server?: string | undefined; auth?: string | undefined }, env: NodeJS.ProcessEnv = process.env): ServerSettings {
   const path = perkeepConfigPath(env);
-  if (flags.server && isUrl(flags.server)) return { server: flags.server, auth: flags.auth ?? env.BLOBSERVER_AUTH, source: '--server' };
-  if (!flags.server && env.BLOBSERVER_URL) return { server: env.BLOBSERVER_URL, auth: flags.auth ?? env.BLOBSERVER_AUTH, source: 'BLOBSERVER_URL' };
+  if (flags.server && isUrl(flags.server)) return { server: flags.server, auth: flags.auth ?? env['BLOBSERVER_AUTH'], source: '--server' };
+  if (!flags.server && env['BLOBSERVER_URL']) return { server: env['BLOBSERVER_URL'], auth: flags.auth ?? env['BLOBSERVER_AUTH'], source: 'BLOBSERVER_URL' };
   const servers = readPerkeepServers(path);
   const entries = Object.entries(servers ?? {});
   const chosen = flags.server ? entries.find(([name]) => name === flags.server) : (entries.find(([, s]) => s.default) ?? (entries.length === 1 ? entries[0] : undefined));
@@ -60,5 +60,5 @@ export function resolveServer(flags: { server?: string | undefined; auth?: strin
     throw new BlobServerError(`config: ${why}`, { operation: 'config' });
   }
   const server = isUrl(chosen[1].server) ? chosen[1].server : `https://${chosen[1].server}`;
-  return { server, auth: flags.auth ?? env.BLOBSERVER_AUTH ?? chosen[1].auth, source: path };
+  return { server, auth: flags.auth ?? env['BLOBSERVER_AUTH'] ?? chosen[1].auth, source: path };
 }
