@@ -13,7 +13,7 @@ export interface AlarmsProps {
   api: Api;
   functions: Record<string, BlobserverFunction>;
   /** An existing SNS topic to notify; alarms still change state without one. */
-  alarmTopicArn?: string;
+  alarmTopicArn?: string | undefined;
 }
 
 export class Alarms extends Construct {

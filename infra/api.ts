@@ -38,10 +38,11 @@ export class Api extends Construct {
 
   constructor(scope: Construct, id: string, { functions, settings }: ApiProps) {
     super(scope, id);
+    const cors = corsFor(settings.corsOrigins);
     this.httpApi = new HttpApi(this, 'HttpApi', {
       description: 'Perkeep-compatible blob server',
       createDefaultStage: false,
-      corsPreflight: corsFor(settings.corsOrigins),
+      ...(cors ? { corsPreflight: cors } : {}),
     });
     const integrations: Record<Side, HttpLambdaIntegration> = {
       read: new HttpLambdaIntegration('ReadSide', functions.read.fn),

@@ -1,6 +1,6 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, Table } from 'aws-cdk-lib/aws-dynamodb';
-import { BlockPublicAccess, Bucket, BucketEncryption, HttpMethods, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
+import { BlockPublicAccess, Bucket, BucketEncryption, HttpMethods, ObjectOwnership, type IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { INDEX_SCHEMA } from '../lambda/core/index-schema.js';
 import { FSCK_RUNS_PREFIX } from '../lambda/core/fsck-scratch.js';
@@ -54,7 +54,9 @@ export class Storage extends Construct {
 
     this.bucket = new Bucket(this, 'Blobs', {
       ...privateBucket,
-      serverAccessLogsBucket: this.accessLogs,
+      // aws-cdk-lib's Bucket types isWebsite `boolean | undefined`, its IBucket `isWebsite?: boolean`:
+      // the same thing, except under exactOptionalPropertyTypes.
+      serverAccessLogsBucket: this.accessLogs as IBucket,
       serverAccessLogsPrefix: 'blobs-bucket/',
       lifecycleRules: [
         { id: 'expire-abandoned-staging', prefix: STAGING_PREFIX, expiration: Duration.days(1) },
