@@ -59,12 +59,12 @@ export function matchRoute(method: string, path: string, routes: readonly RouteP
 
 /** Content types API Gateway passes as text; everything else arrives base64-encoded. */
 function isTextual(contentType: string | undefined): boolean {
-  const t = (contentType ?? '').split(';')[0].trim().toLowerCase();
+  const t = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
   return t.startsWith('text/') || ['application/json', 'application/x-www-form-urlencoded', 'application/javascript', 'application/xml'].includes(t);
 }
 
 export function toEvent(req: PlainRequest, match: RouteMatch<RoutePattern> | undefined, now = new Date()): HttpEvent {
-  const [rawPath, rawQueryString = ''] = req.url.split(/\?(.*)/s, 2);
+  const [rawPath = '', rawQueryString = ''] = req.url.split(/\?(.*)/s, 2);
   const headers: Record<string, string> = {};
   const cookies: string[] = [];
   for (const [name, value] of Object.entries(req.headers)) {
@@ -84,15 +84,16 @@ export function toEvent(req: PlainRequest, match: RouteMatch<RoutePattern> | und
     routeKey: key,
     rawPath,
     rawQueryString,
-    cookies: cookies.length ? cookies : undefined,
+    // Absent, not undefined, as API Gateway leaves them out.
+    ...(cookies.length ? { cookies } : {}),
     headers,
-    queryStringParameters: rawQueryString ? queryStringParameters : undefined,
-    pathParameters: match && Object.keys(match.pathParameters).length ? match.pathParameters : undefined,
+    ...(rawQueryString ? { queryStringParameters } : {}),
+    ...(match && Object.keys(match.pathParameters).length ? { pathParameters: match.pathParameters } : {}),
     requestContext: {
       accountId: 'local',
       apiId: 'local',
-      domainName: headers.host ?? 'localhost',
-      domainPrefix: (headers.host ?? 'localhost').split('.')[0],
+      domainName: headers['host'] ?? 'localhost',
+      domainPrefix: (headers['host'] ?? 'localhost').split('.')[0]!,
       http: { method: req.method, path: rawPath, protocol: 'HTTP/1.1', sourceIp: req.sourceIp, userAgent: headers['user-agent'] ?? '' },
       requestId: randomUUID(),
       routeKey: key,
@@ -100,7 +101,7 @@ export function toEvent(req: PlainRequest, match: RouteMatch<RoutePattern> | und
       time: now.toUTCString(),
       timeEpoch: now.getTime(),
     },
-    body: req.body.length ? req.body.toString(textual ? 'utf8' : 'base64') : undefined,
+    ...(req.body.length ? { body: req.body.toString(textual ? 'utf8' : 'base64') } : {}),
     isBase64Encoded: req.body.length > 0 && !textual,
   };
 }

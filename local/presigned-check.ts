@@ -43,13 +43,14 @@ const refused = (status: number, code: string, message: string): PresignedVerdic
 /** `YYYYMMDDTHHMMSSZ` as a Date. */
 function amzDate(raw: string): Date | undefined {
   const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(raw);
-  return m ? new Date(Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6])) : undefined;
+  return m ? new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]))) : undefined;
 }
 
 export async function verifyPresigned(req: IncomingMessage, url: URL, keys: SigningKeys, now = Date.now()): Promise<PresignedVerdict> {
   const q = url.searchParams;
   const [accessKeyId, , region, service] = (q.get('X-Amz-Credential') ?? '').split('/');
   if (accessKeyId !== keys.accessKeyId) return refused(403, 'InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.');
+  if (!region || !service) return refused(400, 'AuthorizationQueryParametersError', 'X-Amz-Credential must be <key>/<date>/<region>/<service>/aws4_request');
   const signedAt = amzDate(q.get('X-Amz-Date') ?? '');
   const expires = Number(q.get('X-Amz-Expires'));
   if (!signedAt || !Number.isInteger(expires) || expires < 1 || expires > 604800) return refused(400, 'AuthorizationQueryParametersError', 'X-Amz-Date and X-Amz-Expires must be valid');
@@ -70,7 +71,7 @@ export async function verifyPresigned(req: IncomingMessage, url: URL, keys: Sign
   }
   const presigner = new S3RequestPresigner({ credentials: keys, region, service, sha256: Sha256 });
   const again = await presigner.presign(
-    { method: req.method ?? 'GET', protocol: 'http:', hostname: url.hostname, port: url.port ? Number(url.port) : undefined, path: url.pathname, query, headers },
+    { method: req.method ?? 'GET', protocol: 'http:', hostname: url.hostname, ...(url.port ? { port: Number(url.port) } : {}), path: url.pathname, query, headers },
     { signingDate: signedAt, expiresIn: expires, signableHeaders: new Set(signed) },
   );
   const expected = Buffer.from(String(again.query?.['X-Amz-Signature']));

@@ -233,7 +233,7 @@ async function serve(req: IncomingMessage, res: ServerResponse, sides: Record<Si
   const body = await readBody(req);
   if (body === undefined) return refuseTooLarge(res);
   const url = req.url ?? '/';
-  const match = matchRoute(req.method ?? 'GET', url.split('?')[0]);
+  const match = matchRoute(req.method ?? 'GET', url.split('?')[0]!);
   const event = toEvent({ method: req.method ?? 'GET', url, headers: req.headers, body, sourceIp: req.socket.remoteAddress ?? '127.0.0.1' }, match);
   let result = exceedsEventLimit(event) ? TOO_LARGE : !match ? NOT_FOUND : await sides[match.route.side](event);
   if (exceedsResponseLimit(result)) result = RESPONSE_TOO_LARGE;
