@@ -105,7 +105,7 @@ function start(picked: Picked) {
   const bytes = picked.files.reduce((n, f) => n + f.file.size, 0);
   sessionStorage.setItem(UNFINISHED, JSON.stringify({ files: picked.files.length, bytes, first: picked.files[0]?.path ?? picked.dirs[0] }));
   $('upload').hidden = false;
-  $('state').dataset.state = 'running';
+  $('state').dataset['state'] = 'running';
   $('state').textContent = 'hashing and uploading…';
   const tbody = $('file-rows');
   tbody.replaceChildren();
@@ -124,9 +124,10 @@ function showProgress(files: FileProgress[], totals: Totals) {
     const row = rows.get(f.path);
     if (!row) continue;
     const [hashed, stored] = row.querySelectorAll('progress');
+    if (!hashed || !stored) continue;
     hashed.value = f.hashed;
     stored.value = f.done ? stored.max : f.stored;
-    row.dataset.done = String(f.done);
+    row.dataset['done'] = String(f.done);
   }
   ($('p-hashed') as HTMLProgressElement).max = Math.max(1, totals.bytes);
   ($('p-hashed') as HTMLProgressElement).value = totals.hashed;
@@ -142,8 +143,8 @@ function addResult(name: string, ref: string, kind: string) {
   const results = $('results');
   results.querySelector('.empty')?.remove();
   const row = el('tr', {}, el('td', { textContent: kind === 'directory' ? `${name}/` : name }), refCell(ref));
-  row.dataset.ref = ref;
-  row.dataset.name = name;
+  row.dataset['ref'] = ref;
+  row.dataset['name'] = name;
   results.prepend(row);
 }
 
@@ -169,7 +170,7 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
   switch (m.type) {
     case 'ready':
       $('hash-impl').textContent = `Hashing: ${m.hash}, in a Web Worker.`;
-      document.body.dataset.ready = 'true';
+      document.body.dataset['ready'] = 'true';
       list();
       return;
     case 'progress':
@@ -181,7 +182,7 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
       busy = false;
       sessionStorage.removeItem(UNFINISHED);
       $('notice').hidden = true;
-      $('state').dataset.state = 'done';
+      $('state').dataset['state'] = 'done';
       $('state').textContent = `done: ${m.totals.uploadedBlobs} blobs sent, ${m.totals.skippedBlobs} already stored`;
       for (const r of m.refs) addResult(r.name, r.ref, r.kind);
       list();
@@ -191,7 +192,7 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
         if (m.job !== job) return;
         if (m.files && m.totals) showProgress(m.files, m.totals);
         busy = false;
-        $('state').dataset.state = 'failed';
+        $('state').dataset['state'] = 'failed';
         $('state').textContent = 'stopped';
       }
       showError(m.message);
@@ -209,7 +210,7 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
       replaceList = false;
       for (const b of m.blobs) {
         const row = el('tr', {}, refCell(b.blobRef), el('td', { className: 'num', textContent: mb(b.size) }));
-        row.dataset.ref = b.blobRef;
+        row.dataset['ref'] = b.blobRef;
         $('blobs').append(row);
       }
       listedAfter = m.continueAfter;

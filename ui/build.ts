@@ -27,7 +27,7 @@ const COMMON: BuildOptions = {
 function bundle(entry: string, define: Record<string, string> = {}): string {
   const out = buildSync({ ...COMMON, entryPoints: [join(UI_DIR, entry)], define });
   // Inline in a <script>: "</script" must not appear in it.
-  return out.outputFiles![0].text.replace(/<\/(script)/gi, '<\\/$1');
+  return out.outputFiles![0]!.text.replace(/<\/(script)/gi, '<\\/$1');
 }
 
 export function buildUiPageSync(): string {

@@ -3,10 +3,10 @@ import type { SizedRef } from '../client/http-client.js';
 /** Messages between the page (app.ts) and its worker (worker.ts). */
 
 export type ToWorker =
-  | { type: 'config'; server: string; auth?: string }
+  | { type: 'config'; server: string; auth?: string | undefined }
   | { type: 'put'; job: number; files: { path: string; file: File }[]; dirs: string[] }
   | { type: 'download'; ref: string }
-  | { type: 'list'; after?: string; limit: number }
+  | { type: 'list'; after?: string | undefined; limit: number }
   | { type: 'check' }
   | { type: 'bench'; mb: number };
 
@@ -36,6 +36,6 @@ export type FromWorker =
   | { type: 'done'; job: number; refs: { name: string; ref: string; kind: 'file' | 'directory' }[]; totals: Totals; files: FileProgress[] }
   | { type: 'failed'; job?: number; message: string; files?: FileProgress[]; totals?: Totals }
   | { type: 'downloaded'; ref: string; name: string; blob: Blob }
-  | { type: 'listed'; blobs: SizedRef[]; continueAfter?: string }
+  | { type: 'listed'; blobs: SizedRef[]; continueAfter?: string | undefined }
   | { type: 'checked'; ok: boolean; message: string }
   | { type: 'benched'; hash: string; sha224: number; noble: number; chunked: number };

@@ -22,12 +22,12 @@ export function pickedTree<F>(files: readonly PickedFile<F>[], dirs: readonly st
   const dirsByPath = new Map<string, TreeNode<F> & { kind: 'dir' }>([['', root]]);
   const dirAt = (segments: string[]): TreeNode<F> & { kind: 'dir' } => {
     let node = root;
-    for (let i = 0; i < segments.length; i++) {
+    for (const [i, name] of segments.entries()) {
       const path = segments.slice(0, i + 1).join('/');
       let next = dirsByPath.get(path);
       if (!next) {
-        next = { kind: 'dir', name: segments[i], path, children: [] };
-        if (node.children.some((c) => c.name === segments[i])) throw new Error(`${path} is both a file and a folder`);
+        next = { kind: 'dir', name, path, children: [] };
+        if (node.children.some((c) => c.name === name)) throw new Error(`${path} is both a file and a folder`);
         node.children.push(next);
         dirsByPath.set(path, next);
       }
@@ -44,7 +44,7 @@ export function pickedTree<F>(files: readonly PickedFile<F>[], dirs: readonly st
   for (const f of files) {
     const segments = segmentsOf(f.path);
     const parent = dirAt(segments.slice(0, -1));
-    const name = segments[segments.length - 1];
+    const name = segments[segments.length - 1]!;
     if (parent.children.some((c) => c.name === name)) throw new Error(`${f.path} was picked twice`);
     parent.children.push({ kind: 'file', name, path: segments.join('/'), file: f.file });
   }

@@ -153,7 +153,7 @@ async function put(job: number, picked: { path: string; file: File }[], dirs: st
     for (const child of node.children) members.push(await putNode(child));
     const sets = staticSets(members);
     for (const s of sets) await uploader.add(s);
-    const dir = directorySchema({ fileName: node.name }, sets[0].ref);
+    const dir = directorySchema({ fileName: node.name }, sets[0]!.ref);
     await uploader.add(dir);
     return dir.ref;
   };
