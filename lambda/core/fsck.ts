@@ -59,7 +59,7 @@ export interface FsckOptions {
   /** A pack whose live bytes are below this fraction of its size is repacked. */
   repackBelow?: number;
   now?: () => Date;
-  progress?: (line: string) => void;
+  progress?: ((line: string) => void) | undefined;
   /** Rows per index page (the unit of a row partition's memory); tests lower it. */
   pageSize?: number;
 }
