@@ -32,7 +32,7 @@ async function bundle(name: EntryName): Promise<{ file: string; metafile: Metafi
     sourcemap: BUNDLING.sourceMap ? 'linked' : false,
     sourcesContent: BUNDLING.sourcesContent,
     mainFields: BUNDLING.mainFields,
-    banner: BUNDLING.banner ? { js: BUNDLING.banner } : undefined,
+    banner: { js: BUNDLING.banner },
     external: BUNDLING.externalModules,
     metafile: true,
     logLevel: 'warning',
@@ -46,7 +46,7 @@ function byPackage(metafile: Metafile, file: string): [string, number][] {
   const sizes = new Map<string, number>();
   for (const [input, { bytesInOutput }] of Object.entries(output?.inputs ?? {})) {
     const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input);
-    const key = m ? m[1] : 'project';
+    const key = m?.[1] ?? 'project';
     sizes.set(key, (sizes.get(key) ?? 0) + bytesInOutput);
   }
   return [...sizes].sort((a, b) => b[1] - a[1]);

@@ -65,8 +65,8 @@ interface ToolRun {
 }
 
 export async function clientPutBench(): Promise<void> {
-  const reps = Number(process.env.BENCH_CLIENT_REPS || 1);
-  const pkPut = process.env.PK_PUT;
+  const reps = Number(process.env['BENCH_CLIENT_REPS'] || 1);
+  const pkPut = process.env['PK_PUT'];
   const work = await mkdtemp(join(tmpdir(), 'blobserver-bench-client-'));
   try {
     const tree = join(work, 'tree');
@@ -98,7 +98,7 @@ export async function clientPutBench(): Promise<void> {
     console.log(`\n8. put of ${TREE.small.count} x 32 KiB + ${TREE.large.count} x 3 MB files (${fmt(bytes / 1e6)} MB) to a fresh local server per run, median of ${reps} run(s)`);
     const rows = [...results].map(([name, runs]) => {
       const ms = median(runs.map((r) => r.ms));
-      const r = runs[0];
+      const r = runs[0]!;
       return [name, fmt(ms / 1000, 1), fmt(bytes / 1e6 / (ms / 1000), 1), String(r.requests), String(r.blobs), fmt(r.requests / r.blobs, 3), r.ref];
     });
     console.log(table(['tool', 'wall s', 'MB/s', 'requests', 'blobs', 'requests/blob', 'root ref'], rows));
@@ -109,7 +109,7 @@ export async function clientPutBench(): Promise<void> {
     const ours = results.get('blobserver put')!;
     const theirs = results.get('pk-put file')!;
     const speedup = median(theirs.map((r) => r.ms)) / median(ours.map((r) => r.ms));
-    const sameRefs = [...ours, ...theirs].every((r) => r.ref === ours[0].ref);
+    const sameRefs = [...ours, ...theirs].every((r) => r.ref === ours[0]!.ref);
     console.log(`   same root ref as pk-put: ${sameRefs ? 'yes' : 'NO'}`);
     console.log(`   target: >= ${TARGET_SPEEDUP}x faster than pk-put file: ${speedup >= TARGET_SPEEDUP ? 'met' : 'NOT met'} (${fmt(speedup, 1)}x)`);
   } finally {

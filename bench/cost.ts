@@ -44,7 +44,14 @@ export function s3Tier(req: ProxiedRequest): 'tier1' | 'tier2' | 'other' {
   return 'other'; // DELETE is free
 }
 
-type Item = Record<string, unknown>;
+/** The fields of a DynamoDB request body that decide its units. */
+interface DdbRequestBody {
+  Item?: unknown;
+  RequestItems?: Record<string, unknown>;
+  TransactItems?: unknown[];
+  ConsistentRead?: boolean;
+}
+type WriteRequest = { PutRequest?: { Item?: unknown } };
 const kb = (item: unknown, unit: number) => Math.max(1, Math.ceil(Buffer.byteLength(JSON.stringify(item ?? {})) / unit));
 
 /**
@@ -54,7 +61,7 @@ const kb = (item: unknown, unit: number) => Math.max(1, Math.ceil(Buffer.byteLen
  * minimum (one unit), since the proxy does not read the answer's size.
  */
 export function ddbUnits(req: ProxiedRequest): { read: number; write: number } {
-  const body = JSON.parse(req.body.toString('utf8') || '{}') as Record<string, any>;
+  const body = JSON.parse(req.body.toString('utf8') || '{}') as DdbRequestBody;
   const consistent = (c: unknown) => (c ? 1 : 0.5);
   switch (req.operation) {
     case 'PutItem':
@@ -64,7 +71,7 @@ export function ddbUnits(req: ProxiedRequest): { read: number; write: number } {
       return { read: 0, write: 1 };
     case 'BatchWriteItem': {
       let write = 0;
-      for (const reqs of Object.values(body.RequestItems ?? {}) as Item[][]) for (const r of reqs) write += r.PutRequest ? kb((r.PutRequest as Item).Item, 1024) : 1;
+      for (const reqs of Object.values(body.RequestItems ?? {}) as WriteRequest[][]) for (const r of reqs) write += r.PutRequest ? kb(r.PutRequest.Item, 1024) : 1;
       return { read: 0, write };
     }
     case 'TransactWriteItems':

@@ -75,7 +75,7 @@ async function main(): Promise<void> {
       void Promise.allSettled([d?.close(), ls.stop()]).then(() => process.exit(1));
     });
   }
-  process.env.BLOBSERVER_TEST_LOCALSTACK_URL = ls.endpoint;
+  process.env['BLOBSERVER_TEST_LOCALSTACK_URL'] = ls.endpoint;
   try {
     d = await openDeployedStack();
     const stack = d;
@@ -106,8 +106,8 @@ async function main(): Promise<void> {
         get: (ref, out) => runTool(process.execPath, [BIN, 'get', ref, '-o', out], { BLOBSERVER_URL: stack.url, BLOBSERVER_AUTH: userpass }),
       },
     ];
-    if (process.env.PK_PUT && process.env.PK_GET) {
-      const [pkPut, pkGet] = [process.env.PK_PUT, process.env.PK_GET];
+    if (process.env['PK_PUT'] && process.env['PK_GET']) {
+      const [pkPut, pkGet] = [process.env['PK_PUT'], process.env['PK_GET']];
       clients.push({
         name: 'pk',
         put: async (tree, home) => runTool(pkPut, ['file', tree], await clientEnv(home)),
@@ -171,7 +171,7 @@ async function main(): Promise<void> {
     const perGb = (costOf(ours.usage).total / ours.bytes) * GB;
     console.log(`   storage itself: $${PRICES.s3StorageGbMonth} per GB-month (S3 Standard), not included above`);
     console.log(`   target: blobserver put <= $${TARGET_PER_GB} per GB ingested: ${perGb <= TARGET_PER_GB ? 'met' : 'NOT met'} ($${fmt(perGb, 4)})`);
-    if (!process.env.PK_PUT || !process.env.PK_GET) console.log('   (set PK_PUT and PK_GET to Perkeep binaries to add pk-put file / pk-get -o)');
+    if (!process.env['PK_PUT'] || !process.env['PK_GET']) console.log('   (set PK_PUT and PK_GET to Perkeep binaries to add pk-put file / pk-get -o)');
   } finally {
     await d?.close();
     await ls.stop();

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 const RUN = fileURLToPath(new URL('./deployed-run.ts', import.meta.url));
 
 function namespaceUnavailable(): string | undefined {
-  if (process.env.BLOBSERVER_TEST_NETNS === '1') return undefined;
+  if (process.env['BLOBSERVER_TEST_NETNS'] === '1') return undefined;
   if (process.platform !== 'linux') return `${process.platform} has no network namespaces`;
   if (process.getuid?.() !== 0) return 'not running as root (unshare -n needs it)';
   const probe = spawnSync('unshare', ['-n', 'sh', '-c', 'ip link set lo up'], { stdio: 'ignore' });
@@ -24,9 +24,9 @@ export async function deployedBench(): Promise<void> {
     console.log(`\n11-12. deployed stack in the Lambda RIE: skipped (${why})`);
     return;
   }
-  const node = [process.execPath, '--import', 'tsx', RUN];
+  const nodeArgs = ['--import', 'tsx', RUN];
   const [cmd, args] =
-    process.env.BLOBSERVER_TEST_NETNS === '1' ? [node[0], node.slice(1)] : ['unshare', ['-n', 'sh', '-c', 'ip link set lo up && exec "$0" "$@"', ...node]];
+    process.env['BLOBSERVER_TEST_NETNS'] === '1' ? [process.execPath, nodeArgs] : ['unshare', ['-n', 'sh', '-c', 'ip link set lo up && exec "$0" "$@"', process.execPath, ...nodeArgs]];
   await new Promise<void>((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: 'inherit', env: { ...process.env, BLOBSERVER_TEST_NETNS: '1' } });
     child.on('error', reject);

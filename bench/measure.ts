@@ -3,7 +3,7 @@
 export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const mid = s.length >> 1;
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
 /** Runs `fn` `warmup` times untimed, then `reps` times; returns each timed run's milliseconds. */
@@ -47,5 +47,5 @@ export async function pairedRuns(
       runs[k].push(Number(process.hrtime.bigint() - t0) / 1e6);
     }
   }
-  return { ...runs, ratio: median(runs.a.map((t, i) => t / runs.b[i])) };
+  return { ...runs, ratio: median(runs.a.map((t, i) => t / runs.b[i]!)) };
 }

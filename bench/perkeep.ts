@@ -33,7 +33,7 @@ export async function makeTree(root: string, shape: typeof TREE = TREE): Promise
 /** Runs a client to completion; answers the last line it printed (pk-put's and blobserver's root ref). */
 export function runTool(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { env: { PATH: process.env['PATH'], ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += d));

@@ -37,7 +37,7 @@ export async function startPerkeepd(binary: string, dir: string): Promise<{ url:
       },
     }),
   );
-  const child = spawn(binary, ['-openbrowser=false', `-configfile=${config}`], { env: { PATH: process.env.PATH, HOME: join(dir, 'home') }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(binary, ['-openbrowser=false', `-configfile=${config}`], { env: { PATH: process.env['PATH'], HOME: join(dir, 'home') }, stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   child.stderr.on('data', (d) => (log = (log + d).slice(-4000)));
   const exited = new Promise<void>((ok) => child.once('exit', () => ok()));

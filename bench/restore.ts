@@ -50,7 +50,7 @@ const ourEnv = (url: string, work: string) => ({ BLOBSERVER_URL: url, BLOBSERVER
 /** `blobserver put --json`: the root ref and how many blobs the tree is. */
 async function ourPut(url: string, tree: string, work: string): Promise<{ ref: string; blobs: number }> {
   const summary = JSON.parse(await runTool(process.execPath, [BIN, 'put', '--json', tree], ourEnv(url, work))) as { refs: { ref: string }[]; blobs: number };
-  return { ref: summary.refs[0].ref, blobs: summary.blobs };
+  return { ref: summary.refs[0]!.ref, blobs: summary.blobs };
 }
 
 async function blobCount(url: string): Promise<number> {
@@ -72,12 +72,12 @@ async function timed(fn: () => Promise<unknown>): Promise<Timed> {
 }
 
 /** Rotates the order of `xs` by `rep`, so each tool runs first, middle and last in turn. */
-const rotated = <T>(xs: readonly T[], rep: number) => xs.map((_, i) => xs[(i + rep) % xs.length]);
+const rotated = <T>(xs: readonly T[], rep: number) => xs.map((_, i) => xs[(i + rep) % xs.length]!);
 
 export async function restoreBench(): Promise<void> {
-  const reps = Number(process.env.BENCH_RESTORE_REPS || 3);
+  const reps = Number(process.env['BENCH_RESTORE_REPS'] || 3);
   const { PK_PUT: pkPut, PK_GET: pkGet, PERKEEPD: perkeepd } = process.env;
-  const shape = process.env.BENCH_RESTORE_TREE === 'small' ? SMALL_TREE : TREE;
+  const shape = process.env['BENCH_RESTORE_TREE'] === 'small' ? SMALL_TREE : TREE;
   const work = await mkdtemp(join(tmpdir(), 'blobserver-bench-restore-'));
   const closers: (() => Promise<void>)[] = [];
   try {
@@ -250,11 +250,12 @@ async function serverCpu(work: string, pkPut?: string, pkGet?: string): Promise<
     }
   }
   console.log(`\n10d. local server CPU ms per blob (this process: server + embedded dynalite + s3rver; clients are child processes), ${CPU_TREE.small.count} x 32 KiB + ${CPU_TREE.large.count} x 3 MB trees, fresh server per run, interleaved, median of ${reps}`);
-  const names = Object.keys(variants) as Variant[];
+  const names = Object.keys(variants) as [Variant, Variant];
   const rows = phases
     .filter((p) => perBlob.has(`${p}|${names[0]}`))
     .map((p) => {
-      const [a, b] = names.map((v) => median(perBlob.get(`${p}|${v}`)!));
+      const msPerBlob = (v: Variant) => median(perBlob.get(`${p}|${v}`)!);
+      const [a, b] = [msPerBlob(names[0]), msPerBlob(names[1])];
       return [p, fmt(a, 2), fmt(b, 2), fmt(b / a, 2)];
     });
   console.log(table(['case', `${names[0]} ms/blob`, `${names[1]} ms/blob`, 'ratio'], rows));
@@ -264,6 +265,6 @@ async function serverCpu(work: string, pkPut?: string, pkGet?: string): Promise<
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
   await restoreBench();
 }

@@ -28,7 +28,7 @@ const WARMUP_MS = 2500;
 const PREUPLOAD_DDB_TARGET = 10;
 
 // The SDK's notice that future releases need Node 22 is not a benchmark figure.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
 
 const started = Date.now();
 const cpu = cpus();
@@ -102,7 +102,8 @@ console.log(
     cost.map((c) => [c.label, fmt(c.s3PerBlob, 3), fmt(c.ddbPerBlob, 3), fmt(c.mbps, 1), c.operations]),
   ),
 );
-const [batched, single] = cost;
+const batched = cost[0]!;
+const single = cost[1]!;
 const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
 console.log(
   `   target: batched upload <= ${BATCH_TARGET.s3} S3 and <= ${BATCH_TARGET.ddb} DynamoDB requests per blob: ${verdict(batched.s3PerBlob <= BATCH_TARGET.s3 && batched.ddbPerBlob <= BATCH_TARGET.ddb)}`,
@@ -112,8 +113,8 @@ console.log(
 );
 
 // 6. Perkeep's clients, when built.
-if (process.env.PK_PUT && process.env.PK_GET) {
-  const pk = await perkeepTree(process.env.PK_PUT, process.env.PK_GET);
+if (process.env['PK_PUT'] && process.env['PK_GET']) {
+  const pk = await perkeepTree(process.env['PK_PUT'], process.env['PK_GET']);
   console.log(`\n6. Perkeep clients against the local server (embedded emulators): ${pk.files} files, ${fmt(pk.bytes / 1e6, 1)} MB`);
   console.log(table(['client', 'seconds', 'MB/s'], [['pk-put file', fmt(pk.putSeconds, 1), fmt(pk.bytes / 1e6 / pk.putSeconds, 1)], ['pk-get -o', fmt(pk.getSeconds, 1), fmt(pk.bytes / 1e6 / pk.getSeconds, 1)]]));
 } else {

@@ -13,7 +13,7 @@ import { readConfig } from '../lambda/core/config.js';
 
 const calls = Number(process.argv[2] ?? 1000);
 const body = Buffer.alloc(Number(process.argv[3] ?? 20000), 1);
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
 
 const stub = createServer((req, res) => {
   req.resume();

@@ -82,7 +82,7 @@ export async function endToEndUpload(reps: number, cases: { label: string; parts
         // Fresh content for every run: re-uploading stored blobs would skip the writes.
         const batches = Array.from({ length: reps + 2 }, () => uploadRequest(randomBlobs(c.parts, c.partSize)));
         let next = 0;
-        const runs = await timeRuns(reps, () => upload(uploadUrl, batches[next++]));
+        const runs = await timeRuns(reps, () => upload(uploadUrl, batches[next++]!));
         out.push({ label: c.label, mbps: mbPerSecond(c.parts * c.partSize, runs), medianMs: median(runs) });
       }
       return { cases: out };
@@ -104,7 +104,7 @@ export async function worstAcceptedUpload(reps: number, parts: number): Promise<
       // Fresh blobs for every run, warm-up runs included.
       const batches = Array.from({ length: reps + 2 }, () => uploadRequest(randomBlobs(parts, 16)));
       let next = 0;
-      const runs = await timeRuns(reps, () => upload(uploadUrl, batches[next++]));
+      const runs = await timeRuns(reps, () => upload(uploadUrl, batches[next++]!));
       return { medianMs: median(runs), maxMs: Math.max(...runs) };
     } finally {
       await server.close();
@@ -124,8 +124,8 @@ export interface PreuploadFigure {
 /** A local server on dynalite + s3rver under `dir`, with request-counting proxies in front of both emulators. */
 export async function proxiedServer(dir: string): Promise<{ server: LocalServer; s3: AwsProxy; ddb: AwsProxy; close(): Promise<void> }> {
   const backend = await dynaliteBackend(dir);
-  const s3 = await startAwsProxy(backend.env.AWS_ENDPOINT_URL_S3);
-  const ddb = await startAwsProxy(backend.env.AWS_ENDPOINT_URL_DYNAMODB);
+  const s3 = await startAwsProxy(backend.env['AWS_ENDPOINT_URL_S3']!);
+  const ddb = await startAwsProxy(backend.env['AWS_ENDPOINT_URL_DYNAMODB']!);
   const stopStorage = async () => {
     await Promise.all([s3.close(), ddb.close()]);
     await backend.close();
@@ -183,7 +183,7 @@ export async function preuploadLatency(reps: number, sizes: readonly number[]): 
       const figures: PreuploadFigure[] = [];
       for (const n of sizes) {
         // Alternate present and absent refs: present first, so a 1-ref list asks for a stored blob.
-        const refs = Array.from({ length: n }, (_, i) => (i % 2 === 0 ? stored[i >> 1].name : absent[i >> 1]));
+        const refs = Array.from({ length: n }, (_, i) => (i % 2 === 0 ? stored[i >> 1]!.name : absent[i >> 1]!));
         const present = Math.ceil(n / 2);
         const counts: number[] = [];
         let ops = new Map<string, number>();

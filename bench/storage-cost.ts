@@ -1,4 +1,3 @@
-import type { AwsProxy } from '../test/support/aws-proxy.js';
 import { median, mbPerSecond, timeRuns } from './measure.js';
 import { AUTHORIZATION, operationCounts, preupload, proxiedServer, randomBlobs, upload, uploadRequest, withDataDir } from './server.js';
 
@@ -17,8 +16,6 @@ export interface CostFigure {
   mbps: number;
 }
 
-const count = (proxies: AwsProxy[], from: number[]) => proxies.map((p, i) => p.requests.slice(from[i]));
-
 export async function storageCost(reps: number, parts: number, partSize: number): Promise<CostFigure[]> {
   return withDataDir(async (dir) => {
     const { server, s3, ddb, close } = await proxiedServer(dir);
@@ -31,9 +28,9 @@ export async function storageCost(reps: number, parts: number, partSize: number)
         let next = 0;
         let last: { s3: number; ddb: number; ops: Map<string, number> } | undefined;
         const runs = await timeRuns(reps, async () => {
-          const from = [s3.requests.length, ddb.requests.length];
-          await run(inputs[next++]);
-          const [s3Reqs, ddbReqs] = count([s3, ddb], from);
+          const [s3From, ddbFrom] = [s3.requests.length, ddb.requests.length];
+          await run(inputs[next++]!);
+          const [s3Reqs, ddbReqs] = [s3.requests.slice(s3From), ddb.requests.slice(ddbFrom)];
           last = { s3: s3Reqs.length, ddb: ddbReqs.length, ops: operationCounts([...s3Reqs, ...ddbReqs]) };
         });
         const n = parts;
@@ -59,9 +56,9 @@ export async function storageCost(reps: number, parts: number, partSize: number)
         for (const b of blobs) await upload(uploadUrl, uploadRequest([b]));
       }, () => randomBlobs(parts, partSize));
       let i = 0;
-      await measure('GET each, packed (stored in one request)', (blobs) => get(blobs), () => batched[i++ % batched.length]);
+      await measure('GET each, packed (stored in one request)', (blobs) => get(blobs), () => batched[i++ % batched.length]!);
       let j = 0;
-      await measure('GET each, own object (one blob a request)', (blobs) => get(blobs), () => single[j++ % single.length]);
+      await measure('GET each, own object (one blob a request)', (blobs) => get(blobs), () => single[j++ % single.length]!);
       return figures;
     } finally {
       await close();

@@ -69,7 +69,7 @@ export async function uiBench(): Promise<void> {
         await page.setInputFiles('#files', file);
         await page.waitForSelector('#state[data-state="done"]', { state: 'attached', timeout: 300_000 });
         times[lane].push(performance.now() - t);
-        await page.evaluate(() => (document.getElementById('state')!.dataset.state = 'idle'));
+        await page.evaluate(() => (document.getElementById('state')!.dataset['state'] = 'idle'));
         await rm(file);
       }
     }

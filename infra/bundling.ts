@@ -27,7 +27,7 @@ export type EntryName = keyof typeof ENTRIES;
 /** ESM output cannot `require` Node built-ins from bundled CommonJS dependencies without this. */
 export const REQUIRE_SHIM = "import{createRequire as __cjsRequire}from'node:module';const require=__cjsRequire(import.meta.url);";
 
-export const BUNDLING: BundlingOptions = {
+export const BUNDLING = {
   minify: true,
   sourceMap: true,
   // Stack traces need names and positions, not the sources: keeps the .map small.
@@ -42,4 +42,4 @@ export const BUNDLING: BundlingOptions = {
   externalModules: [],
   // Never Docker: CI machines have no engine; esbuild is a local dependency.
   forceDockerBundling: false,
-};
+} satisfies BundlingOptions;
