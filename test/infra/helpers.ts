@@ -46,7 +46,7 @@ export function resourcesOfType(json: TemplateJson, type: string): [string, Reso
 export function renderArn(value: unknown, names: Record<string, string>): string {
   if (typeof value === 'string') return value;
   const o = value as Record<string, any>;
-  if (o.Ref) return names[o.Ref] ?? `Ref(${o.Ref})`;
+  if (o['Ref']) return names[o['Ref']] ?? `Ref(${o['Ref']})`;
   if (o['Fn::GetAtt']) return names[o['Fn::GetAtt'][0]] ?? `GetAtt(${o['Fn::GetAtt'].join('.')})`;
   if (o['Fn::Join']) return (o['Fn::Join'][1] as unknown[]).map((p) => renderArn(p, names)).join(o['Fn::Join'][0]);
   return JSON.stringify(o);
@@ -62,11 +62,11 @@ const asList = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array
 export function permissionsOf(json: TemplateJson, roleId: string, names: Record<string, string>): string[] {
   const role = json.Resources[roleId];
   if (role?.Type !== 'AWS::IAM::Role') throw new Error(`${roleId} is not a role`);
-  const docs: any[] = asList(role.Properties?.Policies).map((p: any) => p.PolicyDocument);
+  const docs: any[] = asList(role.Properties?.['Policies']).map((p: any) => p.PolicyDocument);
   for (const [, r] of resourcesOfType(json, 'AWS::IAM::Policy')) {
-    if (asList(r.Properties?.Roles).some((ref: any) => ref.Ref === roleId)) docs.push(r.Properties!.PolicyDocument);
+    if (asList(r.Properties?.['Roles']).some((ref: any) => ref.Ref === roleId)) docs.push(r.Properties!['PolicyDocument']);
   }
-  const lines = asList(role.Properties?.ManagedPolicyArns).map((arn) => `managed-policy ${JSON.stringify(arn)}`);
+  const lines = asList(role.Properties?.['ManagedPolicyArns']).map((arn) => `managed-policy ${JSON.stringify(arn)}`);
   for (const doc of docs) {
     for (const st of doc.Statement) {
       const prefix = st.Effect === 'Allow' ? '' : `${st.Effect} `;

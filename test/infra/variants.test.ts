@@ -42,8 +42,8 @@ describe('context switches', () => {
     for (const bucket of [stack.storage.bucket, stack.storage.accessLogs]) assert.equal(json.Resources[logicalId(bucket)].DeletionPolicy, 'Delete');
     const table = json.Resources[logicalId(stack.storage.table)];
     assert.equal(table.DeletionPolicy, 'Delete');
-    assert.equal(table.Properties!.DeletionProtectionEnabled, false);
-    assert.equal(table.Properties!.PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled, true);
+    assert.equal(table.Properties!['DeletionProtectionEnabled'], false);
+    assert.equal(table.Properties!['PointInTimeRecoverySpecification'].PointInTimeRecoveryEnabled, true);
     assert.equal(resourcesOfType(json, 'Custom::S3AutoDeleteObjects').length, 2);
     for (const [, group] of resourcesOfType(json, 'AWS::Logs::LogGroup')) assert.equal(group.DeletionPolicy, 'Delete');
   });
@@ -64,7 +64,7 @@ describe('context switches', () => {
 
   it('settings reach the functions environment', () => {
     for (const f of [stack.functions.read, stack.functions.write]) {
-      const env = json.Resources[logicalId(f.fn)].Properties!.Environment.Variables;
+      const env = json.Resources[logicalId(f.fn)].Properties!['Environment'].Variables;
       assert.equal(env.BLOBSERVER_ALLOW_REMOVE, 'true');
       assert.equal(env.BLOBSERVER_MAX_UPLOAD_SIZE, '1000000');
       assert.equal(env.BLOBSERVER_MAX_BLOB_SIZE, '33554432');
@@ -76,13 +76,13 @@ describe('context switches', () => {
     const [[, stage]] = resourcesOfType(json, 'AWS::ApiGatewayV2::Stage');
     assert.equal(stage.Properties!.StageName, 'v1');
     assert.deepEqual(stage.Properties!.DefaultRouteSettings, { ThrottlingBurstLimit: 10, ThrottlingRateLimit: 5 });
-    const cors = json.Resources[logicalId(stack.api.httpApi)].Properties!.CorsConfiguration;
+    const cors = json.Resources[logicalId(stack.api.httpApi)].Properties!['CorsConfiguration'];
     assert.deepEqual(cors.AllowOrigins, ['https://a.example', 'https://b.example']);
     assert.deepEqual([...cors.AllowHeaders].sort(), ['authorization', 'content-type']);
     assert.equal(cors.AllowCredentials, true);
     // Browsers POST uploadForm to the bucket itself and read (ranged) presigned GETs from it:
     // the same origins, those methods, and the headers a ranged read needs.
-    const bucketCors = json.Resources[logicalId(stack.storage.bucket)].Properties!.CorsConfiguration;
+    const bucketCors = json.Resources[logicalId(stack.storage.bucket)].Properties!['CorsConfiguration'];
     assert.deepEqual(bucketCors.CorsRules, [
       {
         AllowedOrigins: ['https://a.example', 'https://b.example'],
@@ -92,22 +92,22 @@ describe('context switches', () => {
         MaxAge: 86400,
       },
     ]);
-    for (const [, group] of resourcesOfType(json, 'AWS::Logs::LogGroup')) assert.equal(group.Properties!.RetentionInDays, 7);
+    for (const [, group] of resourcesOfType(json, 'AWS::Logs::LogGroup')) assert.equal(group.Properties!['RetentionInDays'], 7);
     const [[, rotation]] = resourcesOfType(json, 'AWS::SecretsManager::RotationSchedule');
     assert.equal(rotation.Properties!.RotationRules.ScheduleExpression, 'rate(7 days)');
-    const credentials = json.Resources[logicalId(stack.secrets.credentials)].Properties!.GenerateSecretString;
+    const credentials = json.Resources[logicalId(stack.secrets.credentials)].Properties!['GenerateSecretString'];
     assert.deepEqual(JSON.parse(credentials.SecretStringTemplate), { username: 'alice' });
   });
 
   it('a named stage shows in the API URL output', () => {
-    assert.match(JSON.stringify(json.Outputs!.ApiUrl.Value), /"\/v1"\]\]\}$/);
+    assert.match(JSON.stringify(json.Outputs!['ApiUrl'].Value), /"\/v1"\]\]\}$/);
   });
 
   it('alarmTopicArn: every alarm notifies the topic', () => {
     const alarms = resourcesOfType(json, 'AWS::CloudWatch::Alarm');
     // API 5xx, errors and throttles of 4 functions, collection damage and failure.
     assert.equal(alarms.length, 11);
-    for (const [, alarm] of alarms) assert.deepEqual(alarm.Properties!.AlarmActions, [TOPIC]);
+    for (const [, alarm] of alarms) assert.deepEqual(alarm.Properties!['AlarmActions'], [TOPIC]);
   });
 });
 

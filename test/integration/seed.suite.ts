@@ -75,7 +75,7 @@ export async function preuploadRaw(
   contentType = 'application/x-www-form-urlencoded',
 ): Promise<Answer<PreuploadAnswer & { errorText?: string }>> {
   const headers: Record<string, string> = { 'content-type': contentType };
-  if (authorization !== undefined) headers.authorization = authorization;
+  if (authorization !== undefined) headers['authorization'] = authorization;
   return jsonReplyOf(await fetch(`${url}/camli/preupload`, { method: 'POST', headers, body: form }));
 }
 
@@ -166,7 +166,7 @@ export function defineSeedSuite(spec: TargetSpec): void {
     const sibling = async (t: { after(fn: () => Promise<void>): void }, env: Record<string, string>): Promise<Endpoint & Pick<Target, 'authorization'>> => {
       const s = await cap('sibling')(env);
       t.after(() => s.close());
-      return { ...s, url: s.url, authorization: env.BLOBSERVER_AUTH === '' ? undefined : target.authorization };
+      return { ...s, url: s.url, authorization: env['BLOBSERVER_AUTH'] === '' ? undefined : target.authorization };
     };
 
     describe('POST /camli/preupload', () => {

@@ -31,7 +31,7 @@ async function startChild(env: Record<string, string>): Promise<Child> {
   const proc = spawn(process.execPath, ['--import', 'tsx', join(root, 'local/main.ts')], {
     cwd: root,
     env: {
-      PATH: process.env.PATH ?? '',
+      PATH: process.env['PATH'] ?? '',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       BLOBSERVER_AUTH: `userpass:${USER}:${PASSWORD}`,
       BLOBSERVER_ALLOW_REMOVE: 'true',

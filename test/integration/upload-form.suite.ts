@@ -68,12 +68,12 @@ export function defineUploadFormTests({ target, has, needs, cap, sibling }: Suit
       for (const { uploadForm: f, uploadUrlExpirationSeconds } of [pre, up.json]) {
         assert.deepEqual(Object.keys(f).sort(), ['expirationSeconds', 'fields', 'maxBlobSize', 'url']);
         assert.match(new URL(f.url).protocol, /^https?:$/);
-        assert.match(f.fields.key, STAGED_KEY);
+        assert.match(f.fields['key'], STAGED_KEY);
         for (const name of ['Policy', 'X-Amz-Signature', 'X-Amz-Credential', 'X-Amz-Algorithm', 'X-Amz-Date']) assert.ok(f.fields[name], `field ${name} missing`);
-        assert.ok(f.fields.success_action_redirect.startsWith(`${target().url}/camli/upload-complete/`), f.fields.success_action_redirect);
+        assert.ok(f.fields['success_action_redirect'].startsWith(`${target().url}/camli/upload-complete/`), f.fields['success_action_redirect']);
         assert.equal(f.expirationSeconds, uploadUrlExpirationSeconds);
         if (target().expected.maxBlobSize !== undefined) assert.equal(f.maxBlobSize, target().expected.maxBlobSize);
-        const prefix = f.fields.key.replace('${filename}', '');
+        const prefix = f.fields['key'].replace('${filename}', '');
         prefixes.add(prefix);
 
         // The policy S3 enforces: size range, key prefix, the redirect unchanged, expiry with the URL.
@@ -82,7 +82,7 @@ export function defineUploadFormTests({ target, has, needs, cap, sibling }: Suit
           ['content-length-range', 0, f.maxBlobSize],
           ['starts-with', '$key', prefix],
         ]);
-        assert.ok(policy.conditions.some((c) => JSON.stringify(c) === JSON.stringify({ success_action_redirect: f.fields.success_action_redirect })));
+        assert.ok(policy.conditions.some((c) => JSON.stringify(c) === JSON.stringify({ success_action_redirect: f.fields['success_action_redirect'] })));
         const expiresIn = (Date.parse(policy.expiration) - Date.now()) / 1000;
         assert.ok(Math.abs(expiresIn - f.expirationSeconds) < 120, `policy expires in ${expiresIn} s, not ${f.expirationSeconds}`);
       }
@@ -95,7 +95,7 @@ export function defineUploadFormTests({ target, has, needs, cap, sibling }: Suit
         const location = await postFormRedirected(f, b.data, b.ref);
         assert.ok(location.startsWith(`${target().url}/camli/upload-complete/`), location);
         const stagedKey = stagedKeyOf(location);
-        assert.equal(stagedKey, f.fields.key.replace('${filename}', b.ref));
+        assert.equal(stagedKey, f.fields['key'].replace('${filename}', b.ref));
 
         const a = await follow(location);
         assert.equal(a.status, 200, a.text);
@@ -103,8 +103,8 @@ export function defineUploadFormTests({ target, has, needs, cap, sibling }: Suit
         assert.equal(a.json.errorText, undefined);
         assert.ok(a.json.uploadUrl?.startsWith(`${target().url}/camli/upload/`), a.text);
         assert.ok(a.json.maxUploadSize! > 0 && a.json.uploadUrlExpirationSeconds! > 0);
-        assert.match(a.json.uploadForm!.fields.key, STAGED_KEY);
-        assert.notEqual(a.json.uploadForm!.fields.key, f.fields.key, 'a fresh form, not the same one');
+        assert.match(a.json.uploadForm!.fields['key'], STAGED_KEY);
+        assert.notEqual(a.json.uploadForm!.fields['key'], f.fields['key'], 'a fresh form, not the same one');
         assert.deepEqual(await have(target(), b.ref), [{ blobRef: b.ref, size: b.data.length }]);
         if (has('storage')) {
           const storage = cap('storage');

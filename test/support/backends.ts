@@ -116,11 +116,11 @@ export const dynamoDbLocalBackend: BackendFactory = async (dir) => {
  * or the reason it is not there.
  */
 export function localStackEndpoint(): { url?: string; unavailable?: string } {
-  const url = process.env.BLOBSERVER_TEST_LOCALSTACK_URL;
+  const url = process.env['BLOBSERVER_TEST_LOCALSTACK_URL'];
   if (url) return { url };
   return {
     unavailable:
-      process.env.BLOBSERVER_TEST_LOCALSTACK_UNAVAILABLE ||
+      process.env['BLOBSERVER_TEST_LOCALSTACK_UNAVAILABLE'] ||
       'LocalStack is started by `npm test` (scripts/test.mjs) for the test files that use the lanes; run the file through it',
   };
 }

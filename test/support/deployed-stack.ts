@@ -51,25 +51,25 @@ export async function startDeployedStack(factory: BackendFactory): Promise<Deplo
     const stack = await synthesizedStack();
     const backend = await factory(join(dir, 'storage'));
     cleanups.push(() => backend.close());
-    const [s3, dynamodb] = await Promise.all([startAwsProxy(backend.env.AWS_ENDPOINT_URL_S3), startAwsProxy(backend.env.AWS_ENDPOINT_URL_DYNAMODB)]);
+    const [s3, dynamodb] = await Promise.all([startAwsProxy(backend.env['AWS_ENDPOINT_URL_S3']), startAwsProxy(backend.env['AWS_ENDPOINT_URL_DYNAMODB'])]);
     cleanups.push(() => s3.close(), () => dynamodb.close());
 
     // The template's resources, made on the emulators (CloudFormation's part of a deploy).
-    const names = { bucket: backend.env.BLOBSERVER_BUCKET ?? `blobserver-${randomBytes(6).toString('hex')}`, table: backend.env.BLOBSERVER_TABLE ?? `blobserver-${randomBytes(6).toString('hex')}` };
+    const names = { bucket: backend.env['BLOBSERVER_BUCKET'] ?? `blobserver-${randomBytes(6).toString('hex')}`, table: backend.env['BLOBSERVER_TABLE'] ?? `blobserver-${randomBytes(6).toString('hex')}` };
     const clients = awsClientsFor(backend.env);
     await Promise.all([ensureTable(clients.ddb, names.table), ensureBucket(clients.s3, names.bucket)]);
     const refs: Record<string, string> = {};
     for (const [id] of resourcesOfType(stack, 'AWS::DynamoDB::Table')) refs[id] = names.table;
     for (const [id] of resourcesOfType(stack, 'AWS::S3::Bucket')) refs[id] = names.bucket;
     const sm = new SecretsManagerClient({
-      region: backend.env.AWS_REGION,
-      endpoint: backend.env.AWS_ENDPOINT_URL_SECRETS_MANAGER,
-      credentials: { accessKeyId: backend.env.AWS_ACCESS_KEY_ID, secretAccessKey: backend.env.AWS_SECRET_ACCESS_KEY },
+      region: backend.env['AWS_REGION'],
+      endpoint: backend.env['AWS_ENDPOINT_URL_SECRETS_MANAGER'],
+      credentials: { accessKeyId: backend.env['AWS_ACCESS_KEY_ID'], secretAccessKey: backend.env['AWS_SECRET_ACCESS_KEY'] },
     });
     let user: { username: string; password: string } | undefined;
     for (const [id, secret] of resourcesOfType(stack, 'AWS::SecretsManager::Secret')) {
       // As the template generates it: a JSON template with a username gets a password, otherwise the value is the raw string (the signing key).
-      const template = secret.Properties?.GenerateSecretString?.SecretStringTemplate as string | undefined;
+      const template = secret.Properties?.['GenerateSecretString']?.SecretStringTemplate as string | undefined;
       let value = newSigningKey();
       if (template) {
         user = { ...(JSON.parse(template) as { username: string }), password: randomBytes(18).toString('base64url') };
@@ -83,13 +83,13 @@ export async function startDeployedStack(factory: BackendFactory): Promise<Deplo
 
     // What Lambda (or LocalStack's Lambda) sets for every function: region, credentials, endpoints.
     const platform: Record<string, string> = {
-      AWS_REGION: backend.env.AWS_REGION,
-      AWS_DEFAULT_REGION: backend.env.AWS_REGION,
-      AWS_ACCESS_KEY_ID: backend.env.AWS_ACCESS_KEY_ID,
-      AWS_SECRET_ACCESS_KEY: backend.env.AWS_SECRET_ACCESS_KEY,
+      AWS_REGION: backend.env['AWS_REGION'],
+      AWS_DEFAULT_REGION: backend.env['AWS_REGION'],
+      AWS_ACCESS_KEY_ID: backend.env['AWS_ACCESS_KEY_ID'],
+      AWS_SECRET_ACCESS_KEY: backend.env['AWS_SECRET_ACCESS_KEY'],
       AWS_ENDPOINT_URL_S3: s3.endpoint,
       AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint,
-      AWS_ENDPOINT_URL_SECRETS_MANAGER: backend.env.AWS_ENDPOINT_URL_SECRETS_MANAGER,
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: backend.env['AWS_ENDPOINT_URL_SECRETS_MANAGER'],
       // Clients reach S3 by the other loopback name (see presignEndpoint), through the counting proxy.
       BLOBSERVER_S3_PUBLIC_ENDPOINT: presignEndpoint(s3.endpoint, '127.0.0.1')!,
     };

@@ -102,7 +102,7 @@ export async function startFakeServer(options: Partial<Pick<FakeServer, 'maxUplo
     }
     if (url.pathname === '/s3' && req.method === 'POST') {
       const file = files.find((f) => f.name === 'file');
-      if (!file || fields.policy !== 'p0l1cy' || fields.key !== 'staging/${filename}') return send(res, 400, { errorText: 'bad form' });
+      if (!file || fields['policy'] !== 'p0l1cy' || fields['key'] !== 'staging/${filename}') return send(res, 400, { errorText: 'bad form' });
       const key = String(nextToken++);
       pendingForm.set(key, file.data);
       res.writeHead(303, { location: `/complete/${key}/${file.filename}` });

@@ -47,7 +47,7 @@ export async function jsonReplyOf<T>(res: Response): Promise<JsonReply<T>> {
 
 export function fetchOf(url: string, opts: RequestOptions = {}): Promise<Response> {
   const headers: Record<string, string> = { ...opts.headers };
-  if (opts.auth) headers.authorization = opts.auth;
+  if (opts.auth) headers['authorization'] = opts.auth;
   return fetch(url, {
     method: opts.method ?? 'GET',
     headers,

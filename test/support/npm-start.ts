@@ -10,7 +10,7 @@ export type NpmStart = ChildProcess & { output: () => string };
 /** The environment of a child: nothing of the test process's but PATH, quiet, on `dataDir`, any port. */
 export function childEnv(dataDir: string, env: Record<string, string> = {}): Record<string, string> {
   return {
-    PATH: process.env.PATH ?? '',
+    PATH: process.env['PATH'] ?? '',
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     POWERTOOLS_LOG_LEVEL: 'CRITICAL',
     BLOBSERVER_DATA_DIR: dataDir,

@@ -174,7 +174,7 @@ export class EmulatedFunction {
         cwd: spec.codeDir,
         // Only what Lambda gives a function: never this test process's environment.
         env: {
-          PATH: process.env.PATH,
+          PATH: process.env['PATH'],
           LANG: 'en_US.UTF-8',
           TZ: ':UTC',
           LAMBDA_TASK_ROOT: spec.codeDir,

@@ -58,7 +58,7 @@ export interface StorageNames {
  */
 /** The server's Config for a backend's emulators, their static credentials included. */
 export function emulatorConfig(env: Record<string, string>): Config {
-  return { ...readConfig(env), credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY } };
+  return { ...readConfig(env), credentials: { accessKeyId: env['AWS_ACCESS_KEY_ID'], secretAccessKey: env['AWS_SECRET_ACCESS_KEY'] } };
 }
 
 /** SDK clients for a backend's emulators, with the client settings the server uses (path style, checksums). */
@@ -100,7 +100,7 @@ export function storageProbe(env: () => Record<string, string>, names: StorageNa
   let cached: { key: string; s3: S3Client; ddb: DynamoDBClient } | undefined;
   const clients = () => {
     const e = env();
-    const key = `${e.AWS_ENDPOINT_URL_S3} ${e.AWS_ENDPOINT_URL_DYNAMODB}`;
+    const key = `${e['AWS_ENDPOINT_URL_S3']} ${e['AWS_ENDPOINT_URL_DYNAMODB']}`;
     if (cached?.key !== key) {
       const { s3, ddb } = awsClientsFor(e);
       cached = { key, s3, ddb };

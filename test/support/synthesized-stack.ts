@@ -130,23 +130,23 @@ export async function readStack(outdir: string, templatePath: string): Promise<S
     functions[id] = {
       logicalId: id,
       codeDir: join(outdir, assetPath),
-      handler: p.Handler,
-      runtime: p.Runtime,
-      architectures: p.Architectures ?? ['x86_64'],
+      handler: p['Handler'],
+      runtime: p['Runtime'],
+      architectures: p['Architectures'] ?? ['x86_64'],
       // CloudFormation's defaults when a property is absent.
-      memoryMb: p.MemorySize ?? 128,
-      timeoutSeconds: p.Timeout ?? 3,
-      environment: p.Environment?.Variables ?? {},
+      memoryMb: p['MemorySize'] ?? 128,
+      timeoutSeconds: p['Timeout'] ?? 3,
+      environment: p['Environment']?.Variables ?? {},
     };
   }
   const routes: SynthesizedRoute[] = [];
   for (const r of Object.values(resources)) {
     if (r.Type !== 'AWS::ApiGatewayV2::Route') continue;
-    const routeKey = r.Properties!.RouteKey as string;
-    const integrationId = refIn(r.Properties!.Target);
+    const routeKey = r.Properties!['RouteKey'] as string;
+    const integrationId = refIn(r.Properties!['Target']);
     const integration = integrationId ? resources[integrationId] : undefined;
     if (!integration || integration.Type !== 'AWS::ApiGatewayV2::Integration') throw new Error(`route ${routeKey}: target is not an integration in the template`);
-    const functionId = getAttIn(integration.Properties!.IntegrationUri);
+    const functionId = getAttIn(integration.Properties!['IntegrationUri']);
     if (!functionId || !functions[functionId]) throw new Error(`route ${routeKey}: its integration does not invoke a bundled function`);
     const [method, path] = routeKey.split(' ', 2);
     routes.push({
@@ -154,8 +154,8 @@ export async function readStack(outdir: string, templatePath: string): Promise<S
       method,
       path,
       functionId,
-      payloadFormatVersion: integration.Properties!.PayloadFormatVersion,
-      timeoutMs: integration.Properties!.TimeoutInMillis,
+      payloadFormatVersion: integration.Properties!['PayloadFormatVersion'],
+      timeoutMs: integration.Properties!['TimeoutInMillis'],
     });
   }
   return { outdir, templatePath, resources, functions, routes };
@@ -165,7 +165,7 @@ export async function readStack(outdir: string, templatePath: string): Promise<S
 function refIn(value: unknown): string | undefined {
   if (!value || typeof value !== 'object') return undefined;
   const v = value as Record<string, any>;
-  if (typeof v.Ref === 'string') return v.Ref;
+  if (typeof v['Ref'] === 'string') return v['Ref'];
   if (Array.isArray(v['Fn::Join'])) for (const part of v['Fn::Join'][1] as unknown[]) if (refIn(part)) return refIn(part);
   return undefined;
 }

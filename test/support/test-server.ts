@@ -52,7 +52,7 @@ export interface Lane {
 
 /** DynamoDB Local binds every interface; it runs only inside scripts/test.mjs's loopback-only namespace. */
 const ddbLocalUnavailable = () =>
-  process.env.BLOBSERVER_TEST_NETNS === '1' || process.env.BLOBSERVER_TEST_DDB_LOCAL === '1'
+  process.env['BLOBSERVER_TEST_NETNS'] === '1' || process.env['BLOBSERVER_TEST_DDB_LOCAL'] === '1'
     ? undefined
     : 'DynamoDB Local listens on all interfaces; run through `npm test` (isolated network namespace) or set BLOBSERVER_TEST_DDB_LOCAL=1';
 
@@ -117,7 +117,7 @@ export async function startTestServer(
   try {
     backend = await factory(dir);
     if (options.proxy) {
-      const [s3, dynamodb] = await Promise.all([startAwsProxy(backend.env.AWS_ENDPOINT_URL_S3), startAwsProxy(backend.env.AWS_ENDPOINT_URL_DYNAMODB)]);
+      const [s3, dynamodb] = await Promise.all([startAwsProxy(backend.env['AWS_ENDPOINT_URL_S3']), startAwsProxy(backend.env['AWS_ENDPOINT_URL_DYNAMODB'])]);
       proxies = { s3, dynamodb };
     }
     server = await startLocalServer(serverEnv(backend, dir, env));
@@ -150,8 +150,8 @@ export async function startTestServer(
       await ts.server.close();
       await ts.backend.close();
       backend = await factory(dir);
-      proxies?.s3.retarget(backend.env.AWS_ENDPOINT_URL_S3);
-      proxies?.dynamodb.retarget(backend.env.AWS_ENDPOINT_URL_DYNAMODB);
+      proxies?.s3.retarget(backend.env['AWS_ENDPOINT_URL_S3']);
+      proxies?.dynamodb.retarget(backend.env['AWS_ENDPOINT_URL_DYNAMODB']);
       server = await startLocalServer(serverEnv(backend, dir, env));
       Object.assign(ts, { url: server.url, server, backend });
     },

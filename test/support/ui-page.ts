@@ -21,7 +21,7 @@ export const AUTH = `userpass:${USER}:${PASSWORD}`;
 export const MAX_UPLOAD_SIZE = '600000';
 
 export function cli(args: string[], server: string): Promise<{ code: number | null; stderr: string }> {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH, HOME: process.env.HOME, BLOBSERVER_URL: server, BLOBSERVER_AUTH: AUTH, CAMLI_CONFIG_DIR: '/nonexistent' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env['PATH'], HOME: process.env['HOME'], BLOBSERVER_URL: server, BLOBSERVER_AUTH: AUTH, CAMLI_CONFIG_DIR: '/nonexistent' }, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d));
   return new Promise((resolve) => child.on('close', (code) => resolve({ code, stderr })));

@@ -51,5 +51,5 @@ export function withQuery(location: string, name: string, value: string | undefi
 
 /** The decoded policy document of a form. */
 export function policyOf(form: UploadForm): { expiration: string; conditions: unknown[] } {
-  return JSON.parse(Buffer.from(form.fields.Policy, 'base64').toString('utf8')) as { expiration: string; conditions: unknown[] };
+  return JSON.parse(Buffer.from(form.fields['Policy'], 'base64').toString('utf8')) as { expiration: string; conditions: unknown[] };
 }
