@@ -4,7 +4,7 @@ import { BLOB_PREFIX, PACK_PREFIX, STAGING_PREFIX } from '../../lambda/core/obje
 import { FSCK_RUNS_PREFIX } from '../../lambda/core/fsck-scratch.js';
 import { COLLECTION_CONCURRENCY, COLLECTOR_MEMORY_MB, COLLECTOR_TIMEOUT, DAMAGE_METRIC } from '../../infra/collection.js';
 import { ENTRIES } from '../../infra/bundling.js';
-import { grants, logicalId, permissionsOf, resourcesOfType, synth, type TemplateJson } from './helpers.js';
+import { grants, logicalId, onlyOfType, permissionsOf, propertiesOf, resourcesOfType, synth, type TemplateJson } from './helpers.js';
 
 /** Scheduled collection in the stack (infra/collection.ts): schedule, state machine, collector grants, alarms. */
 
@@ -21,7 +21,7 @@ const names: Record<string, string> = { [id.bucket]: 'bucket', [id.table]: 'tabl
 
 /** The state machine's Amazon States Language, with the function ARN intrinsic rendered as "COLLECTOR". */
 function definitionOf(t: TemplateJson, smId: string): any {
-  const parts = t.Resources[smId].Properties!['DefinitionString']['Fn::Join'][1] as unknown[];
+  const parts = propertiesOf(t, smId)['DefinitionString']['Fn::Join'][1] as unknown[];
   return JSON.parse(parts.map((p) => (typeof p === 'string' ? p : (p as any)['Fn::GetAtt']?.[0] === id.collector ? 'COLLECTOR' : JSON.stringify(p))).join(''));
 }
 
@@ -29,7 +29,7 @@ describe('scheduled collection', () => {
   it('an EventBridge Scheduler schedule starts the state machine daily by default', () => {
     const schedules = resourcesOfType(json, 'AWS::Scheduler::Schedule');
     assert.equal(schedules.length, 1);
-    const p = schedules[0][1].Properties!;
+    const p = schedules[0]![1].Properties!;
     assert.equal(p['ScheduleExpression'], 'rate(1 day)');
     assert.equal(p['State'], 'ENABLED');
     assert.deepEqual(p['Target'].Arn, { Ref: id.stateMachine });
@@ -54,7 +54,7 @@ describe('scheduled collection', () => {
     for (const [mapName, itemsPath, item, action] of [
       ['AuditRowPartitions', '$.partitions', 'prefix.$', 'rows'],
       ['AuditPackDays', '$.days', 'day.$', 'packs'],
-    ]) {
+    ] as const) {
       const map = asl.States[mapName];
       assert.equal(map.Type, 'Map');
       assert.equal(map.ItemsPath, itemsPath);
@@ -66,7 +66,7 @@ describe('scheduled collection', () => {
       assert.equal(inner.Parameters, undefined, 'a piece gets its item as it is');
       assert.ok(inner.Retry.some((r: any) => r.ErrorEquals.includes('States.TaskFailed')), 'a failed piece is retried');
     }
-    const sm = json.Resources[id.stateMachine].Properties!;
+    const sm = propertiesOf(json, id.stateMachine);
     assert.equal(sm['TracingConfiguration'].Enabled, true);
     assert.equal(sm['LoggingConfiguration'].Level, 'ALL');
     // Its role invokes the collector and nothing else (the rest is its own logs and traces).
@@ -76,9 +76,9 @@ describe('scheduled collection', () => {
 
   it('the collector: a function bundled like the others, bounded memory, well inside 15 min', () => {
     assert.equal(ENTRIES.collect, 'lambda/collect.ts');
-    const p = json.Resources[id.collector].Properties!;
+    const p = propertiesOf(json, id.collector);
     assert.equal(p['Handler'], 'index.handler');
-    assert.equal(p['Runtime'], json.Resources[logicalId(stack.functions.read.fn)].Properties!['Runtime']);
+    assert.equal(p['Runtime'], propertiesOf(json, logicalId(stack.functions.read.fn))['Runtime']);
     assert.deepEqual(p['Architectures'], ['arm64']);
     assert.equal(p['MemorySize'], COLLECTOR_MEMORY_MB);
     assert.equal(p['Timeout'], COLLECTOR_TIMEOUT.toSeconds());
@@ -119,7 +119,7 @@ describe('scheduled collection', () => {
 
   it('context: collectionIntervalHours sets the period; collectionEnabled=false deploys no schedule', () => {
     const hourly = synth({ collectionIntervalHours: '6' }).json;
-    assert.equal(resourcesOfType(hourly, 'AWS::Scheduler::Schedule')[0][1].Properties!['ScheduleExpression'], 'rate(6 hours)');
+    assert.equal(onlyOfType(hourly, 'AWS::Scheduler::Schedule').Properties!['ScheduleExpression'], 'rate(6 hours)');
     const off = synth({ collectionEnabled: 'false' }).json;
     assert.equal(resourcesOfType(off, 'AWS::Scheduler::Schedule').length, 0);
     assert.equal(resourcesOfType(off, 'AWS::StepFunctions::StateMachine').length, 1, 'the state machine stays, to be started by hand');

@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App, type CfnElement, type Stack } from 'aws-cdk-lib';
@@ -40,6 +41,27 @@ export function logicalId(construct: IConstruct): string {
 
 export function resourcesOfType(json: TemplateJson, type: string): [string, Resource][] {
   return Object.entries(json.Resources).filter(([, r]) => r.Type === type);
+}
+
+/** The resource with this logical id: a template without it fails the test. */
+export function resourceOf(json: TemplateJson, id: string): Resource {
+  const r = json.Resources[id];
+  assert.ok(r, `${id} is in the template`);
+  return r;
+}
+
+/** The properties of the resource with this logical id (both must exist). */
+export function propertiesOf(json: TemplateJson, id: string): Record<string, any> {
+  const p = resourceOf(json, id).Properties;
+  assert.ok(p, `${id} has properties`);
+  return p;
+}
+
+/** The one resource of this type: none or several fail the test. */
+export function onlyOfType(json: TemplateJson, type: string): Resource {
+  const found = resourcesOfType(json, type);
+  assert.equal(found.length, 1, `one ${type}`);
+  return found[0]![1];
 }
 
 /** Renders an IAM resource (ARN intrinsics) with friendly names for the logical ids in `names`. */

@@ -10,7 +10,7 @@ import { BLOB_PREFIX, GENERATION_KEY, PACK_PREFIX, STAGING_PREFIX } from '../../
 import { readConfig } from '../../lambda/core/config.js';
 import { DEFAULT_MAX_UPLOAD_SIZE, DEFAULT_UPLOAD_URL_TTL_SECONDS, MAX_BLOB_SIZE } from '../../lambda/core/limits.js';
 import { ROUTES, routeKey } from '../../lambda/routes.js';
-import { grants, logicalId, permissionsOf, renderArn, resourcesOfType, synth, CDK_JSON, type Resource } from './helpers.js';
+import { grants, logicalId, permissionsOf, propertiesOf, renderArn, resourceOf, resourcesOfType, synth, CDK_JSON, type Resource } from './helpers.js';
 
 // The default deployment (`npx cdk deploy` with no context), bundled for real: synthesized once.
 const s = synth({}, { bundle: true });
@@ -40,7 +40,7 @@ const names: Record<string, string> = {
   [logicalId(stack.functions.write.logGroup)]: 'writeLogs',
   [logicalId(stack.secrets.rotation.logGroup)]: 'rotateLogs',
 };
-const fn = (logical: string) => json.Resources[logical].Properties!;
+const fn = (logical: string) => propertiesOf(json, logical);
 const blobObjects = `bucket/${BLOB_PREFIX}*`;
 const generationObject = `bucket/${GENERATION_KEY}`;
 const stagedObjects = `bucket/${STAGING_PREFIX}*`;
@@ -56,7 +56,7 @@ describe('storage', () => {
         LoggingConfiguration: { DestinationBucketName: { Ref: id.accessLogs }, LogFilePrefix: Match.anyValue() },
       }),
     });
-    const blobs = json.Resources[id.bucket];
+    const blobs = resourceOf(json, id.bucket);
     assert.deepEqual(blobs.Properties!['PublicAccessBlockConfiguration'], {
       BlockPublicAcls: true,
       BlockPublicPolicy: true,
@@ -69,7 +69,7 @@ describe('storage', () => {
     for (const bucket of [id.bucket, id.accessLogs]) {
       const policies = resourcesOfType(json, 'AWS::S3::BucketPolicy').filter(([, p]) => p.Properties!['Bucket'].Ref === bucket);
       assert.equal(policies.length, 1, `one bucket policy for ${bucket}`);
-      const statements = policies[0][1].Properties!['PolicyDocument'].Statement as any[];
+      const statements = policies[0]![1].Properties!['PolicyDocument'].Statement as any[];
       const deny = statements.find((st) => st.Effect === 'Deny' && st.Condition?.Bool?.['aws:SecureTransport'] === 'false');
       assert.ok(deny, 'a Deny on aws:SecureTransport=false');
       assert.equal(deny.Action, 's3:*');
@@ -80,21 +80,21 @@ describe('storage', () => {
 
   it('bucket and access logs are retained when the stack is deleted', () => {
     for (const bucket of [id.bucket, id.accessLogs]) {
-      assert.equal(json.Resources[bucket].DeletionPolicy, 'Retain');
-      assert.equal(json.Resources[bucket].UpdateReplacePolicy, 'Retain');
+      assert.equal(resourceOf(json, bucket).DeletionPolicy, 'Retain');
+      assert.equal(resourceOf(json, bucket).UpdateReplacePolicy, 'Retain');
     }
     assert.equal(resourcesOfType(json, 'Custom::S3AutoDeleteObjects').length, 0, 'no auto-delete of objects');
   });
 
   it('abandoned staging/ objects (DESIGN §6) expire after a day, a failed collection run\'s scratch after two; blobs/ never expire', () => {
-    const rules = json.Resources[id.bucket].Properties!['LifecycleConfiguration'].Rules as any[];
+    const rules = propertiesOf(json, id.bucket)['LifecycleConfiguration'].Rules as any[];
     assert.ok(rules.some((r) => r.Prefix === STAGING_PREFIX && r.ExpirationInDays === 1 && r.Status === 'Enabled'));
     assert.ok(rules.some((r) => r.Prefix === FSCK_RUNS_PREFIX && r.ExpirationInDays === 2 && r.Status === 'Enabled'));
     assert.ok(rules.every((r) => r.ExpirationInDays === undefined || r.Prefix === STAGING_PREFIX || r.Prefix === FSCK_RUNS_PREFIX));
   });
 
   it('index table: on demand, PITR, deletion protection, retained, schema from INDEX_SCHEMA', () => {
-    const table = json.Resources[id.table];
+    const table = resourceOf(json, id.table);
     assert.equal(table.Type, 'AWS::DynamoDB::Table');
     assert.equal(table.DeletionPolicy, 'Retain');
     assert.equal(table.UpdateReplacePolicy, 'Retain');
@@ -113,7 +113,7 @@ describe('storage', () => {
 
 describe('secrets', () => {
   it('credentials are generated at deploy time as {"username","password"}', () => {
-    const gen = json.Resources[id.credentials].Properties!['GenerateSecretString'];
+    const gen = propertiesOf(json, id.credentials)['GenerateSecretString'];
     assert.deepEqual(JSON.parse(gen.SecretStringTemplate), { username: 'camli' });
     assert.equal(gen.GenerateStringKey, 'password');
     assert.equal(gen.ExcludePunctuation, true);
@@ -121,7 +121,7 @@ describe('secrets', () => {
   });
 
   it('the signing key is generated at deploy time: 64+ characters, no punctuation', () => {
-    const gen = json.Resources[id.signingKey].Properties!['GenerateSecretString'];
+    const gen = propertiesOf(json, id.signingKey)['GenerateSecretString'];
     assert.equal(gen.ExcludePunctuation, true);
     assert.ok(gen.PasswordLength >= 64);
     assert.equal(gen.SecretStringTemplate, undefined, 'the SecretString is the raw key');
@@ -160,7 +160,7 @@ describe('functions', () => {
       assert.ok(major >= 22, `${name}: runtime ${p['Runtime']}`);
       assert.deepEqual(p['Architectures'], ['arm64'], name);
       assert.equal(p['LoggingConfig'].LogFormat, 'JSON', name);
-      const group = json.Resources[p['LoggingConfig'].LogGroup.Ref];
+      const group = resourceOf(json, p['LoggingConfig'].LogGroup.Ref);
       assert.equal(group.Type, 'AWS::Logs::LogGroup');
       assert.equal(group.Properties!['RetentionInDays'], 30, name);
       assert.equal(p['Environment'].Variables.NODE_OPTIONS, '--enable-source-maps', name);
@@ -287,7 +287,7 @@ describe('least privilege', () => {
           // Step Functions' own log delivery configuration (CloudWatch Logs), not data.
           (roleId === logicalId(stack.collection.stateMachine.role) && line === 'logs:DeleteLogDelivery *');
         if (!allowed) assert.doesNotMatch(line, /Delete/, `${roleId}: ${line}`);
-        assert.doesNotMatch(line.split(' ')[0], /\*/, `${roleId}: ${line}`);
+        assert.doesNotMatch(line.split(' ')[0]!, /\*/, `${roleId}: ${line}`);
         assert.doesNotMatch(line, /^managed-policy/, `${roleId}: ${line}`);
       }
     }
@@ -305,7 +305,7 @@ describe('HTTP API', () => {
   const integrationOf = (routeProps: Record<string, any>): Resource => {
     const target = routeProps['Target']['Fn::Join'][1] as unknown[];
     assert.equal(target[0], 'integrations/');
-    return json.Resources[(target[1] as { Ref: string }).Ref];
+    return resourceOf(json, (target[1] as { Ref: string }).Ref);
   };
   const routes = resourcesOfType(json, 'AWS::ApiGatewayV2::Route');
 
@@ -328,7 +328,7 @@ describe('HTTP API', () => {
   it('one auto-deployed $default stage with throttling and JSON access logs that omit the path', () => {
     const stages = resourcesOfType(json, 'AWS::ApiGatewayV2::Stage');
     assert.equal(stages.length, 1);
-    const p = stages[0][1].Properties!;
+    const p = stages[0]![1].Properties!;
     assert.equal(p['StageName'], '$default');
     assert.equal(p['AutoDeploy'], true);
     assert.deepEqual(p['DefaultRouteSettings'], { ThrottlingBurstLimit: 1000, ThrottlingRateLimit: 500 });
@@ -337,12 +337,12 @@ describe('HTTP API', () => {
     assert.equal(format.requestId, '$context.requestId');
     assert.equal(format.status, '$context.status');
     assert.doesNotMatch(p['AccessLogSettings'].Format, /\$context\.path/, 'upload URLs are capabilities: keep them out of logs');
-    assert.equal(json.Resources[id.accessLogGroup].Properties!['RetentionInDays'], 30);
+    assert.equal(propertiesOf(json, id.accessLogGroup)['RetentionInDays'], 30);
   });
 
   it('no CORS unless origins are configured (API and bucket)', () => {
-    assert.equal(json.Resources[id.api].Properties!['CorsConfiguration'], undefined);
-    assert.equal(json.Resources[id.bucket].Properties!['CorsConfiguration'], undefined);
+    assert.equal(propertiesOf(json, id.api)['CorsConfiguration'], undefined);
+    assert.equal(propertiesOf(json, id.bucket)['CorsConfiguration'], undefined);
   });
 
   it('the upload-completion route S3 redirects to is a GET on the write side', () => {
@@ -358,10 +358,10 @@ describe('alarms and outputs', () => {
   it('alarms on API 5xx of the stage', () => {
     const a = find('5xx', { Ref: id.api });
     assert.equal(a.length, 1);
-    assert.equal(a[0]['Namespace'], 'AWS/ApiGateway');
-    assert.ok((a[0]['Dimensions'] as any[]).some((d) => d.Name === 'Stage' && d.Value === '$default'));
-    assert.equal(a[0]['Threshold'], 1);
-    assert.equal(a[0]['ComparisonOperator'], 'GreaterThanOrEqualToThreshold');
+    assert.equal(a[0]!['Namespace'], 'AWS/ApiGateway');
+    assert.ok((a[0]!['Dimensions'] as any[]).some((d) => d.Name === 'Stage' && d.Value === '$default'));
+    assert.equal(a[0]!['Threshold'], 1);
+    assert.equal(a[0]!['ComparisonOperator'], 'GreaterThanOrEqualToThreshold');
   });
 
   for (const name of ['read', 'write', 'rotate'] as const) {
@@ -373,8 +373,8 @@ describe('alarms and outputs', () => {
 
   it('outputs the API URL and the credentials secret name', () => {
     const outputs = json.Outputs!;
-    assert.match(JSON.stringify(outputs['ApiUrl'].Value), new RegExp(`"Ref":"${id.api}".*execute-api`));
-    assert.match(JSON.stringify(outputs['CredentialsSecretName'].Value), new RegExp(`"Ref":"${id.credentials}"`));
+    assert.match(JSON.stringify(outputs['ApiUrl']?.Value), new RegExp(`"Ref":"${id.api}".*execute-api`));
+    assert.match(JSON.stringify(outputs['CredentialsSecretName']?.Value), new RegExp(`"Ref":"${id.credentials}"`));
   });
 });
 
