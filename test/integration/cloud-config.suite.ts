@@ -86,7 +86,7 @@ export function defineCloudConfigSuite(L: Lane, options: CloudConfigOptions = {}
       });
       // The rotation function's calls go where the server's do (through the lane's proxy, if any).
       rotation = options.rotationCredentials
-        ? new SecretsManagerClient({ ...client, endpoint: ts.backend.env['AWS_ENDPOINT_URL_SECRETS_MANAGER'], credentials: options.rotationCredentials })
+        ? new SecretsManagerClient({ ...client, endpoint: ts.backend.env.AWS_ENDPOINT_URL_SECRETS_MANAGER, credentials: options.rotationCredentials })
         : sm;
     });
     after(async () => {

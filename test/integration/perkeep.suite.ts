@@ -120,9 +120,9 @@ function deleteItemRef(req: ProxiedRequest): string | undefined {
 async function writeRows(ts: TestServer, rows: SizedRef[]): Promise<void> {
   const env = ts.backend.env;
   const ddb = new DynamoDBClient({
-    region: env['AWS_REGION'],
-    endpoint: env['AWS_ENDPOINT_URL_DYNAMODB'],
-    credentials: { accessKeyId: env['AWS_ACCESS_KEY_ID'], secretAccessKey: env['AWS_SECRET_ACCESS_KEY'] },
+    region: env.AWS_REGION,
+    endpoint: env.AWS_ENDPOINT_URL_DYNAMODB,
+    credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY },
   });
   // BatchWriteItem chunks of 25, several at once, unprocessed items retried.
   const storedAt = new Date().toISOString();

@@ -48,7 +48,7 @@ interface Side {
 }
 
 async function startSide(backend: Backend, dir: string, env: Record<string, string>): Promise<Side> {
-  const [s3, ddb] = await Promise.all([startAwsProxy(backend.env['AWS_ENDPOINT_URL_S3']), startAwsProxy(backend.env['AWS_ENDPOINT_URL_DYNAMODB'])]);
+  const [s3, ddb] = await Promise.all([startAwsProxy(backend.env.AWS_ENDPOINT_URL_S3), startAwsProxy(backend.env.AWS_ENDPOINT_URL_DYNAMODB)]);
   const server = await startLocalServer({
     ...backend.env,
     AWS_ENDPOINT_URL_S3: s3.endpoint,

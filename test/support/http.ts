@@ -11,7 +11,7 @@ export interface Reply<T = Record<string, unknown>> {
   bytes: Buffer;
   text: string;
   /** The JSON body, or undefined when the body is not JSON. */
-  json?: T;
+  json: T | undefined;
 }
 
 /** A reply whose body had to be JSON (jsonReplyOf fails the test otherwise). */
@@ -51,7 +51,7 @@ export function fetchOf(url: string, opts: RequestOptions = {}): Promise<Respons
   return fetch(url, {
     method: opts.method ?? 'GET',
     headers,
-    body: opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : new Uint8Array(opts.body),
+    body: opts.body === undefined ? null : typeof opts.body === 'string' ? opts.body : new Uint8Array(opts.body),
     redirect: opts.redirect ?? 'manual',
   });
 }

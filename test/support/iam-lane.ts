@@ -190,7 +190,8 @@ export class PermissionLedger {
    * Role name (the side's session token) -> statements, resolved to one backend's names.
    */
   policies(backend: Omit<Physical, 'secrets'> = DEFAULT_PHYSICAL): Map<string, Statement[]> {
-    const physical: Physical = { ...backend, secrets: this.options.secrets?.() };
+    const secrets = this.options.secrets?.();
+    const physical: Physical = { ...backend, ...(secrets ? { secrets } : {}) };
     const memo = JSON.stringify(physical);
     const found = this.resolved.get(memo);
     if (found) return found;
@@ -300,18 +301,18 @@ export function permissionLane(base: Lane, ledger: PermissionLedger): Lane {
   const factory: BackendFactory = async (dir) => {
     await ledger.prepare();
     const backend = await base.factory(dir);
-    const names = { bucket: backend.env['BLOBSERVER_BUCKET'] ?? DEFAULT_PHYSICAL.bucket, table: backend.env['BLOBSERVER_TABLE'] ?? DEFAULT_PHYSICAL.table };
+    const names = { bucket: backend.env.BLOBSERVER_BUCKET ?? DEFAULT_PHYSICAL.bucket, table: backend.env.BLOBSERVER_TABLE ?? DEFAULT_PHYSICAL.table };
     const targets = Object.entries({
-      AWS_ENDPOINT_URL_S3: backend.env['AWS_ENDPOINT_URL_S3'],
-      AWS_ENDPOINT_URL_DYNAMODB: backend.env['AWS_ENDPOINT_URL_DYNAMODB'],
-      AWS_ENDPOINT_URL_SECRETS_MANAGER: backend.env['AWS_ENDPOINT_URL_SECRETS_MANAGER'],
+      AWS_ENDPOINT_URL_S3: backend.env.AWS_ENDPOINT_URL_S3,
+      AWS_ENDPOINT_URL_DYNAMODB: backend.env.AWS_ENDPOINT_URL_DYNAMODB,
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: backend.env.AWS_ENDPOINT_URL_SECRETS_MANAGER,
     }).filter((e): e is [string, string] => e[1] !== undefined);
     const proxies = await Promise.all(targets.map(([, url]) => startPolicyProxy(url, ledger, names)));
     return {
       name: `${backend.name}+iam`,
       env: {
         ...backend.env,
-        ...Object.fromEntries(targets.map(([name], i) => [name, proxies[i].endpoint])),
+        ...Object.fromEntries(targets.map(([name], i) => [name, proxies[i]!.endpoint])),
         BLOBSERVER_SIDE_SESSION_TOKEN_PREFIX: SIDE_TOKEN_PREFIX,
       },
       close: async () => {

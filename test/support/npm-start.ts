@@ -31,7 +31,7 @@ export function npmStart(env: Record<string, string>): NpmStart {
 export async function listening(proc: NpmStart): Promise<string> {
   for (let i = 0; i < 300; i++) {
     const m = /listening on (http:\/\/\S+)/.exec(proc.output());
-    if (m) return m[1];
+    if (m) return m[1]!;
     if (proc.exitCode !== null) throw new Error(`npm start exited: ${proc.output()}`);
     await new Promise((r) => setTimeout(r, 100));
   }

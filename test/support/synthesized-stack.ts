@@ -47,7 +47,7 @@ export interface SynthesizedRoute {
   functionId: string;
   payloadFormatVersion: string;
   /** The integration's TimeoutInMillis, when the template sets one. */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
 }
 
 export interface SynthesizedStack {
@@ -149,6 +149,7 @@ export async function readStack(outdir: string, templatePath: string): Promise<S
     const functionId = getAttIn(integration.Properties!['IntegrationUri']);
     if (!functionId || !functions[functionId]) throw new Error(`route ${routeKey}: its integration does not invoke a bundled function`);
     const [method, path] = routeKey.split(' ', 2);
+    if (!method || !path) throw new Error(`route ${routeKey}: not "METHOD /path"`);
     routes.push({
       routeKey,
       method,
@@ -174,6 +175,13 @@ function refIn(value: unknown): string | undefined {
 function getAttIn(value: unknown): string | undefined {
   const att = (value as { 'Fn::GetAtt'?: [string, string] } | undefined)?.['Fn::GetAtt'];
   return att?.[1] === 'Arn' ? att[0] : undefined;
+}
+
+/** The bundled function with this logical id (a missing one is an error in the template or the test). */
+export function functionOf(stack: SynthesizedStack, id: string): SynthesizedFunction {
+  const fn = stack.functions[id];
+  if (!fn) throw new Error(`${id} is not a bundled function of the template`);
+  return fn;
 }
 
 /**

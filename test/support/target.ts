@@ -47,7 +47,7 @@ export interface Endpoint {
 
 export interface Target extends Endpoint {
   /** The Authorization header for the server's credentials; undefined when it is open. */
-  authorization?: string;
+  authorization?: string | undefined;
   /** The server's configured settings, when the target knows them (for exact checks). */
   expected: { maxUploadSize?: number; uploadUrlTtlSeconds?: number; maxBlobSize?: number };
   restart?(): Promise<void>;
@@ -65,7 +65,7 @@ export interface Target extends Endpoint {
 export interface TargetSpec {
   name: string;
   /** Why this target cannot run here (the whole suite is then reported skipped), or undefined. */
-  unavailable?: string;
+  unavailable?: string | undefined;
   /** Whether the server requires credentials (so 401 checks apply). */
   authenticated: boolean;
   capabilities: readonly Capability[];

@@ -18,7 +18,7 @@ export interface TestServer {
   /** Direct S3/DynamoDB reads against the emulators themselves (not through any proxy). */
   storage: StorageProbe;
   /** With `{ proxy: true }`: request-recording, fault-injecting proxies the server talks to. */
-  proxies?: { s3: AwsProxy; dynamodb: AwsProxy };
+  proxies?: { s3: AwsProxy; dynamodb: AwsProxy } | undefined;
   /**
    * Another local server with other settings (`env` overrides) on the same storage, with its
    * own signing keys. Closed by `close()`; close it yourself before a `restart()`.
@@ -117,7 +117,7 @@ export async function startTestServer(
   try {
     backend = await factory(dir);
     if (options.proxy) {
-      const [s3, dynamodb] = await Promise.all([startAwsProxy(backend.env['AWS_ENDPOINT_URL_S3']), startAwsProxy(backend.env['AWS_ENDPOINT_URL_DYNAMODB'])]);
+      const [s3, dynamodb] = await Promise.all([startAwsProxy(backend.env.AWS_ENDPOINT_URL_S3), startAwsProxy(backend.env.AWS_ENDPOINT_URL_DYNAMODB)]);
       proxies = { s3, dynamodb };
     }
     server = await startLocalServer(serverEnv(backend, dir, env));
@@ -150,8 +150,8 @@ export async function startTestServer(
       await ts.server.close();
       await ts.backend.close();
       backend = await factory(dir);
-      proxies?.s3.retarget(backend.env['AWS_ENDPOINT_URL_S3']);
-      proxies?.dynamodb.retarget(backend.env['AWS_ENDPOINT_URL_DYNAMODB']);
+      proxies?.s3.retarget(backend.env.AWS_ENDPOINT_URL_S3);
+      proxies?.dynamodb.retarget(backend.env.AWS_ENDPOINT_URL_DYNAMODB);
       server = await startLocalServer(serverEnv(backend, dir, env));
       Object.assign(ts, { url: server.url, server, backend });
     },

@@ -54,7 +54,7 @@ export async function openPage(context: BrowserContext, base: string): Promise<P
 }
 
 export const waitForState = (page: Page, state: 'done' | 'failed', timeout = 150_000) => page.waitForSelector(`#state[data-state="${state}"]`, { state: 'attached', timeout });
-export const results = (page: Page) => page.$$eval('#results tr[data-ref]', (rows) => rows.map((r) => ({ name: (r as HTMLElement).dataset.name!, ref: (r as HTMLElement).dataset.ref! })));
+export const results = (page: Page) => page.$$eval('#results tr[data-ref]', (rows) => rows.map((r) => ({ name: (r as HTMLElement).dataset['name']!, ref: (r as HTMLElement).dataset['ref']! })));
 
 
 /** The browser tests' setting: a local server (request cap MAX_UPLOAD_SIZE), Chromium, a work directory. */

@@ -13,7 +13,7 @@ export interface FormPost {
   /** S3's answer status (303 when stored and redirected). */
   status: number;
   /** The redirect to the completion endpoint, when S3 answered 303. */
-  location?: string;
+  location?: string | undefined;
   text: string;
 }
 
@@ -51,5 +51,7 @@ export function withQuery(location: string, name: string, value: string | undefi
 
 /** The decoded policy document of a form. */
 export function policyOf(form: UploadForm): { expiration: string; conditions: unknown[] } {
-  return JSON.parse(Buffer.from(form.fields['Policy'], 'base64').toString('utf8')) as { expiration: string; conditions: unknown[] };
+  const policy = form.fields['Policy'];
+  assert.ok(policy, 'the form carries a Policy');
+  return JSON.parse(Buffer.from(policy, 'base64').toString('utf8')) as { expiration: string; conditions: unknown[] };
 }
