@@ -20,7 +20,7 @@ export type JsonReply<T> = Reply<T> & { json: T };
 export interface RequestOptions {
   method?: string;
   /** The Authorization header; undefined or null sends none. */
-  auth?: string | null;
+  auth?: string | null | undefined;
   headers?: Record<string, string>;
   body?: string | Buffer;
   /** Default `manual`: tests look at redirects themselves. */
