@@ -148,7 +148,7 @@ async function storeDirectly(server: LocalServer, b: Blob): Promise<void> {
  * server (`npm run test:remote`), where the tests that need the server's storage, its AWS
  * proxies or siblings with other settings report skipped.
  */
-export type PerkeepTarget = { kind: 'local'; lane: Lane } | { kind: 'remote'; name: string; url?: string; authorization?: string; skip?: string };
+export type PerkeepTarget = { kind: 'local'; lane: Lane } | { kind: 'remote'; name: string; url?: string | undefined; authorization?: string | undefined; skip?: string | undefined };
 
 export function definePerkeepSuite(target: PerkeepTarget): void {
   const lane = target.kind === 'local' ? target.lane : undefined;

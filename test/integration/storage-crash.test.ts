@@ -46,7 +46,7 @@ async function startChild(env: Record<string, string>): Promise<Child> {
     proc.stdout!.on('data', (d) => {
       out += d;
       const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) ok(m[1]);
+      if (m) ok(m[1]!);
     });
     proc.stderr!.on('data', (d) => (out += d));
     proc.once('exit', (code) => fail(new Error(`server exited (${code}) before listening:\n${out}`)));

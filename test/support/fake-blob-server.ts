@@ -25,7 +25,7 @@ export interface FakeServer {
   blobs: Map<string, Buffer>;
   requests: FakeRequest[];
   /** Return a fault to inject for this request, or undefined to serve it. */
-  fault?: (req: FakeRequest) => FakeFault | undefined;
+  fault?: ((req: FakeRequest) => FakeFault | undefined) | undefined;
   maxUploadSize: number;
   /** Offer the large-blob form in every answer carrying uploadUrl. */
   offerForm: boolean;

@@ -40,7 +40,7 @@ const collect = async <T>(it: AsyncIterable<T>) => {
   return out;
 };
 
-export function defineStorageConformance(name: string, open: () => Promise<ConformanceTarget>, options: { skip?: string } = {}): void {
+export function defineStorageConformance(name: string, open: () => Promise<ConformanceTarget>, options: { skip?: string | undefined } = {}): void {
   describe(`storage conformance [${name}]`, { skip: options.skip }, () => {
     let t: ConformanceTarget;
     before(async () => {

@@ -49,9 +49,14 @@ export function withQuery(location: string, name: string, value: string | undefi
   return u.toString();
 }
 
+/** A field the form must carry (its absence fails the test). */
+export function fieldOf(form: UploadForm, name: string): string {
+  const value = form.fields[name];
+  assert.ok(value !== undefined, `the form has no ${name} field`);
+  return value;
+}
+
 /** The decoded policy document of a form. */
 export function policyOf(form: UploadForm): { expiration: string; conditions: unknown[] } {
-  const policy = form.fields['Policy'];
-  assert.ok(policy, 'the form carries a Policy');
-  return JSON.parse(Buffer.from(policy, 'base64').toString('utf8')) as { expiration: string; conditions: unknown[] };
+  return JSON.parse(Buffer.from(fieldOf(form, 'Policy'), 'base64').toString('utf8')) as { expiration: string; conditions: unknown[] };
 }
