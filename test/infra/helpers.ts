@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App, type CfnElement, type Stack } from 'aws-cdk-lib';
@@ -42,11 +43,32 @@ export function resourcesOfType(json: TemplateJson, type: string): [string, Reso
   return Object.entries(json.Resources).filter(([, r]) => r.Type === type);
 }
 
+/** The resource with this logical id: a template without it fails the test. */
+export function resourceOf(json: TemplateJson, id: string): Resource {
+  const r = json.Resources[id];
+  assert.ok(r, `${id} is in the template`);
+  return r;
+}
+
+/** The properties of the resource with this logical id (both must exist). */
+export function propertiesOf(json: TemplateJson, id: string): Record<string, any> {
+  const p = resourceOf(json, id).Properties;
+  assert.ok(p, `${id} has properties`);
+  return p;
+}
+
+/** The one resource of this type: none or several fail the test. */
+export function onlyOfType(json: TemplateJson, type: string): Resource {
+  const found = resourcesOfType(json, type);
+  assert.equal(found.length, 1, `one ${type}`);
+  return found[0]![1];
+}
+
 /** Renders an IAM resource (ARN intrinsics) with friendly names for the logical ids in `names`. */
 export function renderArn(value: unknown, names: Record<string, string>): string {
   if (typeof value === 'string') return value;
   const o = value as Record<string, any>;
-  if (o.Ref) return names[o.Ref] ?? `Ref(${o.Ref})`;
+  if (o['Ref']) return names[o['Ref']] ?? `Ref(${o['Ref']})`;
   if (o['Fn::GetAtt']) return names[o['Fn::GetAtt'][0]] ?? `GetAtt(${o['Fn::GetAtt'].join('.')})`;
   if (o['Fn::Join']) return (o['Fn::Join'][1] as unknown[]).map((p) => renderArn(p, names)).join(o['Fn::Join'][0]);
   return JSON.stringify(o);
@@ -62,11 +84,11 @@ const asList = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array
 export function permissionsOf(json: TemplateJson, roleId: string, names: Record<string, string>): string[] {
   const role = json.Resources[roleId];
   if (role?.Type !== 'AWS::IAM::Role') throw new Error(`${roleId} is not a role`);
-  const docs: any[] = asList(role.Properties?.Policies).map((p: any) => p.PolicyDocument);
+  const docs: any[] = asList(role.Properties?.['Policies']).map((p: any) => p.PolicyDocument);
   for (const [, r] of resourcesOfType(json, 'AWS::IAM::Policy')) {
-    if (asList(r.Properties?.Roles).some((ref: any) => ref.Ref === roleId)) docs.push(r.Properties!.PolicyDocument);
+    if (asList(r.Properties?.['Roles']).some((ref: any) => ref.Ref === roleId)) docs.push(r.Properties!['PolicyDocument']);
   }
-  const lines = asList(role.Properties?.ManagedPolicyArns).map((arn) => `managed-policy ${JSON.stringify(arn)}`);
+  const lines = asList(role.Properties?.['ManagedPolicyArns']).map((arn) => `managed-policy ${JSON.stringify(arn)}`);
   for (const doc of docs) {
     for (const st of doc.Statement) {
       const prefix = st.Effect === 'Allow' ? '' : `${st.Effect} `;

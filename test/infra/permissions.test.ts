@@ -39,7 +39,7 @@ describe('missing keys: 404 where a function reads, a real denial everywhere els
   it('no function may list a prefix it cannot read (a listing names keys, i.e. blobrefs)', () => {
     for (const role of ['read', 'write'] as const) {
       for (const st of roles[role].filter((s) => [s.Action].flat().includes('s3:ListBucket'))) {
-        const prefixes = [st.Condition?.StringLike?.['s3:prefix'] ?? []].flat();
+        const prefixes = [st.Condition?.['StringLike']?.['s3:prefix'] ?? []].flat();
         assert.ok(prefixes.length > 0, `${role}: s3:ListBucket without an s3:prefix condition`);
         for (const p of prefixes) assert.ok(may(role, 's3:GetObject', p.replace(/\*$/, 'x')), `${role} may list ${p} but not read it`);
       }

@@ -10,7 +10,7 @@ import { BLOB_PREFIX, GENERATION_KEY, PACK_PREFIX, STAGING_PREFIX } from '../../
 import { readConfig } from '../../lambda/core/config.js';
 import { DEFAULT_MAX_UPLOAD_SIZE, DEFAULT_UPLOAD_URL_TTL_SECONDS, MAX_BLOB_SIZE } from '../../lambda/core/limits.js';
 import { ROUTES, routeKey } from '../../lambda/routes.js';
-import { grants, logicalId, permissionsOf, renderArn, resourcesOfType, synth, CDK_JSON, type Resource } from './helpers.js';
+import { grants, logicalId, permissionsOf, propertiesOf, renderArn, resourceOf, resourcesOfType, synth, CDK_JSON, type Resource } from './helpers.js';
 
 // The default deployment (`npx cdk deploy` with no context), bundled for real: synthesized once.
 const s = synth({}, { bundle: true });
@@ -40,7 +40,7 @@ const names: Record<string, string> = {
   [logicalId(stack.functions.write.logGroup)]: 'writeLogs',
   [logicalId(stack.secrets.rotation.logGroup)]: 'rotateLogs',
 };
-const fn = (logical: string) => json.Resources[logical].Properties!;
+const fn = (logical: string) => propertiesOf(json, logical);
 const blobObjects = `bucket/${BLOB_PREFIX}*`;
 const generationObject = `bucket/${GENERATION_KEY}`;
 const stagedObjects = `bucket/${STAGING_PREFIX}*`;
@@ -56,8 +56,8 @@ describe('storage', () => {
         LoggingConfiguration: { DestinationBucketName: { Ref: id.accessLogs }, LogFilePrefix: Match.anyValue() },
       }),
     });
-    const blobs = json.Resources[id.bucket];
-    assert.deepEqual(blobs.Properties!.PublicAccessBlockConfiguration, {
+    const blobs = resourceOf(json, id.bucket);
+    assert.deepEqual(blobs.Properties!['PublicAccessBlockConfiguration'], {
       BlockPublicAcls: true,
       BlockPublicPolicy: true,
       IgnorePublicAcls: true,
@@ -67,9 +67,9 @@ describe('storage', () => {
 
   it('both buckets deny every request that is not TLS (enforceSSL) or older than TLS 1.2', () => {
     for (const bucket of [id.bucket, id.accessLogs]) {
-      const policies = resourcesOfType(json, 'AWS::S3::BucketPolicy').filter(([, p]) => p.Properties!.Bucket.Ref === bucket);
+      const policies = resourcesOfType(json, 'AWS::S3::BucketPolicy').filter(([, p]) => p.Properties!['Bucket'].Ref === bucket);
       assert.equal(policies.length, 1, `one bucket policy for ${bucket}`);
-      const statements = policies[0][1].Properties!.PolicyDocument.Statement as any[];
+      const statements = policies[0]![1].Properties!['PolicyDocument'].Statement as any[];
       const deny = statements.find((st) => st.Effect === 'Deny' && st.Condition?.Bool?.['aws:SecureTransport'] === 'false');
       assert.ok(deny, 'a Deny on aws:SecureTransport=false');
       assert.equal(deny.Action, 's3:*');
@@ -80,40 +80,40 @@ describe('storage', () => {
 
   it('bucket and access logs are retained when the stack is deleted', () => {
     for (const bucket of [id.bucket, id.accessLogs]) {
-      assert.equal(json.Resources[bucket].DeletionPolicy, 'Retain');
-      assert.equal(json.Resources[bucket].UpdateReplacePolicy, 'Retain');
+      assert.equal(resourceOf(json, bucket).DeletionPolicy, 'Retain');
+      assert.equal(resourceOf(json, bucket).UpdateReplacePolicy, 'Retain');
     }
     assert.equal(resourcesOfType(json, 'Custom::S3AutoDeleteObjects').length, 0, 'no auto-delete of objects');
   });
 
   it('abandoned staging/ objects (DESIGN §6) expire after a day, a failed collection run\'s scratch after two; blobs/ never expire', () => {
-    const rules = json.Resources[id.bucket].Properties!.LifecycleConfiguration.Rules as any[];
+    const rules = propertiesOf(json, id.bucket)['LifecycleConfiguration'].Rules as any[];
     assert.ok(rules.some((r) => r.Prefix === STAGING_PREFIX && r.ExpirationInDays === 1 && r.Status === 'Enabled'));
     assert.ok(rules.some((r) => r.Prefix === FSCK_RUNS_PREFIX && r.ExpirationInDays === 2 && r.Status === 'Enabled'));
     assert.ok(rules.every((r) => r.ExpirationInDays === undefined || r.Prefix === STAGING_PREFIX || r.Prefix === FSCK_RUNS_PREFIX));
   });
 
   it('index table: on demand, PITR, deletion protection, retained, schema from INDEX_SCHEMA', () => {
-    const table = json.Resources[id.table];
+    const table = resourceOf(json, id.table);
     assert.equal(table.Type, 'AWS::DynamoDB::Table');
     assert.equal(table.DeletionPolicy, 'Retain');
     assert.equal(table.UpdateReplacePolicy, 'Retain');
     const p = table.Properties!;
-    assert.equal(p.BillingMode, 'PAY_PER_REQUEST');
-    assert.equal(p.PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled, true);
-    assert.equal(p.DeletionProtectionEnabled, true);
-    assert.deepEqual(p.KeySchema, [
+    assert.equal(p['BillingMode'], 'PAY_PER_REQUEST');
+    assert.equal(p['PointInTimeRecoverySpecification'].PointInTimeRecoveryEnabled, true);
+    assert.equal(p['DeletionProtectionEnabled'], true);
+    assert.deepEqual(p['KeySchema'], [
       { AttributeName: INDEX_SCHEMA.partitionKey, KeyType: 'HASH' },
       { AttributeName: INDEX_SCHEMA.sortKey, KeyType: 'RANGE' },
     ]);
     // Range shards instead of a listing GSI: enumerate reads the base table, strongly consistently.
-    assert.equal(p.GlobalSecondaryIndexes, undefined);
+    assert.equal(p['GlobalSecondaryIndexes'], undefined);
   });
 });
 
 describe('secrets', () => {
   it('credentials are generated at deploy time as {"username","password"}', () => {
-    const gen = json.Resources[id.credentials].Properties!.GenerateSecretString;
+    const gen = propertiesOf(json, id.credentials)['GenerateSecretString'];
     assert.deepEqual(JSON.parse(gen.SecretStringTemplate), { username: 'camli' });
     assert.equal(gen.GenerateStringKey, 'password');
     assert.equal(gen.ExcludePunctuation, true);
@@ -121,7 +121,7 @@ describe('secrets', () => {
   });
 
   it('the signing key is generated at deploy time: 64+ characters, no punctuation', () => {
-    const gen = json.Resources[id.signingKey].Properties!.GenerateSecretString;
+    const gen = propertiesOf(json, id.signingKey)['GenerateSecretString'];
     assert.equal(gen.ExcludePunctuation, true);
     assert.ok(gen.PasswordLength >= 64);
     assert.equal(gen.SecretStringTemplate, undefined, 'the SecretString is the raw key');
@@ -129,8 +129,8 @@ describe('secrets', () => {
 
   it('no secret value is in the template', () => {
     for (const [, secret] of resourcesOfType(json, 'AWS::SecretsManager::Secret')) {
-      assert.equal(secret.Properties!.SecretString, undefined);
-      assert.ok(secret.Properties!.GenerateSecretString);
+      assert.equal(secret.Properties!['SecretString'], undefined);
+      assert.ok(secret.Properties!['GenerateSecretString']);
     }
     assert.doesNotMatch(JSON.stringify(json), /"SecretString"/);
   });
@@ -142,9 +142,9 @@ describe('secrets', () => {
       RotationRules: { ScheduleExpression: 'rate(30 days)' },
     });
     assert.equal(resourcesOfType(json, 'AWS::SecretsManager::RotationSchedule').length, 1, 'credentials are not rotated automatically');
-    const invokers = resourcesOfType(json, 'AWS::Lambda::Permission').filter(([, p]) => p.Properties!.FunctionName['Fn::GetAtt']?.[0] === id.rotate);
+    const invokers = resourcesOfType(json, 'AWS::Lambda::Permission').filter(([, p]) => p.Properties!['FunctionName']['Fn::GetAtt']?.[0] === id.rotate);
     assert.deepEqual(
-      invokers.map(([, p]) => [p.Properties!.Principal, p.Properties!.SourceAccount]),
+      invokers.map(([, p]) => [p.Properties!['Principal'], p.Properties!['SourceAccount']]),
       [['secretsmanager.amazonaws.com', { Ref: 'AWS::AccountId' }]],
     );
   });
@@ -156,29 +156,29 @@ describe('functions', () => {
   it('Node.js 22 or newer, arm64, JSON logs into a log group with retention', () => {
     for (const [name, logical] of Object.entries(all)) {
       const p = fn(logical);
-      const major = Number(/^nodejs(\d+)\.x$/.exec(p.Runtime)?.[1]);
-      assert.ok(major >= 22, `${name}: runtime ${p.Runtime}`);
-      assert.deepEqual(p.Architectures, ['arm64'], name);
-      assert.equal(p.LoggingConfig.LogFormat, 'JSON', name);
-      const group = json.Resources[p.LoggingConfig.LogGroup.Ref];
+      const major = Number(/^nodejs(\d+)\.x$/.exec(p['Runtime'])?.[1]);
+      assert.ok(major >= 22, `${name}: runtime ${p['Runtime']}`);
+      assert.deepEqual(p['Architectures'], ['arm64'], name);
+      assert.equal(p['LoggingConfig'].LogFormat, 'JSON', name);
+      const group = resourceOf(json, p['LoggingConfig'].LogGroup.Ref);
       assert.equal(group.Type, 'AWS::Logs::LogGroup');
-      assert.equal(group.Properties!.RetentionInDays, 30, name);
-      assert.equal(p.Environment.Variables.NODE_OPTIONS, '--enable-source-maps', name);
-      assert.equal(p.Environment.Variables.POWERTOOLS_SERVICE_NAME, 'blobserver', name);
+      assert.equal(group.Properties!['RetentionInDays'], 30, name);
+      assert.equal(p['Environment'].Variables.NODE_OPTIONS, '--enable-source-maps', name);
+      assert.equal(p['Environment'].Variables.POWERTOOLS_SERVICE_NAME, 'blobserver', name);
     }
   });
 
   it('memory and timeout are sized for a max-size upload, inside the 30 s API Gateway limit', () => {
     for (const logical of [id.read, id.write]) {
-      assert.ok(fn(logical).MemorySize >= 1024);
-      assert.ok(fn(logical).Timeout >= 20 && fn(logical).Timeout < 30);
+      assert.ok(fn(logical)['MemorySize'] >= 1024);
+      assert.ok(fn(logical)['Timeout'] >= 20 && fn(logical)['Timeout'] < 30);
     }
-    assert.ok(fn(id.write).MemorySize >= 1769, 'a full vCPU to decode and hash uploads');
+    assert.ok(fn(id.write)['MemorySize'] >= 1769, 'a full vCPU to decode and hash uploads');
   });
 
   it('the environment is everything lambda/core/config.ts needs for the cloud', () => {
     for (const logical of [id.read, id.write]) {
-      const env = Object.fromEntries(Object.entries(fn(logical).Environment.Variables as Record<string, unknown>).map(([k, v]) => [k, renderArn(v, names)]));
+      const env = Object.fromEntries(Object.entries(fn(logical)['Environment'].Variables as Record<string, unknown>).map(([k, v]) => [k, renderArn(v, names)]));
       const config = readConfig(env);
       assert.equal(config.tableName, 'table');
       assert.equal(config.bucketName, 'bucket');
@@ -196,7 +196,7 @@ describe('functions', () => {
   describe('bundles (local esbuild, no Docker)', () => {
     const outdir = s.app.outdir;
     for (const name of ['read', 'write', 'rotate'] as const) {
-      const key = fn(id[name]).Code.S3Key as string;
+      const key = fn(id[name])['Code'].S3Key as string;
       const dir = join(outdir, `asset.${key.replace(/\.zip$/, '')}`);
 
       it(`${name}: one minified ESM file with a linked source map and the AWS SDK inside`, () => {
@@ -208,7 +208,7 @@ describe('functions', () => {
         assert.ok(map.sources.length > 0);
         assert.equal(map.sourcesContent, undefined, 'no sources shipped in the map');
         assert.doesNotMatch(code, /from\s*["']@aws-sdk\//, 'SDK bundled, not taken from the runtime');
-        assert.equal(fn(id[name]).Handler, 'index.handler');
+        assert.equal(fn(id[name])['Handler'], 'index.handler');
       });
 
       it(`${name}: the bundle loads and exports handler`, async () => {
@@ -218,14 +218,14 @@ describe('functions', () => {
     }
     it('the read side carries the page at /ui, built from ui/; the others do not', () => {
       const bundle = (name: 'read' | 'write' | 'rotate') =>
-        readFileSync(join(outdir, `asset.${(fn(id[name]).Code.S3Key as string).replace(/\.zip$/, '')}`, 'index.mjs'), 'utf8');
+        readFileSync(join(outdir, `asset.${(fn(id[name])['Code'].S3Key as string).replace(/\.zip$/, '')}`, 'index.mjs'), 'utf8');
       assert.match(bundle('read'), /<title>Blob server: upload<\/title>/);
       assert.match(bundle('read'), /blobserver-ui-unfinished/, 'the page script is inline');
       for (const other of ['write', 'rotate'] as const) assert.doesNotMatch(bundle(other), /<title>Blob server: upload/);
     });
     it('the asset directories exist where the template points', () => {
       for (const name of ['read', 'write', 'rotate'] as const) {
-        assert.ok(existsSync(join(outdir, `asset.${(fn(id[name]).Code.S3Key as string).replace(/\.zip$/, '')}`)));
+        assert.ok(existsSync(join(outdir, `asset.${(fn(id[name])['Code'].S3Key as string).replace(/\.zip$/, '')}`)));
       }
     });
   });
@@ -287,7 +287,7 @@ describe('least privilege', () => {
           // Step Functions' own log delivery configuration (CloudWatch Logs), not data.
           (roleId === logicalId(stack.collection.stateMachine.role) && line === 'logs:DeleteLogDelivery *');
         if (!allowed) assert.doesNotMatch(line, /Delete/, `${roleId}: ${line}`);
-        assert.doesNotMatch(line.split(' ')[0], /\*/, `${roleId}: ${line}`);
+        assert.doesNotMatch(line.split(' ')[0]!, /\*/, `${roleId}: ${line}`);
         assert.doesNotMatch(line, /^managed-policy/, `${roleId}: ${line}`);
       }
     }
@@ -295,7 +295,7 @@ describe('least privilege', () => {
 
   it('each function runs as its own role', () => {
     assert.deepEqual(
-      [id.read, id.write, id.rotate].map((l) => fn(l).Role['Fn::GetAtt'][0]),
+      [id.read, id.write, id.rotate].map((l) => fn(l)['Role']['Fn::GetAtt'][0]),
       [id.readRole, id.writeRole, id.rotateRole],
     );
   });
@@ -303,46 +303,46 @@ describe('least privilege', () => {
 
 describe('HTTP API', () => {
   const integrationOf = (routeProps: Record<string, any>): Resource => {
-    const target = routeProps.Target['Fn::Join'][1] as unknown[];
+    const target = routeProps['Target']['Fn::Join'][1] as unknown[];
     assert.equal(target[0], 'integrations/');
-    return json.Resources[(target[1] as { Ref: string }).Ref];
+    return resourceOf(json, (target[1] as { Ref: string }).Ref);
   };
   const routes = resourcesOfType(json, 'AWS::ApiGatewayV2::Route');
 
   it('has exactly the routes of lambda/routes.ts', () => {
-    assert.deepEqual(routes.map(([, r]) => r.Properties!.RouteKey).sort(), ROUTES.map(routeKey).sort());
+    assert.deepEqual(routes.map(([, r]) => r.Properties!['RouteKey']).sort(), ROUTES.map(routeKey).sort());
   });
 
   for (const route of ROUTES) {
     it(`${routeKey(route)} goes to the ${route.side} side (payload v2)`, () => {
-      const found = routes.find(([, r]) => r.Properties!.RouteKey === routeKey(route));
+      const found = routes.find(([, r]) => r.Properties!['RouteKey'] === routeKey(route));
       assert.ok(found, 'route exists');
-      assert.deepEqual(found[1].Properties!.ApiId, { Ref: id.api });
+      assert.deepEqual(found[1].Properties!['ApiId'], { Ref: id.api });
       const integration = integrationOf(found[1].Properties!).Properties!;
-      assert.equal(integration.IntegrationType, 'AWS_PROXY');
-      assert.equal(integration.PayloadFormatVersion, '2.0');
-      assert.deepEqual(integration.IntegrationUri, { 'Fn::GetAtt': [route.side === 'read' ? id.read : id.write, 'Arn'] });
+      assert.equal(integration['IntegrationType'], 'AWS_PROXY');
+      assert.equal(integration['PayloadFormatVersion'], '2.0');
+      assert.deepEqual(integration['IntegrationUri'], { 'Fn::GetAtt': [route.side === 'read' ? id.read : id.write, 'Arn'] });
     });
   }
 
   it('one auto-deployed $default stage with throttling and JSON access logs that omit the path', () => {
     const stages = resourcesOfType(json, 'AWS::ApiGatewayV2::Stage');
     assert.equal(stages.length, 1);
-    const p = stages[0][1].Properties!;
-    assert.equal(p.StageName, '$default');
-    assert.equal(p.AutoDeploy, true);
-    assert.deepEqual(p.DefaultRouteSettings, { ThrottlingBurstLimit: 1000, ThrottlingRateLimit: 500 });
-    assert.deepEqual(p.AccessLogSettings.DestinationArn, { 'Fn::GetAtt': [id.accessLogGroup, 'Arn'] });
-    const format = JSON.parse(p.AccessLogSettings.Format);
+    const p = stages[0]![1].Properties!;
+    assert.equal(p['StageName'], '$default');
+    assert.equal(p['AutoDeploy'], true);
+    assert.deepEqual(p['DefaultRouteSettings'], { ThrottlingBurstLimit: 1000, ThrottlingRateLimit: 500 });
+    assert.deepEqual(p['AccessLogSettings'].DestinationArn, { 'Fn::GetAtt': [id.accessLogGroup, 'Arn'] });
+    const format = JSON.parse(p['AccessLogSettings'].Format);
     assert.equal(format.requestId, '$context.requestId');
     assert.equal(format.status, '$context.status');
-    assert.doesNotMatch(p.AccessLogSettings.Format, /\$context\.path/, 'upload URLs are capabilities: keep them out of logs');
-    assert.equal(json.Resources[id.accessLogGroup].Properties!.RetentionInDays, 30);
+    assert.doesNotMatch(p['AccessLogSettings'].Format, /\$context\.path/, 'upload URLs are capabilities: keep them out of logs');
+    assert.equal(propertiesOf(json, id.accessLogGroup)['RetentionInDays'], 30);
   });
 
   it('no CORS unless origins are configured (API and bucket)', () => {
-    assert.equal(json.Resources[id.api].Properties!.CorsConfiguration, undefined);
-    assert.equal(json.Resources[id.bucket].Properties!.CorsConfiguration, undefined);
+    assert.equal(propertiesOf(json, id.api)['CorsConfiguration'], undefined);
+    assert.equal(propertiesOf(json, id.bucket)['CorsConfiguration'], undefined);
   });
 
   it('the upload-completion route S3 redirects to is a GET on the write side', () => {
@@ -353,15 +353,15 @@ describe('HTTP API', () => {
 describe('alarms and outputs', () => {
   const alarms = resourcesOfType(json, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties!);
   const find = (metric: string, dim: unknown) =>
-    alarms.filter((a) => a.MetricName === metric && (a.Dimensions as any[]).some((d) => JSON.stringify(d.Value) === JSON.stringify(dim)));
+    alarms.filter((a) => a['MetricName'] === metric && (a['Dimensions'] as any[]).some((d) => JSON.stringify(d.Value) === JSON.stringify(dim)));
 
   it('alarms on API 5xx of the stage', () => {
     const a = find('5xx', { Ref: id.api });
     assert.equal(a.length, 1);
-    assert.equal(a[0].Namespace, 'AWS/ApiGateway');
-    assert.ok((a[0].Dimensions as any[]).some((d) => d.Name === 'Stage' && d.Value === '$default'));
-    assert.equal(a[0].Threshold, 1);
-    assert.equal(a[0].ComparisonOperator, 'GreaterThanOrEqualToThreshold');
+    assert.equal(a[0]!['Namespace'], 'AWS/ApiGateway');
+    assert.ok((a[0]!['Dimensions'] as any[]).some((d) => d.Name === 'Stage' && d.Value === '$default'));
+    assert.equal(a[0]!['Threshold'], 1);
+    assert.equal(a[0]!['ComparisonOperator'], 'GreaterThanOrEqualToThreshold');
   });
 
   for (const name of ['read', 'write', 'rotate'] as const) {
@@ -373,8 +373,8 @@ describe('alarms and outputs', () => {
 
   it('outputs the API URL and the credentials secret name', () => {
     const outputs = json.Outputs!;
-    assert.match(JSON.stringify(outputs.ApiUrl.Value), new RegExp(`"Ref":"${id.api}".*execute-api`));
-    assert.match(JSON.stringify(outputs.CredentialsSecretName.Value), new RegExp(`"Ref":"${id.credentials}"`));
+    assert.match(JSON.stringify(outputs['ApiUrl']?.Value), new RegExp(`"Ref":"${id.api}".*execute-api`));
+    assert.match(JSON.stringify(outputs['CredentialsSecretName']?.Value), new RegExp(`"Ref":"${id.credentials}"`));
   });
 });
 

@@ -54,7 +54,7 @@ describe('API Gateway front (payload format 2.0)', () => {
     assert.deepEqual(e.queryStringParameters, { b: '1', a: 'x,y' });
     assert.deepEqual(e.cookies, ['c1=1', 'c2=2']);
     assert.equal(e.headers['x-multi'], 'v');
-    assert.equal(e.headers.cookie, undefined);
+    assert.equal(e.headers['cookie'], undefined);
     assert.equal(e.requestContext.http.method, 'GET');
     assert.equal(e.requestContext.http.path, '/camli/stat');
     assert.equal(e.requestContext.http.userAgent, 'ua/1');

@@ -29,7 +29,7 @@ const BIN = fileURLToPath(new URL('../../client/bin/blobserver.js', import.meta.
 const AUTH = `userpass:${USER}:${PASSWORD}`;
 
 function cli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env['PATH'], HOME: process.env['HOME'], ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d));
   return new Promise((resolve) => child.on('close', (code) => resolve({ code, stderr })));
@@ -89,7 +89,7 @@ describe('batch reads: blobserver get restores through the locate extension', ()
     const data = [randomBytes(200_000), randomBytes(200_000), randomBytes(50)];
     const refs = data.map((d) => blobRefOf(d));
     const uploader = new Uploader(client);
-    for (const [i, d] of data.entries()) await uploader.add({ ref: refs[i], bytes: d });
+    for (const [i, d] of data.entries()) await uploader.add({ ref: refs[i]!, bytes: d });
     await uploader.flush();
     // S3 refuses every presigned GET (the server's own reads are signed in a header): the reader must still deliver, through the server.
     ts.proxies!.s3.setFault((r) => (r.method === 'GET' && r.url.includes('X-Amz-Signature=') ? { status: 403, body: '<Error><Code>AccessDenied</Code></Error>', contentType: 'application/xml' } : undefined));
@@ -99,8 +99,8 @@ describe('batch reads: blobserver get restores through the locate extension', ()
       const got = [];
       for await (const b of reader.readMany([...refs, unknown])) got.push(b);
       assert.deepEqual(got.map((g) => g.ref), [...refs, unknown]);
-      for (const [i, d] of data.entries()) assert.ok(Buffer.from(got[i].bytes!).equals(d));
-      assert.equal(got[3].bytes, undefined);
+      for (const [i, d] of data.entries()) assert.ok(Buffer.from(got[i]!.bytes!).equals(d));
+      assert.equal(got[3]!.bytes, undefined);
       assert.ok(reader.stats.ranges > 0 && reader.stats.serverGets >= 2, JSON.stringify(reader.stats));
     } finally {
       ts.proxies!.s3.setFault(undefined);
@@ -126,7 +126,7 @@ describe('batch reads from a server without the extension', () => {
     const reader = new BatchReader(new BlobServerClient({ server: fake.url, retry: { attempts: 1, baseDelayMs: 1, maxDelayMs: 1 } }), { concurrency: 4 });
     const got = [];
     for await (const b of reader.readMany(data.map((d) => blobRefOf(d)))) got.push(b);
-    assert.ok(got.every((g, i) => Buffer.from(g.bytes!).equals(data[i])));
+    assert.ok(got.every((g, i) => Buffer.from(g.bytes!).equals(data[i]!)));
     assert.equal(reader.stats.locates, 0);
     assert.ok(!fake.requests.some((r) => r.path === '/camli/locate'));
     await assert.rejects(reader.get(badRef), /do not hash/);

@@ -80,7 +80,8 @@ describe('blobserver CLI against the local server', () => {
     }
     assert.equal(await readlink(join(out, 'tree', 'link')), 'hello.txt');
     const mtimes = await Promise.all([join(out, 'tree', 'big.bin'), join(work, 'tree', 'big.bin')].map(async (p) => (await stat(p)).mtimeMs));
-    assert.ok(Math.abs(mtimes[0] - mtimes[1]) < 0.01, `mtime restored: ${mtimes}`);
+    const [restored, original] = mtimes as [number, number];
+    assert.ok(Math.abs(restored - original) < 0.01, `mtime restored: ${mtimes}`);
   });
 
   it('get follows the redirect to S3 for blobs the server does not answer inline', async () => {
@@ -101,7 +102,8 @@ describe('blobserver CLI against the local server', () => {
       const before = new Set((await listed()).map(([ref]) => ref));
       const put = await cli(['put', '--json', dir], { BLOBSERVER_URL: sibling.url });
       assert.equal(put.code, 0, put.stderr);
-      const dirRef = (JSON.parse(text(put)) as { refs: { ref: string }[] }).refs[0].ref;
+      const dirRef = (JSON.parse(text(put)) as { refs: { ref: string }[] }).refs[0]?.ref;
+      assert.ok(dirRef, 'put --json names the directory');
       const [chunk] = (await listed()).find(([ref, size]) => !before.has(ref) && Number(size) > 50_000)!;
       const direct = await fetch(`${sibling.url}/camli/${chunk}`, { redirect: 'manual', headers: { authorization: basicAuth() } });
       await direct.body?.cancel();
@@ -146,7 +148,7 @@ describe('blobserver CLI against the local server', () => {
     const refs = all.map((l) => l.split(' ')[0]);
     assert.deepEqual(refs, [...refs].sort());
     assert.ok(refs.includes(treeRef) && refs.includes(blobRefOf('hello\n')));
-    const page = text(await cli(['ls', '--after', refs[1], '--limit', '3'])).trim().split('\n');
+    const page = text(await cli(['ls', '--after', refs[1]!, '--limit', '3'])).trim().split('\n');
     assert.deepEqual(page, all.slice(2, 5));
   });
 

@@ -58,7 +58,8 @@ export function defineCloudConfigSuite(L: Lane, options: CloudConfigOptions = {}
     const coldStart = async (): Promise<LocalServer> => ts.startSibling({});
 
     before(async () => {
-      const client = { region: 'us-east-1', endpoint: localStackEndpoint().url, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
+      const { url } = localStackEndpoint();
+      const client = { region: 'us-east-1', ...(url ? { endpoint: url } : {}), credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
       sm = new SecretsManagerClient(client);
       lambda = new LambdaClient(client);
       const prefix = `blobserver-test-${randomUUID()}`;
@@ -85,9 +86,13 @@ export function defineCloudConfigSuite(L: Lane, options: CloudConfigOptions = {}
         BLOBSERVER_SIGNING_KEY_SECRET_ID: keySecretArn,
       });
       // The rotation function's calls go where the server's do (through the lane's proxy, if any).
-      rotation = options.rotationCredentials
-        ? new SecretsManagerClient({ ...client, endpoint: ts.backend.env.AWS_ENDPOINT_URL_SECRETS_MANAGER, credentials: options.rotationCredentials })
-        : sm;
+      if (options.rotationCredentials) {
+        const endpoint = ts.backend.env.AWS_ENDPOINT_URL_SECRETS_MANAGER;
+        assert.ok(endpoint, `${L.name} has no Secrets Manager endpoint for the rotation function`);
+        rotation = new SecretsManagerClient({ ...client, endpoint, credentials: options.rotationCredentials });
+      } else {
+        rotation = sm;
+      }
     });
     after(async () => {
       await ts?.close();

@@ -164,7 +164,7 @@ describe('hardening [dynalite+s3rver]', () => {
       const a = await uploadParts(uploadUrl, blobs.map((b) => part(b)));
       assert.equal(a.status, 400, a.text);
       assert.match(a.json.errorText ?? '', new RegExp(`at most ${MAX_PARTS_PER_REQUEST}`));
-      assert.deepEqual(await have(target, blobs[0].ref, blobs[MAX_PARTS_PER_REQUEST].ref), []);
+      assert.deepEqual(await have(target, blobs[0]!.ref, blobs[MAX_PARTS_PER_REQUEST]!.ref), []);
     });
   });
 

@@ -21,7 +21,7 @@ async function refused(env: Record<string, string>): Promise<{ code: number | nu
 function assertOneLine(out: string, pattern: RegExp): void {
   const lines = out.split('\n').filter((l) => l.trim() !== '');
   assert.equal(lines.length, 1, `expected one line, got:\n${out}`);
-  assert.match(lines[0], pattern);
+  assert.match(lines[0]!, pattern);
   assert.doesNotMatch(out, /^\s+at /m, 'a stack trace');
 }
 

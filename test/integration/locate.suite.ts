@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { MAX_INLINE_RUN } from '../../lambda/core/locate.js';
+import type { DiscoveryDoc } from '../support/discovery.js';
 import { jsonReplyOf, request } from '../support/http.js';
 import type { Target, TargetSpec } from '../support/target.js';
 import { basicAuth } from '../support/test-server.js';
@@ -16,7 +17,7 @@ import { blobForm, newBlob, store, type Blob } from './seed.suite.js';
 
 interface Located {
   expirationSeconds: number;
-  ranges: { url: string; headers: Record<string, string>; length: number; blobs: { blobRef: string; size: number; offset: number }[] }[];
+  ranges: { url: string; headers: { range: string }; length: number; blobs: { blobRef: string; size: number; offset: number }[] }[];
   inline: { blobRef: string; size: number; data: string }[];
   missing: string[];
   deferred: string[];
@@ -63,13 +64,13 @@ export function defineLocateSuite(spec: TargetSpec): void {
     };
 
     it('is advertised in discovery, under a key Perkeep clients ignore', async () => {
-      const r = await request<Record<string, unknown>>(`${target.url}/?camli.mode=config`, { auth: target.authorization });
+      const r = await request<DiscoveryDoc>(`${target.url}/?camli.mode=config`, { auth: target.authorization });
       assert.equal(r.status, 200, r.text);
       assert.equal(new URL(String(r.json!.locateBlobsRoot), target.url).toString(), `${target.url}/camli/locate`);
     });
 
     it('answers neighbouring blobs of one pack as one signed ranged read, the others apart, unknown refs missing', async () => {
-      const blobs = [newBlob(BIG), newBlob(BIG), newBlob(BIG), newBlob(BIG), newBlob(BIG)];
+      const blobs = [newBlob(BIG), newBlob(BIG), newBlob(BIG), newBlob(BIG), newBlob(BIG)] as const;
       await store(target, ...blobs);
       const unknown = newBlob(10).ref;
       const wanted = [blobs[0], blobs[1], blobs[2], blobs[4]];
@@ -92,10 +93,11 @@ export function defineLocateSuite(spec: TargetSpec): void {
     });
 
     it('refuses a URL whose Range was widened or dropped (403 SignatureDoesNotMatch)', async () => {
-      const blobs = [newBlob(BIG), newBlob(BIG)];
+      const blobs = [newBlob(BIG), newBlob(BIG)] as const;
       await store(target, ...blobs);
       const answer = await located([blobs[0].ref]);
       const [r] = answer.ranges;
+      assert.ok(r, 'a range for the blob');
       const [, start, end] = /^bytes=(\d+)-(\d+)$/.exec(r.headers.range)!;
       const widened = await request(r.url, { headers: { range: `bytes=${start}-${Number(end) + BIG}` } });
       assert.equal(widened.status, 403, `a widened Range must be refused: ${widened.status} ${widened.text.slice(0, 200)}`);
@@ -106,7 +108,7 @@ export function defineLocateSuite(spec: TargetSpec): void {
     });
 
     it('answers small blobs inline, bytes exact', async () => {
-      const blobs = [newBlob(100), newBlob(1), newBlob(5000)];
+      const blobs = [newBlob(100), newBlob(1), newBlob(5000)] as const;
       await store(target, ...blobs);
       const answer = await located(blobs.map((b) => b.ref));
       assert.deepEqual(answer.ranges, []);
@@ -116,7 +118,7 @@ export function defineLocateSuite(spec: TargetSpec): void {
 
     it('never grants the bytes of a removed blob between two asked-for neighbours', async (t) => {
       if (!target.sibling) return t.skip('needs a sibling server that allows removal');
-      const blobs = [newBlob(BIG), newBlob(BIG), newBlob(BIG)];
+      const blobs = [newBlob(BIG), newBlob(BIG), newBlob(BIG)] as const;
       await store(target, ...blobs);
       const removing = await target.sibling({ BLOBSERVER_ALLOW_REMOVE: 'true' });
       t.after(() => removing.close());

@@ -19,7 +19,7 @@ import { follow } from './upload-form.suite.js';
 const sameSteps = [
   { name: 'roles as synthesized', ledger: new PermissionLedger(), defect: false },
   { name: 'roles without s3:ListBucket (the defect)', ledger: new PermissionLedger({ withoutSids: ['KnowMissingKeys'] }), defect: true },
-];
+] as const;
 
 for (const { name, ledger, defect } of sameSteps) {
   describe(`missing keys under ${name} [dynalite+s3rver+iam]`, () => {

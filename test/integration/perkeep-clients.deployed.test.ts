@@ -14,7 +14,7 @@ import { deployedSkip, openDeployedStack } from '../support/deployed-target.js';
  * `pk-get -o` of it with an empty cache, byte for byte. Needs PK_PUT and PK_GET (Perkeep's
  * binaries, never committed); without them it is reported skipped.
  */
-const tools = process.env.PK_PUT && process.env.PK_GET ? { put: process.env.PK_PUT, get: process.env.PK_GET } : undefined;
+const tools = process.env['PK_PUT'] && process.env['PK_GET'] ? { put: process.env['PK_PUT'], get: process.env['PK_GET'] } : undefined;
 const skip = deployedSkip() ?? (tools ? undefined : 'set PK_PUT and PK_GET to Perkeep binaries (pk-put, pk-get)');
 
 /** HOME, client config and caches of one client run, so no earlier run's have-cache answers. */

@@ -10,6 +10,7 @@ import type { LocalServer } from '../../local/server.js';
 import { DYNAMODB_FAILURE, S3_FAILURE, type ProxiedRequest } from '../support/aws-proxy.js';
 import { isPutObjectOf, objectKeyOf } from '../support/storage.js';
 import { basicAuth, multipartBody, startTestServer, type Lane, type Part, type TestServer } from '../support/test-server.js';
+import type { DiscoveryDoc } from '../support/discovery.js';
 import { assertJsonError, request, type Reply, type RequestOptions } from '../support/http.js';
 import { postFormRedirected, type UploadForm } from '../support/upload-form.js';
 import { blobForm, newBlob, part, type Blob } from './seed.suite.js';
@@ -147,7 +148,7 @@ async function storeDirectly(server: LocalServer, b: Blob): Promise<void> {
  * server (`npm run test:remote`), where the tests that need the server's storage, its AWS
  * proxies or siblings with other settings report skipped.
  */
-export type PerkeepTarget = { kind: 'local'; lane: Lane } | { kind: 'remote'; name: string; url?: string; authorization?: string; skip?: string };
+export type PerkeepTarget = { kind: 'local'; lane: Lane } | { kind: 'remote'; name: string; url?: string | undefined; authorization?: string | undefined; skip?: string | undefined };
 
 export function definePerkeepSuite(target: PerkeepTarget): void {
   const lane = target.kind === 'local' ? target.lane : undefined;
@@ -181,11 +182,12 @@ export function definePerkeepSuite(target: PerkeepTarget): void {
     });
 
     describe('discovery (GET /)', () => {
-      const expectDiscovery = (r: Reply) => {
+      const expectDiscovery = (r: Reply<DiscoveryDoc>) => {
         assert.equal(r.status, 200, r.text);
         // Perkeep's client refuses anything but exactly this.
         assert.equal(r.headers.get('content-type'), 'text/javascript');
-        const d = r.json as Record<string, unknown>;
+        const d = r.json;
+        assert.ok(d, 'a JSON body');
         assert.equal(d.blobRoot, '/');
         assert.deepEqual(d.blobHashFuncs, ['sha224', 'sha1']);
         assert.equal(d.statusRoot, '/status/');
@@ -293,9 +295,9 @@ export function definePerkeepSuite(target: PerkeepTarget): void {
           ['gap after blob1', `camliversion=1&blob1=${a.ref}&blob3=${absent.ref}`, 200, true],
         ];
         for (const [what, form, status, byGet] of forms) {
-          const viaPreupload = await call(base, 'POST', '/camli/preupload', { headers: FORM, body: form });
-          const viaStat = [await call(base, 'POST', '/camli/stat', { headers: FORM, body: form })];
-          if (byGet) viaStat.push(await call(base, 'GET', `/camli/stat?${form}`));
+          const viaPreupload = await call<{ alreadyHave?: SizedRef[]; errorText?: string }>(base, 'POST', '/camli/preupload', { headers: FORM, body: form });
+          const viaStat = [await call<{ stat?: SizedRef[]; errorText?: string }>(base, 'POST', '/camli/stat', { headers: FORM, body: form })];
+          if (byGet) viaStat.push(await call<{ stat?: SizedRef[]; errorText?: string }>(base, 'GET', `/camli/stat?${form}`));
           assert.equal(viaPreupload.status, status, `${what}: ${viaPreupload.text}`);
           for (const r of viaStat) {
             if (status !== 200) {
@@ -508,6 +510,12 @@ export function definePerkeepSuite(target: PerkeepTarget): void {
         await upload(en.url, ...all);
         refs = all.map((b) => b.ref).sort(byRef);
       });
+      /** The i-th stored ref in listing order (the test fails if there are fewer). */
+      const refAt = (i: number): string => {
+        const ref = refs[i];
+        assert.ok(ref, `a ref at ${i} of ${refs.length}`);
+        return ref;
+      };
       afterEach(() => en.proxies!.dynamodb.setFault(undefined));
       after(async () => {
         await en?.close();
@@ -540,19 +548,19 @@ export function definePerkeepSuite(target: PerkeepTarget): void {
 
       it('starts strictly after `after`, whether it is a stored ref, between refs, or outside them', async () => {
         const firstAfter = async (after: string) => (await enumerate(en.url, { after, limit: '1' })).json!.blobs[0]?.blobRef;
-        assert.equal(await firstAfter(refs[10]), refs[11], 'after a stored ref');
+        assert.equal(await firstAfter(refAt(10)), refs[11], 'after a stored ref');
         assert.equal(await firstAfter(`${refs[10]}0`), refs[11], 'between two refs');
-        assert.equal(await firstAfter(refs[10].slice(0, -1)), refs[10], 'a prefix of a stored ref');
+        assert.equal(await firstAfter(refAt(10).slice(0, -1)), refs[10], 'a prefix of a stored ref');
         assert.equal(await firstAfter(''), refs[0]);
         assert.equal(await firstAfter(`md5-${'f'.repeat(32)}`), refs[0], 'md5- sorts before sha1-');
         assert.equal(await firstAfter('sha2'), refs[125], 'between sha1- and sha224-');
         assert.equal(await firstAfter(`sha1-${'f'.repeat(40)}`), refs[125]);
-        const end = await enumerate(en.url, { after: refs[249] });
+        const end = await enumerate(en.url, { after: refAt(249) });
         assert.deepEqual(end.json, { blobs: [], canLongPoll: false });
         const beyond = await enumerate(en.url, { after: 'zzz' });
         assert.deepEqual(beyond.json, { blobs: [], canLongPoll: false });
         // Paging from the middle covers exactly the rest.
-        const rest = (await enumerateAll(en.url, 7, refs[200])).flatMap((p) => p.blobs.map((b) => b.blobRef));
+        const rest = (await enumerateAll(en.url, 7, refAt(200))).flatMap((p) => p.blobs.map((b) => b.blobRef));
         assert.deepEqual(rest, refs.slice(201));
       });
 
@@ -576,7 +584,7 @@ export function definePerkeepSuite(target: PerkeepTarget): void {
           return { query: operations(seen, 'Query'), scan: operations(seen, 'Scan'), total: seen.length };
         };
         // limit + 1 rows: the shards up to and including the one holding the (limit+1)-th ref.
-        const reached = (limit: number) => SHARDS.indexOf(shardOf(refs[limit])) + 1;
+        const reached = (limit: number) => SHARDS.indexOf(shardOf(refAt(limit))) + 1;
         assert.deepEqual(await count(10), { query: reached(10), scan: 0, total: reached(10) });
         assert.deepEqual(await count(250), { query: SHARDS.length, scan: 0, total: SHARDS.length });
       });

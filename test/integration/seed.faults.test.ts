@@ -62,7 +62,7 @@ for (const l of [lane('dynalite+s3rver'), lane('dynamodb-local+localstack')]) {
       assert.deepEqual(await stored(s3Fails), { object: undefined, row: undefined });
 
       // Another request whose row write DynamoDB refuses: its objects are written, nothing is received.
-      const indexFails = [newBlob(200), newBlob(250)];
+      const indexFails = [newBlob(200), newBlob(250)] as const;
       dynamodb.setFault((req) => (rowWriteRefs(req).includes(indexFails[0].ref) ? DYNAMODB_FAILURE : undefined));
       const b = await uploadParts((await preupload(target())).uploadUrl, indexFails.map((x) => part(x)));
       assert.ok(dynamodb.requests.some((r) => rowWriteRefs(r).includes(indexFails[0].ref)), 'no row write for the index-failing blobs');

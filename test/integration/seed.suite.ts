@@ -75,7 +75,7 @@ export async function preuploadRaw(
   contentType = 'application/x-www-form-urlencoded',
 ): Promise<Answer<PreuploadAnswer & { errorText?: string }>> {
   const headers: Record<string, string> = { 'content-type': contentType };
-  if (authorization !== undefined) headers.authorization = authorization;
+  if (authorization !== undefined) headers['authorization'] = authorization;
   return jsonReplyOf(await fetch(`${url}/camli/preupload`, { method: 'POST', headers, body: form }));
 }
 
@@ -166,7 +166,7 @@ export function defineSeedSuite(spec: TargetSpec): void {
     const sibling = async (t: { after(fn: () => Promise<void>): void }, env: Record<string, string>): Promise<Endpoint & Pick<Target, 'authorization'>> => {
       const s = await cap('sibling')(env);
       t.after(() => s.close());
-      return { ...s, url: s.url, authorization: env.BLOBSERVER_AUTH === '' ? undefined : target.authorization };
+      return { ...s, url: s.url, authorization: env['BLOBSERVER_AUTH'] === '' ? undefined : target.authorization };
     };
 
     describe('POST /camli/preupload', () => {
@@ -275,8 +275,8 @@ export function defineSeedSuite(spec: TargetSpec): void {
       });
 
       it('lists in alreadyHave exactly the stored blobs, with their sizes', needs(), async () => {
-        const stored = [newBlob(100), newBlob(7, 'sha1'), blobOf(randomBytes(1))];
-        const absent = [newBlob(100), newBlob(5, 'sha1')];
+        const stored = [newBlob(100), newBlob(7, 'sha1'), blobOf(randomBytes(1))] as const;
+        const absent = [newBlob(100), newBlob(5, 'sha1')] as const;
         await store(target, ...stored);
         const refs = [absent[0].ref, stored[0].ref, absent[1].ref, stored[1].ref, stored[2].ref];
         assert.deepEqual(await have(target, ...refs), stored.map((b) => ({ blobRef: b.ref, size: b.data.length })));
@@ -495,7 +495,7 @@ export function defineSeedSuite(spec: TargetSpec): void {
         const token = tokenOf(uploadUrl);
         const sig = token.lastIndexOf('.') + 1;
         const at = sig + Math.floor((token.length - sig) / 2);
-        await refusesWith403(withToken(uploadUrl, token.slice(0, at) + otherChar(token[at]) + token.slice(at + 1)));
+        await refusesWith403(withToken(uploadUrl, token.slice(0, at) + otherChar(token.charAt(at)) + token.slice(at + 1)));
       });
 
       it('refuses a forged token (any one character changed) with 403', needs(), async () => {
@@ -504,7 +504,7 @@ export function defineSeedSuite(spec: TargetSpec): void {
         // The last character of a base64url MAC may carry only padding bits; every other position must matter.
         for (const at of [0, Math.floor(token.length / 3), Math.floor(token.length / 2), token.length - 2]) {
           const c = token[at] === '.' ? token.length - 3 : at;
-          await refusesWith403(withToken(uploadUrl, token.slice(0, c) + otherChar(token[c]) + token.slice(c + 1)));
+          await refusesWith403(withToken(uploadUrl, token.slice(0, c) + otherChar(token.charAt(c)) + token.slice(c + 1)));
         }
       });
 

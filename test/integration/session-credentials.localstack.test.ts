@@ -37,7 +37,7 @@ async function sessionCredentials(url: string, seconds: number): Promise<Session
   const field = (name: string) => {
     const m = new RegExp(`<${name}>([^<]+)</${name}>`).exec(xml);
     assert.ok(m, `no ${name} in ${xml}`);
-    return m[1];
+    return m[1]!;
   };
   return { accessKeyId: field('AccessKeyId'), secretAccessKey: field('SecretAccessKey'), sessionToken: field('SessionToken'), expiration: field('Expiration') };
 }

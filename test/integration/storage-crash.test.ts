@@ -31,7 +31,7 @@ async function startChild(env: Record<string, string>): Promise<Child> {
   const proc = spawn(process.execPath, ['--import', 'tsx', join(root, 'local/main.ts')], {
     cwd: root,
     env: {
-      PATH: process.env.PATH ?? '',
+      PATH: process.env['PATH'] ?? '',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       BLOBSERVER_AUTH: `userpass:${USER}:${PASSWORD}`,
       BLOBSERVER_ALLOW_REMOVE: 'true',
@@ -46,7 +46,7 @@ async function startChild(env: Record<string, string>): Promise<Child> {
     proc.stdout!.on('data', (d) => {
       out += d;
       const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) ok(m[1]);
+      if (m) ok(m[1]!);
     });
     proc.stderr!.on('data', (d) => (out += d));
     proc.once('exit', (code) => fail(new Error(`server exited (${code}) before listening:\n${out}`)));

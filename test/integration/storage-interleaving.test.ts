@@ -171,7 +171,7 @@ for (const lane of LANES) {
       for (let round = 0; round < 12; round++) {
         const ops = Array.from({ length: 6 }, () => {
           const pick = blobs.filter(() => random() < 0.5);
-          const chosen = pick.length ? pick : [blobs[Math.floor(random() * blobs.length)]];
+          const chosen = pick.length ? pick : [blobs[Math.floor(random() * blobs.length)]!];
           return random() < 0.6 ? up.upload(chosen) : rm_.remove(chosen.map((b) => b.ref));
         });
         await Promise.all(ops);

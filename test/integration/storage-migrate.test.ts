@@ -95,16 +95,18 @@ for (const lane of LANES) {
         blobs: { blobRef: string }[];
       };
       assert.deepEqual(en.blobs.map((b) => b.blobRef), legacy.map((b) => b.ref).sort());
+      const [first, second, third] = legacy;
+      assert.ok(first && second && third);
       // Re-sending a legacy blob is not a rewrite: its object is where the row says.
-      assert.deepEqual(await http.upload([legacy[0]]), [legacy[0].ref]);
-      assert.equal((await server.deps.storage.locate(legacy[0].ref))!.key, legacyBlobKey(legacy[0].ref));
-      assert.deepEqual(await http.remove([legacy[1].ref]), [legacy[1].ref]);
+      assert.deepEqual(await http.upload([first]), [first.ref]);
+      assert.equal((await server.deps.storage.locate(first.ref))!.key, legacyBlobKey(first.ref));
+      assert.deepEqual(await http.remove([second.ref]), [second.ref]);
 
       // A restart finds nothing more to migrate: the removal sticks.
       await server.close();
       server = await startLocalServer(env);
-      assert.equal(wholeness(await http.view(legacy[1])), 'absent');
-      assert.equal(wholeness(await http.view(legacy[2])), 'present');
+      assert.equal(wholeness(await http.view(second)), 'absent');
+      assert.equal(wholeness(await http.view(third)), 'present');
       ddb.destroy();
       s3.destroy();
     });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import type { Capability, Endpoint, Target, TargetSpec } from '../support/target.js';
-import { policyOf, postForm, postFormRedirected, stagedKeyOf, withQuery, type UploadForm } from '../support/upload-form.js';
+import { fieldOf, policyOf, postForm, postFormRedirected, stagedKeyOf, withQuery, type UploadForm } from '../support/upload-form.js';
 import { assertJsonError, jsonReplyOf } from '../support/http.js';
 import { have, newBlob, part, preupload, store, uploadParts, type Answer, type Blob, type UploadAnswer } from './seed.suite.js';
 
@@ -68,12 +68,12 @@ export function defineUploadFormTests({ target, has, needs, cap, sibling }: Suit
       for (const { uploadForm: f, uploadUrlExpirationSeconds } of [pre, up.json]) {
         assert.deepEqual(Object.keys(f).sort(), ['expirationSeconds', 'fields', 'maxBlobSize', 'url']);
         assert.match(new URL(f.url).protocol, /^https?:$/);
-        assert.match(f.fields.key, STAGED_KEY);
+        assert.match(fieldOf(f, 'key'), STAGED_KEY);
         for (const name of ['Policy', 'X-Amz-Signature', 'X-Amz-Credential', 'X-Amz-Algorithm', 'X-Amz-Date']) assert.ok(f.fields[name], `field ${name} missing`);
-        assert.ok(f.fields.success_action_redirect.startsWith(`${target().url}/camli/upload-complete/`), f.fields.success_action_redirect);
+        assert.ok(fieldOf(f, 'success_action_redirect').startsWith(`${target().url}/camli/upload-complete/`), fieldOf(f, 'success_action_redirect'));
         assert.equal(f.expirationSeconds, uploadUrlExpirationSeconds);
         if (target().expected.maxBlobSize !== undefined) assert.equal(f.maxBlobSize, target().expected.maxBlobSize);
-        const prefix = f.fields.key.replace('${filename}', '');
+        const prefix = fieldOf(f, 'key').replace('${filename}', '');
         prefixes.add(prefix);
 
         // The policy S3 enforces: size range, key prefix, the redirect unchanged, expiry with the URL.
@@ -82,7 +82,7 @@ export function defineUploadFormTests({ target, has, needs, cap, sibling }: Suit
           ['content-length-range', 0, f.maxBlobSize],
           ['starts-with', '$key', prefix],
         ]);
-        assert.ok(policy.conditions.some((c) => JSON.stringify(c) === JSON.stringify({ success_action_redirect: f.fields.success_action_redirect })));
+        assert.ok(policy.conditions.some((c) => JSON.stringify(c) === JSON.stringify({ success_action_redirect: fieldOf(f, 'success_action_redirect') })));
         const expiresIn = (Date.parse(policy.expiration) - Date.now()) / 1000;
         assert.ok(Math.abs(expiresIn - f.expirationSeconds) < 120, `policy expires in ${expiresIn} s, not ${f.expirationSeconds}`);
       }
@@ -95,7 +95,7 @@ export function defineUploadFormTests({ target, has, needs, cap, sibling }: Suit
         const location = await postFormRedirected(f, b.data, b.ref);
         assert.ok(location.startsWith(`${target().url}/camli/upload-complete/`), location);
         const stagedKey = stagedKeyOf(location);
-        assert.equal(stagedKey, f.fields.key.replace('${filename}', b.ref));
+        assert.equal(stagedKey, fieldOf(f, 'key').replace('${filename}', b.ref));
 
         const a = await follow(location);
         assert.equal(a.status, 200, a.text);
@@ -103,8 +103,8 @@ export function defineUploadFormTests({ target, has, needs, cap, sibling }: Suit
         assert.equal(a.json.errorText, undefined);
         assert.ok(a.json.uploadUrl?.startsWith(`${target().url}/camli/upload/`), a.text);
         assert.ok(a.json.maxUploadSize! > 0 && a.json.uploadUrlExpirationSeconds! > 0);
-        assert.match(a.json.uploadForm!.fields.key, STAGED_KEY);
-        assert.notEqual(a.json.uploadForm!.fields.key, f.fields.key, 'a fresh form, not the same one');
+        assert.match(fieldOf(a.json.uploadForm!, 'key'), STAGED_KEY);
+        assert.notEqual(fieldOf(a.json.uploadForm!, 'key'), fieldOf(f, 'key'), 'a fresh form, not the same one');
         assert.deepEqual(await have(target(), b.ref), [{ blobRef: b.ref, size: b.data.length }]);
         if (has('storage')) {
           const storage = cap('storage');
@@ -192,7 +192,7 @@ export function defineUploadFormTests({ target, has, needs, cap, sibling }: Suit
     it('a completion key that climbs out of its staging prefix (`..`) is refused; the victim blob and pack still serve', needs('storage'), async () => {
       const storage = cap('storage');
       const victim = newBlob(1_200_000);
-      const packed = [newBlob(100), newBlob(200), newBlob(300), newBlob(400), newBlob(500)];
+      const packed = [newBlob(100), newBlob(200), newBlob(300), newBlob(400), newBlob(500)] as const;
       await store(target(), victim);
       await store(target(), ...packed);
       const victimKey = (await storage.row(victim.ref))!.key;
@@ -242,9 +242,10 @@ export function defineUploadFormTests({ target, has, needs, cap, sibling }: Suit
       const u = new URL(location);
       const token = u.pathname.split('/').pop()!;
       const parts = token.split('.');
+      assert.equal(parts.length, 5, `a completion token has five fields: ${token}`);
       const uploadToken = new URL((await preupload(target())).uploadUrl).pathname.split('/').pop()!;
       const forged = [
-        [...parts.slice(0, 3), parts[3].replace(/^./, (c) => (c === 'a' ? 'b' : 'a')), parts[4]].join('.'), // another staging prefix
+        [...parts.slice(0, 3), parts[3]!.replace(/^./, (c) => (c === 'a' ? 'b' : 'a')), parts[4]].join('.'), // another staging prefix
         [parts[0], String(Number(parts[1]) + 86_400), ...parts.slice(2)].join('.'), // a later expiry
         uploadToken, // an upload-URL token is not a completion token
         token.replace('.', '%2E'), // the one canonical spelling only

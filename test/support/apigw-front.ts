@@ -27,7 +27,7 @@ export type Invocable = Pick<EmulatedFunction, 'invoke'> & { spec: { name: strin
 export interface FrontRoute extends RoutePattern {
   fn: Invocable;
   /** The integration's TimeoutInMillis, when the template sets one. */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
 }
 
 export interface ApiFront {
@@ -71,7 +71,7 @@ export async function startApiFront(routes: readonly FrontRoute[]): Promise<ApiF
     const body = await readBody(req, HTTP_API_PAYLOAD_LIMIT);
     if (body === undefined) return PAYLOAD_TOO_LARGE;
     const url = req.url ?? '/';
-    const match = matchRoute(req.method ?? 'GET', url.split('?')[0], routes);
+    const match = matchRoute(req.method ?? 'GET', url.split('?')[0]!, routes);
     if (!match) return NO_ROUTE;
     const event = toEvent({ method: req.method ?? 'GET', url, headers: req.headers, body, sourceIp: req.socket.remoteAddress ?? '127.0.0.1' }, match);
     // Lambda refuses an invocation payload over 6 MB; API Gateway answers 413 (as the local server does).

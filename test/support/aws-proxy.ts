@@ -14,7 +14,7 @@ export interface ProxiedRequest {
   headers: IncomingHttpHeaders;
   body: Buffer;
   /** DynamoDB operation from X-Amz-Target (e.g. "PutItem"), or undefined for S3. */
-  operation?: string;
+  operation?: string | undefined;
 }
 
 export type Fault = { status: number; body: string; contentType: string };

@@ -27,7 +27,7 @@ export interface RequestAuth {
   /** Human-readable operation (GetObject, BatchWriteItem, ...). */
   operation: string;
   /** The session token the request was signed with (header, presigned query, or form field). */
-  sessionToken?: string;
+  sessionToken?: string | undefined;
   /** Made by a client with a presigned URL or form (the signer's rights apply), not by the function itself. */
   presigned?: boolean;
   /** Every one must be allowed (CopyObject: PutObject on the target and GetObject on the source). */
@@ -36,7 +36,7 @@ export interface RequestAuth {
    * S3 reads of one object (GET/HEAD, a copy's source): when S3 finds no such key it answers 404
    * only if this (s3:ListBucket on the bucket) is allowed too, else 403 AccessDenied.
    */
-  ifMissing?: AuthRequest;
+  ifMissing?: AuthRequest | undefined;
 }
 
 const header = (h: IncomingHttpHeaders, name: string): string | undefined => {
@@ -98,7 +98,7 @@ function s3Auth(req: AwsHttpRequest): RequestAuth {
     if (method === 'PUT' && ![...q.keys()].length) return out('CreateBucket', [bucketCheck('s3:CreateBucket')]);
     if (method === 'DELETE' && ![...q.keys()].length) return out('DeleteBucket', [bucketCheck('s3:DeleteBucket')]);
     if (method === 'POST' && q.has('delete')) {
-      const keys = [...req.body.toString('utf8').matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => unescapeXml(m[1]));
+      const keys = [...req.body.toString('utf8').matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => unescapeXml(m[1]!));
       return out('DeleteObjects', keys.map((k) => ({ action: 's3:DeleteObject', resource: s3ObjectArn(bucket, k) })));
     }
     throw new Error(`unmapped S3 bucket request: ${method} ${req.url}`);
@@ -113,7 +113,7 @@ function s3Auth(req: AwsHttpRequest): RequestAuth {
     const put = object('s3:PutObject', { 's3:if-none-match': ifNoneMatch });
     const copySource = header(req.headers, 'x-amz-copy-source');
     if (copySource === undefined) return out('PutObject', [put]);
-    const [srcBucket, ...srcKey] = decodeURIComponent(copySource.replace(/^\//, '').split('?')[0]).split('/');
+    const [srcBucket = '', ...srcKey] = decodeURIComponent(copySource.replace(/^\//, '').split('?')[0]!).split('/');
     const source = srcKey.join('/');
     return out('CopyObject', [put, { action: 's3:GetObject', resource: s3ObjectArn(srcBucket, source) }], listBucketFor(srcBucket, source));
   }
@@ -151,8 +151,8 @@ function secretsAuth(req: AwsHttpRequest, operation: string, secretArn: (id: str
 
 export function requestAuth(req: AwsHttpRequest, where: Where, secretArn: (id: string) => string = (id) => id): RequestAuth {
   const target = header(req.headers, 'x-amz-target');
-  if (target?.startsWith('DynamoDB_')) return dynamoAuth(req, target.split('.')[1], where);
-  if (target?.startsWith('secretsmanager.')) return secretsAuth(req, target.split('.')[1], secretArn);
+  if (target?.startsWith('DynamoDB_')) return dynamoAuth(req, target.split('.')[1] ?? '', where);
+  if (target?.startsWith('secretsmanager.')) return secretsAuth(req, target.split('.')[1] ?? '', secretArn);
   if (target) throw new Error(`unmapped X-Amz-Target ${target}`);
   return s3Auth(req);
 }

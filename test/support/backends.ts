@@ -12,13 +12,25 @@ import { S3RVER_CREDENTIALS, startDynalite, startS3rver, type Emulator } from '.
  */
 export interface Backend {
   name: string;
-  env: Record<string, string>;
+  env: BackendEnv;
   close(): Promise<void>;
 }
 
+/** The variables every backend sets; LocalStack adds Secrets Manager and its own bucket and table names. */
+export type BackendEnv = {
+  AWS_ENDPOINT_URL_S3: string;
+  AWS_ENDPOINT_URL_DYNAMODB: string;
+  AWS_ACCESS_KEY_ID: string;
+  AWS_SECRET_ACCESS_KEY: string;
+  AWS_REGION: string;
+  AWS_ENDPOINT_URL_SECRETS_MANAGER?: string;
+  BLOBSERVER_BUCKET?: string;
+  BLOBSERVER_TABLE?: string;
+};
+
 export type BackendFactory = (dir: string) => Promise<Backend>;
 
-function endpointsEnv(s3: string, dynamodb: string): Record<string, string> {
+function endpointsEnv(s3: string, dynamodb: string): BackendEnv {
   return {
     AWS_ENDPOINT_URL_S3: s3,
     AWS_ENDPOINT_URL_DYNAMODB: dynamodb,
@@ -116,11 +128,11 @@ export const dynamoDbLocalBackend: BackendFactory = async (dir) => {
  * or the reason it is not there.
  */
 export function localStackEndpoint(): { url?: string; unavailable?: string } {
-  const url = process.env.BLOBSERVER_TEST_LOCALSTACK_URL;
+  const url = process.env['BLOBSERVER_TEST_LOCALSTACK_URL'];
   if (url) return { url };
   return {
     unavailable:
-      process.env.BLOBSERVER_TEST_LOCALSTACK_UNAVAILABLE ||
+      process.env['BLOBSERVER_TEST_LOCALSTACK_UNAVAILABLE'] ||
       'LocalStack is started by `npm test` (scripts/test.mjs) for the test files that use the lanes; run the file through it',
   };
 }

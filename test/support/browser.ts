@@ -9,7 +9,7 @@ import { chromium, type BrowserContext, type LaunchOptions } from 'playwright-co
  * never a browser download. Headless, without the sandbox (the tests run as root inside a
  * loopback-only network namespace), and with everything that would call home turned off.
  */
-export const CHROMIUM = process.env.BLOBSERVER_TEST_CHROMIUM || '/usr/bin/chromium';
+export const CHROMIUM = process.env['BLOBSERVER_TEST_CHROMIUM'] || '/usr/bin/chromium';
 
 const ARGS = [
   '--headless',
@@ -26,7 +26,7 @@ const ARGS = [
 export function chromiumUnavailable(): string | undefined {
   if (existsSync(CHROMIUM)) return undefined;
   const why = `no Chromium at ${CHROMIUM}: apt-get install -y --no-install-recommends chromium`;
-  if (process.env.CI && process.env.CI !== 'false' && process.env.CI !== '0') throw new Error(`CI: ${why}`);
+  if (process.env['CI'] && process.env['CI'] !== 'false' && process.env['CI'] !== '0') throw new Error(`CI: ${why}`);
   return why;
 }
 

@@ -11,7 +11,7 @@ import { startAwsProxy, type AwsProxy } from './aws-proxy.js';
 import type { Backend, BackendFactory } from './backends.js';
 import { EmulatedFunction } from './rie.js';
 import { awsClientsFor } from './storage.js';
-import { resolveEnvironment, resourcesOfType, synthesizedStack, type SynthesizedStack } from './synthesized-stack.js';
+import { functionOf, resolveEnvironment, resourcesOfType, synthesizedStack, type SynthesizedStack } from './synthesized-stack.js';
 import { basicAuth } from './test-server.js';
 
 /**
@@ -51,6 +51,8 @@ export async function startDeployedStack(factory: BackendFactory): Promise<Deplo
     const stack = await synthesizedStack();
     const backend = await factory(join(dir, 'storage'));
     cleanups.push(() => backend.close());
+    const secretsEndpoint = backend.env.AWS_ENDPOINT_URL_SECRETS_MANAGER;
+    if (!secretsEndpoint) throw new Error(`the deployed lane needs Secrets Manager, which ${backend.name} does not have`);
     const [s3, dynamodb] = await Promise.all([startAwsProxy(backend.env.AWS_ENDPOINT_URL_S3), startAwsProxy(backend.env.AWS_ENDPOINT_URL_DYNAMODB)]);
     cleanups.push(() => s3.close(), () => dynamodb.close());
 
@@ -63,13 +65,13 @@ export async function startDeployedStack(factory: BackendFactory): Promise<Deplo
     for (const [id] of resourcesOfType(stack, 'AWS::S3::Bucket')) refs[id] = names.bucket;
     const sm = new SecretsManagerClient({
       region: backend.env.AWS_REGION,
-      endpoint: backend.env.AWS_ENDPOINT_URL_SECRETS_MANAGER,
+      endpoint: secretsEndpoint,
       credentials: { accessKeyId: backend.env.AWS_ACCESS_KEY_ID, secretAccessKey: backend.env.AWS_SECRET_ACCESS_KEY },
     });
     let user: { username: string; password: string } | undefined;
     for (const [id, secret] of resourcesOfType(stack, 'AWS::SecretsManager::Secret')) {
       // As the template generates it: a JSON template with a username gets a password, otherwise the value is the raw string (the signing key).
-      const template = secret.Properties?.GenerateSecretString?.SecretStringTemplate as string | undefined;
+      const template = secret.Properties?.['GenerateSecretString']?.SecretStringTemplate as string | undefined;
       let value = newSigningKey();
       if (template) {
         user = { ...(JSON.parse(template) as { username: string }), password: randomBytes(18).toString('base64url') };
@@ -89,14 +91,14 @@ export async function startDeployedStack(factory: BackendFactory): Promise<Deplo
       AWS_SECRET_ACCESS_KEY: backend.env.AWS_SECRET_ACCESS_KEY,
       AWS_ENDPOINT_URL_S3: s3.endpoint,
       AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint,
-      AWS_ENDPOINT_URL_SECRETS_MANAGER: backend.env.AWS_ENDPOINT_URL_SECRETS_MANAGER,
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsEndpoint,
       // Clients reach S3 by the other loopback name (see presignEndpoint), through the counting proxy.
       BLOBSERVER_S3_PUBLIC_ENDPOINT: presignEndpoint(s3.endpoint, '127.0.0.1')!,
     };
     const functions = new Map<string, EmulatedFunction>();
     const routed = new Set(stack.routes.map((r) => r.functionId));
     for (const id of routed) {
-      const fn = stack.functions[id];
+      const fn = functionOf(stack, id);
       const environment = resolveEnvironment(fn, stack, refs);
       functions.set(id, new EmulatedFunction({ name: id, codeDir: fn.codeDir, handler: fn.handler, memoryMb: fn.memoryMb, timeoutSeconds: fn.timeoutSeconds, environment: { ...platform, ...environment } }));
     }
@@ -104,7 +106,9 @@ export async function startDeployedStack(factory: BackendFactory): Promise<Deplo
     const front = await startApiFront(stack.routes.map((r) => ({ method: r.method, path: r.path, fn: functions.get(r.functionId)!, timeoutMs: r.timeoutMs })));
     cleanups.push(() => front.close());
 
-    const anyFn = stack.functions[[...routed][0]];
+    const [firstRouted] = routed;
+    if (!firstRouted) throw new Error('the template routes no request to a function');
+    const anyFn = functionOf(stack, firstRouted);
     const setting = (name: string) => Number(resolveEnvironment(anyFn, stack, refs)[name]);
     return {
       url: front.url,

@@ -13,7 +13,7 @@ import type { TargetSpec } from './target.js';
  */
 export const DEPLOYED_LANE = lane('dynamodb-local+localstack');
 
-const inCI = !!process.env.CI && process.env.CI !== 'false' && process.env.CI !== '0';
+const inCI = !!process.env['CI'] && process.env['CI'] !== 'false' && process.env['CI'] !== '0';
 
 /** Why the lane cannot run here, or undefined. */
 export function deployedUnavailable(): string | undefined {

@@ -25,7 +25,7 @@ export interface FakeServer {
   blobs: Map<string, Buffer>;
   requests: FakeRequest[];
   /** Return a fault to inject for this request, or undefined to serve it. */
-  fault?: (req: FakeRequest) => FakeFault | undefined;
+  fault?: ((req: FakeRequest) => FakeFault | undefined) | undefined;
   maxUploadSize: number;
   /** Offer the large-blob form in every answer carrying uploadUrl. */
   offerForm: boolean;
@@ -35,9 +35,9 @@ export interface FakeServer {
 }
 
 
-async function readMultipart(req: IncomingMessage): Promise<{ files: { name: string; filename?: string; data: Buffer }[]; fields: Record<string, string> }> {
+async function readMultipart(req: IncomingMessage): Promise<{ files: { name: string; filename?: string | undefined; data: Buffer }[]; fields: Record<string, string> }> {
   return new Promise((resolve, reject) => {
-    const files: { name: string; filename?: string; data: Buffer }[] = [];
+    const files: { name: string; filename?: string | undefined; data: Buffer }[] = [];
     const fields: Record<string, string> = {};
     const bb = busboy({ headers: req.headers });
     bb.on('file', (name, stream, info) => {
@@ -102,7 +102,7 @@ export async function startFakeServer(options: Partial<Pick<FakeServer, 'maxUplo
     }
     if (url.pathname === '/s3' && req.method === 'POST') {
       const file = files.find((f) => f.name === 'file');
-      if (!file || fields.policy !== 'p0l1cy' || fields.key !== 'staging/${filename}') return send(res, 400, { errorText: 'bad form' });
+      if (!file || fields['policy'] !== 'p0l1cy' || fields['key'] !== 'staging/${filename}') return send(res, 400, { errorText: 'bad form' });
       const key = String(nextToken++);
       pendingForm.set(key, file.data);
       res.writeHead(303, { location: `/complete/${key}/${file.filename}` });
@@ -110,14 +110,14 @@ export async function startFakeServer(options: Partial<Pick<FakeServer, 'maxUplo
     }
     const complete = /^\/complete\/(\d+)\/(.+)$/.exec(url.pathname);
     if (complete && req.method === 'GET') {
-      const data = pendingForm.get(complete[1]);
-      if (!data || blobRefOf(data) !== complete[2]) return send(res, 200, { received: [], errorText: 'digest mismatch', ...uploadFields() });
-      fake.blobs.set(complete[2], data);
-      return send(res, 200, { received: [{ blobRef: complete[2], size: data.length }], ...uploadFields() });
+      const data = pendingForm.get(complete[1]!);
+      if (!data || blobRefOf(data) !== complete[2]!) return send(res, 200, { received: [], errorText: 'digest mismatch', ...uploadFields() });
+      fake.blobs.set(complete[2]!, data);
+      return send(res, 200, { received: [{ blobRef: complete[2]!, size: data.length }], ...uploadFields() });
     }
     const get = /^\/camli\/(sha224-[0-9a-f]{56})$/.exec(url.pathname);
     if (get) {
-      const data = fake.blobs.get(get[1]);
+      const data = fake.blobs.get(get[1]!);
       if (!data) return send(res, 404, { errorText: 'not found' });
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(data.length) });
       return res.end(data);

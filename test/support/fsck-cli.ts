@@ -9,7 +9,7 @@ export function runFsck(env: Record<string, string>, ...args: string[]): Promise
   return new Promise((ok) => {
     const proc = spawn(process.execPath, ['--import', 'tsx', join(root, 'scripts/fsck.ts'), ...args], {
       cwd: root,
-      env: { PATH: process.env.PATH ?? '', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
+      env: { PATH: process.env['PATH'] ?? '', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';

@@ -11,7 +11,7 @@ export interface Reply<T = Record<string, unknown>> {
   bytes: Buffer;
   text: string;
   /** The JSON body, or undefined when the body is not JSON. */
-  json?: T;
+  json: T | undefined;
 }
 
 /** A reply whose body had to be JSON (jsonReplyOf fails the test otherwise). */
@@ -20,7 +20,7 @@ export type JsonReply<T> = Reply<T> & { json: T };
 export interface RequestOptions {
   method?: string;
   /** The Authorization header; undefined or null sends none. */
-  auth?: string | null;
+  auth?: string | null | undefined;
   headers?: Record<string, string>;
   body?: string | Buffer;
   /** Default `manual`: tests look at redirects themselves. */
@@ -47,11 +47,11 @@ export async function jsonReplyOf<T>(res: Response): Promise<JsonReply<T>> {
 
 export function fetchOf(url: string, opts: RequestOptions = {}): Promise<Response> {
   const headers: Record<string, string> = { ...opts.headers };
-  if (opts.auth) headers.authorization = opts.auth;
+  if (opts.auth) headers['authorization'] = opts.auth;
   return fetch(url, {
     method: opts.method ?? 'GET',
     headers,
-    body: opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : new Uint8Array(opts.body),
+    body: opts.body === undefined ? null : typeof opts.body === 'string' ? opts.body : new Uint8Array(opts.body),
     redirect: opts.redirect ?? 'manual',
   });
 }

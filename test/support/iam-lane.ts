@@ -56,11 +56,11 @@ function resolver(json: TemplateJson, names: Record<string, string>): (v: unknow
   const resolve = (v: unknown): string => {
     if (typeof v === 'string') return v;
     const o = v as Record<string, any>;
-    if (o.Ref === 'AWS::Partition') return 'aws';
-    if (o.Ref === 'AWS::Region') return WHERE.region;
-    if (o.Ref === 'AWS::AccountId') return WHERE.account;
-    if (o.Ref === 'AWS::URLSuffix') return 'amazonaws.com';
-    if (o.Ref) return json.Resources[o.Ref]?.Type === 'AWS::SecretsManager::Secret' ? secret(o.Ref) : (names[o.Ref] ?? `unresolved-${o.Ref}`);
+    if (o['Ref'] === 'AWS::Partition') return 'aws';
+    if (o['Ref'] === 'AWS::Region') return WHERE.region;
+    if (o['Ref'] === 'AWS::AccountId') return WHERE.account;
+    if (o['Ref'] === 'AWS::URLSuffix') return 'amazonaws.com';
+    if (o['Ref']) return json.Resources[o['Ref']]?.Type === 'AWS::SecretsManager::Secret' ? secret(o['Ref']) : (names[o['Ref']] ?? `unresolved-${o['Ref']}`);
     if (o['Fn::GetAtt']) return arnOf(o['Fn::GetAtt'][0]);
     if (o['Fn::Join']) return (o['Fn::Join'][1] as unknown[]).map(resolve).join(o['Fn::Join'][0]);
     return `unresolved:${JSON.stringify(o)}`;
@@ -75,10 +75,10 @@ export const secretArn = (logical: string): string => `arn:aws:secretsmanager:${
 export function roleStatements(json: TemplateJson, roleId: string, resolve: (v: unknown) => string): Statement[] {
   const role = json.Resources[roleId];
   if (role?.Type !== 'AWS::IAM::Role') throw new Error(`${roleId} is not a role`);
-  if (asList(role.Properties?.ManagedPolicyArns).length) throw new Error(`${roleId} has managed policies, which this lane cannot read`);
-  const docs: any[] = asList(role.Properties?.Policies).map((p: any) => p.PolicyDocument);
+  if (asList(role.Properties?.['ManagedPolicyArns']).length) throw new Error(`${roleId} has managed policies, which this lane cannot read`);
+  const docs: any[] = asList(role.Properties?.['Policies']).map((p: any) => p.PolicyDocument);
   for (const r of Object.values(json.Resources).filter((r) => r.Type === 'AWS::IAM::Policy')) {
-    if (asList(r.Properties?.Roles).some((ref: any) => ref.Ref === roleId)) docs.push(r.Properties!.PolicyDocument);
+    if (asList(r.Properties?.['Roles']).some((ref: any) => ref.Ref === roleId)) docs.push(r.Properties!['PolicyDocument']);
   }
   return docs.flatMap((doc) =>
     asList<any>(doc.Statement).map((st) => ({ ...st, Resource: asList(st.Resource).map(resolve) }) as Statement),
@@ -190,7 +190,8 @@ export class PermissionLedger {
    * Role name (the side's session token) -> statements, resolved to one backend's names.
    */
   policies(backend: Omit<Physical, 'secrets'> = DEFAULT_PHYSICAL): Map<string, Statement[]> {
-    const physical: Physical = { ...backend, secrets: this.options.secrets?.() };
+    const secrets = this.options.secrets?.();
+    const physical: Physical = { ...backend, ...(secrets ? { secrets } : {}) };
     const memo = JSON.stringify(physical);
     const found = this.resolved.get(memo);
     if (found) return found;
@@ -311,7 +312,7 @@ export function permissionLane(base: Lane, ledger: PermissionLedger): Lane {
       name: `${backend.name}+iam`,
       env: {
         ...backend.env,
-        ...Object.fromEntries(targets.map(([name], i) => [name, proxies[i].endpoint])),
+        ...Object.fromEntries(targets.map(([name], i) => [name, proxies[i]!.endpoint])),
         BLOBSERVER_SIDE_SESSION_TOKEN_PREFIX: SIDE_TOKEN_PREFIX,
       },
       close: async () => {

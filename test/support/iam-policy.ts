@@ -20,7 +20,7 @@ export interface AuthRequest {
   action: string;
   resource: string;
   /** Condition keys (any case) and their values for this request; absent keys are missing. */
-  context?: Record<string, string | undefined>;
+  context?: Record<string, string | undefined> | undefined;
 }
 
 export type Decision =

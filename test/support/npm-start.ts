@@ -10,7 +10,7 @@ export type NpmStart = ChildProcess & { output: () => string };
 /** The environment of a child: nothing of the test process's but PATH, quiet, on `dataDir`, any port. */
 export function childEnv(dataDir: string, env: Record<string, string> = {}): Record<string, string> {
   return {
-    PATH: process.env.PATH ?? '',
+    PATH: process.env['PATH'] ?? '',
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     POWERTOOLS_LOG_LEVEL: 'CRITICAL',
     BLOBSERVER_DATA_DIR: dataDir,
@@ -31,7 +31,7 @@ export function npmStart(env: Record<string, string>): NpmStart {
 export async function listening(proc: NpmStart): Promise<string> {
   for (let i = 0; i < 300; i++) {
     const m = /listening on (http:\/\/\S+)/.exec(proc.output());
-    if (m) return m[1];
+    if (m) return m[1]!;
     if (proc.exitCode !== null) throw new Error(`npm start exited: ${proc.output()}`);
     await new Promise((r) => setTimeout(r, 100));
   }

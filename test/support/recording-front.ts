@@ -42,7 +42,7 @@ export async function startRecordingFront(target: string, options: { delayUpload
   };
   const server: Server = createServer((req: IncomingMessage, res) => {
     if (gone) return void req.socket.destroy();
-    const path = (req.url ?? '/').split('?')[0];
+    const path = (req.url ?? '/').split('?')[0]!;
     front.requests.push(`${req.method} ${path}`);
     const out = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, async (up) => {
       if (options.delayUploadsMs && UPLOAD_ANSWER.test(path)) await new Promise((ok) => setTimeout(ok, options.delayUploadsMs));

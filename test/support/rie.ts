@@ -94,7 +94,7 @@ export class EmulatedFunction {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-amzn-requestid': requestId },
         body: event,
-        signal,
+        signal: signal ?? null,
       });
       const payload = Buffer.from(await res.arrayBuffer());
       return { status: res.status, payload, functionError: res.status !== 200 || isErrorPayload(payload) };
@@ -174,7 +174,7 @@ export class EmulatedFunction {
         cwd: spec.codeDir,
         // Only what Lambda gives a function: never this test process's environment.
         env: {
-          PATH: process.env.PATH,
+          PATH: process.env['PATH'],
           LANG: 'en_US.UTF-8',
           TZ: ':UTC',
           LAMBDA_TASK_ROOT: spec.codeDir,
@@ -232,7 +232,7 @@ export class EmulatedFunction {
 function isErrorPayload(payload: Buffer): boolean {
   try {
     const v = JSON.parse(payload.toString('utf8')) as Record<string, unknown>;
-    return v !== null && typeof v === 'object' && !Array.isArray(v) && typeof v.errorMessage === 'string' && typeof v.errorType === 'string' && !('statusCode' in v);
+    return v !== null && typeof v === 'object' && !Array.isArray(v) && typeof v['errorMessage'] === 'string' && typeof v['errorType'] === 'string' && !('statusCode' in v);
   } catch {
     return false;
   }

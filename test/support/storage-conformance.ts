@@ -40,7 +40,7 @@ const collect = async <T>(it: AsyncIterable<T>) => {
   return out;
 };
 
-export function defineStorageConformance(name: string, open: () => Promise<ConformanceTarget>, options: { skip?: string } = {}): void {
+export function defineStorageConformance(name: string, open: () => Promise<ConformanceTarget>, options: { skip?: string | undefined } = {}): void {
   describe(`storage conformance [${name}]`, { skip: options.skip }, () => {
     let t: ConformanceTarget;
     before(async () => {
@@ -131,6 +131,7 @@ export function defineStorageConformance(name: string, open: () => Promise<Confo
         for (const x of mine) assert.ok(refs.includes(x.ref), `${x.ref} not listed`);
         const sorted = mine.map((x) => x.ref).sort();
         const pivot = sorted[37];
+        assert.ok(pivot);
         const next = await t.index.list(pivot, 5);
         assert.deepEqual(next.map((r) => r.blobRef), refs.slice(refs.indexOf(pivot) + 1, refs.indexOf(pivot) + 6));
         assert.deepEqual((await t.index.list(`${pivot}0`, 1)).map((r) => r.blobRef), [refs[refs.indexOf(pivot) + 1]]);
@@ -182,7 +183,7 @@ export function defineStorageConformance(name: string, open: () => Promise<Confo
         assert.deepEqual(await t.store.read(to), a.bytes);
         const listed = await collect(t.store.list(legacyBlobKey(a.ref)));
         assert.deepEqual(listed.map((o) => [o.key, o.size]), [[to, 30]]);
-        assert.ok(listed[0].lastModified instanceof Date);
+        assert.ok(listed[0]!.lastModified instanceof Date);
         await t.store.delete(from);
         await t.store.delete(from);
         assert.equal(await t.store.read(from), undefined);
@@ -206,14 +207,14 @@ export function defineStorageConformance(name: string, open: () => Promise<Confo
         const rows = await t.index.get([...small, large].map((b) => b.ref));
         const packKeys = new Set(small.map((b) => rows.get(b.ref)!.key));
         assert.equal(packKeys.size, 1);
-        assert.match([...packKeys][0], /^packs\/\d{4}-\d{2}-\d{2}\//);
+        assert.match([...packKeys][0]!, /^packs\/\d{4}-\d{2}-\d{2}\//);
         assert.ok(rows.get(large.ref)!.key.startsWith(`${legacyBlobKey(large.ref)}/`));
         for (const b of [...small, large]) {
           assert.deepEqual((await storage().readBlob(b.ref))?.bytes, b.bytes);
           assert.deepEqual(await storage().stat([b.ref]), new Map([[b.ref, b.bytes.length]]));
         }
-        const part = await storage().readBlob(small[0].ref, { offset: 10, length: 20 });
-        assert.deepEqual(part, { bytes: small[0].bytes.subarray(10, 30), size: 100 });
+        const part = await storage().readBlob(small[0]!.ref, { offset: 10, length: 20 });
+        assert.deepEqual(part, { bytes: small[0]!.bytes.subarray(10, 30), size: 100 });
       });
 
       it('a stored blob is not rewritten; one whose object is lost is stored again', async () => {

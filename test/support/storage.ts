@@ -12,7 +12,7 @@ import { ensureBucket, ensureTable } from '../../local/provision.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Backend, BackendFactory } from './backends.js';
+import type { Backend, BackendEnv, BackendFactory } from './backends.js';
 import type { ProxiedRequest } from './aws-proxy.js';
 
 /**
@@ -23,13 +23,15 @@ import type { ProxiedRequest } from './aws-proxy.js';
  */
 export interface StoredObject {
   size: number;
-  etag?: string;
-  lastModified?: Date;
+  /** As S3 reported them (undefined when it did not). */
+  etag?: string | undefined;
+  lastModified?: Date | undefined;
 }
 
 export interface IndexRow {
   size: number;
-  storedAt?: string;
+  /** Undefined for a row written without one. */
+  storedAt?: string | undefined;
   /** The object holding the bytes, and the offset inside it when packed. */
   key: string;
   offset?: number;
@@ -57,12 +59,12 @@ export interface StorageNames {
  * keeps working after the backend restarted on new ports.
  */
 /** The server's Config for a backend's emulators, their static credentials included. */
-export function emulatorConfig(env: Record<string, string>): Config {
+export function emulatorConfig(env: BackendEnv): Config {
   return { ...readConfig(env), credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY } };
 }
 
 /** SDK clients for a backend's emulators, with the client settings the server uses (path style, checksums). */
-export function awsClientsFor(env: Record<string, string>): { config: Config; s3: S3Client; ddb: DynamoDBClient } {
+export function awsClientsFor(env: BackendEnv): { config: Config; s3: S3Client; ddb: DynamoDBClient } {
   const config = emulatorConfig(env);
   return { config, s3: s3ClientFor(config), ddb: dynamoClientFor(config) };
 }
@@ -96,7 +98,7 @@ export async function openBackendStorage(factory: BackendFactory, dirPrefix: str
   return { backend, config, index: new DynamoBlobIndex(ddb, config.tableName), store: new S3BlobStore(s3, config.bucketName), close };
 }
 
-export function storageProbe(env: () => Record<string, string>, names: StorageNames): StorageProbe {
+export function storageProbe(env: () => BackendEnv, names: StorageNames): StorageProbe {
   let cached: { key: string; s3: S3Client; ddb: DynamoDBClient } | undefined;
   const clients = () => {
     const e = env();
@@ -113,7 +115,7 @@ export function storageProbe(env: () => Record<string, string>, names: StorageNa
     );
     if (!out.Item) return undefined;
     const r = rowOf(out.Item);
-    return { size: r.size, storedAt: out.Item.storedAt?.S, key: r.key, ...(r.offset !== undefined ? { offset: r.offset } : {}) };
+    return { size: r.size, storedAt: out.Item['storedAt']?.S, key: r.key, ...(r.offset !== undefined ? { offset: r.offset } : {}) };
   };
   /** Where the blob's bytes are: the row's place, else the blob's own (unindexed) object, if any. */
   const place = async (ref: string): Promise<{ key: string; offset?: number; size?: number } | undefined> => {
@@ -169,7 +171,7 @@ export function storageProbe(env: () => Record<string, string>, names: StorageNa
 
 /** The S3 object key a request seen by a proxy in front of S3 names (path-style URLs: /bucket/key). */
 export function objectKeyOf(req: ProxiedRequest): string {
-  return decodeURIComponent(req.url.split('?')[0]).split('/').slice(2).join('/');
+  return decodeURIComponent(req.url.split('?')[0]!).split('/').slice(2).join('/');
 }
 
 /** Whether a request seen by a proxy in front of S3 is a PutObject of this blob's own object. */

@@ -47,7 +47,7 @@ export interface SynthesizedRoute {
   functionId: string;
   payloadFormatVersion: string;
   /** The integration's TimeoutInMillis, when the template sets one. */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
 }
 
 export interface SynthesizedStack {
@@ -130,32 +130,33 @@ export async function readStack(outdir: string, templatePath: string): Promise<S
     functions[id] = {
       logicalId: id,
       codeDir: join(outdir, assetPath),
-      handler: p.Handler,
-      runtime: p.Runtime,
-      architectures: p.Architectures ?? ['x86_64'],
+      handler: p['Handler'],
+      runtime: p['Runtime'],
+      architectures: p['Architectures'] ?? ['x86_64'],
       // CloudFormation's defaults when a property is absent.
-      memoryMb: p.MemorySize ?? 128,
-      timeoutSeconds: p.Timeout ?? 3,
-      environment: p.Environment?.Variables ?? {},
+      memoryMb: p['MemorySize'] ?? 128,
+      timeoutSeconds: p['Timeout'] ?? 3,
+      environment: p['Environment']?.Variables ?? {},
     };
   }
   const routes: SynthesizedRoute[] = [];
   for (const r of Object.values(resources)) {
     if (r.Type !== 'AWS::ApiGatewayV2::Route') continue;
-    const routeKey = r.Properties!.RouteKey as string;
-    const integrationId = refIn(r.Properties!.Target);
+    const routeKey = r.Properties!['RouteKey'] as string;
+    const integrationId = refIn(r.Properties!['Target']);
     const integration = integrationId ? resources[integrationId] : undefined;
     if (!integration || integration.Type !== 'AWS::ApiGatewayV2::Integration') throw new Error(`route ${routeKey}: target is not an integration in the template`);
-    const functionId = getAttIn(integration.Properties!.IntegrationUri);
+    const functionId = getAttIn(integration.Properties!['IntegrationUri']);
     if (!functionId || !functions[functionId]) throw new Error(`route ${routeKey}: its integration does not invoke a bundled function`);
     const [method, path] = routeKey.split(' ', 2);
+    if (!method || !path) throw new Error(`route ${routeKey}: not "METHOD /path"`);
     routes.push({
       routeKey,
       method,
       path,
       functionId,
-      payloadFormatVersion: integration.Properties!.PayloadFormatVersion,
-      timeoutMs: integration.Properties!.TimeoutInMillis,
+      payloadFormatVersion: integration.Properties!['PayloadFormatVersion'],
+      timeoutMs: integration.Properties!['TimeoutInMillis'],
     });
   }
   return { outdir, templatePath, resources, functions, routes };
@@ -165,7 +166,7 @@ export async function readStack(outdir: string, templatePath: string): Promise<S
 function refIn(value: unknown): string | undefined {
   if (!value || typeof value !== 'object') return undefined;
   const v = value as Record<string, any>;
-  if (typeof v.Ref === 'string') return v.Ref;
+  if (typeof v['Ref'] === 'string') return v['Ref'];
   if (Array.isArray(v['Fn::Join'])) for (const part of v['Fn::Join'][1] as unknown[]) if (refIn(part)) return refIn(part);
   return undefined;
 }
@@ -174,6 +175,13 @@ function refIn(value: unknown): string | undefined {
 function getAttIn(value: unknown): string | undefined {
   const att = (value as { 'Fn::GetAtt'?: [string, string] } | undefined)?.['Fn::GetAtt'];
   return att?.[1] === 'Arn' ? att[0] : undefined;
+}
+
+/** The bundled function with this logical id (a missing one is an error in the template or the test). */
+export function functionOf(stack: SynthesizedStack, id: string): SynthesizedFunction {
+  const fn = stack.functions[id];
+  if (!fn) throw new Error(`${id} is not a bundled function of the template`);
+  return fn;
 }
 
 /**

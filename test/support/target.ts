@@ -47,7 +47,7 @@ export interface Endpoint {
 
 export interface Target extends Endpoint {
   /** The Authorization header for the server's credentials; undefined when it is open. */
-  authorization?: string;
+  authorization?: string | undefined;
   /** The server's configured settings, when the target knows them (for exact checks). */
   expected: { maxUploadSize?: number; uploadUrlTtlSeconds?: number; maxBlobSize?: number };
   restart?(): Promise<void>;
@@ -65,7 +65,7 @@ export interface Target extends Endpoint {
 export interface TargetSpec {
   name: string;
   /** Why this target cannot run here (the whole suite is then reported skipped), or undefined. */
-  unavailable?: string;
+  unavailable?: string | undefined;
   /** Whether the server requires credentials (so 401 checks apply). */
   authenticated: boolean;
   capabilities: readonly Capability[];
@@ -119,14 +119,14 @@ export function localTargetSpec(lane: Lane): TargetSpec {
  * `BLOBSERVER_TEST_S3_ENFORCES_POLICY=1` says its S3 is a real implementation (AWS, LocalStack).
  */
 export function remoteTargetSpec(env: Record<string, string | undefined> = process.env): TargetSpec {
-  const url = (env.BLOBSERVER_TEST_REMOTE_URL ?? '').replace(/\/+$/, '');
-  const auth = env.BLOBSERVER_TEST_AUTH ? parseUserPass(env.BLOBSERVER_TEST_AUTH) : undefined;
+  const url = (env['BLOBSERVER_TEST_REMOTE_URL'] ?? '').replace(/\/+$/, '');
+  const auth = env['BLOBSERVER_TEST_AUTH'] ? parseUserPass(env['BLOBSERVER_TEST_AUTH']) : undefined;
   return {
     name: `remote ${url || '(no URL)'}`,
     unavailable: url ? undefined : 'no remote server: run `npm run test:remote -- <BASE_URL>`',
     authenticated: auth !== undefined,
     // Real S3 behind a deployment enforces both; say so with BLOBSERVER_TEST_S3_ENFORCES_POLICY=1.
-    capabilities: env.BLOBSERVER_TEST_S3_ENFORCES_POLICY === '1' ? ['enforcesPostPolicy', 'verifiesPostSignature'] : [],
+    capabilities: env['BLOBSERVER_TEST_S3_ENFORCES_POLICY'] === '1' ? ['enforcesPostPolicy', 'verifiesPostSignature'] : [],
     open: async () => ({
       url,
       authorization: auth ? basicAuth(auth.username, auth.password) : undefined,

@@ -18,7 +18,7 @@ export interface TestServer {
   /** Direct S3/DynamoDB reads against the emulators themselves (not through any proxy). */
   storage: StorageProbe;
   /** With `{ proxy: true }`: request-recording, fault-injecting proxies the server talks to. */
-  proxies?: { s3: AwsProxy; dynamodb: AwsProxy };
+  proxies?: { s3: AwsProxy; dynamodb: AwsProxy } | undefined;
   /**
    * Another local server with other settings (`env` overrides) on the same storage, with its
    * own signing keys. Closed by `close()`; close it yourself before a `restart()`.
@@ -52,7 +52,7 @@ export interface Lane {
 
 /** DynamoDB Local binds every interface; it runs only inside scripts/test.mjs's loopback-only namespace. */
 const ddbLocalUnavailable = () =>
-  process.env.BLOBSERVER_TEST_NETNS === '1' || process.env.BLOBSERVER_TEST_DDB_LOCAL === '1'
+  process.env['BLOBSERVER_TEST_NETNS'] === '1' || process.env['BLOBSERVER_TEST_DDB_LOCAL'] === '1'
     ? undefined
     : 'DynamoDB Local listens on all interfaces; run through `npm test` (isolated network namespace) or set BLOBSERVER_TEST_DDB_LOCAL=1';
 

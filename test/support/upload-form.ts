@@ -13,7 +13,7 @@ export interface FormPost {
   /** S3's answer status (303 when stored and redirected). */
   status: number;
   /** The redirect to the completion endpoint, when S3 answered 303. */
-  location?: string;
+  location?: string | undefined;
   text: string;
 }
 
@@ -49,7 +49,14 @@ export function withQuery(location: string, name: string, value: string | undefi
   return u.toString();
 }
 
+/** A field the form must carry (its absence fails the test). */
+export function fieldOf(form: UploadForm, name: string): string {
+  const value = form.fields[name];
+  assert.ok(value !== undefined, `the form has no ${name} field`);
+  return value;
+}
+
 /** The decoded policy document of a form. */
 export function policyOf(form: UploadForm): { expiration: string; conditions: unknown[] } {
-  return JSON.parse(Buffer.from(form.fields.Policy, 'base64').toString('utf8')) as { expiration: string; conditions: unknown[] };
+  return JSON.parse(Buffer.from(fieldOf(form, 'Policy'), 'base64').toString('utf8')) as { expiration: string; conditions: unknown[] };
 }

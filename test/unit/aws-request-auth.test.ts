@@ -20,7 +20,7 @@ describe('S3 requests to IAM actions and ARNs', () => {
     const a = requestAuth(req('GET', '/bkt/blobs/a%2Bb/c?X-Amz-Security-Token=role%3Aread&X-Amz-Signature=00'), where);
     assert.equal(a.sessionToken, 'role:read');
     assert.equal(a.presigned, true, "a client's request with the signer's rights, not the function's own call");
-    assert.equal(a.checks[0].resource, 'arn:aws:s3:::bkt/blobs/a+b/c');
+    assert.equal(a.checks[0]?.resource, 'arn:aws:s3:::bkt/blobs/a+b/c');
   });
 
   it('PUT is s3:PutObject with If-None-Match as s3:if-none-match; a copy also needs GetObject on its source', () => {
@@ -36,11 +36,11 @@ describe('S3 requests to IAM actions and ARNs', () => {
   });
 
   it('DELETE is s3:DeleteObject; bucket GET/HEAD are s3:ListBucket with the listing prefix; PUT bucket is CreateBucket', () => {
-    assert.equal(requestAuth(req('DELETE', '/bkt/staging/a/b'), where).checks[0].action, 's3:DeleteObject');
+    assert.equal(requestAuth(req('DELETE', '/bkt/staging/a/b'), where).checks[0]?.action, 's3:DeleteObject');
     const list = requestAuth(req('GET', '/bkt?list-type=2&prefix=blobs%2F'), where);
     assert.deepEqual(list.checks[0], { action: 's3:ListBucket', resource: 'arn:aws:s3:::bkt', context: { 's3:prefix': 'blobs/', 's3:delimiter': undefined, 's3:max-keys': undefined } });
-    assert.equal(requestAuth(req('HEAD', '/bkt'), where).checks[0].context?.['s3:prefix'], '');
-    assert.equal(requestAuth(req('PUT', '/bkt'), where).checks[0].action, 's3:CreateBucket');
+    assert.equal(requestAuth(req('HEAD', '/bkt'), where).checks[0]?.context?.['s3:prefix'], '');
+    assert.equal(requestAuth(req('PUT', '/bkt'), where).checks[0]?.action, 's3:CreateBucket');
   });
 
   it('a browser-form POST is s3:PutObject on the key it names, signed by the token in its fields', () => {
@@ -72,7 +72,7 @@ describe('DynamoDB and Secrets Manager requests', () => {
       requestAuth(ddb('BatchWriteItem', { RequestItems: { t1: [], t2: [] } }), where).checks.map((c) => c.resource),
       ['arn:aws:dynamodb:us-east-1:000000000000:table/t1', 'arn:aws:dynamodb:us-east-1:000000000000:table/t2'],
     );
-    assert.equal(requestAuth(ddb('Query', { TableName: 't1', IndexName: 'byRef' }), where).checks[0].resource, 'arn:aws:dynamodb:us-east-1:000000000000:table/t1/index/byRef');
+    assert.equal(requestAuth(ddb('Query', { TableName: 't1', IndexName: 'byRef' }), where).checks[0]?.resource, 'arn:aws:dynamodb:us-east-1:000000000000:table/t1/index/byRef');
   });
 
   it('Secrets Manager: secretsmanager:<Operation> on the secret it names', () => {
@@ -82,12 +82,16 @@ describe('DynamoDB and Secrets Manager requests', () => {
 
   it("each service refuses in its own words: S3 403 XML (no body for HEAD), DynamoDB and Secrets Manager 400 AccessDeniedException", () => {
     const s3 = requestAuth(req('GET', '/bkt/k'), where);
-    const denied = accessDenied(s3, s3.checks[0], 'GET');
+    const [s3Check] = s3.checks;
+    assert.ok(s3Check);
+    const denied = accessDenied(s3, s3Check, 'GET');
     assert.equal(denied.status, 403);
     assert.match(denied.body, /<Code>AccessDenied<\/Code>/);
-    assert.equal(accessDenied(s3, s3.checks[0], 'HEAD').body, '');
+    assert.equal(accessDenied(s3, s3Check, 'HEAD').body, '');
     const d = requestAuth(ddb('GetItem', { TableName: 't1' }), where);
-    const dd = accessDenied(d, d.checks[0], 'POST');
+    const [dCheck] = d.checks;
+    assert.ok(dCheck);
+    const dd = accessDenied(d, dCheck, 'POST');
     assert.equal(dd.status, 400);
     assert.equal(JSON.parse(dd.body).__type, 'com.amazon.coral.service#AccessDeniedException');
   });

@@ -80,8 +80,8 @@ describe('blobref properties', () => {
           // Upper-case one hex letter of the digest (skip refs with an all-digit digest).
           const letters = [...ref].map((c, i) => (i > hash.length && /[a-f]/.test(c) ? i : -1)).filter((i) => i >= 0);
           fc.pre(letters.length > 0);
-          const i = letters[m.at % letters.length];
-          mutated = ref.slice(0, i) + ref[i].toUpperCase() + ref.slice(i + 1);
+          const i = letters[m.at % letters.length]!;
+          mutated = ref.slice(0, i) + ref.charAt(i).toUpperCase() + ref.slice(i + 1);
         } else if (m.kind === 'delete') {
           const i = m.at % ref.length;
           mutated = ref.slice(0, i) + ref.slice(i + 1);

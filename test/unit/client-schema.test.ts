@@ -103,6 +103,7 @@ describe('client chunking and file schemas match Perkeep byte for byte', () => {
     for (const v of vectors.staticSets) {
       const members = Array.from({ length: v.members }, (_, i) => blobRefOf(`member-${i}`));
       const [top, ...subsets] = staticSets(members);
+      assert.ok(top, 'a top set');
       assert.equal(top.ref, v.ref, `${v.members} members`);
       if (v.json) assert.equal(top.json, v.json);
       assert.deepEqual(

@@ -34,10 +34,12 @@ describe('client uploads against a fault-injecting server', () => {
 
   it('packs blobs into requests under maxUploadSize and skips what the server has', async () => {
     const blobs = Array.from({ length: 40 }, () => blob(9_000));
-    fake.blobs.set(blobs[0].ref, Buffer.from(blobs[0].bytes));
+    const [had, dup] = blobs;
+    assert.ok(had && dup);
+    fake.blobs.set(had.ref, Buffer.from(had.bytes));
     const uploader = new Uploader(client);
     for (const b of blobs) await uploader.add(b);
-    await uploader.add(blobs[1]); // a duplicate is sent once
+    await uploader.add(dup); // a duplicate is sent once
     const stats = await uploader.flush();
     assert.equal(stats.skippedBlobs, 1);
     assert.equal(stats.uploadedBlobs, 39);

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { apiRootPath, discoveryDocument, wantsDiscovery } from '../../lambda/core/discovery.js';
 import type { HttpEvent } from '../../lambda/core/http.js';
 import { toEvent } from '../../local/event.js';
+import type { DiscoveryDoc } from '../support/discovery.js';
 
 function event(url: string, headers: Record<string, string> = {}, stage = '$default'): HttpEvent {
   const e = toEvent({ method: 'GET', url, headers: { host: 'blobs.example.com', 'x-forwarded-proto': 'https', ...headers }, body: Buffer.alloc(0), sourceIp: '127.0.0.1' }, undefined);
@@ -23,7 +24,7 @@ describe('wantsDiscovery', () => {
   });
 
   it('is false for anything else', () => {
-    for (const [url, accept] of [['/', 'text/html'], ['/', '*/*'], ['/?camli.mode=other', ''], ['/', 'text/x-camli-configuration-v2'], ['/', '']]) {
+    for (const [url, accept] of [['/', 'text/html'], ['/', '*/*'], ['/?camli.mode=other', ''], ['/', 'text/x-camli-configuration-v2'], ['/', '']] as const) {
       assert.equal(wantsDiscovery(event(url, accept ? { accept } : {})), false, `${url} ${accept}`);
     }
   });
@@ -39,7 +40,7 @@ describe('discovery document', () => {
   });
 
   it('advertises sha224 then sha1, and no search or signing (nor a storage generation when none could be read)', () => {
-    const d = discoveryDocument(event('/'), 'alice') as Record<string, unknown>;
+    const d: DiscoveryDoc = discoveryDocument(event('/'), 'alice');
     assert.deepEqual(d.blobHashFuncs, ['sha224', 'sha1']);
     assert.equal(d.blobRoot, '/');
     assert.equal(d.statusRoot, '/status/');
@@ -50,7 +51,7 @@ describe('discovery document', () => {
   });
 
   it("reports the store's generation and its creation time as perkeepd does", () => {
-    const d = discoveryDocument(event('/'), 'alice', { generation: 'f00d', initTime: '2026-11-25T20:00:00.000Z' }) as Record<string, unknown>;
+    const d: DiscoveryDoc = discoveryDocument(event('/'), 'alice', { generation: 'f00d', initTime: '2026-11-25T20:00:00.000Z' });
     assert.equal(d.storageGeneration, 'f00d');
     assert.equal(d.storageInitTime, '2026-11-25T20:00:00.000Z');
   });

@@ -75,6 +75,7 @@ describe('fsck partitions', () => {
     const store = new MemoryBlobStore();
     const storage = new BlobStorage(index, store, { log });
     const [first, second, third, late] = blobsInOneShard(4);
+    assert.ok(first && second && third && late);
     // One blob a request: each gets its own object (not a pack).
     for (const b of [first, second, third]) assert.deepEqual((await storage.storeVerifiedBlobs([b])).errors, []);
     // After the first page of rows (and so after the listing began), the late blob is uploaded.

@@ -31,7 +31,7 @@ describe('publicBaseUrl', () => {
       ['localhost:3179', 'https', 'https://localhost:3179'],
       ['Blobs.Example', 'HTTP', 'http://blobs.example'],
       ['[::1]:8080', 'http', 'http://[::1]:8080'],
-    ]) {
+    ] as const) {
       assert.equal(publicBaseUrl(localEvent({ host, 'x-forwarded-proto': proto })), want, host);
     }
   });

@@ -23,12 +23,12 @@ describe('locateBlobs', () => {
 
   it('caps URL expiry at the signing credentials expiration', async () => {
     const deps = setup(new Date((now + 900) * 1000));
-    const big = [blob(MAX_INLINE_RUN + 1), blob(MAX_INLINE_RUN + 1)];
+    const big = [blob(MAX_INLINE_RUN + 1), blob(MAX_INLINE_RUN + 1)] as const;
     await deps.storage.storeVerifiedBlobs(big);
     const answer = await locateBlobs(deps, big.map((b) => b.ref));
     assert.equal(answer.expirationSeconds, 900);
     assert.equal(answer.ranges.length, 1, 'the two blobs of one pack share a range');
-    assert.ok(answer.ranges[0].url.includes('ttl=900'));
+    assert.ok(answer.ranges[0]!.url.includes('ttl=900'));
     const longLived = setup(undefined);
     await longLived.storage.storeVerifiedBlobs(big);
     assert.equal((await locateBlobs(longLived, [big[0].ref])).expirationSeconds, 7200);

@@ -89,7 +89,7 @@ describe('coalesce', () => {
         ['p', 20, 5, 'd@0'],
       ],
     );
-    assert.equal(rangeHeader(runs[1]), 'bytes=0-14');
+    assert.equal(rangeHeader(runs[1]!), 'bytes=0-14');
   });
 });
 
@@ -109,6 +109,7 @@ describe('splitInline and readSpans', () => {
           const holding = spans.filter((s) => s.runs.includes(run));
           assert.equal(holding.length, 1);
           const [s] = holding;
+          assert.ok(s);
           assert.equal(s.key, run.key);
           assert.ok(s.start <= run.start && run.start + run.length <= s.start + s.length);
         }

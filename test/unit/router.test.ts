@@ -18,7 +18,7 @@ describe('the router answers refusals from the catalogue', () => {
         throw new Error('secret internals');
       },
     },
-    { log: createLogger({ POWERTOOLS_LOG_LEVEL: 'SILENT' }), metrics: undefined },
+    { log: createLogger({ POWERTOOLS_LOG_LEVEL: 'SILENT' }) },
   );
 
   it('as JSON errorText with a stable code, the status and the refusal headers', async () => {

@@ -9,7 +9,7 @@ import { cappedLifetime } from '../../lambda/core/signing-lifetime.js';
 import { StagingArea } from '../../lambda/core/staging.js';
 import { keyringOf } from '../../lambda/core/tokens.js';
 import { freshUploadForm, verifyCompletionToken } from '../../lambda/core/upload-form.js';
-import { policyOf } from '../support/upload-form.js';
+import { fieldOf, policyOf } from '../support/upload-form.js';
 
 describe('presigned lifetimes never outlive the signing credentials', () => {
   it('cappedLifetime: the wanted seconds, cut to the whole seconds the credentials have left, at least 1', () => {
@@ -55,7 +55,7 @@ describe('presigned lifetimes never outlive the signing credentials', () => {
     assert.equal(uploadForm.expirationSeconds, 100);
     const policyEnds = Date.parse(policyOf(uploadForm).expiration);
     assert.ok(policyEnds <= NOW_MS + 100_000 + 1000, `policy expires ${new Date(policyEnds).toISOString()}`);
-    const token = new URL(uploadForm.fields.success_action_redirect).pathname.split('/').pop()!;
+    const token = new URL(fieldOf(uploadForm, 'success_action_redirect')).pathname.split('/').pop()!;
     const now = NOW_MS / 1000;
     // The completion runs on the write side's own credentials: a POST S3 accepted before the
     // form died is completed within the grace (docs/large-blobs.md).

@@ -12,7 +12,7 @@ import { storageGenerationSource } from '../../lambda/core/storage-generation.js
 class FakeBucket {
   object?: string;
   calls: string[] = [];
-  failNext?: Error;
+  failNext?: Error | undefined;
   readonly client = {
     send: async (command: unknown): Promise<unknown> => {
       if (this.failNext) {

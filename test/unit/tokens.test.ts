@@ -16,7 +16,8 @@ const ring = keyringOf([NEW]);
 const BINDING = credentialsBinding({ username: 'alice', password: 'secret' });
 
 function fields(token: string) {
-  const [keyId, exp, principal, sig] = token.split('.');
+  const [keyId, exp, principal, sig, ...rest] = token.split('.');
+  assert.ok(keyId !== undefined && exp !== undefined && principal !== undefined && sig !== undefined && rest.length === 0, `four fields: ${token}`);
   return { keyId, exp, principal, sig };
 }
 
@@ -85,7 +86,7 @@ describe('upload tokens: tampering', () => {
     for (let i = 0; i < mac.length; i++) {
       for (const bit of [0x01, 0x80]) {
         const forged = Buffer.from(mac);
-        forged[i] ^= bit;
+        forged[i]! ^= bit;
         const check = verifyUploadToken(ring, join({ ...f, sig: forged.toString('base64url') }), NOW, BINDING);
         assert.deepEqual(check, { ok: false, reason: 'bad-signature' }, `byte ${i} bit ${bit}`);
       }
@@ -233,7 +234,7 @@ describe('upload tokens: constant-time MAC comparison', () => {
     const spy = spyOnTimingSafeEqual();
     assert.equal(verifyUploadToken(ring, token, NOW, BINDING).ok, true);
     assert.equal(spy.mock.callCount(), 1);
-    const [given, expected] = spy.mock.calls[0].arguments as [Buffer, Buffer];
+    const [given, expected] = spy.mock.calls[0]!.arguments as [Buffer, Buffer];
     assert.deepEqual(Buffer.from(given), Buffer.from(fields(token).sig, 'base64url'));
     assert.equal(Buffer.from(expected).length, 32);
   });

@@ -33,7 +33,8 @@ describe('completion tokens (the uploadForm redirect)', () => {
 
   it('refuse any change to any field, and non-canonical spellings', () => {
     const token = mintCompletionToken(ring, 'alice', ID, NOW + 100, BOUND);
-    const [keyId, exp, p, id, sig] = token.split('.');
+    const [keyId, exp, p, id, sig, ...rest] = token.split('.');
+    assert.ok(keyId !== undefined && exp !== undefined && p !== undefined && id !== undefined && sig !== undefined && rest.length === 0, `five fields: ${token}`);
     const variants = [
       [keyId, String(Number(exp) + 1), p, id, sig],
       [keyId, `0${exp}`, p, id, sig],
