@@ -157,7 +157,7 @@ export async function proxiedServer(dir: string): Promise<{ server: LocalServer;
 }
 
 /** How many requests of each operation (DynamoDB's name, or `S3 <method>`). */
-export function operationCounts(requests: readonly { operation?: string; method: string }[]): Map<string, number> {
+export function operationCounts(requests: readonly { operation?: string | undefined; method: string }[]): Map<string, number> {
   const counts = new Map<string, number>();
   for (const r of requests) {
     const op = r.operation ?? `S3 ${r.method}`;
