@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { BatchGetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { dynamoClientFor, s3ClientFor } from '../lambda/core/aws-clients.js';
+import { dynamoClientFor, s3ClientFor } from '../lambda/core/aws/aws-clients.js';
 import { readConfig } from '../lambda/core/config.js';
 
 /**

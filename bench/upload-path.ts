@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { blobRefOf, type HashName } from '../lambda/core/blobref.js';
-import { BlobStorage } from '../lambda/core/blob-storage.js';
-import { MemoryBlobIndex, MemoryBlobStore } from '../lambda/core/memory-storage.js';
+import { BlobStorage } from '../lambda/core/storage/blob-storage.js';
+import { MemoryBlobIndex, MemoryBlobStore } from '../lambda/core/storage/memory-storage.js';
 import { readConfig } from '../lambda/core/config.js';
 import { createDeps } from '../lambda/core/deps.js';
 import { MAX_BLOB_SIZE } from '../lambda/core/limits.js';
-import { readBlobParts } from '../lambda/core/multipart.js';
-import { credentialsBinding } from '../lambda/core/auth.js';
-import { keyringOf, mintUploadToken } from '../lambda/core/tokens.js';
+import { readBlobParts } from '../lambda/core/upload/multipart.js';
+import { credentialsBinding } from '../lambda/core/auth/auth.js';
+import { keyringOf, mintUploadToken } from '../lambda/core/auth/tokens.js';
 import { WRITE_HANDLERS } from '../lambda/handlers/write-side.js';
 import { routeHandler } from '../lambda/sides.js';
 import { ROUTES } from '../lambda/routes.js';

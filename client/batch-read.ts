@@ -34,7 +34,7 @@ export interface BatchReaderOptions {
   maxBufferedBytes?: number;
 }
 
-/** The extension's answer (lambda/core/locate.ts). */
+/** The extension's answer (lambda/core/read/locate.ts). */
 interface LocateAnswer {
   ranges: { url: string; headers: Record<string, string>; length: number; blobs: { blobRef: string; size: number; offset: number }[] }[];
   inline: { blobRef: string; size: number; data: string }[];

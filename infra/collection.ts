@@ -10,9 +10,9 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { DefinitionBody, type IChainable, JsonPath, LogLevel, Map as MapState, StateMachine, TaskInput } from 'aws-cdk-lib/aws-stepfunctions';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { FSCK_RUNS_PREFIX } from '../lambda/core/fsck-scratch.js';
+import { FSCK_RUNS_PREFIX } from '../lambda/core/fsck/scratch.js';
 import { DEFAULT_FSCK_GRACE_MS } from '../lambda/core/limits.js';
-import { BLOB_PREFIX, PACK_PREFIX, STAGING_PREFIX } from '../lambda/core/object-keys.js';
+import { BLOB_PREFIX, PACK_PREFIX, STAGING_PREFIX } from '../lambda/core/storage/object-keys.js';
 import { METRICS_NAMESPACE } from '../lambda/core/telemetry.js';
 import { BlobserverFunction, SERVICE_NAME } from './blobserver-function.js';
 import type { BlobServerSettings } from './settings.js';
@@ -21,7 +21,7 @@ import type { Storage } from './storage.js';
 /**
  * Scheduled garbage collection (docs/storage-model.md, "Scheduled collection"): an EventBridge
  * Scheduler schedule starts a Step Functions state machine that runs one `fsck --repair` over
- * the store, cut into pieces (lambda/core/collector.ts), each one invocation of the collector
+ * the store, cut into pieces (lambda/core/fsck/collector.ts), each one invocation of the collector
  * function:
  *
  *   Plan -> Map(AuditRows over the 512 ref-prefix partitions) -> PlanPackDays
@@ -37,7 +37,7 @@ export const COLLECTOR_TIMEOUT = Duration.minutes(10);
 export const COLLECTOR_MEMORY_MB = 1024;
 /** Pieces at once: keeps the collection's read rate far below what the API's requests need. */
 export const COLLECTION_CONCURRENCY = 8;
-/** The metric a piece emits for rows that do not serve their blob (lambda/core/collector.ts). */
+/** The metric a piece emits for rows that do not serve their blob (lambda/core/fsck/collector.ts). */
 export const DAMAGE_METRIC = 'DamagedRows';
 
 export interface CollectionProps {

@@ -2,7 +2,7 @@ import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import type { CfnBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { FUNCTION_TIMEOUT_SECONDS } from '../lambda/core/limits.js';
-import { BLOB_PREFIX, PACK_PREFIX, STAGING_PREFIX } from '../lambda/core/object-keys.js';
+import { BLOB_PREFIX, PACK_PREFIX, STAGING_PREFIX } from '../lambda/core/storage/object-keys.js';
 import { buildUiPageSync } from '../ui/build.js';
 import { BlobserverFunction } from './blobserver-function.js';
 import { grantReadSide, grantWriteSide } from './grants.js';
@@ -49,7 +49,7 @@ export class Functions extends Construct {
       entry: 'read',
       description: 'Blob server read side: discovery, preupload, stat, get, enumerate',
       memorySize: MEMORY_MB.read,
-      // The page at /ui, built from ui/ into the bundle (lambda/core/ui-page.ts).
+      // The page at /ui, built from ui/ into the bundle (lambda/core/http/ui-page.ts).
       define: { BLOBSERVER_UI_PAGE: JSON.stringify(buildUiPageSync()) },
     });
     this.write = new BlobserverFunction(this, 'Write', {

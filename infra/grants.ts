@@ -1,5 +1,5 @@
 import { PolicyStatement, type IRole } from 'aws-cdk-lib/aws-iam';
-import { BLOB_PREFIX, GENERATION_KEY, PACK_PREFIX, STAGING_PREFIX } from '../lambda/core/object-keys.js';
+import { BLOB_PREFIX, GENERATION_KEY, PACK_PREFIX, STAGING_PREFIX } from '../lambda/core/storage/object-keys.js';
 import type { Secrets } from './secrets.js';
 import type { Storage } from './storage.js';
 

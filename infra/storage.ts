@@ -2,9 +2,9 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { BlockPublicAccess, Bucket, BucketEncryption, HttpMethods, ObjectOwnership, type IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { INDEX_SCHEMA } from '../lambda/core/index-schema.js';
-import { FSCK_RUNS_PREFIX } from '../lambda/core/fsck-scratch.js';
-import { BLOB_PREFIX, GENERATION_KEY, PACK_PREFIX, STAGING_PREFIX } from '../lambda/core/object-keys.js';
+import { INDEX_SCHEMA } from '../lambda/core/storage/index-schema.js';
+import { FSCK_RUNS_PREFIX } from '../lambda/core/fsck/scratch.js';
+import { BLOB_PREFIX, GENERATION_KEY, PACK_PREFIX, STAGING_PREFIX } from '../lambda/core/storage/object-keys.js';
 
 export interface StorageProps {
   ephemeral: boolean;
@@ -83,7 +83,7 @@ export class Storage extends Construct {
       });
     }
 
-    // Same key schema as local/provision.ts (both from INDEX_SCHEMA; range shards, no GSI); a test compares them.
+    // Same key schema as lambda/core/storage/provision.ts (both from INDEX_SCHEMA; range shards, no GSI); a test compares them.
     this.table = new Table(this, 'Index', {
       partitionKey: { name: INDEX_SCHEMA.partitionKey, type: AttributeType.STRING },
       sortKey: { name: INDEX_SCHEMA.sortKey, type: AttributeType.STRING },

@@ -1,14 +1,14 @@
-import { DynamoBlobIndex } from './core/blob-index.js';
-import { S3BlobStore } from './core/blob-store.js';
-import { collect, type CollectorDeps, type CollectorEvent } from './core/collector.js';
+import { DynamoBlobIndex } from './core/storage/dynamodb-index.js';
+import { S3BlobStore } from './core/storage/s3-store.js';
+import { collect, type CollectorDeps, type CollectorEvent } from './core/fsck/collector.js';
 import { readConfig } from './core/config.js';
-import { dynamoClientFor, s3ClientFor } from './core/aws-clients.js';
+import { dynamoClientFor, s3ClientFor } from './core/aws/aws-clients.js';
 import { DEFAULT_FSCK_GRACE_MS } from './core/limits.js';
-import { s3Folders } from './core/s3-folders.js';
+import { s3Folders } from './core/storage/s3-folders.js';
 import { createLogger, createMetrics } from './core/telemetry.js';
 
 /**
- * The collector function (lambda/core/collector.ts): one piece of a scheduled fsck --repair per
+ * The collector function (lambda/core/fsck/collector.ts): one piece of a scheduled fsck --repair per
  * invocation, started by the collection state machine. Configured like the other functions
  * (BLOBSERVER_TABLE, BLOBSERVER_BUCKET, the URL lifetime and completion grace for staging),
  * plus BLOBSERVER_FSCK_GRACE_SECONDS.

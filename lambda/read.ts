@@ -1,6 +1,6 @@
 import type { Deps } from './core/deps.js';
-import type { Handler } from './core/http.js';
-import { lambdaEntry } from './core/lambda-entry.js';
+import type { Handler } from './core/http/http.js';
+import { lambdaEntry } from './core/routing/lambda-entry.js';
 import { READ_HANDLERS } from './handlers/read-side.js';
 import { createSide } from './sides.js';
 

@@ -6,7 +6,7 @@ import {
   SecretsManagerClient,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
-import { isResourceNotFound } from './core/aws-errors.js';
+import { isResourceNotFound } from './core/aws/aws-errors.js';
 import { readTelemetryConfig } from './core/config.js';
 import { SIGNING_KEY_MIN_LENGTH } from './core/limits.js';
 import { createLogger } from './core/telemetry.js';
@@ -16,7 +16,7 @@ import { createLogger } from './core/telemetry.js';
  * createSecret, setSecret, testSecret, finishSecret).
  *
  * The new key becomes AWSCURRENT and Secrets Manager moves the old one to AWSPREVIOUS, where
- * the handlers keep accepting it (lambda/core/keyring-source.ts). So URLs signed before a
+ * the handlers keep accepting it (lambda/core/auth/keyring-source.ts). So URLs signed before a
  * rotation stay valid as long as rotations are further apart than the URL lifetime; the
  * stack enforces that for the schedule, and docs/deploy.md says so for manual rotations.
  */

@@ -1,6 +1,6 @@
 import type { Deps } from './core/deps.js';
-import type { Handler } from './core/http.js';
-import { authorised, createRouter } from './core/router.js';
+import type { Handler } from './core/http/http.js';
+import { authorised, createRouter } from './core/routing/router.js';
 import type { HandlersOf } from './handlers/registry.js';
 import { ROUTES, routeKey, type RegisteredRoute, type Side } from './routes.js';
 

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import type { HttpEvent, HttpResult } from '../lambda/core/http.js';
+import type { HttpEvent, HttpResult } from '../lambda/core/http/http.js';
 import { LAMBDA_EVENT_LIMIT, LAMBDA_RESPONSE_LIMIT } from '../lambda/core/limits.js';
 import { ROUTES, routeKey, type Route } from '../lambda/routes.js';
 

@@ -1,6 +1,6 @@
 /**
  * `npm run fsck [-- --verify] [-- --repair] [-- --grace-seconds N]`: audits a store. See
- * lambda/core/fsck.ts for what it checks and repairs, partition by partition.
+ * lambda/core/fsck/fsck.ts for what it checks and repairs, partition by partition.
  *
  * Which store: configured as `npm start` is. With no AWS endpoint set, the local server's own
  * data directory (BLOBSERVER_DATA_DIR, default .data), on the embedded emulators started here
@@ -15,13 +15,13 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DynamoBlobIndex } from '../lambda/core/blob-index.js';
-import { S3BlobStore } from '../lambda/core/blob-store.js';
+import { DynamoBlobIndex } from '../lambda/core/storage/dynamodb-index.js';
+import { S3BlobStore } from '../lambda/core/storage/s3-store.js';
 import { readLocalServerConfig, type Config } from '../lambda/core/config.js';
-import { dynamoClientFor, s3ClientFor } from '../lambda/core/aws-clients.js';
-import { fsck, type FindingKind } from '../lambda/core/fsck.js';
+import { dynamoClientFor, s3ClientFor } from '../lambda/core/aws/aws-clients.js';
+import { fsck, type FindingKind } from '../lambda/core/fsck/fsck.js';
 import { DEFAULT_FSCK_GRACE_MS } from '../lambda/core/limits.js';
-import { s3Folders } from '../lambda/core/s3-folders.js';
+import { s3Folders } from '../lambda/core/storage/s3-folders.js';
 import { dataDirHolder, DataDirBusy, lockDataDir, type DataDirLock } from '../local/data-dir-lock.js';
 import { onEmbeddedAws, startEmbeddedAws, type EmbeddedAws } from '../local/emulators.js';
 

@@ -7,11 +7,11 @@
  * API is stopped (throttled to 0) so no upload or remove happens during the copy. It never
  * deletes the legacy table: do that yourself once the new one serves.
  */
-import { DynamoBlobIndex } from '../lambda/core/blob-index.js';
+import { DynamoBlobIndex } from '../lambda/core/storage/dynamodb-index.js';
 import { readConfig } from '../lambda/core/config.js';
-import { dynamoClientFor } from '../lambda/core/aws-clients.js';
-import { migrateLegacyIndex } from '../lambda/core/migrate.js';
-import { ensureTable, tableExists } from '../local/provision.js';
+import { dynamoClientFor } from '../lambda/core/aws/aws-clients.js';
+import { migrateLegacyIndex } from '../lambda/core/storage/migrate.js';
+import { ensureTable, tableExists } from '../lambda/core/storage/provision.js';
 
 const config = readConfig(process.env);
 const ddb = dynamoClientFor(config);

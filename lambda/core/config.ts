@@ -1,4 +1,4 @@
-import { DEFAULT_TABLE_NAME, LEGACY_TABLE_NAME } from './index-schema.js';
+import { DEFAULT_TABLE_NAME, LEGACY_TABLE_NAME } from './storage/index-schema.js';
 import { DEFAULT_MAX_UPLOAD_SIZE, DEFAULT_UPLOAD_URL_TTL_SECONDS, defaultCompletionGraceSeconds, MAX_ALLOWED_BLOB_SIZE, MAX_BLOB_SIZE, MAX_INLINE_BLOB_SIZE } from './limits.js';
 
 /**

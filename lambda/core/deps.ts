@@ -1,15 +1,15 @@
-import { dynamoClientFor, s3ClientFor } from './aws-clients.js';
-import { DynamoBlobIndex } from './blob-index.js';
-import { BlobStorage } from './blob-storage.js';
-import { S3BlobStore } from './blob-store.js';
+import { dynamoClientFor, s3ClientFor } from './aws/aws-clients.js';
+import { DynamoBlobIndex } from './storage/dynamodb-index.js';
+import { BlobStorage } from './storage/blob-storage.js';
+import { S3BlobStore } from './storage/s3-store.js';
 import type { Config } from './config.js';
-import { credentialsSource, type CredentialsSource } from './credentials-source.js';
+import { credentialsSource, type CredentialsSource } from './auth/credentials-source.js';
 import { PACK_THRESHOLD } from './limits.js';
-import { keyringLoader, type KeyringLoader } from './keyring-source.js';
-import { SecretReader } from './secrets.js';
-import { storageGenerationSource, type StorageGenerationSource } from './storage-generation.js';
-import { StagingArea } from './staging.js';
-import { builtInUiPage } from './ui-page.js';
+import { keyringLoader, type KeyringLoader } from './auth/keyring-source.js';
+import { SecretReader } from './auth/secrets.js';
+import { storageGenerationSource, type StorageGenerationSource } from './storage/storage-generation.js';
+import { StagingArea } from './upload/staging.js';
+import { builtInUiPage } from './http/ui-page.js';
 import { createLogger, createMetrics, type Logger, type Metrics } from './telemetry.js';
 
 /**

@@ -1,7 +1,7 @@
-import type { RouteHandler } from '../core/authorise.js';
+import type { RouteHandler } from '../core/routing/authorise.js';
 import type { Deps } from '../core/deps.js';
-import { CAMLI_JSON, json } from '../core/http.js';
-import { receiveUpload } from '../core/upload-request.js';
+import { CAMLI_JSON, json } from '../core/http/http.js';
+import { receiveUpload } from '../core/upload/upload-request.js';
 
 /**
  * POST /camli/upload: Perkeep's batch upload, the same engine as the signed upload URL but

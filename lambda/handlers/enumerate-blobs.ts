@@ -1,7 +1,7 @@
-import type { RouteHandler } from '../core/authorise.js';
+import type { RouteHandler } from '../core/routing/authorise.js';
 import type { Deps } from '../core/deps.js';
-import { enumeratePage, parseEnumerateQuery } from '../core/enumerate.js';
-import { CAMLI_JSON, json } from '../core/http.js';
+import { enumeratePage, parseEnumerateQuery } from '../core/read/enumerate.js';
+import { CAMLI_JSON, json } from '../core/http/http.js';
 
 /**
  * GET /camli/enumerate-blobs?after=&limit=: stored blobs in blobref order, strictly after

@@ -1,9 +1,9 @@
-import type { RouteHandler } from '../core/authorise.js';
+import type { RouteHandler } from '../core/routing/authorise.js';
 import { parseBlobRef } from '../core/blobref.js';
-import { planGet } from '../core/conditional-get.js';
+import { planGet } from '../core/http/conditional-get.js';
 import type { Deps } from '../core/deps.js';
-import { REFUSE } from '../core/errors.js';
-import { header, type HttpResult } from '../core/http.js';
+import { REFUSE } from '../core/http/errors.js';
+import { header, type HttpResult } from '../core/http/http.js';
 import { PRESIGNED_GET_TTL_SECONDS } from '../core/limits.js';
 
 /**

@@ -1,8 +1,8 @@
-import type { RouteHandler } from '../core/authorise.js';
+import type { RouteHandler } from '../core/routing/authorise.js';
 import type { Deps } from '../core/deps.js';
-import { CAMLI_JSON, json } from '../core/http.js';
-import { statRequest } from '../core/stat.js';
-import { freshUploadUrl } from '../core/upload-url.js';
+import { CAMLI_JSON, json } from '../core/http/http.js';
+import { statRequest } from '../core/read/stat.js';
+import { freshUploadUrl } from '../core/upload/upload-url.js';
 
 /**
  * POST /camli/preupload: which of these blobs do you already have, and where do I upload

@@ -1,8 +1,8 @@
-import type { RouteHandler } from '../core/authorise.js';
-import { formParams, parseBlobList } from '../core/blob-form.js';
+import type { RouteHandler } from '../core/routing/authorise.js';
+import { formParams, parseBlobList } from '../core/http/blob-form.js';
 import type { Deps } from '../core/deps.js';
-import { REFUSE } from '../core/errors.js';
-import { CAMLI_JSON, json } from '../core/http.js';
+import { REFUSE } from '../core/http/errors.js';
+import { CAMLI_JSON, json } from '../core/http/http.js';
 
 /**
  * POST /camli/remove with `blob1..N` (Perkeep's client sends no camliversion): refused with

@@ -1,7 +1,7 @@
-import type { RouteHandler } from '../core/authorise.js';
+import type { RouteHandler } from '../core/routing/authorise.js';
 import type { Deps } from '../core/deps.js';
-import { DISCOVERY_MEDIA_TYPE, discoveryDocument, wantsDiscovery } from '../core/discovery.js';
-import { CAMLI_JSON, json } from '../core/http.js';
+import { DISCOVERY_MEDIA_TYPE, discoveryDocument, wantsDiscovery } from '../core/read/discovery.js';
+import { CAMLI_JSON, json } from '../core/http/http.js';
 
 /**
  * GET /: the discovery document for Perkeep clients (which insist on exactly

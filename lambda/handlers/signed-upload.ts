@@ -1,8 +1,8 @@
-import type { RouteHandler } from '../core/authorise.js';
+import type { RouteHandler } from '../core/routing/authorise.js';
 import type { Deps } from '../core/deps.js';
-import { json } from '../core/http.js';
-import { receiveUpload } from '../core/upload-request.js';
-import { freshUploadUrl, sameUploadUrl } from '../core/upload-url.js';
+import { json } from '../core/http/http.js';
+import { receiveUpload } from '../core/upload/upload-request.js';
+import { freshUploadUrl, sameUploadUrl } from '../core/upload/upload-url.js';
 
 /**
  * POST /camli/upload/{token}: the seed protocol's upload. The signed URL token is the only

@@ -1,7 +1,7 @@
-import type { RouteHandler } from '../core/authorise.js';
+import type { RouteHandler } from '../core/routing/authorise.js';
 import type { Deps } from '../core/deps.js';
-import { CAMLI_JSON, json } from '../core/http.js';
-import { statRequest } from '../core/stat.js';
+import { CAMLI_JSON, json } from '../core/http/http.js';
+import { statRequest } from '../core/read/stat.js';
 
 /**
  * GET (query) or POST (form) /camli/stat: which of these blobs are stored, and their sizes.

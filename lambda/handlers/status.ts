@@ -1,5 +1,5 @@
-import type { RouteHandler } from '../core/authorise.js';
-import { CAMLI_JSON, json } from '../core/http.js';
+import type { RouteHandler } from '../core/routing/authorise.js';
+import { CAMLI_JSON, json } from '../core/http/http.js';
 
 /** GET /status/status.json, under the statusRoot that discovery advertises. */
 export function statusHandler(): RouteHandler<'basic'> {

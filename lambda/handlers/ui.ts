@@ -1,4 +1,4 @@
-import type { RouteHandler } from '../core/authorise.js';
+import type { RouteHandler } from '../core/routing/authorise.js';
 import type { Deps } from '../core/deps.js';
 
 /**

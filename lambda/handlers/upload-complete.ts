@@ -1,8 +1,8 @@
-import type { RouteHandler } from '../core/authorise.js';
-import { completeStagedUpload } from '../core/complete-upload.js';
+import type { RouteHandler } from '../core/routing/authorise.js';
+import { completeStagedUpload } from '../core/upload/complete-upload.js';
 import type { Deps } from '../core/deps.js';
-import { json } from '../core/http.js';
-import { freshUploadUrl } from '../core/upload-url.js';
+import { json } from '../core/http/http.js';
+import { freshUploadUrl } from '../core/upload/upload-url.js';
 
 /**
  * GET /camli/upload-complete/{token}: where S3 redirects (303) a client whose `uploadForm`

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BLOB_PREFIX, GENERATION_KEY, PACK_PREFIX, STAGING_PREFIX } from '../../lambda/core/object-keys.js';
+import { BLOB_PREFIX, GENERATION_KEY, PACK_PREFIX, STAGING_PREFIX } from '../../lambda/core/storage/object-keys.js';
 import { listBucketFor, s3ObjectArn } from '../support/aws-request-auth.js';
 import { synthesizedRoles } from '../support/iam-lane.js';
 import { evaluate } from '../support/iam-policy.js';

@@ -7,9 +7,9 @@ import {
   UpdateSecretVersionStageCommand,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import { keyringLoader } from '../../lambda/core/keyring-source.js';
-import type { SecretReader } from '../../lambda/core/secrets.js';
-import { mintUploadToken, verifyUploadToken } from '../../lambda/core/tokens.js';
+import { keyringLoader } from '../../lambda/core/auth/keyring-source.js';
+import type { SecretReader } from '../../lambda/core/auth/secrets.js';
+import { mintUploadToken, verifyUploadToken } from '../../lambda/core/auth/tokens.js';
 import { SIGNING_KEY_MIN_LENGTH } from '../../lambda/core/limits.js';
 import { rotate, type RotationEvent, type RotationStep } from '../../lambda/rotate-signing-key.js';
 

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CreateTableCommand, DescribeTableCommand, ResourceNotFoundException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { BLOB_PREFIX } from '../../lambda/core/object-keys.js';
+import { BLOB_PREFIX } from '../../lambda/core/storage/object-keys.js';
 import { MAX_ALLOWED_BLOB_SIZE } from '../../lambda/core/limits.js';
-import { STAGING_PREFIX } from '../../lambda/core/object-keys.js';
-import { ensureTable } from '../../local/provision.js';
+import { STAGING_PREFIX } from '../../lambda/core/storage/object-keys.js';
+import { ensureTable } from '../../lambda/core/storage/provision.js';
 import { DEFAULT_SETTINGS, MAX_UPLOAD_SIZE_ON_LAMBDA, SettingsError, settingsFromContext } from '../../infra/settings.js';
 import { grants, logicalId, onlyOfType, permissionsOf, propertiesOf, resourceOf, resourcesOfType, synth } from './helpers.js';
 
@@ -150,7 +150,7 @@ describe('settings from context', () => {
 });
 
 describe('the local server provisions the same table', () => {
-  it('local/provision.ts creates the key schema the stack deploys (range shards, no GSI)', async () => {
+  it('lambda/core/storage/provision.ts creates the key schema the stack deploys (range shards, no GSI)', async () => {
     let created: CreateTableCommand['input'] | undefined;
     const fake = {
       send: async (command: unknown) => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import type { HttpEvent } from '../../lambda/core/http.js';
+import type { HttpEvent } from '../../lambda/core/http/http.js';
 import { startApiFront, type ApiFront, type Invocable } from '../support/apigw-front.js';
 import type { Invocation } from '../support/rie.js';
 

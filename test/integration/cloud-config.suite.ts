@@ -10,7 +10,7 @@ import {
   RotateSecretCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import { keyIdFor } from '../../lambda/core/tokens.js';
+import { keyIdFor } from '../../lambda/core/auth/tokens.js';
 import { SIGNING_KEY_MIN_LENGTH } from '../../lambda/core/limits.js';
 import { newSigningKey, rotate, type RotationStep } from '../../lambda/rotate-signing-key.js';
 import type { LocalServer } from '../../local/server.js';

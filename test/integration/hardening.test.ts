@@ -5,7 +5,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { newBlobKey } from '../../lambda/core/object-keys.js';
+import { newBlobKey } from '../../lambda/core/storage/object-keys.js';
 import { LAMBDA_EVENT_LIMIT, MAX_PARTS_PER_REQUEST } from '../../lambda/core/limits.js';
 import { startLocalServer } from '../../local/server.js';
 import { dynaliteBackend } from '../support/backends.js';

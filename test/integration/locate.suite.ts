@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { MAX_INLINE_RUN } from '../../lambda/core/locate.js';
+import { MAX_INLINE_RUN } from '../../lambda/core/read/locate.js';
 import type { DiscoveryDoc } from '../support/discovery.js';
 import { jsonReplyOf, request } from '../support/http.js';
 import type { Target, TargetSpec } from '../support/target.js';

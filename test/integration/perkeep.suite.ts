@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { DynamoBlobIndex } from '../../lambda/core/blob-index.js';
-import { INDEX_SCHEMA, SHARDS, shardOf } from '../../lambda/core/index-schema.js';
-import { legacyBlobKey, newBlobKey } from '../../lambda/core/object-keys.js';
+import { DynamoBlobIndex } from '../../lambda/core/storage/dynamodb-index.js';
+import { INDEX_SCHEMA, SHARDS, shardOf } from '../../lambda/core/storage/index-schema.js';
+import { legacyBlobKey, newBlobKey } from '../../lambda/core/storage/object-keys.js';
 import { MAX_BLOB_SIZE, MAX_ENUMERATE_LIMIT, MAX_INLINE_BLOB_SIZE, MAX_REFS_PER_REQUEST, PRESIGNED_GET_TTL_SECONDS } from '../../lambda/core/limits.js';
 import { ROUTES, routeKey, type Route } from '../../lambda/routes.js';
 import type { LocalServer } from '../../local/server.js';

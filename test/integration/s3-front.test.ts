@@ -6,10 +6,10 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { s3ClientFor } from '../../lambda/core/aws-clients.js';
+import { s3ClientFor } from '../../lambda/core/aws/aws-clients.js';
 import { readConfig } from '../../lambda/core/config.js';
 import { S3RVER_CREDENTIALS, startS3rver, type Emulator } from '../../local/emulators.js';
-import { ensureBucket } from '../../local/provision.js';
+import { ensureBucket } from '../../lambda/core/storage/provision.js';
 import { startS3Front } from '../../local/s3-front.js';
 import { request } from '../support/http.js';
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { newSigningKey } from '../../lambda/rotate-signing-key.js';
 import { presignEndpoint } from '../../local/server.js';
-import { ensureBucket, ensureTable } from '../../local/provision.js';
+import { ensureBucket, ensureTable } from '../../lambda/core/storage/provision.js';
 import { startApiFront, type ApiFront } from './apigw-front.js';
 import { startAwsProxy, type AwsProxy } from './aws-proxy.js';
 import type { Backend, BackendFactory } from './backends.js';

@@ -1,6 +1,6 @@
 /**
  * Perkeep's discovery document as the tests read it (GET / with `camli.mode=config`, or
- * lambda/core/discovery.ts directly): the keys a client looks at, each `unknown` because the
+ * lambda/core/read/discovery.ts directly): the keys a client looks at, each `unknown` because the
  * tests assert its value, and any other key to check that it is absent.
  */
 export type DiscoveryDoc = {

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { BlobStorage } from '../../lambda/core/blob-storage.js';
+import { BlobStorage } from '../../lambda/core/storage/blob-storage.js';
 import { blobRefOf } from '../../lambda/core/blobref.js';
-import { newBlobKey } from '../../lambda/core/object-keys.js';
-import type { BlobIndex, BlobStore } from '../../lambda/core/storage-api.js';
+import { newBlobKey } from '../../lambda/core/storage/object-keys.js';
+import type { BlobIndex, BlobStore } from '../../lambda/core/storage/storage-api.js';
 import { createLogger } from '../../lambda/core/telemetry.js';
 
 /**

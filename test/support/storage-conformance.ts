@@ -1,16 +1,16 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { BlobStorage } from '../../lambda/core/blob-storage.js';
+import { BlobStorage } from '../../lambda/core/storage/blob-storage.js';
 import { blobRefOf, type HashName } from '../../lambda/core/blobref.js';
-import { SHARDS, shardOf } from '../../lambda/core/index-schema.js';
-import { legacyBlobKey, newBlobKey, newPackKey } from '../../lambda/core/object-keys.js';
-import type { BlobIndex, BlobRow, BlobStore } from '../../lambda/core/storage-api.js';
+import { SHARDS, shardOf } from '../../lambda/core/storage/index-schema.js';
+import { legacyBlobKey, newBlobKey, newPackKey } from '../../lambda/core/storage/object-keys.js';
+import type { BlobIndex, BlobRow, BlobStore } from '../../lambda/core/storage/storage-api.js';
 import { createLogger } from '../../lambda/core/telemetry.js';
 
 /**
  * The storage conformance kit (Perkeep's pkg/blobserver/storagetest is the model): the
- * contracts of lambda/core/storage-api.ts, and the behaviour of blob-storage.ts on top of
+ * contracts of lambda/core/storage/storage-api.ts, and the behaviour of blob-storage.ts on top of
  * them, run against every implementation: in memory (test/unit) and DynamoDB + S3 on every
  * emulator lane (test/integration).
  */

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
  * every field of `uploadForm` unchanged, then one `file` part whose filename is the blobref,
  * to the form's URL; S3 answers 303 to the completion endpoint, which the client follows.
  */
-import type { UploadForm } from '../../lambda/core/upload-form.js';
+import type { UploadForm } from '../../lambda/core/upload/upload-form.js';
 
 export type { UploadForm };
 

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { formParams, parseBlobList } from '../../lambda/core/blob-form.js';
+import { formParams, parseBlobList } from '../../lambda/core/http/blob-form.js';
 import { blobRefOf } from '../../lambda/core/blobref.js';
-import { HttpError } from '../../lambda/core/errors.js';
-import { type HttpEvent } from '../../lambda/core/http.js';
+import { HttpError } from '../../lambda/core/http/errors.js';
+import { type HttpEvent } from '../../lambda/core/http/http.js';
 
 const ref = (n: number) => blobRefOf(Buffer.from(`blob number ${n}`), n % 2 ? 'sha1' : 'sha224');
 const refs = (count: number) => Array.from({ length: count }, (_, i) => ref(i + 1));

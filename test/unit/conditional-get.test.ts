@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { etagOf, parseRange, planGet } from '../../lambda/core/conditional-get.js';
+import { etagOf, parseRange, planGet } from '../../lambda/core/http/conditional-get.js';
 
 /** Issue 8 item 9: ETag, If-None-Match and a single Range for immutable blobs. */
 

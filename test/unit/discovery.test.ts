@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { apiRootPath, discoveryDocument, wantsDiscovery } from '../../lambda/core/discovery.js';
-import type { HttpEvent } from '../../lambda/core/http.js';
+import { apiRootPath, discoveryDocument, wantsDiscovery } from '../../lambda/core/read/discovery.js';
+import type { HttpEvent } from '../../lambda/core/http/http.js';
 import { toEvent } from '../../local/event.js';
 import type { DiscoveryDoc } from '../support/discovery.js';
 

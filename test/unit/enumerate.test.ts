@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { assemblePage, parseEnumerateQuery } from '../../lambda/core/enumerate.js';
-import { HttpError } from '../../lambda/core/errors.js';
+import { assemblePage, parseEnumerateQuery } from '../../lambda/core/read/enumerate.js';
+import { HttpError } from '../../lambda/core/http/errors.js';
 import { DEFAULT_ENUMERATE_LIMIT, MAX_ENUMERATE_LIMIT } from '../../lambda/core/limits.js';
 
 const q = (query: string) => parseEnumerateQuery(new URLSearchParams(query));

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { BlobStorage } from '../../lambda/core/blob-storage.js';
+import { BlobStorage } from '../../lambda/core/storage/blob-storage.js';
 import { blobRefOf } from '../../lambda/core/blobref.js';
-import { auditPartition, emptyReport, finishRun, fsck, mergeReport, newFsckRun, packDays, rowPartitions, type FsckReport } from '../../lambda/core/fsck.js';
-import { FSCK_RUNS_PREFIX } from '../../lambda/core/fsck-scratch.js';
-import { shardOf, SHARDS } from '../../lambda/core/index-schema.js';
-import { MemoryBlobIndex, MemoryBlobStore } from '../../lambda/core/memory-storage.js';
-import { newBlobKey } from '../../lambda/core/object-keys.js';
+import { auditPartition, emptyReport, finishRun, fsck, mergeReport, newFsckRun, packDays, rowPartitions, type FsckReport } from '../../lambda/core/fsck/fsck.js';
+import { FSCK_RUNS_PREFIX } from '../../lambda/core/fsck/scratch.js';
+import { shardOf, SHARDS } from '../../lambda/core/storage/index-schema.js';
+import { MemoryBlobIndex, MemoryBlobStore } from '../../lambda/core/storage/memory-storage.js';
+import { newBlobKey } from '../../lambda/core/storage/object-keys.js';
 import { createLogger } from '../../lambda/core/telemetry.js';
 import { buildFsckScenario } from '../support/fsck-scenario.js';
 

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { randomBytes } from 'node:crypto';
-import { BlobStorage } from '../../lambda/core/blob-storage.js';
+import { BlobStorage } from '../../lambda/core/storage/blob-storage.js';
 import { blobRefOf } from '../../lambda/core/blobref.js';
-import { fsck } from '../../lambda/core/fsck.js';
+import { fsck } from '../../lambda/core/fsck/fsck.js';
 import { createLogger } from '../../lambda/core/telemetry.js';
-import { MemoryBlobIndex, MemoryBlobStore } from '../../lambda/core/memory-storage.js';
+import { MemoryBlobIndex, MemoryBlobStore } from '../../lambda/core/storage/memory-storage.js';
 import { buildFsckScenario } from '../support/fsck-scenario.js';
 
 /** fsck over the in-memory storage: every finding, every repair, and the grace period. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { HttpError } from '../../lambda/core/errors.js';
-import { isHostAuthority, publicBaseUrl, type HttpEvent } from '../../lambda/core/http.js';
+import { HttpError } from '../../lambda/core/http/errors.js';
+import { isHostAuthority, publicBaseUrl, type HttpEvent } from '../../lambda/core/http/http.js';
 import { matchRoute, toEvent } from '../../local/event.js';
 
 /**

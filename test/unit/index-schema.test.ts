@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { SHARDS, shardOf, shardsAfter } from '../../lambda/core/index-schema.js';
+import { SHARDS, shardOf, shardsAfter } from '../../lambda/core/storage/index-schema.js';
 
 /** Range shards: walking SHARDS in order, each by sort key, must be blobref order, from any `after`. */
 const hex = (n: number) => fc.stringMatching(new RegExp(`^[0-9a-f]{${n}}$`));

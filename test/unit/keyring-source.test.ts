@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import { afterEach, describe, it, mock } from 'node:test';
 import { readConfig } from '../../lambda/core/config.js';
 import { createDeps } from '../../lambda/core/deps.js';
-import { HttpError } from '../../lambda/core/errors.js';
-import { MIN_FORCED_RELOAD_SECONDS, keyringLoader, type KeyringLoader } from '../../lambda/core/keyring-source.js';
-import { keyringOf, mintUploadToken } from '../../lambda/core/tokens.js';
-import { verifyUploadGrant } from '../../lambda/core/upload-url.js';
+import { HttpError } from '../../lambda/core/http/errors.js';
+import { MIN_FORCED_RELOAD_SECONDS, keyringLoader, type KeyringLoader } from '../../lambda/core/auth/keyring-source.js';
+import { keyringOf, mintUploadToken } from '../../lambda/core/auth/tokens.js';
+import { verifyUploadGrant } from '../../lambda/core/upload/upload-url.js';
 
 /**
  * Issue 8 item 1: an upload URL naming a key id we do not know makes the server reload its

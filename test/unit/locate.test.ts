@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { blobRefOf } from '../../lambda/core/blobref.js';
-import { BlobStorage } from '../../lambda/core/blob-storage.js';
-import { INLINE_BUDGET, MAX_INLINE_RUN, locateBlobs } from '../../lambda/core/locate.js';
-import { MemoryBlobIndex, MemoryBlobStore } from '../../lambda/core/memory-storage.js';
+import { BlobStorage } from '../../lambda/core/storage/blob-storage.js';
+import { INLINE_BUDGET, MAX_INLINE_RUN, locateBlobs } from '../../lambda/core/read/locate.js';
+import { MemoryBlobIndex, MemoryBlobStore } from '../../lambda/core/storage/memory-storage.js';
 import { createLogger } from '../../lambda/core/telemetry.js';
 
 /** locateBlobs' answer on in-memory storage: expiry, inline budget and deferral, missing refs. */

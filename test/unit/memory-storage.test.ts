@@ -1,4 +1,4 @@
-import { MemoryBlobIndex, MemoryBlobStore } from '../../lambda/core/memory-storage.js';
+import { MemoryBlobIndex, MemoryBlobStore } from '../../lambda/core/storage/memory-storage.js';
 import { defineStorageConformance } from '../support/storage-conformance.js';
 
 /** The conformance kit against the in-memory implementations (the reference for the others). */

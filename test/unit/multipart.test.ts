@@ -3,9 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { blobRefOf } from '../../lambda/core/blobref.js';
-import { HttpError } from '../../lambda/core/errors.js';
+import { HttpError } from '../../lambda/core/http/errors.js';
 import { MAX_BLOB_SIZE, MAX_PARTS_PER_REQUEST } from '../../lambda/core/limits.js';
-import { multipartBoundary, partsWithContentType, readBlobParts, type ParsedUpload } from '../../lambda/core/multipart.js';
+import { multipartBoundary, partsWithContentType, readBlobParts, type ParsedUpload } from '../../lambda/core/upload/multipart.js';
 import { multipartBody, type Part } from '../support/test-server.js';
 
 const blob = (text: string, hash: 'sha1' | 'sha224' = 'sha224') => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { coalesce, rangeHeader, readSpans, splitInline, type PlacedRow } from '../../lambda/core/read-plan.js';
+import { coalesce, rangeHeader, readSpans, splitInline, type PlacedRow } from '../../lambda/core/read/read-plan.js';
 
 /**
  * The batch locate plan (DESIGN §9): a run handed to a client as a signed range must hold

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { REFUSE } from '../../lambda/core/errors.js';
-import type { HttpEvent, HttpResult } from '../../lambda/core/http.js';
-import { createRouter } from '../../lambda/core/router.js';
+import { REFUSE } from '../../lambda/core/http/errors.js';
+import type { HttpEvent, HttpResult } from '../../lambda/core/http/http.js';
+import { createRouter } from '../../lambda/core/routing/router.js';
 import { createLogger } from '../../lambda/core/telemetry.js';
 
 const event = (routeKey: string) => ({ routeKey, requestContext: { requestId: 'req-1' } }) as unknown as HttpEvent;

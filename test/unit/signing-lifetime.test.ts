@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { S3Client } from '@aws-sdk/client-s3';
 import fc from 'fast-check';
-import { credentialsBinding } from '../../lambda/core/auth.js';
-import { S3BlobStore } from '../../lambda/core/blob-store.js';
-import type { HttpEvent } from '../../lambda/core/http.js';
-import { cappedLifetime } from '../../lambda/core/signing-lifetime.js';
-import { StagingArea } from '../../lambda/core/staging.js';
-import { keyringOf } from '../../lambda/core/tokens.js';
-import { freshUploadForm, verifyCompletionToken } from '../../lambda/core/upload-form.js';
+import { credentialsBinding } from '../../lambda/core/auth/auth.js';
+import { S3BlobStore } from '../../lambda/core/storage/s3-store.js';
+import type { HttpEvent } from '../../lambda/core/http/http.js';
+import { cappedLifetime } from '../../lambda/core/aws/signing-lifetime.js';
+import { StagingArea } from '../../lambda/core/upload/staging.js';
+import { keyringOf } from '../../lambda/core/auth/tokens.js';
+import { freshUploadForm, verifyCompletionToken } from '../../lambda/core/upload/upload-form.js';
 import { fieldOf, policyOf } from '../support/upload-form.js';
 
 describe('presigned lifetimes never outlive the signing credentials', () => {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { GENERATION_KEY } from '../../lambda/core/object-keys.js';
-import { storageGenerationSource } from '../../lambda/core/storage-generation.js';
+import { GENERATION_KEY } from '../../lambda/core/storage/object-keys.js';
+import { storageGenerationSource } from '../../lambda/core/storage/storage-generation.js';
 
 /**
  * Issue 8 item 10: the store's generation object, as real S3 treats it: a missing object is a

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it, mock } from 'node:test';
-import { HttpError } from '../../lambda/core/errors.js';
-import { json, type HttpEvent } from '../../lambda/core/http.js';
-import { createRouter } from '../../lambda/core/router.js';
+import { HttpError } from '../../lambda/core/http/errors.js';
+import { json, type HttpEvent } from '../../lambda/core/http/http.js';
+import { createRouter } from '../../lambda/core/routing/router.js';
 import { createLogger, createMetrics, type Metrics } from '../../lambda/core/telemetry.js';
 
 function fakeMetrics() {
@@ -57,7 +57,7 @@ describe('logger configuration', () => {
 
 describe('upload metrics', () => {
   it('records blobs received, their bytes and the parts refused', async () => {
-    const { receiveUpload } = await import('../../lambda/core/upload-request.js');
+    const { receiveUpload } = await import('../../lambda/core/upload/upload-request.js');
     const { multipartBody } = await import('../support/test-server.js');
     const { blobRefOf } = await import('../../lambda/core/blobref.js');
     const { DEFAULT_MAX_UPLOAD_SIZE, MAX_BLOB_SIZE } = await import('../../lambda/core/limits.js');
@@ -66,8 +66,8 @@ describe('upload metrics', () => {
       { name: blobRefOf(good), data: good },
       { name: blobRefOf(Buffer.from('other')), data: 'lie' },
     ]);
-    const { BlobStorage } = await import('../../lambda/core/blob-storage.js');
-    const { MemoryBlobIndex, MemoryBlobStore } = await import('../../lambda/core/memory-storage.js');
+    const { BlobStorage } = await import('../../lambda/core/storage/blob-storage.js');
+    const { MemoryBlobIndex, MemoryBlobStore } = await import('../../lambda/core/storage/memory-storage.js');
     const m = fakeMetrics();
     const deps = {
       settings: { maxUploadSize: DEFAULT_MAX_UPLOAD_SIZE, maxBlobSize: MAX_BLOB_SIZE, uploadUrlTtlSeconds: 60, completionGraceSeconds: 60, allowRemove: false, maxInlineGetSize: DEFAULT_MAX_UPLOAD_SIZE },

@@ -3,8 +3,8 @@ import crypto from 'node:crypto';
 import { syncBuiltinESMExports } from 'node:module';
 import { afterEach, describe, it, mock } from 'node:test';
 import fc from 'fast-check';
-import { credentialsBinding } from '../../lambda/core/auth.js';
-import { keyIdFor, keyringOf, mintUploadToken, verifyUploadToken, type Keyring } from '../../lambda/core/tokens.js';
+import { credentialsBinding } from '../../lambda/core/auth/auth.js';
+import { keyIdFor, keyringOf, mintUploadToken, verifyUploadToken, type Keyring } from '../../lambda/core/auth/tokens.js';
 
 const OLD = Buffer.from('old signing key, 32 bytes long!!');
 const NEW = Buffer.from('new signing key, 32 bytes long!!');

@@ -3,9 +3,9 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { readConfig, ConfigError } from '../../lambda/core/config.js';
 import { MAX_ALLOWED_BLOB_SIZE, MAX_BLOB_SIZE } from '../../lambda/core/limits.js';
-import { keyringOf, mintUploadToken } from '../../lambda/core/tokens.js';
-import { mintCompletionToken, verifyCompletionToken } from '../../lambda/core/upload-form.js';
-import { credentialsBinding } from '../../lambda/core/auth.js';
+import { keyringOf, mintUploadToken } from '../../lambda/core/auth/tokens.js';
+import { mintCompletionToken, verifyCompletionToken } from '../../lambda/core/upload/upload-form.js';
+import { credentialsBinding } from '../../lambda/core/auth/auth.js';
 
 const KEY = Buffer.from('a signing key of thirty-two byte');
 const OTHER = Buffer.from('another key of thirty-two bytes!');
