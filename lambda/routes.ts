@@ -3,18 +3,12 @@
  * names the function (side) that serves it, how its caller is authorised and its handler
  * (lambda/handlers/read-side.ts and write-side.ts map the name to code). The CDK stack
  * creates exactly these routes, the local server matches requests against them and the
- * routers dispatch over them, so none of them can drift apart. No imports: the CDK app reads
- * this without the SDK.
+ * routers dispatch over them, so none of them can drift apart. Type imports only: the CDK app
+ * reads this without the SDK.
  */
-export type Side = 'read' | 'write';
+import type { Authorisation } from './core/routing/authorisation.js';
 
-/**
- * How a caller is authorised, checked once by the router before the handler runs:
- * `basic`, the HTTP Basic credentials (anyone on an open local server); `uploadToken`, the
- * signed upload-URL token in `{token}`; `completionToken`, the upload-form completion token
- * in `{token}`. No route is public.
- */
-export type Authorisation = 'basic' | 'uploadToken' | 'completionToken';
+export type Side = 'read' | 'write';
 
 export interface Route {
   method: 'GET' | 'HEAD' | 'POST';

@@ -1,5 +1,9 @@
-import { DEFAULT_TABLE_NAME, LEGACY_TABLE_NAME } from './storage/index-schema.js';
 import { DEFAULT_MAX_UPLOAD_SIZE, DEFAULT_UPLOAD_URL_TTL_SECONDS, defaultCompletionGraceSeconds, MAX_ALLOWED_BLOB_SIZE, MAX_BLOB_SIZE, MAX_INLINE_BLOB_SIZE } from './limits.js';
+
+/** The table today's code creates and writes (`npm run migrate` copies rows from the legacy one). */
+export const DEFAULT_TABLE_NAME = 'blobserver-index-v2';
+/** The table of the first storage model (pk blobRef only, rows point at `blobs/<ref>`). */
+export const LEGACY_TABLE_NAME = 'blobserver-index';
 
 /**
  * Every setting the handlers read, from the environment, in one place. The cloud and the

@@ -7,7 +7,7 @@ import { after, describe, it } from 'node:test';
 import { BatchWriteItemCommand, CreateTableCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { blobRefOf } from '../../lambda/core/blobref.js';
-import { LEGACY_TABLE_NAME } from '../../lambda/core/storage/index-schema.js';
+import { LEGACY_TABLE_NAME } from '../../lambda/core/config.js';
 import { legacyBlobKey } from '../../lambda/core/storage/object-keys.js';
 import { ensureBucket, tableExists } from '../../lambda/core/storage/provision.js';
 import { startLocalServer, type LocalServer } from '../../local/server.js';

@@ -1,4 +1,5 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import type { TokenProblem } from '../http/errors.js';
 
 /**
  * Signed, expiring capabilities: upload-URL tokens here, and the upload form's completion
@@ -40,6 +41,11 @@ export interface TokenKind {
 
 export type TokenFailure = { ok: false; reason: 'malformed' | 'unknown-key' | 'bad-signature' | 'expired' };
 export type TokenCheck = { ok: true; principal: string; expiresAt: number; keyId: string } | TokenFailure;
+
+/** How an answer names a refused token: forged and signed-by-a-key-we-lack are alike "not valid". */
+export function tokenProblem(reason: TokenFailure['reason']): TokenProblem {
+  return reason === 'expired' || reason === 'malformed' ? reason : 'not valid';
+}
 
 export const UPLOAD_TOKEN: TokenKind = { version: 'camli-upload-v2', fields: [] };
 const MAC_BYTES = 32;

@@ -4,8 +4,6 @@
  * Handlers throw them; the router answers `{"errorText": ..., "code": ...}` with the status.
  */
 
-import type { TokenFailure } from '../auth/tokens.js';
-
 export type ErrorCode =
   | 'authentication_required'
   | 'invalid_credentials'
@@ -54,12 +52,8 @@ export class HttpError extends Error {
 
 const BASIC_CHALLENGE = { 'www-authenticate': 'Basic realm="camlistore"' };
 const quoted = (s: string, max: number) => JSON.stringify(s.slice(0, max));
-type TokenProblem = 'malformed' | 'not valid' | 'expired';
-
-/** How an answer names a refused token: forged and signed-by-a-key-we-lack are alike "not valid". */
-export function tokenProblem(reason: TokenFailure['reason']): TokenProblem {
-  return reason === 'expired' || reason === 'malformed' ? reason : 'not valid';
-}
+/** How an answer names a refused token (auth/tokens.ts's `tokenProblem`). */
+export type TokenProblem = 'malformed' | 'not valid' | 'expired';
 
 /** Every refusal, by what went wrong. */
 export const REFUSE = {

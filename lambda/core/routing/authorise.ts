@@ -1,4 +1,4 @@
-import type { Authorisation } from '../../routes.js';
+import type { Authorisation } from './authorisation.js';
 import { authenticate } from '../auth/auth.js';
 import type { Deps } from '../deps.js';
 import type { HttpEvent, HttpResult } from '../http/http.js';

@@ -1,4 +1,4 @@
-import type { Authorisation } from '../../routes.js';
+import type { Authorisation } from './authorisation.js';
 import { AUTHORISE, type RouteHandler } from './authorise.js';
 import type { Deps } from '../deps.js';
 import { HttpError, REFUSE } from '../http/errors.js';

@@ -15,11 +15,6 @@ export const INDEX_SCHEMA = {
   sortKey: 'blobRef',
 } as const;
 
-/** The table today's code creates and writes (`npm run migrate` copies rows from the legacy one). */
-export const DEFAULT_TABLE_NAME = 'blobserver-index-v2';
-/** The table of the first storage model (pk blobRef only, rows point at `blobs/<ref>`). */
-export const LEGACY_TABLE_NAME = 'blobserver-index';
-
 const HEX = '0123456789abcdef';
 
 /** Every shard, in blobref order (DynamoDB compares strings by UTF-8 bytes, as this sort does). */

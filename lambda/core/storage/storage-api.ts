@@ -2,7 +2,7 @@
  * The two storage interfaces and their contracts (Perkeep's pkg/blobserver/interface.go is the
  * model). Implementations: DynamoDB + S3 (dynamodb-index.ts, s3-store.ts) and in memory
  * (memory-storage.ts). Only blob-storage.ts combines them; it owns the ordering rules. Every
- * implementation passes test/conformance/storage-conformance.ts.
+ * implementation passes test/support/storage-conformance.ts.
  */
 
 /** A stored blob's place: where its bytes are. `key` is an object key; `offset` is set inside a pack. */

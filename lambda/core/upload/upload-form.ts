@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { credentialsBinding } from '../auth/auth.js';
 import type { Deps } from '../deps.js';
-import { REFUSE, tokenProblem } from '../http/errors.js';
+import { REFUSE } from '../http/errors.js';
 import { publicBaseUrl, type HttpEvent } from '../http/http.js';
 import { STAGING_PREFIX } from '../storage/object-keys.js';
 import { verifyWithKeyReload } from '../auth/keyring-source.js';
-import { mintToken, verifyToken, type Keyring, type TokenFailure, type TokenKind, type TokenSigner } from '../auth/tokens.js';
+import { mintToken, tokenProblem, verifyToken, type Keyring, type TokenFailure, type TokenKind, type TokenSigner } from '../auth/tokens.js';
 
 /**
  * The large-blob lane (DESIGN §6): `uploadForm`, a presigned S3 POST into a fresh staging

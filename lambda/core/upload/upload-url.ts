@@ -1,9 +1,9 @@
 import { credentialsBinding } from '../auth/auth.js';
 import type { Deps } from '../deps.js';
-import { REFUSE, tokenProblem } from '../http/errors.js';
+import { REFUSE } from '../http/errors.js';
 import { publicBaseUrl, type HttpEvent } from '../http/http.js';
 import { verifyWithKeyReload } from '../auth/keyring-source.js';
-import { mintUploadToken, verifyUploadToken, type TokenSigner } from '../auth/tokens.js';
+import { mintUploadToken, tokenProblem, verifyUploadToken, type TokenSigner } from '../auth/tokens.js';
 import { freshUploadForm, type UploadForm } from './upload-form.js';
 
 /** The upload-URL fields every preupload and upload answer carries. */
