@@ -37,3 +37,9 @@ export function hasherFor(ref: BlobRef): Hash {
 export function blobRefOf(bytes: Uint8Array, hash: HashName = 'sha224'): string {
   return `${hash}-${createHash(hash).update(bytes).digest('hex')}`;
 }
+
+/** Whether `bytes` are the blob `ref` names (false for a ref that does not parse). */
+export function digestMatches(ref: string, bytes: Buffer): boolean {
+  const parsed = parseBlobRef(ref);
+  return parsed !== undefined && hasherFor(parsed).update(bytes).digest('hex') === parsed.digest;
+}

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { digestMatches } from '../storage/blob-storage.js';
+import { digestMatches } from '../blobref.js';
 import { mapConcurrently } from '../concurrency.js';
 import { FsckScratch } from './scratch.js';
 import { SHARDS } from '../storage/index-schema.js';

@@ -1,4 +1,4 @@
-import { digestMatches } from '../storage/blob-storage.js';
+import { digestMatches } from '../blobref.js';
 import { mapConcurrently } from '../concurrency.js';
 import type { Deps } from '../deps.js';
 import { coalesce, readSpans, splitInline, type Run } from './read-plan.js';
