@@ -7,7 +7,7 @@ import type { DeployedStack } from '../test/support/deployed-stack.js';
 import { openDeployedStack } from '../test/support/deployed-target.js';
 import { PRICES, costOf, ddbCounts, s3Counts, type Usage } from './cost.js';
 import { median } from './measure.js';
-import { TREE, makeTree, runTool } from './perkeep.js';
+import { type TREE, makeTree, runTool } from './perkeep.js';
 import { fmt, table } from './table.js';
 
 /**

@@ -30,7 +30,7 @@ export async function withDataDir<T>(fn: (dir: string) => Promise<T>): Promise<T
 
 export async function preupload(server: LocalServer, refs: readonly string[]): Promise<{ alreadyHave: { blobRef: string }[]; uploadUrl: string; uploadForm: UploadForm }> {
   const form = new URLSearchParams({ camliversion: '1' });
-  refs.forEach((r, i) => form.set(`blob${i + 1}`, r));
+  for (const [i, r] of refs.entries()) form.set(`blob${i + 1}`, r);
   const res = await fetch(`${server.url}/camli/preupload`, {
     method: 'POST',
     headers: { authorization: AUTHORIZATION, 'content-type': 'application/x-www-form-urlencoded' },

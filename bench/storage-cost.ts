@@ -1,4 +1,4 @@
-import { median, mbPerSecond, timeRuns } from './measure.js';
+import { mbPerSecond, timeRuns } from './measure.js';
 import { AUTHORIZATION, operationCounts, preupload, proxiedServer, randomBlobs, upload, uploadRequest, withDataDir } from './server.js';
 
 /**

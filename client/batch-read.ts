@@ -329,7 +329,7 @@ export class BatchReader implements BlobSource {
 
   private async locate(url: string, refs: readonly string[]): Promise<LocateAnswer> {
     const form = new URLSearchParams();
-    refs.forEach((r, i) => form.set(`blob${i + 1}`, r));
+    for (const [i, r] of refs.entries()) form.set(`blob${i + 1}`, r);
     this.stats.locates++;
     const res = await this.client.send('locate', url, {
       method: 'POST',

@@ -268,7 +268,7 @@ export class BlobServerClient {
 
   private form(refs: readonly string[], extra: Record<string, string> = {}): string {
     const form = new URLSearchParams(extra);
-    refs.forEach((r, i) => form.set(`blob${i + 1}`, r));
+    for (const [i, r] of refs.entries()) form.set(`blob${i + 1}`, r);
     return form.toString();
   }
 

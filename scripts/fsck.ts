@@ -25,12 +25,10 @@ import { s3Folders } from '../lambda/core/storage/s3-folders.js';
 import { dataDirHolder, DataDirBusy, lockDataDir, type DataDirLock } from '../local/data-dir-lock.js';
 import { onEmbeddedAws, startEmbeddedAws, type EmbeddedAws } from '../local/emulators.js';
 
-let args;
+const OPTIONS = { verify: { type: 'boolean', default: false }, repair: { type: 'boolean', default: false }, 'grace-seconds': { type: 'string' } } as const;
+let args: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; strict: true }>>['values'];
 try {
-  args = parseArgs({
-    options: { verify: { type: 'boolean', default: false }, repair: { type: 'boolean', default: false }, 'grace-seconds': { type: 'string' } },
-    strict: true,
-  }).values;
+  args = parseArgs({ options: OPTIONS, strict: true }).values;
 } catch (err) {
   console.error(`fsck: ${(err as Error).message}\nusage: npm run fsck -- [--verify] [--repair] [--grace-seconds N]`);
   process.exit(2);

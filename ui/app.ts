@@ -51,17 +51,16 @@ interface Picked {
   dirs: string[];
 }
 
-const readEntries = (dir: FileSystemDirectoryEntry) =>
-  new Promise<FileSystemEntry[]>(async (resolve, reject) => {
-    const reader = dir.createReader();
-    const all: FileSystemEntry[] = [];
-    // readEntries answers in batches until an empty one.
-    for (;;) {
-      const batch = await new Promise<FileSystemEntry[]>((ok, fail) => reader.readEntries(ok, fail)).catch(reject);
-      if (!batch || batch.length === 0) return resolve(all);
-      all.push(...batch);
-    }
-  });
+/** A directory's entries: readEntries answers in batches until an empty one. */
+async function readEntries(dir: FileSystemDirectoryEntry): Promise<FileSystemEntry[]> {
+  const reader = dir.createReader();
+  const all: FileSystemEntry[] = [];
+  for (;;) {
+    const batch = await new Promise<FileSystemEntry[]>((ok, fail) => reader.readEntries(ok, fail));
+    if (batch.length === 0) return all;
+    all.push(...batch);
+  }
+}
 
 async function walk(entry: FileSystemEntry, out: Picked) {
   const path = entry.fullPath.replace(/^\/+/, '');

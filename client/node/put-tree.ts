@@ -4,7 +4,7 @@ import { basename, join, resolve } from 'node:path';
 import type { BigIntStats } from 'node:fs';
 import { fileBlobs } from '../chunker.js';
 import { compareUtf8 } from '../go-json.js';
-import { directorySchema, schemaBlob, commonFields, staticSets, symlinkSchema, type CommonAttributes } from '../schema.js';
+import { directorySchema, schemaBlob, commonFields, staticSets, symlinkSchema, type CommonAttributes, type SchemaBlob } from '../schema.js';
 import { limiter } from '../limiter.js';
 import type { Uploader } from '../uploader.js';
 import { groupName, userName } from './owners.js';
@@ -80,7 +80,7 @@ async function putNode(path: string, st: BigIntStats, uploader: Uploader, option
     await uploader.add(dir);
     return dir.ref;
   }
-  let blob;
+  let blob: SchemaBlob;
   if (st.isSymbolicLink()) blob = symlinkSchema(attrs, await readlink(path));
   else if (st.isFIFO()) blob = schemaBlob({ camliVersion: 1, camliType: 'fifo', ...commonFields(attrs) });
   else blob = schemaBlob({ camliVersion: 1, camliType: 'socket', ...commonFields(attrs) });

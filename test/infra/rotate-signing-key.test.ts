@@ -45,7 +45,7 @@ class FakeSecret {
       if (command instanceof GetSecretValueCommand) {
         const { VersionId, VersionStage } = command.input;
         const v = VersionId ? this.versions.get(VersionId) : [...this.versions.values()].find((x) => x.stages.has(VersionStage ?? 'AWSCURRENT'));
-        if (!v || !v.value || (VersionStage && !v.stages.has(VersionStage))) throw Object.assign(new Error('not found'), { name: 'ResourceNotFoundException' });
+        if (!v?.value || (VersionStage && !v.stages.has(VersionStage))) throw Object.assign(new Error('not found'), { name: 'ResourceNotFoundException' });
         return { SecretString: v.value };
       }
       if (command instanceof PutSecretValueCommand) {

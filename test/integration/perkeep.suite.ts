@@ -174,8 +174,8 @@ export function definePerkeepSuite(target: PerkeepTarget): void {
       base = ts.url;
     });
     afterEach(() => {
-      ts?.proxies!.s3.setFault(undefined);
-      ts?.proxies!.dynamodb.setFault(undefined);
+      ts?.proxies?.s3.setFault(undefined);
+      ts?.proxies?.dynamodb.setFault(undefined);
     });
     after(async () => {
       await ts?.close();

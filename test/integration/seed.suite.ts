@@ -64,7 +64,7 @@ export type Answer<T> = JsonReply<T>;
 /** A form for preupload: camliversion=1 and blob1..N, unless `fields` says otherwise. */
 export function blobForm(refs: readonly string[], fields: Record<string, string> = { camliversion: '1' }): string {
   const form = new URLSearchParams(fields);
-  refs.forEach((r, i) => form.append(`blob${i + 1}`, r));
+  for (const [i, r] of refs.entries()) form.append(`blob${i + 1}`, r);
   return form.toString();
 }
 

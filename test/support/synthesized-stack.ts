@@ -145,7 +145,7 @@ export async function readStack(outdir: string, templatePath: string): Promise<S
     const routeKey = r.Properties!['RouteKey'] as string;
     const integrationId = refIn(r.Properties!['Target']);
     const integration = integrationId ? resources[integrationId] : undefined;
-    if (!integration || integration.Type !== 'AWS::ApiGatewayV2::Integration') throw new Error(`route ${routeKey}: target is not an integration in the template`);
+    if (integration?.Type !== 'AWS::ApiGatewayV2::Integration') throw new Error(`route ${routeKey}: target is not an integration in the template`);
     const functionId = getAttIn(integration.Properties!['IntegrationUri']);
     if (!functionId || !functions[functionId]) throw new Error(`route ${routeKey}: its integration does not invoke a bundled function`);
     const [method, path] = routeKey.split(' ', 2);

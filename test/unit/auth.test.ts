@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ANONYMOUS, authenticate, type Credentials } from '../../lambda/core/auth/auth.js';
 import { HttpError } from '../../lambda/core/http/errors.js';
-import { type HttpEvent } from '../../lambda/core/http/http.js';
+import type { HttpEvent } from '../../lambda/core/http/http.js';
 
 const EXPECTED: Credentials = { username: 'alice', password: 'correct horse: battery staple' };
 

@@ -4,14 +4,14 @@ import fc from 'fast-check';
 import { formParams, parseBlobList } from '../../lambda/core/http/blob-form.js';
 import { blobRefOf } from '../../lambda/core/blobref.js';
 import { HttpError } from '../../lambda/core/http/errors.js';
-import { type HttpEvent } from '../../lambda/core/http/http.js';
+import type { HttpEvent } from '../../lambda/core/http/http.js';
 
 const ref = (n: number) => blobRefOf(Buffer.from(`blob number ${n}`), n % 2 ? 'sha1' : 'sha224');
 const refs = (count: number) => Array.from({ length: count }, (_, i) => ref(i + 1));
 
 function form(list: readonly string[], extra: Record<string, string> = { camliversion: '1' }): URLSearchParams {
   const p = new URLSearchParams(extra);
-  list.forEach((r, i) => p.set(`blob${i + 1}`, r));
+  for (const [i, r] of list.entries()) p.set(`blob${i + 1}`, r);
   return p;
 }
 

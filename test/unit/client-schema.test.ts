@@ -66,7 +66,7 @@ describe('client chunking and file schemas match Perkeep byte for byte', () => {
       for (const readSize of [65_536, 7_919]) {
         const got = new Map<string, { size: number; json?: string }>();
         const gen = fileBlobs(reads(data, readSize), { fileName: v.fileName, mtimeNs: nsOf(v.mtime) });
-        let last;
+        let last: string | undefined;
         for (let r = await gen.next(); !r.done; r = await gen.next()) {
           const b = r.value;
           assert.equal(blobRefOf(b.bytes), b.ref);

@@ -236,7 +236,7 @@ class Audit {
       // Every object of the refs up to the page's last one (all of them when it is the last page).
       const last = mine.length === this.pageSize ? mine[mine.length - 1]!.blobRef : undefined;
       const window = new Map<string, StoredObjectInfo>();
-      for (let o = await objects.peek(); o && o.key.startsWith(start) && (last === undefined || refOfBlobKey(o.key) <= last); o = await objects.peek()) {
+      for (let o = await objects.peek(); o?.key.startsWith(start) && (last === undefined || refOfBlobKey(o.key) <= last); o = await objects.peek()) {
         window.set(o.key, o);
         await objects.take();
       }

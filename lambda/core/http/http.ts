@@ -50,7 +50,7 @@ export function isHostAuthority(value: string): boolean {
  * in URLs handed to clients, so anything but http/https and a well-formed host is refused.
  */
 export function publicBaseUrl(event: HttpEvent): string {
-  const proto = (header(event, 'x-forwarded-proto')?.split(',')[0]!.trim() || 'https').toLowerCase();
+  const proto = (header(event, 'x-forwarded-proto')?.split(',')[0]?.trim() || 'https').toLowerCase();
   if (proto !== 'https' && proto !== 'http') throw REFUSE.invalidForwardedProto();
   const host = event.requestContext.domainName;
   if (!host || !isHostAuthority(host)) throw REFUSE.invalidHost();

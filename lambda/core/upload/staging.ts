@@ -2,7 +2,6 @@ import type { Readable } from 'node:stream';
 import { DeleteObjectCommand, GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createPresignedPost, type PresignedPost } from '@aws-sdk/s3-presigned-post';
 import { isNotFound } from '../aws/aws-errors.js';
-import { STAGING_PREFIX } from '../storage/object-keys.js';
 import { signingLifetime } from '../aws/signing-lifetime.js';
 
 /**
