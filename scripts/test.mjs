@@ -156,7 +156,7 @@ async function sharedLocalStack() {
 /** Starts the log the reporter appends to; a new one for every run. */
 function startOutputLog() {
   mkdirSync(dirname(OUTPUT_LOG), { recursive: true });
-  writeFileSync(OUTPUT_LOG, `npm test ${args.join(' ')} at ${new Date().toISOString()}: what the test files printed, under a header per file and stream\n`);
+  writeFileSync(OUTPUT_LOG, `scripts/test.mjs ${args.join(' ')} at ${new Date().toISOString()}: what the test files printed, under a header per file and stream\n`);
 }
 
 function synthesizeForDeployedLane() {
