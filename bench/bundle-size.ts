@@ -40,7 +40,7 @@ async function bundle(name: EntryName): Promise<{ file: string; metafile: Metafi
     banner: BUNDLING.banner ? { js: BUNDLING.banner } : undefined,
     external: BUNDLING.externalModules,
     // As infra/functions.ts builds the read side: the page at /ui is a constant in its bundle.
-    define: name === 'read' ? { BLOBSERVER_UI_PAGE: JSON.stringify(buildUiPageSync()) } : undefined,
+    ...(name === 'read' ? { define: { BLOBSERVER_UI_PAGE: JSON.stringify(buildUiPageSync()) } } : {}),
     metafile: true,
     logLevel: 'warning',
   });

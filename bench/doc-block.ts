@@ -12,7 +12,7 @@ import { PROJECT_ROOT } from '../infra/bundling.js';
 /** Where and when: the line above every generated block. */
 export function provenance(command: string): string {
   const cpu = cpus();
-  const load = loadavg()[0]!.toFixed(1);
+  const load = (loadavg()[0] ?? 0).toFixed(1);
   return `\`${command}\`, ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${cpu.length} CPUs (${cpu[0]?.model.trim() ?? 'unknown'}), load average ${load} at the end`;
 }
 
