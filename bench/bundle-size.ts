@@ -3,6 +3,7 @@
  * import time of the bundled file in a fresh `node -e` process (median of several runs).
  *
  *   npm run bundle-size            # or: tsx bench/bundle-size.ts [runs]
+ *   npm run bundle-size -- --doc   # and write the table into docs/deploy.md
  *
  * It builds with the options the CDK stack uses (infra/bundling.ts), so the figures are those
  * of what `cdk deploy` uploads. Import time here is module evaluation on this machine's Node,
@@ -13,10 +14,14 @@ import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { build, type Metafile } from 'esbuild';
 import { BUNDLING, ENTRIES, ESBUILD_TARGET, PROJECT_ROOT, type EntryName } from '../infra/bundling.js';
+import { buildUiPageSync } from '../ui/build.js';
+import { writeDocBlock } from './doc-block.js';
 import { median } from './measure.js';
 import { table } from './table.js';
 
-const RUNS = Number(process.argv[2] ?? 11);
+const args = process.argv.slice(2);
+const RUNS = Number(args.find((a) => !a.startsWith('--')) ?? 11);
+const DOC = args.includes('--doc');
 const OUT = join(PROJECT_ROOT, 'bench', 'out', 'bundles');
 
 async function bundle(name: EntryName): Promise<{ file: string; metafile: Metafile }> {
@@ -34,6 +39,8 @@ async function bundle(name: EntryName): Promise<{ file: string; metafile: Metafi
     mainFields: BUNDLING.mainFields,
     banner: { js: BUNDLING.banner },
     external: BUNDLING.externalModules,
+    // As infra/functions.ts builds the read side: the page at /ui is a constant in its bundle.
+    ...(name === 'read' ? { define: { BLOBSERVER_UI_PAGE: JSON.stringify(buildUiPageSync()) } } : {}),
     metafile: true,
     logLevel: 'warning',
   });
@@ -86,3 +93,4 @@ for (const name of Object.keys(ENTRIES) as EntryName[]) {
 }
 console.log(table(header, rows));
 console.log(`\nlargest contributors:\n${details.join('\n')}`);
+if (DOC) writeDocBlock('docs/deploy.md', 'bundle-size', 'npm run bundle-size -- --doc', table(header, rows));

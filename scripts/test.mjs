@@ -19,15 +19,20 @@
  * When it cannot start, the lane's tests are reported skipped with the reason, except under
  * CI=true, where the run fails instead.
  *
+ * Output: Node's spec reporter through scripts/test-reporter.mjs, which keeps what the test files
+ * print (and the deployed lane's synthesis) out of the run's output: it goes to
+ * test-artifacts/test-output.log, and a failing file's is printed after its results. A
+ * --test-reporter flag of yours replaces it (and then that output is printed as it comes).
+ *
  * Environment: BLOBSERVER_TEST_NETNS=0 runs without the namespace; BLOBSERVER_TEST_CONCURRENCY
  * sets how many test files run at once (default: max(2, cores)); BLOBSERVER_TEST_LOCALSTACK_URL
  * set by you means: use that already running LocalStack, start none.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { localStackUnavailable, startLocalStack } from './localstack.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -37,6 +42,8 @@ const args = process.argv.slice(2);
 const RUN_TIMEOUT_MS = Number(process.env.BLOBSERVER_TEST_RUN_TIMEOUT_MS || 25 * 60_000);
 /** Per test (and hook) timeout, so one stuck test fails with a name instead of hanging. */
 const TEST_TIMEOUT_MS = 180_000;
+/** What the test files print (scripts/test-reporter.mjs), and the deployed lane's synthesis. */
+const OUTPUT_LOG = join(root, 'test-artifacts', 'test-output.log');
 
 /** A test file that may need the shared LocalStack: it iterates over LANES or names the LocalStack lane. */
 const USES_LOCALSTACK = /\bLANES\b|\+localstack\b/;
@@ -47,7 +54,7 @@ function run(command, commandArgs, env, cwd = root, cleanup = async () => undefi
   const forward = (signal) => () => child.kill(signal);
   for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, forward(signal));
   const watchdog = setTimeout(() => {
-    console.error(`\nscripts/test.mjs: the test run exceeded ${RUN_TIMEOUT_MS / 1000} s; stopping it`);
+    console.error(`\nscripts/test.mjs: the test run exceeded ${RUN_TIMEOUT_MS / 1000} s; stopping it (what the test files printed: ${relative(root, OUTPUT_LOG)})`);
     child.kill('SIGTERM');
     setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
   }, RUN_TIMEOUT_MS);
@@ -146,10 +153,19 @@ async function sharedLocalStack() {
   }
 }
 
+/** Starts the log the reporter appends to; a new one for every run. */
+function startOutputLog() {
+  mkdirSync(dirname(OUTPUT_LOG), { recursive: true });
+  writeFileSync(OUTPUT_LOG, `scripts/test.mjs ${args.join(' ')} at ${new Date().toISOString()}: what the test files printed, under a header per file and stream\n`);
+}
+
 function synthesizeForDeployedLane() {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/synth-deployed.ts'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
-    // A failed synthesis is reported by the lane's own tests, which synthesize again and fail with the cause.
+    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/synth-deployed.ts'], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+    // esbuild's and CDK's bundling lines go to the log. A failed synthesis is reported by the
+    // lane's own tests, which synthesize again and fail with the cause.
+    child.stderr.on('data', (chunk) => appendFileSync(OUTPUT_LOG, chunk));
+    appendFileSync(OUTPUT_LOG, '\n── scripts/synth-deployed.ts (stderr) ──\n');
     child.on('exit', () => resolve());
     child.on('error', () => resolve());
   });
@@ -169,6 +185,7 @@ async function main() {
     console.error('scripts/test.mjs: no test files found');
     process.exit(1);
   }
+  startOutputLog();
   const concurrency = Number(process.env.BLOBSERVER_TEST_CONCURRENCY || Math.max(2, availableParallelism()));
   // The deployed-artifact lane's files share one `cdk synth` (cdk.out/deployed-<hash>/), made here
   // while LocalStack starts, so no test file spends its time limit on it.
@@ -177,15 +194,17 @@ async function main() {
     ? await sharedLocalStack()
     : { env: {}, cleanup: async () => undefined };
   await synth;
+  const reporter = flags.some((f) => f.startsWith('--test-reporter')) ? [] : [`--test-reporter=${pathToFileURL(join(root, 'scripts', 'test-reporter.mjs')).href}`];
   run(
     process.execPath,
-    ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, `--test-timeout=${TEST_TIMEOUT_MS}`, ...flags, ...files],
+    ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, `--test-timeout=${TEST_TIMEOUT_MS}`, ...reporter, ...flags, ...files],
     {
       // The SDK's notice that future releases need Node 22 is not about this run; it would
       // otherwise be printed once per test file.
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       ...process.env,
       ...localstack.env,
+      BLOBSERVER_TEST_OUTPUT_LOG: OUTPUT_LOG,
     },
     root,
     localstack.cleanup,

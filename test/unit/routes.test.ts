@@ -12,7 +12,8 @@ import { toEvent } from '../../local/event.js';
  * matches: every entry must be served by the router of its side, and by that side only.
  */
 describe('ROUTES and the two routers', () => {
-  const deps = createDeps(readConfig({ BLOBSERVER_AUTH: 'userpass:alice:secret', BLOBSERVER_SIGNING_KEY_FILE: '/nonexistent/keys.json' }));
+  // No metrics: the routers would print an EMF line per request (telemetry.test.ts checks what they record).
+  const deps = createDeps(readConfig({ BLOBSERVER_AUTH: 'userpass:alice:secret', BLOBSERVER_SIGNING_KEY_FILE: '/nonexistent/keys.json', POWERTOOLS_METRICS_DISABLED: 'true' }));
   const sides = { read: createReadSide(deps), write: createWriteSide(deps) };
   // Without credentials every handler refuses before touching storage; the router's own
   // answer for an unknown route key is 404 "no such endpoint".
