@@ -33,9 +33,7 @@ export function matchRoute(method: string, path: string): RouteMatch | undefined
 export function matchRoute<R extends RoutePattern>(method: string, path: string, routes: readonly R[]): RouteMatch<R> | undefined;
 export function matchRoute(method: string, path: string, routes: readonly RoutePattern[] = ROUTES): RouteMatch<RoutePattern> | undefined {
   const segments = path.split('/');
-  // Like API Gateway, a literal route wins over one with a {parameter} in the same place.
-  const ordered = [...routes].sort((a, b) => a.path.split('{').length - b.path.split('{').length);
-  for (const route of ordered) {
+  for (const route of inMatchOrder(routes)) {
     if (route.method !== method) continue;
     const template = route.path.split('/');
     if (template.length !== segments.length) continue;
@@ -55,6 +53,18 @@ export function matchRoute(method: string, path: string, routes: readonly RouteP
     if (ok) return { route, pathParameters: params };
   }
   return undefined;
+}
+
+const matchOrders = new WeakMap<readonly RoutePattern[], readonly RoutePattern[]>();
+
+/** Like API Gateway, a literal route wins over one with a {parameter} in the same place: fewer parameters first (sorted once per route table). */
+function inMatchOrder(routes: readonly RoutePattern[]): readonly RoutePattern[] {
+  let ordered = matchOrders.get(routes);
+  if (!ordered) {
+    ordered = [...routes].sort((a, b) => a.path.split('{').length - b.path.split('{').length);
+    matchOrders.set(routes, ordered);
+  }
+  return ordered;
 }
 
 /** Content types API Gateway passes as text; everything else arrives base64-encoded. */
@@ -106,14 +116,23 @@ export function toEvent(req: PlainRequest, match: RouteMatch<RoutePattern> | und
   };
 }
 
+/**
+ * The bytes of `JSON.stringify(payload)`. A base64 body (most of an upload's event or a blob's
+ * response) is not serialised for it: its characters need no escaping, so it adds its length.
+ */
+function jsonBytes(payload: HttpEvent | HttpResult): number {
+  if (!payload.isBase64Encoded || !payload.body) return Buffer.byteLength(JSON.stringify(payload));
+  return Buffer.byteLength(JSON.stringify({ ...payload, body: '' })) + payload.body.length;
+}
+
 /** Whether Lambda would refuse this event as over its invocation payload limit. */
 export function exceedsEventLimit(event: HttpEvent): boolean {
-  return Buffer.byteLength(JSON.stringify(event)) > LAMBDA_EVENT_LIMIT;
+  return jsonBytes(event) > LAMBDA_EVENT_LIMIT;
 }
 
 /** Whether Lambda would fail this (buffered) response as over its payload limit. */
 export function exceedsResponseLimit(result: HttpResult): boolean {
-  return Buffer.byteLength(JSON.stringify(result)) > LAMBDA_RESPONSE_LIMIT;
+  return jsonBytes(result) > LAMBDA_RESPONSE_LIMIT;
 }
 
 /** What API Gateway answers when the function's response was too large to return. */

@@ -129,6 +129,15 @@ describe('the Lambda event size limit', () => {
     // A body just under the limit once base64-encoded still overflows with the event around it.
     assert.equal(exceedsEventLimit(uploadOf(Math.floor((LAMBDA_EVENT_LIMIT * 3) / 4) - 3)), true);
   });
+
+  it('refuses an event one byte over the limit as serialised, and takes one exactly at it', () => {
+    const body = Buffer.alloc(4_700_000, 0x61);
+    const upload = (pad: string) => toEvent({ method: 'POST', url: '/camli/upload', headers: { 'content-type': 'application/octet-stream', 'x-pad': pad }, body, sourceIp: '127.0.0.1' }, matchRoute('POST', '/camli/upload'));
+    const atLimit = 'q'.repeat(LAMBDA_EVENT_LIMIT - Buffer.byteLength(JSON.stringify(upload(''))));
+    assert.equal(Buffer.byteLength(JSON.stringify(upload(atLimit))), LAMBDA_EVENT_LIMIT);
+    assert.equal(exceedsEventLimit(upload(atLimit)), false);
+    assert.equal(exceedsEventLimit(upload(atLimit + 'q')), true);
+  });
 });
 
 describe('fromResult (handler result -> HTTP response)', () => {
