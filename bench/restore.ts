@@ -30,7 +30,7 @@ import { fmt, table } from './table.js';
  *    which splits the CPU into the server's alone (what Lambda bills) and the emulators'.
  *
  * BENCH_RESTORE_REPS sets the runs of a and b (default 3); BENCH_RESTORE_TREE=small uses a
- * 31 MB tree instead of the issue's 126 MB one.
+ * 31 MB tree instead of the issue's 126 MB one; BENCH_RESTORE_ONLY=cpu runs d alone.
  */
 
 const BIN = fileURLToPath(new URL('../client/bin/blobserver.js', import.meta.url));
@@ -83,6 +83,7 @@ export async function restoreBench(): Promise<void> {
   const work = await mkdtemp(join(tmpdir(), 'blobserver-bench-restore-'));
   const closers: (() => Promise<void>)[] = [];
   try {
+    if (process.env.BENCH_RESTORE_ONLY === 'cpu') return await serverCpu(work, pkPut, pkGet);
     const tree = join(work, 'tree');
     const bytes = await makeTree(tree, shape);
     const want = JSON.stringify(await treeListing(tree));
@@ -223,7 +224,7 @@ const CPU_VARIANTS = [
   { name: 'server only, aws-clients.ts cuts', sdkDefaults: false, child: true },
 ] as const satisfies readonly CpuVariant[];
 
-export async function serverCpu(work: string, pkPut?: string, pkGet?: string): Promise<void> {
+async function serverCpu(work: string, pkPut?: string, pkGet?: string): Promise<void> {
   const treeA = join(work, 'cpu-a', 'tree');
   const treeB = join(work, 'cpu-b', 'tree');
   await makeTree(treeA, CPU_TREE);
