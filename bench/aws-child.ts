@@ -1,9 +1,9 @@
 import { fork } from 'node:child_process';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { S3RVER_CREDENTIALS, startDynalite, startS3rver } from '../local/emulators.js';
+import { S3RVER_CREDENTIALS } from '../local/emulators.js';
 import { startS3Front } from '../local/s3-front.js';
 import { presignEndpoint } from '../local/server.js';
+import { dynaliteBackend } from '../test/support/backends.js';
 
 /**
  * "AWS" in a child process, for splitting the local server's CPU as Lambda bills it: dynalite,
@@ -55,26 +55,19 @@ export async function startAwsChild(dir: string): Promise<AwsChild> {
 }
 
 async function runChild(dir: string): Promise<void> {
-  const [s3, dynamodb] = await Promise.all([startS3rver(join(dir, 's3')), startDynalite(join(dir, 'dynamodb'))]);
-  const front = await startS3Front(s3.endpoint, '127.0.0.1', { verify: S3RVER_CREDENTIALS });
-  const ready: Ready = {
-    env: {
-      AWS_ENDPOINT_URL_S3: s3.endpoint,
-      AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint,
-      // As the local server names its own front: the other loopback name (see presignEndpoint).
-      BLOBSERVER_S3_PUBLIC_ENDPOINT: presignEndpoint(front.endpoint, '127.0.0.1')!,
-      AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
-      AWS_REGION: 'us-east-1',
-    },
-  };
+  const aws = await dynaliteBackend(dir);
+  const front = await startS3Front(aws.env.AWS_ENDPOINT_URL_S3, '127.0.0.1', { verify: S3RVER_CREDENTIALS });
+  // Named as the local server names its own front: by the other loopback name (see presignEndpoint).
+  const ready: Ready = { env: { ...aws.env, BLOBSERVER_S3_PUBLIC_ENDPOINT: presignEndpoint(front.endpoint, '127.0.0.1')! } };
   process.send!(ready);
+  // Never outlives the bench.
+  process.on('disconnect', () => process.exit(0));
   process.on('message', async (m) => {
     if (m === 'cpu') {
       const c = process.cpuUsage();
       process.send!({ cpuMs: (c.user + c.system) / 1000 });
     } else if (m === 'close') {
-      await Promise.all([front.close(), s3.close(), dynamodb.close()]);
+      await Promise.all([front.close(), aws.close()]);
       process.exit(0);
     }
   });
