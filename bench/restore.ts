@@ -83,7 +83,7 @@ export async function restoreBench(): Promise<void> {
   const work = await mkdtemp(join(tmpdir(), 'blobserver-bench-restore-'));
   const closers: (() => Promise<void>)[] = [];
   try {
-    if (process.env.BENCH_RESTORE_ONLY === 'cpu') return await serverCpu(work, pkPut, pkGet);
+    if (process.env['BENCH_RESTORE_ONLY'] === 'cpu') return await serverCpu(work, pkPut, pkGet);
     const tree = join(work, 'tree');
     const bytes = await makeTree(tree, shape);
     const want = JSON.stringify(await treeListing(tree));
