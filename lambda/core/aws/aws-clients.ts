@@ -27,7 +27,9 @@ import { DYNAMODB_REQUEST_TIMEOUT_MS } from '../limits.js';
  * Measured and not kept: building the user agent's fixed sections once (no gain measurable).
  * Seen and left alone: the SDK copies the same config three more times per request (endpoint
  * resolution, serialisation, deserialisation) inside its own middleware; cutting those means
- * replacing SDK middleware, which would not stay identical across SDK releases.
+ * replacing SDK middleware, which would not stay identical across SDK releases. The retry
+ * middleware's bookkeeping (quota token, invocation-id and attempt headers) is part of the
+ * requests and of the retries, so it stays.
  */
 
 /** Region, endpoint and credentials as every client takes them; an absent endpoint or credentials means the SDK's default. */
