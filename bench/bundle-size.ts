@@ -89,7 +89,12 @@ for (const name of Object.keys(ENTRIES) as EntryName[]) {
     `${median(withMaps).toFixed(1)} ms / ${Math.min(...withMaps).toFixed(1)} ms`,
     `${median(withoutMaps).toFixed(1)} ms`,
   ]);
-  details.push(`${name}: ${byPackage(metafile, file).slice(0, 6).map(([p, n]) => `${p} ${kib(n)}`).join(', ')}`);
+  details.push(
+    `${name}: ${byPackage(metafile, file)
+      .slice(0, 6)
+      .map(([p, n]) => `${p} ${kib(n)}`)
+      .join(', ')}`,
+  );
 }
 console.log(table(header, rows));
 console.log(`\nlargest contributors:\n${details.join('\n')}`);

@@ -23,7 +23,13 @@ const BIN = fileURLToPath(new URL('../client/bin/blobserver.js', import.meta.url
 
 /** A fresh local server behind a request-counting proxy. */
 async function countedServer(dir: string) {
-  const server = await startLocalServer({ BLOBSERVER_DATA_DIR: dir, PORT: '0', BLOBSERVER_HOST: '127.0.0.1', BLOBSERVER_AUTH: AUTH, POWERTOOLS_LOG_LEVEL: 'CRITICAL' });
+  const server = await startLocalServer({
+    BLOBSERVER_DATA_DIR: dir,
+    PORT: '0',
+    BLOBSERVER_HOST: '127.0.0.1',
+    BLOBSERVER_AUTH: AUTH,
+    POWERTOOLS_LOG_LEVEL: 'CRITICAL',
+  });
   const target = new URL(server.url);
   let requests = 0;
   const proxy = createServer((req, res) => {
@@ -43,7 +49,9 @@ async function countedServer(dir: string) {
       let n = 0;
       let after = '';
       for (;;) {
-        const page = (await (await fetch(`${server.url}/camli/enumerate-blobs?limit=10000&after=${after}`, { headers: { authorization: AUTHORIZATION } })).json()) as { blobs: unknown[]; continueAfter?: string };
+        const page = (await (
+          await fetch(`${server.url}/camli/enumerate-blobs?limit=10000&after=${after}`, { headers: { authorization: AUTHORIZATION } })
+        ).json()) as { blobs: unknown[]; continueAfter?: string };
         n += page.blobs.length;
         if (!page.continueAfter) return n;
         after = page.continueAfter;
@@ -95,7 +103,9 @@ export async function clientPutBench(): Promise<void> {
         }
       }
     }
-    console.log(`\n8. put of ${TREE.small.count} x 32 KiB + ${TREE.large.count} x 3 MB files (${fmt(bytes / 1e6)} MB) to a fresh local server per run, median of ${reps} run(s)`);
+    console.log(
+      `\n8. put of ${TREE.small.count} x 32 KiB + ${TREE.large.count} x 3 MB files (${fmt(bytes / 1e6)} MB) to a fresh local server per run, median of ${reps} run(s)`,
+    );
     const rows = [...results].map(([name, runs]) => {
       const ms = median(runs.map((r) => r.ms));
       const r = runs[0]!;

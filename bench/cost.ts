@@ -71,7 +71,8 @@ export function ddbUnits(req: ProxiedRequest): { read: number; write: number } {
       return { read: 0, write: 1 };
     case 'BatchWriteItem': {
       let write = 0;
-      for (const reqs of Object.values(body.RequestItems ?? {}) as WriteRequest[][]) for (const r of reqs) write += r.PutRequest ? kb(r.PutRequest.Item, 1024) : 1;
+      for (const reqs of Object.values(body.RequestItems ?? {}) as WriteRequest[][])
+        for (const r of reqs) write += r.PutRequest ? kb(r.PutRequest.Item, 1024) : 1;
       return { read: 0, write };
     }
     case 'TransactWriteItems':
@@ -80,7 +81,8 @@ export function ddbUnits(req: ProxiedRequest): { read: number; write: number } {
       return { read: consistent(body.ConsistentRead), write: 0 };
     case 'BatchGetItem': {
       let read = 0;
-      for (const t of Object.values(body.RequestItems ?? {}) as { Keys?: unknown[]; ConsistentRead?: boolean }[]) read += (t.Keys?.length ?? 0) * consistent(t.ConsistentRead);
+      for (const t of Object.values(body.RequestItems ?? {}) as { Keys?: unknown[]; ConsistentRead?: boolean }[])
+        read += (t.Keys?.length ?? 0) * consistent(t.ConsistentRead);
       return { read, write: 0 };
     }
     case 'TransactGetItems':
@@ -123,7 +125,10 @@ export interface Cost {
 
 export function costOf(u: Usage): Cost {
   const api = u.apiRequests * PRICES.httpApiRequest;
-  const lambda = u.functions.reduce((sum, f) => sum + f.invocations * PRICES.lambdaRequest + (f.billedMs / 1000) * (f.memoryMb / 1024) * PRICES.lambdaArmGbSecond, 0);
+  const lambda = u.functions.reduce(
+    (sum, f) => sum + f.invocations * PRICES.lambdaRequest + (f.billedMs / 1000) * (f.memoryMb / 1024) * PRICES.lambdaArmGbSecond,
+    0,
+  );
   const s3 = u.s3.tier1 * PRICES.s3Tier1 + u.s3.tier2 * PRICES.s3Tier2;
   const ddb = u.ddb.writeUnits * PRICES.ddbWriteUnit + u.ddb.readUnits * PRICES.ddbReadUnit;
   return { api, lambda, s3, ddb, total: api + lambda + s3 + ddb };

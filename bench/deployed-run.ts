@@ -99,13 +99,14 @@ async function main(): Promise<void> {
       phases.push({ tool, what, bytes, seconds, usage: usageSince(stack, from) });
     };
 
-    const clients: { name: string; put: (tree: string, home: string) => Promise<string>; get: (ref: string, out: string, home: string) => Promise<unknown> }[] = [
-      {
-        name: 'blobserver',
-        put: (tree) => runTool(process.execPath, [BIN, 'put', tree], { BLOBSERVER_URL: stack.url, BLOBSERVER_AUTH: userpass }),
-        get: (ref, out) => runTool(process.execPath, [BIN, 'get', ref, '-o', out], { BLOBSERVER_URL: stack.url, BLOBSERVER_AUTH: userpass }),
-      },
-    ];
+    const clients: { name: string; put: (tree: string, home: string) => Promise<string>; get: (ref: string, out: string, home: string) => Promise<unknown> }[] =
+      [
+        {
+          name: 'blobserver',
+          put: (tree) => runTool(process.execPath, [BIN, 'put', tree], { BLOBSERVER_URL: stack.url, BLOBSERVER_AUTH: userpass }),
+          get: (ref, out) => runTool(process.execPath, [BIN, 'get', ref, '-o', out], { BLOBSERVER_URL: stack.url, BLOBSERVER_AUTH: userpass }),
+        },
+      ];
     if (process.env['PK_PUT'] && process.env['PK_GET']) {
       const [pkPut, pkGet] = [process.env['PK_PUT'], process.env['PK_GET']];
       clients.push({
@@ -132,7 +133,16 @@ async function main(): Promise<void> {
         ['function', 'memory MB', 'environments (cold starts)', 'init ms (median)', 'init ms (max)', 'invocations', 'invoke ms (median)', 'invoke ms (p90)'],
         [...stack.functions].map(([id, f]) => {
           const sorted = [...f.stats.invokeMs].sort((a, b) => a - b);
-          return [id, String(f.spec.memoryMb), String(f.stats.initMs.length), fmt(median(f.stats.initMs)), fmt(Math.max(...f.stats.initMs)), String(sorted.length), fmt(median(sorted), 1), fmt(sorted[Math.floor(sorted.length * 0.9)] ?? NaN, 1)];
+          return [
+            id,
+            String(f.spec.memoryMb),
+            String(f.stats.initMs.length),
+            fmt(median(f.stats.initMs)),
+            fmt(Math.max(...f.stats.initMs)),
+            String(sorted.length),
+            fmt(median(sorted), 1),
+            fmt(sorted[Math.floor(sorted.length * 0.9)] ?? NaN, 1),
+          ];
         }),
       ),
     );
@@ -144,7 +154,21 @@ async function main(): Promise<void> {
     const GB = 1e9;
     console.log(
       table(
-        ['client', 'MB', 's', 'API requests', 'invocations', 'Lambda GB-s', 'S3 tier1/tier2 (copies)', 'DynamoDB WRU/RRU', 'API $/GB', 'Lambda $/GB', 'S3 $/GB', 'DynamoDB $/GB', 'total $/GB'],
+        [
+          'client',
+          'MB',
+          's',
+          'API requests',
+          'invocations',
+          'Lambda GB-s',
+          'S3 tier1/tier2 (copies)',
+          'DynamoDB WRU/RRU',
+          'API $/GB',
+          'Lambda $/GB',
+          'S3 $/GB',
+          'DynamoDB $/GB',
+          'total $/GB',
+        ],
         phases.map((p) => {
           const c = costOf(p.usage);
           const per = (x: number) => fmt((x / p.bytes) * GB, 4);

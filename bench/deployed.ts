@@ -26,7 +26,9 @@ export async function deployedBench(): Promise<void> {
   }
   const nodeArgs = ['--import', 'tsx', RUN];
   const [cmd, args] =
-    process.env['BLOBSERVER_TEST_NETNS'] === '1' ? [process.execPath, nodeArgs] : ['unshare', ['-n', 'sh', '-c', 'ip link set lo up && exec "$0" "$@"', process.execPath, ...nodeArgs]];
+    process.env['BLOBSERVER_TEST_NETNS'] === '1'
+      ? [process.execPath, nodeArgs]
+      : ['unshare', ['-n', 'sh', '-c', 'ip link set lo up && exec "$0" "$@"', process.execPath, ...nodeArgs]];
   await new Promise<void>((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: 'inherit', env: { ...process.env, BLOBSERVER_TEST_NETNS: '1' } });
     child.on('error', reject);

@@ -24,7 +24,13 @@ export interface LargeBlobFigures {
 
 export async function largeBlobLane(reps: number, size: number): Promise<LargeBlobFigures> {
   return withDataDir(async (dir) => {
-    const server = await startLocalServer({ BLOBSERVER_DATA_DIR: dir, PORT: '0', BLOBSERVER_HOST: '127.0.0.1', BLOBSERVER_AUTH: AUTH, POWERTOOLS_LOG_LEVEL: 'ERROR' });
+    const server = await startLocalServer({
+      BLOBSERVER_DATA_DIR: dir,
+      PORT: '0',
+      BLOBSERVER_HOST: '127.0.0.1',
+      BLOBSERVER_AUTH: AUTH,
+      POWERTOOLS_LOG_LEVEL: 'ERROR',
+    });
     try {
       const fresh = () => {
         const data = randomBytes(size);
@@ -61,11 +67,15 @@ export async function largeBlobLane(reps: number, size: number): Promise<LargeBl
 
       // End to end, as a client: preupload, POST the form, follow the 303.
       const blobs = Array.from({ length: reps + 1 }, fresh);
-      const endToEnd = await timeRuns(reps, async () => {
-        const b = blobs.pop()!;
-        const { uploadForm } = await preupload(server, [b.ref]);
-        await complete(await postFormRedirected(uploadForm, b.data, b.ref));
-      }, 1);
+      const endToEnd = await timeRuns(
+        reps,
+        async () => {
+          const b = blobs.pop()!;
+          const { uploadForm } = await preupload(server, [b.ref]);
+          await complete(await postFormRedirected(uploadForm, b.data, b.ref));
+        },
+        1,
+      );
 
       const mbps = (ms: number[]) => size / 1e6 / (median(ms) / 1000);
       return { size, completionMbps: mbps(completions), rawHashMbps: mbps(hashes), completionVsRaw: median(ratios), endToEndMs: median(endToEnd) };

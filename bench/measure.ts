@@ -31,12 +31,7 @@ export const MiB = 1024 * 1024;
  * machine; returns each one's runs and the median of the per-pair ratios time(a) / time(b).
  * Both first run untimed for `warmupMs`, long enough for V8 to optimise the code under test.
  */
-export async function pairedRuns(
-  reps: number,
-  a: () => unknown,
-  b: () => unknown,
-  warmupMs = 500,
-): Promise<{ a: number[]; b: number[]; ratio: number }> {
+export async function pairedRuns(reps: number, a: () => unknown, b: () => unknown, warmupMs = 500): Promise<{ a: number[]; b: number[]; ratio: number }> {
   const fns = { a, b };
   const runs = { a: [] as number[], b: [] as number[] };
   for (const deadline = Date.now() + warmupMs; Date.now() < deadline; ) for (const fn of [a, b]) await fn();

@@ -39,7 +39,9 @@ export function runTool(cmd: string, args: string[], env: NodeJS.ProcessEnv): Pr
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (err += d));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(out.trim().split('\n').pop()!.trim()) : reject(new Error(`${cmd} ${args.join(' ')}: exit ${code}\n${err.slice(-2000)}`))));
+    child.on('close', (code) =>
+      code === 0 ? resolve(out.trim().split('\n').pop()!.trim()) : reject(new Error(`${cmd} ${args.join(' ')}: exit ${code}\n${err.slice(-2000)}`)),
+    );
   });
 }
 
@@ -81,7 +83,8 @@ export async function perkeepTree(pkPut: string, pkGet: string): Promise<Perkeep
       await runTool(pkGet, ['-o', out, ref], getEnv);
       const getSeconds = (Date.now() - t1) / 1000;
       const [want, got] = [await treeSize(tree), await treeSize(out)];
-      if (want.files !== got.files || want.bytes !== got.bytes) throw new Error(`pk-get rebuilt ${got.files} files / ${got.bytes} bytes of ${want.files} / ${want.bytes}`);
+      if (want.files !== got.files || want.bytes !== got.bytes)
+        throw new Error(`pk-get rebuilt ${got.files} files / ${got.bytes} bytes of ${want.files} / ${want.bytes}`);
       return { ...want, putSeconds, getSeconds };
     } finally {
       await server.close();

@@ -37,7 +37,10 @@ export async function startPerkeepd(binary: string, dir: string): Promise<{ url:
       },
     }),
   );
-  const child = spawn(binary, ['-openbrowser=false', `-configfile=${config}`], { env: { PATH: process.env['PATH'], HOME: join(dir, 'home') }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(binary, ['-openbrowser=false', `-configfile=${config}`], {
+    env: { PATH: process.env['PATH'], HOME: join(dir, 'home') },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let log = '';
   child.stderr.on('data', (d) => (log = (log + d).slice(-4000)));
   const exited = new Promise<void>((ok) => child.once('exit', () => ok()));
@@ -46,7 +49,10 @@ export async function startPerkeepd(binary: string, dir: string): Promise<{ url:
   const authorization = 'Basic ' + Buffer.from(`${username}:${password}`).toString('base64');
   for (const deadline = Date.now() + 30_000; ; ) {
     if (child.exitCode !== null) throw new Error(`perkeepd exited (${child.exitCode}): ${log}`);
-    const up = await fetch(`${url}/?camli.mode=config`, { headers: { authorization } }).then((r) => r.status === 200, () => false);
+    const up = await fetch(`${url}/?camli.mode=config`, { headers: { authorization } }).then(
+      (r) => r.status === 200,
+      () => false,
+    );
     if (up) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');

@@ -124,19 +124,37 @@ export async function restoreBench(): Promise<void> {
     console.log(
       table(
         ['tool -> server', 'wall s', 'MB/s', 'local server CPU s'],
-        [...puts].map(([name, runs]) => [name, fmt(median(runs.map((r) => r.seconds)), 2), fmt(bytes / 1e6 / median(runs.map((r) => r.seconds)), 1), name.startsWith('blobserver') ? fmt(median(runs.map((r) => r.cpuMs)) / 1000, 2) : '-']),
+        [...puts].map(([name, runs]) => [
+          name,
+          fmt(median(runs.map((r) => r.seconds)), 2),
+          fmt(bytes / 1e6 / median(runs.map((r) => r.seconds)), 1),
+          name.startsWith('blobserver') ? fmt(median(runs.map((r) => r.cpuMs)) / 1000, 2) : '-',
+        ]),
       ),
     );
     if (theirs) {
       const pkS = median(puts.get('pk-put file -> perkeepd')!.map((t) => t.seconds));
-      console.log(`   same root ref: ${theirs.ref === ours!.ref ? 'yes' : 'NO'}; target: blobserver put at least as fast as pk-put to perkeepd: ${ourPutS <= pkS ? 'met' : 'NOT met'} (${fmt(pkS / ourPutS, 2)}x)`);
+      console.log(
+        `   same root ref: ${theirs.ref === ours!.ref ? 'yes' : 'NO'}; target: blobserver put at least as fast as pk-put to perkeepd: ${ourPutS <= pkS ? 'met' : 'NOT met'} (${fmt(pkS / ourPutS, 2)}x)`,
+      );
     } else console.log('   (set PERKEEPD and PK_PUT to compare with pk-put file to perkeepd)');
 
     // b. restore, interleaved, each checked byte for byte.
     const restores = new Map<string, { run: (out: string, home: string) => Promise<unknown>; runs: Timed[] }>();
-    restores.set('blobserver get <- local server', { run: (out) => runTool(process.execPath, [BIN, 'get', ours!.ref, '-o', out], ourEnv(ours!.server.url, work)), runs: [] });
-    if (pkGet) restores.set('pk-get <- local server', { run: async (out, home) => runTool(pkGet, ['-o', out, ours!.ref], await perkeepClientEnv(home, ours!.server.url)), runs: [] });
-    if (pkGet && theirs) restores.set('pk-get <- perkeepd', { run: async (out, home) => runTool(pkGet, ['-o', out, theirs!.ref], await perkeepClientEnv(home, theirs!.url)), runs: [] });
+    restores.set('blobserver get <- local server', {
+      run: (out) => runTool(process.execPath, [BIN, 'get', ours!.ref, '-o', out], ourEnv(ours!.server.url, work)),
+      runs: [],
+    });
+    if (pkGet)
+      restores.set('pk-get <- local server', {
+        run: async (out, home) => runTool(pkGet, ['-o', out, ours!.ref], await perkeepClientEnv(home, ours!.server.url)),
+        runs: [],
+      });
+    if (pkGet && theirs)
+      restores.set('pk-get <- perkeepd', {
+        run: async (out, home) => runTool(pkGet, ['-o', out, theirs!.ref], await perkeepClientEnv(home, theirs!.url)),
+        runs: [],
+      });
     for (let rep = 0; rep < reps; rep++) {
       for (const name of rotated([...restores.keys()], rep)) {
         const out = join(work, `out-${rep}-${name.replace(/\W+/g, '-')}`);
@@ -155,7 +173,13 @@ export async function restoreBench(): Promise<void> {
         ['tool <- server', 'wall s', 'MB/s', 'x blobserver get', 'local server CPU s'],
         [...restores].map(([name, r]) => {
           const s = median(r.runs.map((x) => x.seconds));
-          return [name, fmt(s, 2), fmt(bytes / 1e6 / s, 1), fmt(s / oursS, 2), name.includes('local server') ? fmt(median(r.runs.map((x) => x.cpuMs)) / 1000, 2) : '-'];
+          return [
+            name,
+            fmt(s, 2),
+            fmt(bytes / 1e6 / s, 1),
+            fmt(s / oursS, 2),
+            name.includes('local server') ? fmt(median(r.runs.map((x) => x.cpuMs)) / 1000, 2) : '-',
+          ];
         }),
       ),
     );
@@ -179,7 +203,7 @@ export async function restoreBench(): Promise<void> {
         ['requests', 'count', 'per blob', 'target'],
         [
           ['to the server (function invocations)', String(counted.server), fmt(counted.server / counted.blobs, 4), '<= 0.02'],
-          ['S3 GETs (the server\'s and the client\'s)', String(counted.s3Gets), fmt(counted.s3Gets / counted.blobs, 4), '<= 0.1'],
+          ["S3 GETs (the server's and the client's)", String(counted.s3Gets), fmt(counted.s3Gets / counted.blobs, 4), '<= 0.1'],
         ],
       ),
     );
@@ -252,17 +276,34 @@ async function serverCpu(work: string, pkPut?: string, pkGet?: string): Promise<
         server = await localServer(join(dir, 'data'), { BLOBSERVER_SDK_DEFAULTS: String(variant.sdkDefaults), ...aws?.env });
         const url = server.url;
         let refA = '';
-        if (pkPut) await measured(phases[0], async () => (refA = await runTool(pkPut, ['file', treeA], await perkeepClientEnv(join(dir, 'put-a'), url))), () => blobCount(url));
+        if (pkPut)
+          await measured(
+            phases[0],
+            async () => (refA = await runTool(pkPut, ['file', treeA], await perkeepClientEnv(join(dir, 'put-a'), url))),
+            () => blobCount(url),
+          );
         const before = pkPut ? await blobCount(url) : 0;
         let put!: { ref: string; blobs: number };
-        await measured(phases[1], async () => (put = await ourPut(url, treeB, work)), async () => (await blobCount(url)) - before);
+        await measured(
+          phases[1],
+          async () => (put = await ourPut(url, treeB, work)),
+          async () => (await blobCount(url)) - before,
+        );
         const outB = join(dir, 'out-b');
         await mkdir(outB);
-        await measured(phases[2], () => runTool(process.execPath, [BIN, 'get', put.ref, '-o', outB], ourEnv(url, work)), () => put.blobs);
+        await measured(
+          phases[2],
+          () => runTool(process.execPath, [BIN, 'get', put.ref, '-o', outB], ourEnv(url, work)),
+          () => put.blobs,
+        );
         if (pkGet && refA) {
           const outA = join(dir, 'out-a');
           await mkdir(outA);
-          await measured(phases[3], async () => runTool(pkGet, ['-o', outA, refA], await perkeepClientEnv(join(dir, 'get-a'), url)), () => before);
+          await measured(
+            phases[3],
+            async () => runTool(pkGet, ['-o', outA, refA], await perkeepClientEnv(join(dir, 'get-a'), url)),
+            () => before,
+          );
         }
       } finally {
         await server?.close();
@@ -273,7 +314,7 @@ async function serverCpu(work: string, pkPut?: string, pkGet?: string): Promise<
   console.log(
     `\n10d. local server CPU ms per blob, ${CPU_TREE.small.count} x 32 KiB + ${CPU_TREE.large.count} x 3 MB trees, fresh server per run, interleaved, median of ${reps}. ` +
       'In-process: this process runs the server and its embedded dynalite + s3rver (as `npm start` does). Server only: the emulators and the S3 front run in a child process ' +
-      '(bench/aws-child.ts), so this process is the handlers + AWS SDK + HTTP, what Lambda bills; the child\'s CPU is the emulators\'. Clients are child processes, never counted.',
+      "(bench/aws-child.ts), so this process is the handlers + AWS SDK + HTTP, what Lambda bills; the child's CPU is the emulators'. Clients are child processes, never counted.",
   );
   const cell = (key: string) => (perBlob.has(key) ? fmt(median(perBlob.get(key)!), 2) : '-');
   const [inDefaults, inCuts, soloDefaults, soloCuts] = CPU_VARIANTS;
@@ -293,7 +334,10 @@ async function serverCpu(work: string, pkPut?: string, pkGet?: string): Promise<
   console.log(table(['case', inDefaults.name, inCuts.name, 'ratio', soloDefaults.name, soloCuts.name, 'ratio', 'emulators only (child), cuts run'], rows));
   if (!pkPut) console.log('   (set PK_PUT and PK_GET for the one-blob rows)');
   const oneBlob = perBlob.get(`${phases[0]}|${inCuts.name}`);
-  if (oneBlob) console.log(`   target: one-blob uploads <= 3 ms of server CPU per blob (in-process): ${median(oneBlob) <= 3 ? 'met' : 'NOT met'} (${fmt(median(oneBlob), 2)})`);
+  if (oneBlob)
+    console.log(
+      `   target: one-blob uploads <= 3 ms of server CPU per blob (in-process): ${median(oneBlob) <= 3 ? 'met' : 'NOT met'} (${fmt(median(oneBlob), 2)})`,
+    );
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

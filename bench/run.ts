@@ -33,7 +33,9 @@ process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
 const started = Date.now();
 const cpu = cpus();
 console.log(`blobserver benchmark: node ${process.version}, ${cpu.length} CPUs (${cpu[0]?.model.trim() ?? 'unknown'}), ${process.platform}/${process.arch}`);
-console.log(`medians of ${REPS.hash}/${REPS.parse}/${REPS.e2e}/${REPS.preupload}/${REPS.cost} runs (hash/parse/end-to-end/preupload/storage); MB = 10^6 bytes\n`);
+console.log(
+  `medians of ${REPS.hash}/${REPS.parse}/${REPS.e2e}/${REPS.preupload}/${REPS.cost} runs (hash/parse/end-to-end/preupload/storage); MB = 10^6 bytes\n`,
+);
 
 // 1. Raw hashing.
 const raw = new Map<HashName, RawHashFigures>();
@@ -79,7 +81,12 @@ const e2e = await endToEndUpload(REPS.e2e, [
   { label: '1 x 4 MiB blob', parts: 1, partSize: 4 * MiB },
 ]);
 console.log('\n3. end-to-end upload, HTTP -> local server -> embedded dynalite + s3rver (fresh sha224 blobs)');
-console.log(table(['upload', 'MB/s', 'median ms'], e2e.cases.map((c) => [c.label, fmt(c.mbps, 1), fmt(c.medianMs)])));
+console.log(
+  table(
+    ['upload', 'MB/s', 'median ms'],
+    e2e.cases.map((c) => [c.label, fmt(c.mbps, 1), fmt(c.medianMs)]),
+  ),
+);
 
 // 4. Preupload latency and DynamoDB requests.
 const pre = await preuploadLatency(REPS.preupload, [1, 100, 1000]);
@@ -91,7 +98,9 @@ console.log(
   ),
 );
 const thousand = pre.find((p) => p.refs === 1000)!;
-console.log(`   target: 1000 refs -> <= ${PREUPLOAD_DDB_TARGET} DynamoDB requests: ${thousand.ddbRequests <= PREUPLOAD_DDB_TARGET ? 'met' : 'NOT met'} (${thousand.ddbRequests})`);
+console.log(
+  `   target: 1000 refs -> <= ${PREUPLOAD_DDB_TARGET} DynamoDB requests: ${thousand.ddbRequests <= PREUPLOAD_DDB_TARGET ? 'met' : 'NOT met'} (${thousand.ddbRequests})`,
+);
 
 // 5. Storage requests per blob and MB/s, for the storage model.
 const cost = await storageCost(REPS.cost, SMALL_PARTS, SMALL_PART);
@@ -116,7 +125,15 @@ console.log(
 if (process.env['PK_PUT'] && process.env['PK_GET']) {
   const pk = await perkeepTree(process.env['PK_PUT'], process.env['PK_GET']);
   console.log(`\n6. Perkeep clients against the local server (embedded emulators): ${pk.files} files, ${fmt(pk.bytes / 1e6, 1)} MB`);
-  console.log(table(['client', 'seconds', 'MB/s'], [['pk-put file', fmt(pk.putSeconds, 1), fmt(pk.bytes / 1e6 / pk.putSeconds, 1)], ['pk-get -o', fmt(pk.getSeconds, 1), fmt(pk.bytes / 1e6 / pk.getSeconds, 1)]]));
+  console.log(
+    table(
+      ['client', 'seconds', 'MB/s'],
+      [
+        ['pk-put file', fmt(pk.putSeconds, 1), fmt(pk.bytes / 1e6 / pk.putSeconds, 1)],
+        ['pk-get -o', fmt(pk.getSeconds, 1), fmt(pk.bytes / 1e6 / pk.getSeconds, 1)],
+      ],
+    ),
+  );
 } else {
   console.log('\n6. Perkeep clients: skipped (set PK_PUT and PK_GET to pk-put and pk-get binaries)');
 }
@@ -146,7 +163,12 @@ await (await import('./client-put.js')).clientPutBench();
 // 9. The slowest request the write side accepts, against the function timeout.
 const worst = await worstAcceptedUpload(REPS.worst, MAX_PARTS_PER_REQUEST);
 console.log(`\n9. worst accepted upload request: ${MAX_PARTS_PER_REQUEST} parts (the cap) of 16 bytes each, HTTP -> local server -> dynalite + s3rver`);
-console.log(table(['median ms', 'max ms', 'function timeout ms', 'max of timeout'], [[fmt(worst.medianMs), fmt(worst.maxMs), fmt(FUNCTION_TIMEOUT_SECONDS * 1000), pct(worst.maxMs / (FUNCTION_TIMEOUT_SECONDS * 1000))]]));
+console.log(
+  table(
+    ['median ms', 'max ms', 'function timeout ms', 'max of timeout'],
+    [[fmt(worst.medianMs), fmt(worst.maxMs), fmt(FUNCTION_TIMEOUT_SECONDS * 1000), pct(worst.maxMs / (FUNCTION_TIMEOUT_SECONDS * 1000))]],
+  ),
+);
 
 // 10. Reads straight from S3, put and restore against perkeepd, server CPU per blob: bench/restore.ts.
 await (await import('./restore.js')).restoreBench();

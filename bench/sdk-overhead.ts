@@ -32,7 +32,11 @@ const stub = createServer((req, res) => {
 });
 await new Promise<void>((ok) => stub.listen(0, '127.0.0.1', ok));
 const endpoint = `http://127.0.0.1:${(stub.address() as AddressInfo).port}`;
-const config = (sdkDefaults: boolean) => ({ ...readConfig({ AWS_ENDPOINT_URL: endpoint }), credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, sdkDefaults });
+const config = (sdkDefaults: boolean) => ({
+  ...readConfig({ AWS_ENDPOINT_URL: endpoint }),
+  credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+  sdkDefaults,
+});
 
 async function cpuPerCall(fn: () => Promise<unknown>): Promise<number> {
   const c0 = process.cpuUsage();
@@ -46,10 +50,15 @@ for (let round = 0; round < 3; round++) {
     const s3: S3Client = s3ClientFor(config(sdkDefaults));
     const ddb: DynamoDBClient = dynamoClientFor(config(sdkDefaults));
     const put = () => s3.send(new PutObjectCommand({ Bucket: 'b', Key: 'packs/x/y', Body: body, ContentLength: body.length, IfNoneMatch: '*' }));
-    const get = async () => (await s3.send(new GetObjectCommand({ Bucket: 'b', Key: 'packs/x/y', Range: `bytes=0-${body.length - 1}` }))).Body!.transformToByteArray();
+    const get = async () =>
+      (await s3.send(new GetObjectCommand({ Bucket: 'b', Key: 'packs/x/y', Range: `bytes=0-${body.length - 1}` }))).Body!.transformToByteArray();
     const batchGet = () => ddb.send(new BatchGetItemCommand({ RequestItems: { t: { Keys: [{ blobRef: { S: 'sha224-x' } }], ConsistentRead: true } } }));
     for (let i = 0; i < 50; i++) await put();
-    const figures = [`PutObject ${(await cpuPerCall(put)).toFixed(2)}`, `GetObject ${(await cpuPerCall(get)).toFixed(2)}`, `BatchGetItem ${(await cpuPerCall(batchGet)).toFixed(2)}`];
+    const figures = [
+      `PutObject ${(await cpuPerCall(put)).toFixed(2)}`,
+      `GetObject ${(await cpuPerCall(get)).toFixed(2)}`,
+      `BatchGetItem ${(await cpuPerCall(batchGet)).toFixed(2)}`,
+    ];
     console.log(`round ${round} ${sdkDefaults ? 'SDK defaults     ' : 'aws-clients cuts '} ms CPU per call: ${figures.join('  ')}`);
   }
 }

@@ -28,7 +28,10 @@ export async function withDataDir<T>(fn: (dir: string) => Promise<T>): Promise<T
   }
 }
 
-export async function preupload(server: LocalServer, refs: readonly string[]): Promise<{ alreadyHave: { blobRef: string }[]; uploadUrl: string; uploadForm: UploadForm }> {
+export async function preupload(
+  server: LocalServer,
+  refs: readonly string[],
+): Promise<{ alreadyHave: { blobRef: string }[]; uploadUrl: string; uploadForm: UploadForm }> {
   const form = new URLSearchParams({ camliversion: '1' });
   for (const [i, r] of refs.entries()) form.set(`blob${i + 1}`, r);
   const res = await fetch(`${server.url}/camli/preupload`, {

@@ -51,18 +51,33 @@ export async function storageCost(reps: number, parts: number, partSize: number)
           if (res.status !== 200 || !bytes.equals(b.data)) throw new Error(`GET ${b.name}: ${res.status}`);
         }
       };
-      const batched = await measure(`upload ${parts} x ${partSize / 1024} KiB, one request`, (blobs) => upload(uploadUrl, uploadRequest(blobs)), () => randomBlobs(parts, partSize));
-      const single = await measure(`upload ${parts} x ${partSize / 1024} KiB, one blob a request`, async (blobs) => {
-        for (const b of blobs) await upload(uploadUrl, uploadRequest([b]));
-      }, () => randomBlobs(parts, partSize));
+      const batched = await measure(
+        `upload ${parts} x ${partSize / 1024} KiB, one request`,
+        (blobs) => upload(uploadUrl, uploadRequest(blobs)),
+        () => randomBlobs(parts, partSize),
+      );
+      const single = await measure(
+        `upload ${parts} x ${partSize / 1024} KiB, one blob a request`,
+        async (blobs) => {
+          for (const b of blobs) await upload(uploadUrl, uploadRequest([b]));
+        },
+        () => randomBlobs(parts, partSize),
+      );
       let i = 0;
-      await measure('GET each, packed (stored in one request)', (blobs) => get(blobs), () => batched[i++ % batched.length]!);
+      await measure(
+        'GET each, packed (stored in one request)',
+        (blobs) => get(blobs),
+        () => batched[i++ % batched.length]!,
+      );
       let j = 0;
-      await measure('GET each, own object (one blob a request)', (blobs) => get(blobs), () => single[j++ % single.length]!);
+      await measure(
+        'GET each, own object (one blob a request)',
+        (blobs) => get(blobs),
+        () => single[j++ % single.length]!,
+      );
       return figures;
     } finally {
       await close();
     }
   });
 }
-

@@ -55,14 +55,25 @@ export async function uiBench(): Promise<void> {
     const urlPage = await open(viaUrl);
 
     const hashes: PageHash[] = [];
-    for (let i = 0; i < HASH_REPS; i++) hashes.push((await formPage.evaluate((mb) => (window as unknown as { blobserverUi: { bench(mb: number): Promise<PageHash> } }).blobserverUi.bench(mb), HASH_MB)) as PageHash);
+    for (let i = 0; i < HASH_REPS; i++)
+      hashes.push(
+        (await formPage.evaluate(
+          (mb) => (window as unknown as { blobserverUi: { bench(mb: number): Promise<PageHash> } }).blobserverUi.bench(mb),
+          HASH_MB,
+        )) as PageHash,
+      );
     console.log(`\n13. the page at /ui in Chromium (${browser.version()}), worker hashing of ${HASH_MB} MiB, median of ${HASH_REPS} (MB/s)`);
     const med = (k: keyof PageHash) => fmt(median(hashes.map((h) => h[k])));
-    console.log(table(['SHA-224 (hash-wasm, the page\'s)', 'SHA-224 (@noble/hashes)', 'chunk + hash (as put)'], [[med('sha224'), med('noble'), med('chunked')]]));
+    console.log(
+      table(["SHA-224 (hash-wasm, the page's)", 'SHA-224 (@noble/hashes)', 'chunk + hash (as put)'], [[med('sha224'), med('noble'), med('chunked')]]),
+    );
 
     const times: Record<'form' | 'url', number[]> = { form: [], url: [] };
     for (let i = 0; i < UPLOAD_REPS; i++) {
-      for (const [lane, page] of [['form', formPage], ['url', urlPage]] as const) {
+      for (const [lane, page] of [
+        ['form', formPage],
+        ['url', urlPage],
+      ] as const) {
         const file = join(dir, `file-${lane}-${i}.bin`);
         await writeFile(file, randomBytes(FILE_BYTES)); // fresh bytes: nothing already stored
         const t = performance.now();
@@ -75,7 +86,12 @@ export async function uiBench(): Promise<void> {
     }
     const row = (what: string, ms: number[]) => [what, fmt(median(ms)), fmt(FILE_BYTES / 1e6 / (median(ms) / 1000), 1)];
     console.log(`    a ${FILE_BYTES / 1e6} MB file picked on the page until stored (hash, chunk, preupload, send), median of ${UPLOAD_REPS}, interleaved`);
-    console.log(table(['lane', 'ms', 'MB/s'], [row('every chunk through uploadForm (S3 POST + completion)', times.form), row('chunks batched to the upload URL', times.url)]));
+    console.log(
+      table(
+        ['lane', 'ms', 'MB/s'],
+        [row('every chunk through uploadForm (S3 POST + completion)', times.form), row('chunks batched to the upload URL', times.url)],
+      ),
+    );
   } finally {
     await browser.close();
     for (const s of servers) await s.close();

@@ -197,7 +197,8 @@ export class BatchReader implements BlobSource {
         if ('blobRef' in p) {
           if (typeof p.blobRef !== 'string') continue;
           order.push(p.blobRef);
-          if (Number.isSafeInteger(p.size) && p.size >= 0 && p.size <= MAX_BLOB_SIZE) this.sizeHints.set(p.blobRef, Math.max(p.size, this.sizeHints.get(p.blobRef) ?? 0));
+          if (Number.isSafeInteger(p.size) && p.size >= 0 && p.size <= MAX_BLOB_SIZE)
+            this.sizeHints.set(p.blobRef, Math.max(p.size, this.sizeHints.get(p.blobRef) ?? 0));
         } else if (depth < 64 && typeof p.bytesRef === 'string' && !walked.has(p.bytesRef)) {
           walked.add(p.bytesRef);
           order.push(p.bytesRef);
@@ -291,7 +292,8 @@ export class BatchReader implements BlobSource {
       const job = this.jobs.splice(i, 1)[0]!;
       this.active++;
       this.held += job.length;
-      job.result = job.fetch()
+      job.result = job
+        .fetch()
         .then((bytes) => {
           // Through the server (no extension), the size is known once fetched.
           if (job.length === 0 && bytes) {
@@ -317,7 +319,14 @@ export class BatchReader implements BlobSource {
     try {
       const url = await this.endpoint();
       if (url) this.settle(batch, await this.locate(url, batch));
-      else for (const ref of batch.filter((r) => !this.dropCompanion(r))) this.addJob([ref], 0, () => this.serverGet(ref, this.sizeHints.get(ref)), (job) => ({ kind: 'range', job, offset: 0, size: Infinity }));
+      else
+        for (const ref of batch.filter((r) => !this.dropCompanion(r)))
+          this.addJob(
+            [ref],
+            0,
+            () => this.serverGet(ref, this.sizeHints.get(ref)),
+            (job) => ({ kind: 'range', job, offset: 0, size: Infinity }),
+          );
     } catch {
       // The extension failed: these blobs come through GET /camli/<ref>.
       for (const ref of batch) this.entries.get(ref)?.resolve({ kind: 'server' });
@@ -374,7 +383,11 @@ export class BatchReader implements BlobSource {
         },
       );
     }
-    const answered = new Set([...(answer.inline ?? []).map((b) => b.blobRef), ...(answer.missing ?? []), ...ranges.flatMap((r) => r.blobs.map((b) => b.blobRef))]);
+    const answered = new Set([
+      ...(answer.inline ?? []).map((b) => b.blobRef),
+      ...(answer.missing ?? []),
+      ...ranges.flatMap((r) => r.blobs.map((b) => b.blobRef)),
+    ]);
     const deferredRefs = batch.filter((r) => !answered.has(r) && !this.dropCompanion(r));
     // Deferred (or left out by the server): asked for again, first, a few times; then through the server.
     const again: string[] = [];
@@ -424,9 +437,18 @@ function saneAnswer(a: LocateAnswer, maxBuffered: number): boolean {
   return (
     (a.ranges ?? []).every(
       (r) =>
-        typeof r === 'object' && r !== null && typeof r.url === 'string' && typeof r.headers === 'object' && r.headers !== null &&
-        isCount(r.length) && r.length > 0 && r.length <= maxBuffered + MAX_BLOB_SIZE && Array.isArray(r.blobs) &&
-        r.blobs.every((b) => typeof b === 'object' && b !== null && typeof b.blobRef === 'string' && isCount(b.offset) && isCount(b.size) && b.offset + b.size <= r.length),
+        typeof r === 'object' &&
+        r !== null &&
+        typeof r.url === 'string' &&
+        typeof r.headers === 'object' &&
+        r.headers !== null &&
+        isCount(r.length) &&
+        r.length > 0 &&
+        r.length <= maxBuffered + MAX_BLOB_SIZE &&
+        Array.isArray(r.blobs) &&
+        r.blobs.every(
+          (b) => typeof b === 'object' && b !== null && typeof b.blobRef === 'string' && isCount(b.offset) && isCount(b.size) && b.offset + b.size <= r.length,
+        ),
     ) && (a.inline ?? []).every((b) => typeof b === 'object' && b !== null && typeof b.blobRef === 'string' && typeof b.data === 'string')
   );
 }
@@ -434,7 +456,9 @@ function saneAnswer(a: LocateAnswer, maxBuffered: number): boolean {
 const firstUse = (r: LocateAnswer['ranges'][number], order: Map<string, number>) => Math.min(...r.blobs.map((b) => order.get(b.blobRef) ?? Infinity));
 
 const bytesRefs = (parts: readonly BytesPart[] | undefined): string[] =>
-  (Array.isArray(parts) ? parts : []).flatMap((p: BytesPart) => (typeof p === 'object' && p !== null && 'bytesRef' in p && typeof p.bytesRef === 'string' ? [p.bytesRef] : []));
+  (Array.isArray(parts) ? parts : []).flatMap((p: BytesPart) =>
+    typeof p === 'object' && p !== null && 'bytesRef' in p && typeof p.bytesRef === 'string' ? [p.bytesRef] : [],
+  );
 
 function base64Bytes(data: string): Uint8Array {
   const NodeBuffer = (globalThis as { Buffer?: { from(s: string, enc: 'base64'): Uint8Array } }).Buffer;

@@ -131,7 +131,9 @@ export async function main(argv: string[]): Promise<number> {
       }
       const showProgress = values.progress || (!json && Boolean(process.stdout.isTTY && process.stderr.isTTY));
       let bytesRead = 0;
-      const totalBytes = showProgress ? (await Promise.all(args.map((p) => (values.blob ? fsStat(p).then((s) => s.size) : treeBytes(p))))).reduce((a, b) => a + b, 0) : undefined;
+      const totalBytes = showProgress
+        ? (await Promise.all(args.map((p) => (values.blob ? fsStat(p).then((s) => s.size) : treeBytes(p))))).reduce((a, b) => a + b, 0)
+        : undefined;
       const uploader = new Uploader(client, { concurrency });
       const progress = progressLine(showProgress, () => ({
         blobsDone: uploader.stats.uploadedBlobs + uploader.stats.skippedBlobs,
@@ -153,7 +155,8 @@ export async function main(argv: string[]): Promise<number> {
       try {
         for (const path of args) {
           if (values.blob) {
-            if ((await fsStat(path)).size > MAX_BLOB_SIZE) throw new UsageError(`${path} is larger than a blob may be (16 MiB); put it without --blob to store it as a file`);
+            if ((await fsStat(path)).size > MAX_BLOB_SIZE)
+              throw new UsageError(`${path} is larger than a blob may be (16 MiB); put it without --blob to store it as a file`);
             const bytes = await readFile(path);
             bytesRead += bytes.length;
             const ref = blobRefOf(bytes);
@@ -188,7 +191,10 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       }
       if (values.output) {
-        const isDir = await fsStat(values.output).then((s) => s.isDirectory(), () => false);
+        const isDir = await fsStat(values.output).then(
+          (s) => s.isDirectory(),
+          () => false,
+        );
         const path = isDir ? join(values.output, ref) : values.output;
         await writeFile(path, bytes);
         await out(`${path}\n`, { ref, path, size: bytes.length });
@@ -204,7 +210,8 @@ export async function main(argv: string[]): Promise<number> {
       const missing = args.filter((r) => !have.has(r));
       await out(found.map((f) => `${f.blobRef} ${f.size}\n`).join(''), { stat: found, missing });
       if (missing.length) {
-        if (!json) process.stderr.write(`blobserver: ${missing.length} of ${args.length} blobs not on the server (${missing[0]}${missing.length > 1 ? ', ...' : ''})\n`);
+        if (!json)
+          process.stderr.write(`blobserver: ${missing.length} of ${args.length} blobs not on the server (${missing[0]}${missing.length > 1 ? ', ...' : ''})\n`);
         return 1;
       }
       return 0;

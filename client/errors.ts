@@ -15,7 +15,14 @@ export class BlobServerError extends Error {
 
   constructor(
     message: string,
-    details: { operation: Operation; status?: number | undefined; url?: string | undefined; blobRefs?: readonly string[] | undefined; retryable?: boolean; cause?: unknown },
+    details: {
+      operation: Operation;
+      status?: number | undefined;
+      url?: string | undefined;
+      blobRefs?: readonly string[] | undefined;
+      retryable?: boolean;
+      cause?: unknown;
+    },
   ) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
     this.name = 'BlobServerError';

@@ -245,7 +245,10 @@ export class BlobServerClient {
   private async failure(operation: Operation, url: string, exchange: Exchange, blobRefs?: readonly string[]): Promise<BlobServerError> {
     const res = exchange.res;
     // The start of the body is enough to explain; a failure to read it is not the failure to report.
-    const text = await exchange.read(MAX_ERROR_BODY).then((b) => new TextDecoder().decode(b), async () => (await exchange.discard(), ''));
+    const text = await exchange.read(MAX_ERROR_BODY).then(
+      (b) => new TextDecoder().decode(b),
+      async () => (await exchange.discard(), ''),
+    );
     const path = url.startsWith(this.server) ? url.slice(this.server.length).replace(/\/camli\/upload\/.+/, '/camli/upload/<token>') : new URL(url).origin;
     return new BlobServerError(`${operation}: ${path} answered ${res.status}${text ? `: ${describeBody(text)}` : ''}`, {
       operation,
@@ -262,7 +265,12 @@ export class BlobServerClient {
     try {
       return JSON.parse(text) as T;
     } catch (cause) {
-      throw new BlobServerError(`${operation}: the server's answer is not JSON: ${text.slice(0, 100)}`, { operation, url, ...(blobRefs ? { blobRefs } : {}), cause });
+      throw new BlobServerError(`${operation}: the server's answer is not JSON: ${text.slice(0, 100)}`, {
+        operation,
+        url,
+        ...(blobRefs ? { blobRefs } : {}),
+        cause,
+      });
     }
   }
 
@@ -340,11 +348,18 @@ export class BlobServerClient {
    * request sent again. Every blob must come back in `received`, else this throws.
    */
   async uploadBatch(blobs: readonly BlobData[], boundary = newBoundary()): Promise<SizedRef[]> {
-    const { body, contentType } = multipartBody(boundary, blobs.map((b) => blobPart(b.ref, b.bytes)));
-    return this.sendUpload('upload', blobs.map((b) => b.ref), (target) => ({
-      url: target.uploadUrl,
-      init: { method: 'POST', headers: { 'content-type': contentType }, body },
-    }));
+    const { body, contentType } = multipartBody(
+      boundary,
+      blobs.map((b) => blobPart(b.ref, b.bytes)),
+    );
+    return this.sendUpload(
+      'upload',
+      blobs.map((b) => b.ref),
+      (target) => ({
+        url: target.uploadUrl,
+        init: { method: 'POST', headers: { 'content-type': contentType }, body },
+      }),
+    );
   }
 
   /**
@@ -382,11 +397,14 @@ export class BlobServerClient {
     const got = new Set(received.map((r) => r.blobRef));
     const missing = refs.filter((r) => !got.has(r));
     if (missing.length) {
-      throw new BlobServerError(`${operation}: ${missing.length} of ${refs.length} blobs not stored (${missing[0]}${missing.length > 1 ? ', ...' : ''})${answer.errorText ? `: ${answer.errorText}` : ''}`, {
-        operation,
-        url,
-        blobRefs: missing,
-      });
+      throw new BlobServerError(
+        `${operation}: ${missing.length} of ${refs.length} blobs not stored (${missing[0]}${missing.length > 1 ? ', ...' : ''})${answer.errorText ? `: ${answer.errorText}` : ''}`,
+        {
+          operation,
+          url,
+          blobRefs: missing,
+        },
+      );
     }
     return received;
   }
@@ -399,10 +417,13 @@ export class BlobServerClient {
     const [received] = await this.sendUpload('upload-form', [blob.ref], (target) => {
       const form = target.uploadForm;
       if (!form) {
-        throw new BlobServerError(`upload: blob ${blob.ref} is ${blob.bytes.length} bytes, more than the upload URL takes (${target.maxUploadSize}), and the server offers no uploadForm for large blobs`, {
-          operation: 'upload-form',
-          blobRefs: [blob.ref],
-        });
+        throw new BlobServerError(
+          `upload: blob ${blob.ref} is ${blob.bytes.length} bytes, more than the upload URL takes (${target.maxUploadSize}), and the server offers no uploadForm for large blobs`,
+          {
+            operation: 'upload-form',
+            blobRefs: [blob.ref],
+          },
+        );
       }
       if (blob.bytes.length > form.maxBlobSize) {
         throw new BlobServerError(`upload: blob ${blob.ref} is ${blob.bytes.length} bytes, more than the server's largest blob (${form.maxBlobSize})`, {
@@ -412,7 +433,10 @@ export class BlobServerClient {
       }
       // Every field of the form unchanged, then the file; no credentials to S3.
       const fields = Object.entries(form.fields).map(([name, data]) => ({ name, data }));
-      const { body, contentType } = multipartBody(newBoundary(), [...fields, { name: 'file', filename: blob.ref, contentType: 'application/octet-stream', data: blob.bytes }]);
+      const { body, contentType } = multipartBody(newBoundary(), [
+        ...fields,
+        { name: 'file', filename: blob.ref, contentType: 'application/octet-stream', data: blob.bytes },
+      ]);
       const then = IN_BROWSER ? completionUrl(form, blob.ref) : undefined;
       // Browsers: a form POST is a CORS "simple request", so no-cors needs no bucket CORS rule
       // (the page is another origin than the bucket). Its answer is opaque, so the completion URL
@@ -453,8 +477,13 @@ export class BlobServerClient {
       const hash = hashOf(ref);
       const hasher = createHasher(hash);
       const limit = maxSize === MAX_BLOB_SIZE ? "Perkeep's largest blob" : 'the size its schema declares';
-      const bytes = await res.read(maxSize, (chunk) => hasher.update(chunk), `get: the server sent more than ${maxSize} bytes (${limit}) for ${ref}; stopped reading`);
-      if (`${hash}-${hasher.hex()}` !== ref) throw new BlobServerError(`get: the bytes served for ${ref} do not hash to it`, { operation: 'get', url, blobRefs: [ref] });
+      const bytes = await res.read(
+        maxSize,
+        (chunk) => hasher.update(chunk),
+        `get: the server sent more than ${maxSize} bytes (${limit}) for ${ref}; stopped reading`,
+      );
+      if (`${hash}-${hasher.hex()}` !== ref)
+        throw new BlobServerError(`get: the bytes served for ${ref} do not hash to it`, { operation: 'get', url, blobRefs: [ref] });
       return bytes;
     });
   }
@@ -467,7 +496,7 @@ export class BlobServerClient {
       if (after) q.set('after', after);
       const url = `${this.server}/camli/enumerate-blobs?${q}`;
       const page = await this.json<{ blobs?: SizedRef[]; continueAfter?: string }>('enumerate', url, await this.request('enumerate', url, {}));
-      if (!Array.isArray(page.blobs ?? [])) throw new BlobServerError('enumerate: the server\'s answer has no list of blobs', { operation: 'enumerate', url });
+      if (!Array.isArray(page.blobs ?? [])) throw new BlobServerError("enumerate: the server's answer has no list of blobs", { operation: 'enumerate', url });
       yield* page.blobs ?? [];
       if (!page.continueAfter) return;
       after = page.continueAfter;
@@ -483,7 +512,11 @@ export class BlobServerClient {
       removed.push(...(answer.removed ?? []));
       const done = new Set(answer.removed);
       const missing = batch.filter((r) => !done.has(r));
-      if (missing.length) throw new BlobServerError(`remove: ${missing.length} of ${batch.length} blobs not removed${answer.errorText ? `: ${answer.errorText}` : ''}`, { operation: 'remove', blobRefs: missing });
+      if (missing.length)
+        throw new BlobServerError(`remove: ${missing.length} of ${batch.length} blobs not removed${answer.errorText ? `: ${answer.errorText}` : ''}`, {
+          operation: 'remove',
+          blobRefs: missing,
+        });
     }
     return removed;
   }
@@ -503,7 +536,9 @@ export function checkServerUrl(server: string): string {
     // not a URL at all
   }
   if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || !url.host) {
-    throw new BlobServerError(`server "${server}" is not an http:// or https:// URL (say http://${server.replace(/^[a-z]+:\/\//i, '')} or https://...)`, { operation: 'config' });
+    throw new BlobServerError(`server "${server}" is not an http:// or https:// URL (say http://${server.replace(/^[a-z]+:\/\//i, '')} or https://...)`, {
+      operation: 'config',
+    });
   }
   return server;
 }

@@ -2,7 +2,15 @@
  * The blob server's TypeScript client: HTTP only (fetch), Node 20+ and browsers.
  * Node-only helpers (file trees, restore, Perkeep's client-config.json) are in ./node/.
  */
-export { BlobServerClient, authorizationHeader, MAX_REFS_PER_REQUEST, type ClientOptions, type SizedRef, type UploadForm, type UploadTarget } from './http-client.js';
+export {
+  BlobServerClient,
+  authorizationHeader,
+  MAX_REFS_PER_REQUEST,
+  type ClientOptions,
+  type SizedRef,
+  type UploadForm,
+  type UploadTarget,
+} from './http-client.js';
 export { BatchReader, type BatchReaderOptions, type BlobSource } from './batch-read.js';
 export { Uploader, type UploaderOptions, type UploadStats } from './uploader.js';
 export { BlobServerError, type Operation } from './errors.js';
@@ -10,4 +18,16 @@ export { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
 export { fileBlobs, MAX_CHUNK_SIZE } from './chunker.js';
 export { blobRefOf, createHasher, hashImplementation, type HashName } from './hash.js';
 export { isBlobRef, verifies, type BlobData } from './blobref.js';
-export { bytesSchema, directorySchema, fileSchema, parseSchema, schemaBlob, staticSets, symlinkSchema, type BytesPart, type CommonAttributes, type ParsedSchema, type SchemaBlob } from './schema.js';
+export {
+  bytesSchema,
+  directorySchema,
+  fileSchema,
+  parseSchema,
+  schemaBlob,
+  staticSets,
+  symlinkSchema,
+  type BytesPart,
+  type CommonAttributes,
+  type ParsedSchema,
+  type SchemaBlob,
+} from './schema.js';

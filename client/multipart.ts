@@ -29,7 +29,11 @@ export const closingSize = (boundary: string) => boundary.length + 6;
 export const blobPart = (ref: string, data: Uint8Array): FormPart => ({ name: ref, filename: ref, contentType: 'application/octet-stream', data });
 
 export function multipartBody(boundary: string, parts: readonly FormPart[]): { body: Uint8Array<ArrayBuffer>; contentType: string } {
-  const pieces = parts.flatMap((p) => [encoder.encode(partHead(boundary, p)), typeof p.data === 'string' ? encoder.encode(p.data) : p.data, encoder.encode('\r\n')]);
+  const pieces = parts.flatMap((p) => [
+    encoder.encode(partHead(boundary, p)),
+    typeof p.data === 'string' ? encoder.encode(p.data) : p.data,
+    encoder.encode('\r\n'),
+  ]);
   pieces.push(encoder.encode(`--${boundary}--\r\n`));
   const body = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0));
   let at = 0;

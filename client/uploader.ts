@@ -123,7 +123,10 @@ export class Uploader {
         this.stats.skippedBytes += b.bytes.length;
       }
     }
-    this.options.onSettled?.(blobs.map((b) => b.ref), uploaded);
+    this.options.onSettled?.(
+      blobs.map((b) => b.ref),
+      uploaded,
+    );
     this.options.onProgress?.(this.stats);
     if (this.buffered <= this.maxBuffered) this.wakeAll();
   }
@@ -143,7 +146,10 @@ export class Uploader {
         this.throwIfFailed();
         const answer = await this.client.preupload(batch.map((b) => b.ref));
         const have = new Set(answer.alreadyHave.map((h) => h.blobRef));
-        this.release(batch.filter((b) => have.has(b.ref)), false);
+        this.release(
+          batch.filter((b) => have.has(b.ref)),
+          false,
+        );
         this.toSend.push(...batch.filter((b) => !have.has(b.ref)));
         this.send(false, answer.maxUploadSize);
       }),
@@ -160,7 +166,11 @@ export class Uploader {
         this.sendLimit(async () => {
           this.throwIfFailed();
           this.stats.sentBytes += blobs.reduce((n, b) => n + b.bytes.length, 0);
-          if (blobs.length === 1 && BlobServerClient.batchBytes(this.boundary, [{ ref: blobs[0]!.ref, size: blobs[0]!.bytes.length }]) > (await this.client.uploadTarget()).maxUploadSize) {
+          if (
+            blobs.length === 1 &&
+            BlobServerClient.batchBytes(this.boundary, [{ ref: blobs[0]!.ref, size: blobs[0]!.bytes.length }]) >
+              (await this.client.uploadTarget()).maxUploadSize
+          ) {
             await this.client.uploadLarge(blobs[0]!);
           } else {
             await this.client.uploadBatch(blobs, this.boundary);

@@ -128,7 +128,13 @@ export class Collection extends Construct {
       });
     this.damageAlarm = alarmOn(
       'DamageFound',
-      new Metric({ namespace: METRICS_NAMESPACE, metricName: DAMAGE_METRIC, dimensionsMap: { service: SERVICE_NAME }, statistic: 'Sum', period: Duration.hours(1) }),
+      new Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName: DAMAGE_METRIC,
+        dimensionsMap: { service: SERVICE_NAME },
+        statistic: 'Sum',
+        period: Duration.hours(1),
+      }),
       'The scheduled collection found index rows that do not serve their blob (deleted: those blobs must be uploaded again); see the collector logs',
     );
     this.failureAlarm = alarmOn(
@@ -170,7 +176,9 @@ export function grantCollector(role: IRole, storage: Storage): void {
   role.addToPrincipalPolicy(new PolicyStatement({ sid: 'AuditObjects', actions: ['s3:GetObject', 's3:DeleteObject'], resources: storage.blobObjectsArns }));
   role.addToPrincipalPolicy(new PolicyStatement({ sid: 'Repack', actions: ['s3:PutObject'], resources: [storage.packObjectsArn] }));
   role.addToPrincipalPolicy(new PolicyStatement({ sid: 'CollectStaged', actions: ['s3:DeleteObject'], resources: [storage.stagingObjectsArn] }));
-  role.addToPrincipalPolicy(new PolicyStatement({ sid: 'Scratch', actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], resources: [storage.scratchObjectsArn] }));
+  role.addToPrincipalPolicy(
+    new PolicyStatement({ sid: 'Scratch', actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], resources: [storage.scratchObjectsArn] }),
+  );
 }
 
 function acknowledgeNag(collection: Collection, storage: Storage): void {

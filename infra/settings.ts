@@ -95,7 +95,11 @@ function str(key: string, raw: unknown, fallback: string | undefined): string | 
 function list(key: string, raw: unknown): string[] {
   if (raw === undefined || raw === '') return [];
   if (Array.isArray(raw) && raw.every((o) => typeof o === 'string')) return raw;
-  if (typeof raw === 'string') return raw.split(',').map((s) => s.trim()).filter(Boolean);
+  if (typeof raw === 'string')
+    return raw
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
   throw new SettingsError(`context ${key} must be a list of strings, got ${JSON.stringify(raw)}`);
 }
 

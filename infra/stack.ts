@@ -44,7 +44,10 @@ export class BlobServerStack extends Stack {
       description: 'Secrets Manager secret holding {"username","password"} for HTTP Basic',
       value: this.secrets.credentials.secretName,
     });
-    new CfnOutput(this, 'SigningKeySecretName', { description: 'Secrets Manager secret holding the upload-URL signing key', value: this.secrets.signingKey.secretName });
+    new CfnOutput(this, 'SigningKeySecretName', {
+      description: 'Secrets Manager secret holding the upload-URL signing key',
+      value: this.secrets.signingKey.secretName,
+    });
     new CfnOutput(this, 'BucketName', { value: this.storage.bucket.bucketName });
     new CfnOutput(this, 'TableName', { value: this.storage.table.tableName });
   }

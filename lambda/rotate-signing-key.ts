@@ -29,7 +29,6 @@ export interface RotationEvent {
   Step: RotationStep;
 }
 
-
 export function newSigningKey(): string {
   return randomBytes(48).toString('base64url');
 }

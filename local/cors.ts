@@ -42,6 +42,11 @@ export function preflight(method: string, headers: IncomingHttpHeaders, allow: A
   if (!allowed['access-control-allow-origin']) return { status: 204, headers: {} };
   return {
     status: 204,
-    headers: { ...allowed, 'access-control-allow-methods': CORS_METHODS, 'access-control-allow-headers': CORS_HEADERS, 'access-control-max-age': MAX_AGE_SECONDS },
+    headers: {
+      ...allowed,
+      'access-control-allow-methods': CORS_METHODS,
+      'access-control-allow-headers': CORS_HEADERS,
+      'access-control-max-age': MAX_AGE_SECONDS,
+    },
   };
 }

@@ -53,7 +53,8 @@ export async function verifyPresigned(req: IncomingMessage, url: URL, keys: Sign
   if (!region || !service) return refused(400, 'AuthorizationQueryParametersError', 'X-Amz-Credential must be <key>/<date>/<region>/<service>/aws4_request');
   const signedAt = amzDate(q.get('X-Amz-Date') ?? '');
   const expires = Number(q.get('X-Amz-Expires'));
-  if (!signedAt || !Number.isInteger(expires) || expires < 1 || expires > 604800) return refused(400, 'AuthorizationQueryParametersError', 'X-Amz-Date and X-Amz-Expires must be valid');
+  if (!signedAt || !Number.isInteger(expires) || expires < 1 || expires > 604800)
+    return refused(400, 'AuthorizationQueryParametersError', 'X-Amz-Date and X-Amz-Expires must be valid');
   if (now > signedAt.getTime() + expires * 1000) return refused(403, 'AccessDenied', 'Request has expired');
 
   const signed = (q.get('X-Amz-SignedHeaders') ?? '').split(';');
@@ -71,13 +72,25 @@ export async function verifyPresigned(req: IncomingMessage, url: URL, keys: Sign
   }
   const presigner = new S3RequestPresigner({ credentials: keys, region, service, sha256: Sha256 });
   const again = await presigner.presign(
-    { method: req.method ?? 'GET', protocol: 'http:', hostname: url.hostname, ...(url.port ? { port: Number(url.port) } : {}), path: url.pathname, query, headers },
+    {
+      method: req.method ?? 'GET',
+      protocol: 'http:',
+      hostname: url.hostname,
+      ...(url.port ? { port: Number(url.port) } : {}),
+      path: url.pathname,
+      query,
+      headers,
+    },
     { signingDate: signedAt, expiresIn: expires, signableHeaders: new Set(signed) },
   );
   const expected = Buffer.from(String(again.query?.['X-Amz-Signature']));
   const given = Buffer.from(q.get('X-Amz-Signature') ?? '');
   if (expected.length !== given.length || !timingSafeEqual(expected, given)) {
-    return refused(403, 'SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided. Check your key and signing method.');
+    return refused(
+      403,
+      'SignatureDoesNotMatch',
+      'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
+    );
   }
   return { ok: true };
 }

@@ -19,7 +19,11 @@ import { isPresigned, s3ErrorXml, verifyPresigned, type SigningKeys } from './pr
  * tampered Range is refused 403 SignatureDoesNotMatch), an expired URL is refused, and a suffix
  * range (`Range: bytes=-N`, which s3rver reads as `0-N`) answers the object's last N bytes.
  */
-export async function startS3Front(target: string, host = '127.0.0.1', options: { verify?: SigningKeys | undefined; allowOrigin?: AllowOrigin } = {}): Promise<Emulator> {
+export async function startS3Front(
+  target: string,
+  host = '127.0.0.1',
+  options: { verify?: SigningKeys | undefined; allowOrigin?: AllowOrigin } = {},
+): Promise<Emulator> {
   const upstream = new URL(target);
   const allowOrigin = options.allowOrigin ?? (() => false);
   const server = createServer((req, res) => {

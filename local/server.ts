@@ -78,7 +78,10 @@ export async function startLocalServer(env?: Env): Promise<LocalServer> {
   // presigned GETs its signature and Range checks, with the static keys the URLs are signed with).
   const front =
     !onEmulators.endpoints.s3Public && presignEndpoint(onEmulators.endpoints.s3, host)
-      ? await startS3Front(onEmulators.endpoints.s3!, undefined, { verify: onEmulators.credentials, allowOrigin: (origin) => listed(origin) || isOwnPage(origin) })
+      ? await startS3Front(onEmulators.endpoints.s3!, undefined, {
+          verify: onEmulators.credentials,
+          allowOrigin: (origin) => listed(origin) || isOwnPage(origin),
+        })
       : undefined;
   const config: Config = {
     ...onEmulators,
@@ -106,7 +109,8 @@ export async function startLocalServer(env?: Env): Promise<LocalServer> {
 
   // The page's script is built here from its sources (the Lambda bundle has it built in).
   const deps = createDeps(config, { uiPage: buildUiPage });
-  const sideDeps = (side: Side): Deps => (sideSessionTokenPrefix ? createDeps(underSideRole(config, side, sideSessionTokenPrefix), { uiPage: buildUiPage }) : deps);
+  const sideDeps = (side: Side): Deps =>
+    sideSessionTokenPrefix ? createDeps(underSideRole(config, side, sideSessionTokenPrefix), { uiPage: buildUiPage }) : deps;
   const sides: Record<Side, Handler> = { read: createReadSide(sideDeps('read')), write: createWriteSide(sideDeps('write')) };
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     serve(req, res, sides, corsOrigins.length ? listed : undefined).catch((err) => {
@@ -130,7 +134,8 @@ export async function startLocalServer(env?: Env): Promise<LocalServer> {
   } catch (err) {
     await stopStorage();
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE') throw new StartupError(`port ${port} on ${host} is already in use (another blobserver?): stop it, or set PORT to a free port (PORT=0: any)`);
+    if (code === 'EADDRINUSE')
+      throw new StartupError(`port ${port} on ${host} is already in use (another blobserver?): stop it, or set PORT to a free port (PORT=0: any)`);
     if (code === 'EADDRNOTAVAIL' || code === 'EACCES') throw new StartupError(`cannot listen on ${host}:${port} (${code}): set BLOBSERVER_HOST and PORT`);
     throw err;
   }

@@ -28,9 +28,10 @@ export const MAY_IMPORT = {
 };
 const OUTSIDE_LAMBDA = ['local/', 'scripts/', 'test/', 'bench/', 'infra/'];
 
-const files = (dir) => readdirSync(join(root, dir), { recursive: true, withFileTypes: true })
-  .filter((e) => e.isFile() && e.name.endsWith('.ts'))
-  .map((e) => relative(root, join(e.parentPath, e.name)).split('\\').join('/'));
+const files = (dir) =>
+  readdirSync(join(root, dir), { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile() && e.name.endsWith('.ts'))
+    .map((e) => relative(root, join(e.parentPath, e.name)).split('\\').join('/'));
 
 /** Every relative import of a file: its target path and whether it is type-only. */
 function importsOf(file) {
@@ -62,7 +63,8 @@ for (const file of files('lambda')) {
     const to = folderOf(target);
     const allowed = MAY_IMPORT[from];
     if (!allowed) problems.push(`${file}: lambda/core/${from}/ is not in scripts/check-layers.mjs's MAY_IMPORT`);
-    else if (from !== to && !allowed.includes(to)) problems.push(`${file}: imports ${target}, but ${from === '.' ? 'the core root' : `${from}/`} may import only ${allowed.join(', ')}`);
+    else if (from !== to && !allowed.includes(to))
+      problems.push(`${file}: imports ${target}, but ${from === '.' ? 'the core root' : `${from}/`} may import only ${allowed.join(', ')}`);
   }
 }
 if (problems.length) {

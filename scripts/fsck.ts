@@ -58,7 +58,11 @@ if (local.embedded) {
   try {
     lock = await lockDataDir(dataDir);
   } catch (err) {
-    fail(err instanceof DataDirBusy ? `the local server (pid ${err.pid}) is running on ${dataDir} and holds it: stop it, then run fsck again` : (err as Error).message);
+    fail(
+      err instanceof DataDirBusy
+        ? `the local server (pid ${err.pid}) is running on ${dataDir} and holds it: stop it, then run fsck again`
+        : (err as Error).message,
+    );
   }
   emulators = await startEmbeddedAws(dataDir);
   config = onEmbeddedAws(config, emulators);
@@ -94,9 +98,15 @@ try {
   for (const f of report.findings.filter((x) => x.ref).slice(0, 50)) console.log(`    ${f.kind} ${f.ref} -> ${f.key}`);
   if (args.repair) {
     const r = report.repaired;
-    console.log(`  repaired: ${r.rowsDeleted} damaged rows deleted, ${r.objectsDeleted} objects deleted (${r.bytesReclaimed} bytes reclaimed), ${r.packsRepacked} packs repacked`);
+    console.log(
+      `  repaired: ${r.rowsDeleted} damaged rows deleted, ${r.objectsDeleted} objects deleted (${r.bytesReclaimed} bytes reclaimed), ${r.packsRepacked} packs repacked`,
+    );
   }
-  console.log(report.damaged ? `DAMAGE: ${report.damaged} rows do not serve their blob${args.repair ? ' (deleted: upload those blobs again)' : ' (run with --repair)'}` : 'no damage');
+  console.log(
+    report.damaged
+      ? `DAMAGE: ${report.damaged} rows do not serve their blob${args.repair ? ' (deleted: upload those blobs again)' : ' (run with --repair)'}`
+      : 'no damage',
+  );
   code = report.damaged ? 1 : 0;
 } catch (err) {
   if (tty) process.stderr.write('\n');

@@ -24,7 +24,8 @@ export function localStackUnavailable(root) {
   const python = join(root, VENV_DIR, 'bin', 'python');
   if (!existsSync(python)) return `LocalStack is not installed (no ${VENV_DIR}/); install it with \`${INSTALL_COMMAND}\``;
   const probe = spawnSync(python, ['-c', 'import localstack.runtime.main'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  if (probe.status !== 0) return `LocalStack in ${VENV_DIR}/ does not import (${probe.stderr.toString().trim().split('\n').pop()}); reinstall it with \`${INSTALL_COMMAND}\``;
+  if (probe.status !== 0)
+    return `LocalStack in ${VENV_DIR}/ does not import (${probe.stderr.toString().trim().split('\n').pop()}); reinstall it with \`${INSTALL_COMMAND}\``;
   return undefined;
 }
 

@@ -26,4 +26,6 @@ const copied = await migrateLegacyIndex(ddb, config.legacyTableName, new DynamoB
   if (tty) process.stderr.write(`\rmigrate: ${n} rows copied`);
 });
 if (tty) process.stderr.write('\n');
-console.log(`migrate: ${copied} rows copied from ${config.legacyTableName} to ${config.tableName}; objects stay where they are. Delete ${config.legacyTableName} once the new table serves.`);
+console.log(
+  `migrate: ${copied} rows copied from ${config.legacyTableName} to ${config.tableName}; objects stay where they are. Delete ${config.legacyTableName} once the new table serves.`,
+);

@@ -19,16 +19,24 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
 const url = args.find((a) => !a.startsWith('-'));
 if (!url || !/^https?:\/\/[^/]/.test(url)) {
-  console.error('usage: npm run test:remote -- <BASE_URL> [test files...] [node --test flags]\n' +
-    '  e.g. BLOBSERVER_TEST_AUTH=userpass:alice:secret npm run test:remote -- https://abc123.execute-api.eu-west-1.amazonaws.com');
+  console.error(
+    'usage: npm run test:remote -- <BASE_URL> [test files...] [node --test flags]\n' +
+      '  e.g. BLOBSERVER_TEST_AUTH=userpass:alice:secret npm run test:remote -- https://abc123.execute-api.eu-west-1.amazonaws.com',
+  );
   process.exit(2);
 }
 const rest = args.filter((a) => a !== url);
 const flags = rest.filter((a) => a.startsWith('-'));
 const chosen = rest.filter((a) => !a.startsWith('-'));
 const dir = join(root, 'test', 'integration');
-const files = chosen.length ? chosen : readdirSync(dir).filter((f) => f.endsWith('.remote.ts')).sort().map((f) => join('test', 'integration', f));
-if (process.env.BLOBSERVER_TEST_AUTH === undefined) console.error('test:remote: BLOBSERVER_TEST_AUTH is unset: treating the server as open (credential tests skipped)');
+const files = chosen.length
+  ? chosen
+  : readdirSync(dir)
+      .filter((f) => f.endsWith('.remote.ts'))
+      .sort()
+      .map((f) => join('test', 'integration', f));
+if (process.env.BLOBSERVER_TEST_AUTH === undefined)
+  console.error('test:remote: BLOBSERVER_TEST_AUTH is unset: treating the server as open (credential tests skipped)');
 
 const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-timeout=180000', ...flags, ...files], {
   cwd: root,

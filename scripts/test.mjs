@@ -54,7 +54,9 @@ function run(command, commandArgs, env, cwd = root, cleanup = async () => undefi
   const forward = (signal) => () => child.kill(signal);
   for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, forward(signal));
   const watchdog = setTimeout(() => {
-    console.error(`\nscripts/test.mjs: the test run exceeded ${RUN_TIMEOUT_MS / 1000} s; stopping it (what the test files printed: ${relative(root, OUTPUT_LOG)})`);
+    console.error(
+      `\nscripts/test.mjs: the test run exceeded ${RUN_TIMEOUT_MS / 1000} s; stopping it (what the test files printed: ${relative(root, OUTPUT_LOG)})`,
+    );
     child.kill('SIGTERM');
     setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
   }, RUN_TIMEOUT_MS);
@@ -79,16 +81,22 @@ if (process.env.BLOBSERVER_TEST_NETNS === undefined || process.env.BLOBSERVER_TE
   const why = netnsUnavailable();
   if (!why) {
     // Re-run this very script inside a new network namespace with only loopback up.
-    run('unshare', ['-n', 'sh', '-c', 'ip link set lo up && exec "$0" "$@"', process.execPath, self, ...args], {
-      ...process.env,
-      BLOBSERVER_TEST_NETNS: '1',
-    }, process.cwd());
+    run(
+      'unshare',
+      ['-n', 'sh', '-c', 'ip link set lo up && exec "$0" "$@"', process.execPath, self, ...args],
+      {
+        ...process.env,
+        BLOBSERVER_TEST_NETNS: '1',
+      },
+      process.cwd(),
+    );
   } else {
     console.error(`scripts/test.mjs: no loopback-only network namespace (${why}); ${ddbLocalNote()}`);
     main();
   }
 } else {
-  if (process.env.BLOBSERVER_TEST_NETNS !== '1') console.error(`scripts/test.mjs: BLOBSERVER_TEST_NETNS=${process.env.BLOBSERVER_TEST_NETNS}; ${ddbLocalNote()}`);
+  if (process.env.BLOBSERVER_TEST_NETNS !== '1')
+    console.error(`scripts/test.mjs: BLOBSERVER_TEST_NETNS=${process.env.BLOBSERVER_TEST_NETNS}; ${ddbLocalNote()}`);
   main();
 }
 
@@ -156,7 +164,10 @@ async function sharedLocalStack() {
 /** Starts the log the reporter appends to; a new one for every run. */
 function startOutputLog() {
   mkdirSync(dirname(OUTPUT_LOG), { recursive: true });
-  writeFileSync(OUTPUT_LOG, `scripts/test.mjs ${args.join(' ')} at ${new Date().toISOString()}: what the test files printed, under a header per file and stream\n`);
+  writeFileSync(
+    OUTPUT_LOG,
+    `scripts/test.mjs ${args.join(' ')} at ${new Date().toISOString()}: what the test files printed, under a header per file and stream\n`,
+  );
 }
 
 function synthesizeForDeployedLane() {
@@ -194,7 +205,9 @@ async function main() {
     ? await sharedLocalStack()
     : { env: {}, cleanup: async () => undefined };
   await synth;
-  const reporter = flags.some((f) => f.startsWith('--test-reporter')) ? [] : [`--test-reporter=${pathToFileURL(join(root, 'scripts', 'test-reporter.mjs')).href}`];
+  const reporter = flags.some((f) => f.startsWith('--test-reporter'))
+    ? []
+    : [`--test-reporter=${pathToFileURL(join(root, 'scripts', 'test-reporter.mjs')).href}`];
   run(
     process.execPath,
     ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, `--test-timeout=${TEST_TIMEOUT_MS}`, ...reporter, ...flags, ...files],

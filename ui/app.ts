@@ -25,7 +25,11 @@ function showError(message: string | undefined) {
   $('error').textContent = message ?? '';
 }
 
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLElementTagNameMap[K]> = {}, ...children: (Node | string)[]): HTMLElementTagNameMap[K] {
+function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  props: Partial<HTMLElementTagNameMap[K]> = {},
+  ...children: (Node | string)[]
+): HTMLElementTagNameMap[K] {
   const e = Object.assign(document.createElement(tag), props);
   e.append(...children);
   return e;
@@ -111,7 +115,14 @@ function start(picked: Picked) {
   rows.clear();
   // The first 500 files get a row each; beyond that the totals say enough.
   for (const f of picked.files.slice(0, 500)) {
-    const row = el('tr', {}, el('td', { textContent: f.path }), el('td', {}, el('progress', { max: Math.max(1, f.file.size), value: 0 })), el('td', {}, el('progress', { max: Math.max(1, f.file.size), value: 0 })), el('td', { className: 'num', textContent: mb(f.file.size) }));
+    const row = el(
+      'tr',
+      {},
+      el('td', { textContent: f.path }),
+      el('td', {}, el('progress', { max: Math.max(1, f.file.size), value: 0 })),
+      el('td', {}, el('progress', { max: Math.max(1, f.file.size), value: 0 })),
+      el('td', { className: 'num', textContent: mb(f.file.size) }),
+    );
     tbody.append(row);
     rows.set(f.path.split('/').filter(Boolean).join('/'), row);
   }
@@ -135,7 +146,13 @@ function showProgress(files: FileProgress[], totals: Totals) {
   $('t-hashed').textContent = `${mb(totals.hashed)} of ${mb(totals.bytes)}`;
   $('t-sent').textContent = `${mb(totals.sent)} (${totals.uploadedBlobs} blobs; ${totals.skippedBlobs} already there)`;
   $('t-stored').textContent = mb(totals.stored);
-  Object.assign($('totals').dataset, { hashed: totals.hashed, sent: totals.sent, stored: totals.stored, uploaded: totals.uploadedBlobs, skipped: totals.skippedBlobs });
+  Object.assign($('totals').dataset, {
+    hashed: totals.hashed,
+    sent: totals.sent,
+    stored: totals.stored,
+    uploaded: totals.uploadedBlobs,
+    skipped: totals.skippedBlobs,
+  });
 }
 
 function addResult(name: string, ref: string, kind: string) {

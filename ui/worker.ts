@@ -72,7 +72,13 @@ export function describe(err: unknown): string {
 async function put(job: number, picked: { path: string; file: File }[], dirs: string[]) {
   const c = client!;
   const tree = pickedTree(picked, dirs);
-  const files: FileProgress[] = picked.map((p) => ({ path: p.path.split('/').filter(Boolean).join('/'), size: p.file.size, hashed: 0, stored: 0, done: false }));
+  const files: FileProgress[] = picked.map((p) => ({
+    path: p.path.split('/').filter(Boolean).join('/'),
+    size: p.file.size,
+    hashed: 0,
+    stored: 0,
+    done: false,
+  }));
   const byPath = new Map(files.map((f) => [f.path, f]));
   const totals: Totals = { bytes: files.reduce((n, f) => n + f.size, 0), hashed: 0, sent: 0, stored: 0, blobs: 0, uploadedBlobs: 0, skippedBlobs: 0 };
   // Which files each blob belongs to, how many of each file's blobs are not settled yet.

@@ -50,13 +50,21 @@ export function resolveServer(flags: { server?: string | undefined; auth?: strin
   if (!flags.server && env['BLOBSERVER_URL']) return { server: env['BLOBSERVER_URL'], auth: flags.auth ?? env['BLOBSERVER_AUTH'], source: 'BLOBSERVER_URL' };
   const servers = readPerkeepServers(path);
   const entries = Object.entries(servers ?? {});
-  const chosen = flags.server ? entries.find(([name]) => name === flags.server) : (entries.find(([, s]) => s.default) ?? (entries.length === 1 ? entries[0] : undefined));
+  const chosen = flags.server
+    ? entries.find(([name]) => name === flags.server)
+    : (entries.find(([, s]) => s.default) ?? (entries.length === 1 ? entries[0] : undefined));
   if (!chosen?.[1].server) {
     // A host (name with a dot, or host:port) given without its scheme: say so, rather than "no server named".
     if (flags.server && /[.:]|^localhost$/.test(flags.server)) {
-      throw new BlobServerError(`config: --server ${flags.server} has no scheme: say http://${flags.server} or https://${flags.server}`, { operation: 'config' });
+      throw new BlobServerError(`config: --server ${flags.server} has no scheme: say http://${flags.server} or https://${flags.server}`, {
+        operation: 'config',
+      });
     }
-    const why = flags.server ? `no server named "${flags.server}" in ${path}` : servers ? `no default server in ${path}` : `no --server, no BLOBSERVER_URL and no ${path}`;
+    const why = flags.server
+      ? `no server named "${flags.server}" in ${path}`
+      : servers
+        ? `no default server in ${path}`
+        : `no --server, no BLOBSERVER_URL and no ${path}`;
     throw new BlobServerError(`config: ${why}`, { operation: 'config' });
   }
   const server = isUrl(chosen[1].server) ? chosen[1].server : `https://${chosen[1].server}`;

@@ -100,7 +100,8 @@ async function creating<T>(path: string, ref: string, create: () => Promise<T>):
     return await create();
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST' || code === 'ELOOP') throw refused(ref, `would be written at ${path}, which already exists; restore writes nothing over an existing path`);
+    if (code === 'EEXIST' || code === 'ELOOP')
+      throw refused(ref, `would be written at ${path}, which already exists; restore writes nothing over an existing path`);
     throw err;
   }
 }

@@ -1,4 +1,11 @@
-import { DEFAULT_MAX_UPLOAD_SIZE, DEFAULT_UPLOAD_URL_TTL_SECONDS, defaultCompletionGraceSeconds, MAX_ALLOWED_BLOB_SIZE, MAX_BLOB_SIZE, MAX_INLINE_BLOB_SIZE } from './limits.js';
+import {
+  DEFAULT_MAX_UPLOAD_SIZE,
+  DEFAULT_UPLOAD_URL_TTL_SECONDS,
+  defaultCompletionGraceSeconds,
+  MAX_ALLOWED_BLOB_SIZE,
+  MAX_BLOB_SIZE,
+  MAX_INLINE_BLOB_SIZE,
+} from './limits.js';
 
 /** The table today's code creates and writes (`npm run migrate` copies rows from the legacy one). */
 export const DEFAULT_TABLE_NAME = 'blobserver-index-v2';
@@ -52,10 +59,7 @@ export interface Config {
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string; expiration?: Date };
 }
 
-export type AuthSource =
-  | { kind: 'none' }
-  | { kind: 'userpass'; username: string; password: string }
-  | { kind: 'secret'; secretId: string };
+export type AuthSource = { kind: 'none' } | { kind: 'userpass'; username: string; password: string } | { kind: 'secret'; secretId: string };
 
 export type KeySource = { kind: 'secret'; secretId: string } | { kind: 'file'; path: string };
 
@@ -159,7 +163,10 @@ export interface LocalServerConfig {
 
 /** `https://app.example,http://127.0.0.1:8080`: origins exactly as browsers send them (scheme, host, port; no path). */
 function corsOrigins(raw: string | undefined): string[] {
-  const origins = (raw ?? '').split(',').map((o) => o.trim()).filter(Boolean);
+  const origins = (raw ?? '')
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean);
   for (const o of origins) {
     let parsed: URL | undefined;
     try {
@@ -183,7 +190,8 @@ export function readLocalServerConfig(env: Env = process.env, resolvePath: (p: s
   // (SSO, an assumed role) need it, and their expiry (AWS_CREDENTIAL_EXPIRATION, as the SDK reads
   // it) caps what presigned URLs promise (signing-lifetime.ts).
   const expiration = env['AWS_CREDENTIAL_EXPIRATION'] ? new Date(env['AWS_CREDENTIAL_EXPIRATION']) : undefined;
-  if (expiration && Number.isNaN(expiration.getTime())) throw new ConfigError(`AWS_CREDENTIAL_EXPIRATION must be a date, got ${JSON.stringify(env['AWS_CREDENTIAL_EXPIRATION'])}`);
+  if (expiration && Number.isNaN(expiration.getTime()))
+    throw new ConfigError(`AWS_CREDENTIAL_EXPIRATION must be a date, got ${JSON.stringify(env['AWS_CREDENTIAL_EXPIRATION'])}`);
   const credentials = embedded
     ? undefined // the emulators' own, once they run
     : env['AWS_ACCESS_KEY_ID']

@@ -13,7 +13,8 @@ export function uiHandler(deps: Deps): RouteHandler<'basic'> {
       'content-type': 'text/html; charset=utf-8',
       'cache-control': 'no-store',
       // Inline script, a blob: worker and its WebAssembly hasher only; fetches to this origin and (upload forms, S3 GETs) anywhere.
-      'content-security-policy': "default-src 'none'; script-src 'unsafe-inline' 'wasm-unsafe-eval' blob:; worker-src blob:; style-src 'unsafe-inline'; connect-src *; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+      'content-security-policy':
+        "default-src 'none'; script-src 'unsafe-inline' 'wasm-unsafe-eval' blob:; worker-src blob:; style-src 'unsafe-inline'; connect-src *; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
       'x-content-type-options': 'nosniff',
     },
     body: await deps.uiPage(),

@@ -60,11 +60,14 @@ describe('scheduled collection', () => {
       assert.equal(map.ItemsPath, itemsPath);
       assert.deepEqual(map.ItemSelector, { action, 'run.$': '$.run', [item]: '$$.Map.Item.Value' });
       assert.equal(map.MaxConcurrency, COLLECTION_CONCURRENCY);
-      assert.equal(map.ResultPath, null, 'the pieces\' results must not grow the execution state');
+      assert.equal(map.ResultPath, null, "the pieces' results must not grow the execution state");
       const inner = map.ItemProcessor.States[map.ItemProcessor.StartAt];
       task(inner);
       assert.equal(inner.Parameters, undefined, 'a piece gets its item as it is');
-      assert.ok(inner.Retry.some((r: any) => r.ErrorEquals.includes('States.TaskFailed')), 'a failed piece is retried');
+      assert.ok(
+        inner.Retry.some((r: any) => r.ErrorEquals.includes('States.TaskFailed')),
+        'a failed piece is retried',
+      );
     }
     const sm = propertiesOf(json, id.stateMachine);
     assert.equal(sm['TracingConfiguration'].Enabled, true);
@@ -87,7 +90,10 @@ describe('scheduled collection', () => {
     assert.equal(p['Environment'].Variables.BLOBSERVER_FSCK_GRACE_SECONDS, '3600');
     assert.deepEqual(p['Role']['Fn::GetAtt'], [id.collectorRole, 'Arn']);
     // Only the state machine invokes it: it has no resource policy, and the state machine role may invoke only it.
-    assert.equal(resourcesOfType(json, 'AWS::Lambda::Permission').filter(([, r]) => r.Properties!['FunctionName']?.['Fn::GetAtt']?.[0] === id.collector).length, 0);
+    assert.equal(
+      resourcesOfType(json, 'AWS::Lambda::Permission').filter(([, r]) => r.Properties!['FunctionName']?.['Fn::GetAtt']?.[0] === id.collector).length,
+      0,
+    );
   });
 
   it('the collector role may do exactly what a piece does, and nothing in the bucket outside the store prefixes', () => {

@@ -13,7 +13,12 @@ import { CDK_JSON } from './helpers.js';
 
 const VARIANTS: Record<string, Record<string, string>> = {
   default: {},
-  'ephemeral dev stack with removal and CORS': { ephemeral: 'true', allowRemove: 'true', corsOrigins: 'https://a.example', alarmTopicArn: 'arn:aws:sns:us-east-1:123456789012:t' },
+  'ephemeral dev stack with removal and CORS': {
+    ephemeral: 'true',
+    allowRemove: 'true',
+    corsOrigins: 'https://a.example',
+    alarmTopicArn: 'arn:aws:sns:us-east-1:123456789012:t',
+  },
 };
 
 function appWith(context: Record<string, unknown>): App {

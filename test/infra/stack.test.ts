@@ -86,7 +86,7 @@ describe('storage', () => {
     assert.equal(resourcesOfType(json, 'Custom::S3AutoDeleteObjects').length, 0, 'no auto-delete of objects');
   });
 
-  it('abandoned staging/ objects (DESIGN §6) expire after a day, a failed collection run\'s scratch after two; blobs/ never expire', () => {
+  it("abandoned staging/ objects (DESIGN §6) expire after a day, a failed collection run's scratch after two; blobs/ never expire", () => {
     const rules = propertiesOf(json, id.bucket)['LifecycleConfiguration'].Rules as any[];
     assert.ok(rules.some((r) => r.Prefix === STAGING_PREFIX && r.ExpirationInDays === 1 && r.Status === 'Enabled'));
     assert.ok(rules.some((r) => r.Prefix === FSCK_RUNS_PREFIX && r.ExpirationInDays === 2 && r.Status === 'Enabled'));
@@ -188,7 +188,10 @@ describe('functions', () => {
       assert.equal(config.maxBlobSize, MAX_BLOB_SIZE);
       assert.equal(config.uploadUrlTtlSeconds, DEFAULT_UPLOAD_URL_TTL_SECONDS);
       assert.equal(config.allowRemove, false);
-      assert.ok(Object.values(config.endpoints).every((e) => e === undefined), 'real AWS endpoints');
+      assert.ok(
+        Object.values(config.endpoints).every((e) => e === undefined),
+        'real AWS endpoints',
+      );
       assert.equal(config.credentials, undefined, 'the execution role, not static keys');
     }
   });

@@ -58,7 +58,10 @@ describe('context switches', () => {
       ['dynamodb:DeleteItem table', `s3:DeleteObject bucket/${BLOB_PREFIX}*`, `s3:DeleteObject bucket/${STAGING_PREFIX}*`],
     );
     for (const role of [stack.functions.read.role, stack.secrets.rotation.role]) {
-      assert.deepEqual(permissionsOf(json, logicalId(role), names).filter((l) => l.includes('Delete')), []);
+      assert.deepEqual(
+        permissionsOf(json, logicalId(role), names).filter((l) => l.includes('Delete')),
+        [],
+      );
     }
   });
 
@@ -170,7 +173,8 @@ describe('the local server provisions the same table', () => {
     // The table's shape does not depend on the switches of the dev stack.
     const table = onlyOfType(json, 'AWS::DynamoDB::Table');
     const p = table.Properties!;
-    const byName = (a: { AttributeName?: string | undefined }, b: { AttributeName?: string | undefined }) => String(a.AttributeName).localeCompare(String(b.AttributeName));
+    const byName = (a: { AttributeName?: string | undefined }, b: { AttributeName?: string | undefined }) =>
+      String(a.AttributeName).localeCompare(String(b.AttributeName));
     assert.deepEqual([...created.AttributeDefinitions!].sort(byName), [...p['AttributeDefinitions']].sort(byName));
     assert.deepEqual(created.KeySchema, p['KeySchema']);
     assert.equal(created.BillingMode, p['BillingMode']);

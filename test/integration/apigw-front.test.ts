@@ -27,8 +27,17 @@ function recorder(name: string, answer: (event: HttpEvent, signal?: AbortSignal)
 const ok = (result: unknown): Invocation => ({ status: 200, payload: Buffer.from(JSON.stringify(result)), functionError: false });
 
 describe('API Gateway front (payload format 2.0)', () => {
-  const read = recorder('read', async () => ok({ statusCode: 200, headers: { 'Content-Type': 'text/plain', 'X-Side': 'read' }, body: 'hi', cookies: ['a=1', 'b=2'] }));
-  const write = recorder('write', async () => ok({ statusCode: 201, headers: { 'content-type': 'application/octet-stream' }, body: Buffer.from([0, 1, 2, 255]).toString('base64'), isBase64Encoded: true }));
+  const read = recorder('read', async () =>
+    ok({ statusCode: 200, headers: { 'Content-Type': 'text/plain', 'X-Side': 'read' }, body: 'hi', cookies: ['a=1', 'b=2'] }),
+  );
+  const write = recorder('write', async () =>
+    ok({
+      statusCode: 201,
+      headers: { 'content-type': 'application/octet-stream' },
+      body: Buffer.from([0, 1, 2, 255]).toString('base64'),
+      isBase64Encoded: true,
+    }),
+  );
   const failing = recorder('failing', async () => ({ status: 200, payload: Buffer.from('{"errorType":"Error","errorMessage":"boom"}'), functionError: true }));
   const slow = recorder('slow', (_e, signal) => new Promise((_, reject) => signal!.addEventListener('abort', () => reject(signal!.reason))));
   let front: ApiFront;
@@ -90,7 +99,7 @@ describe('API Gateway front (payload format 2.0)', () => {
     assert.deepEqual(Buffer.from(e.body!, 'base64'), body);
   });
 
-  it("answers as API Gateway itself: 404 without a route, 500 for a function error, 503 after the integration timeout", async () => {
+  it('answers as API Gateway itself: 404 without a route, 500 for a function error, 503 after the integration timeout', async () => {
     const none = await fetch(`${front.url}/nowhere`);
     assert.equal(none.status, 404);
     assert.deepEqual(await none.json(), { message: 'Not Found' });
@@ -106,7 +115,11 @@ describe('API Gateway front (payload format 2.0)', () => {
 
   it('refuses a payload over 10 MB with 413 before invoking anything', async () => {
     const before = write.events.length;
-    const res = await fetch(`${front.url}/camli/upload/tok`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: Buffer.alloc(10 * 1024 * 1024 + 1) });
+    const res = await fetch(`${front.url}/camli/upload/tok`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: Buffer.alloc(10 * 1024 * 1024 + 1),
+    });
     assert.equal(res.status, 413);
     assert.deepEqual(await res.json(), { message: 'Request Entity Too Large' });
     assert.equal(write.events.length, before);

@@ -29,7 +29,10 @@ const BIN = fileURLToPath(new URL('../../client/bin/blobserver.js', import.meta.
 const AUTH = `userpass:${USER}:${PASSWORD}`;
 
 function cli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env['PATH'], HOME: process.env['HOME'], ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: { PATH: process.env['PATH'], HOME: process.env['HOME'], ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d));
   return new Promise((resolve) => child.on('close', (code) => resolve({ code, stderr })));
@@ -76,7 +79,9 @@ describe('batch reads: blobserver get restores through the locate extension', ()
     const serverRequests = front.requests.length - serverBefore;
     const s3Gets = ts.proxies!.s3.requests.filter((r) => r.method === 'GET').length - s3GetsBefore;
 
-    t.diagnostic(`${blobs} blobs: ${serverRequests} server requests (${(serverRequests / blobs).toFixed(4)}/blob), ${s3Gets} S3 GETs (${(s3Gets / blobs).toFixed(4)}/blob)`);
+    t.diagnostic(
+      `${blobs} blobs: ${serverRequests} server requests (${(serverRequests / blobs).toFixed(4)}/blob), ${s3Gets} S3 GETs (${(s3Gets / blobs).toFixed(4)}/blob)`,
+    );
     assert.deepEqual(await treeListing(join(out, 'tree')), await treeListing(tree));
     const locates = front.requests.slice(serverBefore).filter((r) => r.url.startsWith('/camli/locate')).length;
     assert.ok(locates > 0, 'the extension was used');
@@ -92,13 +97,20 @@ describe('batch reads: blobserver get restores through the locate extension', ()
     for (const [i, d] of data.entries()) await uploader.add({ ref: refs[i]!, bytes: d });
     await uploader.flush();
     // S3 refuses every presigned GET (the server's own reads are signed in a header): the reader must still deliver, through the server.
-    ts.proxies!.s3.setFault((r) => (r.method === 'GET' && r.url.includes('X-Amz-Signature=') ? { status: 403, body: '<Error><Code>AccessDenied</Code></Error>', contentType: 'application/xml' } : undefined));
+    ts.proxies!.s3.setFault((r) =>
+      r.method === 'GET' && r.url.includes('X-Amz-Signature=')
+        ? { status: 403, body: '<Error><Code>AccessDenied</Code></Error>', contentType: 'application/xml' }
+        : undefined,
+    );
     try {
       const reader = new BatchReader(client);
       const unknown = blobRefOf(randomBytes(8));
       const got = [];
       for await (const b of reader.readMany([...refs, unknown])) got.push(b);
-      assert.deepEqual(got.map((g) => g.ref), [...refs, unknown]);
+      assert.deepEqual(
+        got.map((g) => g.ref),
+        [...refs, unknown],
+      );
       for (const [i, d] of data.entries()) assert.ok(Buffer.from(got[i]!.bytes!).equals(d));
       assert.equal(got[3]!.bytes, undefined);
       assert.ok(reader.stats.ranges > 0 && reader.stats.serverGets >= 2, JSON.stringify(reader.stats));

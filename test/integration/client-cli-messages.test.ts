@@ -40,7 +40,14 @@ describe('blobserver CLI messages and timeouts', () => {
     http = createHttpServer((req, res) => {
       if (req.url?.startsWith('/camli/enumerate-blobs')) {
         res.writeHead(200, { 'content-type': 'application/json' });
-        return res.end(JSON.stringify({ blobs: [{ blobRef: `sha224-${'a'.repeat(56)}`, size: 3, extra: 'x' }, { blobRef: `sha224-${'b'.repeat(56)}`, size: 5 }] }));
+        return res.end(
+          JSON.stringify({
+            blobs: [
+              { blobRef: `sha224-${'a'.repeat(56)}`, size: 3, extra: 'x' },
+              { blobRef: `sha224-${'b'.repeat(56)}`, size: 5 },
+            ],
+          }),
+        );
       }
       if (req.url === '/camli/preupload') {
         res.writeHead(200, { 'content-type': 'application/json' });
@@ -85,7 +92,10 @@ describe('blobserver CLI messages and timeouts', () => {
   it('https:// to a plain-HTTP server', async () => {
     const r = await runCli(['ls', '--server', `https://${httpAddr}`], env());
     assert.equal(r.code, 1);
-    assert.equal(r.stderr, `blobserver: enumerate: cannot reach https://${httpAddr}: the TLS handshake failed; is it a plain HTTP server? (then say http://)\n`);
+    assert.equal(
+      r.stderr,
+      `blobserver: enumerate: cannot reach https://${httpAddr}: the TLS handshake failed; is it a plain HTTP server? (then say http://)\n`,
+    );
   });
 
   it('a local path that does not exist', async () => {
@@ -100,7 +110,11 @@ describe('blobserver CLI messages and timeouts', () => {
     assert.match(help, /with --json one \{"blobRef","size"\} JSON object per line/);
     const r = await runCli(['ls', '--json', '--server', `http://${httpAddr}`], env());
     assert.equal(r.code, 0, r.stderr);
-    const lines = r.stdout.toString().trim().split('\n').map((l) => JSON.parse(l) as unknown);
+    const lines = r.stdout
+      .toString()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as unknown);
     assert.deepEqual(lines, [
       { blobRef: `sha224-${'a'.repeat(56)}`, size: 3 },
       { blobRef: `sha224-${'b'.repeat(56)}`, size: 5 },
@@ -116,12 +130,18 @@ describe('blobserver CLI messages and timeouts', () => {
   it('the library: an upload nobody answers fails after the idle timeout plus 1 s per 32 KiB sent', async () => {
     const client = new BlobServerClient({ server: `http://${httpAddr}`, idleTimeoutMs: 200, retry: FAST_RETRY });
     const bytes = Buffer.alloc(16 << 10, 7); // + 0.5 s
-    await assert.rejects(client.uploadBatch([{ ref: blobRefOf(bytes), bytes }]), /^BlobServerError: upload: http:\/\/127\.0\.0\.1:\d+ did not answer within 0\.7 s \(tried 2 times\)$/);
+    await assert.rejects(
+      client.uploadBatch([{ ref: blobRefOf(bytes), bytes }]),
+      /^BlobServerError: upload: http:\/\/127\.0\.0\.1:\d+ did not answer within 0\.7 s \(tried 2 times\)$/,
+    );
   });
 
   it('the library: a stalled body fails after the idle timeout; an AbortSignal stops a request', async () => {
     const stalled = new BlobServerClient({ server: `http://${httpAddr}`, idleTimeoutMs: 200, retry: FAST_RETRY });
-    await assert.rejects(stalled.get(`sha224-${'c'.repeat(56)}`), { message: `get: http://${httpAddr} stalled: no data for 0.2 s (tried 2 times)`, retryable: true });
+    await assert.rejects(stalled.get(`sha224-${'c'.repeat(56)}`), {
+      message: `get: http://${httpAddr} stalled: no data for 0.2 s (tried 2 times)`,
+      retryable: true,
+    });
     const ctl = new AbortController();
     const hanging = new BlobServerClient({ server: `http://${silentAddr}`, signal: ctl.signal, retry: FAST_RETRY });
     const pending = hanging.stat([`sha224-${'d'.repeat(56)}`]);
@@ -139,6 +159,9 @@ describe('blobserver CLI messages and timeouts', () => {
     run.child.kill('SIGINT');
     const r = await run.done;
     assert.equal(r.code, 130);
-    assert.match(r.stderr, /blobs 0\/\d+, read 0\.0 MB of 0\.0 MB, sent 0\.0 MB, stored 0\.0 MB[^\n]*\nblobserver: interrupted; run the same put again to resume \(blobs already stored are not sent again\)\n$/);
+    assert.match(
+      r.stderr,
+      /blobs 0\/\d+, read 0\.0 MB of 0\.0 MB, sent 0\.0 MB, stored 0\.0 MB[^\n]*\nblobserver: interrupted; run the same put again to resume \(blobs already stored are not sent again\)\n$/,
+    );
   });
 });

@@ -144,11 +144,15 @@ describe('blobserver CLI against the local server', () => {
   });
 
   it('ls lists every blob in order, across pages, and honours --after/--limit', async () => {
-    const all = text(await cli(['ls'])).trim().split('\n');
+    const all = text(await cli(['ls']))
+      .trim()
+      .split('\n');
     const refs = all.map((l) => l.split(' ')[0]);
     assert.deepEqual(refs, [...refs].sort());
     assert.ok(refs.includes(treeRef) && refs.includes(blobRefOf('hello\n')));
-    const page = text(await cli(['ls', '--after', refs[1]!, '--limit', '3'])).trim().split('\n');
+    const page = text(await cli(['ls', '--after', refs[1]!, '--limit', '3']))
+      .trim()
+      .split('\n');
     assert.deepEqual(page, all.slice(2, 5));
   });
 

@@ -26,7 +26,8 @@ describe('blobserver get against a hostile server', () => {
     await mkdir(join(base, 'outside'));
     return { out: join(base, 'out'), outside: join(base, 'outside') };
   };
-  const get = (ref: string, out?: string) => runCli(['get', ref, ...(out ? ['-o', out] : [])], { BLOBSERVER_URL: hostile.url, BLOBSERVER_AUTH: 'none', CAMLI_CONFIG_DIR: join(work, 'none') });
+  const get = (ref: string, out?: string) =>
+    runCli(['get', ref, ...(out ? ['-o', out] : [])], { BLOBSERVER_URL: hostile.url, BLOBSERVER_AUTH: 'none', CAMLI_CONFIG_DIR: join(work, 'none') });
   const oneLine = (stderr: string) => {
     assert.equal(stderr.split('\n').length, 2, `one line: ${stderr}`);
     assert.match(stderr, /^blobserver: get: /);
@@ -74,8 +75,20 @@ describe('blobserver get against a hostile server', () => {
 
   it('mode 06777 gives rwxrwxrwx, never setuid, setgid or sticky', async () => {
     const { out } = await fresh();
-    const ref = hostile.schema({ camliVersion: 1, camliType: 'file', fileName: 'suid', unixPermission: '07777', parts: [{ blobRef: hostile.blob('#!/bin/sh\n'), size: 10 }] });
-    const dir = hostile.schema({ camliVersion: 1, camliType: 'directory', fileName: 'd', unixPermission: '01777', entries: hostile.schema({ camliVersion: 1, camliType: 'static-set', members: [ref] }) });
+    const ref = hostile.schema({
+      camliVersion: 1,
+      camliType: 'file',
+      fileName: 'suid',
+      unixPermission: '07777',
+      parts: [{ blobRef: hostile.blob('#!/bin/sh\n'), size: 10 }],
+    });
+    const dir = hostile.schema({
+      camliVersion: 1,
+      camliType: 'directory',
+      fileName: 'd',
+      unixPermission: '01777',
+      entries: hostile.schema({ camliVersion: 1, camliType: 'static-set', members: [ref] }),
+    });
     const r = await get(dir, out);
     assert.equal(r.code, 0, r.stderr);
     assert.equal((await stat(join(out, 'd', 'suid'))).mode & 0o7777, 0o777);
@@ -125,7 +138,12 @@ describe('blobserver get against a hostile server', () => {
     const client = new BlobServerClient({ server: hostile.url });
     for (const fileName of ['', '.', '..', 'a/b', '../up', 'nul\0byte']) {
       const ref = hostile.schema({ camliVersion: 1, camliType: 'file', fileName, parts: [] });
-      const top = hostile.schema({ camliVersion: 1, camliType: 'directory', fileName: `d${n++}`, entries: hostile.schema({ camliVersion: 1, camliType: 'static-set', members: [ref] }) });
+      const top = hostile.schema({
+        camliVersion: 1,
+        camliType: 'directory',
+        fileName: `d${n++}`,
+        entries: hostile.schema({ camliVersion: 1, camliType: 'static-set', members: [ref] }),
+      });
       const schema = parseSchema(Buffer.from(await (await fetch(`${hostile.url}/camli/${top}`)).arrayBuffer()))!;
       await assert.rejects(restoreSchema(client, top, schema, out), /not a single path element/, JSON.stringify(fileName));
     }

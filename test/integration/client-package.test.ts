@@ -13,7 +13,20 @@ import { installPackedClient, PACKAGE_NAME, ROOT, type InstalledPackage } from '
  */
 
 const TSC = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-const STRICT = ['--noEmit', '--strict', '--exactOptionalPropertyTypes', '--noUncheckedIndexedAccess', '--target', 'es2022', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--skipLibCheck', 'false'];
+const STRICT = [
+  '--noEmit',
+  '--strict',
+  '--exactOptionalPropertyTypes',
+  '--noUncheckedIndexedAccess',
+  '--target',
+  'es2022',
+  '--module',
+  'nodenext',
+  '--moduleResolution',
+  'nodenext',
+  '--skipLibCheck',
+  'false',
+];
 
 describe('the client package, packed and installed', () => {
   let work: string;
@@ -26,9 +39,24 @@ describe('the client package, packed and installed', () => {
 
   it('holds the compiled client, its licence and nothing of the server', async () => {
     const listed = execFileSync('tar', ['-tzf', pkg.tarball], { encoding: 'utf8' }).trim().split('\n');
-    for (const f of ['package/LICENSE', 'package/bin/blobserver.js', 'package/dist/index.js', 'package/dist/index.d.ts', 'package/dist/index.js.map', 'package/dist/node/index.js']) assert.ok(listed.includes(f), f);
-    assert.deepEqual(listed.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')), [], 'no TypeScript sources');
-    assert.deepEqual(listed.filter((f) => /test|lambda|infra/.test(f)), []);
+    for (const f of [
+      'package/LICENSE',
+      'package/bin/blobserver.js',
+      'package/dist/index.js',
+      'package/dist/index.d.ts',
+      'package/dist/index.js.map',
+      'package/dist/node/index.js',
+    ])
+      assert.ok(listed.includes(f), f);
+    assert.deepEqual(
+      listed.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')),
+      [],
+      'no TypeScript sources',
+    );
+    assert.deepEqual(
+      listed.filter((f) => /test|lambda|infra/.test(f)),
+      [],
+    );
     assert.deepEqual((await readdir(join(pkg.dir, 'node_modules'))).filter((d) => !d.startsWith('.')).sort(), ['@camli-serverless', '@noble']);
   });
 
@@ -66,7 +94,10 @@ try { await putPath('.', uploader); } catch (e) { if (e instanceof BlobServerErr
 void restoreSchema; void stats; void got; void first;
 `,
     );
-    const r = spawnSync(process.execPath, [TSC, ...STRICT, '--types', 'node', '--typeRoots', join(ROOT, 'node_modules', '@types'), consumer], { cwd: pkg.dir, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [TSC, ...STRICT, '--types', 'node', '--typeRoots', join(ROOT, 'node_modules', '@types'), consumer], {
+      cwd: pkg.dir,
+      encoding: 'utf8',
+    });
     assert.equal(r.status, 0, r.stdout + r.stderr);
   });
 

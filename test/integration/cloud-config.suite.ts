@@ -103,7 +103,12 @@ export function defineCloudConfigSuite(L: Lane, options: CloudConfigOptions = {}
     const rotateSigningKey = async (): Promise<string> => {
       const token = randomUUID();
       const started = await sm.send(
-        new RotateSecretCommand({ SecretId: keySecretArn, RotationLambdaARN: rotationFunctionArn, ClientRequestToken: token, RotationRules: { AutomaticallyAfterDays: 30 } }),
+        new RotateSecretCommand({
+          SecretId: keySecretArn,
+          RotationLambdaARN: rotationFunctionArn,
+          ClientRequestToken: token,
+          RotationRules: { AutomaticallyAfterDays: 30 },
+        }),
       );
       assert.equal(started.VersionId, token);
       for (const Step of STEPS) await rotate(rotation, { SecretId: keySecretArn, ClientRequestToken: token, Step });
@@ -129,8 +134,14 @@ export function defineCloudConfigSuite(L: Lane, options: CloudConfigOptions = {}
       const described = await sm.send(new DescribeSecretCommand({ SecretId: keySecretArn }));
       // The end state the rotation protocol requires: AWSCURRENT on the new version, AWSPENDING on none other.
       const stages = Object.entries(described.VersionIdsToStages ?? {});
-      assert.deepEqual(stages.filter(([, s]) => s.includes('AWSCURRENT')).map(([v]) => v), [version]);
-      assert.deepEqual(stages.filter(([v, s]) => s.includes('AWSPENDING') && v !== version), []);
+      assert.deepEqual(
+        stages.filter(([, s]) => s.includes('AWSCURRENT')).map(([v]) => v),
+        [version],
+      );
+      assert.deepEqual(
+        stages.filter(([v, s]) => s.includes('AWSPENDING') && v !== version),
+        [],
+      );
       const rotated = await stage('AWSCURRENT');
       assert.ok(rotated && rotated.length >= SIGNING_KEY_MIN_LENGTH && rotated !== initialKey, 'no new current key');
       assert.equal(await stage('AWSPREVIOUS'), initialKey, 'the old key is not AWSPREVIOUS');

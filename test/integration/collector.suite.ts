@@ -36,7 +36,8 @@ async function runCollection(deps: CollectorDeps, hooks: Hooks = {}): Promise<{ 
   const queue = [...plan.partitions];
   await Promise.all(
     Array.from({ length: 8 }, async () => {
-      for (let p = queue.shift(); p !== undefined; p = queue.shift()) add((await collect(deps, { action: 'rows', run: plan.run, prefix: p })) as CollectorSummary);
+      for (let p = queue.shift(); p !== undefined; p = queue.shift())
+        add((await collect(deps, { action: 'rows', run: plan.run, prefix: p })) as CollectorSummary);
     }),
   );
   await hooks.betweenPhases?.();

@@ -14,7 +14,10 @@ const LISTED = 'http://127.0.0.1:4321';
 const UNLISTED = 'http://127.0.0.1:4322';
 
 const preflight = (url: string, origin: string) =>
-  fetch(url, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' } });
+  fetch(url, {
+    method: 'OPTIONS',
+    headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' },
+  });
 
 async function preuploadFrom(ts: TestServer, origin: string) {
   return fetch(`${ts.url}/camli/preupload`, {
@@ -31,7 +34,7 @@ describe('CORS for listed origins (BLOBSERVER_CORS_ORIGINS)', () => {
   });
   after(() => ts.close());
 
-  it('answers a listed origin\'s preflight with the methods, headers and credentials the client uses', async () => {
+  it("answers a listed origin's preflight with the methods, headers and credentials the client uses", async () => {
     const res = await preflight(`${ts.url}/camli/preupload`, LISTED);
     assert.equal(res.status, 204);
     assert.equal(res.headers.get('access-control-allow-origin'), LISTED);
@@ -59,7 +62,7 @@ describe('CORS for listed origins (BLOBSERVER_CORS_ORIGINS)', () => {
     assert.equal(refused.headers.get('access-control-allow-origin'), LISTED);
   });
 
-  it('the S3 front (the bucket) answers uploadForm POSTs from listed origins and from the page\'s own origin', async () => {
+  it("the S3 front (the bucket) answers uploadForm POSTs from listed origins and from the page's own origin", async () => {
     const answer = (await (await preuploadFrom(ts, LISTED)).json()) as { uploadForm: { url: string; fields: Record<string, string> } };
     const form = answer.uploadForm;
     const pre = await preflight(form.url, LISTED);

@@ -8,7 +8,7 @@ import { postFormRedirected } from '../support/upload-form.js';
 import { newBlob, preupload, store as storeBlobs } from './seed.suite.js';
 import { runFsck } from '../support/fsck-cli.js';
 
-describe('npm run fsck with no endpoint: the local server\'s data directory', () => {
+describe("npm run fsck with no endpoint: the local server's data directory", () => {
   let dir: string | undefined;
   let server: NpmStart | undefined;
   after(async () => {

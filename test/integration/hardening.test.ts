@@ -161,7 +161,10 @@ describe('hardening [dynalite+s3rver]', () => {
     it(`refuses ${MAX_PARTS_PER_REQUEST + 1} parts with 400 naming the cap, storing none of them`, async () => {
       const blobs = Array.from({ length: MAX_PARTS_PER_REQUEST + 1 }, () => newBlob(8));
       const { uploadUrl } = await preupload(target);
-      const a = await uploadParts(uploadUrl, blobs.map((b) => part(b)));
+      const a = await uploadParts(
+        uploadUrl,
+        blobs.map((b) => part(b)),
+      );
       assert.equal(a.status, 400, a.text);
       assert.match(a.json.errorText ?? '', new RegExp(`at most ${MAX_PARTS_PER_REQUEST}`));
       assert.deepEqual(await have(target, blobs[0]!.ref, blobs[MAX_PARTS_PER_REQUEST]!.ref), []);
@@ -204,9 +207,13 @@ describe('hardening [dynalite+s3rver]', () => {
     });
 
     it('answers Expect: 100-continue with an over-size Content-Length with 413, never 100 Continue', async () => {
-      const seen = await rawExchange(ts.url, post('/camli/upload', `Content-Length: ${big}\r\nExpect: 100-continue\r\nAuthorization: ${auth.authorization}\r\n`), {
-        until: /\r\n\r\n/,
-      });
+      const seen = await rawExchange(
+        ts.url,
+        post('/camli/upload', `Content-Length: ${big}\r\nExpect: 100-continue\r\nAuthorization: ${auth.authorization}\r\n`),
+        {
+          until: /\r\n\r\n/,
+        },
+      );
       assert.match(seen, /^HTTP\/1\.1 413 /);
       assert.doesNotMatch(seen, /100 Continue/);
     });
@@ -222,7 +229,9 @@ describe('hardening [dynalite+s3rver]', () => {
       const { uploadUrl } = await preupload(target);
       const chunk = Buffer.alloc(1 << 20, 0x61);
       const chunks = Buffer.concat(
-        Array.from({ length: Math.ceil(LAMBDA_EVENT_LIMIT / chunk.length) + 1 }, () => Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from('\r\n')])),
+        Array.from({ length: Math.ceil(LAMBDA_EVENT_LIMIT / chunk.length) + 1 }, () =>
+          Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from('\r\n')]),
+        ),
       );
       // No terminating 0-length chunk: the body never ends unless the server stops reading it.
       const seen = await rawExchange(ts.url, post(new URL(uploadUrl).pathname, 'Transfer-Encoding: chunked\r\n'), { body: chunks, until: /\r\n\r\n/ });
@@ -231,7 +240,8 @@ describe('hardening [dynalite+s3rver]', () => {
   });
 
   describe('HTTP caching and ranges on GET (item 9)', () => {
-    const get = (ref: string, headers: Record<string, string> = {}, method = 'GET') => fetch(`${ts.url}/camli/${ref}`, { method, headers: { ...auth, ...headers } });
+    const get = (ref: string, headers: Record<string, string> = {}, method = 'GET') =>
+      fetch(`${ts.url}/camli/${ref}`, { method, headers: { ...auth, ...headers } });
 
     it('answers ETag (the quoted blobref) and If-None-Match with 304 and no body', async () => {
       const b = newBlob(100);
@@ -253,7 +263,11 @@ describe('hardening [dynalite+s3rver]', () => {
     it('answers a single Range with 206 and exactly those bytes; past the end 416; several ranges in full', async () => {
       const b = newBlob(100);
       await store(target, b);
-      for (const [range, start, end] of [['bytes=10-19', 10, 19], ['bytes=-5', 95, 99], ['bytes=90-', 90, 99]] as const) {
+      for (const [range, start, end] of [
+        ['bytes=10-19', 10, 19],
+        ['bytes=-5', 95, 99],
+        ['bytes=90-', 90, 99],
+      ] as const) {
         const r = await get(b.ref, { range });
         assert.equal(r.status, 206, range);
         assert.equal(r.headers.get('content-range'), `bytes ${start}-${end}/100`);

@@ -25,7 +25,10 @@ describe('Lambda entry points configured from the environment', () => {
   let write: typeof read;
 
   const event = (method: string, url: string, headers: Record<string, string>, body: Buffer = Buffer.alloc(0)) =>
-    toEvent({ method, url, headers: { host: 'api.example', 'x-forwarded-proto': 'https', ...headers }, body, sourceIp: '127.0.0.1' }, matchRoute(method, url.split('?')[0]!));
+    toEvent(
+      { method, url, headers: { host: 'api.example', 'x-forwarded-proto': 'https', ...headers }, body, sourceIp: '127.0.0.1' },
+      matchRoute(method, url.split('?')[0]!),
+    );
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'blobserver-entry-'));

@@ -39,7 +39,10 @@ for (const lane of LANES) {
       const post = await createPresignedPost(s3, {
         Bucket: bucket,
         Key: 'policy/${filename}',
-        Conditions: [['content-length-range', 1, 10], ['starts-with', '$key', 'policy/']],
+        Conditions: [
+          ['content-length-range', 1, 10],
+          ['starts-with', '$key', 'policy/'],
+        ],
         Expires: 60,
       });
       const send = async (key: string, bytes: number) => {

@@ -47,7 +47,10 @@ describe('npm start: one clear line when it cannot start', () => {
 
     const second = await refused(baseEnv(shared));
     assert.equal(second.code, 1);
-    assertOneLine(second.out, new RegExp(`^blobserver: the data directory ${shared.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is in use by another blobserver \\(pid ${first.pid}\\)`));
+    assertOneLine(
+      second.out,
+      new RegExp(`^blobserver: the data directory ${shared.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is in use by another blobserver \\(pid ${first.pid}\\)`),
+    );
 
     const taken = await refused(baseEnv(other, { PORT: port }));
     assert.equal(taken.code, 1);

@@ -34,7 +34,11 @@ for (const { name, ledger, defect } of sameSteps) {
       assert.equal(await ts.storage.sizeAt(row.key), undefined);
       return row.key;
     };
-    const reupload = async (...blobs: Blob[]) => uploadParts((await preupload(target())).uploadUrl, blobs.map((b) => part(b)));
+    const reupload = async (...blobs: Blob[]) =>
+      uploadParts(
+        (await preupload(target())).uploadUrl,
+        blobs.map((b) => part(b)),
+      );
 
     before(async () => {
       ts = await startTestServer(permissionLane(lane('dynalite+s3rver'), ledger).factory);
@@ -75,7 +79,11 @@ for (const { name, ledger, defect } of sameSteps) {
         return;
       }
       assert.deepEqual(statuses, [404, 404]);
-      assert.deepEqual(again.json.received, [a, b].map((x) => ({ blobRef: x.ref, size: x.data.length })), again.text);
+      assert.deepEqual(
+        again.json.received,
+        [a, b].map((x) => ({ blobRef: x.ref, size: x.data.length })),
+        again.text,
+      );
       for (const x of [a, b]) assert.ok(Buffer.from(await (await get(x)).arrayBuffer()).equals(x.data));
     });
 

@@ -11,4 +11,10 @@ import { definePerkeepSuite } from './perkeep.suite.js';
 const skip = deployedSkip();
 const stack = skip ? undefined : await openDeployedStack();
 after(() => stack?.close());
-definePerkeepSuite({ kind: 'remote', name: 'deployed artifacts (cdk.out in the Lambda RIE, template routes)', url: stack?.url, authorization: stack?.authorization, skip });
+definePerkeepSuite({
+  kind: 'remote',
+  name: 'deployed artifacts (cdk.out in the Lambda RIE, template routes)',
+  url: stack?.url,
+  authorization: stack?.authorization,
+  skip,
+});

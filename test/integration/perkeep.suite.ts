@@ -62,7 +62,10 @@ async function batchUpload(base: string, parts: Part[], opts: CallOptions = {}) 
 async function upload(base: string, ...blobs: Blob[]): Promise<void> {
   for (let i = 0; i < blobs.length; i += 100) {
     const chunk = blobs.slice(i, i + 100);
-    const r = await batchUpload(base, chunk.map((b) => part(b)));
+    const r = await batchUpload(
+      base,
+      chunk.map((b) => part(b)),
+    );
     assert.equal(r.status, 200, r.text);
     assert.deepEqual(r.json, { received: sized(...chunk) });
   }
@@ -148,7 +151,9 @@ async function storeDirectly(server: LocalServer, b: Blob): Promise<void> {
  * server (`npm run test:remote`), where the tests that need the server's storage, its AWS
  * proxies or siblings with other settings report skipped.
  */
-export type PerkeepTarget = { kind: 'local'; lane: Lane } | { kind: 'remote'; name: string; url?: string | undefined; authorization?: string | undefined; skip?: string | undefined };
+export type PerkeepTarget =
+  | { kind: 'local'; lane: Lane }
+  | { kind: 'remote'; name: string; url?: string | undefined; authorization?: string | undefined; skip?: string | undefined };
 
 export function definePerkeepSuite(target: PerkeepTarget): void {
   const lane = target.kind === 'local' ? target.lane : undefined;
@@ -242,14 +247,28 @@ export function definePerkeepSuite(target: PerkeepTarget): void {
 
       it('covers every route but the signed-token ones (a new route cannot slip through)', () => {
         assert.ok(guarded.length >= 10, `only ${guarded.length} routes`);
-        for (const key of ['GET /', 'POST /camli/stat', 'GET /camli/stat', 'GET /camli/{blobref}', 'HEAD /camli/{blobref}', 'GET /camli/enumerate-blobs', 'POST /camli/upload', 'POST /camli/remove']) {
-          assert.ok(guarded.some((r) => routeKey(r) === key), `${key} is not a route`);
+        for (const key of [
+          'GET /',
+          'POST /camli/stat',
+          'GET /camli/stat',
+          'GET /camli/{blobref}',
+          'HEAD /camli/{blobref}',
+          'GET /camli/enumerate-blobs',
+          'POST /camli/upload',
+          'POST /camli/remove',
+        ]) {
+          assert.ok(
+            guarded.some((r) => routeKey(r) === key),
+            `${key} is not a route`,
+          );
         }
       });
 
       for (const route of guarded) {
         const open = remote && !remote.authorization ? 'the server is open (no BLOBSERVER_TEST_AUTH)' : false;
-        it(`${routeKey(route)}: 401 with a Basic challenge without valid credentials, and no effect`, { skip: open || (route.path === '/camli/remove' && localOnly) }, async () => {
+        it(`${routeKey(route)}: 401 with a Basic challenge without valid credentials, and no effect`, {
+          skip: open || (route.path === '/camli/remove' && localOnly),
+        }, async () => {
           const [b, fresh] = [newBlob(50), newBlob(60)];
           await upload(base, b);
           // Removal is refused with 403 by the default server: ask the one that would remove.
@@ -325,12 +344,7 @@ export function definePerkeepSuite(target: PerkeepTarget): void {
       it('stores verified parts and answers 200 {received, errorText} for the refused ones', { skip: localOnly }, async () => {
         const [good, goodSha1, mismatched, typeless] = [newBlob(300), newBlob(200, 'sha1'), newBlob(100), newBlob(150)];
         const impostor = newBlob(100);
-        const r = await batchUpload(base, [
-          part(good),
-          { name: mismatched.ref, data: impostor.data },
-          part(goodSha1),
-          part(typeless, { contentType: null }),
-        ]);
+        const r = await batchUpload(base, [part(good), { name: mismatched.ref, data: impostor.data }, part(goodSha1), part(typeless, { contentType: null })]);
         // 200, never the optional 303: Perkeep's client follows that without credentials.
         assert.equal(r.status, 200, r.text);
         assert.deepEqual(Object.keys(r.json!).sort(), ['errorText', 'received']);
@@ -402,7 +416,15 @@ export function definePerkeepSuite(target: PerkeepTarget): void {
 
       it('answers 400 for a malformed blobref', async () => {
         const sha1 = newBlob(8, 'sha1').ref;
-        const bad = [sha1.toUpperCase().replace('SHA1', 'sha1'), sha1.slice(0, -1), `${sha1}0`, `md5-${'a'.repeat(32)}`, 'sha224-xyz', 'nonsense', `${sha1}%20`];
+        const bad = [
+          sha1.toUpperCase().replace('SHA1', 'sha1'),
+          sha1.slice(0, -1),
+          `${sha1}0`,
+          `md5-${'a'.repeat(32)}`,
+          'sha224-xyz',
+          'nonsense',
+          `${sha1}%20`,
+        ];
         for (const ref of bad) {
           assertJsonError(await call(base, 'GET', `/camli/${ref}`), 400);
           assert.equal((await call(base, 'HEAD', `/camli/${ref}`)).status, 400, ref);
@@ -523,10 +545,19 @@ export function definePerkeepSuite(target: PerkeepTarget): void {
 
       it('pages through 250 mixed sha1/sha224 blobs: sorted, strictly after, no gaps or repeats, continueAfter until the end', async () => {
         const pages = await enumerateAll(en.url, 100);
-        assert.deepEqual(pages.map((p) => p.blobs.length), [100, 100, 50]);
-        assert.deepEqual(pages.map((p) => p.continueAfter), [refs[99], refs[199], undefined]);
+        assert.deepEqual(
+          pages.map((p) => p.blobs.length),
+          [100, 100, 50],
+        );
+        assert.deepEqual(
+          pages.map((p) => p.continueAfter),
+          [refs[99], refs[199], undefined],
+        );
         const listed = pages.flatMap((p) => p.blobs);
-        assert.deepEqual(listed.map((b) => b.blobRef), refs);
+        assert.deepEqual(
+          listed.map((b) => b.blobRef),
+          refs,
+        );
         assert.ok(listed.every((b) => b.size === 16));
         // Every sha1- ref sorts before every sha224- ref (md5- would come first; we accept neither).
         assert.ok(listed.slice(0, 125).every((b) => b.blobRef.startsWith('sha1-')));
@@ -596,7 +627,10 @@ export function definePerkeepSuite(target: PerkeepTarget): void {
         const r = await call(removing.url, 'POST', '/camli/remove', { headers: FORM, body: blobForm([gone.ref]) });
         assert.equal(r.status, 200, r.text);
         const page = await enumerate(en.url, { limit: '2' });
-        assert.deepEqual(page.json!.blobs.map((b) => b.blobRef), [refs[0], refs[2]]);
+        assert.deepEqual(
+          page.json!.blobs.map((b) => b.blobRef),
+          [refs[0], refs[2]],
+        );
         assert.deepEqual(await stored(en.url, gone.ref), []);
         all = all.filter((b) => b !== gone);
         refs = refs.filter((ref) => ref !== gone.ref);
@@ -624,7 +658,10 @@ export function definePerkeepSuite(target: PerkeepTarget): void {
         assert.equal(first.json!.blobs.length, MAX_ENUMERATE_LIMIT);
         assert.equal(first.json!.continueAfter, refs[MAX_ENUMERATE_LIMIT - 1]);
         const rest = await enumerate(big.url, { limit: String(MAX_ENUMERATE_LIMIT + 1), after: first.json!.continueAfter! });
-        assert.deepEqual(rest.json!.blobs.map((b) => b.blobRef), refs.slice(MAX_ENUMERATE_LIMIT));
+        assert.deepEqual(
+          rest.json!.blobs.map((b) => b.blobRef),
+          refs.slice(MAX_ENUMERATE_LIMIT),
+        );
         assert.equal(rest.json!.continueAfter, undefined);
       });
     });
@@ -705,7 +742,10 @@ export function definePerkeepSuite(target: PerkeepTarget): void {
         await age(b.ref);
         ts.proxies!.s3.setFault((req) => (isDeleteObjectOf(req, b.ref) ? S3_FAILURE : undefined));
         const r = await remove(removable!.url, [b.ref]);
-        assert.ok(ts.proxies!.s3.requests.some((q) => isDeleteObjectOf(q, b.ref)), 'the object delete was never tried');
+        assert.ok(
+          ts.proxies!.s3.requests.some((q) => isDeleteObjectOf(q, b.ref)),
+          'the object delete was never tried',
+        );
         assert.equal(r.status, 200, r.text);
         assert.deepEqual(r.json, { removed: [b.ref] });
         assert.equal(await ts.storage.row(b.ref), undefined);
@@ -733,7 +773,13 @@ export function definePerkeepSuite(target: PerkeepTarget): void {
         const b = newBlob(95);
         await upload(base, b);
         assertJsonError(await remove(removable!.url, [b.ref, 'sha1-nope']), 400, /blob2/);
-        assertJsonError(await remove(removable!.url, Array.from({ length: MAX_REFS_PER_REQUEST + 1 }, () => newBlob(4).ref)), 400);
+        assertJsonError(
+          await remove(
+            removable!.url,
+            Array.from({ length: MAX_REFS_PER_REQUEST + 1 }, () => newBlob(4).ref),
+          ),
+          400,
+        );
         assert.deepEqual(await stored(base, b.ref), [b.ref]);
         const absent = newBlob(96).ref;
         assert.deepEqual((await remove(removable!.url, [absent])).json, { removed: [absent] });

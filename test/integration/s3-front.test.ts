@@ -45,7 +45,11 @@ describe('local S3 front: presigned ranged GETs', () => {
   });
 
   const presign = (range?: string, options: { signingDate?: Date; expiresIn?: number } = {}) =>
-    getSignedUrl(viaFront, new GetObjectCommand({ Bucket: bucket, Key: key, Range: range }), { expiresIn: 60, signableHeaders: new Set(['range']), ...options });
+    getSignedUrl(viaFront, new GetObjectCommand({ Bucket: bucket, Key: key, Range: range }), {
+      expiresIn: 60,
+      signableHeaders: new Set(['range']),
+      ...options,
+    });
 
   it('answers a signed suffix range with the last N bytes (206, Content-Range)', async () => {
     const url = await presign('bytes=-10');

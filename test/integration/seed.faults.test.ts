@@ -50,7 +50,10 @@ for (const l of [lane('dynalite+s3rver'), lane('dynamodb-local+localstack')]) {
       s3.setFault((req) => (isPutObjectOf(req, s3Fails.ref) ? S3_FAILURE : undefined));
       const { uploadUrl } = await preupload(target());
       const a = await uploadParts(uploadUrl, [part(s3Fails), part(ok1), part(ok2)]);
-      assert.ok(s3.requests.some((r) => isPutObjectOf(r, s3Fails.ref)), 'no PutObject for the S3-failing blob');
+      assert.ok(
+        s3.requests.some((r) => isPutObjectOf(r, s3Fails.ref)),
+        'no PutObject for the S3-failing blob',
+      );
       assert.equal(a.status, 200, a.text);
       assert.deepEqual(a.json.received, [
         { blobRef: ok1.ref, size: 300 },
@@ -64,8 +67,14 @@ for (const l of [lane('dynalite+s3rver'), lane('dynamodb-local+localstack')]) {
       // Another request whose row write DynamoDB refuses: its objects are written, nothing is received.
       const indexFails = [newBlob(200), newBlob(250)] as const;
       dynamodb.setFault((req) => (rowWriteRefs(req).includes(indexFails[0].ref) ? DYNAMODB_FAILURE : undefined));
-      const b = await uploadParts((await preupload(target())).uploadUrl, indexFails.map((x) => part(x)));
-      assert.ok(dynamodb.requests.some((r) => rowWriteRefs(r).includes(indexFails[0].ref)), 'no row write for the index-failing blobs');
+      const b = await uploadParts(
+        (await preupload(target())).uploadUrl,
+        indexFails.map((x) => part(x)),
+      );
+      assert.ok(
+        dynamodb.requests.some((r) => rowWriteRefs(r).includes(indexFails[0].ref)),
+        'no row write for the index-failing blobs',
+      );
       assert.equal(b.status, 200, b.text);
       assert.deepEqual(b.json.received, []);
       for (const x of indexFails) assert.match(b.json.errorText ?? '', new RegExp(x.ref));
@@ -93,7 +102,10 @@ for (const l of [lane('dynalite+s3rver'), lane('dynamodb-local+localstack')]) {
       const blobs = [newBlob(10), newBlob(20), newBlob(30)];
       s3.setFault((req) => (isPackPut(req) ? S3_FAILURE : undefined));
       const { uploadUrl } = await preupload(target());
-      const a = await uploadParts(uploadUrl, blobs.map((b) => part(b)));
+      const a = await uploadParts(
+        uploadUrl,
+        blobs.map((b) => part(b)),
+      );
       assert.ok(s3.requests.some(isPackPut), 'no pack was written');
       assert.equal(a.status, 200, a.text);
       assert.deepEqual(a.json.received, []);
@@ -104,7 +116,10 @@ for (const l of [lane('dynalite+s3rver'), lane('dynamodb-local+localstack')]) {
       const blobs = [newBlob(10), newBlob(20), newBlob(30)];
       s3.setFault((req) => (req.method === 'PUT' ? S3_FAILURE : undefined));
       const { uploadUrl } = await preupload(target());
-      const a = await uploadParts(uploadUrl, blobs.map((b) => part(b)));
+      const a = await uploadParts(
+        uploadUrl,
+        blobs.map((b) => part(b)),
+      );
       assert.equal(a.status, 200, a.text);
       assert.deepEqual(a.json.received, []);
       for (const b of blobs) assert.match(a.json.errorText ?? '', new RegExp(b.ref));
@@ -115,7 +130,10 @@ for (const l of [lane('dynalite+s3rver'), lane('dynamodb-local+localstack')]) {
       const blobs = [newBlob(10), newBlob(20)];
       dynamodb.setFault((req) => (req.operation === 'BatchWriteItem' ? DYNAMODB_FAILURE : undefined));
       const { uploadUrl } = await preupload(target());
-      const a = await uploadParts(uploadUrl, blobs.map((b) => part(b)));
+      const a = await uploadParts(
+        uploadUrl,
+        blobs.map((b) => part(b)),
+      );
       assert.equal(a.status, 200, a.text);
       assert.deepEqual(a.json.received, []);
       for (const b of blobs) assert.equal((await stored(b)).row, undefined);
@@ -123,7 +141,10 @@ for (const l of [lane('dynalite+s3rver'), lane('dynamodb-local+localstack')]) {
       dynamodb.setFault(undefined);
       await store(target(), ...blobs);
       await assertNoRowWithoutObject(blobs);
-      assert.deepEqual(await have(target(), ...blobs.map((b) => b.ref)), blobs.map((b) => ({ blobRef: b.ref, size: b.data.length })));
+      assert.deepEqual(
+        await have(target(), ...blobs.map((b) => b.ref)),
+        blobs.map((b) => ({ blobRef: b.ref, size: b.data.length })),
+      );
     });
 
     it('a transient S3 failure is retried and the blob stored', async () => {
@@ -143,7 +164,10 @@ for (const l of [lane('dynalite+s3rver'), lane('dynamodb-local+localstack')]) {
       const { uploadUrl } = await preupload(target());
       const putsBefore = s3.requests.filter((r) => r.method === 'PUT').length;
       dynamodb.setFault((req) => (req.operation === 'BatchGetItem' || req.operation === 'GetItem' ? DYNAMODB_FAILURE : undefined));
-      const a = await uploadParts(uploadUrl, blobs.map((b) => part(b)));
+      const a = await uploadParts(
+        uploadUrl,
+        blobs.map((b) => part(b)),
+      );
       assert.ok(a.status === 200 || (a.status >= 500 && a.status < 600), a.text);
       assert.deepEqual(a.json.received ?? [], []);
       assert.ok(a.json.errorText, a.text);

@@ -98,9 +98,16 @@ export async function uploadParts(uploadUrl: string, parts: Part[]): Promise<Ans
 /** Preupload for a fresh URL, upload the blobs, and insist that all were received. */
 export async function store(target: Pick<Target, 'url' | 'authorization'>, ...blobs: Blob[]): Promise<UploadAnswer> {
   const { uploadUrl } = await preupload(target);
-  const a = await uploadParts(uploadUrl, blobs.map((b) => part(b)));
+  const a = await uploadParts(
+    uploadUrl,
+    blobs.map((b) => part(b)),
+  );
   assert.equal(a.status, 200, a.text);
-  assert.deepEqual(a.json.received, blobs.map((b) => ({ blobRef: b.ref, size: b.data.length })), a.text);
+  assert.deepEqual(
+    a.json.received,
+    blobs.map((b) => ({ blobRef: b.ref, size: b.data.length })),
+    a.text,
+  );
   assert.equal(a.json.errorText, undefined);
   return a.json;
 }
@@ -211,9 +218,7 @@ export function defineSeedSuite(spec: TargetSpec): void {
       it(`accepts ${MAX_REFS_PER_REQUEST} refs and answers for all of them`, needs(), async () => {
         const [first, last] = [newBlob(10), newBlob(20)];
         await store(target, first, last);
-        const refs = Array.from({ length: MAX_REFS_PER_REQUEST }, (_, i) =>
-          i === 0 ? first.ref : i === MAX_REFS_PER_REQUEST - 1 ? last.ref : newBlob(8).ref,
-        );
+        const refs = Array.from({ length: MAX_REFS_PER_REQUEST }, (_, i) => (i === 0 ? first.ref : i === MAX_REFS_PER_REQUEST - 1 ? last.ref : newBlob(8).ref));
         const a = await preuploadRaw(target.url, blobForm(refs), target.authorization);
         assert.equal(a.status, 200, a.text);
         assert.deepEqual(a.json.alreadyHave, [
@@ -279,7 +284,10 @@ export function defineSeedSuite(spec: TargetSpec): void {
         const absent = [newBlob(100), newBlob(5, 'sha1')] as const;
         await store(target, ...stored);
         const refs = [absent[0].ref, stored[0].ref, absent[1].ref, stored[1].ref, stored[2].ref];
-        assert.deepEqual(await have(target, ...refs), stored.map((b) => ({ blobRef: b.ref, size: b.data.length })));
+        assert.deepEqual(
+          await have(target, ...refs),
+          stored.map((b) => ({ blobRef: b.ref, size: b.data.length })),
+        );
         assert.deepEqual(await have(target, ...absent.map((b) => b.ref)), []);
       });
     });
@@ -288,9 +296,15 @@ export function defineSeedSuite(spec: TargetSpec): void {
       it('stores sha1 and sha224 blobs and answers valid JSON with received and a fresh upload URL', needs(), async () => {
         const blobs = [newBlob(1000, 'sha1'), newBlob(1000, 'sha224')];
         const { uploadUrl } = await preupload(target);
-        const a = await uploadParts(uploadUrl, blobs.map((b) => part(b)));
+        const a = await uploadParts(
+          uploadUrl,
+          blobs.map((b) => part(b)),
+        );
         assert.equal(a.status, 200, a.text);
-        assert.deepEqual(a.json.received, blobs.map((b) => ({ blobRef: b.ref, size: 1000 })));
+        assert.deepEqual(
+          a.json.received,
+          blobs.map((b) => ({ blobRef: b.ref, size: 1000 })),
+        );
         assert.equal(a.json.errorText, undefined);
         assert.ok(a.json.maxUploadSize > 0 && a.json.uploadUrlExpirationSeconds > 0);
         assert.ok(a.json.uploadUrl.startsWith(`${target.url}/camli/upload/`), a.json.uploadUrl);
@@ -316,8 +330,14 @@ export function defineSeedSuite(spec: TargetSpec): void {
       it('stores the empty blob (sha1 and sha224) with size 0', needs(), async () => {
         const empties = [blobOf('', 'sha1'), blobOf('', 'sha224')];
         const answer = await store(target, ...empties);
-        assert.deepEqual(answer.received.map((r) => r.size), [0, 0]);
-        assert.deepEqual(await have(target, ...empties.map((b) => b.ref)), empties.map((b) => ({ blobRef: b.ref, size: 0 })));
+        assert.deepEqual(
+          answer.received.map((r) => r.size),
+          [0, 0],
+        );
+        assert.deepEqual(
+          await have(target, ...empties.map((b) => b.ref)),
+          empties.map((b) => ({ blobRef: b.ref, size: 0 })),
+        );
       });
 
       it('stores exactly the uploaded bytes, and an index row with the size', needs('storage'), async () => {
@@ -375,11 +395,7 @@ export function defineSeedSuite(spec: TargetSpec): void {
       it('refuses a part without a name (or with a name that is not a blobref), storing the others', needs(), async () => {
         const [unnamed, good] = [newBlob(), newBlob()];
         const { uploadUrl } = await preupload(target);
-        const a = await uploadParts(uploadUrl, [
-          { data: unnamed.data, filename: 'blob.bin' },
-          { name: 'file', data: randomBytes(10) },
-          part(good),
-        ]);
+        const a = await uploadParts(uploadUrl, [{ data: unnamed.data, filename: 'blob.bin' }, { name: 'file', data: randomBytes(10) }, part(good)]);
         assert.equal(a.status, 200, a.text);
         assert.deepEqual(a.json.received, [{ blobRef: good.ref, size: good.data.length }]);
         assert.match(a.json.errorText ?? '', /no name/);
@@ -529,7 +545,11 @@ export function defineSeedSuite(spec: TargetSpec): void {
         const { uploadUrl } = await preupload(target);
         const token = tokenOf(uploadUrl);
         const letter = token.search(/[A-Za-z]/);
-        for (const bad of [token.replace('.', '%2E'), token.replace(/\./g, '%2e'), token.slice(0, letter) + '%' + token.charCodeAt(letter).toString(16).toUpperCase() + token.slice(letter + 1)]) {
+        for (const bad of [
+          token.replace('.', '%2E'),
+          token.replace(/\./g, '%2e'),
+          token.slice(0, letter) + '%' + token.charCodeAt(letter).toString(16).toUpperCase() + token.slice(letter + 1),
+        ]) {
           assert.notEqual(bad, token);
           await refusesWith403(withToken(uploadUrl, bad));
         }
@@ -579,8 +599,16 @@ export function defineSeedSuite(spec: TargetSpec): void {
       });
 
       it('refuses preupload with a wrong password or user: 401 with WWW-Authenticate: Basic', needsAuth, async () => {
-        const [user, password] = Buffer.from(target.authorization!.replace(/^Basic /, ''), 'base64').toString('utf8').split(/:(.*)/s);
-        for (const authorization of [basicAuth(user, password + 'x'), basicAuth(user + 'x', password), basicAuth(user, ''), 'Basic !!!', `Bearer ${password}`]) {
+        const [user, password] = Buffer.from(target.authorization!.replace(/^Basic /, ''), 'base64')
+          .toString('utf8')
+          .split(/:(.*)/s);
+        for (const authorization of [
+          basicAuth(user, password + 'x'),
+          basicAuth(user + 'x', password),
+          basicAuth(user, ''),
+          'Basic !!!',
+          `Bearer ${password}`,
+        ]) {
           const a = await preuploadRaw(target.url, blobForm([]), authorization);
           assertJsonError(a, 401);
           assert.match(a.headers.get('www-authenticate') ?? '', /^Basic\b/i);

@@ -64,7 +64,10 @@ describe(`uploadForm signed with session credentials [${L.name}]`, { skip: L.una
     const answer = await preupload(target());
     const left = (Date.parse(creds.expiration) - Date.now()) / 1000;
     assert.ok(left > 0 && left <= 900, `credentials live ${left} s`);
-    assert.ok(answer.uploadForm.expirationSeconds <= Math.ceil(left), `uploadForm promises ${answer.uploadForm.expirationSeconds} s, credentials live ${left} s`);
+    assert.ok(
+      answer.uploadForm.expirationSeconds <= Math.ceil(left),
+      `uploadForm promises ${answer.uploadForm.expirationSeconds} s, credentials live ${left} s`,
+    );
     assert.ok(Date.parse(policyOf(answer.uploadForm).expiration) <= Date.parse(creds.expiration) + 1000);
     assert.equal(answer.uploadUrlExpirationSeconds, 7200, 'the upload URL is our own token, not signed by AWS credentials');
     assert.equal(answer.uploadForm.fields['X-Amz-Security-Token'], creds.sessionToken, 'the form is signed with the session credentials');

@@ -105,22 +105,29 @@ for (const lane of LANES) {
           const batch = Array.from({ length: 1 + Math.floor(Math.random() * 3) }, () => newBlob(2000));
           if (Math.random() < 0.2) batch.push(newBlob(1_100_000));
           touched.push(...batch);
-          await ignoreCrash(http.upload(batch).then((got) => {
-            for (const r of got) acked.add(r);
-          }));
+          await ignoreCrash(
+            http.upload(batch).then((got) => {
+              for (const r of got) acked.add(r);
+            }),
+          );
         }
       };
       const bigUploader = async () => {
-        while (!stop) await ignoreCrash(http.upload([big]).then((got) => {
-            for (const r of got) acked.add(r);
-          }));
+        while (!stop)
+          await ignoreCrash(
+            http.upload([big]).then((got) => {
+              for (const r of got) acked.add(r);
+            }),
+          );
       };
       const remover = async () => {
         for (const b of doomed) {
           if (stop) return;
-          await ignoreCrash(http.remove([b.ref]).then((got) => {
-            for (const r of got) removed.add(r);
-          }));
+          await ignoreCrash(
+            http.remove([b.ref]).then((got) => {
+              for (const r of got) removed.add(r);
+            }),
+          );
         }
       };
       const workers = [uploader(), uploader(), uploader(), bigUploader(), bigUploader(), remover()];

@@ -102,7 +102,10 @@ for (const lane of LANES) {
       for (const p of [...U.proxies, ...R.proxies]) p.setHold(() => true);
       const settle = <T>(p: Promise<T>) => {
         const s = { done: false, value: undefined as T | undefined, error: undefined as unknown };
-        p.then((v) => Object.assign(s, { done: true, value: v }), (e) => Object.assign(s, { done: true, error: e }));
+        p.then(
+          (v) => Object.assign(s, { done: true, value: v }),
+          (e) => Object.assign(s, { done: true, error: e }),
+        );
         return s;
       };
       const uploading = settle(up.upload([b]));
@@ -166,7 +169,7 @@ for (const lane of LANES) {
 
     it('bounded randomized stress: concurrent uploads (packed and single) and removes of a few blobs', async () => {
       let seed = 7;
-      const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+      const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
       const blobs = [newBlob(50), newBlob(60), newBlob(1_100_000), newBlob(70)];
       for (let round = 0; round < 12; round++) {
         const ops = Array.from({ length: 6 }, () => {

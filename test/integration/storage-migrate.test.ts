@@ -72,7 +72,9 @@ for (const lane of LANES) {
           new BatchWriteItemCommand({
             RequestItems: {
               [LEGACY_TABLE_NAME]: legacy.slice(i, i + 25).map((b) => ({
-                PutRequest: { Item: { blobRef: { S: b.ref }, size: { N: String(b.data.length) }, storedAt: { S: '2025-01-01T00:00:00.000Z' }, listing: { S: 'blobs' } } },
+                PutRequest: {
+                  Item: { blobRef: { S: b.ref }, size: { N: String(b.data.length) }, storedAt: { S: '2025-01-01T00:00:00.000Z' }, listing: { S: 'blobs' } },
+                },
               })),
             },
           }),
@@ -91,10 +93,17 @@ for (const lane of LANES) {
       assert.equal(await tableExists(ddb, LEGACY_TABLE_NAME), false, 'the legacy table is left behind (a restart would copy it again)');
       const http = blobHttp(() => server!.url);
       for (const b of legacy) assert.equal(wholeness(await http.view(b)), 'present', b.ref);
-      const en = (await (await fetch(`${server.url}/camli/enumerate-blobs?limit=100`, { headers: { authorization: `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}` } })).json()) as {
+      const en = (await (
+        await fetch(`${server.url}/camli/enumerate-blobs?limit=100`, {
+          headers: { authorization: `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}` },
+        })
+      ).json()) as {
         blobs: { blobRef: string }[];
       };
-      assert.deepEqual(en.blobs.map((b) => b.blobRef), legacy.map((b) => b.ref).sort());
+      assert.deepEqual(
+        en.blobs.map((b) => b.blobRef),
+        legacy.map((b) => b.ref).sort(),
+      );
       const [first, second, third] = legacy;
       assert.ok(first && second && third);
       // Re-sending a legacy blob is not a rewrite: its object is where the row says.

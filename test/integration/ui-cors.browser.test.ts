@@ -55,7 +55,15 @@ describe('another origin using the blob server from Chromium (BLOBSERVER_CORS_OR
       await page.goto(appOrigin);
       const ref = 'sha224-' + createHash('sha224').update(text).digest('hex');
       const authorization = 'Basic ' + Buffer.from(`${USER}:${PASSWORD}`).toString('base64');
-      return { ref, answer: await page.evaluate(([s, a, r, t]) => (window as unknown as { store(...x: string[]): Promise<string> }).store(s, a, r, t), [server, authorization, ref, text] as const) };
+      return {
+        ref,
+        answer: await page.evaluate(([s, a, r, t]) => (window as unknown as { store(...x: string[]): Promise<string> }).store(s, a, r, t), [
+          server,
+          authorization,
+          ref,
+          text,
+        ] as const),
+      };
     } finally {
       await context.close();
     }

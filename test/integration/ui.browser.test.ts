@@ -42,8 +42,14 @@ describe('the page at /ui in Chromium', { skip: chromiumUnavailable() }, () => {
       await waitForState(page, 'done');
       const stored = await results(page);
       assert.deepEqual(stored.map((r) => r.name).sort(), ['big.bin', 'two-hundred']);
-      assert.ok(front.requests.some((r) => r.startsWith('POST /camli/upload/')), 'small blobs went through the signed upload URL');
-      assert.ok(front.requests.some((r) => r.startsWith('GET /camli/upload-complete/')), 'a 1 MiB chunk went through uploadForm');
+      assert.ok(
+        front.requests.some((r) => r.startsWith('POST /camli/upload/')),
+        'small blobs went through the signed upload URL',
+      );
+      assert.ok(
+        front.requests.some((r) => r.startsWith('GET /camli/upload-complete/')),
+        'a 1 MiB chunk went through uploadForm',
+      );
       assert.equal(new Set(front.received).size, front.received.length, 'no blob was sent twice');
 
       await page.waitForSelector('#blobs tr[data-ref]', { state: 'attached' });
@@ -90,5 +96,4 @@ describe('the page at /ui in Chromium', { skip: chromiumUnavailable() }, () => {
       await context.close();
     }
   });
-
 });

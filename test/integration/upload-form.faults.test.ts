@@ -78,7 +78,10 @@ describe('uploadForm completion under storage faults [dynalite+s3rver]', () => {
       proxy.setFault(rule);
       const a = await follow(location);
       proxy.setFault(undefined);
-      assert.ok(proxy.requests.slice(seenBefore).some((r) => rule(r) !== undefined), 'the fault was never hit');
+      assert.ok(
+        proxy.requests.slice(seenBefore).some((r) => rule(r) !== undefined),
+        'the fault was never hit',
+      );
 
       assert.equal(a.status, 503, a.text);
       assert.deepEqual(a.json.received, []);

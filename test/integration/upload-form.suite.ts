@@ -69,7 +69,8 @@ export function defineUploadFormTests({ target, has, needs, cap, sibling }: Suit
         assert.deepEqual(Object.keys(f).sort(), ['expirationSeconds', 'fields', 'maxBlobSize', 'url']);
         assert.match(new URL(f.url).protocol, /^https?:$/);
         assert.match(fieldOf(f, 'key'), STAGED_KEY);
-        for (const name of ['Policy', 'X-Amz-Signature', 'X-Amz-Credential', 'X-Amz-Algorithm', 'X-Amz-Date']) assert.ok(f.fields[name], `field ${name} missing`);
+        for (const name of ['Policy', 'X-Amz-Signature', 'X-Amz-Credential', 'X-Amz-Algorithm', 'X-Amz-Date'])
+          assert.ok(f.fields[name], `field ${name} missing`);
         assert.ok(fieldOf(f, 'success_action_redirect').startsWith(`${target().url}/camli/upload-complete/`), fieldOf(f, 'success_action_redirect'));
         assert.equal(f.expirationSeconds, uploadUrlExpirationSeconds);
         if (target().expected.maxBlobSize !== undefined) assert.equal(f.maxBlobSize, target().expected.maxBlobSize);
@@ -78,10 +79,13 @@ export function defineUploadFormTests({ target, has, needs, cap, sibling }: Suit
 
         // The policy S3 enforces: size range, key prefix, the redirect unchanged, expiry with the URL.
         const policy = policyOf(f);
-        assert.deepEqual(policy.conditions.filter((c) => Array.isArray(c)), [
-          ['content-length-range', 0, f.maxBlobSize],
-          ['starts-with', '$key', prefix],
-        ]);
+        assert.deepEqual(
+          policy.conditions.filter((c) => Array.isArray(c)),
+          [
+            ['content-length-range', 0, f.maxBlobSize],
+            ['starts-with', '$key', prefix],
+          ],
+        );
         assert.ok(policy.conditions.some((c) => JSON.stringify(c) === JSON.stringify({ success_action_redirect: fieldOf(f, 'success_action_redirect') })));
         const expiresIn = (Date.parse(policy.expiration) - Date.now()) / 1000;
         assert.ok(Math.abs(expiresIn - f.expirationSeconds) < 120, `policy expires in ${expiresIn} s, not ${f.expirationSeconds}`);
@@ -184,7 +188,8 @@ export function defineUploadFormTests({ target, has, needs, cap, sibling }: Suit
         const a = await follow(location);
         assertJsonError(a, 400, /filename must be the blobref/);
         assert.equal(a.json.uploadUrl, undefined);
-        if (has('storage')) assert.equal(await cap('storage').sizeAt(stagedKeyOf(location)), b.data.length, 'a staged key that is not staging/<id>/<blobref> was touched');
+        if (has('storage'))
+          assert.equal(await cap('storage').sizeAt(stagedKeyOf(location)), b.data.length, 'a staged key that is not staging/<id>/<blobref> was touched');
       }
       await assertNotStored(b);
     });
@@ -201,7 +206,13 @@ export function defineUploadFormTests({ target, has, needs, cap, sibling }: Suit
       const mine = newBlob(700);
       const location = await postFormRedirected(await form(), mine.data, mine.ref);
       const prefix = stagedKeyOf(location).replace(/[^/]*$/, '');
-      for (const key of [`${prefix}../../${victimKey}`, `${prefix}../../${packKey}`, `${prefix}./${mine.ref}`, `${prefix}${mine.ref}/../${mine.ref}`, `${prefix}..`]) {
+      for (const key of [
+        `${prefix}../../${victimKey}`,
+        `${prefix}../../${packKey}`,
+        `${prefix}./${mine.ref}`,
+        `${prefix}${mine.ref}/../${mine.ref}`,
+        `${prefix}..`,
+      ]) {
         const a = await follow(withQuery(location, 'key', key));
         assertJsonError(a, 400, /filename must be the blobref/);
       }
@@ -230,7 +241,10 @@ export function defineUploadFormTests({ target, has, needs, cap, sibling }: Suit
       if (has('storage')) assert.equal(await cap('storage').sizeAt(theirKey), theirs.data.length, 'another upload was deleted');
       assert.deepEqual(await have(target(), theirs.ref), []);
       // Both uploads still complete through their own redirects.
-      for (const [b, location] of [[mine, myLocation], [theirs, theirLocation]] as const) {
+      for (const [b, location] of [
+        [mine, myLocation],
+        [theirs, theirLocation],
+      ] as const) {
         const a = await follow(location);
         assert.deepEqual(a.json.received, [{ blobRef: b.ref, size: b.data.length }], a.text);
       }
@@ -263,23 +277,30 @@ export function defineUploadFormTests({ target, has, needs, cap, sibling }: Suit
       assert.deepEqual(a.json.received, [{ blobRef: b.ref, size: b.data.length }], a.text);
     });
 
-    it('a POST S3 accepted in time completes after the form expired (completion grace); past the grace: 403 (3 s TTL, 4 s grace)', needs('siblings'), async (t) => {
-      // 3 s, not 1: where S3 enforces the policy, the POST itself must land before the form expires.
-      const short = await sibling(t, { BLOBSERVER_UPLOAD_URL_TTL_SECONDS: '3', BLOBSERVER_COMPLETION_GRACE_SECONDS: '4' });
-      const [late, abandoned] = [newBlob(900), newBlob(901)];
-      const f = await form(short);
-      assert.equal(f.expirationSeconds, 3, 'the form keeps its own expiry');
-      const expiresIn = (Date.parse(policyOf(f).expiration) - Date.now()) / 1000;
-      assert.ok(expiresIn <= 3.5, `the form's policy expires in ${expiresIn} s, not 3`);
-      const [lateLocation, abandonedLocation] = [await postFormRedirected(f, late.data, late.ref), await postFormRedirected(await form(short), abandoned.data, abandoned.ref)];
-      await sleep(3600); // the form has expired; its completion URL has not
-      const a = await follow(lateLocation);
-      assert.equal(a.status, 200, a.text);
-      assert.deepEqual(a.json.received, [{ blobRef: late.ref, size: late.data.length }]);
-      await sleep(4000); // past the grace too
-      assertJsonError(await follow(abandonedLocation), 403, /expired/);
-      await assertNotStored(abandoned);
-    });
+    it(
+      'a POST S3 accepted in time completes after the form expired (completion grace); past the grace: 403 (3 s TTL, 4 s grace)',
+      needs('siblings'),
+      async (t) => {
+        // 3 s, not 1: where S3 enforces the policy, the POST itself must land before the form expires.
+        const short = await sibling(t, { BLOBSERVER_UPLOAD_URL_TTL_SECONDS: '3', BLOBSERVER_COMPLETION_GRACE_SECONDS: '4' });
+        const [late, abandoned] = [newBlob(900), newBlob(901)];
+        const f = await form(short);
+        assert.equal(f.expirationSeconds, 3, 'the form keeps its own expiry');
+        const expiresIn = (Date.parse(policyOf(f).expiration) - Date.now()) / 1000;
+        assert.ok(expiresIn <= 3.5, `the form's policy expires in ${expiresIn} s, not 3`);
+        const [lateLocation, abandonedLocation] = [
+          await postFormRedirected(f, late.data, late.ref),
+          await postFormRedirected(await form(short), abandoned.data, abandoned.ref),
+        ];
+        await sleep(3600); // the form has expired; its completion URL has not
+        const a = await follow(lateLocation);
+        assert.equal(a.status, 200, a.text);
+        assert.deepEqual(a.json.received, [{ blobRef: late.ref, size: late.data.length }]);
+        await sleep(4000); // past the grace too
+        assertJsonError(await follow(abandonedLocation), 403, /expired/);
+        await assertNotStored(abandoned);
+      },
+    );
 
     it('S3 refuses a form POSTed after it expired (server with a 1 s TTL)', needs('enforcesPostPolicy', 'siblings'), async (t) => {
       const short = await sibling(t, { BLOBSERVER_UPLOAD_URL_TTL_SECONDS: '1' });
@@ -295,7 +316,12 @@ export function defineUploadFormTests({ target, has, needs, cap, sibling }: Suit
     it('S3 refuses a POST that breaks the policy: key outside the prefix, another redirect, no redirect', needs('enforcesPostPolicy'), async () => {
       const b = newBlob(1000);
       const f = await form();
-      for (const fields of [{ key: `blobs/${b.ref}` }, { key: `staging/${b.ref}` }, { success_action_redirect: 'https://evil.example/' }, { success_action_redirect: undefined }]) {
+      for (const fields of [
+        { key: `blobs/${b.ref}` },
+        { key: `staging/${b.ref}` },
+        { success_action_redirect: 'https://evil.example/' },
+        { success_action_redirect: undefined },
+      ]) {
         const r = await postForm(f, b.data, b.ref, fields);
         assert.equal(r.status, 403, `${JSON.stringify(fields)}: ${r.status} ${r.text.slice(0, 300)}`);
       }
@@ -306,7 +332,9 @@ export function defineUploadFormTests({ target, has, needs, cap, sibling }: Suit
       const b = newBlob(1000);
       const f = await form();
       const policy = policyOf(f);
-      const longer = Buffer.from(JSON.stringify({ ...policy, conditions: policy.conditions.map((c) => (Array.isArray(c) && c[0] === 'content-length-range' ? [c[0], 0, 1 << 30] : c)) })).toString('base64');
+      const longer = Buffer.from(
+        JSON.stringify({ ...policy, conditions: policy.conditions.map((c) => (Array.isArray(c) && c[0] === 'content-length-range' ? [c[0], 0, 1 << 30] : c)) }),
+      ).toString('base64');
       const r = await postForm(f, b.data, b.ref, { Policy: longer });
       assert.equal(r.status, 403, `${r.status} ${r.text.slice(0, 300)}`);
       await assertNotStored(b);
@@ -347,24 +375,28 @@ export function defineUploadFormTests({ target, has, needs, cap, sibling }: Suit
       }
     });
 
-    it('N parallel completions of one upload promote it once: one row naming one of their copies, the others unreferenced, nothing staged', needs('storage'), async () => {
-      const storage = cap('storage');
-      for (const n of [2, 5, 10]) {
-        const b = newBlob(400_000);
-        const location = await postFormRedirected(await form(), b.data, b.ref);
-        const answers = await Promise.all(Array.from({ length: n }, () => follow(location)));
-        for (const a of answers) {
-          assert.equal(a.status, 200, a.text);
-          assert.deepEqual(a.json.received, [{ blobRef: b.ref, size: b.data.length }]);
+    it(
+      'N parallel completions of one upload promote it once: one row naming one of their copies, the others unreferenced, nothing staged',
+      needs('storage'),
+      async () => {
+        const storage = cap('storage');
+        for (const n of [2, 5, 10]) {
+          const b = newBlob(400_000);
+          const location = await postFormRedirected(await form(), b.data, b.ref);
+          const answers = await Promise.all(Array.from({ length: n }, () => follow(location)));
+          for (const a of answers) {
+            assert.equal(a.status, 200, a.text);
+            assert.deepEqual(a.json.received, [{ blobRef: b.ref, size: b.data.length }]);
+          }
+          // Losers leave their copies to fsck (the write side may not delete under blobs/).
+          const keys = await storage.keysUnder(`blobs/${b.ref}`);
+          assert.ok(keys.length >= 1 && keys.length <= n, `${n} completions left ${keys.length} objects: ${keys.join(', ')}`);
+          assert.ok(keys.includes((await storage.row(b.ref))?.key ?? ''), 'the row names none of the copies');
+          assert.deepEqual(await storage.objectBytes(b.ref), b.data);
+          assert.equal(await storage.sizeAt(stagedKeyOf(location)), undefined, 'the staged upload was left behind');
         }
-        // Losers leave their copies to fsck (the write side may not delete under blobs/).
-        const keys = await storage.keysUnder(`blobs/${b.ref}`);
-        assert.ok(keys.length >= 1 && keys.length <= n, `${n} completions left ${keys.length} objects: ${keys.join(', ')}`);
-        assert.ok(keys.includes((await storage.row(b.ref))?.key ?? ''), 'the row names none of the copies');
-        assert.deepEqual(await storage.objectBytes(b.ref), b.data);
-        assert.equal(await storage.sizeAt(stagedKeyOf(location)), undefined, 'the staged upload was left behind');
-      }
-    });
+      },
+    );
 
     it('a blob stored before (by any lane) completes as received without being rewritten', needs(), async () => {
       const b = newBlob(2000);

@@ -2,7 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { HttpResult } from '../../lambda/core/http/http.js';
-import { RESPONSE_TOO_LARGE, TOO_LARGE, exceedsEventLimit, exceedsResponseLimit, fromResult, matchRoute, toEvent, type RoutePattern } from '../../local/event.js';
+import {
+  RESPONSE_TOO_LARGE,
+  TOO_LARGE,
+  exceedsEventLimit,
+  exceedsResponseLimit,
+  fromResult,
+  matchRoute,
+  toEvent,
+  type RoutePattern,
+} from '../../local/event.js';
 import { declaredTooLarge, readBody, refuseTooLarge } from '../../local/server.js';
 import type { EmulatedFunction } from './rie.js';
 

@@ -101,22 +101,19 @@ export async function startAwsProxy(target: string): Promise<AwsProxy> {
       res.end(injected.body);
       return;
     }
-    const out = request(
-      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
-      (up) => {
-        const replaced = answer?.(seen, up.statusCode ?? 502);
-        if (replaced) {
-          up.resume();
-          res.writeHead(replaced.status, { 'content-type': replaced.contentType });
-          res.end(replaced.body);
-          return;
-        }
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        // pipeline, not pipe: a client that hangs up mid-body must not leave the upstream
-        // response open (the emulator would then never finish closing).
-        pipeline(up, res, () => undefined);
-      },
-    );
+    const out = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
+      const replaced = answer?.(seen, up.statusCode ?? 502);
+      if (replaced) {
+        up.resume();
+        res.writeHead(replaced.status, { 'content-type': replaced.contentType });
+        res.end(replaced.body);
+        return;
+      }
+      res.writeHead(up.statusCode ?? 502, up.headers);
+      // pipeline, not pipe: a client that hangs up mid-body must not leave the upstream
+      // response open (the emulator would then never finish closing).
+      pipeline(up, res, () => undefined);
+    });
     out.on('error', () => {
       if (!res.headersSent) res.writeHead(502);
       res.end();

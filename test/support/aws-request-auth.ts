@@ -78,7 +78,14 @@ function s3Auth(req: AwsHttpRequest): RequestAuth {
   const method = req.method.toUpperCase();
   let sessionToken = header(req.headers, 'x-amz-security-token') ?? q.get('X-Amz-Security-Token') ?? undefined;
   let presigned = q.has('X-Amz-Signature');
-  const out = (operation: string, checks: AuthRequest[], ifMissing?: AuthRequest): RequestAuth => ({ service: 's3', operation, sessionToken, presigned, checks, ifMissing });
+  const out = (operation: string, checks: AuthRequest[], ifMissing?: AuthRequest): RequestAuth => ({
+    service: 's3',
+    operation,
+    sessionToken,
+    presigned,
+    checks,
+    ifMissing,
+  });
   const bucketCheck = (action: string, context?: AuthRequest['context']): AuthRequest => ({ action, resource: s3BucketArn(bucket), context });
 
   if (!key) {
@@ -99,7 +106,10 @@ function s3Auth(req: AwsHttpRequest): RequestAuth {
     if (method === 'DELETE' && ![...q.keys()].length) return out('DeleteBucket', [bucketCheck('s3:DeleteBucket')]);
     if (method === 'POST' && q.has('delete')) {
       const keys = [...req.body.toString('utf8').matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => unescapeXml(m[1]!));
-      return out('DeleteObjects', keys.map((k) => ({ action: 's3:DeleteObject', resource: s3ObjectArn(bucket, k) })));
+      return out(
+        'DeleteObjects',
+        keys.map((k) => ({ action: 's3:DeleteObject', resource: s3ObjectArn(bucket, k) })),
+      );
     }
     throw new Error(`unmapped S3 bucket request: ${method} ${req.url}`);
   }
@@ -122,19 +132,35 @@ function s3Auth(req: AwsHttpRequest): RequestAuth {
 }
 
 function unescapeXml(s: string): string {
-  return s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
+  return s
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'")
+    .replace(/&amp;/g, '&');
 }
 
 /** DynamoDB: the table(s) a request names, in its JSON body. */
 function dynamoAuth(req: AwsHttpRequest, operation: string, where: Where): RequestAuth {
-  const body = JSON.parse(req.body.toString('utf8') || '{}') as { TableName?: string; IndexName?: string; RequestItems?: Record<string, unknown>; TransactItems?: unknown[] };
+  const body = JSON.parse(req.body.toString('utf8') || '{}') as {
+    TableName?: string;
+    IndexName?: string;
+    RequestItems?: Record<string, unknown>;
+    TransactItems?: unknown[];
+  };
   const tableArn = (name: string) => `arn:aws:dynamodb:${where.region}:${where.account}:table/${name}`;
   const action = `dynamodb:${operation}`;
   const tables = body.RequestItems ? Object.keys(body.RequestItems) : body.TableName ? [body.TableName] : [];
-  if (operation === 'ListTables') return { service: 'dynamodb', operation, checks: [{ action, resource: '*' }], sessionToken: header(req.headers, 'x-amz-security-token') };
+  if (operation === 'ListTables')
+    return { service: 'dynamodb', operation, checks: [{ action, resource: '*' }], sessionToken: header(req.headers, 'x-amz-security-token') };
   if (!tables.length) throw new Error(`unmapped DynamoDB request: ${operation} names no table`);
   const resource = (t: string) => (body.IndexName ? `${tableArn(t)}/index/${body.IndexName}` : tableArn(t));
-  return { service: 'dynamodb', operation, sessionToken: header(req.headers, 'x-amz-security-token'), checks: tables.map((t) => ({ action, resource: resource(t) })) };
+  return {
+    service: 'dynamodb',
+    operation,
+    sessionToken: header(req.headers, 'x-amz-security-token'),
+    checks: tables.map((t) => ({ action, resource: resource(t) })),
+  };
 }
 
 /** Secrets Manager: the secret a request names (an ARN, or a name resolved by `secretArn`). */
@@ -171,6 +197,10 @@ export function accessDenied(auth: RequestAuth, denied: AuthRequest, method: str
   }
   const message = `User is not authorized to perform: ${denied.action} on resource: ${denied.resource} because no identity-based policy allows the ${denied.action} action`;
   return auth.service === 'dynamodb'
-    ? { status: 400, contentType: 'application/x-amz-json-1.0', body: JSON.stringify({ __type: 'com.amazon.coral.service#AccessDeniedException', Message: message }) }
+    ? {
+        status: 400,
+        contentType: 'application/x-amz-json-1.0',
+        body: JSON.stringify({ __type: 'com.amazon.coral.service#AccessDeniedException', Message: message }),
+      }
     : { status: 400, contentType: 'application/x-amz-json-1.1', body: JSON.stringify({ __type: 'AccessDeniedException', Message: message }) };
 }

@@ -87,7 +87,16 @@ export async function startDynamoDbLocal(dir: string): Promise<Emulator> {
   const libDir = await dynamoDbLocalLibDir();
   const proc = spawn(
     'java',
-    [`-Djava.library.path=${join(libDir, 'DynamoDBLocal_lib')}`, '-jar', join(libDir, 'DynamoDBLocal.jar'), '-port', String(port), '-dbPath', dir, '-disableTelemetry'],
+    [
+      `-Djava.library.path=${join(libDir, 'DynamoDBLocal_lib')}`,
+      '-jar',
+      join(libDir, 'DynamoDBLocal.jar'),
+      '-port',
+      String(port),
+      '-dbPath',
+      dir,
+      '-disableTelemetry',
+    ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let stderr = '';

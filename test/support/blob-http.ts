@@ -19,8 +19,7 @@ export interface BlobView {
 
 export function blobHttp(base: () => string, auth = basicAuth()) {
   const call = (path: string, init: RequestInit = {}) => fetch(`${base()}${path}`, { ...init, headers: { authorization: auth, ...(init.headers ?? {}) } });
-  const form = (refs: string[], extra = '') =>
-    refs.map((r, i) => `blob${i + 1}=${encodeURIComponent(r)}`).join('&') + extra;
+  const form = (refs: string[], extra = '') => refs.map((r, i) => `blob${i + 1}=${encodeURIComponent(r)}`).join('&') + extra;
   return {
     /** POST /camli/upload; answers the refs received (throws on a non-200). */
     async upload(blobs: TestBlob[]): Promise<string[]> {

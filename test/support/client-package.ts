@@ -20,7 +20,8 @@ export interface InstalledPackage {
   bin: string;
 }
 
-const npm = (args: string[], cwd: string) => execFileSync('npm', [...args, '--no-audit', '--no-fund', '--loglevel=error'], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+const npm = (args: string[], cwd: string) =>
+  execFileSync('npm', [...args, '--no-audit', '--no-fund', '--loglevel=error'], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
 export function installPackedClient(work: string): InstalledPackage {
   if (!existsSync(join(ROOT, 'client', 'dist', 'index.js'))) throw new Error('client/dist is missing: run `npm run build` first');
@@ -28,7 +29,13 @@ export function installPackedClient(work: string): InstalledPackage {
   mkdirSync(packs, { recursive: true });
   const packed = (spec: string) => (JSON.parse(npm(['pack', spec, '--pack-destination', packs, '--json'], ROOT)) as { filename: string }[])[0]!.filename;
   const tarball = join(packs, packed('./client'));
-  const deps = Object.keys((JSON.parse(execFileSync('node', ['-p', 'JSON.stringify(require("./client/package.json"))'], { cwd: ROOT, encoding: 'utf8' })) as { dependencies?: Record<string, string> }).dependencies ?? {});
+  const deps = Object.keys(
+    (
+      JSON.parse(execFileSync('node', ['-p', 'JSON.stringify(require("./client/package.json"))'], { cwd: ROOT, encoding: 'utf8' })) as {
+        dependencies?: Record<string, string>;
+      }
+    ).dependencies ?? {},
+  );
   const depTarballs = deps.map((d) => join(packs, packed(`./node_modules/${d}`)));
   const dir = join(work, 'app');
   mkdirSync(dir, { recursive: true });

@@ -54,10 +54,16 @@ export async function startDeployedStack(factory: BackendFactory): Promise<Deplo
     const secretsEndpoint = backend.env.AWS_ENDPOINT_URL_SECRETS_MANAGER;
     if (!secretsEndpoint) throw new Error(`the deployed lane needs Secrets Manager, which ${backend.name} does not have`);
     const [s3, dynamodb] = await Promise.all([startAwsProxy(backend.env.AWS_ENDPOINT_URL_S3), startAwsProxy(backend.env.AWS_ENDPOINT_URL_DYNAMODB)]);
-    cleanups.push(() => s3.close(), () => dynamodb.close());
+    cleanups.push(
+      () => s3.close(),
+      () => dynamodb.close(),
+    );
 
     // The template's resources, made on the emulators (CloudFormation's part of a deploy).
-    const names = { bucket: backend.env.BLOBSERVER_BUCKET ?? `blobserver-${randomBytes(6).toString('hex')}`, table: backend.env.BLOBSERVER_TABLE ?? `blobserver-${randomBytes(6).toString('hex')}` };
+    const names = {
+      bucket: backend.env.BLOBSERVER_BUCKET ?? `blobserver-${randomBytes(6).toString('hex')}`,
+      table: backend.env.BLOBSERVER_TABLE ?? `blobserver-${randomBytes(6).toString('hex')}`,
+    };
     const clients = awsClientsFor(backend.env);
     await Promise.all([ensureTable(clients.ddb, names.table), ensureBucket(clients.s3, names.bucket)]);
     const refs: Record<string, string> = {};
@@ -100,7 +106,17 @@ export async function startDeployedStack(factory: BackendFactory): Promise<Deplo
     for (const id of routed) {
       const fn = functionOf(stack, id);
       const environment = resolveEnvironment(fn, stack, refs);
-      functions.set(id, new EmulatedFunction({ name: id, codeDir: fn.codeDir, handler: fn.handler, memoryMb: fn.memoryMb, timeoutSeconds: fn.timeoutSeconds, environment: { ...platform, ...environment } }));
+      functions.set(
+        id,
+        new EmulatedFunction({
+          name: id,
+          codeDir: fn.codeDir,
+          handler: fn.handler,
+          memoryMb: fn.memoryMb,
+          timeoutSeconds: fn.timeoutSeconds,
+          environment: { ...platform, ...environment },
+        }),
+      );
     }
     cleanups.push(() => Promise.all([...functions.values()].map((f) => f.close())));
     const front = await startApiFront(stack.routes.map((r) => ({ method: r.method, path: r.path, fn: functions.get(r.functionId)!, timeoutMs: r.timeoutMs })));
@@ -120,7 +136,11 @@ export async function startDeployedStack(factory: BackendFactory): Promise<Deplo
       backend,
       proxies: { s3, dynamodb },
       names,
-      settings: { maxUploadSize: setting('BLOBSERVER_MAX_UPLOAD_SIZE'), uploadUrlTtlSeconds: setting('BLOBSERVER_UPLOAD_URL_TTL_SECONDS'), maxBlobSize: setting('BLOBSERVER_MAX_BLOB_SIZE') },
+      settings: {
+        maxUploadSize: setting('BLOBSERVER_MAX_UPLOAD_SIZE'),
+        uploadUrlTtlSeconds: setting('BLOBSERVER_UPLOAD_URL_TTL_SECONDS'),
+        maxBlobSize: setting('BLOBSERVER_MAX_BLOB_SIZE'),
+      },
       close,
     };
   } catch (err) {

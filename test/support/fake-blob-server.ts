@@ -34,8 +34,9 @@ export interface FakeServer {
   close(): Promise<void>;
 }
 
-
-async function readMultipart(req: IncomingMessage): Promise<{ files: { name: string; filename?: string | undefined; data: Buffer }[]; fields: Record<string, string> }> {
+async function readMultipart(
+  req: IncomingMessage,
+): Promise<{ files: { name: string; filename?: string | undefined; data: Buffer }[]; fields: Record<string, string> }> {
   return new Promise((resolve, reject) => {
     const files: { name: string; filename?: string | undefined; data: Buffer }[] = [];
     const fields: Record<string, string> = {};
@@ -69,7 +70,9 @@ export async function startFakeServer(options: Partial<Pick<FakeServer, 'maxUplo
     maxUploadSize: fake.maxUploadSize,
     uploadUrl: `${fake.url}/camli/upload/${nextToken++}`,
     uploadUrlExpirationSeconds: 7200,
-    ...(fake.offerForm ? { uploadForm: { url: `${fake.url}/s3`, fields: { key: 'staging/${filename}', policy: 'p0l1cy' }, maxBlobSize: 16 << 20, expirationSeconds: 7200 } } : {}),
+    ...(fake.offerForm
+      ? { uploadForm: { url: `${fake.url}/s3`, fields: { key: 'staging/${filename}', policy: 'p0l1cy' }, maxBlobSize: 16 << 20, expirationSeconds: 7200 } }
+      : {}),
   });
 
   const server = createServer(async (req, res) => {

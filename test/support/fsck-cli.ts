@@ -18,4 +18,3 @@ export function runFsck(env: Record<string, string>, ...args: string[]): Promise
     proc.once('exit', (code) => ok({ code, out }));
   });
 }
-

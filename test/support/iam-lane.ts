@@ -80,9 +80,7 @@ export function roleStatements(json: TemplateJson, roleId: string, resolve: (v: 
   for (const r of Object.values(json.Resources).filter((r) => r.Type === 'AWS::IAM::Policy')) {
     if (asList(r.Properties?.['Roles']).some((ref: any) => ref.Ref === roleId)) docs.push(r.Properties!['PolicyDocument']);
   }
-  return docs.flatMap((doc) =>
-    asList<any>(doc.Statement).map((st) => ({ ...st, Resource: asList(st.Resource).map(resolve) }) as Statement),
-  );
+  return docs.flatMap((doc) => asList<any>(doc.Statement).map((st) => ({ ...st, Resource: asList(st.Resource).map(resolve) }) as Statement));
 }
 
 type Roles = Record<'read' | 'write' | 'rotateSigningKey', Statement[]>;
@@ -113,7 +111,11 @@ async function sourcesDigest(): Promise<string> {
  * digest of its sources and context: the lane files of one run synthesize once.
  */
 async function synthesizeApp(context: Record<string, unknown>): Promise<SynthesizedApp> {
-  const key = createHash('sha256').update(JSON.stringify(context)).update(await sourcesDigest()).digest('hex').slice(0, 32);
+  const key = createHash('sha256')
+    .update(JSON.stringify(context))
+    .update(await sourcesDigest())
+    .digest('hex')
+    .slice(0, 32);
   const file = join(tmpdir(), `blobserver-permission-lane-${key}.json`);
   try {
     return JSON.parse(await readFile(file, 'utf8')) as SynthesizedApp;
@@ -146,7 +148,11 @@ function rolesOf({ json, ids }: SynthesizedApp, physical: Physical): Roles {
   if (physical.secrets?.credentials) names[ids.credentials] = physical.secrets.credentials;
   if (physical.secrets?.signingKey) names[ids.signingKey] = physical.secrets.signingKey;
   const resolve = resolver(json, names);
-  return { read: roleStatements(json, ids.read, resolve), write: roleStatements(json, ids.write, resolve), rotateSigningKey: roleStatements(json, ids.rotate, resolve) };
+  return {
+    read: roleStatements(json, ids.read, resolve),
+    write: roleStatements(json, ids.write, resolve),
+    rotateSigningKey: roleStatements(json, ids.rotate, resolve),
+  };
 }
 
 /** Each function's role, from the app synthesized with `context`, resolved to the lane's names. */
@@ -264,7 +270,11 @@ export class PermissionLedger {
       for (const [action, use] of [...uses].sort()) lines.push(`    used   ${action} x${use.count} (via ${[...use.grants].join(', ')})`);
       // logs:* is the Lambda service writing the function's own log group, not the code's calls.
       const unused = statements
-        .flatMap((st) => asList(st.Action).filter((a) => !a.startsWith('logs:')).map((a) => grantName(st, a)))
+        .flatMap((st) =>
+          asList(st.Action)
+            .filter((a) => !a.startsWith('logs:'))
+            .map((a) => grantName(st, a)),
+        )
         .filter((g) => !usedGrants.has(g));
       for (const g of unused) lines.push(`    unused ${g}  <- candidate to remove (or not exercised by these suites)`);
     }

@@ -23,9 +23,7 @@ export interface AuthRequest {
   context?: Record<string, string | undefined> | undefined;
 }
 
-export type Decision =
-  | { allowed: true; statement: Statement; action: string }
-  | { allowed: false; explicit: boolean; statement?: Statement };
+export type Decision = { allowed: true; statement: Statement; action: string } | { allowed: false; explicit: boolean; statement?: Statement };
 
 const list = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
 

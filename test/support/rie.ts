@@ -20,7 +20,8 @@ export const RIE_INSTALL_COMMAND = 'bash scripts/rie/install.sh';
 /** Why functions cannot run in the emulator here, or undefined when they can. */
 export function rieUnavailable(): string | undefined {
   if (!existsSync(RIE_BIN)) return `the Lambda Runtime Interface Emulator is not built (no ${RIE_BIN}); run \`${RIE_INSTALL_COMMAND}\``;
-  if (!existsSync(join(RIC_DIR, 'rapid-client.node'))) return `aws-lambda-ric is not installed with its native part (no ${RIC_DIR}/rapid-client.node); run \`${RIE_INSTALL_COMMAND}\``;
+  if (!existsSync(join(RIC_DIR, 'rapid-client.node')))
+    return `aws-lambda-ric is not installed with its native part (no ${RIC_DIR}/rapid-client.node); run \`${RIE_INSTALL_COMMAND}\``;
   return undefined;
 }
 
@@ -232,7 +233,14 @@ export class EmulatedFunction {
 function isErrorPayload(payload: Buffer): boolean {
   try {
     const v = JSON.parse(payload.toString('utf8')) as Record<string, unknown>;
-    return v !== null && typeof v === 'object' && !Array.isArray(v) && typeof v['errorMessage'] === 'string' && typeof v['errorType'] === 'string' && !('statusCode' in v);
+    return (
+      v !== null &&
+      typeof v === 'object' &&
+      !Array.isArray(v) &&
+      typeof v['errorMessage'] === 'string' &&
+      typeof v['errorType'] === 'string' &&
+      !('statusCode' in v)
+    );
   } catch {
     return false;
   }

@@ -133,18 +133,37 @@ export function defineStorageConformance(name: string, open: () => Promise<Confo
         const pivot = sorted[37];
         assert.ok(pivot);
         const next = await t.index.list(pivot, 5);
-        assert.deepEqual(next.map((r) => r.blobRef), refs.slice(refs.indexOf(pivot) + 1, refs.indexOf(pivot) + 6));
-        assert.deepEqual((await t.index.list(`${pivot}0`, 1)).map((r) => r.blobRef), [refs[refs.indexOf(pivot) + 1]]);
-        assert.deepEqual((await t.index.list(pivot.slice(0, -1), 1)).map((r) => r.blobRef), [refs.find((r) => r >= pivot.slice(0, -1))]);
+        assert.deepEqual(
+          next.map((r) => r.blobRef),
+          refs.slice(refs.indexOf(pivot) + 1, refs.indexOf(pivot) + 6),
+        );
+        assert.deepEqual(
+          (await t.index.list(`${pivot}0`, 1)).map((r) => r.blobRef),
+          [refs[refs.indexOf(pivot) + 1]],
+        );
+        assert.deepEqual(
+          (await t.index.list(pivot.slice(0, -1), 1)).map((r) => r.blobRef),
+          [refs.find((r) => r >= pivot.slice(0, -1))],
+        );
         assert.deepEqual(await t.index.list('zzz', 10), []);
         assert.equal((await t.index.list('', 3)).length, 3);
-        assert.deepEqual((await t.index.list('sha2', 1)).map((r) => r.blobRef), [refs.find((r) => r.startsWith('sha224-'))]);
+        assert.deepEqual(
+          (await t.index.list('sha2', 1)).map((r) => r.blobRef),
+          [refs.find((r) => r.startsWith('sha224-'))],
+        );
         assert.ok(SHARDS.includes(shardOf(pivot)));
         // `within`: only that prefix's refs, ending with it (fsck's row partitions).
         for (const prefix of [shardOf(pivot), pivot.slice(0, shardOf(pivot).length + 1)]) {
           const inPrefix = refs.filter((r) => r.startsWith(prefix));
-          assert.deepEqual((await t.index.list(prefix, 100_000, prefix)).map((r) => r.blobRef), inPrefix, prefix);
-          assert.deepEqual((await t.index.list(prefix, 2, prefix)).map((r) => r.blobRef), inPrefix.slice(0, 2));
+          assert.deepEqual(
+            (await t.index.list(prefix, 100_000, prefix)).map((r) => r.blobRef),
+            inPrefix,
+            prefix,
+          );
+          assert.deepEqual(
+            (await t.index.list(prefix, 2, prefix)).map((r) => r.blobRef),
+            inPrefix.slice(0, 2),
+          );
         }
       });
     });
@@ -182,7 +201,10 @@ export function defineStorageConformance(name: string, open: () => Promise<Confo
         await t.store.copy(from, to);
         assert.deepEqual(await t.store.read(to), a.bytes);
         const listed = await collect(t.store.list(legacyBlobKey(a.ref)));
-        assert.deepEqual(listed.map((o) => [o.key, o.size]), [[to, 30]]);
+        assert.deepEqual(
+          listed.map((o) => [o.key, o.size]),
+          [[to, 30]],
+        );
         assert.ok(listed[0]!.lastModified instanceof Date);
         await t.store.delete(from);
         await t.store.delete(from);
@@ -203,7 +225,10 @@ export function defineStorageConformance(name: string, open: () => Promise<Confo
         const large = blob((1 << 20) + 1);
         const out = await storage().storeVerifiedBlobs([...small, large]);
         assert.deepEqual(out.errors, []);
-        assert.deepEqual(out.received, [...small, large].map((b) => ({ blobRef: b.ref, size: b.bytes.length })));
+        assert.deepEqual(
+          out.received,
+          [...small, large].map((b) => ({ blobRef: b.ref, size: b.bytes.length })),
+        );
         const rows = await t.index.get([...small, large].map((b) => b.ref));
         const packKeys = new Set(small.map((b) => rows.get(b.ref)!.key));
         assert.equal(packKeys.size, 1);
@@ -243,7 +268,7 @@ export function defineStorageConformance(name: string, open: () => Promise<Confo
         assert.deepEqual((await storage().readBlob(b.ref))?.bytes, b.bytes, 'the pack still serves the other blob');
       });
 
-      it("adoptObject makes a staged object a stored blob, idempotently, and deletes the staged copy", async () => {
+      it('adoptObject makes a staged object a stored blob, idempotently, and deletes the staged copy', async () => {
         const a = blob(5000);
         const staged = `staging/${randomBytes(8).toString('hex')}`;
         await t.store.create(staged, a.bytes);

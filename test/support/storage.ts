@@ -52,7 +52,6 @@ export interface StorageNames {
   table: string;
 }
 
-
 /**
  * A probe over the emulators described by a backend's env (AWS_ENDPOINT_URL_S3,
  * AWS_ENDPOINT_URL_DYNAMODB, static credentials). `env` is read on every call, so a probe
@@ -111,7 +110,11 @@ export function storageProbe(env: () => BackendEnv, names: StorageNames): Storag
   };
   const row = async (ref: string): Promise<IndexRow | undefined> => {
     const out = await clients().ddb.send(
-      new GetItemCommand({ TableName: names.table, Key: { [INDEX_SCHEMA.partitionKey]: { S: shardOf(ref) }, [INDEX_SCHEMA.sortKey]: { S: ref } }, ConsistentRead: true }),
+      new GetItemCommand({
+        TableName: names.table,
+        Key: { [INDEX_SCHEMA.partitionKey]: { S: shardOf(ref) }, [INDEX_SCHEMA.sortKey]: { S: ref } },
+        ConsistentRead: true,
+      }),
     );
     if (!out.Item) return undefined;
     const r = rowOf(out.Item);

@@ -77,7 +77,11 @@ async function inputsHash(): Promise<string> {
     if ((await stat(path)).isDirectory()) {
       for (const entry of (await readdir(path)).sort()) await add(join(path, entry));
     } else {
-      hash.update(relative(PROJECT_ROOT, path)).update('\0').update(await readFile(path)).update('\0');
+      hash
+        .update(relative(PROJECT_ROOT, path))
+        .update('\0')
+        .update(await readFile(path))
+        .update('\0');
     }
   };
   for (const input of SYNTH_INPUTS) await add(join(PROJECT_ROOT, input));
@@ -99,7 +103,10 @@ export async function synthesizedStack(): Promise<SynthesizedStack> {
     try {
       await mkdir(lock);
     } catch {
-      const age = await stat(lock).then((s) => Date.now() - s.mtimeMs, () => 0);
+      const age = await stat(lock).then(
+        (s) => Date.now() - s.mtimeMs,
+        () => 0,
+      );
       if (age > LOCK_STALE_MS) await rm(lock, { recursive: true, force: true });
       await new Promise((r) => setTimeout(r, 500));
       continue;

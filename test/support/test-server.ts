@@ -86,11 +86,7 @@ export function basicAuth(user = USER, password = PASSWORD): string {
  * Starts a server with credentials USER/PASSWORD (unless `env` overrides BLOBSERVER_AUTH;
  * pass BLOBSERVER_AUTH: '' for an open server).
  */
-export async function startTestServer(
-  factory: BackendFactory,
-  env: Record<string, string> = {},
-  options: TestServerOptions = {},
-): Promise<TestServer> {
+export async function startTestServer(factory: BackendFactory, env: Record<string, string> = {}, options: TestServerOptions = {}): Promise<TestServer> {
   const dir = await mkdtemp(join(tmpdir(), 'blobserver-test-'));
   let backend: Backend | undefined;
   let proxies: TestServer['proxies'];

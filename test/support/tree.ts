@@ -13,7 +13,12 @@ export async function treeListing(dir: string, prefix = ''): Promise<string[]> {
     const st = await lstat(path);
     if (st.isDirectory()) out.push(`${prefix}${name}/`, ...(await treeListing(path, `${prefix}${name}/`)));
     else if (st.isSymbolicLink()) out.push(`${prefix}${name} -> ${await readlink(path)}`);
-    else out.push(`${prefix}${name} ${createHash('sha256').update(await readFile(path)).digest('hex')}`);
+    else
+      out.push(
+        `${prefix}${name} ${createHash('sha256')
+          .update(await readFile(path))
+          .digest('hex')}`,
+      );
   }
   return out;
 }

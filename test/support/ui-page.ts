@@ -21,7 +21,10 @@ export const AUTH = `userpass:${USER}:${PASSWORD}`;
 export const MAX_UPLOAD_SIZE = '600000';
 
 export function cli(args: string[], server: string): Promise<{ code: number | null; stderr: string }> {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env['PATH'], HOME: process.env['HOME'], BLOBSERVER_URL: server, BLOBSERVER_AUTH: AUTH, CAMLI_CONFIG_DIR: '/nonexistent' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: { PATH: process.env['PATH'], HOME: process.env['HOME'], BLOBSERVER_URL: server, BLOBSERVER_AUTH: AUTH, CAMLI_CONFIG_DIR: '/nonexistent' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d));
   return new Promise((resolve) => child.on('close', (code) => resolve({ code, stderr })));
@@ -53,9 +56,10 @@ export async function openPage(context: BrowserContext, base: string): Promise<P
   return page;
 }
 
-export const waitForState = (page: Page, state: 'done' | 'failed', timeout = 150_000) => page.waitForSelector(`#state[data-state="${state}"]`, { state: 'attached', timeout });
-export const results = (page: Page) => page.$$eval('#results tr[data-ref]', (rows) => rows.map((r) => ({ name: (r as HTMLElement).dataset['name']!, ref: (r as HTMLElement).dataset['ref']! })));
-
+export const waitForState = (page: Page, state: 'done' | 'failed', timeout = 150_000) =>
+  page.waitForSelector(`#state[data-state="${state}"]`, { state: 'attached', timeout });
+export const results = (page: Page) =>
+  page.$$eval('#results tr[data-ref]', (rows) => rows.map((r) => ({ name: (r as HTMLElement).dataset['name']!, ref: (r as HTMLElement).dataset['ref']! })));
 
 /** The browser tests' setting: a local server (request cap MAX_UPLOAD_SIZE), Chromium, a work directory. */
 export interface PageSetting {
@@ -91,7 +95,11 @@ export async function startPageSetting(): Promise<PageSetting> {
  * The page, through a recording front that holds each upload answer a little, busy storing a
  * folder of `count` files of 300 kB; resolves once the first upload was answered (mid-upload).
  */
-export async function midUpload(setting: PageSetting, name: string, count: number): Promise<{ page: Page; front: RecordingFront; folder: string; context: BrowserContext }> {
+export async function midUpload(
+  setting: PageSetting,
+  name: string,
+  count: number,
+): Promise<{ page: Page; front: RecordingFront; folder: string; context: BrowserContext }> {
   const folder = join(setting.work, name);
   await writeFiles(folder, count, () => 300_000);
   const front = await startRecordingFront(setting.ts.url, { delayUploadsMs: 400 });

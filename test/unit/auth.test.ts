@@ -6,8 +6,7 @@ import type { HttpEvent } from '../../lambda/core/http/http.js';
 
 const EXPECTED: Credentials = { username: 'alice', password: 'correct horse: battery staple' };
 
-const withAuthorization = (value?: string): HttpEvent =>
-  ({ headers: value === undefined ? {} : { authorization: value } }) as unknown as HttpEvent;
+const withAuthorization = (value?: string): HttpEvent => ({ headers: value === undefined ? {} : { authorization: value } }) as unknown as HttpEvent;
 const basic = (userpass: string, scheme = 'Basic') => `${scheme} ${Buffer.from(userpass, 'utf8').toString('base64')}`;
 
 function assertChallenged(fn: () => unknown): void {

@@ -3,7 +3,12 @@ import { describe, it } from 'node:test';
 import { accessDenied, formFields, requestAuth, type AwsHttpRequest } from '../support/aws-request-auth.js';
 
 const where = { region: 'us-east-1', account: '000000000000' };
-const req = (method: string, url: string, headers: Record<string, string> = {}, body = ''): AwsHttpRequest => ({ method, url, headers, body: Buffer.from(body) });
+const req = (method: string, url: string, headers: Record<string, string> = {}, body = ''): AwsHttpRequest => ({
+  method,
+  url,
+  headers,
+  body: Buffer.from(body),
+});
 
 describe('S3 requests to IAM actions and ARNs', () => {
   it('object GET and HEAD need s3:GetObject on the object; a missing key needs s3:ListBucket with the key as prefix', () => {
@@ -38,7 +43,11 @@ describe('S3 requests to IAM actions and ARNs', () => {
   it('DELETE is s3:DeleteObject; bucket GET/HEAD are s3:ListBucket with the listing prefix; PUT bucket is CreateBucket', () => {
     assert.equal(requestAuth(req('DELETE', '/bkt/staging/a/b'), where).checks[0]?.action, 's3:DeleteObject');
     const list = requestAuth(req('GET', '/bkt?list-type=2&prefix=blobs%2F'), where);
-    assert.deepEqual(list.checks[0], { action: 's3:ListBucket', resource: 'arn:aws:s3:::bkt', context: { 's3:prefix': 'blobs/', 's3:delimiter': undefined, 's3:max-keys': undefined } });
+    assert.deepEqual(list.checks[0], {
+      action: 's3:ListBucket',
+      resource: 'arn:aws:s3:::bkt',
+      context: { 's3:prefix': 'blobs/', 's3:delimiter': undefined, 's3:max-keys': undefined },
+    });
     assert.equal(requestAuth(req('HEAD', '/bkt'), where).checks[0]?.context?.['s3:prefix'], '');
     assert.equal(requestAuth(req('PUT', '/bkt'), where).checks[0]?.action, 's3:CreateBucket');
   });
@@ -64,23 +73,33 @@ describe('S3 requests to IAM actions and ARNs', () => {
 });
 
 describe('DynamoDB and Secrets Manager requests', () => {
-  const ddb = (op: string, body: object) => req('POST', '/', { 'x-amz-target': `DynamoDB_20120810.${op}`, 'x-amz-security-token': 'role:read' }, JSON.stringify(body));
+  const ddb = (op: string, body: object) =>
+    req('POST', '/', { 'x-amz-target': `DynamoDB_20120810.${op}`, 'x-amz-security-token': 'role:read' }, JSON.stringify(body));
 
   it('maps the operation to dynamodb:<Operation> on every table it names (batch requests: each table)', () => {
-    assert.deepEqual(requestAuth(ddb('GetItem', { TableName: 't1' }), where).checks, [{ action: 'dynamodb:GetItem', resource: 'arn:aws:dynamodb:us-east-1:000000000000:table/t1' }]);
+    assert.deepEqual(requestAuth(ddb('GetItem', { TableName: 't1' }), where).checks, [
+      { action: 'dynamodb:GetItem', resource: 'arn:aws:dynamodb:us-east-1:000000000000:table/t1' },
+    ]);
     assert.deepEqual(
       requestAuth(ddb('BatchWriteItem', { RequestItems: { t1: [], t2: [] } }), where).checks.map((c) => c.resource),
       ['arn:aws:dynamodb:us-east-1:000000000000:table/t1', 'arn:aws:dynamodb:us-east-1:000000000000:table/t2'],
     );
-    assert.equal(requestAuth(ddb('Query', { TableName: 't1', IndexName: 'byRef' }), where).checks[0]?.resource, 'arn:aws:dynamodb:us-east-1:000000000000:table/t1/index/byRef');
+    assert.equal(
+      requestAuth(ddb('Query', { TableName: 't1', IndexName: 'byRef' }), where).checks[0]?.resource,
+      'arn:aws:dynamodb:us-east-1:000000000000:table/t1/index/byRef',
+    );
   });
 
   it('Secrets Manager: secretsmanager:<Operation> on the secret it names', () => {
-    const a = requestAuth(req('POST', '/', { 'x-amz-target': 'secretsmanager.GetSecretValue' }, JSON.stringify({ SecretId: 'creds' })), where, (id) => `arn:aws:secretsmanager:us-east-1:000000000000:secret:${id}-AbCdEf`);
+    const a = requestAuth(
+      req('POST', '/', { 'x-amz-target': 'secretsmanager.GetSecretValue' }, JSON.stringify({ SecretId: 'creds' })),
+      where,
+      (id) => `arn:aws:secretsmanager:us-east-1:000000000000:secret:${id}-AbCdEf`,
+    );
     assert.deepEqual(a.checks, [{ action: 'secretsmanager:GetSecretValue', resource: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:creds-AbCdEf' }]);
   });
 
-  it("each service refuses in its own words: S3 403 XML (no body for HEAD), DynamoDB and Secrets Manager 400 AccessDeniedException", () => {
+  it('each service refuses in its own words: S3 403 XML (no body for HEAD), DynamoDB and Secrets Manager 400 AccessDeniedException', () => {
     const s3 = requestAuth(req('GET', '/bkt/k'), where);
     const [s3Check] = s3.checks;
     assert.ok(s3Check);

@@ -42,21 +42,35 @@ describe('BatchReader against a hostile server', () => {
 
   it('a locate endpoint on another origin is never called (the credentials would go along)', async () => {
     const { reader, asked } = scripted('http://elsewhere.test/camli/locate', () => ({}), blobs);
-    assert.deepEqual(await readAll(reader, refs), blobs.map((b) => b.bytes));
+    assert.deepEqual(
+      await readAll(reader, refs),
+      blobs.map((b) => b.bytes),
+    );
     assert.ok(!asked.some((a) => a.includes('elsewhere.test')), asked.join('\n'));
   });
 
   it('a range without a usable length sends the batch through GET /camli/<ref>', async () => {
-    const answer = { ranges: [{ url: `${SERVER}/endless`, headers: {}, blobs: refs.map((r, i) => ({ blobRef: r, size: 3, offset: 3 * i })) }], inline: [], missing: [], deferred: [] };
+    const answer = {
+      ranges: [{ url: `${SERVER}/endless`, headers: {}, blobs: refs.map((r, i) => ({ blobRef: r, size: 3, offset: 3 * i })) }],
+      inline: [],
+      missing: [],
+      deferred: [],
+    };
     const { reader, asked } = scripted('/camli/locate', () => answer, blobs);
-    assert.deepEqual(await readAll(reader, refs), blobs.map((b) => b.bytes));
+    assert.deepEqual(
+      await readAll(reader, refs),
+      blobs.map((b) => b.bytes),
+    );
     assert.ok(!asked.some((a) => a.includes('/endless')), asked.join('\n'));
   });
 
   it('a server that leaves every ref out of its answers is asked a bounded number of times', async () => {
     let locates = 0;
     const { reader } = scripted('/camli/locate', () => (locates++, {}), blobs);
-    assert.deepEqual(await readAll(reader, refs), blobs.map((b) => b.bytes));
+    assert.deepEqual(
+      await readAll(reader, refs),
+      blobs.map((b) => b.bytes),
+    );
     assert.ok(locates <= 10, `${locates} locate requests`);
   });
 });

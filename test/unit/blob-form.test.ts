@@ -85,7 +85,13 @@ describe('blob list form: count and numbering', () => {
 
 describe('blob list form: invalid values', () => {
   it('400 names the offending key', () => {
-    const list = [ref(1), ref(2), ref(3).toUpperCase().replace(/^SHA(1|224)/, 'sha$1')];
+    const list = [
+      ref(1),
+      ref(2),
+      ref(3)
+        .toUpperCase()
+        .replace(/^SHA(1|224)/, 'sha$1'),
+    ];
     assertHttpError(() => parseBlobList(form(list)), 400, /\bblob3\b/);
   });
 
@@ -114,7 +120,10 @@ describe('blob list form: where the form comes from', () => {
   });
 
   it('reads a base64-encoded POST body', () => {
-    const e = { ...event('POST', Buffer.from(`camliversion=1&blob1=${ref(1)}`).toString('base64'), 'application/x-www-form-urlencoded'), isBase64Encoded: true };
+    const e = {
+      ...event('POST', Buffer.from(`camliversion=1&blob1=${ref(1)}`).toString('base64'), 'application/x-www-form-urlencoded'),
+      isBase64Encoded: true,
+    };
     assert.deepEqual(parseBlobList(formParams(e)), [ref(1)]);
   });
 

@@ -13,7 +13,9 @@ describe('blobserver CLI settings', () => {
     dir = await mkdtemp(join(tmpdir(), 'client-config-'));
     await writeFile(
       join(dir, 'client-config.json'),
-      JSON.stringify({ servers: { home: { server: 'http://127.0.0.1:1', auth: 'userpass:a:b' }, work: { server: 'blobs.example', auth: 'userpass:c:d', default: true } } }),
+      JSON.stringify({
+        servers: { home: { server: 'http://127.0.0.1:1', auth: 'userpass:a:b' }, work: { server: 'blobs.example', auth: 'userpass:c:d', default: true } },
+      }),
     );
   });
   after(() => rm(dir, { recursive: true, force: true }));
@@ -21,7 +23,11 @@ describe('blobserver CLI settings', () => {
   it('flags, then BLOBSERVER_URL/AUTH, then the default server of client-config.json', () => {
     const env = { CAMLI_CONFIG_DIR: dir };
     assert.deepEqual(resolveServer({ server: 'http://x:1', auth: 'none' }, env), { server: 'http://x:1', auth: 'none', source: '--server' });
-    assert.deepEqual(resolveServer({}, { ...env, BLOBSERVER_URL: 'http://y:2', BLOBSERVER_AUTH: 'userpass:u:p' }), { server: 'http://y:2', auth: 'userpass:u:p', source: 'BLOBSERVER_URL' });
+    assert.deepEqual(resolveServer({}, { ...env, BLOBSERVER_URL: 'http://y:2', BLOBSERVER_AUTH: 'userpass:u:p' }), {
+      server: 'http://y:2',
+      auth: 'userpass:u:p',
+      source: 'BLOBSERVER_URL',
+    });
     assert.deepEqual(resolveServer({}, env), { server: 'https://blobs.example', auth: 'userpass:c:d', source: join(dir, 'client-config.json') });
     assert.equal(resolveServer({ server: 'home' }, env).server, 'http://127.0.0.1:1');
     assert.equal(resolveServer({ auth: 'userpass:z:z' }, env).auth, 'userpass:z:z');
@@ -48,6 +54,9 @@ describe('blobserver CLI settings', () => {
     const s = { blobsDone: 3, blobsSeen: 10, bytesRead: 12e6, totalBytes: 20e6, bytesSent: 4e6, bytesStored: 3e6, bytesSkipped: 1e6 };
     assert.equal(formatProgress(s, 2000), 'blobs 3/10, read 12.0 MB of 20.0 MB, sent 4.0 MB, stored 3.0 MB, 2.5 MB/s, ETA 6 s');
     // Everything read and hashed, nothing sent yet: no "ETA 0 s".
-    assert.equal(formatProgress({ ...s, blobsDone: 0, bytesRead: 20e6, bytesSent: 0, bytesStored: 0, bytesSkipped: 0 }, 2000), 'blobs 0/10, read 20.0 MB of 20.0 MB, sent 0.0 MB, stored 0.0 MB, 0.0 MB/s');
+    assert.equal(
+      formatProgress({ ...s, blobsDone: 0, bytesRead: 20e6, bytesSent: 0, bytesStored: 0, bytesSkipped: 0 }, 2000),
+      'blobs 0/10, read 20.0 MB of 20.0 MB, sent 0.0 MB, stored 0.0 MB, 0.0 MB/s',
+    );
   });
 });

@@ -122,7 +122,10 @@ describe('client chunking and file schemas match Perkeep byte for byte', () => {
 
   it('canonical form starts with camliVersion and escapes as Go does', () => {
     const b = schemaBlob({ camliVersion: 1, camliType: 'file', fileName: '<&>\u2028\b\u0001', zeta: 1, alpha: [] });
-    assert.equal(b.json, '{"camliVersion": 1,\n  "alpha": [],\n  "camliType": "file",\n  "fileName": "\\u003c\\u0026\\u003e\\u2028\\b\\u0001",\n  "zeta": 1\n}');
+    assert.equal(
+      b.json,
+      '{"camliVersion": 1,\n  "alpha": [],\n  "camliType": "file",\n  "fileName": "\\u003c\\u0026\\u003e\\u2028\\b\\u0001",\n  "zeta": 1\n}',
+    );
   });
 
   it('hashes with node:crypto in Node, and the browser fallback gives the same digests', () => {
@@ -130,7 +133,13 @@ describe('client chunking and file schemas match Perkeep byte for byte', () => {
     for (const size of [0, 1, 64, 1_000_003]) {
       const data = randomBytes(size);
       for (const name of ['sha224', 'sha1'] as const) {
-        assert.equal(nobleHasher(name).update(data.subarray(0, size >> 1)).update(data.subarray(size >> 1)).hex(), createHash(name).update(data).digest('hex'));
+        assert.equal(
+          nobleHasher(name)
+            .update(data.subarray(0, size >> 1))
+            .update(data.subarray(size >> 1))
+            .hex(),
+          createHash(name).update(data).digest('hex'),
+        );
       }
     }
   });

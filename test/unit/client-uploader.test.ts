@@ -46,7 +46,12 @@ describe('client uploads against a fault-injecting server', () => {
     for (const b of blobs) assert.ok(fake.blobs.has(b.ref));
     // 39 x ~9.2 KB under 100 000 bytes per request: 10 per request, so 4 requests.
     assert.equal(uploads().length, 4);
-    assert.deepEqual(uploads().map((r) => r.parts.length).sort(), [10, 10, 10, 9]);
+    assert.deepEqual(
+      uploads()
+        .map((r) => r.parts.length)
+        .sort(),
+      [10, 10, 10, 9],
+    );
     assert.equal(fake.requests.filter((r) => r.path === '/camli/preupload').length, 1);
   });
 
@@ -133,7 +138,10 @@ describe('client uploads against a fault-injecting server', () => {
     const big = blob(150_000);
     const uploader = new Uploader(client);
     await uploader.add(big);
-    await assert.rejects(uploader.flush(), /blob sha224-[0-9a-f]+ is 150000 bytes, more than the upload URL takes \(100000\), and the server offers no uploadForm/);
+    await assert.rejects(
+      uploader.flush(),
+      /blob sha224-[0-9a-f]+ is 150000 bytes, more than the upload URL takes \(100000\), and the server offers no uploadForm/,
+    );
   });
 
   it('reports blobs the server did not store', async () => {
@@ -152,9 +160,21 @@ describe('client uploads against a fault-injecting server', () => {
 
   it('backoff is exponential with full jitter, capped', () => {
     const policy = { attempts: 10, baseDelayMs: 100, maxDelayMs: 1000 };
-    assert.equal(backoffMs(policy, 0, () => 1), 100);
-    assert.equal(backoffMs(policy, 3, () => 1), 800);
-    assert.equal(backoffMs(policy, 6, () => 1), 1000);
-    assert.equal(backoffMs(policy, 6, () => 0.25), 250);
+    assert.equal(
+      backoffMs(policy, 0, () => 1),
+      100,
+    );
+    assert.equal(
+      backoffMs(policy, 3, () => 1),
+      800,
+    );
+    assert.equal(
+      backoffMs(policy, 6, () => 1),
+      1000,
+    );
+    assert.equal(
+      backoffMs(policy, 6, () => 0.25),
+      250,
+    );
   });
 });

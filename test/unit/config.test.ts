@@ -23,7 +23,7 @@ describe('presigned URL endpoint', () => {
     assert.equal(readConfig({ AWS_ENDPOINT_URL_S3: 'http://localstack:4566' }).endpoints.s3Public, undefined);
   });
 
-  it('names a loopback S3 by the other loopback name than the local server\'s, so Go clients drop credentials on the redirect', () => {
+  it("names a loopback S3 by the other loopback name than the local server's, so Go clients drop credentials on the redirect", () => {
     assert.equal(presignEndpoint('http://127.0.0.1:4569', '127.0.0.1'), 'http://localhost:4569');
     assert.equal(presignEndpoint('http://localhost:4569', '127.0.0.1'), 'http://localhost:4569');
     assert.equal(presignEndpoint('http://127.0.0.1:4569', 'localhost'), 'http://127.0.0.1:4569');
@@ -67,7 +67,10 @@ describe('completion grace', () => {
 describe('BLOBSERVER_CORS_ORIGINS', () => {
   it('is a comma-separated list of origins, none by default', () => {
     assert.deepEqual(readLocalServerConfig({}).corsOrigins, []);
-    assert.deepEqual(readLocalServerConfig({ BLOBSERVER_CORS_ORIGINS: 'https://app.example, http://127.0.0.1:8080' }).corsOrigins, ['https://app.example', 'http://127.0.0.1:8080']);
+    assert.deepEqual(readLocalServerConfig({ BLOBSERVER_CORS_ORIGINS: 'https://app.example, http://127.0.0.1:8080' }).corsOrigins, [
+      'https://app.example',
+      'http://127.0.0.1:8080',
+    ]);
   });
 
   it('refuses what a browser would never send as an Origin', () => {

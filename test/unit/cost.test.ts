@@ -5,7 +5,13 @@ import { resultOf } from '../support/apigw-front.js';
 import type { ProxiedRequest } from '../support/aws-proxy.js';
 
 const s3 = (method: string, url: string, headers: Record<string, string> = {}): ProxiedRequest => ({ method, url, headers, body: Buffer.alloc(0) });
-const ddb = (operation: string, body: unknown): ProxiedRequest => ({ method: 'POST', url: '/', headers: {}, body: Buffer.from(JSON.stringify(body)), operation });
+const ddb = (operation: string, body: unknown): ProxiedRequest => ({
+  method: 'POST',
+  url: '/',
+  headers: {},
+  body: Buffer.from(JSON.stringify(body)),
+  operation,
+});
 
 describe('bench/cost.ts: what a request costs', () => {
   it('puts S3 requests in their price tier: PUT/POST/COPY/LIST tier 1, GET/HEAD tier 2, DELETE free', () => {
@@ -21,7 +27,11 @@ describe('bench/cost.ts: what a request costs', () => {
   it('counts DynamoDB request units: 1 per KB written, 1 (strong) or 0.5 (eventual) per item read, 2x in transactions', () => {
     assert.deepEqual(ddbUnits(ddb('PutItem', { Item: { pk: { S: 'x' } } })), { read: 0, write: 1 });
     assert.deepEqual(ddbUnits(ddb('PutItem', { Item: { pk: { S: 'x'.repeat(1500) } } })), { read: 0, write: 2 });
-    const batch = { RequestItems: { t: [{ PutRequest: { Item: { pk: { S: 'a' } } } }, { PutRequest: { Item: { pk: { S: 'b' } } } }, { DeleteRequest: { Key: { pk: { S: 'c' } } } }] } };
+    const batch = {
+      RequestItems: {
+        t: [{ PutRequest: { Item: { pk: { S: 'a' } } } }, { PutRequest: { Item: { pk: { S: 'b' } } } }, { DeleteRequest: { Key: { pk: { S: 'c' } } } }],
+      },
+    };
     assert.deepEqual(ddbUnits(ddb('BatchWriteItem', batch)), { read: 0, write: 3 });
     assert.deepEqual(ddbUnits(ddb('BatchGetItem', { RequestItems: { t: { Keys: [{}, {}, {}, {}] } } })), { read: 2, write: 0 });
     assert.deepEqual(ddbUnits(ddb('BatchGetItem', { RequestItems: { t: { Keys: [{}, {}], ConsistentRead: true } } })), { read: 2, write: 0 });

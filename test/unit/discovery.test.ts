@@ -6,14 +6,22 @@ import { toEvent } from '../../local/event.js';
 import type { DiscoveryDoc } from '../support/discovery.js';
 
 function event(url: string, headers: Record<string, string> = {}, stage = '$default'): HttpEvent {
-  const e = toEvent({ method: 'GET', url, headers: { host: 'blobs.example.com', 'x-forwarded-proto': 'https', ...headers }, body: Buffer.alloc(0), sourceIp: '127.0.0.1' }, undefined);
+  const e = toEvent(
+    { method: 'GET', url, headers: { host: 'blobs.example.com', 'x-forwarded-proto': 'https', ...headers }, body: Buffer.alloc(0), sourceIp: '127.0.0.1' },
+    undefined,
+  );
   e.requestContext.stage = stage;
   return e;
 }
 
 describe('wantsDiscovery', () => {
-  it('recognises Perkeep\'s Accept header, alone or among others, in any case, with parameters', () => {
-    for (const accept of ['text/x-camli-configuration', 'text/html, text/x-camli-configuration', 'TEXT/X-CAMLI-CONFIGURATION;q=0.5', 'application/json ,text/x-camli-configuration ; q=1']) {
+  it("recognises Perkeep's Accept header, alone or among others, in any case, with parameters", () => {
+    for (const accept of [
+      'text/x-camli-configuration',
+      'text/html, text/x-camli-configuration',
+      'TEXT/X-CAMLI-CONFIGURATION;q=0.5',
+      'application/json ,text/x-camli-configuration ; q=1',
+    ]) {
       assert.equal(wantsDiscovery(event('/', { accept })), true, accept);
     }
   });
@@ -24,7 +32,13 @@ describe('wantsDiscovery', () => {
   });
 
   it('is false for anything else', () => {
-    for (const [url, accept] of [['/', 'text/html'], ['/', '*/*'], ['/?camli.mode=other', ''], ['/', 'text/x-camli-configuration-v2'], ['/', '']] as const) {
+    for (const [url, accept] of [
+      ['/', 'text/html'],
+      ['/', '*/*'],
+      ['/?camli.mode=other', ''],
+      ['/', 'text/x-camli-configuration-v2'],
+      ['/', ''],
+    ] as const) {
       assert.equal(wantsDiscovery(event(url, accept ? { accept } : {})), false, `${url} ${accept}`);
     }
   });
@@ -47,7 +61,8 @@ describe('discovery document', () => {
     assert.equal(d.searchRoot, '');
     assert.equal(d.userName, 'alice');
     assert.equal(d.hasLegacySHA1Index, false);
-    for (const absent of ['signing', 'storageGeneration', 'storageInitTime', 'uiRoot', 'downloadHelper', 'syncHandlers']) assert.equal(d[absent], undefined, absent);
+    for (const absent of ['signing', 'storageGeneration', 'storageInitTime', 'uiRoot', 'downloadHelper', 'syncHandlers'])
+      assert.equal(d[absent], undefined, absent);
   });
 
   it("reports the store's generation and its creation time as perkeepd does", () => {

@@ -54,12 +54,20 @@ describe('assemblePage', () => {
 
   it('lists the first `limit` candidates that are still stored, with their consistent sizes', () => {
     const page = assemblePage(rows('a', 'b', 'c'), 3, sizes({ a: 10, c: 30 }));
-    assert.deepEqual(page, { blobs: [{ blobRef: 'a', size: 10 }, { blobRef: 'c', size: 30 }] });
+    assert.deepEqual(page, {
+      blobs: [
+        { blobRef: 'a', size: 10 },
+        { blobRef: 'c', size: 30 },
+      ],
+    });
   });
 
-  it('sets continueAfter only when a candidate beyond the page exists: the page\'s last candidate, stored or not', () => {
+  it("sets continueAfter only when a candidate beyond the page exists: the page's last candidate, stored or not", () => {
     assert.deepEqual(assemblePage(rows('a', 'b', 'c'), 2, sizes({ a: 1, b: 2 })), {
-      blobs: [{ blobRef: 'a', size: 1 }, { blobRef: 'b', size: 2 }],
+      blobs: [
+        { blobRef: 'a', size: 1 },
+        { blobRef: 'b', size: 2 },
+      ],
       continueAfter: 'b',
     });
     // b is gone: the page is short, but paging still resumes after b, not before it.

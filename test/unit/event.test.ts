@@ -110,7 +110,11 @@ describe('the Lambda event size limit', () => {
       {
         method: 'POST',
         url: '/camli/upload/' + 'k'.repeat(120),
-        headers: { host: 'abcdef1234.execute-api.us-east-1.amazonaws.com', 'content-type': 'multipart/form-data; boundary=' + 'b'.repeat(60), 'user-agent': 'pk-put/0.12' },
+        headers: {
+          host: 'abcdef1234.execute-api.us-east-1.amazonaws.com',
+          'content-type': 'multipart/form-data; boundary=' + 'b'.repeat(60),
+          'user-agent': 'pk-put/0.12',
+        },
         body: Buffer.alloc(size, 0x61),
         sourceIp: '127.0.0.1',
       },
@@ -132,7 +136,11 @@ describe('the Lambda event size limit', () => {
 
   it('refuses an event one byte over the limit as serialised, and takes one exactly at it', () => {
     const body = Buffer.alloc(4_700_000, 0x61);
-    const upload = (pad: string) => toEvent({ method: 'POST', url: '/camli/upload', headers: { 'content-type': 'application/octet-stream', 'x-pad': pad }, body, sourceIp: '127.0.0.1' }, matchRoute('POST', '/camli/upload'));
+    const upload = (pad: string) =>
+      toEvent(
+        { method: 'POST', url: '/camli/upload', headers: { 'content-type': 'application/octet-stream', 'x-pad': pad }, body, sourceIp: '127.0.0.1' },
+        matchRoute('POST', '/camli/upload'),
+      );
     const atLimit = 'q'.repeat(LAMBDA_EVENT_LIMIT - Buffer.byteLength(JSON.stringify(upload(''))));
     assert.equal(Buffer.byteLength(JSON.stringify(upload(atLimit))), LAMBDA_EVENT_LIMIT);
     assert.equal(exceedsEventLimit(upload(atLimit)), false);
@@ -142,7 +150,12 @@ describe('the Lambda event size limit', () => {
 
 describe('fromResult (handler result -> HTTP response)', () => {
   it('decodes a base64 body, lower-cases headers and sets Content-Length', () => {
-    const out = fromResult({ statusCode: 201, headers: { 'Content-Type': 'application/octet-stream' }, body: Buffer.from([1, 2, 3]).toString('base64'), isBase64Encoded: true });
+    const out = fromResult({
+      statusCode: 201,
+      headers: { 'Content-Type': 'application/octet-stream' },
+      body: Buffer.from([1, 2, 3]).toString('base64'),
+      isBase64Encoded: true,
+    });
     assert.equal(out.status, 201);
     assert.deepEqual(out.body, Buffer.from([1, 2, 3]));
     assert.deepEqual(out.headers, { 'content-type': 'application/octet-stream', 'content-length': '3' });

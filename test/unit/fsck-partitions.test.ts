@@ -3,7 +3,17 @@ import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { BlobStorage } from '../../lambda/core/storage/blob-storage.js';
 import { blobRefOf } from '../../lambda/core/blobref.js';
-import { auditPartition, emptyReport, finishRun, fsck, mergeReport, newFsckRun, packDays, rowPartitions, type FsckReport } from '../../lambda/core/fsck/fsck.js';
+import {
+  auditPartition,
+  emptyReport,
+  finishRun,
+  fsck,
+  mergeReport,
+  newFsckRun,
+  packDays,
+  rowPartitions,
+  type FsckReport,
+} from '../../lambda/core/fsck/fsck.js';
 import { FSCK_RUNS_PREFIX } from '../../lambda/core/fsck/scratch.js';
 import { shardOf, SHARDS } from '../../lambda/core/storage/index-schema.js';
 import { MemoryBlobIndex, MemoryBlobStore } from '../../lambda/core/storage/memory-storage.js';
@@ -61,7 +71,10 @@ describe('fsck partitions', () => {
     const run = newFsckRun();
     const total = emptyReport();
     for (const prefix of rowPartitions(1)) mergeReport(total, await auditPartition(index, store, run, { kind: 'rows', prefix }, { verify: true, pageSize: 2 }));
-    assert.ok([...store.objects.keys()].some((k) => k.startsWith(FSCK_RUNS_PREFIX)), 'pack rows were not handed over through scratch objects');
+    assert.ok(
+      [...store.objects.keys()].some((k) => k.startsWith(FSCK_RUNS_PREFIX)),
+      'pack rows were not handed over through scratch objects',
+    );
     for (const day of await packDays(store)) mergeReport(total, await auditPartition(index, store, run, { kind: 'packs', day }, { verify: true }));
     mergeReport(total, await auditPartition(index, store, run, { kind: 'staging' }));
     await finishRun(store, run);
@@ -110,7 +123,10 @@ describe('fsck partitions', () => {
     };
     const report = await fsck(index, store, { repair: true, now: later });
     assert.equal(lists, 1);
-    assert.deepEqual(report.findings.map((f) => [f.kind, f.key]).sort(), [['unreferenced-object', 'blobs/0-stray/x'], ['unreferenced-object', 'blobs/zzz/y']]);
+    assert.deepEqual(report.findings.map((f) => [f.kind, f.key]).sort(), [
+      ['unreferenced-object', 'blobs/0-stray/x'],
+      ['unreferenced-object', 'blobs/zzz/y'],
+    ]);
     assert.equal(report.repaired.objectsDeleted, 2);
     for (const b of kept) assert.deepEqual((await storage.readBlob(b.ref))?.bytes, b.bytes);
   });
@@ -122,8 +138,17 @@ describe('fsck partitions', () => {
     const young = await auditPartition(index, store, newFsckRun(), { kind: 'staging' }, { repair: true, graceMs: 0, stagingGraceMs: 3600_000 });
     assert.deepEqual(young.findings, []);
     assert.equal(await store.size('staging/0123/sha224-abc'), 10);
-    const old = await auditPartition(index, store, newFsckRun(new Date(Date.now() + 3 * 3600_000)), { kind: 'staging' }, { repair: true, stagingGraceMs: 3600_000 });
-    assert.deepEqual(old.findings.map((f) => [f.kind, f.key, f.bytes]), [['stale-staged-upload', 'staging/0123/sha224-abc', 10]]);
+    const old = await auditPartition(
+      index,
+      store,
+      newFsckRun(new Date(Date.now() + 3 * 3600_000)),
+      { kind: 'staging' },
+      { repair: true, stagingGraceMs: 3600_000 },
+    );
+    assert.deepEqual(
+      old.findings.map((f) => [f.kind, f.key, f.bytes]),
+      [['stale-staged-upload', 'staging/0123/sha224-abc', 10]],
+    );
     assert.equal(old.repaired.objectsDeleted, 1);
     assert.equal(await store.size('staging/0123/sha224-abc'), undefined);
   });

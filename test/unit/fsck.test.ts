@@ -19,7 +19,10 @@ describe('fsck', () => {
     const legacy = `blobs/${blobRefOf(bytes)}`;
     await store.create(legacy, bytes);
     const report = await fsck(index, store, { repair: true, now: later });
-    assert.deepEqual(report.findings.map((f) => [f.kind, f.key]), [['unreferenced-object', legacy]]);
+    assert.deepEqual(
+      report.findings.map((f) => [f.kind, f.key]),
+      [['unreferenced-object', legacy]],
+    );
     assert.equal(report.repaired.objectsDeleted, 0);
     assert.equal(await store.size(legacy), 300);
   });

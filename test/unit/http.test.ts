@@ -43,7 +43,19 @@ describe('publicBaseUrl', () => {
   });
 
   it('refuses a Host that is not a host name or address with an optional port with 400', () => {
-    const bad = ['evil.example/x', 'evil.example:666/camli', 'user@evil.example', 'evil.example:0', 'evil.example:65536', 'a b', 'evil.example#', '[not-ipv6]', '-x.example', 'x..example', 'evil.example:'];
+    const bad = [
+      'evil.example/x',
+      'evil.example:666/camli',
+      'user@evil.example',
+      'evil.example:0',
+      'evil.example:65536',
+      'a b',
+      'evil.example#',
+      '[not-ipv6]',
+      '-x.example',
+      'x..example',
+      'evil.example:',
+    ];
     for (const host of bad) {
       assert.equal(isHostAuthority(host), false, host);
       assert.throws(() => publicBaseUrl(localEvent({ host, 'x-forwarded-proto': 'http' })), refused(400), host);

@@ -29,9 +29,13 @@ describe('IAM wildcard match', () => {
 
   it('a pattern with no wildcard matches exactly itself', () => {
     fc.assert(
-      fc.property(fc.string({ unit: fc.constantFrom('a', 'b', '/', ':'), maxLength: 12 }), fc.string({ unit: fc.constantFrom('a', 'b', '/', ':'), maxLength: 12 }), (p, v) => {
-        assert.equal(wildcardMatch(p, v), p === v);
-      }),
+      fc.property(
+        fc.string({ unit: fc.constantFrom('a', 'b', '/', ':'), maxLength: 12 }),
+        fc.string({ unit: fc.constantFrom('a', 'b', '/', ':'), maxLength: 12 }),
+        (p, v) => {
+          assert.equal(wildcardMatch(p, v), p === v);
+        },
+      ),
     );
   });
 });
@@ -83,7 +87,10 @@ describe('IAM evaluation', () => {
   it('denies implicitly what no statement allows: another action, resource, or a failed condition', () => {
     assert.deepEqual(evaluate(policy, { action: 's3:PutObject', resource: 'arn:aws:s3:::b/blobs/x' }), { allowed: false, explicit: false });
     assert.deepEqual(evaluate(policy, { action: 's3:GetObject', resource: 'arn:aws:s3:::b/staging/x' }), { allowed: false, explicit: false });
-    assert.deepEqual(evaluate(policy, { action: 's3:ListBucket', resource: 'arn:aws:s3:::b', context: { 's3:prefix': 'packs/x' } }), { allowed: false, explicit: false });
+    assert.deepEqual(evaluate(policy, { action: 's3:ListBucket', resource: 'arn:aws:s3:::b', context: { 's3:prefix': 'packs/x' } }), {
+      allowed: false,
+      explicit: false,
+    });
     assert.deepEqual(evaluate(policy, { action: 's3:ListBucket', resource: 'arn:aws:s3:::b' }), { allowed: false, explicit: false });
     assert.deepEqual(evaluate([], { action: 's3:GetObject', resource: 'arn:aws:s3:::b/blobs/x' }), { allowed: false, explicit: false });
   });

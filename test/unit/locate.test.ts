@@ -14,7 +14,11 @@ describe('locateBlobs', () => {
     const store = new MemoryBlobStore();
     store.signingExpiration = async () => expiration;
     const storage = new BlobStorage(new MemoryBlobIndex(), store, { log: createLogger({ POWERTOOLS_LOG_LEVEL: 'CRITICAL' }) });
-    return { storage, settings: { uploadUrlTtlSeconds: 7200, maxUploadSize: 1, maxBlobSize: 1, allowRemove: false, maxInlineGetSize: 1, completionGraceSeconds: 600 }, nowSeconds: () => now };
+    return {
+      storage,
+      settings: { uploadUrlTtlSeconds: 7200, maxUploadSize: 1, maxBlobSize: 1, allowRemove: false, maxInlineGetSize: 1, completionGraceSeconds: 600 },
+      nowSeconds: () => now,
+    };
   };
   const blob = (size: number) => {
     const bytes = randomBytes(size);
@@ -25,7 +29,10 @@ describe('locateBlobs', () => {
     const deps = setup(new Date((now + 900) * 1000));
     const big = [blob(MAX_INLINE_RUN + 1), blob(MAX_INLINE_RUN + 1)] as const;
     await deps.storage.storeVerifiedBlobs(big);
-    const answer = await locateBlobs(deps, big.map((b) => b.ref));
+    const answer = await locateBlobs(
+      deps,
+      big.map((b) => b.ref),
+    );
     assert.equal(answer.expirationSeconds, 900);
     assert.equal(answer.ranges.length, 1, 'the two blobs of one pack share a range');
     assert.ok(answer.ranges[0]!.url.includes('ttl=900'));

@@ -66,7 +66,9 @@ describe('multipart upload engine: verification', () => {
   it('returns every part of a random batch: all good ones, none of the lying ones', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.record({ bytes: fc.uint8Array({ maxLength: 3000 }), hash: fc.constantFrom('sha1' as const, 'sha224' as const), lie: fc.boolean() }), { maxLength: 12 }),
+        fc.array(fc.record({ bytes: fc.uint8Array({ maxLength: 3000 }), hash: fc.constantFrom('sha1' as const, 'sha224' as const), lie: fc.boolean() }), {
+          maxLength: 12,
+        }),
         async (specs) => {
           const parts = specs.map((s, i) => {
             const data = Buffer.from(s.bytes);
@@ -76,7 +78,10 @@ describe('multipart upload engine: verification', () => {
             return { name, data: tagged };
           });
           const parsed = await parse(parts);
-          assert.deepEqual(refsOf(parsed), parts.filter((_, i) => !specs[i]!.lie).map((p) => p.name));
+          assert.deepEqual(
+            refsOf(parsed),
+            parts.filter((_, i) => !specs[i]!.lie).map((p) => p.name),
+          );
           for (const b of parsed.blobs) assert.equal(blobRefOf(b.bytes, b.ref.startsWith('sha1-') ? 'sha1' : 'sha224'), b.ref);
           assert.equal(parsed.refused.length, specs.filter((s) => s.lie).length);
         },
@@ -146,7 +151,10 @@ describe('multipart upload engine: refused parts', () => {
     for (const at of [end, end + 2, end - 3]) {
       const parsed = await readBlobParts(body.subarray(0, at), contentType, MAX_BLOB_SIZE);
       assert.ok(!refsOf(parsed).includes(cut.name), `cut at ${at}`);
-      assert.ok(parsed.refused.some((r) => /malformed|unexpected end/i.test(r)), parsed.refused.join('; '));
+      assert.ok(
+        parsed.refused.some((r) => /malformed|unexpected end/i.test(r)),
+        parsed.refused.join('; '),
+      );
     }
   });
 
@@ -180,12 +188,7 @@ describe('multipart upload engine: content type', () => {
 describe('partsWithContentType (raw header scan)', () => {
   it('reports, per form-data part, whether it has a Content-Type header', () => {
     const { body } = multipartBody(
-      [
-        { ...blob('a'), contentType: null },
-        blob('b'),
-        { ...blob('c'), contentType: 'text/plain' },
-        { ...blob('d'), contentType: null },
-      ],
+      [{ ...blob('a'), contentType: null }, blob('b'), { ...blob('c'), contentType: 'text/plain' }, { ...blob('d'), contentType: null }],
       'bnd',
     );
     assert.deepEqual(partsWithContentType(body, 'bnd'), [false, true, true, false]);
@@ -193,7 +196,11 @@ describe('partsWithContentType (raw header scan)', () => {
 
   it('finds the first part after a preamble and ignores epilogue', () => {
     const { body } = multipartBody([blob('a')], 'bnd');
-    const framed = Buffer.concat([Buffer.from('preamble text\r\n'), body, Buffer.from('epilogue\r\n--bnd\r\nContent-Disposition: form-data; name="x"\r\n\r\n')]);
+    const framed = Buffer.concat([
+      Buffer.from('preamble text\r\n'),
+      body,
+      Buffer.from('epilogue\r\n--bnd\r\nContent-Disposition: form-data; name="x"\r\n\r\n'),
+    ]);
     assert.deepEqual(partsWithContentType(framed, 'bnd'), [true]);
   });
 });
@@ -213,7 +220,10 @@ describe('multipart upload engine: parts busboy skips', () => {
 
   it('a part that is not form-data does not shift the Content-Type check onto the next parts', async () => {
     const parsed = await readBlobParts(bodyAfter('form-data-x; name="junk"'), 'multipart/form-data; boundary=bnd', MAX_BLOB_SIZE);
-    assert.deepEqual(parsed.blobs.map((b) => b.ref), [blobRefOf(typed)]);
+    assert.deepEqual(
+      parsed.blobs.map((b) => b.ref),
+      [blobRefOf(typed)],
+    );
     assert.match(parsed.refused.join('\n'), new RegExp(`^${blobRefOf(untyped)}: .*Content-Type`, 'm'));
   });
 

@@ -19,10 +19,13 @@ interface Laid {
 
 /** Objects holding blobs end to end; each blob asked for (with a row), not asked for, or removed (asked for, no row). */
 const world = fc
-  .array(fc.array(fc.record({ size: fc.nat({ max: 120 }), fate: fc.constantFrom<Fate>('wanted', 'wanted', 'other', 'removed') }), { minLength: 1, maxLength: 12 }), {
-    minLength: 1,
-    maxLength: 5,
-  })
+  .array(
+    fc.array(fc.record({ size: fc.nat({ max: 120 }), fate: fc.constantFrom<Fate>('wanted', 'wanted', 'other', 'removed') }), { minLength: 1, maxLength: 12 }),
+    {
+      minLength: 1,
+      maxLength: 5,
+    },
+  )
   .map((objects) => {
     const laid: Laid[] = [];
     objects.forEach((blobs, k) => {
@@ -66,7 +69,10 @@ describe('coalesce', () => {
           }
         }
         assert.deepEqual([...seen.keys()].sort(), wanted.map((b) => b.ref).sort());
-        assert.ok([...seen.values()].every((n) => n === 1), 'each blob in exactly one run');
+        assert.ok(
+          [...seen.values()].every((n) => n === 1),
+          'each blob in exactly one run',
+        );
       }),
     );
   });

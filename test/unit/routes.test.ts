@@ -13,7 +13,9 @@ import { toEvent } from '../../local/event.js';
  */
 describe('ROUTES and the two routers', () => {
   // No metrics: the routers would print an EMF line per request (telemetry.test.ts checks what they record).
-  const deps = createDeps(readConfig({ BLOBSERVER_AUTH: 'userpass:alice:secret', BLOBSERVER_SIGNING_KEY_FILE: '/nonexistent/keys.json', POWERTOOLS_METRICS_DISABLED: 'true' }));
+  const deps = createDeps(
+    readConfig({ BLOBSERVER_AUTH: 'userpass:alice:secret', BLOBSERVER_SIGNING_KEY_FILE: '/nonexistent/keys.json', POWERTOOLS_METRICS_DISABLED: 'true' }),
+  );
   const sides = { read: createReadSide(deps), write: createWriteSide(deps) };
   // Without credentials every handler refuses before touching storage; the router's own
   // answer for an unknown route key is 404 "no such endpoint".
@@ -35,8 +37,10 @@ describe('ROUTES and the two routers', () => {
     });
   }
 
-  it('keeps DESIGN\'s split: uploads (and their completion) and remove write, everything else reads', () => {
-    const writes = ROUTES.filter((r) => r.side === 'write').map(routeKey).sort();
+  it("keeps DESIGN's split: uploads (and their completion) and remove write, everything else reads", () => {
+    const writes = ROUTES.filter((r) => r.side === 'write')
+      .map(routeKey)
+      .sort();
     assert.deepEqual(writes, ['GET /camli/upload-complete/{token}', 'POST /camli/remove', 'POST /camli/upload', 'POST /camli/upload/{token}']);
   });
 });

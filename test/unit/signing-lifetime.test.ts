@@ -44,7 +44,18 @@ describe('presigned lifetimes never outlive the signing credentials', () => {
   const binding = credentialsBinding({ username: 'alice', password: 'secret' });
   const formFrom = (client: S3Client) =>
     freshUploadForm(
-      { settings: { uploadUrlTtlSeconds: 7200, maxBlobSize: 1 << 20, maxUploadSize: 1 << 20, allowRemove: false, maxInlineGetSize: 1 << 20, completionGraceSeconds: GRACE }, nowSeconds: () => NOW_MS / 1000, staging: new StagingArea(client, 'bkt') },
+      {
+        settings: {
+          uploadUrlTtlSeconds: 7200,
+          maxBlobSize: 1 << 20,
+          maxUploadSize: 1 << 20,
+          allowRemove: false,
+          maxInlineGetSize: 1 << 20,
+          completionGraceSeconds: GRACE,
+        },
+        nowSeconds: () => NOW_MS / 1000,
+        staging: new StagingArea(client, 'bkt'),
+      },
       event,
       'alice',
       { keyring: ring, binding },

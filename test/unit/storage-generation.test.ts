@@ -31,7 +31,11 @@ class FakeBucket {
         assert.equal(command.input.Key, GENERATION_KEY);
         assert.equal(command.input.IfNoneMatch, '*', 'only a conditional create');
         this.calls.push('put');
-        if (this.object !== undefined) throw Object.assign(new Error('At least one of the pre-conditions you specified did not hold'), { name: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } });
+        if (this.object !== undefined)
+          throw Object.assign(new Error('At least one of the pre-conditions you specified did not hold'), {
+            name: 'PreconditionFailed',
+            $metadata: { httpStatusCode: 412 },
+          });
         this.object = String(command.input.Body);
         return {};
       }

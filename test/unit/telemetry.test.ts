@@ -38,7 +38,10 @@ describe('request metrics', () => {
     const router = createRouter(routes, { log, metrics: m.metrics });
     assert.equal((await router(event('GET /bad'))).statusCode, 400);
     assert.equal((await router(event('GET /boom'))).statusCode, 500);
-    assert.deepEqual(names(m.addMetric).filter((n) => n.endsWith('Errors')), ['ClientErrors', 'ServerErrors']);
+    assert.deepEqual(
+      names(m.addMetric).filter((n) => n.endsWith('Errors')),
+      ['ClientErrors', 'ServerErrors'],
+    );
   });
 
   it('records nothing when metrics are disabled', async () => {
@@ -70,7 +73,14 @@ describe('upload metrics', () => {
     const { MemoryBlobIndex, MemoryBlobStore } = await import('../../lambda/core/storage/memory-storage.js');
     const m = fakeMetrics();
     const deps = {
-      settings: { maxUploadSize: DEFAULT_MAX_UPLOAD_SIZE, maxBlobSize: MAX_BLOB_SIZE, uploadUrlTtlSeconds: 60, completionGraceSeconds: 60, allowRemove: false, maxInlineGetSize: DEFAULT_MAX_UPLOAD_SIZE },
+      settings: {
+        maxUploadSize: DEFAULT_MAX_UPLOAD_SIZE,
+        maxBlobSize: MAX_BLOB_SIZE,
+        uploadUrlTtlSeconds: 60,
+        completionGraceSeconds: 60,
+        allowRemove: false,
+        maxInlineGetSize: DEFAULT_MAX_UPLOAD_SIZE,
+      },
       storage: new BlobStorage(new MemoryBlobIndex(), new MemoryBlobStore(), { log: createLogger({ POWERTOOLS_LOG_LEVEL: 'SILENT' }) }),
       metrics: m.metrics,
     };

@@ -8,9 +8,7 @@ const names = (nodes: TreeNode<string>[]): unknown[] => nodes.map((n) => (n.kind
 
 describe('the tree of picked files', () => {
   it('nests files under their folders, files before folders, then by name in UTF-8 byte order', () => {
-    const tree = pickedTree(
-      ['top/b.txt', 'top/sub/x', 'top/a.txt', 'top/Z', 'top/é', 'top/aa/y', 'loose.txt'].map((path) => ({ path, file: path })),
-    );
+    const tree = pickedTree(['top/b.txt', 'top/sub/x', 'top/a.txt', 'top/Z', 'top/é', 'top/aa/y', 'loose.txt'].map((path) => ({ path, file: path })));
     assert.deepEqual(names(tree), ['loose.txt', { top: ['Z', 'a.txt', 'b.txt', 'é', { aa: ['y'] }, { sub: ['x'] }] }]);
     const top = tree[1] as TreeNode<string> & { kind: 'dir' };
     assert.equal(top.path, 'top');
@@ -24,7 +22,21 @@ describe('the tree of picked files', () => {
   it('refuses names a restore would refuse, and a path picked twice', () => {
     assert.throws(() => pickedTree([{ path: 'd/../f', file: '' }]), /cannot store a file named/);
     assert.throws(() => pickedTree([{ path: '', file: '' }]), /cannot store a file named/);
-    assert.throws(() => pickedTree([{ path: 'a/b', file: '' }, { path: 'a/b', file: '' }]), /picked twice/);
-    assert.throws(() => pickedTree([{ path: 'a', file: '' }, { path: 'a/b', file: '' }]), /both a file and a folder/);
+    assert.throws(
+      () =>
+        pickedTree([
+          { path: 'a/b', file: '' },
+          { path: 'a/b', file: '' },
+        ]),
+      /picked twice/,
+    );
+    assert.throws(
+      () =>
+        pickedTree([
+          { path: 'a', file: '' },
+          { path: 'a/b', file: '' },
+        ]),
+      /both a file and a folder/,
+    );
   });
 });

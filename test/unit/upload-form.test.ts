@@ -18,10 +18,15 @@ const BOUND = credentialsBinding({ username: 'alice', password: 'secret' });
 describe('completion tokens (the uploadForm redirect)', () => {
   it('round-trip principal, staging prefix and expiry', () => {
     fc.assert(
-      fc.property(fc.string({ unit: 'grapheme', maxLength: 30 }), fc.stringMatching(/^[0-9a-f]{32}$/), fc.integer({ min: 1, max: 10 ** 6 }), (principal, id, ttl) => {
-        const check = verifyCompletionToken(ring, mintCompletionToken(ring, principal, id, NOW + ttl, BOUND), NOW, BOUND);
-        assert.deepEqual(check, { ok: true, grant: { principal, prefix: `staging/${id}/`, expiresAt: NOW + ttl } });
-      }),
+      fc.property(
+        fc.string({ unit: 'grapheme', maxLength: 30 }),
+        fc.stringMatching(/^[0-9a-f]{32}$/),
+        fc.integer({ min: 1, max: 10 ** 6 }),
+        (principal, id, ttl) => {
+          const check = verifyCompletionToken(ring, mintCompletionToken(ring, principal, id, NOW + ttl, BOUND), NOW, BOUND);
+          assert.deepEqual(check, { ok: true, grant: { principal, prefix: `staging/${id}/`, expiresAt: NOW + ttl } });
+        },
+      ),
     );
   });
 
@@ -34,7 +39,10 @@ describe('completion tokens (the uploadForm redirect)', () => {
   it('refuse any change to any field, and non-canonical spellings', () => {
     const token = mintCompletionToken(ring, 'alice', ID, NOW + 100, BOUND);
     const [keyId, exp, p, id, sig, ...rest] = token.split('.');
-    assert.ok(keyId !== undefined && exp !== undefined && p !== undefined && id !== undefined && sig !== undefined && rest.length === 0, `five fields: ${token}`);
+    assert.ok(
+      keyId !== undefined && exp !== undefined && p !== undefined && id !== undefined && sig !== undefined && rest.length === 0,
+      `five fields: ${token}`,
+    );
     const variants = [
       [keyId, String(Number(exp) + 1), p, id, sig],
       [keyId, `0${exp}`, p, id, sig],

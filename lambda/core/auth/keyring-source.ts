@@ -46,10 +46,7 @@ export function keyringLoader(source: KeySource, secrets: Pick<SecretReader, 're
     // Honour a forced reload at most once per interval, whatever the traffic.
     const force = refresh && now() - lastForced >= minGapMs;
     if (force) lastForced = now();
-    const [current, previous] = await Promise.all([
-      secrets.read(source.secretId, 'AWSCURRENT', force),
-      secrets.read(source.secretId, 'AWSPREVIOUS', force),
-    ]);
+    const [current, previous] = await Promise.all([secrets.read(source.secretId, 'AWSCURRENT', force), secrets.read(source.secretId, 'AWSPREVIOUS', force)]);
     if (!current) throw new Error('signing key secret has no AWSCURRENT value');
     return keyringOf([current, previous].filter((s): s is string => !!s).map((s) => Buffer.from(s, 'utf8')));
   };

@@ -5,7 +5,6 @@ import { isResourceNotFound } from '../aws/aws-errors.js';
 import type { Config } from '../config.js';
 import { SECRET_CACHE_SECONDS } from '../limits.js';
 
-
 export type SecretStage = 'AWSCURRENT' | 'AWSPREVIOUS';
 
 /**

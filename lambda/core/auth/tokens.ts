@@ -84,13 +84,25 @@ export function mintToken(kind: TokenKind, keyring: Keyring, principal: string, 
 }
 
 /** Checks a token of `kind`: its one canonical spelling, its key, its MAC under `binding`, then its expiry. */
-export function verifyToken(kind: TokenKind, keyring: Keyring, token: string, nowSeconds: number, binding: string): (TokenCheck & { ok: true; fields: string[] }) | TokenFailure {
+export function verifyToken(
+  kind: TokenKind,
+  keyring: Keyring,
+  token: string,
+  nowSeconds: number,
+  binding: string,
+): (TokenCheck & { ok: true; fields: string[] }) | TokenFailure {
   const parts = token.split('.');
   if (parts.length !== 4 + kind.fields.length) return { ok: false, reason: 'malformed' };
   const [keyId, exp, p] = parts as [string, string, string];
   const fields = parts.slice(3, -1);
   const sig = parts[parts.length - 1]!;
-  if (!KEY_ID.test(keyId) || !EXPIRY.test(exp) || !/^[A-Za-z0-9_-]*$/.test(p) || !/^[A-Za-z0-9_-]+$/.test(sig) || fields.some((f, i) => !kind.fields[i]!.test(f))) {
+  if (
+    !KEY_ID.test(keyId) ||
+    !EXPIRY.test(exp) ||
+    !/^[A-Za-z0-9_-]*$/.test(p) ||
+    !/^[A-Za-z0-9_-]+$/.test(sig) ||
+    fields.some((f, i) => !kind.fields[i]!.test(f))
+  ) {
     return { ok: false, reason: 'malformed' };
   }
   const given = Buffer.from(sig, 'base64url');

@@ -55,7 +55,10 @@ export async function collect(deps: CollectorDeps, event: CollectorEvent): Promi
     case 'plan':
       return { run: newFsckRun((deps.now ?? (() => new Date()))()), partitions: rowPartitions(deps.depth ?? COLLECTOR_PARTITION_DEPTH) };
     case 'rows':
-      return summarise(deps, await auditPartition(deps.index, deps.store, checkedRun(event.run), { kind: 'rows', prefix: checkedPrefix(event.prefix) }, deps.options));
+      return summarise(
+        deps,
+        await auditPartition(deps.index, deps.store, checkedRun(event.run), { kind: 'rows', prefix: checkedPrefix(event.prefix) }, deps.options),
+      );
     case 'days':
       return { run: checkedRun(event.run), days: await packDays(deps.store, deps.folders) };
     case 'packs':
@@ -91,7 +94,8 @@ function summarise(deps: CollectorDeps, report: FsckReport): CollectorSummary {
 
 /** The event comes from the state machine; a malformed one is a bug there, refused before any request. */
 function checkedRun(run: FsckRun): FsckRun {
-  if (!run || typeof run.id !== 'string' || !/^[0-9A-Za-z_-]{1,80}$/.test(run.id) || !Number.isSafeInteger(run.startedAt)) throw new Error(`not a collector run: ${JSON.stringify(run)}`);
+  if (!run || typeof run.id !== 'string' || !/^[0-9A-Za-z_-]{1,80}$/.test(run.id) || !Number.isSafeInteger(run.startedAt))
+    throw new Error(`not a collector run: ${JSON.stringify(run)}`);
   return { id: run.id, startedAt: run.startedAt };
 }
 

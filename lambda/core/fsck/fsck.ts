@@ -36,7 +36,14 @@ import type { BlobIndex, BlobRow, BlobStore, StoredObjectInfo } from '../storage
  * and the old pack deleted only when no row points at it any more.
  */
 
-export type FindingKind = 'missing-object' | 'short-object' | 'size-mismatch' | 'digest-mismatch' | 'unreferenced-object' | 'dead-pack-bytes' | 'stale-staged-upload';
+export type FindingKind =
+  | 'missing-object'
+  | 'short-object'
+  | 'size-mismatch'
+  | 'digest-mismatch'
+  | 'unreferenced-object'
+  | 'dead-pack-bytes'
+  | 'stale-staged-upload';
 
 export interface Finding {
   kind: FindingKind;
@@ -89,7 +96,13 @@ const LIST_PAGE = 1000;
 const CONCURRENCY = 8;
 
 export function newFsckRun(now: Date = new Date()): FsckRun {
-  return { id: `${now.toISOString().replace(/[^0-9]/g, '').slice(0, 14)}-${randomBytes(6).toString('hex')}`, startedAt: now.getTime() };
+  return {
+    id: `${now
+      .toISOString()
+      .replace(/[^0-9]/g, '')
+      .slice(0, 14)}-${randomBytes(6).toString('hex')}`,
+    startedAt: now.getTime(),
+  };
 }
 
 /**
@@ -115,7 +128,14 @@ export async function packDays(store: BlobStore, folders?: (prefix: string) => A
 }
 
 export function emptyReport(): FsckReport {
-  return { rows: 0, objects: 0, objectBytes: 0, findings: [], damaged: 0, repaired: { rowsDeleted: 0, objectsDeleted: 0, bytesReclaimed: 0, packsRepacked: 0 } };
+  return {
+    rows: 0,
+    objects: 0,
+    objectBytes: 0,
+    findings: [],
+    damaged: 0,
+    repaired: { rowsDeleted: 0, objectsDeleted: 0, bytesReclaimed: 0, packsRepacked: 0 },
+  };
 }
 
 /** Adds `part` into `total` (findings appended). */
@@ -130,7 +150,12 @@ export function mergeReport(total: FsckReport, part: FsckReport): FsckReport {
 }
 
 /** The whole audit in this process, partition by partition (memory: one partition's page or day). */
-export async function fsck(index: BlobIndex, store: BlobStore, options: FsckOptions = {}, folders?: (prefix: string) => AsyncIterable<string>): Promise<FsckReport> {
+export async function fsck(
+  index: BlobIndex,
+  store: BlobStore,
+  options: FsckOptions = {},
+  folders?: (prefix: string) => AsyncIterable<string>,
+): Promise<FsckReport> {
   const now = options.now ?? (() => new Date());
   const run = newFsckRun(now());
   const report = emptyReport();
@@ -158,7 +183,13 @@ export async function fsck(index: BlobIndex, store: BlobStore, options: FsckOpti
 }
 
 /** One piece of a run (the scheduled collector runs each in its own invocation). */
-export async function auditPartition(index: BlobIndex, store: BlobStore, run: FsckRun, partition: FsckPartition, options: FsckOptions = {}): Promise<FsckReport> {
+export async function auditPartition(
+  index: BlobIndex,
+  store: BlobStore,
+  run: FsckRun,
+  partition: FsckPartition,
+  options: FsckOptions = {},
+): Promise<FsckReport> {
   const ctx = new Audit(index, store, run, options);
   if (partition.kind === 'rows') await ctx.rows(partition.prefix);
   else if (partition.kind === 'packs') await ctx.packDay(partition.day);

@@ -59,7 +59,8 @@ export class FsckScratch {
     for await (const o of this.store.list(`${this.prefix}pack-rows/${day}/`)) {
       const bytes = await this.store.read(o.key);
       if (!bytes) throw new Error(`fsck scratch object ${o.key} vanished during the run`);
-      for (const [blobRef, key, offset, size, storedAt] of JSON.parse(bytes.toString('utf8')) as Entry[]) rows.set(blobRef, { blobRef, key, offset, size, storedAt });
+      for (const [blobRef, key, offset, size, storedAt] of JSON.parse(bytes.toString('utf8')) as Entry[])
+        rows.set(blobRef, { blobRef, key, offset, size, storedAt });
     }
     return [...rows.values()];
   }

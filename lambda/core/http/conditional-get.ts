@@ -30,7 +30,10 @@ export function etagOf(ref: string): string {
 
 /** Entity tags in an If-None-Match / If-Range value; `*` stands for any. */
 function entityTags(value: string): string[] {
-  return value.split(',').map((t) => t.trim()).filter(Boolean);
+  return value
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
 }
 
 /** If-None-Match uses the weak comparison: W/"x" matches "x". */

@@ -36,7 +36,10 @@ export function errorResult(err: HttpError): HttpResult {
 
 /** A host name (DNS labels), an IPv4 address or a bracketed IPv6 address, with an optional port. */
 export function isHostAuthority(value: string): boolean {
-  const m = /^(?:(\[[0-9A-Fa-f:.]+\])|([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*))(?::([0-9]{1,5}))?$/.exec(value);
+  const m =
+    /^(?:(\[[0-9A-Fa-f:.]+\])|([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*))(?::([0-9]{1,5}))?$/.exec(
+      value,
+    );
   if (!m || value.length > 260) return false;
   if (m[1] && isIP(m[1].slice(1, -1)) !== 6) return false;
   return m[3] === undefined || (Number(m[3]) >= 1 && Number(m[3]) <= 65535);

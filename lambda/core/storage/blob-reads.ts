@@ -25,7 +25,12 @@ export async function list(parts: Pick<StorageParts, 'index'>, after: string, co
  * removed meanwhile). The whole blob is checked against its digest: bytes that are not the
  * blob are an error, never served.
  */
-export async function readBlob(parts: Pick<StorageParts, 'index' | 'store'>, ref: string, range?: { offset: number; length: number }, row?: BlobRow): Promise<{ bytes: Buffer; size: number } | undefined> {
+export async function readBlob(
+  parts: Pick<StorageParts, 'index' | 'store'>,
+  ref: string,
+  range?: { offset: number; length: number },
+  row?: BlobRow,
+): Promise<{ bytes: Buffer; size: number } | undefined> {
   const at = row ?? (await locate(parts, ref));
   if (!at) return undefined;
   const start = range ? Math.min(range.offset, at.size) : 0;

@@ -43,7 +43,10 @@ export async function storeVerifiedBlobs(parts: StorageParts, blobs: readonly Ve
   const outcome = new Map<string, BlobOutcome>();
   // Re-sent blobs that are indexed: present if their object is (rare: preupload filters them).
   const indexed = unique.filter((b) => known.has(b.ref));
-  const intact = await objectsIntact(parts, indexed.map((b) => known.get(b.ref)!));
+  const intact = await objectsIntact(
+    parts,
+    indexed.map((b) => known.get(b.ref)!),
+  );
   for (const b of indexed) {
     const ok = intact.get(b.ref);
     if (ok === true) outcome.set(b.ref, stored(b.ref, known.get(b.ref)!.size));

@@ -143,7 +143,11 @@ export class DynamoBlobIndex implements BlobIndex {
 /** Runs a write made to apply only while the row still points at `key` (null: while there is no row): false when it no longer did. */
 async function ifKeyIs(
   key: string | null,
-  write: (condition: { ConditionExpression: string; ExpressionAttributeNames: Record<string, string>; ExpressionAttributeValues?: Record<string, AttributeValue> }) => Promise<unknown>,
+  write: (condition: {
+    ConditionExpression: string;
+    ExpressionAttributeNames: Record<string, string>;
+    ExpressionAttributeValues?: Record<string, AttributeValue>;
+  }) => Promise<unknown>,
 ): Promise<boolean> {
   try {
     await write(

@@ -91,7 +91,11 @@ export class MemoryBlobStore implements BlobStore {
     return `memory://${key}?ttl=${ttlSeconds}`;
   }
 
-  async presignedRangeUrl(key: string, range: { offset: number; length: number }, ttlSeconds: number): Promise<{ url: string; headers: Record<string, string> }> {
+  async presignedRangeUrl(
+    key: string,
+    range: { offset: number; length: number },
+    ttlSeconds: number,
+  ): Promise<{ url: string; headers: Record<string, string> }> {
     return { url: `memory://${key}?ttl=${ttlSeconds}`, headers: { range: `bytes=${range.offset}-${range.offset + range.length - 1}` } };
   }
 

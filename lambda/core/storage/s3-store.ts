@@ -94,7 +94,11 @@ export class S3BlobStore implements BlobStore {
     return getSignedUrl(this.presigner, new GetObjectCommand({ Bucket: this.bucketName, Key: key }), { expiresIn });
   }
 
-  async presignedRangeUrl(key: string, range: { offset: number; length: number }, ttlSeconds: number): Promise<{ url: string; headers: Record<string, string> }> {
+  async presignedRangeUrl(
+    key: string,
+    range: { offset: number; length: number },
+    ttlSeconds: number,
+  ): Promise<{ url: string; headers: Record<string, string> }> {
     const Range = `bytes=${range.offset}-${range.offset + range.length - 1}`;
     // `range` is signed (S3 then refuses the URL with any other Range, or none): named
     // explicitly so no presigner default can ever hoist or drop it.

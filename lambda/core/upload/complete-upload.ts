@@ -32,12 +32,20 @@ export async function completeStagedUpload(
 ): Promise<CompletionOutcome> {
   const outcome = await complete(deps, grant, params);
   deps.metrics?.addMetric('BlobsReceived', MetricUnit.Count, outcome.received.length);
-  deps.metrics?.addMetric('BytesReceived', MetricUnit.Bytes, outcome.received.reduce((n, r) => n + r.size, 0));
+  deps.metrics?.addMetric(
+    'BytesReceived',
+    MetricUnit.Bytes,
+    outcome.received.reduce((n, r) => n + r.size, 0),
+  );
   deps.metrics?.addMetric('BlobsRejected', MetricUnit.Count, outcome.status === 200 ? 0 : 1);
   return outcome;
 }
 
-async function complete(deps: CompletionDeps, grant: CompletionGrant, { bucket, key }: { bucket: string | undefined; key: string | undefined }): Promise<CompletionOutcome> {
+async function complete(
+  deps: CompletionDeps,
+  grant: CompletionGrant,
+  { bucket, key }: { bucket: string | undefined; key: string | undefined },
+): Promise<CompletionOutcome> {
   if (!key) return refused('no key: follow the redirect S3 answered the form upload with, unchanged');
   // Keys outside the form's own prefix are never touched: they are not this upload's.
   if (bucket !== undefined && bucket !== deps.staging.bucketName) return refused(`bucket ${JSON.stringify(bucket)} is not this server's`);
@@ -129,5 +137,3 @@ async function discard(deps: Pick<Deps, 'staging' | 'log'>, key: string): Promis
 function received(blobRef: string, size: number): CompletionOutcome {
   return { status: 200, received: [{ blobRef, size }] };
 }
-
-

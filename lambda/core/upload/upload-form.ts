@@ -78,7 +78,13 @@ export async function freshUploadForm(
   // The form dies with the credentials that sign it, and its completion URL with it.
   const ttl = await deps.staging.formLifetime(wanted, deps.nowSeconds() * 1000);
   const stagingId = randomBytes(16).toString('hex');
-  const token = mintCompletionToken(signer.keyring, principal, stagingId, Math.floor(deps.nowSeconds()) + ttl + deps.settings.completionGraceSeconds, signer.binding);
+  const token = mintCompletionToken(
+    signer.keyring,
+    principal,
+    stagingId,
+    Math.floor(deps.nowSeconds()) + ttl + deps.settings.completionGraceSeconds,
+    signer.binding,
+  );
   const post = await deps.staging.form({
     prefix: `${STAGING_PREFIX}${stagingId}/`,
     maxSize: deps.settings.maxBlobSize,

@@ -26,7 +26,11 @@ export async function receiveUpload(deps: Pick<Deps, 'settings' | 'storage' | 'm
   const stored = await deps.storage.storeVerifiedBlobs(parsed.blobs);
   const errors = [...parsed.refused, ...stored.errors];
   deps.metrics?.addMetric('BlobsReceived', MetricUnit.Count, stored.received.length);
-  deps.metrics?.addMetric('BytesReceived', MetricUnit.Bytes, stored.received.reduce((n, r) => n + r.size, 0));
+  deps.metrics?.addMetric(
+    'BytesReceived',
+    MetricUnit.Bytes,
+    stored.received.reduce((n, r) => n + r.size, 0),
+  );
   deps.metrics?.addMetric('BlobsRejected', MetricUnit.Count, errors.length);
   return { received: stored.received, ...(errors.length ? { errorText: errors.join('\n') } : {}) };
 }
