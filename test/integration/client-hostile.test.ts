@@ -109,6 +109,28 @@ describe('blobserver get against a hostile server', () => {
     assert.ok(hostile.streamed < 16 << 20, `${hostile.streamed} bytes streamed`);
   });
 
+  it('a bad file in the middle of a large directory stops the restore: one line, and nothing left open or unfinished', async () => {
+    // More files than restore creates ahead of their contents, the bad one among those created ahead.
+    const { out } = await fresh();
+    const files = Array.from({ length: 300 }, (_, i) => hostile.file(`f${String(i).padStart(3, '0')}`, `content of file ${i}`));
+    const bad = hostile.blob('content of file 150');
+    hostile.serve(bad, hostile.endless);
+    const r = await get(hostile.directory('many', files), out);
+    assert.equal(r.code, 1);
+    oneLine(r.stderr);
+    assert.match(r.stderr, new RegExp(`for ${bad}`));
+    // Every file before the bad one is whole and the bad one empty; after it, those already being
+    // written when it failed are whole, and the rest (created ahead of their contents) empty.
+    const content = (name: string) => readFile(join(out, 'many', name), 'utf8');
+    for (let i = 0; i < 150; i++) assert.equal(await content(`f${String(i).padStart(3, '0')}`), `content of file ${i}`);
+    assert.equal(await content('f150'), '');
+    const after = (await readdir(join(out, 'many'))).filter((n) => n > 'f150');
+    for (const name of after) {
+      const got = await content(name);
+      if (got !== '') assert.equal(got, `content of file ${Number(name.slice(1))}`, `${name} is whole or empty`);
+    }
+  });
+
   it('a raw blob whose body never ends is cut off at 16 MiB', async () => {
     const ref = hostile.blob('raw');
     hostile.serve(ref, hostile.endless);
