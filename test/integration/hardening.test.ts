@@ -11,7 +11,7 @@ import { startLocalServer } from '../../local/server.js';
 import { dynaliteBackend } from '../support/backends.js';
 import { postFormRedirected } from '../support/upload-form.js';
 import { basicAuth, multipartBody, startTestServer, USER, PASSWORD, type TestServer } from '../support/test-server.js';
-import { blobForm, have, newBlob, part, preupload, preuploadRaw, store, tokenOf, uploadParts, uploadRaw } from './seed.suite.js';
+import { blobForm, have, newBlob, part, parts, preupload, preuploadRaw, store, tokenOf, uploadParts, uploadRaw } from './seed.suite.js';
 
 /**
  * Issue 8 (hardening) over real HTTP against the local server on dynalite + s3rver:
@@ -161,10 +161,7 @@ describe('hardening [dynalite+s3rver]', () => {
     it(`refuses ${MAX_PARTS_PER_REQUEST + 1} parts with 400 naming the cap, storing none of them`, async () => {
       const blobs = Array.from({ length: MAX_PARTS_PER_REQUEST + 1 }, () => newBlob(8));
       const { uploadUrl } = await preupload(target);
-      const a = await uploadParts(
-        uploadUrl,
-        blobs.map((b) => part(b)),
-      );
+      const a = await uploadParts(uploadUrl, parts(blobs));
       assert.equal(a.status, 400, a.text);
       assert.match(a.json.errorText ?? '', new RegExp(`at most ${MAX_PARTS_PER_REQUEST}`));
       assert.deepEqual(await have(target, blobs[0]!.ref, blobs[MAX_PARTS_PER_REQUEST]!.ref), []);

@@ -3,7 +3,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import { DYNAMODB_FAILURE, S3_FAILURE, type AwsProxy } from '../support/aws-proxy.js';
 import { isPackPut, isPutObjectOf, rowWriteRefs } from '../support/storage.js';
 import { basicAuth, lane, startTestServer, type TestServer } from '../support/test-server.js';
-import { blobForm, have, newBlob, part, preupload, preuploadRaw, store, uploadParts, type Blob } from './seed.suite.js';
+import { blobForm, have, newBlob, part, parts, preupload, preuploadRaw, store, uploadParts, type Blob } from './seed.suite.js';
 
 /**
  * The upload path when S3 or DynamoDB fail mid-batch (DESIGN §3: never report a blob that is
@@ -102,10 +102,7 @@ for (const l of [lane('dynalite+s3rver'), lane('dynamodb-local+localstack')]) {
       const blobs = [newBlob(10), newBlob(20), newBlob(30)];
       s3.setFault((req) => (isPackPut(req) ? S3_FAILURE : undefined));
       const { uploadUrl } = await preupload(target());
-      const a = await uploadParts(
-        uploadUrl,
-        blobs.map((b) => part(b)),
-      );
+      const a = await uploadParts(uploadUrl, parts(blobs));
       assert.ok(s3.requests.some(isPackPut), 'no pack was written');
       assert.equal(a.status, 200, a.text);
       assert.deepEqual(a.json.received, []);
@@ -116,10 +113,7 @@ for (const l of [lane('dynalite+s3rver'), lane('dynamodb-local+localstack')]) {
       const blobs = [newBlob(10), newBlob(20), newBlob(30)];
       s3.setFault((req) => (req.method === 'PUT' ? S3_FAILURE : undefined));
       const { uploadUrl } = await preupload(target());
-      const a = await uploadParts(
-        uploadUrl,
-        blobs.map((b) => part(b)),
-      );
+      const a = await uploadParts(uploadUrl, parts(blobs));
       assert.equal(a.status, 200, a.text);
       assert.deepEqual(a.json.received, []);
       for (const b of blobs) assert.match(a.json.errorText ?? '', new RegExp(b.ref));
@@ -130,10 +124,7 @@ for (const l of [lane('dynalite+s3rver'), lane('dynamodb-local+localstack')]) {
       const blobs = [newBlob(10), newBlob(20)];
       dynamodb.setFault((req) => (req.operation === 'BatchWriteItem' ? DYNAMODB_FAILURE : undefined));
       const { uploadUrl } = await preupload(target());
-      const a = await uploadParts(
-        uploadUrl,
-        blobs.map((b) => part(b)),
-      );
+      const a = await uploadParts(uploadUrl, parts(blobs));
       assert.equal(a.status, 200, a.text);
       assert.deepEqual(a.json.received, []);
       for (const b of blobs) assert.equal((await stored(b)).row, undefined);
@@ -164,10 +155,7 @@ for (const l of [lane('dynalite+s3rver'), lane('dynamodb-local+localstack')]) {
       const { uploadUrl } = await preupload(target());
       const putsBefore = s3.requests.filter((r) => r.method === 'PUT').length;
       dynamodb.setFault((req) => (req.operation === 'BatchGetItem' || req.operation === 'GetItem' ? DYNAMODB_FAILURE : undefined));
-      const a = await uploadParts(
-        uploadUrl,
-        blobs.map((b) => part(b)),
-      );
+      const a = await uploadParts(uploadUrl, parts(blobs));
       assert.ok(a.status === 200 || (a.status >= 500 && a.status < 600), a.text);
       assert.deepEqual(a.json.received ?? [], []);
       assert.ok(a.json.errorText, a.text);

@@ -35,6 +35,8 @@ export function blobOf(data: Buffer | string, hash: HashName = 'sha224'): Blob {
 }
 
 export const part = (b: Blob, extra: Partial<Part> = {}): Part => ({ name: b.ref, data: b.data, ...extra });
+/** Each blob as a part named by its ref. */
+export const parts = (blobs: readonly Blob[]): Part[] => blobs.map((b) => part(b));
 
 interface SizedRef {
   blobRef: string;
@@ -98,10 +100,7 @@ export async function uploadParts(uploadUrl: string, parts: Part[]): Promise<Ans
 /** Preupload for a fresh URL, upload the blobs, and insist that all were received. */
 export async function store(target: Pick<Target, 'url' | 'authorization'>, ...blobs: Blob[]): Promise<UploadAnswer> {
   const { uploadUrl } = await preupload(target);
-  const a = await uploadParts(
-    uploadUrl,
-    blobs.map((b) => part(b)),
-  );
+  const a = await uploadParts(uploadUrl, parts(blobs));
   assert.equal(a.status, 200, a.text);
   assert.deepEqual(
     a.json.received,
@@ -296,10 +295,7 @@ export function defineSeedSuite(spec: TargetSpec): void {
       it('stores sha1 and sha224 blobs and answers valid JSON with received and a fresh upload URL', needs(), async () => {
         const blobs = [newBlob(1000, 'sha1'), newBlob(1000, 'sha224')];
         const { uploadUrl } = await preupload(target);
-        const a = await uploadParts(
-          uploadUrl,
-          blobs.map((b) => part(b)),
-        );
+        const a = await uploadParts(uploadUrl, parts(blobs));
         assert.equal(a.status, 200, a.text);
         assert.deepEqual(
           a.json.received,

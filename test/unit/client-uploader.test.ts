@@ -159,22 +159,12 @@ describe('client uploads against a fault-injecting server', () => {
   });
 
   it('backoff is exponential with full jitter, capped', () => {
+    /** A random source that always answers `r`. */
+    const always = (r: number) => () => r;
     const policy = { attempts: 10, baseDelayMs: 100, maxDelayMs: 1000 };
-    assert.equal(
-      backoffMs(policy, 0, () => 1),
-      100,
-    );
-    assert.equal(
-      backoffMs(policy, 3, () => 1),
-      800,
-    );
-    assert.equal(
-      backoffMs(policy, 6, () => 1),
-      1000,
-    );
-    assert.equal(
-      backoffMs(policy, 6, () => 0.25),
-      250,
-    );
+    assert.equal(backoffMs(policy, 0, always(1)), 100);
+    assert.equal(backoffMs(policy, 3, always(1)), 800);
+    assert.equal(backoffMs(policy, 6, always(1)), 1000);
+    assert.equal(backoffMs(policy, 6, always(0.25)), 250);
   });
 });
