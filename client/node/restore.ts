@@ -176,7 +176,9 @@ export async function restoreSchema(client: BlobSource, ref: string, schema: Par
  * and filled FILES_AT_ONCE at a time. Creating a file costs about a millisecond on an ordinary
  * disk (and creations in one directory take turns), so a directory of many small files is bound
  * by creations, not bytes: made while the contents are still on their way (prefetched), they
- * cost nothing extra. Subdirectories are restored one at a time, in order.
+ * cost nothing extra. Subdirectories are restored one at a time, in order, and files are never
+ * created ahead past one, so a tree of depth d holds at most FILES_OPEN_AHEAD + d x FILES_AT_ONCE
+ * files open.
  */
 const FILES_OPEN_AHEAD = 128;
 const FILES_AT_ONCE = 8;
@@ -192,12 +194,16 @@ async function restoreMembers(client: BlobSource, members: readonly string[], sc
     failure ??= { error };
   };
   const isFile = (i: number) => schemas[i]!.camliType === 'file';
-  // Creations, in member order, at most FILES_OPEN_AHEAD handles open at once.
+  // Creations, in member order, at most FILES_OPEN_AHEAD handles open at once, and never past a
+  // subdirectory not yet restored: while one is, this level holds only the files being filled.
   const created = new Map<number, Promise<FileHandle>>();
   let nextCreate = 0;
+  let position = 0;
   const createAhead = () => {
     while (!failure && nextCreate < members.length && created.size < FILES_OPEN_AHEAD) {
-      const i = nextCreate++;
+      const i = nextCreate;
+      if (i > position && schemas[i]!.camliType === 'directory') break;
+      nextCreate++;
       if (!isFile(i)) continue;
       const handle = createNow(i);
       handle.catch(() => undefined); // awaited (and so reported) when its turn comes
@@ -220,8 +226,10 @@ async function restoreMembers(client: BlobSource, members: readonly string[], sc
   createAhead();
   for (const [i, member] of members.entries()) {
     if (failure) break;
+    position = i;
     if (!isFile(i)) {
       await restoreSchema(client, member, schemas[i]!, dir).then(() => undefined, failed);
+      createAhead();
       continue;
     }
     const filling: Promise<void> = fill(i)
