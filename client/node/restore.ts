@@ -212,7 +212,8 @@ async function restoreMembers(client: BlobSource, members: readonly string[], sc
   };
   const createNow = (i: number) => createFile(join(dir, safeName(schemas[i]!.fileName, members[i]!)), members[i]!);
   const fill = async (i: number) => {
-    // Created ahead as a rule; created here if the window has not reached it yet.
+    // Created ahead by now (of the window, only the files being filled come before this one);
+    // made here should that ever not hold, never skipped.
     const handle = created.get(i) ?? createNow(i);
     created.set(i, handle);
     try {
