@@ -3,8 +3,7 @@ import { AttributeType, BillingMode, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { BlockPublicAccess, Bucket, BucketEncryption, HttpMethods, ObjectOwnership, type IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { INDEX_SCHEMA } from '../lambda/core/storage/index-schema.js';
-import { FSCK_RUNS_PREFIX } from '../lambda/core/fsck/scratch.js';
-import { BLOB_PREFIX, GENERATION_KEY, PACK_PREFIX, STAGING_PREFIX } from '../lambda/core/storage/object-keys.js';
+import { BLOB_PREFIX, GENERATION_KEY, PACK_PREFIX, STAGING_PREFIX, FSCK_RUNS_PREFIX } from '../lambda/core/storage/object-keys.js';
 
 export interface StorageProps {
   ephemeral: boolean;

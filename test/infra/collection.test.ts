@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BLOB_PREFIX, PACK_PREFIX, STAGING_PREFIX } from '../../lambda/core/storage/object-keys.js';
-import { FSCK_RUNS_PREFIX } from '../../lambda/core/fsck/scratch.js';
+import { BLOB_PREFIX, PACK_PREFIX, STAGING_PREFIX, FSCK_RUNS_PREFIX } from '../../lambda/core/storage/object-keys.js';
 import { COLLECTION_CONCURRENCY, COLLECTOR_MEMORY_MB, COLLECTOR_TIMEOUT, DAMAGE_METRIC } from '../../infra/collection.js';
 import { ENTRIES } from '../../infra/bundling.js';
 import { grants, logicalId, onlyOfType, permissionsOf, propertiesOf, resourcesOfType, synth, type TemplateJson } from './helpers.js';

@@ -3,12 +3,12 @@ import { randomBytes } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import { blobRefOf } from '../../lambda/core/blobref.js';
 import { collect, COLLECTOR_PARTITION_DEPTH, type CollectorDeps, type CollectorSummary } from '../../lambda/core/fsck/collector.js';
-import { FSCK_RUNS_PREFIX } from '../../lambda/core/fsck/scratch.js';
 import { rowPartitions, type FsckRun } from '../../lambda/core/fsck/fsck.js';
 import { s3Folders } from '../../lambda/core/storage/s3-folders.js';
 import { buildFsckScenario } from '../support/fsck-scenario.js';
 import { openBackendStorage, type BackendStorage } from '../support/storage.js';
 import type { Lane } from '../support/test-server.js';
+import { FSCK_RUNS_PREFIX } from '../../lambda/core/storage/object-keys.js';
 
 /**
  * The scheduled collector as a function, driven piece by piece as its state machine drives it

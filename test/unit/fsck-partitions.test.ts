@@ -14,10 +14,9 @@ import {
   rowPartitions,
   type FsckReport,
 } from '../../lambda/core/fsck/fsck.js';
-import { FSCK_RUNS_PREFIX } from '../../lambda/core/fsck/scratch.js';
 import { shardOf, SHARDS } from '../../lambda/core/storage/index-schema.js';
 import { MemoryBlobIndex, MemoryBlobStore } from '../../lambda/core/storage/memory-storage.js';
-import { newBlobKey } from '../../lambda/core/storage/object-keys.js';
+import { newBlobKey, FSCK_RUNS_PREFIX } from '../../lambda/core/storage/object-keys.js';
 import { createLogger } from '../../lambda/core/telemetry.js';
 import { buildFsckScenario } from '../support/fsck-scenario.js';
 

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { BlobRow, BlobStore } from '../storage/storage-api.js';
+import { FSCK_RUNS_PREFIX } from '../storage/object-keys.js';
 
 /**
  * What one fsck run's row partitions hand its pack partitions: the rows that point into packs,
@@ -8,7 +9,6 @@ import type { BlobRow, BlobStore } from '../storage/storage-api.js';
  * none of them in memory) and deleted when the run ends. A run that dies leaves them for the
  * bucket's lifecycle rule on `fsck-runs/` (infra/storage.ts).
  */
-export const FSCK_RUNS_PREFIX = 'fsck-runs/';
 
 /** Rows buffered (over all days) before they are written: a row partition's memory for them. */
 const CHUNK_ROWS = 5000;

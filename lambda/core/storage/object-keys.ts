@@ -14,6 +14,8 @@ export const PACK_PREFIX = 'packs/';
 export const STAGING_PREFIX = 'staging/';
 /** The store's generation (storage-generation.ts), outside every blob prefix. */
 export const GENERATION_KEY = 'meta/storage-generation.json';
+/** A collection run's scratch objects (fsck/scratch.ts), `fsck-runs/<run id>/...`; expired by a lifecycle rule. */
+export const FSCK_RUNS_PREFIX = 'fsck-runs/';
 
 /** Unguessable and collision-free in practice: 96 random bits. */
 function newId(): string {
