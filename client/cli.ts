@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { lstat, readdir, readFile, stat as fsStat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { EncryptedStore } from './encrypt/encrypted-store.js';
+import { readKeyFile, writeNewKeyFile } from './node/key-file.js';
+import { restoreAtomically } from './node/restore-atomic.js';
 import { parseArgs } from 'node:util';
 import { BatchReader } from './batch-read.js';
 import { blobRefOf } from './hash.js';
@@ -24,6 +27,7 @@ Commands:
   ls [--after REF] [--limit N]   list the server's blobs ("REF SIZE"), paged;
                         with --json one {"blobRef","size"} JSON object per line
   rm REF...             remove blobs (the server must allow removal)
+  genkey KEYFILE        make a new age X25519 key file (mode 600) for --encrypt; prints its recipient
 
 Options:
   --server URL|NAME     server URL, or a server name from Perkeep's client-config.json
@@ -37,11 +41,16 @@ Options:
                         plus 1 s per 32 KiB it sends for its answer
   --progress            show put's progress line even when not on a terminal
   -o, --output PATH     for get
+  --encrypt KEYFILE     put/get/stat/ls through Perkeep's encrypt format (age X25519): the server
+                        sees only ciphertext; KEYFILE is one AGE-SECRET-KEY-1... line, mode 600
+  --encrypted-namespace NAME|URL   where encrypted blobs go (default enc-blobs: SERVER/enc-blobs)
+  --meta-namespace NAME|URL        where encrypted meta blobs go (default enc-meta: SERVER/enc-meta)
   -V, --version         the client's version
   -h, --help            this help
 
 A put interrupted (Ctrl-C, a lost connection) resumes when run again: blobs already stored
-are not sent again. get writes nothing over an existing path.
+are not sent again (with --encrypt: those a meta blob names; meta is written every 1000 blobs).
+get writes nothing over an existing path.
 `;
 
 const PACKAGE = '@camli-serverless/blobserver-client';
@@ -98,6 +107,9 @@ export async function main(argv: string[]): Promise<number> {
       'connect-timeout': { type: 'string' },
       'idle-timeout': { type: 'string' },
       progress: { type: 'boolean', default: false },
+      encrypt: { type: 'string' },
+      'encrypted-namespace': { type: 'string', default: 'enc-blobs' },
+      'meta-namespace': { type: 'string', default: 'enc-meta' },
       version: { type: 'boolean', short: 'V', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -111,18 +123,42 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return values.help ? 0 : 2;
   }
+  if (command === 'genkey') {
+    if (args.length !== 1) throw new UsageError('genkey takes one KEYFILE');
+    const recipient = await writeNewKeyFile(args[0]!);
+    await write(values.json ? JSON.stringify({ keyFile: args[0], recipient }) + '\n' : `${recipient}\n`);
+    return 0;
+  }
   const connectTimeoutMs = timeoutMs('connect-timeout', values['connect-timeout']);
   const idleTimeoutMs = timeoutMs('idle-timeout', values['idle-timeout']);
   const settings = resolveServer({ server: values.server, auth: values.auth });
   const client = new BlobServerClient({ server: settings.server, auth: settings.auth, connectTimeoutMs, idleTimeoutMs });
   const json = values.json;
   const out = (human: string, machine: unknown) => write(json ? JSON.stringify(machine) + '\n' : human);
+  // --encrypt: the key is read (and its permissions checked) and all meta read before anything is sent.
+  const concurrency = values.concurrency ? Number(values.concurrency) : 4;
+  if (!(concurrency >= 1)) throw new UsageError('--concurrency must be a positive number');
+  const namespace = (flag: string, v: string) => {
+    if (/^https?:\/\//i.test(v)) return v;
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(v)) throw new UsageError(`--${flag} must be a namespace name (letters, digits, . _ -) or an http(s):// URL`);
+    return `${settings.server.replace(/\/+$/, '')}/${v}`;
+  };
+  let store: EncryptedStore | undefined;
+  if (values.encrypt !== undefined) {
+    if (command === 'rm') throw new UsageError('rm does not take --encrypt (as perkeepd, encrypted storage does not remove blobs)');
+    const key = await readKeyFile(values.encrypt);
+    const sub = (url: string) => new BlobServerClient({ server: url, auth: settings.auth, connectTimeoutMs, idleTimeoutMs });
+    store = await EncryptedStore.open({
+      blobs: sub(namespace('encrypted-namespace', values['encrypted-namespace'])),
+      meta: sub(namespace('meta-namespace', values['meta-namespace'])),
+      key,
+      concurrency,
+    });
+  }
 
   switch (command) {
     case 'put': {
       if (!args.length) throw new UsageError('put needs at least one PATH');
-      const concurrency = values.concurrency ? Number(values.concurrency) : 4;
-      if (!(concurrency >= 1)) throw new UsageError('--concurrency must be a positive number');
       // A missing path: say so in one line before anything is read or sent.
       for (const path of args) {
         await lstat(path).catch((err: NodeJS.ErrnoException) => {
@@ -134,7 +170,7 @@ export async function main(argv: string[]): Promise<number> {
       const totalBytes = showProgress
         ? (await Promise.all(args.map((p) => (values.blob ? fsStat(p).then((s) => s.size) : treeBytes(p))))).reduce((a, b) => a + b, 0)
         : undefined;
-      const uploader = new Uploader(client, { concurrency });
+      const uploader = store ?? new Uploader(client, { concurrency });
       const progress = progressLine(showProgress, () => ({
         blobsDone: uploader.stats.uploadedBlobs + uploader.stats.skippedBlobs,
         blobsSeen: uploader.stats.blobs,
@@ -168,7 +204,7 @@ export async function main(argv: string[]): Promise<number> {
         }
         const stats = await uploader.flush();
         progress.stop();
-        await out(refs.map((r) => r.ref + '\n').join(''), { refs, ...stats, requests: client.requests });
+        await out(refs.map((r) => r.ref + '\n').join(''), { refs, ...stats, requests: client.requests, ...(store && { encrypted: true }) });
       } catch (err) {
         progress.stop();
         throw err;
@@ -180,8 +216,14 @@ export async function main(argv: string[]): Promise<number> {
     case 'get': {
       const [ref, extra] = args;
       if (!ref || extra) throw new UsageError('get takes one REF');
-      const bytes = await fetchBlob(client, ref);
+      const bytes = await fetchBlob(store ?? client, ref);
       const schema = parseSchema(bytes);
+      if (store && restorable(schema)) {
+        // Decrypted contents are checked as they come: a refusal midway leaves nothing behind.
+        const path = await restoreAtomically(store, ref, schema, values.output ?? '.');
+        await out(`${path}\n`, { ref, path, camliType: schema.camliType });
+        return 0;
+      }
       if (restorable(schema)) {
         // Contents come in batches straight from S3 where the server offers it (else GET /camli/<ref>).
         const reader = new BatchReader(client);
@@ -205,7 +247,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'stat': {
       if (!args.length) throw new UsageError('stat needs at least one REF');
-      const found = await client.stat(args);
+      const found = store ? store.stat(args) : await client.stat(args);
       const have = new Map(found.map((f) => [f.blobRef, f.size]));
       const missing = args.filter((r) => !have.has(r));
       await out(found.map((f) => `${f.blobRef} ${f.size}\n`).join(''), { stat: found, missing });
@@ -222,7 +264,8 @@ export async function main(argv: string[]): Promise<number> {
       if (!(limit >= 0)) throw new UsageError('--limit must be a number');
       let n = 0;
       if (limit > 0) {
-        for await (const b of client.enumerate({ after: values.after, pageSize: Math.min(1000, limit) })) {
+        const blobs = store ? store.enumerate({ after: values.after }) : client.enumerate({ after: values.after, pageSize: Math.min(1000, limit) });
+        for await (const b of blobs) {
           await write(json ? JSON.stringify({ blobRef: b.blobRef, size: b.size }) + '\n' : `${b.blobRef} ${b.size}\n`);
           if (++n >= limit) break;
         }

@@ -1,0 +1,259 @@
+import type { BlobData } from '../blobref.js';
+import { verifies } from '../blobref.js';
+import { BatchReader, type BlobSource } from '../batch-read.js';
+import { BlobServerError } from '../errors.js';
+import { blobRefOf } from '../hash.js';
+import { MAX_BLOB_SIZE, type BlobServerClient, type SizedRef } from '../http-client.js';
+import { limiter } from '../limiter.js';
+import type { ParsedSchema, BytesPart } from '../schema.js';
+import { Uploader, type UploadStats } from '../uploader.js';
+import { decryptBlob, encryptBlob, EncryptionError, formatMeta, maxCiphertextSize, parseMeta, type AgeKey, type MetaEntry } from './format.js';
+
+/** Lines at which a meta blob is full and no longer packed (Perkeep's FullMetaBlobSize). */
+export const FULL_META_ENTRIES = 10_000;
+/** New entries written as one meta blob during a put: what an interrupted put loses at most. */
+const META_BATCH_ENTRIES = 1000;
+const META_BATCH_BYTES = 32 << 20;
+
+export interface EncryptedStoreOptions {
+  /** The namespace (or server) holding encrypted blobs. */
+  blobs: BlobServerClient;
+  /** The namespace (or server) holding encrypted meta blobs. */
+  meta: BlobServerClient;
+  key: AgeKey;
+  /** Upload requests in flight (default 4). */
+  concurrency?: number | undefined;
+}
+
+interface MetaBlob {
+  ref: string;
+  plains: string[];
+}
+
+/**
+ * Perkeep's `encrypt` storage, on the client: plaintext blobs go in, encrypted blobs and
+ * meta blobs go to two blob roots, and the server never sees a plaintext ref. `open` reads
+ * every meta blob (as perkeepd does at start), which gives the plaintext index: what is in
+ * it is never encrypted or sent again (dedup, and resume of an interrupted put).
+ *
+ * Writes keep one invariant: a meta entry is written only after its encrypted blob is
+ * stored, so the index never names a blob that is missing. An interruption leaves at most
+ * encrypted blobs no meta names (invisible, sent again next time under a new ciphertext).
+ */
+export class EncryptedStore implements BlobSource {
+  private readonly index = new Map<string, { size: number; encRef: string }>();
+  private readonly metas: MetaBlob[] = [];
+  private readonly key: AgeKey;
+  private readonly metaClient: BlobServerClient;
+  private readonly uploader: Uploader;
+  private readonly reader: BatchReader;
+  /** Encrypted blobs handed to the uploader, by ciphertext ref: their meta entries once stored. */
+  private readonly pending = new Map<string, MetaEntry>();
+  private ready: MetaEntry[] = [];
+  private readyBytes = 0;
+  private readonly seen = new Set<string>();
+  private readonly metaWrites = new Set<Promise<void>>();
+  private metaError?: unknown;
+  private readonly encryptGate = limiter(2);
+  /** Plaintext counts: blobs the meta already had (dedup) and blobs encrypted and stored. */
+  readonly plainStats = { blobs: 0, bytes: 0, skippedBlobs: 0, skippedBytes: 0, metaBlobsWritten: 0, metaBlobsPacked: 0 };
+
+  private constructor(options: EncryptedStoreOptions) {
+    this.key = options.key;
+    this.metaClient = options.meta;
+    this.reader = new BatchReader(options.blobs);
+    this.uploader = new Uploader(options.blobs, {
+      concurrency: options.concurrency,
+      onSettled: (refs) => this.settled(refs),
+    });
+  }
+
+  /** Reads all meta blobs; refuses (one line) any that is not ours or does not parse. */
+  static async open(options: EncryptedStoreOptions): Promise<EncryptedStore> {
+    const store = new EncryptedStore(options);
+    const refs: string[] = [];
+    for await (const b of options.meta.enumerate()) refs.push(b.blobRef);
+    const metaReader = new BatchReader(options.meta);
+    metaReader.prefetch(refs);
+    const gate = limiter(4);
+    const plaintexts = await Promise.all(
+      refs.map((ref) =>
+        gate(async () => {
+          const bytes = await metaReader.get(ref);
+          if (!bytes) throw new BlobServerError(`encrypt: meta blob ${ref} vanished while being read`, { operation: 'get', blobRefs: [ref] });
+          return decryptBlob(options.key, bytes, `encrypt: meta blob ${ref}`);
+        }),
+      ),
+    );
+    refs.forEach((ref, i) => {
+      const entries = parseMeta(plaintexts[i]!, `encrypt: meta blob ${ref}`);
+      for (const e of entries) store.index.set(e.plainRef, { size: e.plainSize, encRef: e.encRef });
+      store.metas.push({ ref, plains: entries.map((e) => e.plainRef) });
+    });
+    return store;
+  }
+
+  /** Plaintext blobs known, and meta blobs read. */
+  get size(): { blobs: number; metaBlobs: number } {
+    return { blobs: this.index.size, metaBlobs: this.metas.length };
+  }
+
+  /** The encrypted uploader's counts (ciphertext bytes), for progress lines. */
+  get stats(): Readonly<UploadStats> {
+    return this.uploader.stats;
+  }
+
+  // ---- writing ----
+
+  /** Queues a plaintext blob: encrypted and sent unless the meta has it already. */
+  async add(blob: BlobData): Promise<void> {
+    if (this.metaError) throw this.metaError;
+    if (this.seen.has(blob.ref)) return;
+    this.seen.add(blob.ref);
+    this.plainStats.blobs++;
+    this.plainStats.bytes += blob.bytes.length;
+    if (this.index.has(blob.ref)) {
+      this.plainStats.skippedBlobs++;
+      this.plainStats.skippedBytes += blob.bytes.length;
+      return;
+    }
+    const sealed = await this.encryptGate(() => encryptBlob(this.key, blob.bytes));
+    const encRef = blobRefOf(sealed);
+    this.pending.set(encRef, { plainRef: blob.ref, plainSize: blob.bytes.length, encRef });
+    await this.uploader.add({ ref: encRef, bytes: sealed });
+  }
+
+  /** Ciphertexts stored (or found present): their entries are ready for a meta blob. */
+  private settled(encRefs: readonly string[]) {
+    for (const r of encRefs) {
+      const e = this.pending.get(r);
+      if (!e) continue;
+      this.pending.delete(r);
+      this.ready.push(e);
+      this.readyBytes += e.plainSize;
+    }
+    if (this.ready.length >= META_BATCH_ENTRIES || this.readyBytes >= META_BATCH_BYTES) this.writeReady();
+  }
+
+  private writeReady() {
+    if (!this.ready.length) return;
+    const entries = this.ready;
+    this.ready = [];
+    this.readyBytes = 0;
+    const w = this.writeMeta(entries)
+      .then((ref) => {
+        for (const e of entries) this.index.set(e.plainRef, { size: e.plainSize, encRef: e.encRef });
+        this.metas.push({ ref, plains: entries.map((e) => e.plainRef) });
+      })
+      .catch((err) => {
+        this.metaError ??= err;
+      });
+    this.metaWrites.add(w);
+    void w.finally(() => this.metaWrites.delete(w));
+  }
+
+  /** Encrypts and stores one meta blob; returns its ref. */
+  private async writeMeta(entries: readonly MetaEntry[]): Promise<string> {
+    const sealed = await encryptBlob(this.key, formatMeta(entries));
+    const ref = blobRefOf(sealed);
+    await this.metaClient.uploadBatch([{ ref, bytes: sealed }]);
+    this.plainStats.metaBlobsWritten++;
+    return ref;
+  }
+
+  /**
+   * Sends everything queued, writes the meta of what was stored, then packs small meta blobs
+   * into full ones when the meta server allows removal (as perkeepd packs its small metas).
+   */
+  async flush(): Promise<UploadStats & { plain: EncryptedStore['plainStats'] }> {
+    const stats = await this.uploader.flush();
+    this.writeReady();
+    while (this.metaWrites.size) await Promise.allSettled([...this.metaWrites]);
+    if (this.metaError) throw this.metaError;
+    await this.pack();
+    return { ...stats, plain: { ...this.plainStats } };
+  }
+
+  /**
+   * Many small meta blobs become few full ones: the packed blobs are stored first, the small
+   * ones removed after, so a crash in between leaves entries twice (harmless), never none.
+   */
+  private async pack(): Promise<void> {
+    const small = this.metas.filter((m) => m.plains.length < FULL_META_ENTRIES);
+    if (small.length < 2 || !(await this.removalAllowed())) return;
+    const plains = [...new Set(small.flatMap((m) => m.plains))].sort();
+    const packed: MetaBlob[] = [];
+    for (let i = 0; i < plains.length; i += FULL_META_ENTRIES) {
+      const part = plains.slice(i, i + FULL_META_ENTRIES);
+      const ref = await this.writeMeta(part.map((p) => ({ plainRef: p, plainSize: this.index.get(p)!.size, encRef: this.index.get(p)!.encRef })));
+      packed.push({ ref, plains: part });
+    }
+    const old = new Set(small.map((m) => m.ref));
+    for (const p of packed) old.delete(p.ref);
+    await this.metaClient.remove([...old]);
+    this.plainStats.metaBlobsPacked += old.size;
+    const keep = this.metas.filter((m) => !old.has(m.ref) && !packed.some((p) => p.ref === m.ref));
+    this.metas.splice(0, this.metas.length, ...keep, ...packed);
+  }
+
+  private removalProbe?: Promise<boolean>;
+
+  /** Whether the meta server removes blobs (it may not: BLOBSERVER_ALLOW_REMOVE), asked once with a ref nobody has. */
+  private removalAllowed(): Promise<boolean> {
+    this.removalProbe ??= this.metaClient.remove([`sha224-${'0'.repeat(56)}`]).then(
+      () => true,
+      (err: unknown) => {
+        if (err instanceof BlobServerError && err.status !== undefined && err.status >= 400 && err.status < 500) return false;
+        throw err;
+      },
+    );
+    return this.removalProbe;
+  }
+
+  // ---- reading ----
+
+  /** Sizes of the plaintext blobs the meta names, among `refs` (no request: the index is local). */
+  stat(refs: readonly string[]): SizedRef[] {
+    const out: SizedRef[] = [];
+    for (const r of refs) {
+      const e = this.index.get(r);
+      if (e) out.push({ blobRef: r, size: e.size });
+    }
+    return out;
+  }
+
+  /** The plaintext blobs, in ref order (as perkeepd's encrypt storage enumerates them). */
+  *enumerate(options: { after?: string | undefined } = {}): Generator<SizedRef> {
+    const after = options.after ?? '';
+    for (const r of [...this.index.keys()].filter((k) => k > after).sort()) yield { blobRef: r, size: this.index.get(r)!.size };
+  }
+
+  /** A plaintext blob: its ciphertext fetched (checked against its ref), decrypted, and checked against the plaintext ref. */
+  async get(ref: string, options: { maxSize?: number | undefined } = {}): Promise<Uint8Array | undefined> {
+    const e = this.index.get(ref);
+    if (!e) return undefined;
+    const maxSize = options.maxSize ?? MAX_BLOB_SIZE;
+    if (e.size > maxSize) throw new EncryptionError(`encrypt: ${ref} is ${e.size} bytes, more than the ${maxSize} expected`);
+    const sealed = await this.reader.get(e.encRef, { maxSize: maxCiphertextSize(e.size) });
+    if (!sealed)
+      throw new BlobServerError(`get: the server has no encrypted blob ${e.encRef} (for ${ref})`, { operation: 'get', blobRefs: [e.encRef], status: 404 });
+    const plain = await decryptBlob(this.key, sealed, `encrypt: encrypted blob ${e.encRef} (for ${ref})`);
+    if (plain.length !== e.size || !verifies(ref, plain))
+      throw new EncryptionError(`encrypt: encrypted blob ${e.encRef} does not decrypt to ${ref} (tampered meta)`);
+    return plain;
+  }
+
+  prefetch(refs: readonly string[]): void {
+    this.reader.prefetch(refs.flatMap((r) => this.index.get(r)?.encRef ?? []));
+  }
+
+  /** Names the files' chunks ahead (nested `bytes` schemas are read as they come). */
+  async prefetchContents(schemas: readonly ParsedSchema[]): Promise<void> {
+    const refs: string[] = [];
+    for (const s of schemas) {
+      if (s.camliType !== 'file' || !Array.isArray(s.parts)) continue;
+      for (const p of s.parts as BytesPart[]) if (typeof p === 'object' && p !== null && 'blobRef' in p && typeof p.blobRef === 'string') refs.push(p.blobRef);
+    }
+    this.prefetch(refs);
+  }
+}
