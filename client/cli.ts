@@ -152,7 +152,6 @@ export async function main(argv: string[]): Promise<number> {
       blobs: sub(namespace('encrypted-namespace', values['encrypted-namespace'])),
       meta: sub(namespace('meta-namespace', values['meta-namespace'])),
       key,
-      concurrency,
     });
   }
 
@@ -170,7 +169,7 @@ export async function main(argv: string[]): Promise<number> {
       const totalBytes = showProgress
         ? (await Promise.all(args.map((p) => (values.blob ? fsStat(p).then((s) => s.size) : treeBytes(p))))).reduce((a, b) => a + b, 0)
         : undefined;
-      const uploader = store ?? new Uploader(client, { concurrency });
+      const uploader = store ? store.writer({ concurrency }) : new Uploader(client, { concurrency });
       const progress = progressLine(showProgress, () => ({
         blobsDone: uploader.stats.uploadedBlobs + uploader.stats.skippedBlobs,
         blobsSeen: uploader.stats.blobs,

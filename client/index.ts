@@ -31,7 +31,7 @@ export {
   type ParsedSchema,
   type SchemaBlob,
 } from './schema.js';
-export { EncryptedStore, FULL_META_ENTRIES, type EncryptedStoreOptions } from './encrypt/encrypted-store.js';
+export { EncryptedStore, EncryptedWriter, FULL_META_ENTRIES, type EncryptedStoreOptions, type EncryptedWriterOptions } from './encrypt/encrypted-store.js';
 export {
   decryptBlob,
   encryptBlob,

@@ -21,8 +21,6 @@ export interface EncryptedStoreOptions {
   /** The namespace (or server) holding encrypted meta blobs. */
   meta: BlobServerClient;
   key: AgeKey;
-  /** Upload requests in flight (default 4). */
-  concurrency?: number | undefined;
 }
 
 interface MetaBlob {
@@ -40,32 +38,36 @@ interface MetaBlob {
  * stored, so the index never names a blob that is missing. An interruption leaves at most
  * encrypted blobs no meta names (invisible, sent again next time under a new ciphertext).
  */
+export interface EncryptedWriterOptions {
+  /** Upload requests in flight (default 4). */
+  concurrency?: number | undefined;
+  /** Called with plaintext refs as they are settled: stored by this put (`uploaded`), or named by the meta already. */
+  onSettled?: ((plainRefs: readonly string[], uploaded: boolean) => void) | undefined;
+}
+
+/**
+ * Perkeep's `encrypt` storage, on the client: plaintext blobs go in, encrypted blobs and
+ * meta blobs go to two blob roots, and the server never sees a plaintext ref. `open` reads
+ * every meta blob (as perkeepd does at start), which gives the plaintext index: what is in
+ * it is never encrypted or sent again (dedup, and resume of an interrupted put).
+ *
+ * Writes (`writer`) keep one invariant: a meta entry is written only after its encrypted
+ * blob is stored, so the index never names a blob that is missing. An interruption leaves at
+ * most encrypted blobs no meta names (invisible; sent again next time under a new ciphertext).
+ */
 export class EncryptedStore implements BlobSource {
   private readonly index = new Map<string, { size: number; encRef: string }>();
   private readonly metas: MetaBlob[] = [];
-  private readonly key: AgeKey;
-  private readonly metaClient: BlobServerClient;
-  private readonly uploader: Uploader;
+  readonly key: AgeKey;
+  readonly blobsClient: BlobServerClient;
+  readonly metaClient: BlobServerClient;
   private readonly reader: BatchReader;
-  /** Encrypted blobs handed to the uploader, by ciphertext ref: their meta entries once stored. */
-  private readonly pending = new Map<string, MetaEntry>();
-  private ready: MetaEntry[] = [];
-  private readyBytes = 0;
-  private readonly seen = new Set<string>();
-  private readonly metaWrites = new Set<Promise<void>>();
-  private metaError?: unknown;
-  private readonly encryptGate = limiter(2);
-  /** Plaintext counts: blobs the meta already had (dedup) and blobs encrypted and stored. */
-  readonly plainStats = { blobs: 0, bytes: 0, skippedBlobs: 0, skippedBytes: 0, metaBlobsWritten: 0, metaBlobsPacked: 0 };
 
   private constructor(options: EncryptedStoreOptions) {
     this.key = options.key;
+    this.blobsClient = options.blobs;
     this.metaClient = options.meta;
     this.reader = new BatchReader(options.blobs);
-    this.uploader = new Uploader(options.blobs, {
-      concurrency: options.concurrency,
-      onSettled: (refs) => this.settled(refs),
-    });
   }
 
   /** Reads all meta blobs; refuses (one line) any that is not ours or does not parse. */
@@ -87,100 +89,49 @@ export class EncryptedStore implements BlobSource {
     );
     refs.forEach((ref, i) => {
       const entries = parseMeta(plaintexts[i]!, `encrypt: meta blob ${ref}`);
-      for (const e of entries) store.index.set(e.plainRef, { size: e.plainSize, encRef: e.encRef });
-      store.metas.push({ ref, plains: entries.map((e) => e.plainRef) });
+      store.record(ref, entries);
     });
     return store;
   }
 
-  /** Plaintext blobs known, and meta blobs read. */
+  /** Plaintext blobs known, and meta blobs read or written. */
   get size(): { blobs: number; metaBlobs: number } {
     return { blobs: this.index.size, metaBlobs: this.metas.length };
   }
 
-  /** The encrypted uploader's counts (ciphertext bytes), for progress lines. */
-  get stats(): Readonly<UploadStats> {
-    return this.uploader.stats;
+  /** A put: blobs added to it are encrypted and stored, their meta written as they settle. */
+  writer(options: EncryptedWriterOptions = {}): EncryptedWriter {
+    return new EncryptedWriter(this, options);
   }
 
-  // ---- writing ----
-
-  /** Queues a plaintext blob: encrypted and sent unless the meta has it already. */
-  async add(blob: BlobData): Promise<void> {
-    if (this.metaError) throw this.metaError;
-    if (this.seen.has(blob.ref)) return;
-    this.seen.add(blob.ref);
-    this.plainStats.blobs++;
-    this.plainStats.bytes += blob.bytes.length;
-    if (this.index.has(blob.ref)) {
-      this.plainStats.skippedBlobs++;
-      this.plainStats.skippedBytes += blob.bytes.length;
-      return;
-    }
-    const sealed = await this.encryptGate(() => encryptBlob(this.key, blob.bytes));
-    const encRef = blobRefOf(sealed);
-    this.pending.set(encRef, { plainRef: blob.ref, plainSize: blob.bytes.length, encRef });
-    await this.uploader.add({ ref: encRef, bytes: sealed });
+  /** Whether the meta names this plaintext blob. */
+  has(ref: string): boolean {
+    return this.index.has(ref);
   }
 
-  /** Ciphertexts stored (or found present): their entries are ready for a meta blob. */
-  private settled(encRefs: readonly string[]) {
-    for (const r of encRefs) {
-      const e = this.pending.get(r);
-      if (!e) continue;
-      this.pending.delete(r);
-      this.ready.push(e);
-      this.readyBytes += e.plainSize;
-    }
-    if (this.ready.length >= META_BATCH_ENTRIES || this.readyBytes >= META_BATCH_BYTES) this.writeReady();
-  }
-
-  private writeReady() {
-    if (!this.ready.length) return;
-    const entries = this.ready;
-    this.ready = [];
-    this.readyBytes = 0;
-    const w = this.writeMeta(entries)
-      .then((ref) => {
-        for (const e of entries) this.index.set(e.plainRef, { size: e.plainSize, encRef: e.encRef });
-        this.metas.push({ ref, plains: entries.map((e) => e.plainRef) });
-      })
-      .catch((err) => {
-        this.metaError ??= err;
-      });
-    this.metaWrites.add(w);
-    void w.finally(() => this.metaWrites.delete(w));
+  /** Entries of a meta blob now stored. */
+  record(metaRef: string, entries: readonly MetaEntry[]): void {
+    for (const e of entries) this.index.set(e.plainRef, { size: e.plainSize, encRef: e.encRef });
+    this.metas.push({ ref: metaRef, plains: entries.map((e) => e.plainRef) });
   }
 
   /** Encrypts and stores one meta blob; returns its ref. */
-  private async writeMeta(entries: readonly MetaEntry[]): Promise<string> {
+  async writeMeta(entries: readonly MetaEntry[]): Promise<string> {
     const sealed = await encryptBlob(this.key, formatMeta(entries));
     const ref = blobRefOf(sealed);
     await this.metaClient.uploadBatch([{ ref, bytes: sealed }]);
-    this.plainStats.metaBlobsWritten++;
     return ref;
   }
 
   /**
-   * Sends everything queued, writes the meta of what was stored, then packs small meta blobs
-   * into full ones when the meta server allows removal (as perkeepd packs its small metas).
+   * Many small meta blobs become few full ones, when the meta server allows removal (as
+   * perkeepd packs its one-entry metas). The packed blobs are stored first, the small ones
+   * removed after, so a crash in between leaves entries twice (harmless), never none.
+   * Returns how many small meta blobs were removed.
    */
-  async flush(): Promise<UploadStats & { plain: EncryptedStore['plainStats'] }> {
-    const stats = await this.uploader.flush();
-    this.writeReady();
-    while (this.metaWrites.size) await Promise.allSettled([...this.metaWrites]);
-    if (this.metaError) throw this.metaError;
-    await this.pack();
-    return { ...stats, plain: { ...this.plainStats } };
-  }
-
-  /**
-   * Many small meta blobs become few full ones: the packed blobs are stored first, the small
-   * ones removed after, so a crash in between leaves entries twice (harmless), never none.
-   */
-  private async pack(): Promise<void> {
+  async pack(): Promise<number> {
     const small = this.metas.filter((m) => m.plains.length < FULL_META_ENTRIES);
-    if (small.length < 2 || !(await this.removalAllowed())) return;
+    if (small.length < 2 || !(await this.removalAllowed())) return 0;
     const plains = [...new Set(small.flatMap((m) => m.plains))].sort();
     const packed: MetaBlob[] = [];
     for (let i = 0; i < plains.length; i += FULL_META_ENTRIES) {
@@ -191,9 +142,9 @@ export class EncryptedStore implements BlobSource {
     const old = new Set(small.map((m) => m.ref));
     for (const p of packed) old.delete(p.ref);
     await this.metaClient.remove([...old]);
-    this.plainStats.metaBlobsPacked += old.size;
     const keep = this.metas.filter((m) => !old.has(m.ref) && !packed.some((p) => p.ref === m.ref));
     this.metas.splice(0, this.metas.length, ...keep, ...packed);
+    return old.size;
   }
 
   private removalProbe?: Promise<boolean>;
@@ -255,5 +206,98 @@ export class EncryptedStore implements BlobSource {
       for (const p of s.parts as BytesPart[]) if (typeof p === 'object' && p !== null && 'blobRef' in p && typeof p.blobRef === 'string') refs.push(p.blobRef);
     }
     this.prefetch(refs);
+  }
+}
+
+/** One put into an EncryptedStore (`store.writer()`): `add` blobs, then `flush`. */
+export class EncryptedWriter {
+  private readonly uploader: Uploader;
+  /** Encrypted blobs handed to the uploader, by ciphertext ref: their meta entries once stored. */
+  private readonly pending = new Map<string, MetaEntry>();
+  private ready: MetaEntry[] = [];
+  private readyBytes = 0;
+  private readonly seen = new Set<string>();
+  private readonly metaWrites = new Set<Promise<void>>();
+  private metaError?: unknown;
+  private readonly encryptGate = limiter(2);
+  /** Plaintext counts: blobs added; of those, stored encrypted by this put and already named by the meta (dedup); meta blobs written and packed away. */
+  readonly plainStats = { blobs: 0, bytes: 0, storedBlobs: 0, skippedBlobs: 0, skippedBytes: 0, metaBlobsWritten: 0, metaBlobsPacked: 0 };
+
+  constructor(
+    private readonly store: EncryptedStore,
+    private readonly options: EncryptedWriterOptions,
+  ) {
+    this.uploader = new Uploader(store.blobsClient, {
+      concurrency: options.concurrency,
+      onSettled: (refs) => this.settled(refs),
+    });
+  }
+
+  /** The encrypted uploader's counts (ciphertext), for progress lines. */
+  get stats(): Readonly<UploadStats> {
+    return this.uploader.stats;
+  }
+
+  /** Queues a plaintext blob: encrypted and sent unless the meta has it already. */
+  async add(blob: BlobData): Promise<void> {
+    if (this.metaError) throw this.metaError;
+    if (this.seen.has(blob.ref)) return;
+    this.seen.add(blob.ref);
+    this.plainStats.blobs++;
+    this.plainStats.bytes += blob.bytes.length;
+    if (this.store.has(blob.ref)) {
+      this.plainStats.skippedBlobs++;
+      this.plainStats.skippedBytes += blob.bytes.length;
+      this.options.onSettled?.([blob.ref], false);
+      return;
+    }
+    const sealed = await this.encryptGate(() => encryptBlob(this.store.key, blob.bytes));
+    const encRef = blobRefOf(sealed);
+    this.pending.set(encRef, { plainRef: blob.ref, plainSize: blob.bytes.length, encRef });
+    await this.uploader.add({ ref: encRef, bytes: sealed });
+  }
+
+  /** Ciphertexts stored (or found present): their entries are ready for a meta blob. */
+  private settled(encRefs: readonly string[]) {
+    const plains: string[] = [];
+    for (const r of encRefs) {
+      const e = this.pending.get(r);
+      if (!e) continue;
+      this.pending.delete(r);
+      this.ready.push(e);
+      this.readyBytes += e.plainSize;
+      plains.push(e.plainRef);
+    }
+    this.plainStats.storedBlobs += plains.length;
+    this.options.onSettled?.(plains, true);
+    if (this.ready.length >= META_BATCH_ENTRIES || this.readyBytes >= META_BATCH_BYTES) this.writeReady();
+  }
+
+  private writeReady() {
+    if (!this.ready.length) return;
+    const entries = this.ready;
+    this.ready = [];
+    this.readyBytes = 0;
+    const w = this.store
+      .writeMeta(entries)
+      .then((ref) => {
+        this.plainStats.metaBlobsWritten++;
+        this.store.record(ref, entries);
+      })
+      .catch((err) => {
+        this.metaError ??= err;
+      });
+    this.metaWrites.add(w);
+    void w.finally(() => this.metaWrites.delete(w));
+  }
+
+  /** Sends everything queued, writes the meta of what was stored, then packs small meta blobs. */
+  async flush(): Promise<UploadStats & { plain: EncryptedWriter['plainStats'] }> {
+    const stats = await this.uploader.flush();
+    this.writeReady();
+    while (this.metaWrites.size) await Promise.allSettled([...this.metaWrites]);
+    if (this.metaError) throw this.metaError;
+    this.plainStats.metaBlobsPacked += await this.store.pack();
+    return { ...stats, plain: { ...this.plainStats } };
   }
 }
