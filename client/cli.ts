@@ -140,7 +140,8 @@ export async function main(argv: string[]): Promise<number> {
   if (!(concurrency >= 1)) throw new UsageError('--concurrency must be a positive number');
   const namespace = (flag: string, v: string) => {
     if (/^https?:\/\//i.test(v)) return v;
-    if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(v)) throw new UsageError(`--${flag} must be a namespace name (letters, digits, . _ -) or an http(s):// URL`);
+    if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(v))
+      throw new UsageError(`--${flag} must be a namespace name (lowercase letters, digits, dashes) or an http(s):// URL`);
     return `${settings.server.replace(/\/+$/, '')}/${v}`;
   };
   let store: EncryptedStore | undefined;

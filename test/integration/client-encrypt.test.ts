@@ -12,8 +12,8 @@ import { runCli, type CliRun } from '../support/cli.js';
 import { PASSWORD, USER, startTestServer, type TestServer } from '../support/test-server.js';
 
 /**
- * `blobserver put/get/ls/stat --encrypt`: Perkeep's encrypt format written to two blob roots
- * of local servers (encrypted blobs, meta), read back byte for byte; dedup through the meta;
+ * `blobserver put/get/ls/stat --encrypt`: Perkeep's encrypt format written to two namespaces
+ * of one local server (encrypted blobs, meta; the CLI's defaults), read back byte for byte; dedup through the meta;
  * meta packing; and refusals (key permissions, wrong key, tampered ciphertext and meta) that
  * write nothing.
  */
@@ -36,10 +36,10 @@ async function allBlobs(client: BlobServerClient): Promise<Map<string, Uint8Arra
   return out;
 }
 
-describe('blobserver --encrypt (Perkeep encrypt format) against local servers', () => {
-  let blobsTs: TestServer;
-  let metaTs: TestServer;
+describe('blobserver --encrypt (Perkeep encrypt format) against two namespaces of the local server', () => {
+  let ts: TestServer;
   let blobs: BlobServerClient;
+  let root: BlobServerClient;
   let meta: BlobServerClient;
   let work: string;
   let keyFile: string;
@@ -50,16 +50,15 @@ describe('blobserver --encrypt (Perkeep encrypt format) against local servers', 
   const text = (r: CliRun) => r.stdout.toString();
 
   before(async () => {
-    [blobsTs, metaTs] = await Promise.all([
-      startTestServer(dynaliteBackend, { BLOBSERVER_ALLOW_REMOVE: 'true' }),
-      startTestServer(dynaliteBackend, { BLOBSERVER_ALLOW_REMOVE: 'true' }),
-    ]);
-    blobs = new BlobServerClient({ server: blobsTs.url, auth: AUTH });
-    meta = new BlobServerClient({ server: metaTs.url, auth: AUTH });
+    ts = await startTestServer(dynaliteBackend, { BLOBSERVER_ALLOW_REMOVE: 'true' });
+    // The CLI's default namespaces of one server: enc-blobs and enc-meta.
+    blobs = new BlobServerClient({ server: `${ts.url}/enc-blobs`, auth: AUTH });
+    meta = new BlobServerClient({ server: `${ts.url}/enc-meta`, auth: AUTH });
+    root = new BlobServerClient({ server: ts.url, auth: AUTH });
     work = await mkdtemp(join(tmpdir(), 'blobserver-encrypt-'));
-    env = { BLOBSERVER_URL: blobsTs.url, BLOBSERVER_AUTH: AUTH, CAMLI_CONFIG_DIR: join(work, 'no-config') };
+    env = { BLOBSERVER_URL: ts.url, BLOBSERVER_AUTH: AUTH, CAMLI_CONFIG_DIR: join(work, 'no-config') };
     keyFile = join(work, 'key');
-    enc = ['--encrypt', keyFile, '--encrypted-namespace', blobsTs.url, '--meta-namespace', metaTs.url];
+    enc = ['--encrypt', keyFile];
     const tree = join(work, 'tree');
     await mkdir(join(tree, 'sub'), { recursive: true });
     await writeFile(join(tree, 'secret.txt'), 'the plaintext nobody may read\n');
@@ -67,7 +66,7 @@ describe('blobserver --encrypt (Perkeep encrypt format) against local servers', 
     await writeFile(join(tree, 'sub', 'zeros'), Buffer.alloc(1_000_000));
   });
   after(async () => {
-    await Promise.all([blobsTs?.close(), metaTs?.close()]);
+    await ts?.close();
     await rm(work, { recursive: true, force: true });
   });
 
@@ -99,6 +98,7 @@ describe('blobserver --encrypt (Perkeep encrypt format) against local servers', 
     assert.ok(stored.size >= 5, `${stored.size} encrypted blobs`);
     assert.equal(metas.size, 1, 'one meta blob for the whole put');
     assert.ok(!stored.has(treeRef) && !metas.has(treeRef));
+    assert.equal((await allBlobs(root)).size, 0, 'nothing in the root namespace');
     const entries = parseMeta(await decryptBlob(key, [...metas.values()][0]!, 'meta'), 'meta');
     assert.equal(entries.length, stored.size);
     for (const e of entries) {
@@ -167,7 +167,7 @@ describe('blobserver --encrypt (Perkeep encrypt format) against local servers', 
   it('a wrong key is refused in one line, before anything is sent or written', async () => {
     const other = join(work, 'other-key');
     assert.equal((await cli(['genkey', other])).code, 0);
-    const wrong = ['--encrypt', other, ...enc.slice(2)];
+    const wrong = ['--encrypt', other];
     const counts = [(await allBlobs(blobs)).size, (await allBlobs(meta)).size];
     await writeFile(join(work, 'new-file'), 'new');
     const put = await cli(['put', ...wrong, join(work, 'new-file')]);
