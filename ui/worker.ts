@@ -3,6 +3,8 @@ import { fileBlobs } from '../client/chunker.js';
 import { BlobServerError } from '../client/errors.js';
 import { blobRefOf, hashImplementation, nobleHasher, useHasherSource, type Hasher } from '../client/hash.js';
 import { BlobServerClient } from '../client/http-client.js';
+import { EncryptedStore } from '../client/encrypt/encrypted-store.js';
+import { parseKey } from '../client/encrypt/format.js';
 import { directorySchema, parseSchema, staticSets, type BytesPart } from '../client/schema.js';
 import { Uploader } from '../client/uploader.js';
 import type { FileProgress, FromWorker, ToWorker, Totals } from './protocol.js';
@@ -41,20 +43,59 @@ useHasherSource((name) => {
 
 let client: BlobServerClient | undefined;
 let sent = 0;
+let serverUrl = '';
+let serverAuth: string | undefined;
+/**
+ * With a key: Perkeep's encrypt format over two namespaces of this server. The key lives in
+ * this worker's memory only (never posted back, sent or stored); reloading the page forgets it.
+ */
+let store: EncryptedStore | undefined;
+let keyInUse: { key: string; blobsNamespace: string; metaNamespace: string } | undefined;
 
-function configure(server: string, auth?: string) {
-  sent = 0;
-  client = new BlobServerClient({
+function newClient(server: string) {
+  return new BlobServerClient({
     server,
-    auth: auth ?? 'none',
+    auth: serverAuth ?? 'none',
     // Counts the bytes of upload requests as they are answered ("sent").
     fetch: async (input, init) => {
       const res = await fetch(input, init);
       const url = String(input);
-      if (init?.method === 'POST' && init.body instanceof Uint8Array && !/\/camli\/(preupload|stat)$/.test(url)) sent += init.body.length;
+      if (init?.method === 'POST' && init.body instanceof Uint8Array && !/\/camli\/(preupload|stat|remove)$/.test(url)) sent += init.body.length;
       return res;
     },
   });
+}
+
+function configure(server: string, auth?: string) {
+  sent = 0;
+  serverUrl = server;
+  serverAuth = auth;
+  client = newClient(server);
+  store = undefined;
+  // Signed in anew: the key in use is opened again with the new credentials.
+  if (keyInUse) return useKey(keyInUse.key, keyInUse.blobsNamespace, keyInUse.metaNamespace);
+}
+
+/** The meta read again: what other clients (the CLI, perkeepd) stored since the key was given. */
+async function refreshStore() {
+  if (store && keyInUse) store = await EncryptedStore.open({ blobs: store.blobsClient, meta: store.metaClient, key: store.key });
+}
+
+/** A namespace name under this server, or a URL as given. */
+const namespaceUrl = (ns: string) => (/^https?:\/\//i.test(ns) ? ns : `${serverUrl.replace(/\/+$/, '')}/${ns}`);
+
+async function useKey(key: string | undefined, blobsNamespace: string, metaNamespace: string) {
+  store = undefined;
+  keyInUse = undefined;
+  if (!key) return post({ type: 'keyed', ok: true, message: 'no key: files are stored as they are', encrypted: false });
+  try {
+    const parsed = await parseKey(key);
+    keyInUse = { key, blobsNamespace, metaNamespace };
+    store = await EncryptedStore.open({ blobs: newClient(namespaceUrl(blobsNamespace)), meta: newClient(namespaceUrl(metaNamespace)), key: parsed });
+    post({ type: 'keyed', ok: true, message: `encrypting to ${parsed.recipient.slice(0, 16)}…; ${store.size.blobs} encrypted blobs known`, encrypted: true });
+  } catch (err) {
+    post({ type: 'keyed', ok: false, message: describe(err), encrypted: false });
+  }
 }
 
 /** A failure in words a person can act on. */
@@ -93,25 +134,36 @@ async function put(job: number, picked: { path: string; file: File }[], dirs: st
     lastPost = performance.now();
     post({ type: 'progress', job, files, totals });
   };
-  const uploader = new Uploader(c, {
-    onSettled: (refs) => {
-      for (const ref of refs) {
-        settled.add(ref);
-        for (const o of owners.get(ref) ?? []) {
-          o.file.stored += o.chunkBytes;
-          totals.stored += o.chunkBytes;
-          const left = unsettled.get(o.file)! - 1;
-          unsettled.set(o.file, left);
-          if (left === 0) o.file.done = true;
-        }
-        owners.delete(ref);
+  const onSettled = (refs: readonly string[]) => {
+    for (const ref of refs) {
+      settled.add(ref);
+      for (const o of owners.get(ref) ?? []) {
+        o.file.stored += o.chunkBytes;
+        totals.stored += o.chunkBytes;
+        const left = unsettled.get(o.file)! - 1;
+        unsettled.set(o.file, left);
+        if (left === 0) o.file.done = true;
       }
-    },
-    onProgress: (s) => {
-      Object.assign(totals, { blobs: s.blobs, uploadedBlobs: s.uploadedBlobs, skippedBlobs: s.skippedBlobs });
+      owners.delete(ref);
+    }
+  };
+  // With a key: the same blobs, encrypted (settled by plaintext ref, counted as plaintext).
+  const writer = store?.writer({
+    onSettled: (refs) => {
+      onSettled(refs);
+      Object.assign(totals, { blobs: writer!.plainStats.blobs, uploadedBlobs: writer!.plainStats.storedBlobs, skippedBlobs: writer!.plainStats.skippedBlobs });
       report();
     },
   });
+  const uploader =
+    writer ??
+    new Uploader(c, {
+      onSettled,
+      onProgress: (s) => {
+        Object.assign(totals, { blobs: s.blobs, uploadedBlobs: s.uploadedBlobs, skippedBlobs: s.skippedBlobs });
+        report();
+      },
+    });
 
   /** A blob of `file` (a chunk counts its bytes toward the file's "stored") to settle before the file is done. */
   const owe = (file: FileProgress, ref: string, chunkBytes: number) => {
@@ -177,7 +229,8 @@ async function put(job: number, picked: { path: string; file: File }[], dirs: st
 }
 
 async function fetchBlob(ref: string): Promise<Uint8Array> {
-  const bytes = await client!.get(ref);
+  if (store && !store.has(ref)) await refreshStore();
+  const bytes = await (store ?? client!).get(ref);
   if (!bytes) throw new Error(`The server has no blob ${ref}.`);
   return bytes;
 }
@@ -231,6 +284,8 @@ scope.onmessage = (e) => {
         return configure(m.server, m.auth);
       case 'put':
         return put(m.job, m.files, m.dirs);
+      case 'key':
+        return useKey(m.key, m.blobsNamespace, m.metaNamespace);
       case 'download':
         try {
           post({ type: 'downloaded', ref: m.ref, ...(await download(m.ref)) });
@@ -242,7 +297,8 @@ scope.onmessage = (e) => {
         try {
           const blobs = [];
           let continueAfter: string | undefined;
-          for await (const b of client!.enumerate({ after: m.after, pageSize: m.limit })) {
+          if (!m.after) await refreshStore();
+          for await (const b of store ? store.enumerate({ after: m.after }) : client!.enumerate({ after: m.after, pageSize: m.limit })) {
             blobs.push(b);
             if (blobs.length === m.limit) {
               continueAfter = b.blobRef;
