@@ -14,6 +14,11 @@ export const FULL_META_ENTRIES = 10_000;
 /** New entries written as one meta blob during a put: what an interrupted put loses at most. */
 const META_BATCH_ENTRIES = 1000;
 const META_BATCH_BYTES = 32 << 20;
+/** Blobs being encrypted at once: age's X25519 work is partly asynchronous (WebCrypto), so a few overlap. */
+const ENCRYPTS_AT_ONCE = 8;
+const ENCRYPT_BYTES_AT_ONCE = 32 << 20;
+/** Prefetched blobs decrypted ahead of the reader. */
+const DECRYPT_AHEAD = 8;
 
 export interface EncryptedStoreOptions {
   /** The namespace (or server) holding encrypted blobs. */
@@ -179,11 +184,29 @@ export class EncryptedStore implements BlobSource {
     for (const r of [...this.index.keys()].filter((k) => k > after).sort()) yield { blobRef: r, size: this.index.get(r)!.size };
   }
 
+  /** Prefetched blobs being fetched and decrypted ahead of the caller, in order (a ref twice: twice). */
+  private readonly ahead = new Map<string, Promise<Uint8Array | undefined>[]>();
+  private aheadCount = 0;
+  private aheadQueue: string[] = [];
+
   /** A plaintext blob: its ciphertext fetched (checked against its ref), decrypted, and checked against the plaintext ref. */
   async get(ref: string, options: { maxSize?: number | undefined } = {}): Promise<Uint8Array | undefined> {
+    const maxSize = options.maxSize ?? MAX_BLOB_SIZE;
+    const early = this.ahead.get(ref)?.shift();
+    if (early) {
+      if (!this.ahead.get(ref)!.length) this.ahead.delete(ref);
+      this.aheadCount--;
+      this.pumpAhead();
+      const bytes = await early;
+      if (bytes && bytes.length > maxSize) throw new EncryptionError(`encrypt: ${ref} is ${bytes.length} bytes, more than the ${maxSize} expected`);
+      return bytes;
+    }
+    return this.fetchPlain(ref, maxSize);
+  }
+
+  private async fetchPlain(ref: string, maxSize: number): Promise<Uint8Array | undefined> {
     const e = this.index.get(ref);
     if (!e) return undefined;
-    const maxSize = options.maxSize ?? MAX_BLOB_SIZE;
     if (e.size > maxSize) throw new EncryptionError(`encrypt: ${ref} is ${e.size} bytes, more than the ${maxSize} expected`);
     const sealed = await this.reader.get(e.encRef, { maxSize: maxCiphertextSize(e.size) });
     if (!sealed)
@@ -194,8 +217,22 @@ export class EncryptedStore implements BlobSource {
     return plain;
   }
 
+  /** Starts fetching and decrypting the next prefetched blobs, a few ahead: decryption overlaps the reads. */
+  private pumpAhead() {
+    while (this.aheadCount < DECRYPT_AHEAD && this.aheadQueue.length) {
+      const ref = this.aheadQueue.shift()!;
+      const p = this.fetchPlain(ref, MAX_BLOB_SIZE);
+      p.catch(() => undefined); // reported to the caller that asks for it
+      this.ahead.set(ref, [...(this.ahead.get(ref) ?? []), p]);
+      this.aheadCount++;
+    }
+  }
+
   prefetch(refs: readonly string[]): void {
-    this.reader.prefetch(refs.flatMap((r) => this.index.get(r)?.encRef ?? []));
+    const known = refs.filter((r) => this.index.has(r));
+    this.reader.prefetch(known.map((r) => this.index.get(r)!.encRef));
+    this.aheadQueue.push(...known);
+    this.pumpAhead();
   }
 
   /** Names the files' chunks ahead (nested `bytes` schemas are read as they come). */
@@ -219,7 +256,9 @@ export class EncryptedWriter {
   private readonly seen = new Set<string>();
   private readonly metaWrites = new Set<Promise<void>>();
   private metaError?: unknown;
-  private readonly encryptGate = limiter(2);
+  private readonly encrypting = new Set<Promise<void>>();
+  private encryptingBytes = 0;
+  private encryptError?: unknown;
   /** Plaintext counts: blobs added; of those, stored encrypted by this put and already named by the meta (dedup); meta blobs written and packed away. */
   readonly plainStats = { blobs: 0, bytes: 0, storedBlobs: 0, skippedBlobs: 0, skippedBytes: 0, metaBlobsWritten: 0, metaBlobsPacked: 0 };
 
@@ -240,7 +279,7 @@ export class EncryptedWriter {
 
   /** Queues a plaintext blob: encrypted and sent unless the meta has it already. */
   async add(blob: BlobData): Promise<void> {
-    if (this.metaError) throw this.metaError;
+    this.throwIfFailed();
     if (this.seen.has(blob.ref)) return;
     this.seen.add(blob.ref);
     this.plainStats.blobs++;
@@ -251,10 +290,31 @@ export class EncryptedWriter {
       this.options.onSettled?.([blob.ref], false);
       return;
     }
-    const sealed = await this.encryptGate(() => encryptBlob(this.store.key, blob.bytes));
-    const encRef = blobRefOf(sealed);
-    this.pending.set(encRef, { plainRef: blob.ref, plainSize: blob.bytes.length, encRef });
-    await this.uploader.add({ ref: encRef, bytes: sealed });
+    // Encrypted in the background, a few at once: the caller goes on reading and hashing.
+    while (this.encrypting.size && (this.encrypting.size >= ENCRYPTS_AT_ONCE || this.encryptingBytes >= ENCRYPT_BYTES_AT_ONCE)) {
+      await Promise.race(this.encrypting);
+    }
+    this.throwIfFailed();
+    const size = blob.bytes.length;
+    this.encryptingBytes += size;
+    const job = (async () => {
+      const sealed = await encryptBlob(this.store.key, blob.bytes);
+      const encRef = blobRefOf(sealed);
+      this.pending.set(encRef, { plainRef: blob.ref, plainSize: size, encRef });
+      await this.uploader.add({ ref: encRef, bytes: sealed });
+    })().catch((err: unknown) => {
+      this.encryptError ??= err;
+    });
+    this.encrypting.add(job);
+    void job.finally(() => {
+      this.encrypting.delete(job);
+      this.encryptingBytes -= size;
+    });
+  }
+
+  private throwIfFailed() {
+    if (this.encryptError) throw this.encryptError;
+    if (this.metaError) throw this.metaError;
   }
 
   /** Ciphertexts stored (or found present): their entries are ready for a meta blob. */
@@ -293,6 +353,8 @@ export class EncryptedWriter {
 
   /** Sends everything queued, writes the meta of what was stored, then packs small meta blobs. */
   async flush(): Promise<UploadStats & { plain: EncryptedWriter['plainStats'] }> {
+    while (this.encrypting.size) await Promise.allSettled([...this.encrypting]);
+    this.throwIfFailed();
     const stats = await this.uploader.flush();
     this.writeReady();
     while (this.metaWrites.size) await Promise.allSettled([...this.metaWrites]);

@@ -1,3 +1,4 @@
+import { bech32 } from '@scure/base';
 import { Decrypter, Encrypter, identityToRecipient } from 'age-encryption';
 import { isBlobRef } from '../blobref.js';
 
@@ -46,11 +47,48 @@ export async function parseKey(text: string): Promise<AgeKey> {
   return { identity, recipient };
 }
 
+/**
+ * One Encrypter and one Decrypter per key, reused (each encrypt draws a fresh file key and
+ * ephemeral share). The Decrypter holds the identity as a WebCrypto CryptoKey where X25519 is
+ * there (Node, recent browsers): the library then imports the private key once instead of
+ * twice per blob (OpenSSL's PKCS #8 import dominates the cost of a small blob); elsewhere it
+ * holds the identity string and the library's pure-JS X25519.
+ */
+interface Engines {
+  encrypter: Encrypter;
+  decrypter: Promise<Decrypter>;
+}
+const engines = new WeakMap<AgeKey, Engines>();
+
+/** RFC 8410's PKCS #8 header for a raw 32-byte X25519 private key: key serialization, no cryptography. */
+const PKCS8_X25519 = [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x04, 0x22, 0x04, 0x20];
+
+async function makeDecrypter(identity: string): Promise<Decrypter> {
+  const d = new Decrypter();
+  try {
+    const raw = bech32.decodeToBytes(identity).bytes;
+    const pkcs8 = new Uint8Array([...PKCS8_X25519, ...raw]);
+    d.addIdentity(await crypto.subtle.importKey('pkcs8', pkcs8, { name: 'X25519' }, false, ['deriveBits']));
+  } catch {
+    d.addIdentity(identity);
+  }
+  return d;
+}
+
+function enginesOf(key: AgeKey): Engines {
+  let e = engines.get(key);
+  if (!e) {
+    const encrypter = new Encrypter();
+    encrypter.addRecipient(key.recipient);
+    e = { encrypter, decrypter: makeDecrypter(key.identity) };
+    engines.set(key, e);
+  }
+  return e;
+}
+
 /** `0x02 || age(plaintext)`, to the key's own recipient. */
 export async function encryptBlob(key: AgeKey, plaintext: Uint8Array): Promise<Uint8Array> {
-  const e = new Encrypter();
-  e.addRecipient(key.recipient);
-  const sealed = await e.encrypt(plaintext);
+  const sealed = await enginesOf(key).encrypter.encrypt(plaintext);
   const out = new Uint8Array(sealed.length + 1);
   out[0] = VERSION;
   out.set(sealed, 1);
@@ -61,8 +99,7 @@ export async function encryptBlob(key: AgeKey, plaintext: Uint8Array): Promise<U
 export async function decryptBlob(key: AgeKey, ciphertext: Uint8Array, what: string): Promise<Uint8Array> {
   if (ciphertext.length === 0) throw new EncryptionError(`${what} is empty`);
   if (ciphertext[0] !== VERSION) throw new EncryptionError(`${what} has unknown encrypted blob version ${ciphertext[0]}`);
-  const d = new Decrypter();
-  d.addIdentity(key.identity);
+  const d = await enginesOf(key).decrypter;
   try {
     return await d.decrypt(ciphertext.subarray(1));
   } catch (err) {
