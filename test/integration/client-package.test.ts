@@ -57,7 +57,12 @@ describe('the client package, packed and installed', () => {
       listed.filter((f) => /test|lambda|infra/.test(f)),
       [],
     );
-    assert.deepEqual((await readdir(join(pkg.dir, 'node_modules'))).filter((d) => !d.startsWith('.')).sort(), ['@camli-serverless', '@noble', '@scure', 'age-encryption']);
+    assert.deepEqual((await readdir(join(pkg.dir, 'node_modules'))).filter((d) => !d.startsWith('.')).sort(), [
+      '@camli-serverless',
+      '@noble',
+      '@scure',
+      'age-encryption',
+    ]);
   });
 
   it('blobserver --help and --version run on plain Node', () => {
