@@ -272,9 +272,17 @@ export class EncryptedWriter {
     });
   }
 
-  /** The encrypted uploader's counts (ciphertext), for progress lines. */
+  /** For progress lines: the encrypted uploader's counts (ciphertext), with the blobs the meta named counted as already stored. */
   get stats(): Readonly<UploadStats> {
-    return this.uploader.stats;
+    const u = this.uploader.stats;
+    const p = this.plainStats;
+    return {
+      ...u,
+      blobs: u.blobs + p.skippedBlobs,
+      bytes: u.bytes + p.skippedBytes,
+      skippedBlobs: u.skippedBlobs + p.skippedBlobs,
+      skippedBytes: u.skippedBytes + p.skippedBytes,
+    };
   }
 
   /** Queues a plaintext blob: encrypted and sent unless the meta has it already. */

@@ -151,6 +151,10 @@ describe('blobserver --encrypt (Perkeep encrypt format) against two namespaces o
     assert.equal(again.plain.skippedBlobs, again.plain.blobs);
     assert.equal(again.uploadedBlobs, 0);
     assert.equal((await allBlobs(blobs)).size, before);
+    // Its progress line counts the blobs the meta named as done: a resumed put reaches its total.
+    const progress = await cli(['put', '--progress', ...enc, join(work, 'tree')]);
+    const last = progress.stderr.split('\r\x1b[K').at(-1)!;
+    assert.match(last, new RegExp(`^blobs ${again.plain.blobs}/${again.plain.blobs}, `), last);
 
     // Two more puts, each new content: three meta blobs, packed into one holding every entry.
     for (const name of ['more-1', 'more-2']) {
