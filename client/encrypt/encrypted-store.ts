@@ -188,6 +188,8 @@ export class EncryptedStore implements BlobSource {
   private readonly ahead = new Map<string, Promise<Uint8Array | undefined>[]>();
   private aheadCount = 0;
   private aheadQueue: string[] = [];
+  /** Occurrences of each ref in aheadQueue not yet started nor asked for: one asked for first is not fetched again. */
+  private readonly queued = new Map<string, number>();
 
   /** A plaintext blob: its ciphertext fetched (checked against its ref), decrypted, and checked against the plaintext ref. */
   async get(ref: string, options: { maxSize?: number | undefined } = {}): Promise<Uint8Array | undefined> {
@@ -201,6 +203,9 @@ export class EncryptedStore implements BlobSource {
       if (bytes && bytes.length > maxSize) throw new EncryptionError(`encrypt: ${ref} is ${bytes.length} bytes, more than the ${maxSize} expected`);
       return bytes;
     }
+    // Asked for before its turn ahead: read now, and its place in the queue is dropped.
+    const n = this.queued.get(ref);
+    if (n) this.queued.set(ref, n - 1);
     return this.fetchPlain(ref, maxSize);
   }
 
@@ -221,6 +226,10 @@ export class EncryptedStore implements BlobSource {
   private pumpAhead() {
     while (this.aheadCount < DECRYPT_AHEAD && this.aheadQueue.length) {
       const ref = this.aheadQueue.shift()!;
+      const n = this.queued.get(ref) ?? 0;
+      if (n <= 1) this.queued.delete(ref);
+      else this.queued.set(ref, n - 1);
+      if (n === 0) continue;
       const p = this.fetchPlain(ref, MAX_BLOB_SIZE);
       p.catch(() => undefined); // reported to the caller that asks for it
       this.ahead.set(ref, [...(this.ahead.get(ref) ?? []), p]);
@@ -232,6 +241,7 @@ export class EncryptedStore implements BlobSource {
     const known = refs.filter((r) => this.index.has(r));
     this.reader.prefetch(known.map((r) => this.index.get(r)!.encRef));
     this.aheadQueue.push(...known);
+    for (const r of known) this.queued.set(r, (this.queued.get(r) ?? 0) + 1);
     this.pumpAhead();
   }
 
