@@ -351,6 +351,13 @@ export class EncryptedWriter {
     if (this.ready.length >= META_BATCH_ENTRIES || this.readyBytes >= META_BATCH_BYTES) this.writeReady();
   }
 
+  /** Writes the meta of every stored blob not yet in a meta blob, and waits for all meta writes. */
+  private async writeSettledMeta(): Promise<void> {
+    this.writeReady();
+    while (this.metaWrites.size) await Promise.allSettled([...this.metaWrites]);
+    if (this.metaError) throw this.metaError;
+  }
+
   private writeReady() {
     if (!this.ready.length) return;
     const entries = this.ready;
@@ -371,12 +378,17 @@ export class EncryptedWriter {
 
   /** Sends everything queued, writes the meta of what was stored, then packs small meta blobs. */
   async flush(): Promise<UploadStats & { plain: EncryptedWriter['plainStats'] }> {
-    while (this.encrypting.size) await Promise.allSettled([...this.encrypting]);
-    this.throwIfFailed();
-    const stats = await this.uploader.flush();
-    this.writeReady();
-    while (this.metaWrites.size) await Promise.allSettled([...this.metaWrites]);
-    if (this.metaError) throw this.metaError;
+    let stats: UploadStats;
+    try {
+      while (this.encrypting.size) await Promise.allSettled([...this.encrypting]);
+      this.throwIfFailed();
+      stats = await this.uploader.flush();
+    } catch (err) {
+      // Failed midway: what was stored still gets its meta, so running the put again resumes there.
+      await this.writeSettledMeta().catch(() => undefined);
+      throw err;
+    }
+    await this.writeSettledMeta();
     this.plainStats.metaBlobsPacked += await this.store.pack();
     return { ...stats, plain: { ...this.plainStats } };
   }

@@ -7,6 +7,8 @@ import { after, before, describe, it } from 'node:test';
 import { BlobServerClient } from '../../client/http-client.js';
 import { blobRefOf } from '../../client/hash.js';
 import { decryptBlob, encryptBlob, formatMeta, parseKey, parseMeta, type AgeKey, type MetaEntry } from '../../client/encrypt/format.js';
+import { EncryptedStore } from '../../client/encrypt/encrypted-store.js';
+import { generateX25519Identity } from 'age-encryption';
 import { dynaliteBackend } from '../support/backends.js';
 import { runCli, type CliRun } from '../support/cli.js';
 import { PASSWORD, USER, startTestServer, type TestServer } from '../support/test-server.js';
@@ -242,5 +244,45 @@ describe('blobserver --encrypt (Perkeep encrypt format) against two namespaces o
     assert.deepEqual(await readdir(out), []);
     assert.equal((await allBlobs(blobs)).size, before);
     assert.equal((await allBlobs(meta)).size, 1);
+  });
+
+  it('a put that fails midway writes the meta of what it stored: run again, it sends only the rest', async () => {
+    // Upload requests of at most 600 kB, so 30 blobs of 100 kB take several; the third fails.
+    const small = await startTestServer(dynaliteBackend, { BLOBSERVER_MAX_UPLOAD_SIZE: '600000' });
+    const key = await parseKey(await generateX25519Identity());
+    try {
+      let uploads = 0;
+      const failing: typeof fetch = async (input, init) => {
+        if (init?.method === 'POST' && /\/camli\/upload\//.test(String(input)) && ++uploads >= 3) {
+          return new Response(JSON.stringify({ errorText: 'injected failure' }), { status: 400, headers: { 'content-type': 'application/json' } });
+        }
+        return fetch(input, init);
+      };
+      const ns = (name: string, f?: typeof fetch) => new BlobServerClient({ server: `${small.url}/${name}`, auth: AUTH, ...(f && { fetch: f }) });
+      const data = Array.from({ length: 30 }, () => randomBytes(100_000));
+      const first = await EncryptedStore.open({ blobs: ns('enc-blobs', failing), meta: ns('enc-meta'), key });
+      const w1 = first.writer({ concurrency: 1 });
+      await assert.rejects(
+        (async () => {
+          for (const d of data) await w1.add({ ref: blobRefOf(d), bytes: d });
+          await w1.flush();
+        })(),
+        /injected failure/,
+      );
+      const stored = w1.plainStats.storedBlobs;
+      assert.ok(stored > 0 && stored < 30, `${stored} stored before the failure`);
+
+      const again = await EncryptedStore.open({ blobs: ns('enc-blobs'), meta: ns('enc-meta'), key });
+      assert.equal(again.size.blobs, stored, 'the meta names exactly what was stored');
+      const w2 = again.writer();
+      for (const d of data) await w2.add({ ref: blobRefOf(d), bytes: d });
+      const stats = await w2.flush();
+      assert.equal(stats.plain.skippedBlobs, stored);
+      assert.equal(stats.plain.storedBlobs, 30 - stored);
+      const last = await EncryptedStore.open({ blobs: ns('enc-blobs'), meta: ns('enc-meta'), key });
+      for (const d of data) assert.deepEqual(Buffer.from((await last.get(blobRefOf(d)))!), d);
+    } finally {
+      await small.close();
+    }
   });
 });
