@@ -82,6 +82,10 @@ export function defineNamespaceSuite(lane: Lane): void {
       assert.equal(docs.get('/alpha')!.storageGeneration, docs.get('/alpha/')!.storageGeneration, 'and stable');
       const status = await request(`${ts.url}/alpha/status/status.json`, { auth });
       assert.equal(status.status, 200, status.text);
+      // The page at /<name>/ui takes its server (the namespace's root) from its own path.
+      const page = await request(`${ts.url}/alpha/ui`, { auth });
+      assert.equal(page.status, 200, page.text.slice(0, 200));
+      assert.match(page.headers.get('content-type') ?? '', /text\/html/);
     });
 
     it('identical bytes stored in one namespace are missing in the others, and a remove in one leaves the others', async () => {
