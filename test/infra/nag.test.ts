@@ -67,14 +67,18 @@ for (const [name, context] of Object.entries(VARIANTS)) {
     it('acknowledges only what the design accepts', () => {
       const ids = new Set(acknowledgments(app).map((a) => a.id.replace(/\[.*$/, '')));
       assert.deepEqual([...ids].sort(), ['AwsSolutions-APIG4', 'AwsSolutions-IAM5', 'AwsSolutions-SMG4']);
-      // The only wildcards acknowledged are the blob, pack, staging and collection-scratch prefixes, never a
+      // The only wildcards acknowledged are the blob, pack, staging and collection-scratch prefixes (blob,
+      // pack and generation keys also in every namespace, `ns/*/`, DESIGN §12), never a
       // wildcard action; and on the collection state machine alone, its one function's versions and the
       // log-delivery and X-Ray actions that take no resource.
       for (const a of acknowledgments(app).filter((x) => x.id.startsWith('AwsSolutions-IAM5'))) {
         if (a.path.includes('/Collection/StateMachine')) {
           assert.match(a.id, /^AwsSolutions-IAM5\[Resource::(<CollectionCollectorFunction[A-Z0-9]+\.Arn>:\*|\*)\]$/);
         } else {
-          assert.match(a.id, /^AwsSolutions-IAM5\[Resource::<StorageBlobs[A-Z0-9]+\.Arn>\/(blobs|packs|staging|fsck-runs)\/\*\]$/);
+          assert.match(
+            a.id,
+            /^AwsSolutions-IAM5\[Resource::<StorageBlobs[A-Z0-9]+\.Arn>\/((blobs|packs|staging|fsck-runs)\/\*|ns\/\*\/(blobs|packs)\/\*|ns\/\*\/meta\/storage-generation\.json)\]$/,
+          );
         }
       }
     });

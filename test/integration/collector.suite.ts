@@ -9,6 +9,11 @@ import { buildFsckScenario } from '../support/fsck-scenario.js';
 import { openBackendStorage, type BackendStorage } from '../support/storage.js';
 import type { Lane } from '../support/test-server.js';
 import { FSCK_RUNS_PREFIX } from '../../lambda/core/storage/object-keys.js';
+import { namedNamespace, ROOT_NAMESPACE } from '../../lambda/core/namespace.js';
+import { BlobStorage } from '../../lambda/core/storage/blob-storage.js';
+import { namespacesIn, namespaceStorage } from '../../lambda/core/storage/namespaces.js';
+import { createLogger } from '../../lambda/core/telemetry.js';
+import { awsClientsFor } from '../support/storage.js';
 
 /**
  * The scheduled collector as a function, driven piece by piece as its state machine drives it
@@ -112,6 +117,39 @@ export function defineCollectorSuite(lane: Lane): void {
       const clean = await runCollection(deps(2000));
       assert.equal(clean.total.damaged, 0);
       assert.equal(clean.total.garbage, 0, JSON.stringify(clean.total));
+    });
+
+    it("a run covers every namespace, each piece one namespace's rows and objects (DESIGN §12)", async () => {
+      const opened2 = await openBackendStorage(lane.factory, 'blobserver-collector-ns-');
+      const { config, s3, ddb } = awsClientsFor(opened2.backend.env);
+      try {
+        const clients = { ddb, s3, table: config.tableName, bucket: config.bucketName };
+        const photos = namespaceStorage(clients, opened2.store, namedNamespace('photos'));
+        const s = await buildFsckScenario(photos.index, photos.store);
+        const root = namespaceStorage(clients, opened2.store, ROOT_NAMESPACE);
+        const rootStorage = new BlobStorage(root.index, root.store, { log: createLogger({ POWERTOOLS_LOG_LEVEL: 'SILENT' }) });
+        const same = s.healthy[0]!;
+        assert.deepEqual((await rootStorage.storeVerifiedBlobs([same])).errors, [], 'the same bytes in the root');
+        const deps = (graceMs: number): CollectorDeps => ({
+          ...root,
+          options: { repair: true, graceMs, stagingGraceMs: graceMs },
+          depth: 0,
+          namespaces: { list: () => namespacesIn(s3, config.bucketName), storage: (ns) => namespaceStorage(clients, opened2.store, ns) },
+        });
+        await sleep(3100);
+        const run = await runCollection(deps(2000));
+        assert.deepEqual(run.partitions, [...rowPartitions(0), ...rowPartitions(0).map((p) => `photos/${p}`)]);
+        const today = new Date().toISOString().slice(0, 10);
+        assert.deepEqual(run.days, [`photos/${today}`], 'the root stored one blob alone: it has no pack');
+        assert.equal(run.total.damaged, 3, JSON.stringify(run.total));
+        assert.equal(await photos.store.size(s.orphanKey), undefined, "the namespace's garbage is reclaimed");
+        assert.deepEqual((await rootStorage.readBlob(same.ref))?.bytes, same.bytes, 'the root is untouched');
+        for await (const o of photos.store.list(FSCK_RUNS_PREFIX)) assert.fail(`scratch ${o.key} left behind`);
+      } finally {
+        s3.destroy();
+        ddb.destroy();
+        await opened2.close();
+      }
     });
   });
 }

@@ -36,6 +36,14 @@ export function bucketKey(ns: Namespace, key: string): string {
   return `${namespaceKeyPrefix(ns)}${key}`;
 }
 
+/**
+ * The same key in every named namespace, as an IAM resource or `s3:prefix` pattern (`*` spans
+ * `/`): what the stack grants beside each root key pattern, so one grant covers every namespace.
+ */
+export function inEveryNamespace(pattern: string): string {
+  return `${NAMESPACES_PREFIX}*/${pattern}`;
+}
+
 /** The namespace's own spelling of a bucket key bucketKey made (the inverse; undefined for keys not its own). */
 export function namespaceKey(ns: Namespace, bucket: string): string | undefined {
   if (!ns.name || bucket.startsWith(STAGING_PREFIX)) return bucket;
