@@ -9,6 +9,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { crc32Checksum } from '../aws/checksums.js';
 import { isInvalidRange, isNotFound } from '../aws/aws-errors.js';
 import { signingExpiration, signingLifetime } from '../aws/signing-lifetime.js';
 import type { BlobStore, StoredObjectInfo } from './storage-api.js';
@@ -30,6 +31,8 @@ export class S3BlobStore implements BlobStore {
         Body: body,
         ContentLength: body.length,
         ContentType: 'application/octet-stream',
+        // S3 stores nothing unless the bytes it received have this CRC32 (checksums.ts).
+        ChecksumCRC32: crc32Checksum(body),
         // S3 (and LocalStack) refuse to overwrite an existing key; s3rver ignores it, and our keys are unique anyway.
         IfNoneMatch: '*',
       }),

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { isAccessDenied, isNotFound, isPreconditionFailed } from '../aws/aws-errors.js';
+import { crc32Checksum } from '../aws/checksums.js';
 import { GENERATION_KEY } from './object-keys.js';
 
 /**
@@ -43,9 +44,17 @@ export function storageGenerationSource(s3: S3Client, bucket: string, now: () =>
     const existing = await read(s3, bucket, { deniedMeansMissing: true });
     if (existing) return existing;
     const fresh: StorageGeneration = { generation: randomBytes(16).toString('hex'), initTime: now().toISOString() };
+    const body = Buffer.from(JSON.stringify(fresh));
     try {
       await s3.send(
-        new PutObjectCommand({ Bucket: bucket, Key: GENERATION_KEY, Body: JSON.stringify(fresh), ContentType: 'application/json', IfNoneMatch: '*' }),
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: GENERATION_KEY,
+          Body: body,
+          ChecksumCRC32: crc32Checksum(body),
+          ContentType: 'application/json',
+          IfNoneMatch: '*',
+        }),
       );
     } catch (err) {
       if (!isPreconditionFailed(err)) throw err; // another instance created it first
