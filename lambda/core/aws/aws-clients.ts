@@ -9,12 +9,11 @@ import { type AwsCallBounds, DYNAMODB_CALL_BOUNDS, S3_CALL_BOUNDS } from '../lim
  * (`npm run bench` measures server CPU per blob with and without it; `sdkDefaults` turns it off):
  *
  * - PutObject is signed with `UNSIGNED-PAYLOAD` instead of a SHA-256 of the whole body (a
- *   pass over up to a 4 MiB pack per request). That hash only protects the bytes in transit,
- *   which TLS already does in the cloud (and the emulators are on loopback); what we store was
- *   verified against its blobref before the write. Reads through the functions check the
- *   digest again; redirected and located reads (presigned URLs) are verified by the clients
- *   only. The signature still covers the method, key, headers (If-None-Match,
- *   Content-Length) and time.
+ *   pass over up to a 4 MiB pack per request). S3 still checks the body: every write carries
+ *   the CRC32 of the verified bytes (checksums.ts), which S3 verifies before storing, at about
+ *   half the SHA-256's cost. The signature covers the method, key, headers (the checksum,
+ *   If-None-Match, Content-Length) and time. Reads through the functions check the digest
+ *   again; redirected and located reads (presigned URLs) are verified by the clients only.
  * - One SigV4 signer per auth scheme for the client's life (`reuseSigners`). The SDK's signer
  *   factory runs on every request and builds a new signer from a copy of the whole client
  *   config, an object V8 keeps in slow dictionary mode (tens of µs per copy); every signer it
@@ -67,17 +66,22 @@ export function s3ClientFor(config: Config, endpoint = config.endpoints.s3, boun
     responseChecksumValidation: 'WHEN_REQUIRED',
   });
   if (!config.sdkDefaults) {
-    client.middlewareStack.add(
-      (next, context) => async (args) => {
-        const request = args.request as { headers?: Record<string, string> } | undefined;
-        if (context.commandName === 'PutObjectCommand' && request?.headers) request.headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
-        return next(args);
-      },
-      { step: 'build', name: 'unsignedPutPayload' },
-    );
+    unsignedPutPayload(client);
     reuseSigners(client.config);
   }
   return client;
+}
+
+/** Signs PutObject with UNSIGNED-PAYLOAD (see the top of this file); exported for bench/sdk-overhead.ts. */
+export function unsignedPutPayload(client: S3Client): void {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const request = args.request as { headers?: Record<string, string> } | undefined;
+      if (context.commandName === 'PutObjectCommand' && request?.headers) request.headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
+      return next(args);
+    },
+    { step: 'build', name: 'unsignedPutPayload' },
+  );
 }
 
 export function dynamoClientFor(config: Config, bounds = DYNAMODB_CALL_BOUNDS): DynamoDBClient {
