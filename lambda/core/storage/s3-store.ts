@@ -10,7 +10,8 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { crc32Checksum } from '../aws/checksums.js';
-import { isInvalidRange, isNotFound } from '../aws/aws-errors.js';
+import { isInvalidRange } from '../aws/aws-errors.js';
+import { isMissingObject } from '../aws/object-absence.js';
 import { signingExpiration, signingLifetime } from '../aws/signing-lifetime.js';
 import type { BlobStore, StoredObjectInfo } from './storage-api.js';
 
@@ -52,7 +53,7 @@ export class S3BlobStore implements BlobStore {
       );
       return Buffer.from(await out.Body!.transformToByteArray());
     } catch (err) {
-      if (isNotFound(err)) return undefined;
+      if (await isMissingObject(this.s3, this.bucketName, key, err)) return undefined;
       // A range wholly past the end of the object: it is shorter than the row says.
       if (isInvalidRange(err)) return Buffer.alloc(0);
       throw err;
@@ -64,7 +65,7 @@ export class S3BlobStore implements BlobStore {
       const out = await this.s3.send(new HeadObjectCommand({ Bucket: this.bucketName, Key: key }));
       return out.ContentLength;
     } catch (err) {
-      if (isNotFound(err)) return undefined;
+      if (await isMissingObject(this.s3, this.bucketName, key, err)) return undefined;
       throw err;
     }
   }
