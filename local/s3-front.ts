@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
-import { PassThrough, pipeline, Transform, type Readable } from 'node:stream';
+import { PassThrough, pipeline, Readable, Transform } from 'node:stream';
 import busboy from 'busboy';
 import { corsResponseHeaders, preflight, type AllowOrigin } from './cors.js';
 import { serveOn, type Emulator } from './emulators.js';
 import { isPresigned, s3ErrorXml, verifyPresigned, type SigningKeys } from './presigned-check.js';
+import { checksumRefusal, requestedChecksums } from './s3-checksums.js';
 
 /**
  * S3 as the local server's clients see it (presigned GET redirects, uploadForm POSTs): a
@@ -18,6 +19,9 @@ import { isPresigned, s3ErrorXml, verifyPresigned, type SigningKeys } from './pr
  * them where s3rver does not: the SigV4 query signature is checked over the signed headers (a
  * tampered Range is refused 403 SignatureDoesNotMatch), an expired URL is refused, and a suffix
  * range (`Range: bytes=-N`, which s3rver reads as `0-N`) answers the object's last N bytes.
+ *
+ * A PUT that carries `x-amz-checksum-*` headers is checked as S3 checks it (s3-checksums.ts):
+ * a body that does not match is refused 400 BadDigest and never reaches s3rver.
  */
 export async function startS3Front(
   target: string,
@@ -53,14 +57,34 @@ export async function startS3Front(
         return;
       }
     }
+    const checksums = req.method === 'PUT' ? requestedChecksums(req.headers) : [];
+    if (checksums.length) return void checkedPut(req, res, cors, checksums);
     forward(req, res, cors);
   });
 
-  function forward(req: IncomingMessage, res: ServerResponse, cors: Record<string, string>): void {
+  async function checkedPut(req: IncomingMessage, res: ServerResponse, cors: Record<string, string>, checksums: [string, string][]): Promise<void> {
+    try {
+      const chunks: Buffer[] = [];
+      for await (const c of req) chunks.push(c as Buffer);
+      const body = Buffer.concat(chunks);
+      const refusal = await checksumRefusal(checksums, body);
+      if (refusal) {
+        res.writeHead(400, { 'content-type': 'application/xml' });
+        res.end(s3ErrorXml(refusal.code, refusal.message));
+        return;
+      }
+      forward(req, res, cors, Readable.from([body]));
+    } catch {
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/xml' });
+      res.end();
+    }
+  }
+
+  function forward(req: IncomingMessage, res: ServerResponse, cors: Record<string, string>, read: Readable = req): void {
     const headers = { ...req.headers };
     const suffix = req.method === 'GET' ? /^bytes=-(\d+)$/.exec(String(headers.range ?? '').trim()) : null;
     if (suffix) delete headers.range;
-    let body: Readable = req;
+    let body: Readable = read;
     if (isFormPost(req)) {
       const boundary = `s3front${randomBytes(12).toString('hex')}`;
       body = withFilenameInKey(req, boundary);

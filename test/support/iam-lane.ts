@@ -184,6 +184,13 @@ export class PermissionLedger {
       withoutSids?: string[];
       /** The ARNs of the secrets the test created, standing for the stack's two secrets. */
       secrets?: () => Physical['secrets'];
+      /**
+       * A stricter S3: every GET/HEAD (or copy source) of a missing key answers 403, whoever
+       * asks, even inside the prefixes a role may list. Absence must then be decided by a
+       * listing of the key (lambda/core/aws/object-absence.ts), as it would be on an S3 whose
+       * ListBucket grant does not count for reads.
+       */
+      missingKeysDenied?: boolean;
     } = {},
   ) {}
 
@@ -248,6 +255,10 @@ export class PermissionLedger {
 
   /** S3's answer for a missing key to a role that may not list it: 403, not 404. */
   afterUpstream(auth: RequestAuth, method: string, status: number, backend?: Omit<Physical, 'secrets'>): Fault | undefined {
+    if (status === 404 && auth.ifMissing && this.options.missingKeysDenied) {
+      this.missingAs403.push({ role: auth.sessionToken ?? '(no side token)', key: auth.ifMissing.context?.['s3:prefix'] ?? '' });
+      return accessDenied(auth, auth.ifMissing, method);
+    }
     if (status !== 404 || !auth.ifMissing || auth.sessionToken === undefined) return undefined;
     const role = auth.sessionToken;
     if (this.allowed(role, this.policies(backend).get(role) ?? [], auth.ifMissing)) return undefined;

@@ -1,9 +1,9 @@
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { clientTarget } from '../aws/aws-clients.js';
+import { callBounds, clientTarget } from '../aws/aws-clients.js';
 import { isResourceNotFound } from '../aws/aws-errors.js';
 import type { Config } from '../config.js';
-import { SECRET_CACHE_SECONDS } from '../limits.js';
+import { SECRET_CACHE_SECONDS, SECRETS_MANAGER_CALL_BOUNDS } from '../limits.js';
 
 export type SecretStage = 'AWSCURRENT' | 'AWSPREVIOUS';
 
@@ -17,7 +17,10 @@ export class SecretReader {
   constructor(config: Pick<Config, 'region' | 'endpoints' | 'credentials'>) {
     const make = () =>
       new SecretsProvider({
-        awsSdkV3Client: new SecretsManagerClient(clientTarget(config, config.endpoints.secretsManager)),
+        awsSdkV3Client: new SecretsManagerClient({
+          ...clientTarget(config, config.endpoints.secretsManager),
+          ...callBounds(SECRETS_MANAGER_CALL_BOUNDS),
+        }),
       });
     this.providers = { AWSCURRENT: make(), AWSPREVIOUS: make() };
   }

@@ -9,7 +9,9 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { isInvalidRange, isNotFound } from '../aws/aws-errors.js';
+import { crc32Checksum } from '../aws/checksums.js';
+import { isInvalidRange } from '../aws/aws-errors.js';
+import { isMissingObject } from '../aws/object-absence.js';
 import { signingExpiration, signingLifetime } from '../aws/signing-lifetime.js';
 import type { BlobStore, StoredObjectInfo } from './storage-api.js';
 
@@ -30,6 +32,8 @@ export class S3BlobStore implements BlobStore {
         Body: body,
         ContentLength: body.length,
         ContentType: 'application/octet-stream',
+        // S3 stores nothing unless the bytes it received have this CRC32 (checksums.ts).
+        ChecksumCRC32: crc32Checksum(body),
         // S3 (and LocalStack) refuse to overwrite an existing key; s3rver ignores it, and our keys are unique anyway.
         IfNoneMatch: '*',
       }),
@@ -49,7 +53,7 @@ export class S3BlobStore implements BlobStore {
       );
       return Buffer.from(await out.Body!.transformToByteArray());
     } catch (err) {
-      if (isNotFound(err)) return undefined;
+      if (await isMissingObject(this.s3, this.bucketName, key, err)) return undefined;
       // A range wholly past the end of the object: it is shorter than the row says.
       if (isInvalidRange(err)) return Buffer.alloc(0);
       throw err;
@@ -61,7 +65,7 @@ export class S3BlobStore implements BlobStore {
       const out = await this.s3.send(new HeadObjectCommand({ Bucket: this.bucketName, Key: key }));
       return out.ContentLength;
     } catch (err) {
-      if (isNotFound(err)) return undefined;
+      if (await isMissingObject(this.s3, this.bucketName, key, err)) return undefined;
       throw err;
     }
   }

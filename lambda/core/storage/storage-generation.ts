@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { isAccessDenied, isNotFound, isPreconditionFailed } from '../aws/aws-errors.js';
+import { crc32Checksum } from '../aws/checksums.js';
 import { bucketKey, GENERATION_KEY } from './object-keys.js';
 import { ROOT_NAMESPACE, type Namespace } from '../namespace.js';
 
@@ -54,8 +55,18 @@ export function storageGenerationSource(
     const existing = await read(s3, bucket, key, { deniedMeansMissing: true });
     if (existing) return existing;
     const fresh: StorageGeneration = { generation: randomBytes(16).toString('hex'), initTime: now().toISOString() };
+    const body = Buffer.from(JSON.stringify(fresh));
     try {
-      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: JSON.stringify(fresh), ContentType: 'application/json', IfNoneMatch: '*' }));
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          Body: body,
+          ChecksumCRC32: crc32Checksum(body),
+          ContentType: 'application/json',
+          IfNoneMatch: '*',
+        }),
+      );
     } catch (err) {
       if (!isPreconditionFailed(err)) throw err; // another instance created it first
     }
