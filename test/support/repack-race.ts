@@ -65,9 +65,8 @@ export type TestBlob = ReturnType<typeof blob>;
 
 /**
  * A pack that `fsck --repair` repacks: [pair0, pair1, dead, small, dead, dead], the dead blobs
- * removed. `pair` (2 x 40 KiB, end to end) is one run too large to inline (locate signs a range
- * for it); `small` is a run of its own (locate inlines it). Its objects look 2 hours old to
- * `repack` (fsck's `now`), past the grace period.
+ * removed, the pack two hours old. `pair` (2 x 40 KiB, end to end) is one run too large to inline (locate signs a range
+ * for it); `small` is a run of its own (locate inlines it).
  */
 export async function repackablePack() {
   const index = new MemoryBlobIndex();
@@ -83,13 +82,14 @@ export async function repackablePack() {
   const rowOf = async (ref: string) => (await index.get([ref])).get(ref);
   const packKey = (await rowOf(small.ref))!.key;
   assert.equal((await rowOf(pair[0].ref))!.key, packKey);
-  const later = () => new Date(Date.now() + 2 * 3600_000);
+  // Two hours old: past fsck's grace period, so a run now repacks it.
+  store.objects.get(packKey)!.lastModified = new Date(Date.now() - 2 * 3600_000);
   /** One scheduled collection's repair, on the index underneath (no hooks). */
   const repack = async () => {
-    const report = await fsck(index, store, { repair: true, now: later });
+    const report = await fsck(index, store, { repair: true });
     assert.equal(report.repaired.packsRepacked, 1, 'the pack was not repacked');
     assert.equal(report.damaged, 0);
     assert.equal(await store.size(packKey), undefined, 'the old pack is still there');
   };
-  return { index, store, racing, storage, log, pair, small, packKey, rowOf, repack, later };
+  return { index, store, racing, storage, log, pair, small, packKey, rowOf, repack };
 }

@@ -59,8 +59,10 @@ export async function collect(deps: CollectorDeps, event: CollectorEvent): Promi
         deps,
         await auditPartition(deps.index, deps.store, checkedRun(event.run), { kind: 'rows', prefix: checkedPrefix(event.prefix) }, deps.options),
       );
-    case 'days':
-      return { run: checkedRun(event.run), days: await packDays(deps.store, deps.folders) };
+    case 'days': {
+      const run = checkedRun(event.run);
+      return { run, days: await packDays(deps.store, deps.folders, run) };
+    }
     case 'packs':
       return summarise(deps, await auditPartition(deps.index, deps.store, checkedRun(event.run), { kind: 'packs', day: checkedDay(event.day) }, deps.options));
     case 'finish': {

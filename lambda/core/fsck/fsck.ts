@@ -5,6 +5,7 @@ import { FsckScratch } from './scratch.js';
 import { SHARDS } from '../storage/index-schema.js';
 import { DEFAULT_FSCK_GRACE_MS } from '../limits.js';
 import { BLOB_PREFIX, isLegacyBlobKey, isPackKey, newPackKey, PACK_PREFIX, STAGING_PREFIX } from '../storage/object-keys.js';
+import { followRows, MAX_ROW_FOLLOWS } from '../storage/row-follow.js';
 import type { BlobIndex, BlobRow, BlobStore, StoredObjectInfo } from '../storage/storage-api.js';
 
 /**
@@ -115,15 +116,17 @@ export function rowPartitions(depth: 0 | 1 = 0): string[] {
 
 /**
  * The days that have packs: one delimited listing when the store can give one (S3: CommonPrefixes
- * of `packs/`), else the pack keys' days.
+ * of `packs/`), else the pack keys' days. With `run`, also the days its row partitions found rows
+ * pointing into: a day whose every pack is gone still has its rows judged (as missing-object).
  */
-export async function packDays(store: BlobStore, folders?: (prefix: string) => AsyncIterable<string>): Promise<string[]> {
+export async function packDays(store: BlobStore, folders?: (prefix: string) => AsyncIterable<string>, run?: FsckRun): Promise<string[]> {
   const days = new Set<string>();
   if (folders) {
     for await (const f of folders(PACK_PREFIX)) days.add(f.slice(PACK_PREFIX.length).replace(/\/$/, ''));
   } else {
     for await (const o of store.list(PACK_PREFIX)) days.add(o.key.split('/')[1]!);
   }
+  if (run) for (const day of await new FsckScratch(store, run.id).days()) days.add(day);
   return [...days].filter((d) => /^[0-9]{4}-[0-9]{2}-[0-9]{2}$/.test(d)).sort();
 }
 
@@ -171,7 +174,7 @@ export async function fsck(
     const strays = new Audit(index, store, run, options);
     await strays.rest(blobObjects);
     mergeReport(report, strays.report);
-    for (const day of await packDays(store, folders)) {
+    for (const day of await packDays(store, folders, run)) {
       mergeReport(report, await auditPartition(index, store, run, { kind: 'packs', day }, options));
       progress(`rows: ${report.rows}, objects: ${report.objects} (packs of ${day})`);
     }
@@ -319,19 +322,14 @@ class Audit {
       r.objects++;
       r.objectBytes += o.size;
     }
-    const damagedRows: BlobRow[] = [];
-    const damage = (kind: FindingKind, row: BlobRow) => {
-      r.findings.push({ kind, key: row.key, ref: row.blobRef });
-      damagedRows.push(row);
-    };
+    const suspects: Suspect[] = [];
     await mapConcurrently([...rowsByKey], CONCURRENCY, async ([key, keyRows]) => {
       // Missing from a listing that may predate the row: only a HEAD now tells.
       const size = objects.get(key)?.size ?? (await this.store.size(key));
       const sound: BlobRow[] = [];
       for (const row of keyRows) {
-        if (size === undefined) damage('missing-object', row);
-        else if (row.offset === undefined && size !== row.size) damage('size-mismatch', row);
-        else if ((row.offset ?? 0) + row.size > size) damage('short-object', row);
+        const kind = shapeDamage(row, size);
+        if (kind) suspects.push({ kind, row, seen: row });
         else sound.push(row);
       }
       if (this.verify && sound.length) {
@@ -339,13 +337,16 @@ class Audit {
         const bytes = await this.store.read(key);
         for (const row of sound) {
           const start = row.offset ?? 0;
-          if (!bytes || !digestMatches(row.blobRef, bytes.subarray(start, start + row.size))) damage('digest-mismatch', row);
+          if (!bytes || !digestMatches(row.blobRef, bytes.subarray(start, start + row.size))) suspects.push({ kind: 'digest-mismatch', row, seen: row });
         }
       }
     });
+    const damaged = await this.confirm(suspects);
+    for (const { kind, row } of damaged) r.findings.push({ kind, key: row.key, ref: row.blobRef });
+    const damagedRows = damaged.map((d) => d.row);
     r.damaged += damagedRows.length;
 
-    const isDamaged = new Set(damagedRows);
+    const isDamaged = new Set(damaged.map((d) => d.seen));
     const unreferenced: StoredObjectInfo[] = [];
     const repackable: StoredObjectInfo[] = [];
     for (const o of objects.values()) {
@@ -381,6 +382,45 @@ class Audit {
     }
   }
 
+  /**
+   * Damage is what the current row and its object show, not what this run listed: another run
+   * (or a remove) may have changed the row since. Each suspect's row is read again, after the
+   * object was found wanting (strongly consistent): gone means removed meanwhile (no finding);
+   * unchanged means damage (nothing deletes or alters an object a row points at); moved means
+   * another run's repack re-pointed it, so the new place is checked (HEAD, and with verify its
+   * bytes) and judged the same way. A row still moving after MAX_ROW_FOLLOWS checks is left to
+   * the next run rather than called damaged.
+   */
+  private async confirm(suspects: Suspect[]): Promise<Suspect[]> {
+    const damaged: Suspect[] = [];
+    let pending = suspects;
+    for (let round = 0; pending.length && round < MAX_ROW_FOLLOWS; round++) {
+      const now = await followRows(
+        this.index,
+        pending.map((p) => p.row),
+      );
+      const next: Suspect[] = [];
+      await mapConcurrently(pending, CONCURRENCY, async (suspect) => {
+        const state = now.get(suspect.row.blobRef)!;
+        if (state.state === 'unchanged') damaged.push(suspect);
+        else if (state.state === 'moved') {
+          const kind = await this.check(state.row);
+          if (kind) next.push({ kind, row: state.row, seen: suspect.seen });
+        }
+      });
+      pending = next;
+    }
+    return damaged;
+  }
+
+  /** One row against its object as it is now: the damage it shows, if any. */
+  private async check(row: BlobRow): Promise<FindingKind | undefined> {
+    const kind = shapeDamage(row, await this.store.size(row.key));
+    if (kind || !this.verify) return kind;
+    const bytes = await this.store.read(row.key, row.offset === undefined ? undefined : { offset: row.offset, length: row.size });
+    return bytes && digestMatches(row.blobRef, bytes) ? undefined : 'digest-mismatch';
+  }
+
   private async deleteObjects(objects: StoredObjectInfo[]): Promise<void> {
     await mapConcurrently(objects, CONCURRENCY, async (o) => {
       await this.store.delete(o.key);
@@ -388,6 +428,21 @@ class Audit {
       this.report.repaired.bytesReclaimed += o.size;
     });
   }
+}
+
+/** A row found wanting: the damage, the row it was found in (as now read), and the row as this run listed it. */
+interface Suspect {
+  kind: FindingKind;
+  row: BlobRow;
+  seen: BlobRow;
+}
+
+/** What an object's size (undefined: missing) says of a row pointing at it. */
+function shapeDamage(row: BlobRow, size: number | undefined): FindingKind | undefined {
+  if (size === undefined) return 'missing-object';
+  if (row.offset === undefined && size !== row.size) return 'size-mismatch';
+  if ((row.offset ?? 0) + row.size > size) return 'short-object';
+  return undefined;
 }
 
 function addTo(map: Map<string, BlobRow[]>, key: string, row: BlobRow): void {
