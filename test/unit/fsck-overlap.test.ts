@@ -62,3 +62,45 @@ describe('overlapping fsck runs', () => {
     assert.deepEqual(new Set(x.findings.filter((f) => f.ref).map((f) => f.kind)), new Set(['missing-object']));
   });
 });
+
+describe('scratch of fsck runs that died', () => {
+  it('is reported and, with --repair, collected once older than a day; a live run’s scratch is left alone', async () => {
+    const t = await repackablePack();
+    const day = 24 * 3600_000;
+    const put = async (key: string, ageMs: number) => {
+      await t.store.create(key, Buffer.from('[]'));
+      t.store.objects.get(key)!.lastModified = new Date(Date.now() - ageMs);
+    };
+    // Killed two days ago mid-run; another run that started an hour ago and is still going.
+    const dead = [
+      'fsck-runs/20261201000000-aaaaaaaaaaaa/pack-rows/2026-12-01/sha224-a-1-0.json',
+      'fsck-runs/20261201000000-aaaaaaaaaaaa/pack-rows/2026-12-01/sha224-b-1-0.json',
+    ];
+    const live = 'fsck-runs/20261203000000-bbbbbbbbbbbb/pack-rows/2026-12-03/sha224-a-1-0.json';
+    for (const key of dead) await put(key, 2 * day);
+    await put(live, 3600_000);
+
+    const report = await fsck(t.index, t.store, {});
+    assert.deepEqual(
+      report.findings
+        .filter((f) => f.kind === 'stale-fsck-scratch')
+        .map((f) => f.key)
+        .sort(),
+      dead,
+    );
+    assert.equal(report.damaged, 0);
+    for (const key of [...dead, live]) assert.ok(t.store.objects.has(key), `a report deleted ${key}`);
+
+    const repaired = await fsck(t.index, t.store, { repair: true });
+    assert.equal(repaired.findings.filter((f) => f.kind === 'stale-fsck-scratch').length, 2);
+    for (const key of dead) assert.ok(!t.store.objects.has(key), `${key} was not collected`);
+    assert.ok(t.store.objects.has(live), 'the live run’s scratch was collected');
+
+    // The collector's last piece does the same.
+    await put(dead[0]!, 2 * day);
+    const run = newFsckRun();
+    await auditPartition(t.index, t.store, run, { kind: 'staging' }, { repair: true });
+    assert.ok(!t.store.objects.has(dead[0]!));
+    assert.ok(t.store.objects.has(live));
+  });
+});

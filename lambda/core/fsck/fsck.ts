@@ -3,8 +3,8 @@ import { digestMatches } from '../blobref.js';
 import { mapConcurrently } from '../concurrency.js';
 import { FsckScratch } from './scratch.js';
 import { SHARDS } from '../storage/index-schema.js';
-import { DEFAULT_FSCK_GRACE_MS } from '../limits.js';
-import { BLOB_PREFIX, isLegacyBlobKey, isPackKey, newPackKey, PACK_PREFIX, STAGING_PREFIX } from '../storage/object-keys.js';
+import { DEFAULT_FSCK_GRACE_MS, FSCK_SCRATCH_MAX_AGE_MS } from '../limits.js';
+import { BLOB_PREFIX, FSCK_RUNS_PREFIX, isLegacyBlobKey, isPackKey, newPackKey, PACK_PREFIX, STAGING_PREFIX } from '../storage/object-keys.js';
 import { followRows, MAX_ROW_FOLLOWS } from '../storage/row-follow.js';
 import type { BlobIndex, BlobRow, BlobStore, StoredObjectInfo } from '../storage/storage-api.js';
 
@@ -18,7 +18,8 @@ import type { BlobIndex, BlobRow, BlobStore, StoredObjectInfo } from '../storage
  *   handed to the pack partitions through scratch objects (scratch.ts).
  * - **Pack partitions**, one per `packs/<day>/`: that day's packs joined with the rows the row
  *   partitions found pointing into them; dead bytes, repacking.
- * - **Staging**: form uploads older than the URL lifetime plus the completion grace.
+ * - **Staging**: form uploads older than the URL lifetime plus the completion grace, and the
+ *   scratch objects of runs that died (older than FSCK_SCRATCH_MAX_AGE_MS).
  *
  * Rows before objects: an object is always written before its row, and every row listing of a
  * run starts after the run began, so an object older than (run start - grace) that no listed
@@ -28,7 +29,8 @@ import type { BlobIndex, BlobRow, BlobStore, StoredObjectInfo } from '../storage
  *
  * Damage (exit non-zero, the collector's alarm): a row whose object is missing, shorter than its
  * range, of another size, or (with verify) holding other bytes. Garbage: objects no row points
- * at, the dead bytes of packs whose blobs were removed, abandoned staged uploads.
+ * at, the dead bytes of packs whose blobs were removed, abandoned staged uploads, the scratch of
+ * runs that died.
  *
  * Repair: damaged rows are deleted (conditionally on their key; the blob becomes absent and a
  * re-upload restores it); unreferenced objects older than the grace period are deleted; packs
@@ -44,7 +46,8 @@ export type FindingKind =
   | 'digest-mismatch'
   | 'unreferenced-object'
   | 'dead-pack-bytes'
-  | 'stale-staged-upload';
+  | 'stale-staged-upload'
+  | 'stale-fsck-scratch';
 
 export interface Finding {
   kind: FindingKind;
@@ -310,6 +313,20 @@ class Audit {
     for await (const o of this.store.list(STAGING_PREFIX)) {
       if (o.lastModified.getTime() >= this.stagingCutoff) continue;
       this.report.findings.push({ kind: 'stale-staged-upload', key: o.key, bytes: o.size });
+      stale.push(o);
+    }
+    if (this.repair) await this.deleteObjects(stale);
+    await this.deadRunsScratch();
+  }
+
+  /** Scratch objects of runs that died (killed mid-run): garbage, never this run's own. */
+  private async deadRunsScratch(): Promise<void> {
+    const mine = `${FSCK_RUNS_PREFIX}${this.run.id}/`;
+    const cutoff = this.run.startedAt - FSCK_SCRATCH_MAX_AGE_MS;
+    const stale: StoredObjectInfo[] = [];
+    for await (const o of this.store.list(FSCK_RUNS_PREFIX)) {
+      if (o.key.startsWith(mine) || o.lastModified.getTime() >= cutoff) continue;
+      this.report.findings.push({ kind: 'stale-fsck-scratch', key: o.key, bytes: o.size });
       stale.push(o);
     }
     if (this.repair) await this.deleteObjects(stale);
