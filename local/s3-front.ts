@@ -32,7 +32,8 @@ export async function startS3Front(
   host = '127.0.0.1',
   options: { verify?: SigningKeys | undefined; allowOrigin?: AllowOrigin } = {},
 ): Promise<Emulator> {
-  const upstream = new URL(target);
+  // `unix:<path>`: s3rver on a Unix socket (emulators.ts), else an HTTP endpoint.
+  const upstream = target.startsWith('unix:') ? { socketPath: target.slice('unix:'.length) } : { host: new URL(target).hostname, port: new URL(target).port };
   const allowOrigin = options.allowOrigin ?? (() => false);
   const keys = options.verify;
   const server = createServer((req, res) => {
@@ -80,7 +81,7 @@ export async function startS3Front(
       delete headers['content-length'];
       headers['transfer-encoding'] = 'chunked';
     }
-    const out = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers }, (up) => {
+    const out = request({ ...upstream, method: req.method, path: req.url, headers }, (up) => {
       if (suffix && up.statusCode === 200) return answerSuffix(up, res, Number(suffix[1]));
       res.writeHead(up.statusCode ?? 502, { ...up.headers, ...cors });
       // A client hanging up mid-body must not leave the upstream response open.

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, readlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -9,7 +10,7 @@ import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { s3ClientFor } from '../../lambda/core/aws/aws-clients.js';
 import { readConfig } from '../../lambda/core/config.js';
-import { S3RVER_CREDENTIALS, startS3rver, type Emulator } from '../../local/emulators.js';
+import { S3RVER_CREDENTIALS, startFrontedS3rver, startS3rver, type Emulator } from '../../local/emulators.js';
 import { ensureBucket } from '../../lambda/core/storage/provision.js';
 import { startS3Front } from '../../local/s3-front.js';
 import { request } from '../support/http.js';
@@ -255,5 +256,48 @@ describe('local S3 front: only authenticated requests reach s3rver', () => {
       'anonymous form',
     );
     assert.deepEqual(await stored(), bytes);
+  });
+});
+
+/** Issue 25: the embedded s3rver (npm start, npm run fsck) has no TCP port of its own: only its front is reachable. */
+describe('the embedded s3rver', () => {
+  /** TCP ports this process listens on (its own socket inodes, in /proc/net/tcp{,6}, state LISTEN). */
+  const listeningPorts = async (): Promise<Set<number>> => {
+    const inodes = new Set<string>();
+    for (const fd of await readdir('/proc/self/fd')) {
+      const target = await readlink(`/proc/self/fd/${fd}`).catch(() => '');
+      const m = /^socket:\[(\d+)\]$/.exec(target);
+      if (m) inodes.add(m[1]!);
+    }
+    const ports = new Set<number>();
+    for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+      const text = await readFile(table, 'utf8').catch(() => '');
+      for (const line of text.split('\n').slice(1)) {
+        const f = line.trim().split(/\s+/);
+        if (f[3] === '0A' && inodes.has(f[9]!)) ports.add(parseInt(f[1]!.split(':')[1]!, 16));
+      }
+    }
+    return ports;
+  };
+
+  it('listens on one TCP port, its front, which refuses anonymous requests and serves signed ones', async (t) => {
+    if (!existsSync('/proc/self/fd')) return t.skip('no /proc here');
+    const dir = await mkdtemp(join(tmpdir(), 'blobserver-fronted-'));
+    const before = await listeningPorts();
+    const s3 = await startFrontedS3rver(join(dir, 's3'));
+    try {
+      const added = [...(await listeningPorts())].filter((p) => !before.has(p));
+      assert.deepEqual(added, [Number(new URL(s3.endpoint).port)], 'a TCP port besides the front');
+      const signed = s3ClientFor({ ...readConfig({}), credentials: S3RVER_CREDENTIALS, s3ForcePathStyle: true }, s3.endpoint);
+      await ensureBucket(signed, 'fronted');
+      await signed.send(new PutObjectCommand({ Bucket: 'fronted', Key: 'packs/x', Body: 'bytes' }));
+      assert.equal((await request(`${s3.endpoint}/fronted`)).status, 403);
+      assert.equal((await request(`${s3.endpoint}/fronted/packs/x`)).status, 403);
+      const got = await signed.send(new GetObjectCommand({ Bucket: 'fronted', Key: 'packs/x' }));
+      assert.equal(await got.Body!.transformToString(), 'bytes');
+    } finally {
+      await s3.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
