@@ -5,6 +5,7 @@ import type { MemoryBlobStore } from '../../lambda/core/storage/memory-storage.j
 import { getBlobHandler } from '../../lambda/handlers/get-blob.js';
 import type { Deps } from '../../lambda/core/deps.js';
 import type { HttpEvent } from '../../lambda/core/http/http.js';
+import { blobRefOf } from '../../lambda/core/blobref.js';
 import { repackablePack } from '../support/repack-race.js';
 
 /**
@@ -90,3 +91,26 @@ async function answeredBytes(answer: LocateAnswer, store: MemoryBlobStore): Prom
   }
   return out;
 }
+
+describe('a row whose own object is gone (damage, not a move)', () => {
+  it('is answered missing by locate and absent by readBlob, after one re-read of its row', async () => {
+    const t = await repackablePack();
+    const bytes = Buffer.alloc(300, 1);
+    const ref = blobRefOf(bytes);
+    assert.deepEqual((await t.storage.storeVerifiedBlobs([{ ref, bytes }])).errors, []);
+    const row = (await t.rowOf(ref))!;
+    assert.equal(row.offset, undefined, 'a blob of its own object');
+    await t.store.delete(row.key);
+    const settings = {
+      uploadUrlTtlSeconds: 7200,
+      maxUploadSize: 1,
+      maxBlobSize: 1,
+      allowRemove: false,
+      maxInlineGetSize: 1 << 20,
+      completionGraceSeconds: 600,
+    };
+    const answer = await locateBlobs({ storage: t.storage, settings, nowSeconds: () => Date.now() / 1000 }, [ref]);
+    assert.deepEqual(answer.missing, [ref]);
+    assert.equal(await t.storage.readBlob(ref), undefined);
+  });
+});

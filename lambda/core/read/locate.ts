@@ -68,8 +68,10 @@ export async function locateBlobs(deps: Pick<Deps, 'storage' | 'settings' | 'now
       lifetime = cappedLifetime(deps.settings.uploadUrlTtlSeconds, deps.nowSeconds() * 1000, await store.signingExpiration());
       answer.expirationSeconds = lifetime;
     }
+    // Gone blobs are followed from their rows exactly as read (a whole object has no offset).
+    const rowOf = new Map(rows.map((r) => [r.blobRef, r]));
     const gone: PlacedRow[] = [];
-    const goneRun = (run: Run) => gone.push(...run.blobs.map((b) => ({ blobRef: b.blobRef, size: b.size, key: run.key, offset: run.start + b.offset })));
+    const goneRun = (run: Run) => gone.push(...run.blobs.map((b) => rowOf.get(b.blobRef)!));
     // A range is signed only over an object that is there after its rows were read: a pack
     // (the only kind of object a repack deletes) is checked first, one HEAD per pack, so a
     // repack that finished since is followed here instead of handing out a dead URL. (One that
@@ -92,7 +94,7 @@ export async function locateBlobs(deps: Pick<Deps, 'storage' | 'settings' | 'now
         for (const b of run.blobs) {
           const at = run.start - span.start + b.offset;
           if (!bytes || bytes.length < at + b.size) {
-            gone.push({ blobRef: b.blobRef, size: b.size, key: run.key, offset: run.start + b.offset });
+            gone.push(rowOf.get(b.blobRef)!);
             continue;
           }
           const blob = bytes.subarray(at, at + b.size);
