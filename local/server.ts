@@ -67,7 +67,8 @@ export async function startLocalServer(env?: Env): Promise<LocalServer> {
   }
   let emulators: EmbeddedAws | undefined;
   try {
-    emulators = embedded ? await startEmbeddedAws(dataDir) : undefined;
+    // Clients reach s3rver only through its authenticating front, which answers CORS too.
+    emulators = embedded ? await startEmbeddedAws(dataDir, { allowOrigin: (origin) => listed(origin) || isOwnPage(origin) }) : undefined;
   } catch (err) {
     await lock?.release();
     throw err;
@@ -76,8 +77,9 @@ export async function startLocalServer(env?: Env): Promise<LocalServer> {
 
   // Clients reach a loopback S3 through the front (uploadForm POSTs need its `${filename}`;
   // presigned GETs its signature and Range checks, with the static keys the URLs are signed with).
+  // (The embedded s3rver has its front already: emulators.ts.)
   const front =
-    !onEmulators.endpoints.s3Public && presignEndpoint(onEmulators.endpoints.s3, host)
+    !emulators && !onEmulators.endpoints.s3Public && presignEndpoint(onEmulators.endpoints.s3, host)
       ? await startS3Front(onEmulators.endpoints.s3!, undefined, {
           verify: onEmulators.credentials,
           allowOrigin: (origin) => listed(origin) || isOwnPage(origin),
@@ -85,7 +87,7 @@ export async function startLocalServer(env?: Env): Promise<LocalServer> {
       : undefined;
   const config: Config = {
     ...onEmulators,
-    endpoints: { ...onEmulators.endpoints, s3Public: onEmulators.endpoints.s3Public ?? presignEndpoint(front?.endpoint, host) },
+    endpoints: { ...onEmulators.endpoints, s3Public: onEmulators.endpoints.s3Public ?? presignEndpoint(front?.endpoint ?? emulators?.s3.endpoint, host) },
   };
   const stopStorage = async () => {
     await front?.close();

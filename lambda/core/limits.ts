@@ -134,6 +134,13 @@ export const REMOVE_OBJECT_MIN_AGE_MS = 10 * 60_000;
 
 /** fsck reclaims an unreferenced object only when it is older than this (uploads in flight). */
 export const DEFAULT_FSCK_GRACE_MS = 60 * 60_000;
+/**
+ * An fsck run's scratch objects (fsck-runs/<run>/) older than this belong to a run that died:
+ * no run lasts a day (a 100M-blob store is audited in hours), so the final piece of every run
+ * reports them and, repairing, deletes them (s3rver has no lifecycle rule; in the cloud the
+ * bucket's rule expires them after 2 days too).
+ */
+export const FSCK_SCRATCH_MAX_AGE_MS = 24 * 3600_000;
 
 /** Secrets are read once per cold start and then from cache, refreshed after this many seconds. */
 export const SECRET_CACHE_SECONDS = 300;

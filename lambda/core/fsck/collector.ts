@@ -102,7 +102,7 @@ export async function collect(deps: CollectorDeps, event: CollectorEvent): Promi
       const days: string[] = [];
       for (const ns of await namespacesOf(deps)) {
         const { store, folders } = partsOf(deps, ns);
-        for (const day of await packDays(store, folders)) days.push(qualify(ns, day));
+        for (const day of await packDays(store, folders, run)) days.push(qualify(ns, day));
       }
       return { run, days };
     }

@@ -65,6 +65,14 @@ export class FsckScratch {
     return [...rows.values()];
   }
 
+  /** The days some row partition wrote rows for. */
+  async days(): Promise<string[]> {
+    const days = new Set<string>();
+    const under = `${this.prefix}pack-rows/`;
+    for await (const o of this.store.list(under)) days.add(o.key.slice(under.length).split('/')[0]!);
+    return [...days];
+  }
+
   /** Deletes this run's scratch objects. */
   async clear(): Promise<void> {
     for await (const o of this.store.list(this.prefix)) await this.store.delete(o.key);
