@@ -1,6 +1,6 @@
 import { constants } from 'node:fs';
 import { lutimes, mkdir, open, symlink, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { BlobServerError } from '../errors.js';
 import { MAX_BLOB_SIZE } from '../http-client.js';
 import type { BlobSource } from '../batch-read.js';
@@ -33,6 +33,11 @@ export async function fetchBlob(client: BlobSource, ref: string, maxSize = MAX_B
 const MAX_DIRECTORY_ENTRIES = 1_000_000;
 
 const refused = (ref: string, why: string) => new BlobServerError(`get: ${ref} ${why}`, { operation: 'get', blobRefs: [ref] });
+
+/** A path short enough for one error line (a deep tree's reaches 4 KB): its start and its end. */
+function shortPath(path: string): string {
+  return path.length <= 160 ? path : `${path.slice(0, 60)}...${path.slice(-90)}`;
+}
 
 async function fetchSchema(client: BlobSource, ref: string, type: string): Promise<ParsedSchema> {
   const schema = parseSchema(await fetchBlob(client, ref));
@@ -101,7 +106,7 @@ async function creating<T>(path: string, ref: string, create: () => Promise<T>):
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EEXIST' || code === 'ELOOP')
-      throw refused(ref, `would be written at ${path}, which already exists; restore writes nothing over an existing path`);
+      throw refused(ref, `would be written at ${shortPath(path)}, which already exists; restore writes nothing over an existing path`);
     throw err;
   }
 }
@@ -122,8 +127,26 @@ async function fillFile(client: BlobSource, ref: string, schema: ParsedSchema, f
   }
 }
 
-/** Restores the schema blob `ref` (already fetched as `schema`) into `dir`; returns the path written. */
+/**
+ * Restores the schema blob `ref` (already fetched as `schema`) into `dir`; returns the path
+ * written. A filesystem failure (a tree deeper than paths may be long: ENAMETOOLONG) is told in
+ * one short line: the code, the depth, and the path shortened.
+ */
 export async function restoreSchema(client: BlobSource, ref: string, schema: ParsedSchema, dir: string): Promise<string> {
+  try {
+    return await restoreEntry(client, ref, schema, dir);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (err instanceof BlobServerError || typeof e?.code !== 'string' || typeof e.path !== 'string') throw err;
+    const depth = relative(dir, e.path).split(sep).length;
+    throw new BlobServerError(
+      `get: cannot restore ${ref}: ${e.code}${e.syscall ? ` (${e.syscall})` : ''} at depth ${depth}, ${shortPath(e.path)} (${e.path.length} characters)`,
+      { operation: 'get', blobRefs: [ref], cause: err },
+    );
+  }
+}
+
+async function restoreEntry(client: BlobSource, ref: string, schema: ParsedSchema, dir: string): Promise<string> {
   const path = join(dir, safeName(schema.fileName, ref));
   switch (schema.camliType) {
     case 'file':
@@ -229,7 +252,7 @@ async function restoreMembers(client: BlobSource, members: readonly string[], sc
     if (failure) break;
     position = i;
     if (!isFile(i)) {
-      await restoreSchema(client, member, schemas[i]!, dir).then(() => undefined, failed);
+      await restoreEntry(client, member, schemas[i]!, dir).then(() => undefined, failed);
       createAhead();
       continue;
     }
