@@ -1,10 +1,12 @@
 import { constants } from 'node:fs';
 import { lutimes, mkdir, open, symlink, type FileHandle } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import { BlobServerError } from '../errors.js';
-import { MAX_BLOB_SIZE } from '../http-client.js';
 import type { BlobSource } from '../batch-read.js';
-import { parseSchema, type BytesPart, type ParsedSchema } from '../schema.js';
+import { BlobServerError } from '../errors.js';
+import { contents, fetchBlob, fetchSchema, refused } from '../file-contents.js';
+import { parseSchema, type ParsedSchema } from '../schema.js';
+
+export { fetchBlob };
 
 /**
  * `blobserver get REF -o DIR`: a `file`, `directory` or `symlink` schema restored as files
@@ -22,27 +24,12 @@ import { parseSchema, type BytesPart, type ParsedSchema } from '../schema.js';
  * ahead (prefetch), so they come in batches straight from S3.
  */
 
-/** A blob's verified bytes, at most `maxSize` (default 16 MiB); a blob the server does not have is an error (404). */
-export async function fetchBlob(client: BlobSource, ref: string, maxSize = MAX_BLOB_SIZE): Promise<Uint8Array> {
-  const bytes = await client.get(ref, { maxSize });
-  if (!bytes) throw new BlobServerError(`get: the server has no blob ${ref}`, { operation: 'get', blobRefs: [ref], status: 404 });
-  return bytes;
-}
-
 /** More entries than a directory of any real tree holds: a bound on what a listing may cost. */
 const MAX_DIRECTORY_ENTRIES = 1_000_000;
-
-const refused = (ref: string, why: string) => new BlobServerError(`get: ${ref} ${why}`, { operation: 'get', blobRefs: [ref] });
 
 /** A path short enough for one error line (a deep tree's reaches 4 KB): its start and its end. */
 function shortPath(path: string): string {
   return path.length <= 160 ? path : `${path.slice(0, 60)}...${path.slice(-90)}`;
-}
-
-async function fetchSchema(client: BlobSource, ref: string, type: string): Promise<ParsedSchema> {
-  const schema = parseSchema(await fetchBlob(client, ref));
-  if (schema?.camliType !== type) throw refused(ref, `is not a "${type}" schema blob`);
-  return schema;
 }
 
 /** A file name from a schema must be one path component. */
@@ -52,29 +39,6 @@ function safeName(name: string | undefined, ref: string): string {
     throw refused(ref, `names an unsafe file name ${JSON.stringify(name)} (not a single path element)`);
   }
   return name;
-}
-
-/** The bytes of a part list, each blob checked against the size the schema gives it. */
-async function* contents(client: BlobSource, parts: readonly BytesPart[], ref: string): AsyncGenerator<Uint8Array> {
-  if (!Array.isArray(parts)) throw refused(ref, 'has a "parts" that is not a list');
-  for (const p of parts) {
-    const size = p.size;
-    if (!Number.isSafeInteger(size) || size < 0) throw refused(ref, `declares a part of size ${JSON.stringify(size)}`);
-    if ('blobRef' in p) {
-      if (size > MAX_BLOB_SIZE) throw refused(ref, `declares a ${size}-byte chunk, larger than a blob may be`);
-      const bytes = await fetchBlob(client, p.blobRef, size);
-      if (bytes.length !== size) throw refused(ref, `declares ${size} bytes for ${p.blobRef}, which has ${bytes.length}`);
-      yield bytes;
-    } else {
-      let n = 0;
-      for await (const chunk of contents(client, (await fetchSchema(client, p.bytesRef, 'bytes')).parts ?? [], p.bytesRef)) {
-        n += chunk.length;
-        if (n > size) throw refused(ref, `declares ${size} bytes for ${p.bytesRef}, which holds more`);
-        yield chunk;
-      }
-      if (n !== size) throw refused(ref, `declares ${size} bytes for ${p.bytesRef}, which holds ${n}`);
-    }
-  }
 }
 
 /** The schema's permission bits only: never setuid, setgid or sticky. */
