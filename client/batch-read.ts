@@ -395,10 +395,10 @@ export class BatchReader implements BlobSource {
       // A read the caller waits for goes first, and may push out bytes fetched ahead; one fetched
       // ahead starts only within the bound.
       const urgent = this.jobs.findIndex((j) => j.waiters > 0);
-      const at = Math.max(urgent, 0);
-      const job = this.jobs[at]!;
+      const job = this.jobs[Math.max(urgent, 0)]!;
       if (this.reserved + job.reserve > this.maxBuffered && (urgent < 0 || !this.makeRoom(job.reserve))) break;
-      this.jobs.splice(at, 1);
+      // By identity: making room puts what it pushed out back in the list, before this one.
+      this.jobs.splice(this.jobs.indexOf(job), 1);
       this.active++;
       this.addReserved(job.reserve);
       job.holding = job.reserve;
@@ -492,6 +492,12 @@ export class BatchReader implements BlobSource {
     for (const r of ranges) {
       const mine = r.blobs.filter((b) => this.entries.get(b.blobRef)?.located && !this.dropCompanion(b.blobRef));
       if (!mine.length) continue;
+      // Larger than a blob this reader hands out (a server may allow blobs up to 256 MiB): never
+      // fetched, so it never counts against the bound; `get` asks the server, which bounds it.
+      if (r.length > MAX_BLOB_SIZE) {
+        for (const b of mine) this.entries.get(b.blobRef)?.resolve({ kind: 'server' });
+        continue;
+      }
       this.addJob(
         mine.map((b) => b.blobRef),
         r.length,
@@ -549,9 +555,9 @@ export class BatchReader implements BlobSource {
 const isCount = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0;
 
 /**
- * Every list a list, every inline blob a string, every range a URL of 1 byte to the largest
- * blob's size holding its blobs end to end, exactly (DESIGN §9: a range covers the blobs asked
- * for and nothing else), so its length is never more than what the blobs need.
+ * Every list a list, every inline blob a string, every range a URL of at least 1 byte holding
+ * its blobs end to end, exactly (DESIGN §9: a range covers the blobs asked for and nothing
+ * else), so its length is never more than what the blobs need.
  */
 function saneAnswer(a: LocateAnswer): boolean {
   const lists = [a.ranges ?? [], a.inline ?? [], a.missing ?? [], a.deferred ?? []];
@@ -566,7 +572,6 @@ function saneAnswer(a: LocateAnswer): boolean {
         r.headers !== null &&
         isCount(r.length) &&
         r.length > 0 &&
-        r.length <= MAX_BLOB_SIZE &&
         Array.isArray(r.blobs) &&
         r.blobs.every((b) => typeof b === 'object' && b !== null && typeof b.blobRef === 'string' && isCount(b.offset) && isCount(b.size)) &&
         endToEnd(r.blobs, r.length),

@@ -143,6 +143,21 @@ describe('BatchReader: memory bounded whatever locate declares', () => {
     assert.equal(hostile.rangeGets, 0);
   });
 
+  it('ranges of 80 MiB made of filler entries (well formed, longer than any blob handed out): never fetched, nothing reserved past 64 MiB', async () => {
+    hostile.lie = (ref, size) => ({
+      length: 80 * MIB,
+      blobs: [
+        { blobRef: ref, size, offset: 0 },
+        { blobRef: `sha224-${'0'.repeat(56)}`, size: 80 * MIB - size, offset: size },
+      ],
+    });
+    hostile.body = 'endless';
+    hostile.rangeGets = 0;
+    const stats = await restore();
+    assert.ok(stats.peakReservedBytes <= BOUND, `${stats.peakReservedBytes} bytes reserved at once`);
+    assert.equal(hostile.rangeGets, 0);
+  });
+
   it('every range declared at the largest length accepted (16 MiB, the blob plus filler entries), some bodies never ending: within 64 MiB', async () => {
     // A well-formed range (blobs end to end) whose other entries are refs nobody asked for.
     hostile.lie = (ref, size) => ({

@@ -134,3 +134,47 @@ describe('BatchReader when a collection moves a blob between its reads', () => {
     assert.deepEqual(counts(), { locates: 3, gets: 3 });
   });
 });
+
+describe('BatchReader memory bound', () => {
+  it('a blob asked for out of order when read-ahead fills the bound pushes out the furthest read-ahead, which is fetched again in its turn', async () => {
+    const MIB = 1 << 20;
+    const blobs = ['a', 'b', 'c'].map((x) => blob(`blob ${x}`));
+    // Each blob in a range of its own, padded to 16 MiB with an entry nobody asks for.
+    const rangeOf = (b: (typeof blobs)[number]) => ({
+      url: `${SERVER}/s3/${b.ref}`,
+      headers: {},
+      length: 16 * MIB,
+      blobs: [
+        { blobRef: b.ref, size: b.bytes.length, offset: 0 },
+        { blobRef: `sha224-${'0'.repeat(56)}`, size: 16 * MIB - b.bytes.length, offset: b.bytes.length },
+      ],
+    });
+    const fetched: string[] = [];
+    const fetchImpl: typeof globalThis.fetch = async (input) => {
+      const url = new URL(String(input));
+      if (url.pathname === '/') return Response.json({ locateBlobsRoot: '/camli/locate' });
+      if (url.pathname === '/camli/locate') return Response.json({ ranges: blobs.map(rangeOf), inline: [], missing: [], deferred: [] });
+      const b = blobs.find((x) => url.pathname === `/s3/${x.ref}`);
+      if (!b) return new Response('', { status: 404 });
+      fetched.push(b.ref);
+      const body = new Uint8Array(16 * MIB);
+      body.set(b.bytes);
+      return new Response(body, { status: 206 });
+    };
+    const client = new BlobServerClient({ server: SERVER, fetch: fetchImpl, retry: { attempts: 1, baseDelayMs: 1, maxDelayMs: 1 } });
+    const reader = new BatchReader(client, { maxBufferedBytes: 32 * MIB });
+    const [a, b, c] = blobs as [(typeof blobs)[number], (typeof blobs)[number], (typeof blobs)[number]];
+    reader.prefetch([a.ref, b.ref, c.ref]);
+    // Read-ahead fills the bound with a and b.
+    while (fetched.length < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.deepEqual(fetched, [a.ref, b.ref]);
+    assert.deepEqual(await reader.get(c.ref), c.bytes);
+    assert.deepEqual(await reader.get(a.ref), a.bytes);
+    assert.deepEqual(await reader.get(b.ref), b.bytes);
+    // b (the furthest of the read-ahead) made room for c, then came again; a was kept.
+    assert.deepEqual(fetched, [a.ref, b.ref, c.ref, b.ref]);
+    assert.equal(reader.stats.serverGets, 0);
+    assert.ok(reader.stats.peakReservedBytes <= 32 * MIB, `${reader.stats.peakReservedBytes} bytes reserved at once`);
+  });
+});
