@@ -102,6 +102,9 @@ const rows = new Map<string, HTMLTableRowElement>();
 function start(picked: Picked) {
   if (busy) return showError('An upload is still running; wait for it to finish.');
   if (!picked.files.length && !picked.dirs.length) return;
+  // The name as the file itself gives it: a path may already show its backslash as a "/".
+  const slashed = picked.files.find((f) => f.file.name.includes('\\'));
+  if (slashed) return showError(`Cannot store "${slashed.file.name}": a name holding a backslash cannot be restored. Rename it and pick it again.`);
   showError(undefined);
   busy = true;
   job++;

@@ -1,11 +1,13 @@
 import { createSHA224, type IHasher } from 'hash-wasm';
 import { fileBlobs } from '../client/chunker.js';
 import { BlobServerError } from '../client/errors.js';
+import { contents } from '../client/file-contents.js';
 import { blobRefOf, hashImplementation, nobleHasher, useHasherSource, type Hasher } from '../client/hash.js';
 import { BlobServerClient } from '../client/http-client.js';
+import type { BlobSource } from '../client/batch-read.js';
 import { EncryptedStore } from '../client/encrypt/encrypted-store.js';
 import { parseKey } from '../client/encrypt/format.js';
-import { directorySchema, parseSchema, staticSets, type BytesPart } from '../client/schema.js';
+import { directorySchema, parseSchema, staticSets } from '../client/schema.js';
 import { Uploader } from '../client/uploader.js';
 import type { FileProgress, FromWorker, ToWorker, Totals } from './protocol.js';
 import { pickedTree, type TreeNode } from './tree.js';
@@ -228,27 +230,34 @@ async function put(job: number, picked: { path: string; file: File }[], dirs: st
   }
 }
 
-async function fetchBlob(ref: string): Promise<Uint8Array> {
-  if (store && !store.has(ref)) await refreshStore();
-  const bytes = await (store ?? client!).get(ref);
+/** Where the page reads: the encrypted store when a key is set (refreshed for a ref its meta does not name yet), else the server. */
+const source: BlobSource = {
+  async get(ref, options) {
+    if (store && !store.has(ref)) await refreshStore();
+    return (store ?? client!).get(ref, options);
+  },
+};
+
+/** A blob the page was asked for by ref: absent is said in words. */
+async function fetchTop(ref: string): Promise<Uint8Array> {
+  const bytes = await source.get(ref);
   if (!bytes) throw new Error(`The server has no blob ${ref}.`);
   return bytes;
 }
 
-async function* contents(parts: readonly BytesPart[]): AsyncGenerator<Uint8Array> {
-  for (const p of parts) {
-    if ('blobRef' in p) yield fetchBlob(p.blobRef);
-    else yield* contents(parseSchema(await fetchBlob(p.bytesRef))?.parts ?? []);
-  }
-}
-
-/** A file schema's contents, or a blob's own bytes; a directory is for `blobserver get`. */
+/**
+ * A file schema's contents, or a blob's own bytes; a directory is for `blobserver get`. The
+ * contents are read blob by blob and checked against the sizes the schema declares, as restore
+ * checks them (client/file-contents.ts); each piece becomes a Blob as it comes, whose bytes the
+ * browser keeps outside the script's memory (on disk when large), so the file is never held
+ * whole in the worker, nor twice.
+ */
 async function download(ref: string) {
-  const bytes = await fetchBlob(ref);
+  const bytes = await fetchTop(ref);
   const schema = parseSchema(bytes);
   if (schema?.camliType === 'file') {
-    const pieces: BlobPart[] = [];
-    for await (const piece of contents(schema.parts ?? [])) pieces.push(piece as Uint8Array<ArrayBuffer>);
+    const pieces: Blob[] = [];
+    for await (const piece of contents(source, schema.parts ?? [], ref)) pieces.push(new Blob([piece as Uint8Array<ArrayBuffer>]));
     return { name: schema.fileName ?? ref, blob: new Blob(pieces) };
   }
   if (schema?.camliType === 'directory') throw new Error(`${ref} is a folder: restore it with \`blobserver get ${ref}\`.`);
