@@ -1,14 +1,14 @@
 import { createHash } from 'node:crypto';
-import { readFile, readdir, rename, writeFile } from 'node:fs/promises';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { readConfig } from '../../lambda/core/config.js';
 import type { TemplateJson } from '../infra/helpers.js';
 import { startAwsProxy, type AwsProxy, type Fault, type ProxiedRequest } from './aws-proxy.js';
 import { accessDenied, requestAuth, type RequestAuth, type Where } from './aws-request-auth.js';
 import type { BackendFactory } from './backends.js';
 import { evaluate, type AuthRequest, type Statement } from './iam-policy.js';
+import { synthInputsDigest } from './synth-inputs.js';
 import type { Lane } from './test-server.js';
 
 /**
@@ -91,29 +91,15 @@ interface SynthesizedApp {
   ids: { bucket: string; table: string; credentials: string; signingKey: string; read: string; write: string; rotate: string };
 }
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-
-/** A digest of everything the template is made from: the stack's and functions' sources, cdk.json, the locked dependencies. */
-async function sourcesDigest(): Promise<string> {
-  const hash = createHash('sha256');
-  for (const dir of ['infra', 'lambda']) {
-    for (const file of (await readdir(join(ROOT, dir), { recursive: true })).filter((f) => f.endsWith('.ts')).sort()) {
-      hash.update(file).update(await readFile(join(ROOT, dir, file)));
-    }
-  }
-  for (const file of ['cdk.json', 'package-lock.json']) hash.update(await readFile(join(ROOT, file)));
-  return hash.digest('hex');
-}
-
 /**
  * The app synthesized with `context` (as `cdk synth --context ...`, cdk-nag included). A synthesis
  * takes 10 to 30 s on a loaded machine, so its result is kept in the temp directory under a
- * digest of its sources and context: the lane files of one run synthesize once.
+ * digest of every input (synth-inputs.ts) and its context: the lane files of one run synthesize once.
  */
 async function synthesizeApp(context: Record<string, unknown>): Promise<SynthesizedApp> {
   const key = createHash('sha256')
     .update(JSON.stringify(context))
-    .update(await sourcesDigest())
+    .update(await synthInputsDigest())
     .digest('hex')
     .slice(0, 32);
   const file = join(tmpdir(), `blobserver-permission-lane-${key}.json`);
