@@ -92,7 +92,13 @@ export async function verifyPresigned(req: IncomingMessage, asked: URL, keys: Si
     const prev = query[k];
     query[k] = prev === undefined ? v : [...(Array.isArray(prev) ? prev : [prev]), v];
   }
-  const presigner = new S3RequestPresigner({ credentials: keys, region, service, sha256: Sha256 });
+  // Only the key pair: the session token signed is the URL's own (the presigner would put its own in).
+  const presigner = new S3RequestPresigner({
+    credentials: { accessKeyId: keys.accessKeyId, secretAccessKey: keys.secretAccessKey },
+    region,
+    service,
+    sha256: Sha256,
+  });
   const again = await presigner.presign(
     {
       method: req.method ?? 'GET',

@@ -8,7 +8,7 @@ import { MAX_BLOB_SIZE, MAX_ENUMERATE_LIMIT, MAX_INLINE_BLOB_SIZE, MAX_REFS_PER_
 import { ROUTES, routeKey, type Route } from '../../lambda/routes.js';
 import type { LocalServer } from '../../local/server.js';
 import { DYNAMODB_FAILURE, S3_FAILURE, type ProxiedRequest } from '../support/aws-proxy.js';
-import { isPutObjectOf, objectKeyOf } from '../support/storage.js';
+import { emulatorCredentials, isPutObjectOf, objectKeyOf } from '../support/storage.js';
 import { basicAuth, multipartBody, startTestServer, type Lane, type Part, type TestServer } from '../support/test-server.js';
 import type { DiscoveryDoc } from '../support/discovery.js';
 import { assertJsonError, request, type Reply, type RequestOptions } from '../support/http.js';
@@ -126,7 +126,7 @@ async function writeRows(ts: TestServer, rows: SizedRef[]): Promise<void> {
   const ddb = new DynamoDBClient({
     region: env.AWS_REGION,
     endpoint: env.AWS_ENDPOINT_URL_DYNAMODB,
-    credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY },
+    credentials: emulatorCredentials(env),
   });
   // BatchWriteItem chunks of 25, several at once, unprocessed items retried.
   const storedAt = new Date().toISOString();
