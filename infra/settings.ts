@@ -5,6 +5,7 @@ import {
   MAX_ALLOWED_BLOB_SIZE,
   MAX_BLOB_SIZE,
   MAX_RAW_BODY_IN_LAMBDA_PAYLOAD,
+  maxUploadSizeProblem,
   SECRET_CACHE_SECONDS,
 } from '../lambda/core/limits.js';
 
@@ -130,9 +131,8 @@ export function validateSettings(s: BlobServerSettings): BlobServerSettings {
   if (s.stageName !== '$default' && !/^[A-Za-z0-9_-]{1,128}$/.test(s.stageName)) {
     throw new SettingsError(`stage must be $default or letters, digits, - and _, got ${JSON.stringify(s.stageName)}`);
   }
-  if (s.maxUploadSize > MAX_UPLOAD_SIZE_ON_LAMBDA) {
-    throw new SettingsError(`maxUploadSize ${s.maxUploadSize} cannot pass through a 6 MB Lambda event (at most ${MAX_UPLOAD_SIZE_ON_LAMBDA})`);
-  }
+  const uploadSizeProblem = maxUploadSizeProblem(s.maxUploadSize);
+  if (uploadSizeProblem) throw new SettingsError(`maxUploadSize ${uploadSizeProblem}`);
   if (s.maxBlobSize > MAX_ALLOWED_BLOB_SIZE) {
     throw new SettingsError(`maxBlobSize ${s.maxBlobSize} is more than one upload completion verifies well inside 29 s (at most ${MAX_ALLOWED_BLOB_SIZE})`);
   }
