@@ -24,6 +24,7 @@ import { DEFAULT_FSCK_GRACE_MS } from '../lambda/core/limits.js';
 import { s3Folders } from '../lambda/core/storage/s3-folders.js';
 import { dataDirHolder, DataDirBusy, lockDataDir, type DataDirLock } from '../local/data-dir-lock.js';
 import { onEmbeddedAws, startEmbeddedAws, type EmbeddedAws } from '../local/emulators.js';
+import { awsRefusal } from '../local/refusals.js';
 
 const OPTIONS = { verify: { type: 'boolean', default: false }, repair: { type: 'boolean', default: false }, 'grace-seconds': { type: 'string' } } as const;
 let args: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; strict: true }>>['values'];
@@ -110,7 +111,7 @@ try {
   code = report.damaged ? 1 : 0;
 } catch (err) {
   if (tty) process.stderr.write('\n');
-  console.error(`fsck: ${(err as Error).message}`);
+  console.error(`fsck: ${awsRefusal(config, err) ?? (err as Error).message}`);
 } finally {
   await emulators?.close();
   await lock?.release();
