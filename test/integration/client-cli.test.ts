@@ -148,7 +148,7 @@ describe('blobserver CLI against the local server', () => {
       .split(/[\r\n]/)
       .filter((l) => l.includes('blobs '))
       .at(-1)!
-      .replace(/\x1b\[K/g, '');
+      .replaceAll('\u001b[K', '');
     const m = /read ([\d.]+) MB of ([\d.]+) MB, sent [\d.]+ MB, stored ([\d.]+) MB \(([\d.]+) MB of it schema\)/.exec(last);
     assert.ok(m, `the line names the schema bytes: ${last}`);
     const [read, total, stored, schema] = m.slice(1).map(Number) as [number, number, number, number];
