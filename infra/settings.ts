@@ -36,6 +36,8 @@ export interface BlobServerSettings {
   collectionEnabled: boolean;
   /** Hours between scheduled collections. */
   collectionIntervalHours: number;
+  /** X-Ray tracing of every function through Powertools Tracer (infra/tracing.ts); off: no traces, no X-Ray cost. */
+  tracing: boolean;
 }
 
 /** The largest body a Lambda behind API Gateway can take (see lambda/core/limits.ts). */
@@ -61,6 +63,7 @@ export const DEFAULT_SETTINGS: BlobServerSettings = {
   // Daily: garbage is collected within a day (plus the 1 h grace) at 1/7 the requests of hourly
   // runs' week; docs/storage-model.md has the requests and cost per run.
   collectionIntervalHours: 24,
+  tracing: false,
 };
 
 export class SettingsError extends Error {}
@@ -121,6 +124,7 @@ export function settingsFromContext(ctx: ContextSource): BlobServerSettings {
     signingKeyRotationDays: int('signingKeyRotationDays', ctx.tryGetContext('signingKeyRotationDays'), d.signingKeyRotationDays),
     collectionEnabled: bool('collectionEnabled', ctx.tryGetContext('collectionEnabled'), d.collectionEnabled),
     collectionIntervalHours: int('collectionIntervalHours', ctx.tryGetContext('collectionIntervalHours'), d.collectionIntervalHours),
+    tracing: bool('tracing', ctx.tryGetContext('tracing'), d.tracing),
   });
   const alarmTopicArn = str('alarmTopicArn', ctx.tryGetContext('alarmTopicArn'), undefined);
   return alarmTopicArn ? { ...settings, alarmTopicArn } : settings;

@@ -19,6 +19,7 @@ const VARIANTS: Record<string, Record<string, string>> = {
     corsOrigins: 'https://a.example',
     alarmTopicArn: 'arn:aws:sns:us-east-1:123456789012:t',
   },
+  'tracing on': { tracing: 'true' },
 };
 
 function appWith(context: Record<string, unknown>): App {
@@ -71,7 +72,11 @@ for (const [name, context] of Object.entries(VARIANTS)) {
       // wildcard action; and on the collection state machine alone, its one function's versions and the
       // log-delivery and X-Ray actions that take no resource.
       for (const a of acknowledgments(app).filter((x) => x.id.startsWith('AwsSolutions-IAM5'))) {
-        if (a.path.includes('/Collection/StateMachine')) {
+        if (a.id === 'AwsSolutions-IAM5[Resource::*]' && !a.path.includes('/Collection/StateMachine')) {
+          // X-Ray's two write actions on a function's own role, only when tracing is on.
+          assert.equal(context['tracing'], 'true', `${a.path}: X-Ray grant without tracing`);
+          assert.match(a.path, /\/Role$/);
+        } else if (a.path.includes('/Collection/StateMachine')) {
           assert.match(a.id, /^AwsSolutions-IAM5\[Resource::(<CollectionCollectorFunction[A-Z0-9]+\.Arn>:\*|\*)\]$/);
         } else {
           assert.match(a.id, /^AwsSolutions-IAM5\[Resource::<StorageBlobs[A-Z0-9]+\.Arn>\/(blobs|packs|staging|fsck-runs)\/\*\]$/);

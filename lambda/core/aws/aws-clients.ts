@@ -2,6 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { Config } from '../config.js';
 import { DYNAMODB_REQUEST_TIMEOUT_MS } from '../limits.js';
+import { tracerFor } from '../telemetry.js';
 
 /**
  * The AWS SDK clients, configured once for the cloud, LocalStack and the embedded emulators
@@ -62,6 +63,7 @@ export function s3ClientFor(config: Config, endpoint = config.endpoints.s3): S3C
     );
     reuseSigners(client.config);
   }
+  tracerFor(config.telemetry)?.captureAWSv3Client(client);
   return client;
 }
 
@@ -73,6 +75,7 @@ export function dynamoClientFor(config: Config): DynamoDBClient {
     cacheMiddleware: !config.sdkDefaults,
   });
   if (!config.sdkDefaults) reuseSigners(client.config);
+  tracerFor(config.telemetry)?.captureAWSv3Client(client);
   return client;
 }
 
