@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { lstat, readdir, readFile, stat as fsStat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { lstat, mkdir, readdir, readFile, stat as fsStat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { EncryptedStore } from './encrypt/encrypted-store.js';
 import { readKeyFile, writeNewKeyFile } from './node/key-file.js';
 import { restoreAtomically } from './node/restore-atomic.js';
@@ -21,8 +21,9 @@ Commands:
   put PATH...           upload files and directories as Perkeep schema blobs (as pk-put file);
                         prints one ref per PATH
   put --blob FILE...    upload each FILE as one raw blob (as pk-put blob); prints its ref
-  get REF [-o DIR]      restore a file/directory schema into DIR (default .); a raw blob is
-                        written to stdout, or to -o (a file, or DIR/REF if -o is a directory)
+  get REF [-o DIR]      restore a file/directory schema into DIR (default .; made if missing);
+                        a raw blob is written to stdout, or to -o (a file, or DIR/REF if -o
+                        is a directory or ends with /)
   stat REF...           print "REF SIZE" for each blob the server has; exit 1 if any is missing
   ls [--after REF] [--limit N]   list the server's blobs ("REF SIZE"), paged;
                         with --json one {"blobRef","size"} JSON object per line
@@ -179,6 +180,8 @@ export async function main(argv: string[]): Promise<number> {
         bytesSent: uploader.stats.sentBytes,
         bytesStored: uploader.stats.uploadedBytes + uploader.stats.skippedBytes,
         bytesSkipped: uploader.stats.skippedBytes,
+        // Every blob handed to the uploader is a chunk of what was read, or schema JSON.
+        bytesSchema: values.blob ? 0 : Math.max(0, uploader.stats.bytes - bytesRead),
       }));
       // Ctrl-C: end the progress line cleanly and say how to finish the job.
       const interrupted = () => {
@@ -228,17 +231,34 @@ export async function main(argv: string[]): Promise<number> {
         // Contents come in batches straight from S3 where the server offers it (else GET /camli/<ref>).
         const reader = new BatchReader(client);
         await reader.prefetchContents([schema], [ref]);
-        const path = await restoreSchema(reader, ref, schema, values.output ?? '.');
+        // `-o restore/` that does not exist yet is made (only the directory -o names; what the
+        // schema holds is created by restoreSchema, which never writes over anything).
+        const into = values.output ?? '.';
+        await mkdir(into, { recursive: true }).catch((err: NodeJS.ErrnoException) => {
+          throw new Error(`get: cannot create the directory ${into} (${err.code}): give -o a directory you can write`);
+        });
+        const path = await restoreSchema(reader, ref, schema, into);
         await out(`${path}\n`, { ref, path, camliType: schema.camliType });
         return 0;
       }
       if (values.output) {
-        const isDir = await fsStat(values.output).then(
-          (s) => s.isDirectory(),
-          () => false,
-        );
+        // `-o DIR/` names a directory even before it exists.
+        const isDir =
+          /[\\/]$/.test(values.output) ||
+          (await fsStat(values.output).then(
+            (s) => s.isDirectory(),
+            () => false,
+          ));
         const path = isDir ? join(values.output, ref) : values.output;
-        await writeFile(path, bytes);
+        // As pk-get does not: a missing directory is made, and nothing is written over.
+        await mkdir(dirname(path), { recursive: true }).catch(() => undefined);
+        await writeFile(path, bytes, { flag: 'wx' }).catch((err: NodeJS.ErrnoException) => {
+          throw new Error(
+            err.code === 'EEXIST'
+              ? `get: ${path} already exists; get writes nothing over an existing path: remove it or give another -o`
+              : `get: cannot write ${path} (${err.code}): give -o a path you can write`,
+          );
+        });
         await out(`${path}\n`, { ref, path, size: bytes.length });
       } else {
         await new Promise<void>((resolve, reject) => process.stdout.write(bytes, (err) => (err ? reject(err) : resolve())));
@@ -289,7 +309,10 @@ export async function run(argv: string[]): Promise<void> {
     process.exitCode = await main(argv);
   } catch (err) {
     const usage = err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
-    const message = (err as Error).message?.split('\n')[0] ?? String(err);
+    let message = (err as Error).message?.split('\n')[0] ?? String(err);
+    // Wrong or missing credentials: say where they go.
+    if ((err as { status?: number }).status === 401)
+      message += '; give credentials with --auth userpass:USER:PASSWORD or BLOBSERVER_AUTH (or in client-config.json)';
     process.stderr.write(`blobserver: ${message}${usage ? ' (see blobserver --help)' : ''}\n`);
     process.exitCode = usage ? 2 : 1;
   }

@@ -5,6 +5,7 @@ import {
   MAX_ALLOWED_BLOB_SIZE,
   MAX_BLOB_SIZE,
   MAX_RAW_BODY_IN_LAMBDA_PAYLOAD,
+  maxUploadSizeProblem,
   SECRET_CACHE_SECONDS,
 } from '../lambda/core/limits.js';
 
@@ -35,6 +36,8 @@ export interface BlobServerSettings {
   collectionEnabled: boolean;
   /** Hours between scheduled collections. */
   collectionIntervalHours: number;
+  /** X-Ray tracing of every function through Powertools Tracer (infra/tracing.ts); off: no traces, no X-Ray cost. */
+  tracing: boolean;
 }
 
 /** The largest body a Lambda behind API Gateway can take (see lambda/core/limits.ts). */
@@ -60,6 +63,7 @@ export const DEFAULT_SETTINGS: BlobServerSettings = {
   // Daily: garbage is collected within a day (plus the 1 h grace) at 1/7 the requests of hourly
   // runs' week; docs/storage-model.md has the requests and cost per run.
   collectionIntervalHours: 24,
+  tracing: false,
 };
 
 export class SettingsError extends Error {}
@@ -120,6 +124,7 @@ export function settingsFromContext(ctx: ContextSource): BlobServerSettings {
     signingKeyRotationDays: int('signingKeyRotationDays', ctx.tryGetContext('signingKeyRotationDays'), d.signingKeyRotationDays),
     collectionEnabled: bool('collectionEnabled', ctx.tryGetContext('collectionEnabled'), d.collectionEnabled),
     collectionIntervalHours: int('collectionIntervalHours', ctx.tryGetContext('collectionIntervalHours'), d.collectionIntervalHours),
+    tracing: bool('tracing', ctx.tryGetContext('tracing'), d.tracing),
   });
   const alarmTopicArn = str('alarmTopicArn', ctx.tryGetContext('alarmTopicArn'), undefined);
   return alarmTopicArn ? { ...settings, alarmTopicArn } : settings;
@@ -130,9 +135,8 @@ export function validateSettings(s: BlobServerSettings): BlobServerSettings {
   if (s.stageName !== '$default' && !/^[A-Za-z0-9_-]{1,128}$/.test(s.stageName)) {
     throw new SettingsError(`stage must be $default or letters, digits, - and _, got ${JSON.stringify(s.stageName)}`);
   }
-  if (s.maxUploadSize > MAX_UPLOAD_SIZE_ON_LAMBDA) {
-    throw new SettingsError(`maxUploadSize ${s.maxUploadSize} cannot pass through a 6 MB Lambda event (at most ${MAX_UPLOAD_SIZE_ON_LAMBDA})`);
-  }
+  const uploadSizeProblem = maxUploadSizeProblem(s.maxUploadSize);
+  if (uploadSizeProblem) throw new SettingsError(`maxUploadSize ${uploadSizeProblem}`);
   if (s.maxBlobSize > MAX_ALLOWED_BLOB_SIZE) {
     throw new SettingsError(`maxBlobSize ${s.maxBlobSize} is more than one upload completion verifies well inside 29 s (at most ${MAX_ALLOWED_BLOB_SIZE})`);
   }

@@ -28,6 +28,7 @@ import { namedNamespace, namespaceLabel, namespaceNameProblem, ROOT_NAMESPACE, t
 import { namespacesIn, namespaceStorage } from '../lambda/core/storage/namespaces.js';
 import { dataDirHolder, DataDirBusy, lockDataDir, type DataDirLock } from '../local/data-dir-lock.js';
 import { onEmbeddedAws, startEmbeddedAws, type EmbeddedAws } from '../local/emulators.js';
+import { awsRefusal } from '../local/refusals.js';
 
 const OPTIONS = {
   verify: { type: 'boolean', default: false },
@@ -142,7 +143,7 @@ try {
   code = damaged ? 1 : 0;
 } catch (err) {
   if (tty) process.stderr.write('\n');
-  console.error(`fsck: ${(err as Error).message}`);
+  console.error(`fsck: ${awsRefusal(config, err) ?? (err as Error).message}`);
 } finally {
   await emulators?.close();
   await lock?.release();

@@ -45,6 +45,17 @@ const LAMBDA_BODY_BUDGET = 4_400_000;
 /** Default largest upload request body. */
 export const DEFAULT_MAX_UPLOAD_SIZE = LAMBDA_BODY_BUDGET;
 
+/**
+ * Why `maxUploadSize` cannot be used, or undefined when it can: the one bound the stack's
+ * `maxUploadSize` context and the local server's BLOBSERVER_MAX_UPLOAD_SIZE both obey, so
+ * the local server never accepts what a deployment would refuse.
+ */
+export function maxUploadSizeProblem(maxUploadSize: number): string | undefined {
+  return maxUploadSize > MAX_RAW_BODY_IN_LAMBDA_PAYLOAD
+    ? `${maxUploadSize} cannot pass through a 6 MB Lambda event (at most ${MAX_RAW_BODY_IN_LAMBDA_PAYLOAD})`
+    : undefined;
+}
+
 export const DEFAULT_UPLOAD_URL_TTL_SECONDS = 7200;
 
 /**

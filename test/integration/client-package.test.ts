@@ -37,10 +37,11 @@ describe('the client package, packed and installed', () => {
   });
   after(() => rm(work, { recursive: true, force: true }));
 
-  it('holds the compiled client, its licence and nothing of the server', async () => {
+  it('holds the compiled client, its licence, its README and nothing of the server', async () => {
     const listed = execFileSync('tar', ['-tzf', pkg.tarball], { encoding: 'utf8' }).trim().split('\n');
     for (const f of [
       'package/LICENSE',
+      'package/README.md',
       'package/bin/blobserver.js',
       'package/dist/index.js',
       'package/dist/index.d.ts',

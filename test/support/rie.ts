@@ -69,6 +69,11 @@ export interface Invocation {
 export interface FunctionStats {
   initMs: number[];
   invokeMs: number[];
+  /**
+   * Bytes of what the function itself wrote (its JSON lines: Powertools logs and EMF metrics),
+   * which Lambda sends to CloudWatch Logs; the emulator's own lines are not counted.
+   */
+  logBytes: number;
 }
 
 interface Environment {
@@ -99,7 +104,7 @@ const INIT_REPORT = /INIT REPORT\(durationMs: ([0-9.]+)\)/;
 const INVOKE_DONE = /INVOKE RTDONE\(status: [^,]+, produced bytes: [0-9]+, duration: ([0-9.]+)ms\)/;
 
 export class EmulatedFunction {
-  readonly stats: FunctionStats = { initMs: [], invokeMs: [] };
+  readonly stats: FunctionStats = { initMs: [], invokeMs: [], logBytes: 0 };
   private readonly envs: Environment[] = [];
   private readonly waiting: { resolve: (env: Environment) => void; reject: (err: unknown) => void }[] = [];
   private closed = false;
@@ -222,6 +227,7 @@ export class EmulatedFunction {
       if (init) this.stats.initMs.push(Number(init[1]));
       const done = INVOKE_DONE.exec(line);
       if (done) this.stats.invokeMs.push(Number(done[1]));
+      if (line.startsWith('{')) this.stats.logBytes += Buffer.byteLength(line) + 1;
     };
     for (const stream of [proc.stdout!, proc.stderr!]) {
       let buf = '';

@@ -2,6 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { Config } from '../config.js';
 import { type AwsCallBounds, DYNAMODB_CALL_BOUNDS, S3_CALL_BOUNDS } from '../limits.js';
+import { tracerFor } from '../telemetry.js';
 
 /**
  * The AWS SDK clients, configured once for the cloud, LocalStack and the embedded emulators
@@ -69,6 +70,7 @@ export function s3ClientFor(config: Config, endpoint = config.endpoints.s3, boun
     unsignedPutPayload(client);
     reuseSigners(client.config);
   }
+  tracerFor(config.telemetry)?.captureAWSv3Client(client);
   return client;
 }
 
@@ -91,6 +93,7 @@ export function dynamoClientFor(config: Config, bounds = DYNAMODB_CALL_BOUNDS): 
     ...callBounds(bounds),
   });
   if (!config.sdkDefaults) reuseSigners(client.config);
+  tracerFor(config.telemetry)?.captureAWSv3Client(client);
   return client;
 }
 
