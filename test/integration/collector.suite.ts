@@ -15,7 +15,6 @@ import { namedNamespace, ROOT_NAMESPACE } from '../../lambda/core/namespace.js';
 import { BlobStorage } from '../../lambda/core/storage/blob-storage.js';
 import { namespacesIn, namespaceStorage } from '../../lambda/core/storage/namespaces.js';
 import { createLogger } from '../../lambda/core/telemetry.js';
-import { awsClientsFor } from '../support/storage.js';
 
 /**
  * The scheduled collector as a function, driven piece by piece as its state machine drives it

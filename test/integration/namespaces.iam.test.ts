@@ -10,4 +10,4 @@ import { defineNamespaceSuite } from './namespaces.suite.js';
  */
 const ledger = new PermissionLedger();
 defineNamespaceSuite(permissionLane(lane('dynalite+s3rver'), ledger));
-reportPermissionLane(ledger);
+reportPermissionLane(ledger, ['read', 'write']);
