@@ -15,8 +15,12 @@ export interface BlobserverFunctionProps {
   memorySize: number;
   timeout: Duration;
   environment?: Record<string, string>;
-  /** Constants built into the bundle (esbuild `define`): the read side's /ui page. */
-  define?: Record<string, string>;
+  /**
+   * Modules whose exports replace the bundle's free identifiers of the same names (esbuild
+   * `inject`): the read side's /ui page. Not a `define`: CDK passes those on esbuild's command
+   * line, and the page is larger than the 128 KiB Linux allows one argument (E2BIG).
+   */
+  inject?: string[];
   logRetention: RetentionDays;
   ephemeral: boolean;
 }
@@ -60,7 +64,7 @@ export class BlobserverFunction extends Construct {
       loggingFormat: LoggingFormat.JSON,
       applicationLogLevelV2: ApplicationLogLevel.INFO,
       systemLogLevelV2: SystemLogLevel.WARN,
-      bundling: props.define ? { ...BUNDLING, define: props.define } : BUNDLING,
+      bundling: props.inject ? { ...BUNDLING, inject: props.inject } : BUNDLING,
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,

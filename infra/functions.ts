@@ -3,7 +3,7 @@ import type { CfnBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { FUNCTION_TIMEOUT_SECONDS } from '../lambda/core/limits.js';
 import { BLOB_PREFIX, PACK_PREFIX, STAGING_PREFIX, GENERATION_KEY, NAMESPACES_PREFIX, inEveryNamespace } from '../lambda/core/storage/object-keys.js';
-import { buildUiPageSync } from '../ui/build.js';
+import { writeUiPageModule } from '../ui/build.js';
 import { BlobserverFunction } from './blobserver-function.js';
 import { grantReadSide, grantWriteSide } from './grants.js';
 import type { Secrets } from './secrets.js';
@@ -50,7 +50,7 @@ export class Functions extends Construct {
       description: 'Blob server read side: discovery, preupload, stat, get, enumerate',
       memorySize: MEMORY_MB.read,
       // The page at /ui, built from ui/ into the bundle (lambda/core/http/ui-page.ts).
-      define: { BLOBSERVER_UI_PAGE: JSON.stringify(buildUiPageSync()) },
+      inject: [writeUiPageModule()],
     });
     this.write = new BlobserverFunction(this, 'Write', {
       ...common,
