@@ -28,7 +28,17 @@ interface Hooks {
 /** One whole collection, as the state machine runs it; the summaries of every piece summed. */
 async function runCollection(deps: CollectorDeps, hooks: Hooks = {}): Promise<{ total: CollectorSummary; partitions: string[]; days: string[] }> {
   const plan = (await collect(deps, { action: 'plan' })) as { run: FsckRun; partitions: string[] };
-  const total: CollectorSummary = { rows: 0, objects: 0, damaged: 0, garbage: 0, rowsDeleted: 0, objectsDeleted: 0, bytesReclaimed: 0, packsRepacked: 0 };
+  const total: CollectorSummary = {
+    rows: 0,
+    objects: 0,
+    damaged: 0,
+    garbage: 0,
+    rowsDeleted: 0,
+    objectsDeleted: 0,
+    bytesReclaimed: 0,
+    packsRepacked: 0,
+    objectsRestored: 0,
+  };
   const add = (s: CollectorSummary) => {
     for (const k of Object.keys(total) as (keyof CollectorSummary)[]) total[k] += s[k];
   };

@@ -83,12 +83,12 @@ export function roleStatements(json: TemplateJson, roleId: string, resolve: (v: 
   return docs.flatMap((doc) => asList<any>(doc.Statement).map((st) => ({ ...st, Resource: asList(st.Resource).map(resolve) }) as Statement));
 }
 
-type Roles = Record<'read' | 'write' | 'rotateSigningKey', Statement[]>;
+type Roles = Record<'read' | 'write' | 'rotateSigningKey' | 'collect', Statement[]>;
 
 /** A synthesized template and the logical ids the lane resolves in it. */
 interface SynthesizedApp {
   json: TemplateJson;
-  ids: { bucket: string; table: string; credentials: string; signingKey: string; read: string; write: string; rotate: string };
+  ids: { bucket: string; table: string; credentials: string; signingKey: string; read: string; write: string; rotate: string; collect: string };
 }
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -134,6 +134,7 @@ async function synthesizeApp(context: Record<string, unknown>): Promise<Synthesi
       read: logicalId(stack.functions.read.role),
       write: logicalId(stack.functions.write.role),
       rotate: logicalId(stack.secrets.rotation.role),
+      collect: logicalId(stack.collection.collector.role),
     },
   };
   const partial = `${file}.${process.pid}`;
@@ -152,6 +153,7 @@ function rolesOf({ json, ids }: SynthesizedApp, physical: Physical): Roles {
     read: roleStatements(json, ids.read, resolve),
     write: roleStatements(json, ids.write, resolve),
     rotateSigningKey: roleStatements(json, ids.rotate, resolve),
+    collect: roleStatements(json, ids.collect, resolve),
   };
 }
 
@@ -212,6 +214,7 @@ export class PermissionLedger {
       [`${SIDE_TOKEN_PREFIX}read+allowRemove`, keep(remove.read)],
       [`${SIDE_TOKEN_PREFIX}write+allowRemove`, keep(remove.write)],
       [`${SIDE_TOKEN_PREFIX}rotateSigningKey`, keep(plain.rotateSigningKey)],
+      [`${SIDE_TOKEN_PREFIX}collect`, keep(plain.collect)],
     ]);
     this.resolved.set(memo, roles);
     return roles;

@@ -30,6 +30,8 @@ export interface CollectorSummary {
   objectsDeleted: number;
   bytesReclaimed: number;
   packsRepacked: number;
+  /** Damaged rows' objects restored from a noncurrent version (the recovery window). */
+  objectsRestored: number;
 }
 
 export type CollectorResult = { run: FsckRun; partitions: string[] } | { run: FsckRun; days: string[] } | CollectorSummary;
@@ -59,8 +61,10 @@ export async function collect(deps: CollectorDeps, event: CollectorEvent): Promi
         deps,
         await auditPartition(deps.index, deps.store, checkedRun(event.run), { kind: 'rows', prefix: checkedPrefix(event.prefix) }, deps.options),
       );
-    case 'days':
-      return { run: checkedRun(event.run), days: await packDays(deps.store, deps.folders) };
+    case 'days': {
+      const run = checkedRun(event.run);
+      return { run, days: await packDays(deps.store, deps.folders, run) };
+    }
     case 'packs':
       return summarise(deps, await auditPartition(deps.index, deps.store, checkedRun(event.run), { kind: 'packs', day: checkedDay(event.day) }, deps.options));
     case 'finish': {
@@ -87,6 +91,7 @@ function summarise(deps: CollectorDeps, report: FsckReport): CollectorSummary {
     deps.metrics.addMetric('GarbageFound', MetricUnit.Count, summary.garbage);
     deps.metrics.addMetric('ObjectsReclaimed', MetricUnit.Count, summary.objectsDeleted);
     deps.metrics.addMetric('BytesReclaimed', MetricUnit.Bytes, summary.bytesReclaimed);
+    deps.metrics.addMetric('ObjectsRestored', MetricUnit.Count, summary.objectsRestored);
     deps.metrics.publishStoredMetrics();
   }
   return summary;

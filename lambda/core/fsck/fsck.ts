@@ -5,7 +5,7 @@ import { FsckScratch } from './scratch.js';
 import { SHARDS } from '../storage/index-schema.js';
 import { DEFAULT_FSCK_GRACE_MS } from '../limits.js';
 import { BLOB_PREFIX, isLegacyBlobKey, isPackKey, newPackKey, PACK_PREFIX, STAGING_PREFIX } from '../storage/object-keys.js';
-import type { BlobIndex, BlobRow, BlobStore, StoredObjectInfo } from '../storage/storage-api.js';
+import type { BlobIndex, BlobRow, BlobStore, ObjectVersions, StoredObjectInfo } from '../storage/storage-api.js';
 
 /**
  * The audit (`npm run fsck`, and the scheduled collector in the cloud), partitioned so that no
@@ -29,8 +29,10 @@ import type { BlobIndex, BlobRow, BlobStore, StoredObjectInfo } from '../storage
  * range, of another size, or (with verify) holding other bytes. Garbage: objects no row points
  * at, the dead bytes of packs whose blobs were removed, abandoned staged uploads.
  *
- * Repair: damaged rows are deleted (conditionally on their key; the blob becomes absent and a
- * re-upload restores it); unreferenced objects older than the grace period are deleted; packs
+ * Repair: a damaged row's object is first restored from its newest noncurrent version whose
+ * bytes match every row pointing at it (digests checked before the copy; the store's recovery
+ * window, a versioned bucket), and the finding names that version; damaged rows left are deleted
+ * (conditionally on their key; the blob becomes absent and a re-upload restores it); unreferenced objects older than the grace period are deleted; packs
  * mostly dead and older than the grace period are repacked: live ranges copied to a new pack,
  * rows re-pointed conditionally on the old key (a row removed meanwhile is never recreated),
  * and the old pack deleted only when no row points at it any more.
@@ -51,6 +53,8 @@ export interface Finding {
   ref?: string;
   /** Bytes concerned: the unreferenced object's size, a pack's dead bytes. */
   bytes?: number;
+  /** Damage repaired by restoring the object from this noncurrent version (its rows kept). */
+  restoredFrom?: string;
 }
 
 export interface FsckOptions {
@@ -78,7 +82,7 @@ export interface FsckReport {
   findings: Finding[];
   /** Damage found (rows that do not serve their blob). */
   damaged: number;
-  repaired: { rowsDeleted: number; objectsDeleted: number; bytesReclaimed: number; packsRepacked: number };
+  repaired: { rowsDeleted: number; objectsDeleted: number; bytesReclaimed: number; packsRepacked: number; objectsRestored: number };
 }
 
 /** One run of the audit, shared by all its partitions (possibly in separate processes). */
@@ -115,10 +119,11 @@ export function rowPartitions(depth: 0 | 1 = 0): string[] {
 
 /**
  * The days that have packs: one delimited listing when the store can give one (S3: CommonPrefixes
- * of `packs/`), else the pack keys' days.
+ * of `packs/`), else the pack keys' days; with a run, also the days its row partitions found rows
+ * pointing into (all of a day's packs lost is damage to find, not a day to skip).
  */
-export async function packDays(store: BlobStore, folders?: (prefix: string) => AsyncIterable<string>): Promise<string[]> {
-  const days = new Set<string>();
+export async function packDays(store: BlobStore, folders?: (prefix: string) => AsyncIterable<string>, run?: FsckRun): Promise<string[]> {
+  const days = new Set<string>(run ? await new FsckScratch(store, run.id).days(folders) : []);
   if (folders) {
     for await (const f of folders(PACK_PREFIX)) days.add(f.slice(PACK_PREFIX.length).replace(/\/$/, ''));
   } else {
@@ -134,7 +139,7 @@ export function emptyReport(): FsckReport {
     objectBytes: 0,
     findings: [],
     damaged: 0,
-    repaired: { rowsDeleted: 0, objectsDeleted: 0, bytesReclaimed: 0, packsRepacked: 0 },
+    repaired: { rowsDeleted: 0, objectsDeleted: 0, bytesReclaimed: 0, packsRepacked: 0, objectsRestored: 0 },
   };
 }
 
@@ -171,7 +176,7 @@ export async function fsck(
     const strays = new Audit(index, store, run, options);
     await strays.rest(blobObjects);
     mergeReport(report, strays.report);
-    for (const day of await packDays(store, folders)) {
+    for (const day of await packDays(store, folders, run)) {
       mergeReport(report, await auditPartition(index, store, run, { kind: 'packs', day }, options));
       progress(`rows: ${report.rows}, objects: ${report.objects} (packs of ${day})`);
     }
@@ -320,8 +325,11 @@ class Audit {
       r.objectBytes += o.size;
     }
     const damagedRows: BlobRow[] = [];
+    const findingOf = new Map<BlobRow, Finding>();
     const damage = (kind: FindingKind, row: BlobRow) => {
-      r.findings.push({ kind, key: row.key, ref: row.blobRef });
+      const finding: Finding = { kind, key: row.key, ref: row.blobRef };
+      r.findings.push(finding);
+      findingOf.set(row, finding);
       damagedRows.push(row);
     };
     await mapConcurrently([...rowsByKey], CONCURRENCY, async ([key, keyRows]) => {
@@ -344,6 +352,22 @@ class Audit {
       }
     });
     r.damaged += damagedRows.length;
+
+    // The recovery window: objects restored from a verified noncurrent version keep their rows.
+    if (this.repair && this.store.versions && damagedRows.length) {
+      const damagedKeys = new Set(damagedRows.map((row) => row.key));
+      await mapConcurrently([...damagedKeys], CONCURRENCY, async (key) => {
+        const versionId = await restoreFromVersions(this.store.versions!, key, rowsByKey.get(key)!);
+        if (versionId === undefined) return;
+        r.repaired.objectsRestored++;
+        for (const row of rowsByKey.get(key)!) {
+          const finding = findingOf.get(row);
+          if (finding) finding.restoredFrom = versionId;
+        }
+      });
+      const restored = damagedRows.filter((row) => findingOf.get(row)!.restoredFrom !== undefined);
+      for (const row of restored) damagedRows.splice(damagedRows.indexOf(row), 1);
+    }
 
     const isDamaged = new Set(damagedRows);
     const unreferenced: StoredObjectInfo[] = [];
@@ -388,6 +412,23 @@ class Audit {
       this.report.repaired.bytesReclaimed += o.size;
     });
   }
+}
+
+/**
+ * Restores `key` from its newest noncurrent version holding the right bytes for every row that
+ * points at it (each row's range digest-checked before anything is written), and answers that
+ * version's id; undefined when no version does (none kept, expired, or other bytes).
+ */
+async function restoreFromVersions(versions: ObjectVersions, key: string, rows: BlobRow[]): Promise<string | undefined> {
+  for (const v of await versions.noncurrent(key)) {
+    if (rows.some((row) => (row.offset ?? 0) + row.size > v.size || (row.offset === undefined && row.size !== v.size))) continue;
+    const bytes = await versions.read(key, v.versionId);
+    if (!bytes) continue;
+    if (!rows.every((row) => digestMatches(row.blobRef, bytes.subarray(row.offset ?? 0, (row.offset ?? 0) + row.size)))) continue;
+    await versions.restore(key, v.versionId);
+    return v.versionId;
+  }
+  return undefined;
 }
 
 function addTo(map: Map<string, BlobRow[]>, key: string, row: BlobRow): void {

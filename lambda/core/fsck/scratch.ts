@@ -65,6 +65,18 @@ export class FsckScratch {
     return [...rows.values()];
   }
 
+  /** The days some row points into (a day whose packs are all gone has rows here, and no packs). */
+  async days(folders?: (prefix: string) => AsyncIterable<string>): Promise<string[]> {
+    const base = `${this.prefix}pack-rows/`;
+    const days = new Set<string>();
+    if (folders) {
+      for await (const f of folders(base)) days.add(f.slice(base.length).replace(/\/$/, ''));
+    } else {
+      for await (const o of this.store.list(base)) days.add(o.key.slice(base.length).split('/')[0]!);
+    }
+    return [...days];
+  }
+
   /** Deletes this run's scratch objects. */
   async clear(): Promise<void> {
     for await (const o of this.store.list(this.prefix)) await this.store.delete(o.key);
