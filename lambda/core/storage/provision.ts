@@ -71,7 +71,8 @@ export async function ensureBucket(s3: S3Client, bucketName: string): Promise<vo
 /**
  * The stack's recovery window on a bucket the local server creates: versioning, and noncurrent
  * versions expiring after DEFAULT_RECOVERY_WINDOW_DAYS (as infra/storage.ts). LocalStack keeps
- * versions; s3rver has no versioning (it answers NotImplemented), so there a deleted object is
+ * versions; s3rver has no versioning (it takes PUT ?versioning for a CreateBucket and answers
+ * BucketAlreadyExists; other servers may answer NotImplemented), so there a deleted object is
  * gone at once and fsck --repair has nothing to restore from (docs/storage-model.md). Answers
  * whether the bucket is versioned.
  */
@@ -79,7 +80,7 @@ export async function enableRecoveryWindow(s3: S3Client, bucketName: string): Pr
   try {
     await s3.send(new PutBucketVersioningCommand({ Bucket: bucketName, VersioningConfiguration: { Status: 'Enabled' } }));
   } catch (err) {
-    if (httpStatusOf(err) === 501 || (err as { name?: string }).name === 'NotImplemented') return false;
+    if (httpStatusOf(err) === 501 || (err as { name?: string }).name === 'NotImplemented' || isBucketAlreadyExists(err)) return false;
     throw err;
   }
   await s3.send(

@@ -11,7 +11,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { isInvalidRange, isNotFound } from '../aws/aws-errors.js';
+import { httpStatusOf, isInvalidRange, isNotFound } from '../aws/aws-errors.js';
 import { signingExpiration, signingLifetime } from '../aws/signing-lifetime.js';
 import type { BlobStore, ObjectVersion, ObjectVersions, StoredObjectInfo } from './storage-api.js';
 
@@ -123,9 +123,16 @@ export class S3BlobStore implements BlobStore {
     let keyMarker: string | undefined;
     let versionIdMarker: string | undefined;
     do {
-      const out: ListObjectVersionsCommandOutput = await this.s3.send(
-        new ListObjectVersionsCommand({ Bucket: this.bucketName, Prefix: key, KeyMarker: keyMarker, VersionIdMarker: versionIdMarker }),
-      );
+      let out: ListObjectVersionsCommandOutput;
+      try {
+        out = await this.s3.send(
+          new ListObjectVersionsCommand({ Bucket: this.bucketName, Prefix: key, KeyMarker: keyMarker, VersionIdMarker: versionIdMarker }),
+        );
+      } catch (err) {
+        // An S3 without versions (s3rver: MethodNotAllowed) has none to restore from.
+        if (httpStatusOf(err) === 405 || httpStatusOf(err) === 501) return [];
+        throw err;
+      }
       for (const v of out.Versions ?? []) {
         // The prefix also lists longer keys; the current version is the object itself.
         if (v.Key === key && !v.IsLatest && v.VersionId) {
