@@ -1,9 +1,12 @@
 import type { ProxiedRequest } from '../test/support/aws-proxy.js';
 
 /**
- * What a workload costs on the deployed stack, from the requests it made: HTTP API requests,
- * Lambda invocations (count, and GB-seconds from each measured duration and the function's
- * memory in the template), S3 requests by price tier, DynamoDB request units.
+ * What a workload costs on the deployed stack, from the requests it made: HTTP API requests
+ * (metered in 512 KB units, as AWS bills them), Lambda invocations (count, and GB-seconds from
+ * each measured duration and the function's memory in the template), S3 requests by price tier,
+ * DynamoDB request units, CloudWatch Logs ingestion (what the functions print and the access
+ * log's line per request), and data transfer out to the internet (a restore to a machine
+ * outside AWS).
  */
 
 /**
@@ -16,8 +19,12 @@ export const PRICES = {
   /** Lambda, arm64: per GB-second of duration (init included since AWS bills INIT from 2025-08-01), per request. */
   lambdaArmGbSecond: 0.0000133334,
   lambdaRequest: 0.2 / 1e6,
-  /** HTTP API, first 300 million requests a month. */
+  /** HTTP API, first 300 million requests a month, metered in 512 KB increments (a 1.2 MB request is billed as 3). */
   httpApiRequest: 1.0 / 1e6,
+  /** Data transfer out from AWS to the internet, first 10 TB a month (the first 100 GB a month of an account are free); in is free. */
+  dataTransferOutGb: 0.09,
+  /** CloudWatch Logs, standard class: ingestion per GB (storage, $0.03/GB-month, is left out: retention is 30 days). */
+  logsIngestedGb: 0.5,
   /** S3 Standard: PUT, COPY, POST, LIST per request; GET (and HEAD, SELECT) per request; storage per GB-month. */
   s3Tier1: 0.005 / 1000,
   s3Tier2: 0.0004 / 1000,
@@ -28,7 +35,14 @@ export const PRICES = {
 } as const;
 
 export interface Usage {
+  /** API requests as received. */
   apiRequests: number;
+  /** API requests as billed: each 512 KB of request and response body is one more (apigw-front.ts). */
+  apiMeteredRequests: number;
+  /** Bytes sent from AWS to the client (response bodies, and S3 GETs of presigned URLs): billed when the client is outside AWS. */
+  transferOutBytes: number;
+  /** Bytes written to CloudWatch Logs: the functions' log and metric lines, the API access log. */
+  logBytes: number;
   /** Per function: invocations, billed milliseconds (init + invoke, each rounded up to 1 ms) and memory. */
   functions: { name: string; invocations: number; billedMs: number; memoryMb: number }[];
   s3: { tier1: number; tier2: number; copies: number; other: number };
@@ -120,16 +134,41 @@ export interface Cost {
   lambda: number;
   s3: number;
   ddb: number;
+  /** CloudWatch Logs ingestion. */
+  logs: number;
+  /** Data transfer out to the internet (0 for a client inside the same AWS region). */
+  transferOut: number;
   total: number;
 }
 
+/** One access-log line (infra/api.ts's ACCESS_LOG_FIELDS) as API Gateway writes it, with typical values. */
+export const ACCESS_LOG_LINE_BYTES =
+  Buffer.byteLength(
+    JSON.stringify({
+      requestId: 'CbOGNjOUoAMEbHw=',
+      ip: '203.0.113.45',
+      requestTime: '04/Dec/2026:00:30:00 +0000',
+      routeKey: 'POST /camli/upload/{token+}',
+      status: '200',
+      protocol: 'HTTP/1.1',
+      responseLength: '1234',
+      latency: '123',
+      integrationLatency: '120',
+      integrationError: '-',
+    }),
+  ) + 1;
+
+const GB = 1e9;
+
 export function costOf(u: Usage): Cost {
-  const api = u.apiRequests * PRICES.httpApiRequest;
+  const api = u.apiMeteredRequests * PRICES.httpApiRequest;
   const lambda = u.functions.reduce(
     (sum, f) => sum + f.invocations * PRICES.lambdaRequest + (f.billedMs / 1000) * (f.memoryMb / 1024) * PRICES.lambdaArmGbSecond,
     0,
   );
   const s3 = u.s3.tier1 * PRICES.s3Tier1 + u.s3.tier2 * PRICES.s3Tier2;
   const ddb = u.ddb.writeUnits * PRICES.ddbWriteUnit + u.ddb.readUnits * PRICES.ddbReadUnit;
-  return { api, lambda, s3, ddb, total: api + lambda + s3 + ddb };
+  const logs = (u.logBytes / GB) * PRICES.logsIngestedGb;
+  const transferOut = (u.transferOutBytes / GB) * PRICES.dataTransferOutGb;
+  return { api, lambda, s3, ddb, logs, transferOut, total: api + lambda + s3 + ddb + logs + transferOut };
 }

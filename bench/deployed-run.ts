@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { PROJECT_ROOT } from '../infra/bundling.js';
 import type { DeployedStack } from '../test/support/deployed-stack.js';
 import { openDeployedStack } from '../test/support/deployed-target.js';
-import { PRICES, costOf, ddbCounts, s3Counts, type Usage } from './cost.js';
+import { ACCESS_LOG_LINE_BYTES, PRICES, costOf, ddbCounts, s3Counts, type Usage } from './cost.js';
 import { median } from './measure.js';
 import { type TREE, makeTree, runTool } from './perkeep.js';
 import { fmt, table } from './table.js';
@@ -25,6 +25,9 @@ const BIN = fileURLToPath(new URL('../client/bin/blobserver.js', import.meta.url
 
 interface Mark {
   requests: number;
+  metered: number;
+  responseBytes: number;
+  logBytes: Map<string, number>;
   invokes: Map<string, number>;
   inits: Map<string, number>;
   s3: number;
@@ -34,6 +37,9 @@ interface Mark {
 function mark(d: DeployedStack): Mark {
   return {
     requests: d.front.counts.requests,
+    metered: d.front.counts.meteredRequests,
+    responseBytes: d.front.counts.responseBytes,
+    logBytes: new Map([...d.functions].map(([id, f]) => [id, f.stats.logBytes])),
     invokes: new Map([...d.functions].map(([id, f]) => [id, f.stats.invokeMs.length])),
     inits: new Map([...d.functions].map(([id, f]) => [id, f.stats.initMs.length])),
     s3: d.proxies.s3.requests.length,
@@ -41,10 +47,19 @@ function mark(d: DeployedStack): Mark {
   };
 }
 
-/** Everything billed between `from` and now. */
-function usageSince(d: DeployedStack, from: Mark): Usage {
+/**
+ * Everything billed between `from` and now. `restoredBytes`: a restore sends at least the bytes
+ * it restores out of AWS (through the API, or from S3 by presigned URL, which the front does
+ * not see), so data transfer out is the larger of that and the API's response bytes.
+ */
+function usageSince(d: DeployedStack, from: Mark, restoredBytes = 0): Usage {
+  const apiRequests = d.front.counts.requests - from.requests;
+  const functionLogBytes = [...d.functions].reduce((s, [id, f]) => s + f.stats.logBytes - (from.logBytes.get(id) ?? 0), 0);
   return {
-    apiRequests: d.front.counts.requests - from.requests,
+    apiRequests,
+    apiMeteredRequests: d.front.counts.meteredRequests - from.metered,
+    transferOutBytes: Math.max(d.front.counts.responseBytes - from.responseBytes, restoredBytes),
+    logBytes: functionLogBytes + apiRequests * ACCESS_LOG_LINE_BYTES,
     functions: [...d.functions].map(([id, f]) => {
       const invokes = f.stats.invokeMs.slice(from.invokes.get(id));
       const inits = f.stats.initMs.slice(from.inits.get(id));
@@ -96,7 +111,7 @@ async function main(): Promise<void> {
       await run();
       const seconds = (performance.now() - t0) / 1000;
       await settle();
-      phases.push({ tool, what, bytes, seconds, usage: usageSince(stack, from) });
+      phases.push({ tool, what, bytes, seconds, usage: usageSince(stack, from, what === 'restore' ? bytes : 0) });
     };
 
     const clients: { name: string; put: (tree: string, home: string) => Promise<string>; get: (ref: string, out: string, home: string) => Promise<unknown> }[] =
@@ -148,8 +163,9 @@ async function main(): Promise<void> {
     );
 
     console.log(
-      `\n12. cost of the deployed stack per GB, at ${PRICES.region} list prices of ${PRICES.date} (Lambda arm64 $${PRICES.lambdaArmGbSecond}/GB-s + $0.20/M requests, HTTP API $1.00/M,` +
-        ` S3 $0.005/1k PUT/COPY/POST/LIST + $0.0004/1k GET, DynamoDB $0.625/M WRU + $0.125/M RRU); tree of ${COST_TREE.small.count} x 32 KiB + ${COST_TREE.large.count} x 3 MB files`,
+      `\n12. cost of the deployed stack per GB, at ${PRICES.region} list prices of ${PRICES.date} (Lambda arm64 $${PRICES.lambdaArmGbSecond}/GB-s + $0.20/M requests, HTTP API $1.00/M metered in 512 KB units,` +
+        ` S3 $0.005/1k PUT/COPY/POST/LIST + $0.0004/1k GET, DynamoDB $0.625/M WRU + $0.125/M RRU, CloudWatch Logs $${PRICES.logsIngestedGb}/GB ingested,` +
+        ` data transfer out $${PRICES.dataTransferOutGb}/GB to a client outside AWS); tree of ${COST_TREE.small.count} x 32 KiB + ${COST_TREE.large.count} x 3 MB files`,
     );
     const GB = 1e9;
     console.log(
@@ -158,7 +174,7 @@ async function main(): Promise<void> {
           'client',
           'MB',
           's',
-          'API requests',
+          'API requests (metered)',
           'invocations',
           'Lambda GB-s',
           'S3 tier1/tier2 (copies)',
@@ -167,7 +183,10 @@ async function main(): Promise<void> {
           'Lambda $/GB',
           'S3 $/GB',
           'DynamoDB $/GB',
+          'Logs $/GB',
+          'out $/GB',
           'total $/GB',
+          'in AWS $/GB',
         ],
         phases.map((p) => {
           const c = costOf(p.usage);
@@ -177,7 +196,7 @@ async function main(): Promise<void> {
             p.tool,
             fmt(p.bytes / 1e6, 1),
             fmt(p.seconds, 1),
-            String(p.usage.apiRequests),
+            `${p.usage.apiRequests} (${p.usage.apiMeteredRequests})`,
             String(p.usage.functions.reduce((s, f) => s + f.invocations, 0)),
             fmt(gbs, 1),
             `${p.usage.s3.tier1}/${p.usage.s3.tier2} (${p.usage.s3.copies})`,
@@ -186,14 +205,20 @@ async function main(): Promise<void> {
             per(c.lambda),
             per(c.s3),
             per(c.ddb),
+            per(c.logs),
+            per(c.transferOut),
             per(c.total),
+            per(c.total - c.transferOut),
           ];
         }),
       ),
     );
     const ours = phases.find((p) => p.tool === 'blobserver put')!;
     const perGb = (costOf(ours.usage).total / ours.bytes) * GB;
-    console.log(`   storage itself: $${PRICES.s3StorageGbMonth} per GB-month (S3 Standard), not included above`);
+    console.log(`   storage itself: $${PRICES.s3StorageGbMonth} per GB-month (S3 Standard), not included above; fixed monthly costs: docs/deploy.md#costs`);
+    console.log(
+      '   total: the client outside AWS (a restore pays data transfer out, after the first 100 GB a month of the account); in AWS: a client in the same region (no transfer charge)',
+    );
     console.log(`   target: blobserver put <= $${TARGET_PER_GB} per GB ingested: ${perGb <= TARGET_PER_GB ? 'met' : 'NOT met'} ($${fmt(perGb, 4)})`);
     if (!process.env['PK_PUT'] || !process.env['PK_GET']) console.log('   (set PK_PUT and PK_GET to Perkeep binaries to add pk-put file / pk-get -o)');
   } finally {

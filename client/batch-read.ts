@@ -9,9 +9,19 @@ import { parseSchema, type BytesPart, type ParsedSchema } from './schema.js';
  * come inline in the locate answer. Every blob is checked against its ref before use; a range
  * that fails (expired, gone, wrong bytes) falls back to `GET /camli/<ref>`, as does everything
  * on a server without the extension (perkeepd: its discovery does not advertise it), where
- * prefetched blobs are fetched that way a few at once. Memory: ranges are fetched while the
- * bytes held (fetched, not yet consumed) stay under `maxBufferedBytes`, except the one range
- * the caller is waiting for.
+ * prefetched blobs are fetched that way a few at once.
+ *
+ * Memory: every read started reserves the most it may bring (a range's declared length, which
+ * must be the exact extent of the blobs it lists and at most a blob's largest size; a GET's
+ * size bound) and inline bytes count as they arrive; the reserved total never exceeds
+ * `maxBufferedBytes`, whatever the server declares. A read the caller waits for that does not
+ * fit pushes out bytes fetched ahead that nobody waits for (furthest first; fetched again when
+ * their turn comes) or waits for reads in flight to finish. The declared length is a limit on
+ * what is read, never an allocation.
+ *
+ * Absence: a blob the server's locate called missing, or whose range and GET both came back
+ * empty-handed (a collection may move it between the two reads), is located afresh a few times
+ * before `get` answers undefined.
  */
 
 /** What restore reads blobs through: a plain client, or a BatchReader in front of one. */
@@ -30,7 +40,7 @@ export interface BlobSource {
 export interface BatchReaderOptions {
   /** Ranges (or, without the extension, blobs) fetched at once. Default 8. */
   concurrency?: number;
-  /** Bytes fetched ahead of the caller. Default 64 MiB. */
+  /** Bytes fetched or reserved ahead of the caller: default 64 MiB, at least 16 MiB (the largest range). */
   maxBufferedBytes?: number;
 }
 
@@ -52,6 +62,10 @@ const MAX_ANSWER_BYTES = 16 << 20;
 const MAX_DEFERS = 8;
 /** Refs named ahead for one directory's files: past this, the rest are read as they come. */
 const MAX_PREFETCH_REFS = 100_000;
+/** Fresh locates of a blob the server seemed not to have, before it is called absent. */
+const RELOCATE_ATTEMPTS = 2;
+/** Pause before a fresh locate (times the attempt): a collection moving the blob finishes its step. */
+const RELOCATE_DELAY_MS = 100;
 
 /** A JSON body read through the exchange, bounded. */
 async function jsonOf(exchange: Exchange): Promise<unknown> {
@@ -60,17 +74,27 @@ async function jsonOf(exchange: Exchange): Promise<unknown> {
 
 /** One read: a signed S3 range (or one blob through the server), shared by the blobs inside it. */
 interface Job {
-  length: number;
+  /** Order of first use: the furthest is pushed out first. */
+  seq: number;
+  /** The most it may bring: reserved when it starts. */
+  reserve: number;
+  /** Bytes it counts in the reserved total now (the reserve in flight, then what it brought). */
+  holding: number;
   fetch(): Promise<Uint8Array | undefined>;
   /** Its blobs' entries not yet consumed; the bytes are let go at 0. */
   entriesLeft: number;
-  urgent: boolean;
+  /** Callers waiting for it: it goes first, and is never pushed out meanwhile. */
+  waiters: number;
+  /** Set while started or fetched; unset when let go or pushed out. */
   result?: Promise<Uint8Array | undefined> | undefined;
-  started: () => void;
-  start: Promise<void>;
+  settled: boolean;
+  /** Callers to wake when it starts. */
+  onStart: (() => void)[];
 }
 
-type Slot = { kind: 'inline'; bytes: Uint8Array } | { kind: 'range'; job: Job; offset: number; size: number } | { kind: 'missing' } | { kind: 'server' };
+/** An inline blob's bytes, undefined once pushed out (then read through the server). */
+type Inline = { kind: 'inline'; bytes: Uint8Array | undefined; seq: number };
+type Slot = Inline | { kind: 'range'; job: Job; offset: number; size: number } | { kind: 'missing' } | { kind: 'server' };
 
 interface Entry {
   /** Gets expected; 0 for a companion (asked for only so its neighbours' reads coalesce, never handed out). */
@@ -80,8 +104,8 @@ interface Entry {
   wanted: boolean;
   slot: Promise<Slot>;
   resolve(slot: Slot): void;
-  /** Bytes this entry keeps held on its own (inline). */
-  heldBytes: number;
+  /** Its inline bytes while held (counted in the reserved total). */
+  inline?: Inline | undefined;
   /** Locate answers that left it out so far. */
   defers: number;
 }
@@ -101,22 +125,29 @@ export class BatchReader implements BlobSource {
   /** Located reads not yet started, in order of first use. */
   private jobs: Job[] = [];
   private active = 0;
-  private held = 0;
+  /** Bytes fetched and not yet let go, plus the reserves of reads in flight: never above maxBuffered. */
+  private reserved = 0;
+  /** Fetched reads and inline blobs holding bytes, which may be pushed out for a read the caller waits for. */
+  private readonly holders = new Set<Job | Entry>();
+  private seq = 0;
   private locating = 0;
   /** After an answer that deferred refs, ask for about as many as it answered. */
   private window = MAX_LOCATE_REFS;
   private locateUrl?: Promise<string | undefined>;
   /** Sizes file schemas declare for their chunks: a read through the server stops there. */
   private readonly sizeHints = new Map<string, number>();
-  /** Requests made to the server and to S3 (benchmarks' requests per blob). */
-  readonly stats = { locates: 0, ranges: 0, serverGets: 0 };
+  /**
+   * Requests made to the server and to S3 (benchmarks' requests per blob), the most bytes ever
+   * reserved at once (never above the bound), and fresh locates of blobs that seemed absent.
+   */
+  readonly stats = { locates: 0, ranges: 0, serverGets: 0, peakReservedBytes: 0, relocates: 0 };
 
   constructor(
     readonly client: BlobServerClient,
     options: BatchReaderOptions = {},
   ) {
     this.concurrency = options.concurrency ?? 8;
-    this.maxBuffered = options.maxBufferedBytes ?? 64 << 20;
+    this.maxBuffered = Math.max(options.maxBufferedBytes ?? 64 << 20, MAX_BLOB_SIZE);
   }
 
   /** The locate endpoint from the server's discovery document, or undefined when it has none. */
@@ -155,7 +186,7 @@ export class BatchReader implements BlobSource {
         continue;
       }
       const { promise, resolve } = deferred<Slot>();
-      this.entries.set(ref, { uses: companion ? 0 : 1, located: false, wanted: false, slot: promise, resolve, heldBytes: 0, defers: 0 });
+      this.entries.set(ref, { uses: companion ? 0 : 1, located: false, wanted: false, slot: promise, resolve, defers: 0 });
       this.queue.push(ref);
     }
     this.pump();
@@ -230,7 +261,7 @@ export class BatchReader implements BlobSource {
   async get(ref: string, options: { maxSize?: number | undefined } = {}): Promise<Uint8Array | undefined> {
     const maxSize = options.maxSize ?? MAX_BLOB_SIZE;
     const e = this.entries.get(ref);
-    if (!e || e.uses === 0) return this.serverGet(ref, maxSize);
+    if (!e || e.uses === 0) return this.fallback(ref, maxSize);
     e.wanted = true;
     if (!e.located) {
       // Asked for before its turn: it goes first.
@@ -243,21 +274,27 @@ export class BatchReader implements BlobSource {
       this.sizeHints.delete(ref);
     }
     let bytes: Uint8Array | undefined;
-    if (slot.kind === 'missing') return undefined;
     if (slot.kind === 'inline') bytes = slot.bytes;
     if (slot.kind === 'range') {
       const job = slot.job;
-      job.urgent = true;
-      this.pump();
-      await job.start;
-      // A read that failed (or was cut off at its bound) falls back below, bounded by maxSize.
-      const buf = await job.result!.catch(() => undefined);
-      bytes = buf?.subarray(slot.offset, slot.offset + slot.size);
+      job.waiters++;
+      try {
+        // Started when it fits (it may be pushed out before this caller came, then started again).
+        while (!job.result) {
+          this.pump();
+          if (!job.result) await new Promise<void>((resolve) => job.onStart.push(resolve));
+        }
+        // A read that failed (or was cut off at its bound) falls back below, bounded by maxSize.
+        const buf = await job.result.catch(() => undefined);
+        bytes = buf?.subarray(slot.offset, slot.offset + slot.size);
+      } finally {
+        job.waiters--;
+      }
     }
     if (e.uses === 0) this.release(e, slot);
     if (bytes && bytes.length <= maxSize && verifies(ref, bytes)) return bytes;
-    // Not fetched, too large or not the blob: the server's own GET (which verifies and bounds too) decides.
-    return this.serverGet(ref, maxSize);
+    // Not fetched, missing, too large or not the blob: the server's own GET (which verifies and bounds too) decides.
+    return this.fallback(ref, maxSize);
   }
 
   private serverGet(ref: string, maxSize?: number): Promise<Uint8Array | undefined> {
@@ -265,40 +302,115 @@ export class BatchReader implements BlobSource {
     return this.client.get(ref, { maxSize });
   }
 
-  private release(e: Entry, slot: Slot): void {
-    this.held -= e.heldBytes;
-    e.heldBytes = 0;
-    if (slot.kind === 'range' && --slot.job.entriesLeft === 0) {
-      this.held -= slot.job.length;
-      slot.job.result = undefined;
+  /**
+   * The blob through `GET /camli/<ref>`; when that finds nothing, located afresh (a collection
+   * may have moved it between this reader's reads, and the server follows its row), a few times,
+   * before it is called absent. A server without locate is taken at its GET's word.
+   */
+  private async fallback(ref: string, maxSize: number): Promise<Uint8Array | undefined> {
+    for (let attempt = 1; ; attempt++) {
+      const bytes = await this.serverGet(ref, maxSize);
+      if (bytes || attempt > RELOCATE_ATTEMPTS) return bytes;
+      const url = await this.endpoint();
+      if (!url) return undefined;
+      await new Promise((resolve) => setTimeout(resolve, RELOCATE_DELAY_MS * attempt));
+      this.stats.relocates++;
+      const found = await this.locateOne(url, ref, maxSize).catch(() => undefined);
+      if (found) return found;
     }
+  }
+
+  /** One blob located on its own and read where the answer says (no read-ahead: the caller waits for it), verified; undefined otherwise. */
+  private async locateOne(url: string, ref: string, maxSize: number): Promise<Uint8Array | undefined> {
+    const answer = await this.locate(url, [ref]);
+    if (!saneAnswer(answer)) return undefined;
+    const inline = (answer.inline ?? []).find((b) => b.blobRef === ref);
+    let bytes = inline && base64Bytes(inline.data);
+    const range = (answer.ranges ?? []).find((r) => r.blobs.some((b) => b.blobRef === ref));
+    if (!bytes && range) {
+      const b = range.blobs.find((x) => x.blobRef === ref)!;
+      if (b.size > maxSize) return undefined;
+      bytes = (await this.fetchRange(range.url, range.headers, range.length))?.subarray(b.offset, b.offset + b.size);
+    }
+    return bytes && bytes.length <= maxSize && verifies(ref, bytes) ? bytes : undefined;
+  }
+
+  private addReserved(n: number): void {
+    this.reserved += n;
+    this.stats.peakReservedBytes = Math.max(this.stats.peakReservedBytes, this.reserved);
+  }
+
+  private release(e: Entry, slot: Slot): void {
+    if (e.inline) this.dropInline(e);
+    if (slot.kind === 'range' && --slot.job.entriesLeft === 0) this.dropJob(slot.job);
     this.pump();
+  }
+
+  private dropInline(e: Entry): void {
+    this.reserved -= e.inline!.bytes!.length;
+    e.inline!.bytes = undefined;
+    e.inline = undefined;
+    this.holders.delete(e);
+  }
+
+  private dropJob(job: Job): void {
+    this.reserved -= job.holding;
+    job.holding = 0;
+    job.result = undefined;
+    job.settled = false;
+    this.holders.delete(job);
+  }
+
+  /**
+   * Pushes out fetched bytes nobody waits for, furthest first, until `need` more fit; false
+   * (nothing pushed out) when even all of them would not make room: reads in flight must end first.
+   */
+  private makeRoom(need: number): boolean {
+    const sizeOf = (h: Job | Entry) => ('seq' in h ? h.holding : h.inline!.bytes!.length);
+    const free = (h: Job | Entry) => sizeOf(h) > 0 && ('seq' in h ? h.settled && h.waiters === 0 : true);
+    const seqOf = (h: Job | Entry) => ('seq' in h ? h.seq : h.inline!.seq);
+    const candidates = [...this.holders].filter(free).sort((a, b) => seqOf(b) - seqOf(a));
+    if (this.reserved - candidates.reduce((n, h) => n + sizeOf(h), 0) + need > this.maxBuffered) return false;
+    for (const h of candidates) {
+      if (this.reserved + need <= this.maxBuffered) break;
+      if ('seq' in h) {
+        this.dropJob(h);
+        // Fetched again when its turn comes, in order of first use.
+        const at = this.jobs.findIndex((j) => j.seq > h.seq);
+        this.jobs.splice(at < 0 ? this.jobs.length : at, 0, h);
+      } else this.dropInline(h);
+    }
+    return true;
   }
 
   /** Starts what may start: the next locate, and reads within the concurrency and memory bounds. */
   private pump(): void {
     while (this.locating < LOCATES_AT_ONCE && this.queue.length) {
       const waiting = this.jobs.reduce((n, j) => n + j.entriesLeft, 0);
-      const ahead = waiting < MAX_LOCATE_REFS && this.held < this.maxBuffered;
+      const ahead = waiting < MAX_LOCATE_REFS && this.reserved < this.maxBuffered;
       if (!ahead && !this.entries.get(this.queue[0]!)?.wanted) break;
       void this.locateNext();
     }
     while (this.active < this.concurrency && this.jobs.length) {
-      let i = this.jobs.findIndex((j) => j.urgent);
-      if (i < 0) {
-        if (this.held > 0 && this.held + this.jobs[0]!.length > this.maxBuffered) break;
-        i = 0;
-      }
-      const job = this.jobs.splice(i, 1)[0]!;
+      // A read the caller waits for goes first, and may push out bytes fetched ahead; one fetched
+      // ahead starts only within the bound.
+      const urgent = this.jobs.findIndex((j) => j.waiters > 0);
+      const job = this.jobs[Math.max(urgent, 0)]!;
+      if (this.reserved + job.reserve > this.maxBuffered && (urgent < 0 || !this.makeRoom(job.reserve))) break;
+      // By identity: making room puts what it pushed out back in the list, before this one.
+      this.jobs.splice(this.jobs.indexOf(job), 1);
       this.active++;
-      this.held += job.length;
-      job.result = job
+      this.addReserved(job.reserve);
+      job.holding = job.reserve;
+      this.holders.add(job);
+      const result: Promise<Uint8Array | undefined> = job
         .fetch()
         .then((bytes) => {
-          // Through the server (no extension), the size is known once fetched.
-          if (job.length === 0 && bytes) {
-            job.length = bytes.length;
-            this.held += bytes.length;
+          // Still counted (not let go meanwhile): from the reserve down to what came.
+          if (job.result === result) {
+            this.reserved += (bytes?.length ?? 0) - job.holding;
+            job.holding = bytes?.length ?? 0;
+            job.settled = true;
           }
           return bytes;
         })
@@ -306,9 +418,10 @@ export class BatchReader implements BlobSource {
           this.active--;
           this.pump();
         });
+      job.result = result;
       // A prefetched blob nobody asks for must not fail the process; the caller awaiting it sees the error.
-      job.result.catch(() => undefined);
-      job.started();
+      result.catch(() => undefined);
+      for (const wake of job.onStart.splice(0)) wake();
     }
   }
 
@@ -323,7 +436,8 @@ export class BatchReader implements BlobSource {
         for (const ref of batch.filter((r) => !this.dropCompanion(r)))
           this.addJob(
             [ref],
-            0,
+            // A GET brings at most the size its schema declares, else the largest blob.
+            this.sizeHints.get(ref) ?? MAX_BLOB_SIZE,
             () => this.serverGet(ref, this.sizeHints.get(ref)),
             (job) => ({ kind: 'range', job, offset: 0, size: Infinity }),
           );
@@ -355,17 +469,22 @@ export class BatchReader implements BlobSource {
 
   private settle(batch: readonly string[], answer: LocateAnswer): void {
     // The answer comes from the server: one out of bounds sends the whole batch through GET /camli/<ref>.
-    if (!saneAnswer(answer, this.maxBuffered)) throw new Error('a locate answer out of bounds');
+    if (!saneAnswer(answer)) throw new Error('a locate answer out of bounds');
     const slotOf = (ref: string, slot: Slot) => {
       const e = this.entries.get(ref);
       if (!e || e.located === false || this.dropCompanion(ref)) return;
       if (slot.kind === 'inline') {
-        e.heldBytes = slot.bytes.length;
-        this.held += e.heldBytes;
+        // Held only within the bound; past it, read through the server when asked for.
+        if (this.reserved + slot.bytes!.length > this.maxBuffered) slot = { kind: 'server' };
+        else {
+          this.addReserved(slot.bytes!.length);
+          e.inline = slot;
+          this.holders.add(e);
+        }
       }
       e.resolve(slot);
     };
-    for (const b of answer.inline ?? []) slotOf(b.blobRef, { kind: 'inline', bytes: base64Bytes(b.data) });
+    for (const b of answer.inline ?? []) slotOf(b.blobRef, { kind: 'inline', bytes: base64Bytes(b.data), seq: this.seq++ });
     for (const ref of answer.missing ?? []) slotOf(ref, { kind: 'missing' });
     // In the order the caller will want them.
     const order = new Map(batch.map((r, i) => [r, i]));
@@ -373,6 +492,12 @@ export class BatchReader implements BlobSource {
     for (const r of ranges) {
       const mine = r.blobs.filter((b) => this.entries.get(b.blobRef)?.located && !this.dropCompanion(b.blobRef));
       if (!mine.length) continue;
+      // Larger than a blob this reader hands out (a server may allow blobs up to 256 MiB): never
+      // fetched, so it never counts against the bound; `get` asks the server, which bounds it.
+      if (r.length > MAX_BLOB_SIZE) {
+        for (const b of mine) this.entries.get(b.blobRef)?.resolve({ kind: 'server' });
+        continue;
+      }
       this.addJob(
         mine.map((b) => b.blobRef),
         r.length,
@@ -403,9 +528,8 @@ export class BatchReader implements BlobSource {
     this.window = deferredRefs.length ? Math.max(16, Math.min(MAX_LOCATE_REFS, Math.ceil((batch.length - deferredRefs.length) * 1.25))) : MAX_LOCATE_REFS;
   }
 
-  private addJob(refs: string[], length: number, fetch: () => Promise<Uint8Array | undefined>, slot: (job: Job, ref: string) => Slot): void {
-    const { promise: start, resolve: started } = deferred<void>();
-    const job: Job = { length, fetch, entriesLeft: refs.length, urgent: false, start, started: () => started() };
+  private addJob(refs: string[], reserve: number, fetch: () => Promise<Uint8Array | undefined>, slot: (job: Job, ref: string) => Slot): void {
+    const job: Job = { seq: this.seq++, reserve, holding: 0, fetch, entriesLeft: refs.length, waiters: 0, settled: false, onStart: [] };
     this.jobs.push(job);
     for (const ref of refs) this.entries.get(ref)?.resolve(slot(job, ref));
   }
@@ -430,8 +554,12 @@ export class BatchReader implements BlobSource {
 
 const isCount = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0;
 
-/** Every list a list, every range a URL of 1 to `maxBuffered` + 16 MiB bytes holding its blobs, every inline blob a string. */
-function saneAnswer(a: LocateAnswer, maxBuffered: number): boolean {
+/**
+ * Every list a list, every inline blob a string, every range a URL of at least 1 byte holding
+ * its blobs end to end, exactly (DESIGN §9: a range covers the blobs asked for and nothing
+ * else), so its length is never more than what the blobs need.
+ */
+function saneAnswer(a: LocateAnswer): boolean {
   const lists = [a.ranges ?? [], a.inline ?? [], a.missing ?? [], a.deferred ?? []];
   if (!lists.every(Array.isArray)) return false;
   return (
@@ -444,13 +572,21 @@ function saneAnswer(a: LocateAnswer, maxBuffered: number): boolean {
         r.headers !== null &&
         isCount(r.length) &&
         r.length > 0 &&
-        r.length <= maxBuffered + MAX_BLOB_SIZE &&
         Array.isArray(r.blobs) &&
-        r.blobs.every(
-          (b) => typeof b === 'object' && b !== null && typeof b.blobRef === 'string' && isCount(b.offset) && isCount(b.size) && b.offset + b.size <= r.length,
-        ),
+        r.blobs.every((b) => typeof b === 'object' && b !== null && typeof b.blobRef === 'string' && isCount(b.offset) && isCount(b.size)) &&
+        endToEnd(r.blobs, r.length),
     ) && (a.inline ?? []).every((b) => typeof b === 'object' && b !== null && typeof b.blobRef === 'string' && typeof b.data === 'string')
   );
+}
+
+/** Blobs that tile [0, length) exactly, in some order: no gap, no overlap. */
+function endToEnd(blobs: readonly { offset: number; size: number }[], length: number): boolean {
+  let end = 0;
+  for (const b of [...blobs].sort((x, y) => x.offset - y.offset || x.size - y.size)) {
+    if (b.offset !== end) return false;
+    end += b.size;
+  }
+  return end === length;
 }
 
 const firstUse = (r: LocateAnswer['ranges'][number], order: Map<string, number>) => Math.min(...r.blobs.map((b) => order.get(b.blobRef) ?? Infinity));

@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { lstat, readdir, readFile, stat as fsStat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { lstat, mkdir, readdir, readFile, stat as fsStat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { EncryptedStore } from './encrypt/encrypted-store.js';
+import { readKeyFile, writeNewKeyFile } from './node/key-file.js';
+import { restoreAtomically } from './node/restore-atomic.js';
 import { parseArgs } from 'node:util';
 import { BatchReader } from './batch-read.js';
 import { blobRefOf } from './hash.js';
@@ -18,12 +21,14 @@ Commands:
   put PATH...           upload files and directories as Perkeep schema blobs (as pk-put file);
                         prints one ref per PATH
   put --blob FILE...    upload each FILE as one raw blob (as pk-put blob); prints its ref
-  get REF [-o DIR]      restore a file/directory schema into DIR (default .); a raw blob is
-                        written to stdout, or to -o (a file, or DIR/REF if -o is a directory)
+  get REF [-o DIR]      restore a file/directory schema into DIR (default .; made if missing);
+                        a raw blob is written to stdout, or to -o (a file, or DIR/REF if -o
+                        is a directory or ends with /)
   stat REF...           print "REF SIZE" for each blob the server has; exit 1 if any is missing
   ls [--after REF] [--limit N]   list the server's blobs ("REF SIZE"), paged;
                         with --json one {"blobRef","size"} JSON object per line
   rm REF...             remove blobs (the server must allow removal)
+  genkey KEYFILE        make a new age X25519 key file (mode 600) for --encrypt; prints its recipient
 
 Options:
   --server URL|NAME     server URL, or a server name from Perkeep's client-config.json
@@ -37,11 +42,16 @@ Options:
                         plus 1 s per 32 KiB it sends for its answer
   --progress            show put's progress line even when not on a terminal
   -o, --output PATH     for get
+  --encrypt KEYFILE     put/get/stat/ls through Perkeep's encrypt format (age X25519): the server
+                        sees only ciphertext; KEYFILE is one AGE-SECRET-KEY-1... line, mode 600
+  --encrypted-namespace NAME|URL   where encrypted blobs go (default enc-blobs: SERVER/enc-blobs)
+  --meta-namespace NAME|URL        where encrypted meta blobs go (default enc-meta: SERVER/enc-meta)
   -V, --version         the client's version
   -h, --help            this help
 
 A put interrupted (Ctrl-C, a lost connection) resumes when run again: blobs already stored
-are not sent again. get writes nothing over an existing path.
+are not sent again (with --encrypt: those a meta blob names; meta is written every 1000 blobs).
+get writes nothing over an existing path.
 `;
 
 const PACKAGE = '@camli-serverless/blobserver-client';
@@ -98,6 +108,9 @@ export async function main(argv: string[]): Promise<number> {
       'connect-timeout': { type: 'string' },
       'idle-timeout': { type: 'string' },
       progress: { type: 'boolean', default: false },
+      encrypt: { type: 'string' },
+      'encrypted-namespace': { type: 'string', default: 'enc-blobs' },
+      'meta-namespace': { type: 'string', default: 'enc-meta' },
       version: { type: 'boolean', short: 'V', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -111,18 +124,42 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return values.help ? 0 : 2;
   }
+  if (command === 'genkey') {
+    if (args.length !== 1) throw new UsageError('genkey takes one KEYFILE');
+    const recipient = await writeNewKeyFile(args[0]!);
+    await write(values.json ? JSON.stringify({ keyFile: args[0], recipient }) + '\n' : `${recipient}\n`);
+    return 0;
+  }
   const connectTimeoutMs = timeoutMs('connect-timeout', values['connect-timeout']);
   const idleTimeoutMs = timeoutMs('idle-timeout', values['idle-timeout']);
   const settings = resolveServer({ server: values.server, auth: values.auth });
   const client = new BlobServerClient({ server: settings.server, auth: settings.auth, connectTimeoutMs, idleTimeoutMs });
   const json = values.json;
   const out = (human: string, machine: unknown) => write(json ? JSON.stringify(machine) + '\n' : human);
+  // --encrypt: the key is read (and its permissions checked) and all meta read before anything is sent.
+  const concurrency = values.concurrency ? Number(values.concurrency) : 4;
+  if (!(concurrency >= 1)) throw new UsageError('--concurrency must be a positive number');
+  const namespace = (flag: string, v: string) => {
+    if (/^https?:\/\//i.test(v)) return v;
+    if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(v))
+      throw new UsageError(`--${flag} must be a namespace name (lowercase letters, digits, dashes) or an http(s):// URL`);
+    return `${settings.server.replace(/\/+$/, '')}/${v}`;
+  };
+  let store: EncryptedStore | undefined;
+  if (values.encrypt !== undefined) {
+    if (command === 'rm') throw new UsageError('rm does not take --encrypt (as perkeepd, encrypted storage does not remove blobs)');
+    const key = await readKeyFile(values.encrypt);
+    const sub = (url: string) => new BlobServerClient({ server: url, auth: settings.auth, connectTimeoutMs, idleTimeoutMs });
+    store = await EncryptedStore.open({
+      blobs: sub(namespace('encrypted-namespace', values['encrypted-namespace'])),
+      meta: sub(namespace('meta-namespace', values['meta-namespace'])),
+      key,
+    });
+  }
 
   switch (command) {
     case 'put': {
       if (!args.length) throw new UsageError('put needs at least one PATH');
-      const concurrency = values.concurrency ? Number(values.concurrency) : 4;
-      if (!(concurrency >= 1)) throw new UsageError('--concurrency must be a positive number');
       // A missing path: say so in one line before anything is read or sent.
       for (const path of args) {
         await lstat(path).catch((err: NodeJS.ErrnoException) => {
@@ -134,7 +171,7 @@ export async function main(argv: string[]): Promise<number> {
       const totalBytes = showProgress
         ? (await Promise.all(args.map((p) => (values.blob ? fsStat(p).then((s) => s.size) : treeBytes(p))))).reduce((a, b) => a + b, 0)
         : undefined;
-      const uploader = new Uploader(client, { concurrency });
+      const uploader = store ? store.writer({ concurrency }) : new Uploader(client, { concurrency });
       const progress = progressLine(showProgress, () => ({
         blobsDone: uploader.stats.uploadedBlobs + uploader.stats.skippedBlobs,
         blobsSeen: uploader.stats.blobs,
@@ -143,6 +180,8 @@ export async function main(argv: string[]): Promise<number> {
         bytesSent: uploader.stats.sentBytes,
         bytesStored: uploader.stats.uploadedBytes + uploader.stats.skippedBytes,
         bytesSkipped: uploader.stats.skippedBytes,
+        // Every blob handed to the uploader is a chunk of what was read, or schema JSON.
+        bytesSchema: values.blob ? 0 : Math.max(0, uploader.stats.bytes - bytesRead),
       }));
       // Ctrl-C: end the progress line cleanly and say how to finish the job.
       const interrupted = () => {
@@ -168,7 +207,7 @@ export async function main(argv: string[]): Promise<number> {
         }
         const stats = await uploader.flush();
         progress.stop();
-        await out(refs.map((r) => r.ref + '\n').join(''), { refs, ...stats, requests: client.requests });
+        await out(refs.map((r) => r.ref + '\n').join(''), { refs, ...stats, requests: client.requests, ...(store && { encrypted: true }) });
       } catch (err) {
         progress.stop();
         throw err;
@@ -180,23 +219,46 @@ export async function main(argv: string[]): Promise<number> {
     case 'get': {
       const [ref, extra] = args;
       if (!ref || extra) throw new UsageError('get takes one REF');
-      const bytes = await fetchBlob(client, ref);
+      const bytes = await fetchBlob(store ?? client, ref);
       const schema = parseSchema(bytes);
+      if (store && restorable(schema)) {
+        // Decrypted contents are checked as they come: a refusal midway leaves nothing behind.
+        const path = await restoreAtomically(store, ref, schema, values.output ?? '.');
+        await out(`${path}\n`, { ref, path, camliType: schema.camliType });
+        return 0;
+      }
       if (restorable(schema)) {
         // Contents come in batches straight from S3 where the server offers it (else GET /camli/<ref>).
         const reader = new BatchReader(client);
         await reader.prefetchContents([schema], [ref]);
-        const path = await restoreSchema(reader, ref, schema, values.output ?? '.');
+        // `-o restore/` that does not exist yet is made (only the directory -o names; what the
+        // schema holds is created by restoreSchema, which never writes over anything).
+        const into = values.output ?? '.';
+        await mkdir(into, { recursive: true }).catch((err: NodeJS.ErrnoException) => {
+          throw new Error(`get: cannot create the directory ${into} (${err.code}): give -o a directory you can write`);
+        });
+        const path = await restoreSchema(reader, ref, schema, into);
         await out(`${path}\n`, { ref, path, camliType: schema.camliType });
         return 0;
       }
       if (values.output) {
-        const isDir = await fsStat(values.output).then(
-          (s) => s.isDirectory(),
-          () => false,
-        );
+        // `-o DIR/` names a directory even before it exists.
+        const isDir =
+          /[\\/]$/.test(values.output) ||
+          (await fsStat(values.output).then(
+            (s) => s.isDirectory(),
+            () => false,
+          ));
         const path = isDir ? join(values.output, ref) : values.output;
-        await writeFile(path, bytes);
+        // As pk-get does not: a missing directory is made, and nothing is written over.
+        await mkdir(dirname(path), { recursive: true }).catch(() => undefined);
+        await writeFile(path, bytes, { flag: 'wx' }).catch((err: NodeJS.ErrnoException) => {
+          throw new Error(
+            err.code === 'EEXIST'
+              ? `get: ${path} already exists; get writes nothing over an existing path: remove it or give another -o`
+              : `get: cannot write ${path} (${err.code}): give -o a path you can write`,
+          );
+        });
         await out(`${path}\n`, { ref, path, size: bytes.length });
       } else {
         await new Promise<void>((resolve, reject) => process.stdout.write(bytes, (err) => (err ? reject(err) : resolve())));
@@ -205,7 +267,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'stat': {
       if (!args.length) throw new UsageError('stat needs at least one REF');
-      const found = await client.stat(args);
+      const found = store ? store.stat(args) : await client.stat(args);
       const have = new Map(found.map((f) => [f.blobRef, f.size]));
       const missing = args.filter((r) => !have.has(r));
       await out(found.map((f) => `${f.blobRef} ${f.size}\n`).join(''), { stat: found, missing });
@@ -222,7 +284,8 @@ export async function main(argv: string[]): Promise<number> {
       if (!(limit >= 0)) throw new UsageError('--limit must be a number');
       let n = 0;
       if (limit > 0) {
-        for await (const b of client.enumerate({ after: values.after, pageSize: Math.min(1000, limit) })) {
+        const blobs = store ? store.enumerate({ after: values.after }) : client.enumerate({ after: values.after, pageSize: Math.min(1000, limit) });
+        for await (const b of blobs) {
           await write(json ? JSON.stringify({ blobRef: b.blobRef, size: b.size }) + '\n' : `${b.blobRef} ${b.size}\n`);
           if (++n >= limit) break;
         }
@@ -246,7 +309,10 @@ export async function run(argv: string[]): Promise<void> {
     process.exitCode = await main(argv);
   } catch (err) {
     const usage = err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
-    const message = (err as Error).message?.split('\n')[0] ?? String(err);
+    let message = (err as Error).message?.split('\n')[0] ?? String(err);
+    // Wrong or missing credentials: say where they go.
+    if ((err as { status?: number }).status === 401)
+      message += '; give credentials with --auth userpass:USER:PASSWORD or BLOBSERVER_AUTH (or in client-config.json)';
     process.stderr.write(`blobserver: ${message}${usage ? ' (see blobserver --help)' : ''}\n`);
     process.exitCode = usage ? 2 : 1;
   }

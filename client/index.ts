@@ -31,3 +31,15 @@ export {
   type ParsedSchema,
   type SchemaBlob,
 } from './schema.js';
+export { EncryptedStore, EncryptedWriter, FULL_META_ENTRIES, type EncryptedStoreOptions, type EncryptedWriterOptions } from './encrypt/encrypted-store.js';
+export {
+  decryptBlob,
+  encryptBlob,
+  EncryptionError,
+  formatMeta,
+  parseKey,
+  parseMeta,
+  META_HEADER,
+  type AgeKey,
+  type MetaEntry,
+} from './encrypt/format.js';

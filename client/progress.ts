@@ -14,6 +14,11 @@ export interface ProgressSnapshot {
   bytesStored: number;
   /** Of bytesStored, those it already had (never sent). */
   bytesSkipped: number;
+  /**
+   * Bytes of the schema blobs made so far (file and directory JSON: they are stored but were
+   * never read from disk, which is why stored can exceed read); 0 for raw blobs.
+   */
+  bytesSchema?: number | undefined;
 }
 
 const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
@@ -24,7 +29,9 @@ export function formatProgress(s: ProgressSnapshot, elapsedMs: number): string {
   const rate = elapsedMs > 0 ? moved / (elapsedMs / 1000) : 0;
   const total = s.totalBytes === undefined ? '' : ` of ${mb(s.totalBytes)}`;
   const eta = s.totalBytes !== undefined && rate > 0 ? `, ETA ${Math.max(0, Math.ceil((s.totalBytes - moved) / rate))} s` : '';
-  return `blobs ${s.blobsDone}/${s.blobsSeen}, read ${mb(s.bytesRead)}${total}, sent ${mb(s.bytesSent)}, stored ${mb(s.bytesStored)}, ${(rate / 1e6).toFixed(1)} MB/s${eta}`;
+  // Shown once it shows at all (0.05 MB), so "stored" above "read" never goes unexplained.
+  const schema = (s.bytesSchema ?? 0) >= 0.05e6 ? ` (${mb(s.bytesSchema!)} of it schema)` : '';
+  return `blobs ${s.blobsDone}/${s.blobsSeen}, read ${mb(s.bytesRead)}${total}, sent ${mb(s.bytesSent)}, stored ${mb(s.bytesStored)}${schema}, ${(rate / 1e6).toFixed(1)} MB/s${eta}`;
 }
 
 export interface Progress {

@@ -1,7 +1,7 @@
 import { pathToFileURL } from 'node:url';
 import { App, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { settingsFromContext } from './settings.js';
+import { SettingsError, settingsFromContext } from './settings.js';
 import { BlobServerStack } from './stack.js';
 
 /**
@@ -22,6 +22,14 @@ export function buildApp(app = new App()): { app: App; stack: BlobServerStack } 
 }
 
 // Synthesize only when run as the CDK app, not when tests import buildApp().
+// A setting refused (SettingsError) is one line that names the context key; cdk adds its own
+// "Subprocess exited" line after it.
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  buildApp().app.synth();
+  try {
+    buildApp().app.synth();
+  } catch (err) {
+    if (!(err instanceof SettingsError)) throw err;
+    console.error(`blobserver stack: ${err.message} (see docs/deploy.md#settings)`);
+    process.exit(1);
+  }
 }

@@ -12,7 +12,7 @@ import { DefinitionBody, type IChainable, JsonPath, LogLevel, Map as MapState, S
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { DEFAULT_FSCK_GRACE_MS } from '../lambda/core/limits.js';
-import { BLOB_PREFIX, PACK_PREFIX, STAGING_PREFIX, FSCK_RUNS_PREFIX } from '../lambda/core/storage/object-keys.js';
+import { BLOB_PREFIX, PACK_PREFIX, STAGING_PREFIX, FSCK_RUNS_PREFIX, NAMESPACES_PREFIX, inEveryNamespace } from '../lambda/core/storage/object-keys.js';
 import { METRICS_NAMESPACE } from '../lambda/core/telemetry.js';
 import { BlobserverFunction, SERVICE_NAME } from './blobserver-function.js';
 import { NO_CMK, skipCheckov } from './checkov.js';
@@ -183,17 +183,29 @@ export function grantCollector(role: IRole, storage: Storage): void {
       sid: 'ListStore',
       actions: ['s3:ListBucket'],
       resources: [storage.bucket.bucketArn],
-      conditions: { StringLike: { 's3:prefix': [BLOB_PREFIX, PACK_PREFIX, STAGING_PREFIX, FSCK_RUNS_PREFIX].map((p) => `${p}*`) } },
+      // Every namespace's blobs/ and packs/ (DESIGN §12), and `ns/` itself: the plan lists the namespaces there.
+      conditions: {
+        StringLike: {
+          's3:prefix': [
+            ...[BLOB_PREFIX, PACK_PREFIX, STAGING_PREFIX, FSCK_RUNS_PREFIX].map((p) => `${p}*`),
+            ...[BLOB_PREFIX, PACK_PREFIX].map((p) => inEveryNamespace(`${p}*`)),
+            NAMESPACES_PREFIX,
+          ],
+        },
+      },
     }),
   );
   role.addToPrincipalPolicy(new PolicyStatement({ sid: 'AuditObjects', actions: ['s3:GetObject', 's3:DeleteObject'], resources: storage.blobObjectsArns }));
-  role.addToPrincipalPolicy(new PolicyStatement({ sid: 'Repack', actions: ['s3:PutObject'], resources: [storage.packObjectsArn] }));
+  role.addToPrincipalPolicy(new PolicyStatement({ sid: 'Repack', actions: ['s3:PutObject'], resources: storage.packObjectsArns }));
   role.addToPrincipalPolicy(
     new PolicyStatement({
       sid: 'ListVersions',
       actions: ['s3:ListBucketVersions'],
       resources: [storage.bucket.bucketArn],
-      conditions: { StringLike: { 's3:prefix': [BLOB_PREFIX, PACK_PREFIX].map((p) => `${p}*`) } },
+      // Every namespace's blobs/ and packs/: the restore runs per namespace.
+      conditions: {
+        StringLike: { 's3:prefix': [...[BLOB_PREFIX, PACK_PREFIX].map((p) => `${p}*`), ...[BLOB_PREFIX, PACK_PREFIX].map((p) => inEveryNamespace(`${p}*`))] },
+      },
     }),
   );
   role.addToPrincipalPolicy(
@@ -214,6 +226,8 @@ function acknowledgeNag(collection: Collection, storage: Storage): void {
     [PACK_PREFIX, 'packs under packs/<day>/<id>'],
     [STAGING_PREFIX, 'abandoned form uploads under staging/<id>/'],
     [FSCK_RUNS_PREFIX, 'its own scratch objects under fsck-runs/<run>/'],
+    [inEveryNamespace(BLOB_PREFIX), "every namespace's blob objects under ns/<name>/blobs/"],
+    [inEveryNamespace(PACK_PREFIX), "every namespace's packs under ns/<name>/packs/"],
   ];
   for (const [prefix, what] of prefixes) {
     Validations.of(role).acknowledge({

@@ -3,7 +3,7 @@ import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { CfnBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { FUNCTION_TIMEOUT_SECONDS } from '../lambda/core/limits.js';
-import { BLOB_PREFIX, PACK_PREFIX, STAGING_PREFIX } from '../lambda/core/storage/object-keys.js';
+import { BLOB_PREFIX, PACK_PREFIX, STAGING_PREFIX, GENERATION_KEY, NAMESPACES_PREFIX, inEveryNamespace } from '../lambda/core/storage/object-keys.js';
 import { buildUiPageSync } from '../ui/build.js';
 import { BlobserverFunction } from './blobserver-function.js';
 import { grantKeyUse } from './encryption.js';
@@ -84,6 +84,12 @@ export class Functions extends Construct {
         id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${PACK_PREFIX}*]`,
         reason: `Packs of small blobs under ${PACK_PREFIX}<day>/<id>, keys made at request time: object actions are scoped to that prefix, never the whole bucket, never wildcard actions.`,
       });
+      for (const pattern of [`${BLOB_PREFIX}*`, `${PACK_PREFIX}*`, GENERATION_KEY].map(inEveryNamespace)) {
+        Validations.of(side.role).acknowledge({
+          id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${pattern}]`,
+          reason: `The same keys in every namespace (DESIGN §12), under ${NAMESPACES_PREFIX}<name>/: namespaces are made by use, so their names are known only at request time; never the whole bucket, never wildcard actions.`,
+        });
+      }
       Validations.of(side.role).acknowledge({
         id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${STAGING_PREFIX}*]`,
         reason: `Upload forms write one object per form under a random ${STAGING_PREFIX}<id>/ prefix chosen at request time: object actions are scoped to ${STAGING_PREFIX}, never the whole bucket.`,

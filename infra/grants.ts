@@ -1,5 +1,5 @@
 import { PolicyStatement, type IRole } from 'aws-cdk-lib/aws-iam';
-import { BLOB_PREFIX, GENERATION_KEY, PACK_PREFIX, STAGING_PREFIX } from '../lambda/core/storage/object-keys.js';
+import { BLOB_PREFIX, GENERATION_KEY, PACK_PREFIX, STAGING_PREFIX, inEveryNamespace } from '../lambda/core/storage/object-keys.js';
 import type { Secrets } from './secrets.js';
 import type { Storage } from './storage.js';
 
@@ -19,13 +19,13 @@ export function grantReadSide(role: IRole, storage: Storage, secrets: Secrets): 
   role.addToPrincipalPolicy(new PolicyStatement({ sid: 'ReadBlobs', actions: ['s3:GetObject'], resources: storage.blobObjectsArns }));
   // Discovery's storageGeneration: read it, and create it on first use. Only a conditional
   // create (If-None-Match: *) is allowed, so the read side can never replace it.
-  role.addToPrincipalPolicy(new PolicyStatement({ sid: 'ReadStorageGeneration', actions: ['s3:GetObject'], resources: [storage.generationObjectArn] }));
-  grantKnowMissing(role, storage, [`${BLOB_PREFIX}*`, `${PACK_PREFIX}*`, GENERATION_KEY]);
+  role.addToPrincipalPolicy(new PolicyStatement({ sid: 'ReadStorageGeneration', actions: ['s3:GetObject'], resources: storage.generationObjectArns }));
+  grantKnowMissing(role, storage, [`${BLOB_PREFIX}*`, `${PACK_PREFIX}*`, GENERATION_KEY].flatMap(withNamespaces));
   role.addToPrincipalPolicy(
     new PolicyStatement({
       sid: 'CreateStorageGeneration',
       actions: ['s3:PutObject'],
-      resources: [storage.generationObjectArn],
+      resources: storage.generationObjectArns,
       conditions: { StringEquals: { 's3:if-none-match': '*' } },
     }),
   );
@@ -42,7 +42,7 @@ export function grantWriteSide(role: IRole, storage: Storage, secrets: Secrets, 
   // New objects (packs/, blobs/), and HeadObject (s3:GetObject) on a re-sent blob's object to repair a lost one.
   role.addToPrincipalPolicy(new PolicyStatement({ sid: 'WriteBlobs', actions: ['s3:PutObject', 's3:GetObject'], resources: storage.blobObjectsArns }));
   role.addToPrincipalPolicy(new PolicyStatement({ sid: 'VerifyStaged', actions: ['s3:GetObject', 's3:DeleteObject'], resources: [storage.stagingObjectsArn] }));
-  grantKnowMissing(role, storage, [`${BLOB_PREFIX}*`, `${PACK_PREFIX}*`, `${STAGING_PREFIX}*`]);
+  grantKnowMissing(role, storage, [...[`${BLOB_PREFIX}*`, `${PACK_PREFIX}*`].flatMap(withNamespaces), `${STAGING_PREFIX}*`]);
   grantFormSigning(role, storage);
   // A completion's row is a conditional PutItem (only while there is no row, or while it still
   // names the lost object it replaces), so concurrent completions promote once.
@@ -56,10 +56,15 @@ export function grantWriteSide(role: IRole, storage: Storage, secrets: Secrets, 
   if (opts.allowRemove) {
     // Only when removal is enabled, and only here: no other function can ever delete. Only a
     // blob's own objects (blobs/); packs are reclaimed by fsck, run by an operator.
-    role.addToPrincipalPolicy(new PolicyStatement({ sid: 'RemoveBlobs', actions: ['s3:DeleteObject'], resources: [storage.ownObjectsArn] }));
+    role.addToPrincipalPolicy(new PolicyStatement({ sid: 'RemoveBlobs', actions: ['s3:DeleteObject'], resources: storage.ownObjectsArns }));
     role.addToPrincipalPolicy(new PolicyStatement({ sid: 'RemoveIndexRows', actions: ['dynamodb:DeleteItem'], resources: [storage.table.tableArn] }));
   }
   grantSecrets(role, secrets);
+}
+
+/** A root key pattern and the same in every named namespace (ns/<any>/..., DESIGN §12); staging/ is shared, never namespaced. */
+function withNamespaces(pattern: string): string[] {
+  return [pattern, inEveryNamespace(pattern)];
 }
 
 /**

@@ -48,7 +48,7 @@ export class Secrets extends Construct {
     Validations.of(this.credentials).acknowledge({
       id: 'AwsSolutions-SMG4',
       reason:
-        'These credentials are copied into Perkeep client configurations; an unattended rotation would lock every client out. Rotated by hand (README: put-secret-value); handlers pick the new value up within the secret cache period.',
+        'These credentials are copied into Perkeep client configurations; an unattended rotation would lock every client out. Rotated by hand (docs/deploy.md, Rotating secrets: put-secret-value); handlers pick the new value up within the secret cache period.',
     });
 
     this.signingKey = new Secret(this, 'SigningKey', {

@@ -6,6 +6,7 @@ import {
   MAX_ALLOWED_BLOB_SIZE,
   MAX_BLOB_SIZE,
   MAX_RAW_BODY_IN_LAMBDA_PAYLOAD,
+  maxUploadSizeProblem,
   SECRET_CACHE_SECONDS,
 } from '../lambda/core/limits.js';
 
@@ -62,6 +63,8 @@ export interface BlobServerSettings {
    * AWS-managed keys), 'create' (a key the stack creates, rotated yearly), or a key ARN.
    */
   kmsKey: string;
+  /** X-Ray tracing of every function through Powertools Tracer (infra/tracing.ts); off: no traces, no X-Ray cost. */
+  tracing: boolean;
 }
 
 /** The largest body a Lambda behind API Gateway can take (see lambda/core/limits.ts). */
@@ -100,6 +103,7 @@ export const DEFAULT_SETTINGS: BlobServerSettings = {
   uploadThrottleRateLimit: 50,
   uploadThrottleBurstLimit: 100,
   kmsKey: 'none',
+  tracing: false,
 };
 
 /** The rotation function's reservation: one rotation at a time is all Secrets Manager runs. */
@@ -178,6 +182,7 @@ export function settingsFromContext(ctx: ContextSource): BlobServerSettings {
     ...optional('alarmTopicArn', str('alarmTopicArn', ctx.tryGetContext('alarmTopicArn'), undefined)),
     ...optional('budgetMonthlyUsd', optionalInt('budgetMonthlyUsd', ctx.tryGetContext('budgetMonthlyUsd'))),
     ...optional('alarmEmail', str('alarmEmail', ctx.tryGetContext('alarmEmail'), undefined)),
+    tracing: bool('tracing', ctx.tryGetContext('tracing'), d.tracing),
   });
   return settings;
 }
@@ -199,9 +204,8 @@ export function validateSettings(s: BlobServerSettings): BlobServerSettings {
   if (s.stageName !== '$default' && !/^[A-Za-z0-9_-]{1,128}$/.test(s.stageName)) {
     throw new SettingsError(`stage must be $default or letters, digits, - and _, got ${JSON.stringify(s.stageName)}`);
   }
-  if (s.maxUploadSize > MAX_UPLOAD_SIZE_ON_LAMBDA) {
-    throw new SettingsError(`maxUploadSize ${s.maxUploadSize} cannot pass through a 6 MB Lambda event (at most ${MAX_UPLOAD_SIZE_ON_LAMBDA})`);
-  }
+  const uploadSizeProblem = maxUploadSizeProblem(s.maxUploadSize);
+  if (uploadSizeProblem) throw new SettingsError(`maxUploadSize ${uploadSizeProblem}`);
   if (s.maxBlobSize > MAX_ALLOWED_BLOB_SIZE) {
     throw new SettingsError(`maxBlobSize ${s.maxBlobSize} is more than one upload completion verifies well inside 29 s (at most ${MAX_ALLOWED_BLOB_SIZE})`);
   }

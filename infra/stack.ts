@@ -6,10 +6,12 @@ import { Api } from './api.js';
 import { Budget } from './budget.js';
 import { Collection } from './collection.js';
 import { encryptionKeyFor } from './encryption.js';
+import { Dashboard } from './dashboard.js';
 import { Functions } from './functions.js';
 import { Secrets } from './secrets.js';
 import { DEFAULT_SETTINGS, validateSettings, type BlobServerSettings } from './settings.js';
 import { Storage } from './storage.js';
+import { enableTracing } from './tracing.js';
 
 export interface BlobServerStackProps extends StackProps {
   /** Overrides of DEFAULT_SETTINGS (infra/app.ts passes what CDK context says). */
@@ -28,6 +30,7 @@ export class BlobServerStack extends Stack {
   /** The customer-managed key of settings.kmsKey, if any. */
   readonly encryptionKey: IKey | undefined;
   readonly budget: Budget | undefined;
+  readonly dashboard: Dashboard;
 
   constructor(scope: Construct, id: string, props: BlobServerStackProps = {}) {
     super(scope, id, props);
@@ -46,11 +49,15 @@ export class BlobServerStack extends Stack {
     this.functions = new Functions(this, 'Functions', { storage: this.storage, secrets: this.secrets, settings, encryptionKey });
     this.api = new Api(this, 'Api', { functions: this.functions, settings, encryptionKey });
     this.collection = new Collection(this, 'Collection', { storage: this.storage, settings, encryptionKey });
-    this.alarms = new Alarms(this, 'Alarms', {
-      api: this.api,
-      functions: { Read: this.functions.read, Write: this.functions.write, SigningKeyRotation: this.secrets.rotation, Collector: this.collection.collector },
-      alarmTopicArn: settings.alarmTopicArn,
-    });
+    const functions = {
+      Read: this.functions.read,
+      Write: this.functions.write,
+      SigningKeyRotation: this.secrets.rotation,
+      Collector: this.collection.collector,
+    };
+    this.alarms = new Alarms(this, 'Alarms', { api: this.api, functions, alarmTopicArn: settings.alarmTopicArn });
+    this.dashboard = new Dashboard(this, 'Dashboard', { api: this.api, functions, storage: this.storage, collection: this.collection });
+    if (settings.tracing) enableTracing(Object.values(functions));
     this.budget = settings.budgetMonthlyUsd === undefined ? undefined : new Budget(this, 'Budget', { monthlyUsd: settings.budgetMonthlyUsd, ...settings });
 
     new CfnOutput(this, 'ApiUrl', { description: 'Base URL of the blob server (the Perkeep server URL)', value: this.api.stage.url });
@@ -64,5 +71,13 @@ export class BlobServerStack extends Stack {
     });
     new CfnOutput(this, 'BucketName', { value: this.storage.bucket.bucketName });
     new CfnOutput(this, 'TableName', { value: this.storage.table.tableName });
+    // What docs/deploy.md's first deployment and teardown read, by name.
+    new CfnOutput(this, 'AccessLogBucketName', { description: "The blob bucket's access-log bucket", value: this.storage.accessLogs.bucketName });
+    new CfnOutput(this, 'CollectionStateMachineArn', {
+      description: 'The scheduled garbage collection (start it by hand: aws stepfunctions start-execution)',
+      value: this.collection.stateMachine.stateMachineArn,
+    });
+    new CfnOutput(this, 'DashboardUrl', { description: 'The CloudWatch dashboard of the service', value: this.dashboard.url() });
+    new CfnOutput(this, 'Region', { description: 'The region the stack is deployed in (what the CLI and pk-put reach)', value: this.region });
   }
 }

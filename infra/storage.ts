@@ -5,7 +5,7 @@ import { BlockPublicAccess, Bucket, BucketEncryption, HttpMethods, ObjectOwnersh
 import { Construct } from 'constructs';
 import { NO_CMK, skipCheckov } from './checkov.js';
 import { INDEX_SCHEMA } from '../lambda/core/storage/index-schema.js';
-import { BLOB_PREFIX, GENERATION_KEY, PACK_PREFIX, STAGING_PREFIX, FSCK_RUNS_PREFIX } from '../lambda/core/storage/object-keys.js';
+import { BLOB_PREFIX, GENERATION_KEY, PACK_PREFIX, STAGING_PREFIX, FSCK_RUNS_PREFIX, inEveryNamespace } from '../lambda/core/storage/object-keys.js';
 
 export interface StorageProps {
   ephemeral: boolean;
@@ -25,16 +25,19 @@ export class Storage extends Construct {
   readonly bucket: Bucket;
   readonly accessLogs: Bucket;
   readonly table: Table;
-  /** ARN pattern of the blobs' own objects (`blobs/<ref>/<id>`, and the first model's `blobs/<ref>`). */
-  readonly ownObjectsArn: string;
-  /** ARN pattern of the packs of small blobs (`packs/<day>/<id>`). */
-  readonly packObjectsArn: string;
+  /**
+   * ARN patterns of the blobs' own objects (`blobs/<ref>/<id>`, and the first model's
+   * `blobs/<ref>`), in the root namespace and in every named one (`ns/<name>/blobs/...`, DESIGN §12).
+   */
+  readonly ownObjectsArns: string[];
+  /** ARN patterns of the packs of small blobs (`packs/<day>/<id>`), likewise. */
+  readonly packObjectsArns: string[];
   /** Both: every key a blob's bytes can be at. */
   readonly blobObjectsArns: string[];
   /** ARN pattern of the unverified uploads under the staging prefix (DESIGN §6). */
   readonly stagingObjectsArn: string;
-  /** ARN of the one object holding the store's generation (discovery's storageGeneration). */
-  readonly generationObjectArn: string;
+  /** ARNs of the objects holding each namespace's generation (discovery's storageGeneration). */
+  readonly generationObjectArns: string[];
   /** ARN pattern of the scheduled collection's scratch objects (`fsck-runs/<run>/...`). */
   readonly scratchObjectsArn: string;
 
@@ -92,10 +95,11 @@ export class Storage extends Construct {
         { id: 'expire-noncurrent-versions', noncurrentVersionExpiration: Duration.days(props.recoveryWindowDays), expiredObjectDeleteMarker: true },
       ],
     });
-    this.ownObjectsArn = this.bucket.arnForObjects(`${BLOB_PREFIX}*`);
-    this.packObjectsArn = this.bucket.arnForObjects(`${PACK_PREFIX}*`);
-    this.blobObjectsArns = [this.ownObjectsArn, this.packObjectsArn];
-    this.generationObjectArn = this.bucket.arnForObjects(GENERATION_KEY);
+    const everywhere = (pattern: string) => [this.bucket.arnForObjects(pattern), this.bucket.arnForObjects(inEveryNamespace(pattern))];
+    this.ownObjectsArns = everywhere(`${BLOB_PREFIX}*`);
+    this.packObjectsArns = everywhere(`${PACK_PREFIX}*`);
+    this.blobObjectsArns = [...this.ownObjectsArns, ...this.packObjectsArns];
+    this.generationObjectArns = everywhere(GENERATION_KEY);
     this.stagingObjectsArn = this.bucket.arnForObjects(`${STAGING_PREFIX}*`);
     this.scratchObjectsArn = this.bucket.arnForObjects(`${FSCK_RUNS_PREFIX}*`);
     // Browsers POST uploadForm straight to the bucket and read presigned (ranged) GETs from it:

@@ -5,6 +5,7 @@ import { readConfig } from './core/config.js';
 import { dynamoClientFor, s3ClientFor } from './core/aws/aws-clients.js';
 import { DEFAULT_FSCK_GRACE_MS } from './core/limits.js';
 import { s3Folders } from './core/storage/s3-folders.js';
+import { namespacesIn, namespaceStorage } from './core/storage/namespaces.js';
 import { createLogger, createMetrics } from './core/telemetry.js';
 
 /**
@@ -19,9 +20,17 @@ function build(): CollectorDeps {
   const config = readConfig();
   const s3 = s3ClientFor(config);
   const grace = process.env['BLOBSERVER_FSCK_GRACE_SECONDS'];
+  const ddb = dynamoClientFor(config);
+  const log = createLogger(config.telemetry);
+  const objects = new S3BlobStore(s3, config.bucketName);
   return {
-    index: new DynamoBlobIndex(dynamoClientFor(config), config.tableName, createLogger(config.telemetry)),
-    store: new S3BlobStore(s3, config.bucketName),
+    index: new DynamoBlobIndex(ddb, config.tableName, log),
+    store: objects,
+    // Every namespace the bucket holds (DESIGN §12), each piece on one namespace's rows and objects.
+    namespaces: {
+      list: () => namespacesIn(s3, config.bucketName),
+      storage: (ns) => namespaceStorage({ ddb, s3, table: config.tableName, bucket: config.bucketName, log }, objects, ns),
+    },
     options: {
       repair: true,
       graceMs: grace ? Number(grace) * 1000 : DEFAULT_FSCK_GRACE_MS,

@@ -6,9 +6,10 @@ import {
   SecretsManagerClient,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
+import { callBounds } from './core/aws/aws-clients.js';
 import { isResourceNotFound } from './core/aws/aws-errors.js';
 import { readTelemetryConfig } from './core/config.js';
-import { SIGNING_KEY_MIN_LENGTH } from './core/limits.js';
+import { SECRETS_MANAGER_CALL_BOUNDS, SIGNING_KEY_MIN_LENGTH } from './core/limits.js';
 import { createLogger } from './core/telemetry.js';
 
 /**
@@ -80,7 +81,7 @@ const log = createLogger(readTelemetryConfig());
 
 /** Lambda entry point; the SDK picks up AWS_ENDPOINT_URL itself under LocalStack. */
 export async function handler(event: RotationEvent): Promise<void> {
-  client ??= new SecretsManagerClient({});
+  client ??= new SecretsManagerClient(callBounds(SECRETS_MANAGER_CALL_BOUNDS));
   log.info('rotation step', { step: event.Step, secretId: event.SecretId, version: event.ClientRequestToken });
   await rotate(client, event);
 }

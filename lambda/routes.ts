@@ -12,7 +12,7 @@ export type Side = 'read' | 'write';
 
 export interface Route {
   method: 'GET' | 'HEAD' | 'POST';
-  /** API Gateway path template: `{name}` matches one path segment. */
+  /** API Gateway path template: `{name}` matches one path segment, a last `{name+}` the rest of the path (greedy). */
   path: string;
   side: Side;
   auth: Authorisation;
@@ -20,7 +20,8 @@ export interface Route {
   handler: string;
 }
 
-export const ROUTES = [
+/** The root namespace's routes: the API as it always was. */
+const ROOT_ROUTES = [
   // The seed protocol.
   { method: 'POST', path: '/camli/preupload', side: 'read', auth: 'basic', handler: 'preupload' },
   { method: 'POST', path: '/camli/upload/{token}', side: 'write', auth: 'uploadToken', handler: 'signedUpload' },
@@ -40,6 +41,27 @@ export const ROUTES = [
   { method: 'HEAD', path: '/camli/{blobref}', side: 'read', auth: 'basic', handler: 'getBlob' },
   { method: 'POST', path: '/camli/upload', side: 'write', auth: 'basic', handler: 'batchUpload' },
   { method: 'POST', path: '/camli/remove', side: 'write', auth: 'basic', handler: 'remove' },
+] as const satisfies readonly Route[];
+
+/** A root route as a named namespace's (DESIGN §12): `/{namespace}` before its path. */
+type InNamespace<R extends Route> = R extends unknown ? Omit<R, 'path'> & { path: R['path'] extends '/' ? '/{namespace}' : `/{namespace}${R['path']}` } : never;
+
+function inNamespace<R extends Route>(route: R): InNamespace<R> {
+  return { ...route, path: route.path === '/' ? '/{namespace}' : `/{namespace}${route.path}` } as unknown as InNamespace<R>;
+}
+
+/**
+ * Every route: the root namespace's, then each of them again under `/{namespace}` (a name of
+ * lambda/core/namespace.ts, read by routing/namespace-of.ts; its reserved names are exactly the
+ * first segments of the root routes, so the two sets never claim one request), then
+ * `GET /{namespace}/{rest+}`: Perkeep's client, given `https://host/<name>/` as its server, asks
+ * for discovery at `/<name>/`, and an HTTP API route cannot end in `/`; a greedy route is the
+ * lowest-priority match, and the root handler answers it only for an empty `rest`.
+ */
+export const ROUTES = [
+  ...ROOT_ROUTES,
+  ...ROOT_ROUTES.map(inNamespace),
+  { method: 'GET', path: '/{namespace}/{rest+}', side: 'read', auth: 'basic', handler: 'root' },
 ] as const satisfies readonly Route[];
 
 export type RegisteredRoute = (typeof ROUTES)[number];

@@ -1,13 +1,38 @@
 import type { Deps } from './core/deps.js';
 import type { Handler } from './core/http/http.js';
 import { authorised, createRouter } from './core/routing/router.js';
+import { namespaceOf } from './core/routing/namespace-of.js';
+import type { Namespace } from './core/namespace.js';
 import type { HandlersOf } from './handlers/registry.js';
 import { ROUTES, routeKey, type RegisteredRoute, type Side } from './routes.js';
 
-/** One route's handler, built from deps, behind the route's authorisation. */
+/** Namespaces whose handlers one route keeps built; past it the cache starts again. */
+const NAMESPACE_HANDLERS = 256;
+
+/**
+ * One route's handler behind the route's authorisation, built from the deps of the request's
+ * namespace (namespaceOf): storage, generation and minted URLs are that namespace's, and a
+ * signed URL verifies only in the namespace it was minted for.
+ */
 export function routeHandler<S extends Side>(route: Extract<RegisteredRoute, { side: S }>, handlers: HandlersOf<S>, deps: Deps): Handler {
   const build = handlers[route.handler as keyof HandlersOf<S>] as (deps: Deps) => Parameters<typeof authorised>[2];
-  return authorised(route.auth, deps, build(deps));
+  const inNamespace = (ns: Namespace) => {
+    const nsDeps = deps.forNamespace(ns);
+    return authorised(route.auth, nsDeps, build(nsDeps));
+  };
+  const root = inNamespace(deps.namespace);
+  const named = new Map<string, Handler>();
+  return async (event) => {
+    const ns = namespaceOf(event);
+    if (!ns.name) return root(event);
+    let handler = named.get(ns.name);
+    if (!handler) {
+      if (named.size >= NAMESPACE_HANDLERS) named.clear();
+      handler = inNamespace(ns);
+      named.set(ns.name, handler);
+    }
+    return handler(event);
+  };
 }
 
 /** The router of one function: exactly the ROUTES of its side, with that side's handlers. */

@@ -1,13 +1,17 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { link, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /**
  * One process at a time on a data directory: the embedded emulators (dynalite's LevelDB,
  * s3rver's files) are not made to be shared, and a second `npm start` on the same directory
- * would die deep inside dynalite ("Database is closed"). The holder writes its pid to
- * `<dataDir>/blobserver.lock`, created exclusively; a lock whose process is gone (a crash,
- * kill -9) is stale and taken over.
+ * would die deep inside dynalite ("Database is closed"). The holder writes its pid and its
+ * start time (from /proc/<pid>/stat, where there is one) to `<dataDir>/blobserver.lock`,
+ * created exclusively; a lock whose process is gone (a crash, kill -9) is stale and taken over.
+ * A pid alone is not enough: after a crash the pid is often reused (in a container, pids start
+ * again from 1 on every restart), and a live process that is not the holder would block
+ * start-up for ever. The start time tells the holder from a later process with its pid.
  */
 
 const LOCK_FILE = 'blobserver.lock';
@@ -35,6 +39,39 @@ function alive(pid: number): boolean {
   }
 }
 
+/**
+ * When process `pid` started (clock ticks since boot: field 22 of /proc/<pid>/stat), or
+ * undefined where there is no /proc (the lock then names the pid only). The command name
+ * (field 2) may hold spaces and parentheses, so fields are counted from its closing one.
+ */
+export function processStartTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const start = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    return start && /^[0-9]+$/.test(start) ? start : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** What the lock file says of its holder: `<pid> [<start time>]`. */
+export function lockText(pid: number): string {
+  const started = processStartTime(pid);
+  return started === undefined ? `${pid}\n` : `${pid} ${started}\n`;
+}
+
+/** The holder a lock file names, if that very process is alive (not merely its pid). */
+function liveHolder(text: string): number | undefined {
+  const [pidText, started] = text.trim().split(/\s+/);
+  const pid = Number(pidText);
+  if (!Number.isSafeInteger(pid) || pid <= 0 || !alive(pid)) return undefined;
+  // A lock without a start time (written where there is no /proc, or by an older version) is
+  // judged by its pid alone; with one, the live process must have started then.
+  if (started === undefined) return pid;
+  const now = processStartTime(pid);
+  return now === undefined || now === started ? pid : undefined;
+}
+
 /** The pid of the live process holding `dataDir`, or undefined when nobody does. */
 export async function dataDirHolder(dataDir: string): Promise<number | undefined> {
   let text: string;
@@ -44,8 +81,7 @@ export async function dataDirHolder(dataDir: string): Promise<number | undefined
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
-  const pid = Number(text.trim());
-  return Number.isSafeInteger(pid) && pid > 0 && alive(pid) ? pid : undefined;
+  return liveHolder(text);
 }
 
 /**
@@ -54,7 +90,7 @@ export async function dataDirHolder(dataDir: string): Promise<number | undefined
  */
 async function createLock(path: string): Promise<boolean> {
   const aside = `${path}.${process.pid}.${randomBytes(4).toString('hex')}`;
-  await writeFile(aside, `${process.pid}\n`);
+  await writeFile(aside, lockText(process.pid));
   try {
     await link(aside, path);
     return true;
@@ -83,8 +119,8 @@ export async function lockDataDir(dataDir: string): Promise<DataDirLock> {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
       throw err;
     }
-    const pid = Number((await readFile(moved, 'utf8')).trim());
-    if (Number.isSafeInteger(pid) && pid > 0 && alive(pid)) {
+    const pid = liveHolder(await readFile(moved, 'utf8'));
+    if (pid !== undefined) {
       await link(moved, path).catch(() => undefined);
       await unlink(moved).catch(() => undefined);
       throw new DataDirBusy(dataDir, pid);

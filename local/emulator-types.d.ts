@@ -6,6 +6,7 @@ declare module 'dynalite' {
 }
 
 declare module 's3rver' {
+  import type { Server } from 'node:http';
   import type { AddressInfo } from 'node:net';
   export default class S3rver {
     constructor(options: {
@@ -16,6 +17,9 @@ declare module 's3rver' {
       configureBuckets?: { name: string }[];
     });
     run(): Promise<AddressInfo>;
+    /** Listens where `server.listen` would (a Unix socket path here); resolves to the server. */
+    listen(path: string): Promise<Server>;
+    httpServer?: Server;
     close(): Promise<void>;
   }
 }

@@ -1,10 +1,13 @@
-import { mkdir, readdir, stat, unlink } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat, unlink } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import dynalite from 'dynalite';
 import S3rver from 's3rver';
 import type { Config } from '../lambda/core/config.js';
+import type { AllowOrigin } from './cors.js';
+import { startS3Front } from './s3-front.js';
 
 /**
  * The embedded AWS stand-ins: dynalite (DynamoDB on LevelDB) and s3rver (S3 on the file
@@ -65,8 +68,54 @@ export async function startS3rver(dir: string, host = '127.0.0.1'): Promise<Emul
   return { endpoint: `http://${host}:${port}`, close: () => server.close() };
 }
 
-export async function startEmbeddedAws(dataDir: string): Promise<{ s3: Emulator; dynamodb: Emulator; close(): Promise<void> }> {
-  const [s3, dynamodb] = await Promise.all([startS3rver(join(dataDir, 's3')), startDynalite(join(dataDir, 'dynamodb'))]);
+/**
+ * s3rver reachable only through the authenticating S3 front (s3-front.ts): s3rver itself
+ * listens on a Unix socket in a fresh directory only this user may enter (mkdtemp: mode 0700),
+ * never on a TCP port, since it accepts anonymous requests (any local process, or a web page
+ * posting to loopback, could otherwise list, read, overwrite or delete the bucket). The front
+ * serves everyone on loopback: the server's own SDK calls (header-signed), presigned URLs and
+ * upload forms, CORS for `allowOrigin`.
+ */
+export async function startFrontedS3rver(dir: string, host = '127.0.0.1', allowOrigin?: AllowOrigin): Promise<Emulator> {
+  await mkdir(dir, { recursive: true });
+  await dropEmptyS3rverMetadata(dir);
+  const socketDir = await mkdtemp(join(tmpdir(), 'blobserver-s3-'));
+  const socketPath = join(socketDir, 's3rver.sock');
+  const s3rver = new S3rver({ directory: dir, silent: true });
+  try {
+    s3rver.httpServer = await s3rver.listen(socketPath);
+  } catch (err) {
+    await rm(socketDir, { recursive: true, force: true });
+    throw err;
+  }
+  const closeS3rver = async () => {
+    await s3rver.close().catch(() => undefined);
+    await rm(socketDir, { recursive: true, force: true });
+  };
+  try {
+    const front = await startS3Front(`unix:${socketPath}`, host, { verify: S3RVER_CREDENTIALS, ...(allowOrigin ? { allowOrigin } : {}) });
+    return {
+      endpoint: front.endpoint,
+      close: async () => {
+        await front.close();
+        await closeS3rver();
+      },
+    };
+  } catch (err) {
+    await closeS3rver();
+    throw err;
+  }
+}
+
+/** The emulators `npm start` and `npm run fsck` run on: dynalite, and s3rver behind its front. */
+export async function startEmbeddedAws(
+  dataDir: string,
+  options: { allowOrigin?: AllowOrigin } = {},
+): Promise<{ s3: Emulator; dynamodb: Emulator; close(): Promise<void> }> {
+  const [s3, dynamodb] = await Promise.all([
+    startFrontedS3rver(join(dataDir, 's3'), '127.0.0.1', options.allowOrigin),
+    startDynalite(join(dataDir, 'dynamodb')),
+  ]);
   return { s3, dynamodb, close: async () => void (await Promise.all([s3.close(), dynamodb.close()])) };
 }
 

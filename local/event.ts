@@ -36,16 +36,18 @@ export function matchRoute(method: string, path: string, routes: readonly RouteP
   for (const route of inMatchOrder(routes)) {
     if (route.method !== method) continue;
     const template = route.path.split('/');
-    if (template.length !== segments.length) continue;
+    const greedy = /^\{[^}]+\+\}$/.test(template[template.length - 1] ?? '');
+    // A last `{name+}` takes the rest of the path, possibly empty (`/<name>/`, as API Gateway routes it).
+    if (greedy ? segments.length < template.length : template.length !== segments.length) continue;
     const params: Record<string, string> = {};
     const ok = template.every((t, i) => {
+      if (greedy && i === template.length - 1) {
+        params[t.slice(1, -2)] = decoded(segments.slice(i).join('/'));
+        return true;
+      }
       if (t.startsWith('{') && t.endsWith('}')) {
         if (!segments[i]) return false;
-        try {
-          params[t.slice(1, -1)] = decodeURIComponent(segments[i]);
-        } catch {
-          params[t.slice(1, -1)] = segments[i];
-        }
+        params[t.slice(1, -1)] = decoded(segments[i]);
         return true;
       }
       return t === segments[i];
@@ -55,13 +57,25 @@ export function matchRoute(method: string, path: string, routes: readonly RouteP
   return undefined;
 }
 
+function decoded(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
 const matchOrders = new WeakMap<readonly RoutePattern[], readonly RoutePattern[]>();
 
-/** Like API Gateway, a literal route wins over one with a {parameter} in the same place: fewer parameters first (sorted once per route table). */
+/**
+ * Like API Gateway, a literal route wins over one with a {parameter} in the same place: fewer
+ * parameters first, and a greedy `{name+}` route last (sorted once per route table).
+ */
 function inMatchOrder(routes: readonly RoutePattern[]): readonly RoutePattern[] {
   let ordered = matchOrders.get(routes);
   if (!ordered) {
-    ordered = [...routes].sort((a, b) => a.path.split('{').length - b.path.split('{').length);
+    const rank = (r: RoutePattern) => (r.path.includes('+}') ? 1000 : 0) + r.path.split('{').length;
+    ordered = [...routes].sort((a, b) => rank(a) - rank(b));
     matchOrders.set(routes, ordered);
   }
   return ordered;

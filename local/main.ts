@@ -1,3 +1,5 @@
+// First: it decides whether the AWS SDK may print its Node-version block (see the module).
+import './node-support.js';
 import { ConfigError } from '../lambda/core/config.js';
 import { startLocalServer, StartupError, type LocalServer } from './server.js';
 

@@ -16,13 +16,31 @@ export interface SigningKeys {
 
 export type PresignedVerdict = { ok: true } | { ok: false; status: number; code: string; message: string };
 
-/** Whether the request is a SigV4 presigned one (the only kind this checks). */
+/**
+ * The URL with its `X-Amz-*` query names in their canonical case. S3 takes those names
+ * case-insensitively, so a URL whose names were lower-cased is the same grant and must be
+ * checked as such (checked under the lower-case names, it would pass as "not presigned").
+ */
+export function canonicalAmzQuery(url: URL): URL {
+  const out = new URL(url);
+  const entries = [...url.searchParams].map(([k, v]): [string, string] => [/^x-amz-/i.test(k) ? canonicalAmzName(k) : k, v]);
+  out.search = new URLSearchParams(entries).toString();
+  return out;
+}
+
+const AMZ_NAMES = ['X-Amz-SignedHeaders'];
+/** `x-amz-content-sha256` -> `X-Amz-Content-Sha256`; SignedHeaders is the one name not in that pattern. */
+const canonicalAmzName = (name: string) =>
+  AMZ_NAMES.find((n) => n.toLowerCase() === name.toLowerCase()) ??
+  name.toLowerCase().replace(/(^|-)([a-z])/g, (_, dash: string, c: string) => dash + c.toUpperCase());
+
+/** Whether the request is (or claims to be) a presigned one: any X-Amz-* query name, in any case. */
 export function isPresigned(url: URL): boolean {
-  return url.searchParams.get('X-Amz-Algorithm') === 'AWS4-HMAC-SHA256' && url.searchParams.has('X-Amz-Signature');
+  return [...url.searchParams.keys()].some((k) => /^x-amz-(algorithm|signature|credential)$/i.test(k));
 }
 
 /** node:crypto as the signer's hash constructor (a secret makes it an HMAC). */
-class Sha256 {
+export class Sha256 {
   private readonly h;
   constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
     this.h = secret === undefined ? createHash('sha256') : createHmac('sha256', bytesOf(secret));
@@ -38,16 +56,20 @@ class Sha256 {
 const bytesOf = (d: string | ArrayBuffer | ArrayBufferView): string | Uint8Array =>
   typeof d === 'string' ? d : d instanceof ArrayBuffer ? new Uint8Array(d) : new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
 
-const refused = (status: number, code: string, message: string): PresignedVerdict => ({ ok: false, status, code, message });
+export type Refusal = { ok: false; status: number; code: string; message: string };
+export const refused = (status: number, code: string, message: string): Refusal => ({ ok: false, status, code, message });
 
 /** `YYYYMMDDTHHMMSSZ` as a Date. */
-function amzDate(raw: string): Date | undefined {
+export function amzDate(raw: string): Date | undefined {
   const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(raw);
   return m ? new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]))) : undefined;
 }
 
-export async function verifyPresigned(req: IncomingMessage, url: URL, keys: SigningKeys, now = Date.now()): Promise<PresignedVerdict> {
+export async function verifyPresigned(req: IncomingMessage, asked: URL, keys: SigningKeys, now = Date.now()): Promise<PresignedVerdict> {
+  const url = canonicalAmzQuery(asked);
   const q = url.searchParams;
+  if (q.get('X-Amz-Algorithm') !== 'AWS4-HMAC-SHA256' || !q.has('X-Amz-Signature'))
+    return refused(400, 'AuthorizationQueryParametersError', 'X-Amz-Algorithm must be AWS4-HMAC-SHA256 and X-Amz-Signature present');
   const [accessKeyId, , region, service] = (q.get('X-Amz-Credential') ?? '').split('/');
   if (accessKeyId !== keys.accessKeyId) return refused(403, 'InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.');
   if (!region || !service) return refused(400, 'AuthorizationQueryParametersError', 'X-Amz-Credential must be <key>/<date>/<region>/<service>/aws4_request');
@@ -70,7 +92,13 @@ export async function verifyPresigned(req: IncomingMessage, url: URL, keys: Sign
     const prev = query[k];
     query[k] = prev === undefined ? v : [...(Array.isArray(prev) ? prev : [prev]), v];
   }
-  const presigner = new S3RequestPresigner({ credentials: keys, region, service, sha256: Sha256 });
+  // Only the key pair: the session token signed is the URL's own (the presigner would put its own in).
+  const presigner = new S3RequestPresigner({
+    credentials: { accessKeyId: keys.accessKeyId, secretAccessKey: keys.secretAccessKey },
+    region,
+    service,
+    sha256: Sha256,
+  });
   const again = await presigner.presign(
     {
       method: req.method ?? 'GET',

@@ -1,31 +1,45 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
-import { PassThrough, pipeline, Transform, type Readable } from 'node:stream';
+import { PassThrough, pipeline, Readable, Transform } from 'node:stream';
 import busboy from 'busboy';
 import { corsResponseHeaders, preflight, type AllowOrigin } from './cors.js';
 import { serveOn, type Emulator } from './emulators.js';
-import { isPresigned, s3ErrorXml, verifyPresigned, type SigningKeys } from './presigned-check.js';
+import { canonicalAmzQuery, isPresigned, refused, s3ErrorXml, verifyPresigned, type Refusal, type SigningKeys } from './presigned-check.js';
+import { checksumRefusal, requestedChecksums } from './s3-checksums.js';
+import { isHeaderSigned, verifyHeaderSigned, verifyPostPolicy, type FormVerdict } from './s3-request-auth.js';
 
 /**
  * S3 as the local server's clients see it (presigned GET redirects, uploadForm POSTs): a
- * loopback proxy in front of the S3 endpoint that passes every request through unchanged
- * (Host included, so signatures still verify), except one thing s3rver does not do and S3
- * does: in a browser-form POST, `${filename}` in the `key` field becomes the file part's
- * filename. Policy and signature are still not checked (s3rver ignores them); that is
- * proved on a real S3 implementation (LocalStack lane).
+ * loopback proxy in front of the S3 endpoint that passes requests through unchanged (Host
+ * included, so signatures still verify), plus what s3rver does not do and S3 does.
  *
- * With `verify` (the keys s3rver signs with), presigned GETs and HEADs are served as S3 serves
- * them where s3rver does not: the SigV4 query signature is checked over the signed headers (a
- * tampered Range is refused 403 SignatureDoesNotMatch), an expired URL is refused, and a suffix
- * range (`Range: bytes=-N`, which s3rver reads as `0-N`) answers the object's last N bytes.
+ * With `verify` (the keys s3rver signs with) it forwards only requests that prove who sent
+ * them, as S3 does for a private bucket; s3rver accepts anonymous requests, so without this any
+ * local process (or a web page posting to loopback) could list the bucket, read whole packs
+ * (removed blobs' bytes included), overwrite or delete them, or post a form to any key:
+ * - presigned URLs (presigned-check.ts): the SigV4 query signature is checked over the signed
+ *   headers (a tampered Range is refused 403 SignatureDoesNotMatch), `X-Amz-*` names in any
+ *   case are checked as the canonical ones, an expired URL is refused;
+ * - header-signed requests (the server's own SDK calls; s3-request-auth.ts);
+ * - browser-form POSTs whose signed policy holds (s3-request-auth.ts): `${filename}` in the
+ *   `key` field becomes the file part's filename first, as S3 does, and the policy's
+ *   content-length-range is enforced while the file streams;
+ * - everything else answers 403 AccessDenied. CORS preflights are answered here.
+ * A suffix range (`Range: bytes=-N`, which s3rver reads as `0-N`) answers the object's last N bytes.
+ * Without `verify` (an endpoint that checks signatures itself, such as LocalStack) requests pass.
+ *
+ * A PUT that carries `x-amz-checksum-*` headers is checked as S3 checks it (s3-checksums.ts):
+ * a body that does not match is refused 400 BadDigest and never reaches s3rver.
  */
 export async function startS3Front(
   target: string,
   host = '127.0.0.1',
   options: { verify?: SigningKeys | undefined; allowOrigin?: AllowOrigin } = {},
 ): Promise<Emulator> {
-  const upstream = new URL(target);
+  // `unix:<path>`: s3rver on a Unix socket (emulators.ts), else an HTTP endpoint.
+  const upstream = target.startsWith('unix:') ? { socketPath: target.slice('unix:'.length) } : { host: new URL(target).hostname, port: new URL(target).port };
   const allowOrigin = options.allowOrigin ?? (() => false);
+  const keys = options.verify;
   const server = createServer((req, res) => {
     // The bucket's CORS rule (infra/storage.ts), answered here: form POSTs and (ranged) GETs
     // from the allowed origins.
@@ -36,55 +50,127 @@ export async function startS3Front(
     }
     const cors = corsResponseHeaders(req.headers, allowOrigin);
     for (const [name, value] of Object.entries(cors)) res.setHeader(name, value);
-    if (options.verify && (req.method === 'GET' || req.method === 'HEAD')) {
-      const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
-      if (isPresigned(url)) {
-        verifyPresigned(req, url, options.verify).then(
-          (verdict) => {
-            if (verdict.ok) return forward(req, res, cors);
-            res.writeHead(verdict.status, { 'content-type': 'application/xml' });
-            res.end(req.method === 'HEAD' ? undefined : s3ErrorXml(verdict.code, verdict.message));
-          },
-          () => {
-            res.writeHead(500, { 'content-type': 'application/xml' });
-            res.end();
-          },
-        );
-        return;
-      }
-    }
-    forward(req, res, cors);
+    if (!keys) return isFormPost(req) ? forwardForm(req, res, cors) : forwardChecked(req, res, cors);
+    const refuse = (v: Refusal) => {
+      req.resume();
+      if (res.headersSent) return void res.destroy();
+      res.writeHead(v.status, { 'content-type': 'application/xml' });
+      res.end(req.method === 'HEAD' ? undefined : s3ErrorXml(v.code, v.message));
+    };
+    const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
+    if (isFormPost(req)) return forwardForm(req, res, cors, (fields) => verifyPostPolicy(fields, url.pathname.slice(1), keys));
+    const verdict = isPresigned(url)
+      ? verifyPresigned(req, url, keys).then((v) => {
+          // What was checked is what is forwarded: the canonical names.
+          if (v.ok) req.url = `${canonicalAmzQuery(url).pathname}${canonicalAmzQuery(url).search}`;
+          return v;
+        })
+      : isHeaderSigned(req)
+        ? verifyHeaderSigned(req, url, keys)
+        : Promise.resolve(refused(403, 'AccessDenied', 'Access Denied'));
+    verdict.then(
+      (v) => (v.ok ? forwardChecked(req, res, cors) : refuse(v)),
+      () => refuse(refused(500, 'InternalError', 'We encountered an internal error. Please try again.')),
+    );
   });
 
-  function forward(req: IncomingMessage, res: ServerResponse, cors: Record<string, string>): void {
+  /** Forwards a request, a PUT with `x-amz-checksum-*` only once its body matches them. */
+  function forwardChecked(req: IncomingMessage, res: ServerResponse, cors: Record<string, string>): void {
+    const checksums = req.method === 'PUT' ? requestedChecksums(req.headers) : [];
+    if (checksums.length) return void checkedPut(req, res, cors, checksums);
+    forward(req, res, cors);
+  }
+
+  async function checkedPut(req: IncomingMessage, res: ServerResponse, cors: Record<string, string>, checksums: [string, string][]): Promise<void> {
+    try {
+      const chunks: Buffer[] = [];
+      for await (const c of req) chunks.push(c as Buffer);
+      const body = Buffer.concat(chunks);
+      const refusal = await checksumRefusal(checksums, body);
+      if (refusal) {
+        res.writeHead(400, { 'content-type': 'application/xml' });
+        res.end(s3ErrorXml(refusal.code, refusal.message));
+        return;
+      }
+      forward(req, res, cors, undefined, Readable.from([body]));
+    } catch {
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/xml' });
+      res.end();
+    }
+  }
+
+  function forward(
+    req: IncomingMessage,
+    res: ServerResponse,
+    cors: Record<string, string>,
+    form?: { body: Readable; boundary: string },
+    read: Readable = req,
+  ): void {
     const headers = { ...req.headers };
     const suffix = req.method === 'GET' ? /^bytes=-(\d+)$/.exec(String(headers.range ?? '').trim()) : null;
     if (suffix) delete headers.range;
-    let body: Readable = req;
-    if (isFormPost(req)) {
-      const boundary = `s3front${randomBytes(12).toString('hex')}`;
-      body = withFilenameInKey(req, boundary);
-      headers['content-type'] = `multipart/form-data; boundary=${boundary}`;
+    let body: Readable = read;
+    if (form) {
+      body = form.body;
+      headers['content-type'] = `multipart/form-data; boundary=${form.boundary}`;
       delete headers['content-length'];
       headers['transfer-encoding'] = 'chunked';
     }
-    const out = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers }, (up) => {
+    const out = request({ ...upstream, method: req.method, path: req.url, headers }, (up) => {
       if (suffix && up.statusCode === 200) return answerSuffix(up, res, Number(suffix[1]));
       res.writeHead(up.statusCode ?? 502, { ...up.headers, ...cors });
       // A client hanging up mid-body must not leave the upstream response open.
       pipeline(up, res, () => undefined);
     });
-    const fail = () => {
-      if (!res.headersSent) res.writeHead(502, { 'content-type': 'application/xml' });
-      res.end();
+    let failed = false;
+    const fail = (err?: Error) => {
+      if (failed) return;
+      failed = true;
       out.destroy();
+      const tooLarge = err instanceof EntityTooLarge;
+      const answer = () => {
+        if (!res.headersSent) {
+          res.writeHead(tooLarge ? 400 : 502, { 'content-type': 'application/xml' });
+          if (tooLarge) res.write(s3ErrorXml('EntityTooLarge', err.message));
+        }
+        res.end();
+      };
+      // An oversized form is read to its end (and dropped) before the answer, so the client is
+      // never cut off mid-send.
+      if (tooLarge && !req.complete) req.once('end', answer).once('close', answer);
+      else answer();
     };
-    out.on('error', fail);
+    out.on('error', () => fail());
     body.on('error', fail);
     body.pipe(out);
   }
+
+  /** A form POST: its fields checked (when `check` is given) before anything reaches upstream. */
+  function forwardForm(
+    req: IncomingMessage,
+    res: ServerResponse,
+    cors: Record<string, string>,
+    check?: (fields: Map<string, string>) => Promise<FormVerdict>,
+  ): void {
+    const boundary = `s3front${randomBytes(12).toString('hex')}`;
+    withFilenameInKey(req, boundary, check).then(
+      (form) => {
+        if ('body' in form) return forward(req, res, cors, { body: form.body, boundary });
+        req.resume();
+        res.writeHead(form.status, { 'content-type': 'application/xml' });
+        res.end(s3ErrorXml(form.code, form.message));
+      },
+      () => {
+        req.resume();
+        res.writeHead(400, { 'content-type': 'application/xml' });
+        res.end(s3ErrorXml('MalformedPOSTRequest', 'The body of your POST request is not well-formed multipart/form-data.'));
+      },
+    );
+  }
   return serveOn(server, host);
 }
+
+class EntityTooLarge extends Error {}
 
 /** The last `n` bytes of a whole-object answer, as S3 answers `Range: bytes=-n` (206, or 416 for n = 0 or an empty object). */
 function answerSuffix(up: IncomingMessage, res: ServerResponse, n: number): void {
@@ -118,41 +204,73 @@ function isFormPost(req: IncomingMessage): boolean {
 }
 
 /**
- * The same form, re-encoded with `${filename}` in `key` filled in. S3 reads only the fields
- * before the file part, so those are held (they are small) until the file part names its
- * filename; the file's bytes then stream through; anything after it is dropped, as S3 does.
+ * The same form, re-encoded with `${filename}` in `key` filled in, once its fields (lower-cased
+ * names) pass `check`. S3 reads only the fields before the file part, so those are held (they
+ * are small) until the file part names its filename; the file's bytes then stream through, at
+ * most the policy's maximum; anything after it is dropped, as S3 does. Resolves when the file
+ * part begins (or the form ends without one), before a byte is forwarded.
  */
-function withFilenameInKey(req: IncomingMessage, boundary: string): Readable {
-  const out = new PassThrough();
-  const fields: [string, string][] = [];
-  const head = (name: string, extra = '') => `--${boundary}\r\nContent-Disposition: form-data; name="${name}"${extra}\r\n`;
-  let parser: busboy.Busboy;
-  try {
-    parser = busboy({ headers: req.headers, limits: { files: 1 } });
-  } catch (err) {
-    queueMicrotask(() => out.destroy(err as Error));
-    return out;
-  }
-  let sawFile = false;
-  parser.on('field', (name, value) => {
-    if (!sawFile) fields.push([name, value]);
-  });
-  parser.on('file', (name, file, info) => {
-    sawFile = true;
-    for (const [k, v] of fields) {
-      const value = k.toLowerCase() === 'key' ? v.replaceAll('${filename}', info.filename ?? '') : v;
-      out.write(`${head(k)}\r\n${value}\r\n`);
+function withFilenameInKey(
+  req: IncomingMessage,
+  boundary: string,
+  check?: (fields: Map<string, string>) => Promise<FormVerdict>,
+): Promise<{ body: Readable } | Refusal> {
+  return new Promise((resolve, reject) => {
+    const out = new PassThrough();
+    const fields: [string, string][] = [];
+    const head = (name: string, extra = '') => `--${boundary}\r\nContent-Disposition: form-data; name="${name}"${extra}\r\n`;
+    let parser: busboy.Busboy;
+    try {
+      parser = busboy({ headers: req.headers, limits: { files: 1, fields: 100, fieldSize: 64 << 10 } });
+    } catch (err) {
+      return reject(err as Error);
     }
-    const filename = (info.filename ?? '').replace(/["\r\n]/g, '');
-    out.write(`${head(name, `; filename="${filename}"`)}Content-Type: ${info.mimeType}\r\n\r\n`);
-    file.pipe(out, { end: false });
-    file.on('end', () => out.write('\r\n'));
+    let sawFile = false;
+    parser.on('field', (name, value) => {
+      if (!sawFile) fields.push([name, value]);
+    });
+    parser.on('file', (name, file, info) => {
+      sawFile = true;
+      const filled = fields.map(([k, v]): [string, string] => [k, k.toLowerCase() === 'key' ? v.replaceAll('${filename}', info.filename ?? '') : v]);
+      file.pause();
+      (check ? check(new Map(filled.map(([k, v]) => [k.toLowerCase(), v]))) : Promise.resolve<FormVerdict>({ ok: true, minBytes: 0, maxBytes: Infinity })).then(
+        (verdict) => {
+          if (!verdict.ok) {
+            file.resume();
+            return resolve(verdict);
+          }
+          for (const [k, v] of filled) out.write(`${head(k)}\r\n${v}\r\n`);
+          const filename = (info.filename ?? '').replace(/["\r\n]/g, '');
+          out.write(`${head(name, `; filename="${filename}"`)}Content-Type: ${info.mimeType}\r\n\r\n`);
+          let bytes = 0;
+          file.on('data', (chunk: Buffer) => {
+            bytes += chunk.length;
+            if (bytes > verdict.maxBytes) {
+              file.unpipe(out);
+              // Read on to the end of the form (dropped), so the answer comes once the client has sent it.
+              file.resume();
+              out.destroy(new EntityTooLarge('Your proposed upload exceeds the maximum allowed size'));
+            }
+          });
+          file.pipe(out, { end: false });
+          file.on('end', () => out.write('\r\n'));
+          file.resume();
+          resolve({ body: out });
+        },
+        reject,
+      );
+    });
+    parser.on('close', () => {
+      if (sawFile) return out.end(`--${boundary}--\r\n`);
+      if (check) return resolve(refused(400, 'InvalidArgument', 'POST requires exactly one file upload per request.'));
+      for (const [k, v] of fields) out.write(`${head(k)}\r\n${v}\r\n`);
+      out.end(`--${boundary}--\r\n`);
+      resolve({ body: out });
+    });
+    parser.on('error', (err) => {
+      out.destroy(err as Error);
+      reject(err as Error);
+    });
+    req.pipe(parser);
   });
-  parser.on('close', () => {
-    if (!sawFile) for (const [k, v] of fields) out.write(`${head(k)}\r\n${v}\r\n`);
-    out.end(`--${boundary}--\r\n`);
-  });
-  parser.on('error', (err) => out.destroy(err as Error));
-  req.pipe(parser);
-  return out;
 }

@@ -16,6 +16,7 @@ import { ensureKeyFile } from './keys.js';
 import { ensureBucket, ensureTable, migrateLegacyTable } from '../lambda/core/storage/provision.js';
 import { corsResponseHeaders, listedOrigins, preflight, type AllowOrigin } from './cors.js';
 import { startS3Front } from './s3-front.js';
+import { awsRefusal, dataDirRefusal } from './refusals.js';
 import { buildUiPage } from '../ui/build.js';
 
 /**
@@ -42,6 +43,11 @@ const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 /** A reason the server cannot start that the user can fix; `npm start` prints its message alone, as one line. */
 export class StartupError extends Error {}
 
+/** `err` as a StartupError when `message` explains it in one line, else `err` itself (a bug keeps its stack). */
+function refusal(err: unknown, message: string | undefined): unknown {
+  return message ? new StartupError(message, { cause: err }) : err;
+}
+
 /** `env` defaults to the process environment (config.ts reads it). */
 export async function startLocalServer(env?: Env): Promise<LocalServer> {
   const { host, port, dataDir, embedded, corsOrigins, config: configured, sideSessionTokenPrefix } = readLocalServerConfig(env, resolve);
@@ -63,21 +69,23 @@ export async function startLocalServer(env?: Env): Promise<LocalServer> {
     lock = embedded ? await lockDataDir(dataDir) : undefined;
   } catch (err) {
     if (err instanceof DataDirBusy) throw new StartupError(err.message);
-    throw err;
+    throw refusal(err, dataDirRefusal(dataDir, err));
   }
   let emulators: EmbeddedAws | undefined;
   try {
-    emulators = embedded ? await startEmbeddedAws(dataDir) : undefined;
+    // Clients reach s3rver only through its authenticating front, which answers CORS too.
+    emulators = embedded ? await startEmbeddedAws(dataDir, { allowOrigin: (origin) => listed(origin) || isOwnPage(origin) }) : undefined;
   } catch (err) {
     await lock?.release();
-    throw err;
+    throw refusal(err, dataDirRefusal(dataDir, err));
   }
   const onEmulators: Config = emulators ? onEmbeddedAws(configured, emulators) : configured;
 
   // Clients reach a loopback S3 through the front (uploadForm POSTs need its `${filename}`;
   // presigned GETs its signature and Range checks, with the static keys the URLs are signed with).
+  // (The embedded s3rver has its front already: emulators.ts.)
   const front =
-    !onEmulators.endpoints.s3Public && presignEndpoint(onEmulators.endpoints.s3, host)
+    !emulators && !onEmulators.endpoints.s3Public && presignEndpoint(onEmulators.endpoints.s3, host)
       ? await startS3Front(onEmulators.endpoints.s3!, undefined, {
           verify: onEmulators.credentials,
           allowOrigin: (origin) => listed(origin) || isOwnPage(origin),
@@ -85,7 +93,7 @@ export async function startLocalServer(env?: Env): Promise<LocalServer> {
       : undefined;
   const config: Config = {
     ...onEmulators,
-    endpoints: { ...onEmulators.endpoints, s3Public: onEmulators.endpoints.s3Public ?? presignEndpoint(front?.endpoint, host) },
+    endpoints: { ...onEmulators.endpoints, s3Public: onEmulators.endpoints.s3Public ?? presignEndpoint(front?.endpoint ?? emulators?.s3.endpoint, host) },
   };
   const stopStorage = async () => {
     await front?.close();
@@ -104,7 +112,7 @@ export async function startLocalServer(env?: Env): Promise<LocalServer> {
     if (config.signingKeys.kind === 'file') await ensureKeyFile(config.signingKeys.path);
   } catch (err) {
     await stopStorage();
-    throw err;
+    throw refusal(err, awsRefusal(config, err) ?? dataDirRefusal(dataDir, err));
   }
 
   // The page's script is built here from its sources (the Lambda bundle has it built in).

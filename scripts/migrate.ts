@@ -12,20 +12,29 @@ import { readConfig } from '../lambda/core/config.js';
 import { dynamoClientFor } from '../lambda/core/aws/aws-clients.js';
 import { migrateLegacyIndex } from '../lambda/core/storage/migrate.js';
 import { ensureTable, tableExists } from '../lambda/core/storage/provision.js';
+import { awsRefusal } from '../local/refusals.js';
 
 const config = readConfig(process.env);
 const ddb = dynamoClientFor(config);
-if (!(await tableExists(ddb, config.legacyTableName))) {
-  console.error(`migrate: no table ${config.legacyTableName}: nothing to migrate`);
+try {
+  if (!(await tableExists(ddb, config.legacyTableName))) {
+    console.error(`migrate: no table ${config.legacyTableName}: nothing to migrate`);
+    process.exit(1);
+  }
+  // A deployment's new table comes from CDK; an endpoint without one (LocalStack by hand) gets it here.
+  await ensureTable(ddb, config.tableName);
+  const tty = process.stderr.isTTY;
+  const copied = await migrateLegacyIndex(ddb, config.legacyTableName, new DynamoBlobIndex(ddb, config.tableName), (n) => {
+    if (tty) process.stderr.write(`\rmigrate: ${n} rows copied`);
+  });
+  if (tty) process.stderr.write('\n');
+  console.log(
+    `migrate: ${copied} rows copied from ${config.legacyTableName} to ${config.tableName}; objects stay where they are. Delete ${config.legacyTableName} once the new table serves.`,
+  );
+} catch (err) {
+  // No credentials, an endpoint nobody answers at: one line that says what to do (local/refusals.ts).
+  const refusal = awsRefusal(config, err);
+  if (!refusal) throw err;
+  console.error(`migrate: ${refusal}`);
   process.exit(1);
 }
-// A deployment's new table comes from CDK; an endpoint without one (LocalStack by hand) gets it here.
-await ensureTable(ddb, config.tableName);
-const tty = process.stderr.isTTY;
-const copied = await migrateLegacyIndex(ddb, config.legacyTableName, new DynamoBlobIndex(ddb, config.tableName), (n) => {
-  if (tty) process.stderr.write(`\rmigrate: ${n} rows copied`);
-});
-if (tty) process.stderr.write('\n');
-console.log(
-  `migrate: ${copied} rows copied from ${config.legacyTableName} to ${config.tableName}; objects stay where they are. Delete ${config.legacyTableName} once the new table serves.`,
-);

@@ -201,7 +201,8 @@ async function main() {
   // The deployed-artifact lane's files share one `cdk synth` (cdk.out/deployed-<hash>/), made here
   // while LocalStack starts, so no test file spends its time limit on it.
   const synth = files.some((f) => f.includes('.deployed.')) ? synthesizeForDeployedLane() : Promise.resolve();
-  const localstack = files.some((f) => USES_LOCALSTACK.test(readFileSync(join(root, f), 'utf8')))
+  // The deployed-artifact lane runs on the LocalStack lane's emulators (test/support/deployed-target.ts).
+  const localstack = files.some((f) => f.includes('.deployed.') || USES_LOCALSTACK.test(readFileSync(join(root, f), 'utf8')))
     ? await sharedLocalStack()
     : { env: {}, cleanup: async () => undefined };
   await synth;

@@ -102,6 +102,9 @@ const rows = new Map<string, HTMLTableRowElement>();
 function start(picked: Picked) {
   if (busy) return showError('An upload is still running; wait for it to finish.');
   if (!picked.files.length && !picked.dirs.length) return;
+  // The name as the file itself gives it: a path may already show its backslash as a "/".
+  const slashed = picked.files.find((f) => f.file.name.includes('\\'));
+  if (slashed) return showError(`Cannot store "${slashed.file.name}": a name holding a backslash cannot be restored. Rename it and pick it again.`);
   showError(undefined);
   busy = true;
   job++;
@@ -237,6 +240,13 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
       showError(m.ok ? undefined : m.message);
       if (m.ok) list();
       return;
+    case 'keyed':
+      $('key-state').textContent = m.message;
+      $('key-state').dataset['encrypted'] = String(m.encrypted);
+      $('key-state').dataset['state'] = m.ok ? 'ok' : 'refused';
+      showError(m.ok ? undefined : m.message);
+      list();
+      return;
     case 'benched':
       benchWaiters.shift()?.(m);
       return;
@@ -279,6 +289,25 @@ $('sign-in').addEventListener('submit', (e) => {
   send({ type: 'config', server, auth });
   send({ type: 'check' });
 });
+
+/** The key goes to the worker and leaves the page's fields at once: it is kept nowhere else. */
+function useKey(key: string | undefined) {
+  if (busy) return showError('An upload is still running; wait for it to finish.');
+  $<HTMLInputElement>('key').value = '';
+  $('key-state').textContent = key ? 'reading the encrypted index…' : '';
+  send({ type: 'key', key, blobsNamespace: $<HTMLInputElement>('enc-ns').value.trim(), metaNamespace: $<HTMLInputElement>('meta-ns').value.trim() });
+}
+$('key-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  useKey($<HTMLInputElement>('key').value.trim() || undefined);
+});
+$('key-file').addEventListener('change', async () => {
+  const input = $<HTMLInputElement>('key-file');
+  const file = input.files?.[0];
+  input.value = '';
+  if (file) useKey(await file.text());
+});
+$('forget-key').addEventListener('click', () => useKey(undefined));
 
 const unfinished = sessionStorage.getItem(UNFINISHED);
 if (unfinished) {

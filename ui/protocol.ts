@@ -8,6 +8,8 @@ export type ToWorker =
   | { type: 'download'; ref: string }
   | { type: 'list'; after?: string | undefined; limit: number }
   | { type: 'check' }
+  /** A key the user typed (held in the worker's memory only, never sent or stored); undefined forgets it. */
+  | { type: 'key'; key?: string | undefined; blobsNamespace: string; metaNamespace: string }
   | { type: 'bench'; mb: number };
 
 export interface FileProgress {
@@ -38,4 +40,5 @@ export type FromWorker =
   | { type: 'downloaded'; ref: string; name: string; blob: Blob }
   | { type: 'listed'; blobs: SizedRef[]; continueAfter?: string | undefined }
   | { type: 'checked'; ok: boolean; message: string }
+  | { type: 'keyed'; ok: boolean; message: string; encrypted: boolean }
   | { type: 'benched'; hash: string; sha224: number; noble: number; chunked: number };

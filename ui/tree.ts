@@ -15,7 +15,8 @@ export type TreeNode<F> = { kind: 'file'; name: string; path: string; file: F } 
 /**
  * The top-level nodes of the picked files and directories, each directory's children in the
  * order pk-put uploads them (files before directories, then by name in UTF-8 byte order), so the
- * same tree gives the same static-set. Refuses names a restore would refuse ("", ".", "..").
+ * same tree gives the same static-set. Refuses names a restore would refuse ("", ".", "..", and
+ * any holding a backslash).
  */
 export function pickedTree<F>(files: readonly PickedFile<F>[], dirs: readonly string[] = []): TreeNode<F>[] {
   const root: TreeNode<F> & { kind: 'dir' } = { kind: 'dir', name: '', path: '', children: [] };
@@ -38,6 +39,9 @@ export function pickedTree<F>(files: readonly PickedFile<F>[], dirs: readonly st
   const segmentsOf = (path: string) => {
     const segments = path.split('/').filter((s) => s !== '');
     if (segments.length === 0 || segments.some((s) => s === '.' || s === '..')) throw new Error(`cannot store a file named ${JSON.stringify(path)}`);
+    // A backslash is a separator elsewhere, and restore refuses it: refused here rather than stored.
+    const slashed = segments.find((s) => s.includes('\\'));
+    if (slashed !== undefined) throw new Error(`cannot store "${slashed}": a name holding a backslash cannot be restored; rename it`);
     return segments;
   };
   for (const d of dirs) dirAt(segmentsOf(d));

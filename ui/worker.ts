@@ -1,9 +1,13 @@
 import { createSHA224, type IHasher } from 'hash-wasm';
 import { fileBlobs } from '../client/chunker.js';
 import { BlobServerError } from '../client/errors.js';
+import { contents } from '../client/file-contents.js';
 import { blobRefOf, hashImplementation, nobleHasher, useHasherSource, type Hasher } from '../client/hash.js';
 import { BlobServerClient } from '../client/http-client.js';
-import { directorySchema, parseSchema, staticSets, type BytesPart } from '../client/schema.js';
+import type { BlobSource } from '../client/batch-read.js';
+import { EncryptedStore } from '../client/encrypt/encrypted-store.js';
+import { parseKey } from '../client/encrypt/format.js';
+import { directorySchema, parseSchema, staticSets } from '../client/schema.js';
 import { Uploader } from '../client/uploader.js';
 import type { FileProgress, FromWorker, ToWorker, Totals } from './protocol.js';
 import { pickedTree, type TreeNode } from './tree.js';
@@ -41,20 +45,59 @@ useHasherSource((name) => {
 
 let client: BlobServerClient | undefined;
 let sent = 0;
+let serverUrl = '';
+let serverAuth: string | undefined;
+/**
+ * With a key: Perkeep's encrypt format over two namespaces of this server. The key lives in
+ * this worker's memory only (never posted back, sent or stored); reloading the page forgets it.
+ */
+let store: EncryptedStore | undefined;
+let keyInUse: { key: string; blobsNamespace: string; metaNamespace: string } | undefined;
 
-function configure(server: string, auth?: string) {
-  sent = 0;
-  client = new BlobServerClient({
+function newClient(server: string) {
+  return new BlobServerClient({
     server,
-    auth: auth ?? 'none',
+    auth: serverAuth ?? 'none',
     // Counts the bytes of upload requests as they are answered ("sent").
     fetch: async (input, init) => {
       const res = await fetch(input, init);
       const url = String(input);
-      if (init?.method === 'POST' && init.body instanceof Uint8Array && !/\/camli\/(preupload|stat)$/.test(url)) sent += init.body.length;
+      if (init?.method === 'POST' && init.body instanceof Uint8Array && !/\/camli\/(preupload|stat|remove)$/.test(url)) sent += init.body.length;
       return res;
     },
   });
+}
+
+function configure(server: string, auth?: string) {
+  sent = 0;
+  serverUrl = server;
+  serverAuth = auth;
+  client = newClient(server);
+  store = undefined;
+  // Signed in anew: the key in use is opened again with the new credentials.
+  if (keyInUse) return useKey(keyInUse.key, keyInUse.blobsNamespace, keyInUse.metaNamespace);
+}
+
+/** The meta read again: what other clients (the CLI, perkeepd) stored since the key was given. */
+async function refreshStore() {
+  if (store && keyInUse) store = await EncryptedStore.open({ blobs: store.blobsClient, meta: store.metaClient, key: store.key });
+}
+
+/** A namespace name under this server, or a URL as given. */
+const namespaceUrl = (ns: string) => (/^https?:\/\//i.test(ns) ? ns : `${serverUrl.replace(/\/+$/, '')}/${ns}`);
+
+async function useKey(key: string | undefined, blobsNamespace: string, metaNamespace: string) {
+  store = undefined;
+  keyInUse = undefined;
+  if (!key) return post({ type: 'keyed', ok: true, message: 'no key: files are stored as they are', encrypted: false });
+  try {
+    const parsed = await parseKey(key);
+    keyInUse = { key, blobsNamespace, metaNamespace };
+    store = await EncryptedStore.open({ blobs: newClient(namespaceUrl(blobsNamespace)), meta: newClient(namespaceUrl(metaNamespace)), key: parsed });
+    post({ type: 'keyed', ok: true, message: `encrypting to ${parsed.recipient.slice(0, 16)}…; ${store.size.blobs} encrypted blobs known`, encrypted: true });
+  } catch (err) {
+    post({ type: 'keyed', ok: false, message: describe(err), encrypted: false });
+  }
 }
 
 /** A failure in words a person can act on. */
@@ -93,25 +136,36 @@ async function put(job: number, picked: { path: string; file: File }[], dirs: st
     lastPost = performance.now();
     post({ type: 'progress', job, files, totals });
   };
-  const uploader = new Uploader(c, {
-    onSettled: (refs) => {
-      for (const ref of refs) {
-        settled.add(ref);
-        for (const o of owners.get(ref) ?? []) {
-          o.file.stored += o.chunkBytes;
-          totals.stored += o.chunkBytes;
-          const left = unsettled.get(o.file)! - 1;
-          unsettled.set(o.file, left);
-          if (left === 0) o.file.done = true;
-        }
-        owners.delete(ref);
+  const onSettled = (refs: readonly string[]) => {
+    for (const ref of refs) {
+      settled.add(ref);
+      for (const o of owners.get(ref) ?? []) {
+        o.file.stored += o.chunkBytes;
+        totals.stored += o.chunkBytes;
+        const left = unsettled.get(o.file)! - 1;
+        unsettled.set(o.file, left);
+        if (left === 0) o.file.done = true;
       }
-    },
-    onProgress: (s) => {
-      Object.assign(totals, { blobs: s.blobs, uploadedBlobs: s.uploadedBlobs, skippedBlobs: s.skippedBlobs });
+      owners.delete(ref);
+    }
+  };
+  // With a key: the same blobs, encrypted (settled by plaintext ref, counted as plaintext).
+  const writer = store?.writer({
+    onSettled: (refs) => {
+      onSettled(refs);
+      Object.assign(totals, { blobs: writer!.plainStats.blobs, uploadedBlobs: writer!.plainStats.storedBlobs, skippedBlobs: writer!.plainStats.skippedBlobs });
       report();
     },
   });
+  const uploader =
+    writer ??
+    new Uploader(c, {
+      onSettled,
+      onProgress: (s) => {
+        Object.assign(totals, { blobs: s.blobs, uploadedBlobs: s.uploadedBlobs, skippedBlobs: s.skippedBlobs });
+        report();
+      },
+    });
 
   /** A blob of `file` (a chunk counts its bytes toward the file's "stored") to settle before the file is done. */
   const owe = (file: FileProgress, ref: string, chunkBytes: number) => {
@@ -176,26 +230,34 @@ async function put(job: number, picked: { path: string; file: File }[], dirs: st
   }
 }
 
-async function fetchBlob(ref: string): Promise<Uint8Array> {
-  const bytes = await client!.get(ref);
+/** Where the page reads: the encrypted store when a key is set (refreshed for a ref its meta does not name yet), else the server. */
+const source: BlobSource = {
+  async get(ref, options) {
+    if (store && !store.has(ref)) await refreshStore();
+    return (store ?? client!).get(ref, options);
+  },
+};
+
+/** A blob the page was asked for by ref: absent is said in words. */
+async function fetchTop(ref: string): Promise<Uint8Array> {
+  const bytes = await source.get(ref);
   if (!bytes) throw new Error(`The server has no blob ${ref}.`);
   return bytes;
 }
 
-async function* contents(parts: readonly BytesPart[]): AsyncGenerator<Uint8Array> {
-  for (const p of parts) {
-    if ('blobRef' in p) yield fetchBlob(p.blobRef);
-    else yield* contents(parseSchema(await fetchBlob(p.bytesRef))?.parts ?? []);
-  }
-}
-
-/** A file schema's contents, or a blob's own bytes; a directory is for `blobserver get`. */
+/**
+ * A file schema's contents, or a blob's own bytes; a directory is for `blobserver get`. The
+ * contents are read blob by blob and checked against the sizes the schema declares, as restore
+ * checks them (client/file-contents.ts); each piece becomes a Blob as it comes, whose bytes the
+ * browser keeps outside the script's memory (on disk when large), so the file is never held
+ * whole in the worker, nor twice.
+ */
 async function download(ref: string) {
-  const bytes = await fetchBlob(ref);
+  const bytes = await fetchTop(ref);
   const schema = parseSchema(bytes);
   if (schema?.camliType === 'file') {
-    const pieces: BlobPart[] = [];
-    for await (const piece of contents(schema.parts ?? [])) pieces.push(piece as Uint8Array<ArrayBuffer>);
+    const pieces: Blob[] = [];
+    for await (const piece of contents(source, schema.parts ?? [], ref)) pieces.push(new Blob([piece as Uint8Array<ArrayBuffer>]));
     return { name: schema.fileName ?? ref, blob: new Blob(pieces) };
   }
   if (schema?.camliType === 'directory') throw new Error(`${ref} is a folder: restore it with \`blobserver get ${ref}\`.`);
@@ -231,6 +293,8 @@ scope.onmessage = (e) => {
         return configure(m.server, m.auth);
       case 'put':
         return put(m.job, m.files, m.dirs);
+      case 'key':
+        return useKey(m.key, m.blobsNamespace, m.metaNamespace);
       case 'download':
         try {
           post({ type: 'downloaded', ref: m.ref, ...(await download(m.ref)) });
@@ -242,7 +306,8 @@ scope.onmessage = (e) => {
         try {
           const blobs = [];
           let continueAfter: string | undefined;
-          for await (const b of client!.enumerate({ after: m.after, pageSize: m.limit })) {
+          if (!m.after) await refreshStore();
+          for await (const b of store ? store.enumerate({ after: m.after }) : client!.enumerate({ after: m.after, pageSize: m.limit })) {
             blobs.push(b);
             if (blobs.length === m.limit) {
               continueAfter = b.blobRef;

@@ -6,7 +6,7 @@ import { fileBlobs } from '../chunker.js';
 import { compareUtf8 } from '../go-json.js';
 import { directorySchema, schemaBlob, commonFields, staticSets, symlinkSchema, type CommonAttributes, type SchemaBlob } from '../schema.js';
 import { limiter } from '../limiter.js';
-import type { Uploader } from '../uploader.js';
+import type { BlobData } from '../blobref.js';
 import { groupName, userName } from './owners.js';
 
 /**
@@ -16,6 +16,11 @@ import { groupName, userName } from './owners.js';
  * fifos and sockets as their own schema types, each directory a static-set of its entries.
  * Files are streamed: memory holds one chunk per file plus what the uploader buffers.
  */
+
+/** Where put's blobs go: an Uploader, or an EncryptedStore. */
+export interface BlobSink {
+  add(blob: BlobData): Promise<void>;
+}
 
 export interface PutTreeOptions {
   /** Called as each regular file's bytes are read (for progress). */
@@ -41,14 +46,14 @@ function attributes(path: string, st: BigIntStats): CommonAttributes {
 }
 
 /** Uploads PATH (file or directory) and returns the ref pk-put would print for it. */
-export async function putPath(path: string, uploader: Uploader, options: PutTreeOptions = {}): Promise<string> {
+export async function putPath(path: string, uploader: BlobSink, options: PutTreeOptions = {}): Promise<string> {
   const followed = await stat(path);
   // pk-put names a top-level file by its absolute path's base, a top-level directory by the argument's.
   const full = followed.isDirectory() ? path : resolve(path);
   return putNode(full, await lstat(full, { bigint: true }), uploader, options);
 }
 
-async function putNode(path: string, st: BigIntStats, uploader: Uploader, options: PutTreeOptions): Promise<string> {
+async function putNode(path: string, st: BigIntStats, uploader: BlobSink, options: PutTreeOptions): Promise<string> {
   const attrs = attributes(path, st);
   if (st.isFile()) {
     // Reads sized to the file: a 256 KiB buffer for each small file is garbage to collect.

@@ -1,10 +1,12 @@
 import { constants } from 'node:fs';
 import { lutimes, mkdir, open, symlink, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
-import { BlobServerError } from '../errors.js';
-import { MAX_BLOB_SIZE } from '../http-client.js';
+import { join, relative, sep } from 'node:path';
 import type { BlobSource } from '../batch-read.js';
-import { parseSchema, type BytesPart, type ParsedSchema } from '../schema.js';
+import { BlobServerError } from '../errors.js';
+import { contents, fetchBlob, fetchSchema, refused } from '../file-contents.js';
+import { parseSchema, type ParsedSchema } from '../schema.js';
+
+export { fetchBlob };
 
 /**
  * `blobserver get REF -o DIR`: a `file`, `directory` or `symlink` schema restored as files
@@ -22,22 +24,12 @@ import { parseSchema, type BytesPart, type ParsedSchema } from '../schema.js';
  * ahead (prefetch), so they come in batches straight from S3.
  */
 
-/** A blob's verified bytes, at most `maxSize` (default 16 MiB); a blob the server does not have is an error (404). */
-export async function fetchBlob(client: BlobSource, ref: string, maxSize = MAX_BLOB_SIZE): Promise<Uint8Array> {
-  const bytes = await client.get(ref, { maxSize });
-  if (!bytes) throw new BlobServerError(`get: the server has no blob ${ref}`, { operation: 'get', blobRefs: [ref], status: 404 });
-  return bytes;
-}
-
 /** More entries than a directory of any real tree holds: a bound on what a listing may cost. */
 const MAX_DIRECTORY_ENTRIES = 1_000_000;
 
-const refused = (ref: string, why: string) => new BlobServerError(`get: ${ref} ${why}`, { operation: 'get', blobRefs: [ref] });
-
-async function fetchSchema(client: BlobSource, ref: string, type: string): Promise<ParsedSchema> {
-  const schema = parseSchema(await fetchBlob(client, ref));
-  if (schema?.camliType !== type) throw refused(ref, `is not a "${type}" schema blob`);
-  return schema;
+/** A path short enough for one error line (a deep tree's reaches 4 KB): its start and its end. */
+function shortPath(path: string): string {
+  return path.length <= 160 ? path : `${path.slice(0, 60)}...${path.slice(-90)}`;
 }
 
 /** A file name from a schema must be one path component. */
@@ -47,29 +39,6 @@ function safeName(name: string | undefined, ref: string): string {
     throw refused(ref, `names an unsafe file name ${JSON.stringify(name)} (not a single path element)`);
   }
   return name;
-}
-
-/** The bytes of a part list, each blob checked against the size the schema gives it. */
-async function* contents(client: BlobSource, parts: readonly BytesPart[], ref: string): AsyncGenerator<Uint8Array> {
-  if (!Array.isArray(parts)) throw refused(ref, 'has a "parts" that is not a list');
-  for (const p of parts) {
-    const size = p.size;
-    if (!Number.isSafeInteger(size) || size < 0) throw refused(ref, `declares a part of size ${JSON.stringify(size)}`);
-    if ('blobRef' in p) {
-      if (size > MAX_BLOB_SIZE) throw refused(ref, `declares a ${size}-byte chunk, larger than a blob may be`);
-      const bytes = await fetchBlob(client, p.blobRef, size);
-      if (bytes.length !== size) throw refused(ref, `declares ${size} bytes for ${p.blobRef}, which has ${bytes.length}`);
-      yield bytes;
-    } else {
-      let n = 0;
-      for await (const chunk of contents(client, (await fetchSchema(client, p.bytesRef, 'bytes')).parts ?? [], p.bytesRef)) {
-        n += chunk.length;
-        if (n > size) throw refused(ref, `declares ${size} bytes for ${p.bytesRef}, which holds more`);
-        yield chunk;
-      }
-      if (n !== size) throw refused(ref, `declares ${size} bytes for ${p.bytesRef}, which holds ${n}`);
-    }
-  }
 }
 
 /** The schema's permission bits only: never setuid, setgid or sticky. */
@@ -101,7 +70,7 @@ async function creating<T>(path: string, ref: string, create: () => Promise<T>):
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EEXIST' || code === 'ELOOP')
-      throw refused(ref, `would be written at ${path}, which already exists; restore writes nothing over an existing path`);
+      throw refused(ref, `would be written at ${shortPath(path)}, which already exists; restore writes nothing over an existing path`);
     throw err;
   }
 }
@@ -122,8 +91,26 @@ async function fillFile(client: BlobSource, ref: string, schema: ParsedSchema, f
   }
 }
 
-/** Restores the schema blob `ref` (already fetched as `schema`) into `dir`; returns the path written. */
+/**
+ * Restores the schema blob `ref` (already fetched as `schema`) into `dir`; returns the path
+ * written. A filesystem failure (a tree deeper than paths may be long: ENAMETOOLONG) is told in
+ * one short line: the code, the depth, and the path shortened.
+ */
 export async function restoreSchema(client: BlobSource, ref: string, schema: ParsedSchema, dir: string): Promise<string> {
+  try {
+    return await restoreEntry(client, ref, schema, dir);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (err instanceof BlobServerError || typeof e?.code !== 'string' || typeof e.path !== 'string') throw err;
+    const depth = relative(dir, e.path).split(sep).length;
+    throw new BlobServerError(
+      `get: cannot restore ${ref}: ${e.code}${e.syscall ? ` (${e.syscall})` : ''} at depth ${depth}, ${shortPath(e.path)} (${e.path.length} characters)`,
+      { operation: 'get', blobRefs: [ref], cause: err },
+    );
+  }
+}
+
+async function restoreEntry(client: BlobSource, ref: string, schema: ParsedSchema, dir: string): Promise<string> {
   const path = join(dir, safeName(schema.fileName, ref));
   switch (schema.camliType) {
     case 'file':
@@ -229,7 +216,7 @@ async function restoreMembers(client: BlobSource, members: readonly string[], sc
     if (failure) break;
     position = i;
     if (!isFile(i)) {
-      await restoreSchema(client, member, schemas[i]!, dir).then(() => undefined, failed);
+      await restoreEntry(client, member, schemas[i]!, dir).then(() => undefined, failed);
       createAhead();
       continue;
     }

@@ -5,6 +5,7 @@ import {
   MAX_ALLOWED_BLOB_SIZE,
   MAX_BLOB_SIZE,
   MAX_INLINE_BLOB_SIZE,
+  maxUploadSizeProblem,
 } from './limits.js';
 
 /** The table today's code creates and writes (`npm run migrate` copies rows from the legacy one). */
@@ -90,6 +91,14 @@ function maxInlineGetSize(env: Env): number {
   return value;
 }
 
+/** The stack's bound (limits.ts), so what runs locally also deploys. */
+function maxUploadSize(env: Env): number {
+  const value = positiveInt(env, 'BLOBSERVER_MAX_UPLOAD_SIZE', DEFAULT_MAX_UPLOAD_SIZE);
+  const problem = maxUploadSizeProblem(value);
+  if (problem) throw new ConfigError(`BLOBSERVER_MAX_UPLOAD_SIZE ${problem}`);
+  return value;
+}
+
 /** Bounded by what a completion can verify inside API Gateway's 29 s (limits.ts). */
 function maxBlobSize(env: Env): number {
   const value = positiveInt(env, 'BLOBSERVER_MAX_BLOB_SIZE', MAX_BLOB_SIZE);
@@ -130,7 +139,7 @@ export function readConfig(env: Env = process.env): Config {
     s3ForcePathStyle: env['BLOBSERVER_S3_FORCE_PATH_STYLE'] ? env['BLOBSERVER_S3_FORCE_PATH_STYLE'] === 'true' : s3 !== undefined,
     uploadUrlTtlSeconds: positiveInt(env, 'BLOBSERVER_UPLOAD_URL_TTL_SECONDS', DEFAULT_UPLOAD_URL_TTL_SECONDS),
     completionGraceSeconds: positiveInt(env, 'BLOBSERVER_COMPLETION_GRACE_SECONDS', defaultCompletionGraceSeconds(blobLimit)),
-    maxUploadSize: positiveInt(env, 'BLOBSERVER_MAX_UPLOAD_SIZE', DEFAULT_MAX_UPLOAD_SIZE),
+    maxUploadSize: maxUploadSize(env),
     maxBlobSize: blobLimit,
     allowRemove: env['BLOBSERVER_ALLOW_REMOVE'] === 'true',
     maxInlineGetSize: maxInlineGetSize(env),
@@ -181,6 +190,14 @@ function corsOrigins(raw: string | undefined): string[] {
   return origins;
 }
 
+/** A TCP port (0: any free one), checked before anything is created. */
+function port(raw: string | undefined): number {
+  if (raw === undefined || raw === '') return 3179;
+  const n = /^[0-9]{1,5}$/.test(raw) ? Number(raw) : NaN;
+  if (!(n <= 65535)) throw new ConfigError(`PORT must be a port number from 0 to 65535 (0: any free port), got ${JSON.stringify(raw)}`);
+  return n;
+}
+
 export function readLocalServerConfig(env: Env = process.env, resolvePath: (p: string) => string = (p) => p): LocalServerConfig {
   const dataDir = resolvePath(env['BLOBSERVER_DATA_DIR'] || '.data');
   // EMF metrics are for CloudWatch; on a laptop they would only flood stdout, so they are off unless asked for.
@@ -206,7 +223,7 @@ export function readLocalServerConfig(env: Env = process.env, resolvePath: (p: s
         : undefined;
   return {
     host: env['BLOBSERVER_HOST'] || '127.0.0.1',
-    port: Number(env['PORT'] ?? 3179),
+    port: port(env['PORT']),
     dataDir,
     embedded,
     corsOrigins: corsOrigins(env['BLOBSERVER_CORS_ORIGINS']),

@@ -11,12 +11,18 @@ import { storageGenerationSource, type StorageGenerationSource } from './storage
 import { StagingArea } from './upload/staging.js';
 import { builtInUiPage } from './http/ui-page.js';
 import { createLogger, createMetrics, type Logger, type Metrics } from './telemetry.js';
+import { ROOT_NAMESPACE, type Namespace } from './namespace.js';
+import { storeForNamespace } from './storage/namespaced-store.js';
 
 /**
  * Dependency wiring: everything a handler needs, built from the config once per cold start (or
  * once by the local server). Clients come from aws-clients.ts, credentials from credentials-source.ts.
  */
 export interface Deps {
+  /** The namespace these deps serve (DESIGN §12); storage, storageGeneration and minted URLs are its own. */
+  namespace: Namespace;
+  /** The same deps for another namespace (built once per namespace and instance, see NAMESPACE_CACHE). */
+  forNamespace: (ns: Namespace) => Deps;
   settings: Pick<Config, 'uploadUrlTtlSeconds' | 'completionGraceSeconds' | 'maxUploadSize' | 'maxBlobSize' | 'allowRemove' | 'maxInlineGetSize'>;
   /** Rows and objects, combined by the one module that owns their write order. */
   storage: BlobStorage;
@@ -35,12 +41,44 @@ export interface Deps {
   uiPage: () => Promise<string>;
 }
 
-export function createDeps(config: Config, overrides: Partial<Deps> = {}): Deps {
+/** How many namespaces' deps one instance keeps (each holds its generation); past it the cache starts again. */
+const NAMESPACE_CACHE = 256;
+
+/**
+ * Deps for every namespace from one root: what differs per namespace is only storage (its rows
+ * and objects) and its generation; clients, secrets, keys and settings are shared. The root
+ * namespace's deps are `root` itself.
+ */
+export function withNamespaces(root: Omit<Deps, 'namespace' | 'forNamespace'>, scoped: (ns: Namespace) => Pick<Deps, 'storage' | 'storageGeneration'>): Deps {
+  const cache = new Map<string, Deps>();
+  const forNamespace = (ns: Namespace): Deps => {
+    if (!ns.name) return rootDeps;
+    let deps = cache.get(ns.name);
+    if (!deps) {
+      if (cache.size >= NAMESPACE_CACHE) cache.clear();
+      deps = { ...rootDeps, ...scoped(ns), namespace: ns };
+      cache.set(ns.name, deps);
+    }
+    return deps;
+  };
+  const rootDeps: Deps = { ...root, namespace: ROOT_NAMESPACE, forNamespace };
+  return rootDeps;
+}
+
+export function createDeps(config: Config, overrides: Partial<Omit<Deps, 'namespace' | 'forNamespace'>> = {}): Deps {
   const secrets = new SecretReader(config);
   const s3 = s3ClientFor(config);
+  const ddb = dynamoClientFor(config);
   const presigner = config.endpoints.s3Public ? s3ClientFor(config, config.endpoints.s3Public) : undefined;
   const log = createLogger(config.telemetry);
-  return {
+  const objects = new S3BlobStore(s3, config.bucketName, presigner);
+  // A packed blob can only be served inline, so nothing above the inline GET limit is packed.
+  const storageOptions = { log, packThreshold: Math.min(PACK_THRESHOLD, config.maxInlineGetSize) };
+  const scoped = (ns: Namespace) => ({
+    storage: new BlobStorage(new DynamoBlobIndex(ddb, config.tableName, log, ns), storeForNamespace(objects, ns), storageOptions),
+    storageGeneration: storageGenerationSource(s3, config.bucketName, undefined, ns),
+  });
+  const base = {
     settings: {
       uploadUrlTtlSeconds: config.uploadUrlTtlSeconds,
       completionGraceSeconds: config.completionGraceSeconds,
@@ -49,15 +87,9 @@ export function createDeps(config: Config, overrides: Partial<Deps> = {}): Deps 
       allowRemove: config.allowRemove,
       maxInlineGetSize: config.maxInlineGetSize,
     },
-    storage: new BlobStorage(
-      new DynamoBlobIndex(dynamoClientFor(config), config.tableName, log),
-      new S3BlobStore(s3, config.bucketName, presigner),
-      // A packed blob can only be served inline, so nothing above the inline GET limit is packed.
-      { log, packThreshold: Math.min(PACK_THRESHOLD, config.maxInlineGetSize) },
-    ),
+    ...scoped(ROOT_NAMESPACE),
     staging: new StagingArea(s3, config.bucketName, presigner),
     keyring: keyringLoader(config.signingKeys, secrets),
-    storageGeneration: storageGenerationSource(s3, config.bucketName),
     credentials: credentialsSource(config.auth, secrets),
     nowSeconds: () => Date.now() / 1000,
     log,
@@ -65,4 +97,9 @@ export function createDeps(config: Config, overrides: Partial<Deps> = {}): Deps 
     uiPage: builtInUiPage,
     ...overrides,
   };
+  // Storage supplied from outside (tests) has no namespaces: asking for one is a bug, never a shared store.
+  const noNamespaces = () => {
+    throw new Error('these deps were given one storage: they serve the root namespace only');
+  };
+  return withNamespaces(base, overrides.storage ? noNamespaces : scoped);
 }

@@ -45,6 +45,17 @@ const LAMBDA_BODY_BUDGET = 4_400_000;
 /** Default largest upload request body. */
 export const DEFAULT_MAX_UPLOAD_SIZE = LAMBDA_BODY_BUDGET;
 
+/**
+ * Why `maxUploadSize` cannot be used, or undefined when it can: the one bound the stack's
+ * `maxUploadSize` context and the local server's BLOBSERVER_MAX_UPLOAD_SIZE both obey, so
+ * the local server never accepts what a deployment would refuse.
+ */
+export function maxUploadSizeProblem(maxUploadSize: number): string | undefined {
+  return maxUploadSize > MAX_RAW_BODY_IN_LAMBDA_PAYLOAD
+    ? `${maxUploadSize} cannot pass through a 6 MB Lambda event (at most ${MAX_RAW_BODY_IN_LAMBDA_PAYLOAD})`
+    : undefined;
+}
+
 export const DEFAULT_UPLOAD_URL_TTL_SECONDS = 7200;
 
 /**
@@ -84,22 +95,63 @@ export const MAX_ENUMERATE_LIMIT = 10_000;
  */
 export const PACK_THRESHOLD = 1 << 20;
 
-/**
- * A row write is never sent later than this after the row's `storedAt` (BlobIndex.put), and
- * one DynamoDB send is bounded by DYNAMODB_REQUEST_TIMEOUT_MS per attempt.
- */
+/** A row write is never sent later than this after the row's `storedAt` (BlobIndex.put). */
 export const ROW_WRITE_WINDOW_MS = 60_000;
-export const DYNAMODB_REQUEST_TIMEOUT_MS = 10_000;
+
+/**
+ * How long one AWS SDK call may take (aws-clients.ts applies these to every client). Each
+ * attempt fails with a TimeoutError when no answer's headers arrived within `requestTimeoutMs`
+ * of its start (connecting, sending the body and waiting included; `throwOnRequestTimeout`,
+ * without which the SDK only logs a warning), or when a connection is not made within
+ * `connectTimeoutMs`. The SDK makes at most `maxAttempts` attempts, so a call that gets no
+ * answer fails within `worstCaseCallMs(bounds)`, inside the function's 29 s (a unit test
+ * checks each). Reading an answer's body (a large blob streamed through the digest) is bounded
+ * by the function's timeout, not by these.
+ */
+export interface AwsCallBounds {
+  connectTimeoutMs: number;
+  requestTimeoutMs: number;
+  maxAttempts: number;
+}
+
+/** DynamoDB answers in milliseconds; a row write or read that takes seconds is not coming. */
+export const DYNAMODB_CALL_BOUNDS: AwsCallBounds = { connectTimeoutMs: 2_000, requestTimeoutMs: 4_000, maxAttempts: 3 };
+/** S3: room for a 4 MiB pack's PUT, and a large blob's server-side copy before S3 answers. */
+export const S3_CALL_BOUNDS: AwsCallBounds = { connectTimeoutMs: 2_000, requestTimeoutMs: 7_000, maxAttempts: 3 };
+/** Secrets Manager: read once per cold start (and on rotation), small answers. */
+export const SECRETS_MANAGER_CALL_BOUNDS: AwsCallBounds = { connectTimeoutMs: 2_000, requestTimeoutMs: 4_000, maxAttempts: 3 };
+
+/**
+ * The SDK's retry delays (its standard strategy, @smithy/core util-retry): before retry i
+ * (from 0) at most min(base x 2^i, 20 s), base 50 ms, 1 s after a throttle; we send nothing
+ * that carries a Retry-After hint. The throttle base is the larger, so it bounds both.
+ */
+const SDK_THROTTLE_RETRY_BASE_MS = 1_000;
+
+/** The longest one call can take when no attempt is answered, or each is throttled. */
+export function worstCaseCallMs(bounds: AwsCallBounds): number {
+  let delays = 0;
+  for (let i = 0; i < bounds.maxAttempts - 1; i++) delays += Math.min(SDK_THROTTLE_RETRY_BASE_MS * 2 ** i, 20_000);
+  return bounds.maxAttempts * bounds.requestTimeoutMs + delays;
+}
 
 /**
  * A removed blob's own object is deleted right away only when its row is older than this,
- * so no retried write of that row can still land after the delete (window + 3 attempts +
- * backoff is about 2 minutes; the rest is room for clock skew). Younger ones go to fsck.
+ * so no retried write of that row can still land after the delete (the window plus one
+ * DynamoDB call, worstCaseCallMs(DYNAMODB_CALL_BOUNDS), is 75 s; the rest is room for clock
+ * skew and for DynamoDB applying a write after its client gave up). Younger ones go to fsck.
  */
 export const REMOVE_OBJECT_MIN_AGE_MS = 10 * 60_000;
 
 /** fsck reclaims an unreferenced object only when it is older than this (uploads in flight). */
 export const DEFAULT_FSCK_GRACE_MS = 60 * 60_000;
+/**
+ * An fsck run's scratch objects (fsck-runs/<run>/) older than this belong to a run that died:
+ * no run lasts a day (a 100M-blob store is audited in hours), so the final piece of every run
+ * reports them and, repairing, deletes them (s3rver has no lifecycle rule; in the cloud the
+ * bucket's rule expires them after 2 days too).
+ */
+export const FSCK_SCRATCH_MAX_AGE_MS = 24 * 3600_000;
 
 /** Secrets are read once per cold start and then from cache, refreshed after this many seconds. */
 export const SECRET_CACHE_SECONDS = 300;

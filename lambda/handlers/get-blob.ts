@@ -12,6 +12,12 @@ import { PRESIGNED_GET_TTL_SECONDS } from '../core/limits.js';
  */
 const BLOB_SIZE_HEADER = 'x-camli-blob-size';
 
+/**
+ * A blob is arbitrary bytes under application/octet-stream: a browser must never sniff it
+ * into HTML or script (a stored HTML blob opened from the API's origin would run there).
+ */
+const NO_SNIFF = { 'x-content-type-options': 'nosniff' };
+
 /** Blobs are immutable (content-addressed): a fetched copy never goes stale. */
 const IMMUTABLE = 'private, max-age=31536000, immutable';
 
@@ -38,7 +44,7 @@ export function getBlobHandler(deps: Deps): RouteHandler<'basic'> {
     );
     if (plan.status === 304) return { statusCode: 304, headers: { ...plan.headers, 'cache-control': IMMUTABLE } };
     if (plan.status === 416) throw REFUSE.rangeNotSatisfiable(ref.ref, size, plan.headers);
-    const headers = { 'content-type': 'application/octet-stream', [BLOB_SIZE_HEADER]: String(size), ...plan.headers };
+    const headers = { 'content-type': 'application/octet-stream', ...NO_SNIFF, [BLOB_SIZE_HEADER]: String(size), ...plan.headers };
     if (method === 'HEAD') return { statusCode: 200, headers };
     // Packed blobs (never above the inline limit when written) have no object of their own to redirect to.
     const location = size > deps.settings.maxInlineGetSize ? await deps.storage.presignedUrl(row, PRESIGNED_GET_TTL_SECONDS) : undefined;
@@ -46,7 +52,8 @@ export function getBlobHandler(deps: Deps): RouteHandler<'basic'> {
     // The whole blob, digest-checked (bytes that are not the blob are a 500, never served);
     // a 206 is sliced from it, so a range is never served unverified either.
     const blob = await deps.storage.readBlob(ref.ref, undefined, row);
-    // Removed between the row read and now (removal deletes the row first).
+    // Removed between the row read and now (removal deletes the row first); a blob a repack
+    // moved meanwhile is followed to its new place (storage/row-follow.ts), never a 404.
     if (!blob) throw REFUSE.blobNotFound(ref.ref);
     const bytes = blob.bytes;
     return {

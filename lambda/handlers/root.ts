@@ -2,6 +2,7 @@ import type { RouteHandler } from '../core/routing/authorise.js';
 import type { Deps } from '../core/deps.js';
 import { DISCOVERY_MEDIA_TYPE, discoveryDocument, wantsDiscovery } from '../core/read/discovery.js';
 import { CAMLI_JSON, json } from '../core/http/http.js';
+import { REFUSE } from '../core/http/errors.js';
 
 /**
  * GET /: the discovery document for Perkeep clients (which insist on exactly
@@ -9,12 +10,14 @@ import { CAMLI_JSON, json } from '../core/http/http.js';
  */
 export function rootHandler(deps: Deps): RouteHandler<'basic'> {
   return async (event, principal) => {
+    // GET /{namespace}/{rest+} is the namespace's root spelled `/<name>/`, and nothing deeper.
+    if (event.pathParameters?.['rest']) throw REFUSE.noSuchEndpoint(`${event.requestContext.http.method} ${event.rawPath}`);
     if (wantsDiscovery(event)) {
       const generation = await deps.storageGeneration().catch((err: unknown) => {
         deps.log.warn('storage generation unavailable; discovery goes without it', { error: err as Error });
         return undefined;
       });
-      return json(200, discoveryDocument(event, principal, generation), CAMLI_JSON);
+      return json(200, discoveryDocument(event, principal, generation, deps.namespace), CAMLI_JSON);
     }
     return {
       statusCode: 200,

@@ -1,5 +1,6 @@
 import type { RouteHandler } from '../core/routing/authorise.js';
 import type { Deps } from '../core/deps.js';
+import { pageContentSecurityPolicy } from '../core/http/ui-page.js';
 
 /**
  * GET /ui: the browser page (DESIGN §10), one self-contained document (its script and its
@@ -7,16 +8,19 @@ import type { Deps } from '../core/deps.js';
  * everything else: the browser asks for them (the 401 carries a Basic challenge).
  */
 export function uiHandler(deps: Deps): RouteHandler<'basic'> {
-  return async () => ({
-    statusCode: 200,
-    headers: {
-      'content-type': 'text/html; charset=utf-8',
-      'cache-control': 'no-store',
-      // Inline script, a blob: worker and its WebAssembly hasher only; fetches to this origin and (upload forms, S3 GETs) anywhere.
-      'content-security-policy':
-        "default-src 'none'; script-src 'unsafe-inline' 'wasm-unsafe-eval' blob:; worker-src blob:; style-src 'unsafe-inline'; connect-src *; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
-      'x-content-type-options': 'nosniff',
-    },
-    body: await deps.uiPage(),
-  });
+  return async () => {
+    const page = await deps.uiPage();
+    // The bucket's origin as the page will meet it: that of a URL signed here (no request is made).
+    const bucketOrigin = new URL(await deps.storage.store.presignedGetUrl('blobs/', 60)).origin;
+    return {
+      statusCode: 200,
+      headers: {
+        'content-type': 'text/html; charset=utf-8',
+        'cache-control': 'no-store',
+        'content-security-policy': pageContentSecurityPolicy(page, bucketOrigin),
+        'x-content-type-options': 'nosniff',
+      },
+      body: page,
+    };
+  };
 }

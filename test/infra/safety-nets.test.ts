@@ -120,7 +120,15 @@ describe('a ceiling on the bill', () => {
 
   it('the upload routes have their own, lower throttle; the rest of the API the stage default', () => {
     const uploads = ROUTES.filter(isUploadRoute).map(routeKey).sort();
-    assert.deepEqual(uploads, ['GET /camli/upload-complete/{token}', 'POST /camli/upload', 'POST /camli/upload/{token}']);
+    // Each in the root namespace and under /{namespace}/ (DESIGN §12): a named namespace's uploads cost the same.
+    assert.deepEqual(uploads, [
+      'GET /camli/upload-complete/{token}',
+      'GET /{namespace}/camli/upload-complete/{token}',
+      'POST /camli/upload',
+      'POST /camli/upload/{token}',
+      'POST /{namespace}/camli/upload',
+      'POST /{namespace}/camli/upload/{token}',
+    ]);
     const stage = onlyOfType(base.json, 'AWS::ApiGatewayV2::Stage').Properties!;
     assert.deepEqual(stage['DefaultRouteSettings'], {
       ThrottlingBurstLimit: DEFAULT_SETTINGS.throttleBurstLimit,

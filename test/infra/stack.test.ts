@@ -44,6 +44,10 @@ const blobObjects = `bucket/${BLOB_PREFIX}*`;
 const generationObject = `bucket/${GENERATION_KEY}`;
 const stagedObjects = `bucket/${STAGING_PREFIX}*`;
 const packObjects = `bucket/${PACK_PREFIX}*`;
+// The same keys in every named namespace (DESIGN §12): staging/ is shared, never namespaced.
+const nsBlobObjects = `bucket/ns/*/${BLOB_PREFIX}*`;
+const nsGenerationObject = `bucket/ns/*/${GENERATION_KEY}`;
+const nsPackObjects = `bucket/ns/*/${PACK_PREFIX}*`;
 
 describe('storage', () => {
   it('blob bucket: all public access blocked, SSE, owner-enforced, access-logged', () => {
@@ -242,10 +246,11 @@ describe('least privilege', () => {
       [
         ...grants(['logs:CreateLogStream', 'logs:PutLogEvents'], ['readLogs']),
         ...grants(['dynamodb:BatchGetItem', 'dynamodb:Query'], ['table']),
-        ...grants(['s3:GetObject'], [blobObjects, packObjects, generationObject]),
+        ...grants(['s3:GetObject'], [blobObjects, packObjects, generationObject, nsBlobObjects, nsPackObjects, nsGenerationObject]),
         `s3:PutObject ${generationObject} if {"StringEquals":{"s3:if-none-match":"*"}}`,
+        `s3:PutObject ${nsGenerationObject} if {"StringEquals":{"s3:if-none-match":"*"}}`,
         // Only to learn that a key it reads is missing (404, not 403): the prefixes it reads, nothing else.
-        `s3:ListBucket bucket if {"StringLike":{"s3:prefix":["${BLOB_PREFIX}*","${PACK_PREFIX}*","${GENERATION_KEY}"]}}`,
+        `s3:ListBucket bucket if {"StringLike":{"s3:prefix":["${BLOB_PREFIX}*","ns/*/${BLOB_PREFIX}*","${PACK_PREFIX}*","ns/*/${PACK_PREFIX}*","${GENERATION_KEY}","ns/*/${GENERATION_KEY}"]}}`,
         // A presigned POST carries its signer's rights: the read side mints uploadForms.
         ...grants(['s3:PutObject'], [stagedObjects]),
         ...secrets,
@@ -258,10 +263,10 @@ describe('least privilege', () => {
       permissionsOf(json, id.writeRole, names),
       [
         ...grants(['logs:CreateLogStream', 'logs:PutLogEvents'], ['writeLogs']),
-        ...grants(['s3:PutObject', 's3:GetObject'], [blobObjects, packObjects]),
+        ...grants(['s3:PutObject', 's3:GetObject'], [blobObjects, packObjects, nsBlobObjects, nsPackObjects]),
         ...grants(['dynamodb:BatchWriteItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem'], ['table']),
         ...grants(['s3:GetObject', 's3:DeleteObject', 's3:PutObject'], [stagedObjects]),
-        `s3:ListBucket bucket if {"StringLike":{"s3:prefix":["${BLOB_PREFIX}*","${PACK_PREFIX}*","${STAGING_PREFIX}*"]}}`,
+        `s3:ListBucket bucket if {"StringLike":{"s3:prefix":["${BLOB_PREFIX}*","ns/*/${BLOB_PREFIX}*","${PACK_PREFIX}*","ns/*/${PACK_PREFIX}*","${STAGING_PREFIX}*"]}}`,
         ...secrets,
       ].sort(),
     );

@@ -50,12 +50,19 @@ describe('context switches', () => {
 
   it('allowRemove: the write side, and only it, may delete objects under blobs/ and index rows', () => {
     const write = permissionsOf(json, logicalId(stack.functions.write.role), names);
-    for (const line of grants(['s3:DeleteObject'], [`bucket/${BLOB_PREFIX}*`]).concat(grants(['dynamodb:DeleteItem'], ['table']))) {
+    for (const line of grants(['s3:DeleteObject'], [`bucket/${BLOB_PREFIX}*`, `bucket/ns/*/${BLOB_PREFIX}*`]).concat(
+      grants(['dynamodb:DeleteItem'], ['table']),
+    )) {
       assert.ok(write.includes(line), line);
     }
     assert.deepEqual(
       write.filter((l) => l.includes('Delete')),
-      ['dynamodb:DeleteItem table', `s3:DeleteObject bucket/${BLOB_PREFIX}*`, `s3:DeleteObject bucket/${STAGING_PREFIX}*`],
+      [
+        'dynamodb:DeleteItem table',
+        `s3:DeleteObject bucket/${BLOB_PREFIX}*`,
+        `s3:DeleteObject bucket/${STAGING_PREFIX}*`,
+        `s3:DeleteObject bucket/ns/*/${BLOB_PREFIX}*`,
+      ].sort(),
     );
     for (const role of [stack.functions.read.role, stack.secrets.rotation.role]) {
       assert.deepEqual(

@@ -118,6 +118,44 @@ describe('blobserver CLI against the local server', () => {
     }
   });
 
+  it('get -o into a directory that does not exist yet makes it (a tree, and a raw blob with -o DIR/)', async () => {
+    const out = join(work, 'not-yet', 'restore');
+    const r = await cli(['get', treeRef, '-o', out]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(text(r), join(out, 'tree') + '\n');
+    assert.deepEqual(await readFile(join(out, 'tree', 'hello.txt')), await readFile(join(work, 'tree', 'hello.txt')));
+    const hello = blobRefOf('hello\n');
+    const raw = await cli(['get', hello, '-o', join(work, 'raw-dir') + '/']);
+    assert.equal(raw.code, 0, raw.stderr);
+    assert.equal(await readFile(join(work, 'raw-dir', hello), 'utf8'), 'hello\n');
+    // ... and writes nothing over what is there.
+    const again = await cli(['get', hello, '-o', join(work, 'raw-dir') + '/']);
+    assert.equal(again.code, 1);
+    assert.match(
+      again.stderr,
+      /^blobserver: get: .*raw-dir\/sha224-\w+ already exists; get writes nothing over an existing path: remove it or give another -o\n$/,
+    );
+  });
+
+  it("put's final progress line: stored is what was read plus the schema blobs, which it names", async () => {
+    const dir = join(work, 'many-small');
+    await mkdir(dir);
+    // Small files: their file schemas (JSON never read from disk) outweigh their contents.
+    for (let i = 0; i < 400; i++) await writeFile(join(dir, `file-${i}.txt`), `small file number ${i}\n`);
+    const r = await cli(['put', '--progress', dir]);
+    assert.equal(r.code, 0, r.stderr);
+    const last = r.stderr
+      .split(/[\r\n]/)
+      .filter((l) => l.includes('blobs '))
+      .at(-1)!
+      .replaceAll('\u001b[K', '');
+    const m = /read ([\d.]+) MB of ([\d.]+) MB, sent [\d.]+ MB, stored ([\d.]+) MB \(([\d.]+) MB of it schema\)/.exec(last);
+    assert.ok(m, `the line names the schema bytes: ${last}`);
+    const [read, total, stored, schema] = m.slice(1).map(Number) as [number, number, number, number];
+    assert.equal(read, total);
+    assert.ok(Math.abs(stored - schema - read) <= 0.15, `stored ${stored} = read ${read} + schema ${schema}`);
+  });
+
   it('put --blob stores raw blobs; get writes them to stdout or -o', async () => {
     const path = join(work, 'raw.bin');
     const bytes = randomBytes(70_000);
@@ -175,7 +213,10 @@ describe('blobserver CLI against the local server', () => {
     await writeFile(join(dir, 'client-config.json'), config('wrong'));
     const denied = await cli(['stat', treeRef], noEnv);
     assert.equal(denied.code, 1);
-    assert.match(denied.stderr, /^blobserver: stat: \/camli\/stat answered 401[^\n]*\n$/);
+    assert.match(
+      denied.stderr,
+      /^blobserver: stat: \/camli\/stat answered 401[^\n]*; give credentials with --auth userpass:USER:PASSWORD or BLOBSERVER_AUTH \(or in client-config\.json\)\n$/,
+    );
   });
 
   it('an interrupted put, run again, uploads only what is missing', async () => {

@@ -173,6 +173,19 @@ describe('blobserver get against a hostile server', () => {
     await assert.rejects(lstat(join(work, 'up')));
   });
 
+  // The issue's tree was 10,000 levels of one-letter names, stopped near depth 2,036 when the path
+  // passed 4,096 bytes; names of 100 letters reach that bound at depth 40, in a fraction of the time.
+  it('a tree deeper than a path may be long stops with one short line: the error, the depth, the path shortened', async () => {
+    const { out } = await fresh();
+    let top = hostile.file('leaf', 'bottom');
+    for (let i = 0; i < 100; i++) top = hostile.directory('d'.repeat(100), [top]);
+    const r = await get(top, out);
+    assert.equal(r.code, 1);
+    oneLine(r.stderr);
+    assert.ok(r.stderr.length < 400, `${r.stderr.length} characters: ${r.stderr.slice(0, 400)}`);
+    assert.match(r.stderr, /ENAMETOOLONG \(\w+\) at depth \d+, .*\.\.\..* \(\d+ characters\)$/m);
+  });
+
   it('a file listed twice in one directory is refused', async () => {
     const { out } = await fresh();
     const r = await get(hostile.directory('top', [hostile.file('twice', 'one'), hostile.file('twice', 'two')]), out);

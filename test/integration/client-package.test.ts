@@ -37,10 +37,11 @@ describe('the client package, packed and installed', () => {
   });
   after(() => rm(work, { recursive: true, force: true }));
 
-  it('holds the compiled client, its licence and nothing of the server', async () => {
+  it('holds the compiled client, its licence, its README and nothing of the server', async () => {
     const listed = execFileSync('tar', ['-tzf', pkg.tarball], { encoding: 'utf8' }).trim().split('\n');
     for (const f of [
       'package/LICENSE',
+      'package/README.md',
       'package/bin/blobserver.js',
       'package/dist/index.js',
       'package/dist/index.d.ts',
@@ -57,7 +58,12 @@ describe('the client package, packed and installed', () => {
       listed.filter((f) => /test|lambda|infra/.test(f)),
       [],
     );
-    assert.deepEqual((await readdir(join(pkg.dir, 'node_modules'))).filter((d) => !d.startsWith('.')).sort(), ['@camli-serverless', '@noble']);
+    assert.deepEqual((await readdir(join(pkg.dir, 'node_modules'))).filter((d) => !d.startsWith('.')).sort(), [
+      '@camli-serverless',
+      '@noble',
+      '@scure',
+      'age-encryption',
+    ]);
   });
 
   it('blobserver --help and --version run on plain Node', () => {

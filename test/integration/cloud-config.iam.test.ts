@@ -16,4 +16,4 @@ defineCloudConfigSuite(L, {
   onSecrets: (s) => void (secrets = s),
   rotationCredentials: { accessKeyId: 'test', secretAccessKey: 'test', sessionToken: `${SIDE_TOKEN_PREFIX}rotateSigningKey` },
 });
-reportPermissionLane(ledger, L.unavailable());
+reportPermissionLane(ledger, ['read', 'write', 'rotateSigningKey'], L.unavailable());

@@ -6,9 +6,15 @@ import { collect, COLLECTOR_PARTITION_DEPTH, type CollectorDeps, type CollectorS
 import { rowPartitions, type FsckRun } from '../../lambda/core/fsck/fsck.js';
 import { s3Folders } from '../../lambda/core/storage/s3-folders.js';
 import { buildFsckScenario } from '../support/fsck-scenario.js';
-import { keepsVersions, openBackendStorage, type BackendStorage } from '../support/storage.js';
+import { awsClientsFor, keepsVersions, openBackendStorage, type BackendStorage } from '../support/storage.js';
+import { DynamoBlobIndex } from '../../lambda/core/storage/dynamodb-index.js';
+import { S3BlobStore } from '../../lambda/core/storage/s3-store.js';
 import type { Lane } from '../support/test-server.js';
 import { FSCK_RUNS_PREFIX } from '../../lambda/core/storage/object-keys.js';
+import { namedNamespace, ROOT_NAMESPACE } from '../../lambda/core/namespace.js';
+import { BlobStorage } from '../../lambda/core/storage/blob-storage.js';
+import { namespacesIn, namespaceStorage } from '../../lambda/core/storage/namespaces.js';
+import { createLogger } from '../../lambda/core/telemetry.js';
 
 /**
  * The scheduled collector as a function, driven piece by piece as its state machine drives it
@@ -57,26 +63,37 @@ async function runCollection(deps: CollectorDeps, hooks: Hooks = {}): Promise<{ 
   return { total, partitions: plan.partitions, days };
 }
 
-/** The suite on one lane (one file per lane: a whole run on DynamoDB Local takes about a minute). */
-export function defineCollectorSuite(lane: Lane): void {
+/**
+ * The suite on one lane (one file per lane: a whole run on DynamoDB Local takes about a minute).
+ * `collectorSessionToken`: the collector's calls carry it (the permission lane's collector role);
+ * the scenario, the racing remove and upload and the checks are the harness's.
+ */
+export function defineCollectorSuite(lane: Lane, options: { collectorSessionToken?: string } = {}): void {
   describe(`scheduled collector [${lane.name}]`, { skip: lane.unavailable() }, () => {
     let opened: BackendStorage | undefined;
+    let asCollector: ReturnType<typeof awsClientsFor> | undefined;
     after(async () => {
+      asCollector?.s3.destroy();
+      asCollector?.ddb.destroy();
       await opened?.close();
     });
 
     it('its partitions, its grace, and a remove and an upload racing it', async () => {
       opened = await openBackendStorage(lane.factory, 'blobserver-collector-');
-      const { index, store } = opened;
-      const s = await buildFsckScenario(index, store);
+      const { index: harnessIndex, store } = opened;
+      const s = await buildFsckScenario(harnessIndex, store);
+      // The collector's own clients, as lambda/collect.ts builds them.
+      asCollector = awsClientsFor({ ...opened.backend.env, ...(options.collectorSessionToken ? { AWS_SESSION_TOKEN: options.collectorSessionToken } : {}) });
+      const index = new DynamoBlobIndex(asCollector.ddb, opened.config.tableName);
+      const collectorStore = new S3BlobStore(asCollector.s3, opened.config.bucketName);
       await store.create('staging/0123456789abcdef0123456789abcdef/' + s.survivor.ref, Buffer.alloc(123)); // an abandoned form upload
       // The runs use the 32 shards: the cloud's 512 partitions are the same code on finer prefixes
       // (test/unit/fsck-partitions.test.ts runs all 512), and 16 times the requests on emulators.
       const deps = (graceMs: number, depth: 0 | 1 = 0): CollectorDeps => ({
         index,
-        store,
+        store: collectorStore,
         options: { repair: true, graceMs, stagingGraceMs: graceMs },
-        folders: (prefix) => s3Folders(store.s3, store.bucketName, prefix),
+        folders: (prefix) => s3Folders(collectorStore.s3, collectorStore.bucketName, prefix),
         depth,
       });
 
@@ -110,7 +127,7 @@ export function defineCollectorSuite(lane: Lane): void {
       assert.ok(second.total.objectsDeleted >= 3, JSON.stringify(second.total)); // the orphan, the staged upload, the dead pack, the damaged rows' objects
       assert.equal(await store.size(s.orphanKey), undefined);
       assert.equal(await store.size(s.packKey), undefined, 'the mostly dead pack is still there');
-      assert.equal((await index.get([s.survivor.ref])).size, 0, 'the removed blob came back');
+      assert.equal((await harnessIndex.get([s.survivor.ref])).size, 0, 'the removed blob came back');
       for (const b of [...s.healthy.filter((h) => h.ref !== s.survivor.ref), ...racing]) {
         assert.deepEqual((await s.storage.readBlob(b.ref))?.bytes, b.bytes, `${b.ref} does not serve`);
       }
@@ -125,6 +142,39 @@ export function defineCollectorSuite(lane: Lane): void {
       const clean = await runCollection(deps(2000));
       assert.equal(clean.total.damaged, 0);
       assert.equal(clean.total.garbage, 0, JSON.stringify(clean.total));
+    });
+
+    it("a run covers every namespace, each piece one namespace's rows and objects (DESIGN §12)", async () => {
+      const opened2 = await openBackendStorage(lane.factory, 'blobserver-collector-ns-');
+      const { config, s3, ddb } = awsClientsFor(opened2.backend.env);
+      try {
+        const clients = { ddb, s3, table: config.tableName, bucket: config.bucketName };
+        const photos = namespaceStorage(clients, opened2.store, namedNamespace('photos'));
+        const s = await buildFsckScenario(photos.index, photos.store);
+        const root = namespaceStorage(clients, opened2.store, ROOT_NAMESPACE);
+        const rootStorage = new BlobStorage(root.index, root.store, { log: createLogger({ POWERTOOLS_LOG_LEVEL: 'SILENT' }) });
+        const same = s.healthy[0]!;
+        assert.deepEqual((await rootStorage.storeVerifiedBlobs([same])).errors, [], 'the same bytes in the root');
+        const deps = (graceMs: number): CollectorDeps => ({
+          ...root,
+          options: { repair: true, graceMs, stagingGraceMs: graceMs },
+          depth: 0,
+          namespaces: { list: () => namespacesIn(s3, config.bucketName), storage: (ns) => namespaceStorage(clients, opened2.store, ns) },
+        });
+        await sleep(3100);
+        const run = await runCollection(deps(2000));
+        assert.deepEqual(run.partitions, [...rowPartitions(0), ...rowPartitions(0).map((p) => `photos/${p}`)]);
+        const today = new Date().toISOString().slice(0, 10);
+        assert.deepEqual(run.days, [`photos/${today}`], 'the root stored one blob alone: it has no pack');
+        assert.equal(run.total.damaged, 3, JSON.stringify(run.total));
+        assert.equal(await photos.store.size(s.orphanKey), undefined, "the namespace's garbage is reclaimed");
+        assert.deepEqual((await rootStorage.readBlob(same.ref))?.bytes, same.bytes, 'the root is untouched');
+        for await (const o of photos.store.list(FSCK_RUNS_PREFIX)) assert.fail(`scratch ${o.key} left behind`);
+      } finally {
+        s3.destroy();
+        ddb.destroy();
+        await opened2.close();
+      }
     });
   });
 }

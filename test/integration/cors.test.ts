@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { dynaliteBackend } from '../support/backends.js';
@@ -114,5 +115,22 @@ describe('no CORS without BLOBSERVER_CORS_ORIGINS; the page behind the credentia
     const html = await res.text();
     assert.match(html, /<script type="module">/);
     assert.doesNotMatch(html, /<script[^>]+src=/, 'no script is loaded from elsewhere');
+    // Issue 25: scripts only by hash (no 'unsafe-inline'), connections only to this API and the bucket.
+    const csp = new Map(
+      (res.headers.get('content-security-policy') ?? '').split(';').map((d) => {
+        const [name, ...values] = d.trim().split(/\s+/);
+        return [name!, values];
+      }),
+    );
+    const scripts = csp.get('script-src') ?? [];
+    assert.ok(!scripts.includes("'unsafe-inline'"), scripts.join(' '));
+    const inline = /<script type="module">([\s\S]*?)<\/script>/.exec(html)![1]!;
+    assert.ok(scripts.includes(`'sha256-${createHash('sha256').update(inline).digest('base64')}'`), 'the page script is allowed by its hash');
+    const connect = csp.get('connect-src') ?? [];
+    assert.equal(connect.length, 2, connect.join(' '));
+    assert.equal(connect[0], "'self'");
+    // The local server's S3 front, by the other loopback name (presigned URLs go there).
+    assert.match(connect[1]!, /^http:\/\/(localhost|127\.0\.0\.1):[0-9]+$/);
+    assert.notEqual(connect[1], new URL(ts.url).origin);
   });
 });

@@ -247,6 +247,8 @@ describe('hardening [dynalite+s3rver]', () => {
       assert.equal(full.status, 200);
       assert.equal(full.headers.get('etag'), `"${b.ref}"`);
       assert.equal(full.headers.get('accept-ranges'), 'bytes');
+      // Blob bytes are never sniffed into HTML or script by a browser (issue 25).
+      assert.equal(full.headers.get('x-content-type-options'), 'nosniff');
       assert.deepEqual(Buffer.from(await full.arrayBuffer()), b.data);
       const head = await get(b.ref, {}, 'HEAD');
       assert.equal(head.headers.get('etag'), `"${b.ref}"`);
@@ -267,6 +269,7 @@ describe('hardening [dynalite+s3rver]', () => {
       ] as const) {
         const r = await get(b.ref, { range });
         assert.equal(r.status, 206, range);
+        assert.equal(r.headers.get('x-content-type-options'), 'nosniff', range);
         assert.equal(r.headers.get('content-range'), `bytes ${start}-${end}/100`);
         assert.deepEqual(Buffer.from(await r.arrayBuffer()), b.data.subarray(start, end + 1), range);
       }

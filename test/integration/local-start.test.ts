@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -75,5 +77,80 @@ describe('npm start: one clear line when it cannot start', () => {
     const afterCrash = start(baseEnv(other));
     procs.push(afterCrash);
     await listening(afterCrash);
+  });
+
+  it('a bad PORT: one line, and no data directory is created', async () => {
+    for (const port of ['abc', '99999', '-1', '80.5']) {
+      const parent = await dir();
+      const dataDir = join(parent, 'data');
+      const r = await refused(baseEnv(dataDir, { PORT: port }));
+      assert.equal(r.code, 1, r.out);
+      assertOneLine(r.out, new RegExp(`^blobserver: PORT must be a port number from 0 to 65535 \\(0: any free port\\), got "${port.replace('.', '\\.')}"$`));
+      assert.equal(existsSync(dataDir), false, `PORT=${port} created the data directory`);
+    }
+  });
+
+  it('BLOBSERVER_MAX_UPLOAD_SIZE beyond what the stack accepts is refused as the stack refuses it', async () => {
+    const dataDir = join(await dir(), 'data');
+    const r = await refused(baseEnv(dataDir, { BLOBSERVER_MAX_UPLOAD_SIZE: '9999999999' }));
+    assert.equal(r.code, 1);
+    assertOneLine(r.out, /^blobserver: BLOBSERVER_MAX_UPLOAD_SIZE 9999999999 cannot pass through a 6 MB Lambda event \(at most 4718592\)$/);
+    assert.equal(existsSync(dataDir), false);
+  });
+
+  it('a data directory that is a file, or under a file: one line that says to set BLOBSERVER_DATA_DIR', async () => {
+    const file = join(await dir(), 'plain-file');
+    await writeFile(file, 'not a directory');
+    for (const [dataDir, code] of [
+      [file, 'EEXIST'],
+      [join(file, 'data'), 'ENOTDIR'],
+    ] as const) {
+      const r = await refused(baseEnv(dataDir));
+      assert.equal(r.code, 1);
+      assertOneLine(
+        r.out,
+        new RegExp(`^blobserver: cannot use the data directory .*: a file is in the way .*\\(${code}\\); set BLOBSERVER_DATA_DIR to a writable directory$`),
+      );
+    }
+  });
+
+  it('a data directory it may not write: one line (run as another user when root, whom permissions do not stop)', async () => {
+    const parent = await dir();
+    await chmod(parent, 0o755);
+    const locked = join(parent, 'locked');
+    await mkdir(locked, { mode: 0o555 });
+    await chmod(locked, 0o555);
+    const asRoot = process.getuid?.() === 0;
+    // nobody (65534) can read the repository and write only /tmp, as any other user could.
+    const proc = spawn(process.execPath, ['--import', 'tsx', 'local/main.ts'], {
+      cwd: join(import.meta.dirname, '../..'),
+      env: { ...baseEnv(join(locked, 'data')), HOME: parent },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(asRoot ? { uid: 65534, gid: 65534 } : {}),
+    });
+    let out = '';
+    proc.stdout.on('data', (d) => (out += d));
+    proc.stderr.on('data', (d) => (out += d));
+    const code = await new Promise((ok) => proc.once('exit', ok));
+    assert.equal(code, 1, out);
+    assertOneLine(
+      out,
+      /^blobserver: cannot use the data directory .*\/locked\/data: it is not writable \(EACCES\); set BLOBSERVER_DATA_DIR to a writable directory$/,
+    );
+    assert.equal(existsSync(join(locked, 'data')), false);
+  });
+
+  it('AWS_ENDPOINT_URL where nothing listens: one line naming it, no stack', async () => {
+    // A port that was free a moment ago: nothing answers there.
+    const probe = createServer();
+    await new Promise<void>((ok) => probe.listen(0, '127.0.0.1', ok));
+    const port = (probe.address() as { port: number }).port;
+    await new Promise((ok) => probe.close(ok));
+    const dataDir = join(await dir(), 'data');
+    const endpoint = `http://127.0.0.1:${port}`;
+    const r = await refused(baseEnv(dataDir, { AWS_ENDPOINT_URL: endpoint }));
+    assert.equal(r.code, 1);
+    assertOneLine(r.out, new RegExp(`^blobserver: nothing answers at the AWS endpoint ${endpoint.replace(/\./g, '\\.')} \\(ECONNREFUSED\\): start it`));
+    assert.equal(existsSync(dataDir), false);
   });
 });

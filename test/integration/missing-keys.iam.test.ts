@@ -117,4 +117,4 @@ for (const { name, ledger, defect } of sameSteps) {
   });
 }
 
-reportPermissionLane(sameSteps[0].ledger);
+reportPermissionLane(sameSteps[0].ledger, ['read', 'write']);

@@ -10,4 +10,4 @@ import { definePerkeepSuite } from './perkeep.suite.js';
  */
 const ledger = new PermissionLedger();
 definePerkeepSuite({ kind: 'local', lane: permissionLane(lane('dynalite+s3rver'), ledger) });
-reportPermissionLane(ledger);
+reportPermissionLane(ledger, ['read', 'write']);

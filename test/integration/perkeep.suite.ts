@@ -8,7 +8,7 @@ import { MAX_BLOB_SIZE, MAX_ENUMERATE_LIMIT, MAX_INLINE_BLOB_SIZE, MAX_REFS_PER_
 import { ROUTES, routeKey, type Route } from '../../lambda/routes.js';
 import type { LocalServer } from '../../local/server.js';
 import { DYNAMODB_FAILURE, S3_FAILURE, type ProxiedRequest } from '../support/aws-proxy.js';
-import { isPutObjectOf, objectKeyOf } from '../support/storage.js';
+import { emulatorCredentials, isPutObjectOf, objectKeyOf } from '../support/storage.js';
 import { basicAuth, multipartBody, startTestServer, type Lane, type Part, type TestServer } from '../support/test-server.js';
 import type { DiscoveryDoc } from '../support/discovery.js';
 import { assertJsonError, request, type Reply, type RequestOptions } from '../support/http.js';
@@ -126,7 +126,7 @@ async function writeRows(ts: TestServer, rows: SizedRef[]): Promise<void> {
   const ddb = new DynamoDBClient({
     region: env.AWS_REGION,
     endpoint: env.AWS_ENDPOINT_URL_DYNAMODB,
-    credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY },
+    credentials: emulatorCredentials(env),
   });
   // BatchWriteItem chunks of 25, several at once, unprocessed items retried.
   const storedAt = new Date().toISOString();
@@ -230,16 +230,24 @@ export function definePerkeepSuite(target: PerkeepTarget): void {
     });
 
     describe('credentials (DESIGN §5)', () => {
+      /** A namespace route's requests go to this namespace (DESIGN §12); the root's to the root. */
+      const NS = 'creds';
+      /** The namespace prefix of a route's requests, and the route as the root namespace's. */
+      const inNamespace = (route: Route): { prefix: string; rootPath: string } =>
+        route.path.startsWith('/{namespace}')
+          ? { prefix: `/${NS}`, rootPath: route.path === '/{namespace}/{rest+}' ? '/' : route.path.slice('/{namespace}'.length) || '/' }
+          : { prefix: '', rootPath: route.path };
       /** A well-formed request for a route, so only the credentials can be what is refused. */
       const requestFor = (route: Route, b: Blob, fresh: Blob): { path: string; opts: CallOptions } => {
-        const path = route.path.replace('{blobref}', b.ref);
-        if (route.method === 'POST' && route.path === '/camli/upload') {
+        const { prefix, rootPath } = inNamespace(route);
+        const path = prefix + rootPath.replace('{blobref}', b.ref);
+        if (route.method === 'POST' && rootPath === '/camli/upload') {
           const { body, contentType } = multipartBody([part(fresh)]);
           return { path, opts: { headers: { 'content-type': contentType }, body } };
         }
         if (route.method === 'POST') return { path, opts: { headers: FORM, body: blobForm([b.ref]) } };
-        if (route.path === '/camli/stat') return { path: `${path}?${blobForm([b.ref])}`, opts: {} };
-        if (route.path === '/') return { path: '/?camli.mode=config', opts: {} };
+        if (rootPath === '/camli/stat') return { path: `${path}?${blobForm([b.ref])}`, opts: {} };
+        if (rootPath === '/') return { path: `${prefix}/?camli.mode=config`, opts: {} };
         return { path, opts: {} };
       };
       // Signed-token routes (upload URL, upload-form completion) take no credentials: their token is the capability.
@@ -267,12 +275,13 @@ export function definePerkeepSuite(target: PerkeepTarget): void {
       for (const route of guarded) {
         const open = remote && !remote.authorization ? 'the server is open (no BLOBSERVER_TEST_AUTH)' : false;
         it(`${routeKey(route)}: 401 with a Basic challenge without valid credentials, and no effect`, {
-          skip: open || (route.path === '/camli/remove' && localOnly),
+          skip: open || (inNamespace(route).rootPath === '/camli/remove' && localOnly),
         }, async () => {
           const [b, fresh] = [newBlob(50), newBlob(60)];
-          await upload(base, b);
+          const { prefix } = inNamespace(route);
+          await upload(`${base}${prefix}`, b);
           // Removal is refused with 403 by the default server: ask the one that would remove.
-          const server = route.path === '/camli/remove' ? removable!.url : base;
+          const server = inNamespace(route).rootPath === '/camli/remove' ? removable!.url : base;
           const { path, opts } = requestFor(route, b, fresh);
           for (const auth of [null, basicAuth('alice', 'wrong password'), basicAuth('mallory', 'correct horse battery staple'), 'Bearer abc']) {
             const r = await call(server, route.method, path, { ...opts, auth });
@@ -281,7 +290,7 @@ export function definePerkeepSuite(target: PerkeepTarget): void {
             if (route.method !== 'HEAD') assertJsonError(r, 401);
           }
           // Nothing happened: the blob is still there, the fresh one was not stored.
-          assert.deepEqual(await stored(server, b.ref, fresh.ref), [b.ref]);
+          assert.deepEqual(await stored(`${server}${prefix}`, b.ref, fresh.ref), [b.ref]);
           if (ts) assert.equal(await ts.storage.object(fresh.ref), undefined);
           // And with the right credentials the same request is not refused.
           const ok = await call(server, route.method, path, opts);

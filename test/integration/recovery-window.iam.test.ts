@@ -12,7 +12,7 @@ import { isPackKey } from '../../lambda/core/storage/object-keys.js';
 import { S3BlobStore } from '../../lambda/core/storage/s3-store.js';
 import { s3Folders } from '../../lambda/core/storage/s3-folders.js';
 import { createLogger } from '../../lambda/core/telemetry.js';
-import { PermissionLedger, permissionLane, SIDE_TOKEN_PREFIX } from '../support/iam-lane.js';
+import { type FunctionRole, PermissionLedger, permissionLane, SIDE_TOKEN_PREFIX } from '../support/iam-lane.js';
 import { reportPermissionLane } from '../support/iam-lane-report.js';
 import { openBackendStorage, type BackendStorage } from '../support/storage.js';
 import { lane } from '../support/test-server.js';
@@ -35,7 +35,7 @@ describe(`the recovery window [${L.name}]`, { skip: L.unavailable() }, () => {
   });
 
   /** Clients signed as one function's role (its session token), through the lane's policy proxies. */
-  const as = (role: string) => {
+  const as = (role: `${FunctionRole}` | `${FunctionRole}+allowRemove`) => {
     const config = { ...opened!.config, credentials: { ...opened!.config.credentials!, sessionToken: `${SIDE_TOKEN_PREFIX}${role}` } };
     const s3 = s3ClientFor(config);
     const ddb = dynamoClientFor(config);
@@ -49,7 +49,7 @@ describe(`the recovery window [${L.name}]`, { skip: L.unavailable() }, () => {
     opened = await openBackendStorage(L.factory, 'blobserver-recovery-');
     const bucket = opened.config.bucketName;
     const write = as('write+allowRemove');
-    const collector = as('collect');
+    const collector = as('collector');
     const log = createLogger({ POWERTOOLS_LOG_LEVEL: 'SILENT' });
     const storage = new BlobStorage(write.index, write.store, { log });
     const big = randomBytes(1_100_000); // its own object under blobs/
@@ -106,11 +106,13 @@ describe(`the recovery window [${L.name}]`, { skip: L.unavailable() }, () => {
 
     // Three rows damaged (one object, one pack of two), two objects restored, no row deleted.
     assert.deepEqual(total, { damaged: 3, rowsDeleted: 0, objectsRestored: 2 });
-    const reader = new BlobStorage(opened.index, opened.store, { log });
+    // Served again under the read function's own role.
+    const read = as('read');
+    const reader = new BlobStorage(read.index, read.store, { log });
     for (const b of blobs) assert.deepEqual((await reader.readBlob(b.ref))?.bytes, b.bytes, `${b.ref} is served again`);
-    const used = [...(ledger.used.get(`${SIDE_TOKEN_PREFIX}collect`)?.keys() ?? [])];
+    const used = [...(ledger.used.get(`${SIDE_TOKEN_PREFIX}collector`)?.keys() ?? [])];
     for (const action of ['s3:ListBucketVersions', 's3:GetObjectVersion', 's3:PutObject']) assert.ok(used.includes(action), `collector used ${action}`);
   });
 });
 
-reportPermissionLane(ledger, L.unavailable());
+reportPermissionLane(ledger, ['read', 'write', 'collector'], L.unavailable());

@@ -11,4 +11,4 @@ import { defineSeedSuite } from './seed.suite.js';
  */
 const ledger = new PermissionLedger();
 defineSeedSuite(localTargetSpec(permissionLane(lane('dynalite+s3rver'), ledger)));
-reportPermissionLane(ledger);
+reportPermissionLane(ledger, ['read', 'write']);

@@ -42,7 +42,8 @@ export interface FrontRoute extends RoutePattern {
 export interface ApiFront {
   url: string;
   /** Requests answered (what the HTTP API bills), and invocations made, by function name. */
-  counts: { requests: number; invocations: Map<string, number> };
+  /** requests: as received; meteredRequests: as HTTP API bills them (512 KB units); responseBytes: body bytes sent back (data transfer out). */
+  counts: { requests: number; meteredRequests: number; responseBytes: number; invocations: Map<string, number> };
   close(): Promise<void>;
 }
 
@@ -73,12 +74,25 @@ export function resultOf(payload: Buffer): HttpResult {
   return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: text };
 }
 
+/**
+ * HTTP API meters requests in 512 KB increments (aws.amazon.com/api-gateway/pricing): a
+ * request of 1.2 MB is billed as three. Counted here on the request and response bodies
+ * together, which can overstate by at most one increment.
+ */
+export const HTTP_API_METERING_BYTES = 512 * 1024;
+export function meteredRequests(bytes: number): number {
+  return Math.max(1, Math.ceil(bytes / HTTP_API_METERING_BYTES));
+}
+
 export async function startApiFront(routes: readonly FrontRoute[]): Promise<ApiFront> {
-  const counts = { requests: 0, invocations: new Map<string, number>() };
+  const counts = { requests: 0, meteredRequests: 0, responseBytes: 0, invocations: new Map<string, number>() };
+  /** Request body bytes, by request, for metering. */
+  const requestBytes = new WeakMap<IncomingMessage, number>();
 
   const answer = async (req: IncomingMessage): Promise<HttpResult> => {
     const body = await readBody(req, HTTP_API_PAYLOAD_LIMIT);
     if (body === undefined) return PAYLOAD_TOO_LARGE;
+    requestBytes.set(req, body.length);
     const url = req.url ?? '/';
     const match = matchRoute(req.method ?? 'GET', url.split('?')[0]!, routes);
     if (!match) return NO_ROUTE;
@@ -104,6 +118,9 @@ export async function startApiFront(routes: readonly FrontRoute[]): Promise<ApiF
       .then((result) => {
         if (result === PAYLOAD_TOO_LARGE) return refuseTooLarge(res, PAYLOAD_TOO_LARGE);
         const out = fromResult(result);
+        const sent = req.method === 'HEAD' ? 0 : out.body.length;
+        counts.meteredRequests += meteredRequests((requestBytes.get(req) ?? 0) + sent);
+        counts.responseBytes += sent;
         res.writeHead(out.status, out.headers);
         res.end(req.method === 'HEAD' ? undefined : out.body);
       })
@@ -116,6 +133,7 @@ export async function startApiFront(routes: readonly FrontRoute[]): Promise<ApiF
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
     if (declaredTooLarge(req, HTTP_API_PAYLOAD_LIMIT)) {
       counts.requests++;
+      counts.meteredRequests++;
       return refuseTooLarge(res, PAYLOAD_TOO_LARGE);
     }
     res.writeContinue();

@@ -74,7 +74,12 @@ export async function startAwsProxy(target: string): Promise<AwsProxy> {
   const waiters: ((h: HeldRequest) => void)[] = [];
   const server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
+    try {
+      for await (const c of req) chunks.push(c as Buffer);
+    } catch {
+      // The sender gave up mid-body (the S3 front cuts off an oversized form, as S3 does): nothing to forward.
+      return void res.destroy();
+    }
     const body = Buffer.concat(chunks);
     const amzTarget = req.headers['x-amz-target'];
     const seen: ProxiedRequest = {

@@ -22,6 +22,8 @@ export type BackendEnv = {
   AWS_ENDPOINT_URL_DYNAMODB: string;
   AWS_ACCESS_KEY_ID: string;
   AWS_SECRET_ACCESS_KEY: string;
+  /** The permission lane's harness identity (test/support/iam-lane.ts); the emulators ignore it. */
+  AWS_SESSION_TOKEN?: string;
   AWS_REGION: string;
   AWS_ENDPOINT_URL_SECRETS_MANAGER?: string;
   BLOBSERVER_BUCKET?: string;

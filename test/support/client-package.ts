@@ -6,8 +6,9 @@ import { fileURLToPath } from 'node:url';
 /**
  * The client package as a user gets it: `npm pack` of the workspace (client/dist must be built:
  * `npm run build`), installed with `npm install --omit=dev` into an empty folder, offline. Its
- * one dependency is packed from this repo's node_modules and installed alongside, so nothing
- * needs the registry (the tests run in a loopback-only network namespace).
+ * dependencies are packed from this repo's node_modules and installed alongside (theirs come
+ * from npm's cache), so nothing needs the registry (the tests run in a loopback-only network
+ * namespace).
  */
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));

@@ -32,6 +32,10 @@ export interface DeployedStack {
   stack: SynthesizedStack;
   /** The routed functions, by logical id. */
   functions: Map<string, EmulatedFunction>;
+  /** The other bundled functions (the collector, the key rotation), by logical id: invoked as their services would. */
+  unrouted: Map<string, EmulatedFunction>;
+  /** What each provisioned resource's `{Ref}` resolves to (table and bucket names, secret ARNs), by logical id. */
+  refs: Record<string, string>;
   front: ApiFront;
   backend: Backend;
   proxies: { s3: AwsProxy; dynamodb: AwsProxy };
@@ -102,11 +106,12 @@ export async function startDeployedStack(factory: BackendFactory): Promise<Deplo
       BLOBSERVER_S3_PUBLIC_ENDPOINT: presignEndpoint(s3.endpoint, '127.0.0.1')!,
     };
     const functions = new Map<string, EmulatedFunction>();
+    const unrouted = new Map<string, EmulatedFunction>();
     const routed = new Set(stack.routes.map((r) => r.functionId));
-    for (const id of routed) {
+    for (const id of Object.keys(stack.functions)) {
       const fn = functionOf(stack, id);
       const environment = resolveEnvironment(fn, stack, refs);
-      functions.set(
+      (routed.has(id) ? functions : unrouted).set(
         id,
         new EmulatedFunction({
           name: id,
@@ -118,7 +123,7 @@ export async function startDeployedStack(factory: BackendFactory): Promise<Deplo
         }),
       );
     }
-    cleanups.push(() => Promise.all([...functions.values()].map((f) => f.close())));
+    cleanups.push(() => Promise.all([...functions.values(), ...unrouted.values()].map((f) => f.close())));
     const front = await startApiFront(stack.routes.map((r) => ({ method: r.method, path: r.path, fn: functions.get(r.functionId)!, timeoutMs: r.timeoutMs })));
     cleanups.push(() => front.close());
 
@@ -132,6 +137,8 @@ export async function startDeployedStack(factory: BackendFactory): Promise<Deplo
       userpass: `userpass:${user.username}:${user.password}`,
       stack,
       functions,
+      unrouted,
+      refs,
       front,
       backend,
       proxies: { s3, dynamodb },

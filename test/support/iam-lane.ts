@@ -1,14 +1,14 @@
 import { createHash } from 'node:crypto';
-import { readFile, readdir, rename, writeFile } from 'node:fs/promises';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { readConfig } from '../../lambda/core/config.js';
 import type { TemplateJson } from '../infra/helpers.js';
 import { startAwsProxy, type AwsProxy, type Fault, type ProxiedRequest } from './aws-proxy.js';
 import { accessDenied, requestAuth, type RequestAuth, type Where } from './aws-request-auth.js';
 import type { BackendFactory } from './backends.js';
 import { evaluate, type AuthRequest, type Statement } from './iam-policy.js';
+import { synthInputsDigest } from './synth-inputs.js';
 import type { Lane } from './test-server.js';
 
 /**
@@ -18,16 +18,22 @@ import type { Lane } from './test-server.js';
  * its own session token (BLOBSERVER_SIDE_SESSION_TOKEN_PREFIX), a proxy in front of each emulator
  * maps every request to its IAM action and resource and evaluates it: a call the role may not
  * make gets the service's own AccessDenied, and an S3 object read of a missing key gets S3's 403
- * unless the role may also s3:ListBucket there. Calls with no side token (the test harness
- * reading storage directly, the local server provisioning its bucket and table) are passed
- * through and only counted.
+ * unless the role may also s3:ListBucket there. The test harness's own calls (reading and
+ * seeding storage directly, the local server provisioning its bucket and table) carry an identity
+ * of their own, HARNESS_TOKEN, and pass unchecked but counted. A call with no lane session at all
+ * is refused and fails the file (reportPermissionLane): it would be a function's call that
+ * escaped its role.
  */
 
 export const SIDE_TOKEN_PREFIX = 'permission-lane:';
+/** The session token of the harness's own AWS calls (AWS_SESSION_TOKEN of the lane's backend env). */
+export const HARNESS_TOKEN = `${SIDE_TOKEN_PREFIX}harness`;
+/** The functions whose roles the lane can hold a call to (the session token is the prefix and one of these). */
+export type FunctionRole = 'read' | 'write' | 'rotateSigningKey' | 'collector';
 const WHERE: Where = { region: 'us-east-1', account: '000000000000' };
 
 export interface RolePolicy {
-  /** Read, write (each with and without allowRemove), rotateSigningKey. */
+  /** Read, write (each with and without allowRemove), rotateSigningKey, collector. */
   name: string;
   statements: Statement[];
 }
@@ -83,37 +89,23 @@ export function roleStatements(json: TemplateJson, roleId: string, resolve: (v: 
   return docs.flatMap((doc) => asList<any>(doc.Statement).map((st) => ({ ...st, Resource: asList(st.Resource).map(resolve) }) as Statement));
 }
 
-type Roles = Record<'read' | 'write' | 'rotateSigningKey' | 'collect', Statement[]>;
+type Roles = Record<FunctionRole, Statement[]>;
 
 /** A synthesized template and the logical ids the lane resolves in it. */
 interface SynthesizedApp {
   json: TemplateJson;
-  ids: { bucket: string; table: string; credentials: string; signingKey: string; read: string; write: string; rotate: string; collect: string };
-}
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-
-/** A digest of everything the template is made from: the stack's and functions' sources, cdk.json, the locked dependencies. */
-async function sourcesDigest(): Promise<string> {
-  const hash = createHash('sha256');
-  for (const dir of ['infra', 'lambda']) {
-    for (const file of (await readdir(join(ROOT, dir), { recursive: true })).filter((f) => f.endsWith('.ts')).sort()) {
-      hash.update(file).update(await readFile(join(ROOT, dir, file)));
-    }
-  }
-  for (const file of ['cdk.json', 'package-lock.json']) hash.update(await readFile(join(ROOT, file)));
-  return hash.digest('hex');
+  ids: { bucket: string; table: string; credentials: string; signingKey: string; read: string; write: string; rotate: string; collector: string };
 }
 
 /**
  * The app synthesized with `context` (as `cdk synth --context ...`, cdk-nag included). A synthesis
  * takes 10 to 30 s on a loaded machine, so its result is kept in the temp directory under a
- * digest of its sources and context: the lane files of one run synthesize once.
+ * digest of every input (synth-inputs.ts) and its context: the lane files of one run synthesize once.
  */
 async function synthesizeApp(context: Record<string, unknown>): Promise<SynthesizedApp> {
   const key = createHash('sha256')
     .update(JSON.stringify(context))
-    .update(await sourcesDigest())
+    .update(await synthInputsDigest())
     .digest('hex')
     .slice(0, 32);
   const file = join(tmpdir(), `blobserver-permission-lane-${key}.json`);
@@ -134,7 +126,7 @@ async function synthesizeApp(context: Record<string, unknown>): Promise<Synthesi
       read: logicalId(stack.functions.read.role),
       write: logicalId(stack.functions.write.role),
       rotate: logicalId(stack.secrets.rotation.role),
-      collect: logicalId(stack.collection.collector.role),
+      collector: logicalId(stack.collection.collector.role),
     },
   };
   const partial = `${file}.${process.pid}`;
@@ -153,7 +145,7 @@ function rolesOf({ json, ids }: SynthesizedApp, physical: Physical): Roles {
     read: roleStatements(json, ids.read, resolve),
     write: roleStatements(json, ids.write, resolve),
     rotateSigningKey: roleStatements(json, ids.rotate, resolve),
-    collect: roleStatements(json, ids.collect, resolve),
+    collector: roleStatements(json, ids.collector, resolve),
   };
 }
 
@@ -178,7 +170,10 @@ export class PermissionLedger {
   /** Client requests with a presigned URL or form that the signer's role refused (tests of refusals do that on purpose). */
   readonly deniedPresigned: { role: string; operation: string; action: string; resource: string }[] = [];
   readonly missingAs403: { role: string; key: string }[] = [];
-  unattributed = 0;
+  /** Calls that carried no lane session: refused, and each one fails the file. */
+  readonly unsigned: { operation: string; resource: string }[] = [];
+  /** The harness's own calls (HARNESS_TOKEN), passed unchecked. */
+  harnessCalls = 0;
 
   constructor(
     private readonly options: {
@@ -186,6 +181,13 @@ export class PermissionLedger {
       withoutSids?: string[];
       /** The ARNs of the secrets the test created, standing for the stack's two secrets. */
       secrets?: () => Physical['secrets'];
+      /**
+       * A stricter S3: every GET/HEAD (or copy source) of a missing key answers 403, whoever
+       * asks, even inside the prefixes a role may list. Absence must then be decided by a
+       * listing of the key (lambda/core/aws/object-absence.ts), as it would be on an S3 whose
+       * ListBucket grant does not count for reads.
+       */
+      missingKeysDenied?: boolean;
     } = {},
   ) {}
 
@@ -214,7 +216,7 @@ export class PermissionLedger {
       [`${SIDE_TOKEN_PREFIX}read+allowRemove`, keep(remove.read)],
       [`${SIDE_TOKEN_PREFIX}write+allowRemove`, keep(remove.write)],
       [`${SIDE_TOKEN_PREFIX}rotateSigningKey`, keep(plain.rotateSigningKey)],
-      [`${SIDE_TOKEN_PREFIX}collect`, keep(plain.collect)],
+      [`${SIDE_TOKEN_PREFIX}collector`, keep(plain.collector)],
     ]);
     this.resolved.set(memo, roles);
     return roles;
@@ -234,9 +236,13 @@ export class PermissionLedger {
 
   /** The answer for a request before it reaches the emulator: undefined forwards it. */
   beforeForward(auth: RequestAuth, method: string, backend?: Omit<Physical, 'secrets'>): Fault | undefined {
-    if (auth.sessionToken === undefined) {
-      this.unattributed++;
+    if (auth.sessionToken === HARNESS_TOKEN) {
+      this.harnessCalls++;
       return undefined;
+    }
+    if (auth.sessionToken === undefined) {
+      this.unsigned.push({ operation: auth.operation, resource: auth.checks[0]?.resource ?? '' });
+      return accessDenied(auth, auth.checks[0] ?? { action: auth.operation, resource: '*' }, method);
     }
     const role = auth.sessionToken;
     const statements = this.policies(backend).get(role);
@@ -251,7 +257,11 @@ export class PermissionLedger {
 
   /** S3's answer for a missing key to a role that may not list it: 403, not 404. */
   afterUpstream(auth: RequestAuth, method: string, status: number, backend?: Omit<Physical, 'secrets'>): Fault | undefined {
-    if (status !== 404 || !auth.ifMissing || auth.sessionToken === undefined) return undefined;
+    if (status === 404 && auth.ifMissing && this.options.missingKeysDenied) {
+      this.missingAs403.push({ role: auth.sessionToken ?? '(no side token)', key: auth.ifMissing.context?.['s3:prefix'] ?? '' });
+      return accessDenied(auth, auth.ifMissing, method);
+    }
+    if (status !== 404 || !auth.ifMissing || auth.sessionToken === undefined || auth.sessionToken === HARNESS_TOKEN) return undefined;
     const role = auth.sessionToken;
     if (this.allowed(role, this.policies(backend).get(role) ?? [], auth.ifMissing)) return undefined;
     this.missingAs403.push({ role, key: auth.ifMissing.context?.['s3:prefix'] ?? '' });
@@ -285,7 +295,8 @@ export class PermissionLedger {
     lines.push(`  denied calls of the functions: ${this.denied.length}${list(this.denied)}`);
     lines.push(`  denied presigned client requests (signer's role): ${this.deniedPresigned.length}${list(this.deniedPresigned)}`);
     lines.push(`  missing keys answered 403 (no s3:ListBucket): ${this.missingAs403.length}`);
-    lines.push(`  calls without a side token (harness, provisioning): ${this.unattributed}`);
+    lines.push(`  the harness's own calls (reading and seeding storage, provisioning): ${this.harnessCalls}`);
+    lines.push(`  calls without a lane session (refused): ${this.unsigned.length}${this.unsigned.map((u) => `\n    ${u.operation} ${u.resource}`).join('')}`);
     return lines.join('\n');
   }
 }
@@ -326,6 +337,9 @@ export function permissionLane(base: Lane, ledger: PermissionLedger): Lane {
       env: {
         ...backend.env,
         ...Object.fromEntries(targets.map(([name], i) => [name, proxies[i]!.endpoint])),
+        // The harness (and the local server's own provisioning) sign as the harness; each side
+        // overrides it with its role's token (BLOBSERVER_SIDE_SESSION_TOKEN_PREFIX).
+        AWS_SESSION_TOKEN: HARNESS_TOKEN,
         BLOBSERVER_SIDE_SESSION_TOKEN_PREFIX: SIDE_TOKEN_PREFIX,
       },
       close: async () => {

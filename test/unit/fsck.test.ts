@@ -7,6 +7,9 @@ import { fsck } from '../../lambda/core/fsck/fsck.js';
 import { createLogger } from '../../lambda/core/telemetry.js';
 import { MemoryBlobIndex, MemoryBlobStore } from '../../lambda/core/storage/memory-storage.js';
 import { buildFsckScenario } from '../support/fsck-scenario.js';
+import { namedNamespace } from '../../lambda/core/namespace.js';
+import { storeForNamespace } from '../../lambda/core/storage/namespaced-store.js';
+import { bucketKey } from '../../lambda/core/storage/object-keys.js';
 
 /** fsck over the in-memory storage: every finding, every repair, and the grace period. */
 describe('fsck', () => {
@@ -187,6 +190,26 @@ describe('fsck', () => {
       assert.equal(report.repaired.objectsRestored, 0);
       assert.equal(report.repaired.rowsDeleted, 1);
       assert.equal(await store.size(key), undefined);
+    });
+
+    it("a named namespace's fsck restores its own key from its own versions, never another namespace's", async () => {
+      const bucket = new MemoryBlobStore({ versioned: true });
+      const bytes = randomBytes(3000);
+      const ref = blobRefOf(bytes);
+      const key = `blobs/${ref}/0123456789abcdef01234567`;
+      const [alice, bob] = [namedNamespace('alice'), namedNamespace('bob')];
+      const aliceStore = storeForNamespace(bucket, alice);
+      const index = new MemoryBlobIndex();
+      await aliceStore.create(key, bytes);
+      await aliceStore.delete(key);
+      await storeForNamespace(bucket, bob).create(key, randomBytes(3000)); // the same key in bob's: other bytes, kept
+      assert.deepEqual(await index.put([{ blobRef: ref, size: 3000, key, storedAt: new Date().toISOString() }]), []);
+      const report = await fsck(index, aliceStore, { repair: true, now: later });
+      assert.equal(report.repaired.objectsRestored, 1);
+      assert.equal(report.repaired.rowsDeleted, 0);
+      assert.deepEqual(await bucket.read(bucketKey(alice, key)), bytes, "restored under alice's prefix");
+      assert.equal(await bucket.size(key), undefined, "nothing written at the root namespace's key");
+      assert.notDeepEqual(await bucket.read(bucketKey(bob, key)), bytes, "bob's object untouched");
     });
   });
 });

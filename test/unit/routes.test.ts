@@ -41,6 +41,9 @@ describe('ROUTES and the two routers', () => {
     const writes = ROUTES.filter((r) => r.side === 'write')
       .map(routeKey)
       .sort();
-    assert.deepEqual(writes, ['GET /camli/upload-complete/{token}', 'POST /camli/remove', 'POST /camli/upload', 'POST /camli/upload/{token}']);
+    const rootWrites = ['GET /camli/upload-complete/{token}', 'POST /camli/remove', 'POST /camli/upload', 'POST /camli/upload/{token}'];
+    // The same in every namespace (DESIGN §12).
+    const nsWrites = rootWrites.map((k) => k.replace(' /', ' /{namespace}/'));
+    assert.deepEqual(writes, [...rootWrites, ...nsWrites].sort());
   });
 });

@@ -1,3 +1,4 @@
+import { ROOT_NAMESPACE } from '../../lambda/core/namespace.js';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -45,6 +46,7 @@ describe('presigned lifetimes never outlive the signing credentials', () => {
   const formFrom = (client: S3Client) =>
     freshUploadForm(
       {
+        namespace: ROOT_NAMESPACE,
         settings: {
           uploadUrlTtlSeconds: 7200,
           maxBlobSize: 1 << 20,

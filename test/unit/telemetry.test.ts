@@ -3,7 +3,7 @@ import { describe, it, mock } from 'node:test';
 import { HttpError } from '../../lambda/core/http/errors.js';
 import { json, type HttpEvent } from '../../lambda/core/http/http.js';
 import { createRouter } from '../../lambda/core/routing/router.js';
-import { createLogger, createMetrics, type Metrics } from '../../lambda/core/telemetry.js';
+import { createLogger, createMetrics, tracerFor, type Metrics } from '../../lambda/core/telemetry.js';
 
 function fakeMetrics() {
   const addMetric = mock.fn();
@@ -88,5 +88,15 @@ describe('upload metrics', () => {
     await receiveUpload(deps, ev);
     const recorded = Object.fromEntries(m.addMetric.mock.calls.map((c) => [c.arguments[0], c.arguments[2]]));
     assert.deepEqual(recorded, { BlobsReceived: 1, BytesReceived: good.length, BlobsRejected: 1 });
+  });
+});
+
+describe('tracing', () => {
+  it('is off unless the stack sets POWERTOOLS_TRACE_ENABLED=true (context tracing=true); on, one Tracer per process', () => {
+    assert.equal(tracerFor({}), undefined);
+    assert.equal(tracerFor({ POWERTOOLS_TRACE_ENABLED: 'false' }), undefined);
+    const tracer = tracerFor({ POWERTOOLS_TRACE_ENABLED: 'true', POWERTOOLS_SERVICE_NAME: 'blobserver' });
+    assert.equal(typeof tracer?.captureAWSv3Client, 'function');
+    assert.equal(tracerFor({ POWERTOOLS_TRACE_ENABLED: 'true' }), tracer);
   });
 });

@@ -22,6 +22,8 @@ describe('the tree of picked files', () => {
   it('refuses names a restore would refuse, and a path picked twice', () => {
     assert.throws(() => pickedTree([{ path: 'd/../f', file: '' }]), /cannot store a file named/);
     assert.throws(() => pickedTree([{ path: '', file: '' }]), /cannot store a file named/);
+    assert.throws(() => pickedTree([{ path: 'd/a\\b.txt', file: '' }]), /cannot store "a\\b.txt": a name holding a backslash/);
+    assert.throws(() => pickedTree([], ['top\\sub']), /backslash/);
     assert.throws(
       () =>
         pickedTree([

@@ -1,9 +1,10 @@
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { clientTarget } from '../aws/aws-clients.js';
+import { callBounds, clientTarget } from '../aws/aws-clients.js';
 import { isResourceNotFound } from '../aws/aws-errors.js';
 import type { Config } from '../config.js';
-import { SECRET_CACHE_SECONDS } from '../limits.js';
+import { SECRET_CACHE_SECONDS, SECRETS_MANAGER_CALL_BOUNDS } from '../limits.js';
+import { tracerFor } from '../telemetry.js';
 
 export type SecretStage = 'AWSCURRENT' | 'AWSPREVIOUS';
 
@@ -14,11 +15,15 @@ export type SecretStage = 'AWSCURRENT' | 'AWSPREVIOUS';
 export class SecretReader {
   private readonly providers: Record<SecretStage, SecretsProvider>;
 
-  constructor(config: Pick<Config, 'region' | 'endpoints' | 'credentials'>) {
-    const make = () =>
-      new SecretsProvider({
-        awsSdkV3Client: new SecretsManagerClient(clientTarget(config, config.endpoints.secretsManager)),
+  constructor(config: Pick<Config, 'region' | 'endpoints' | 'credentials'> & Partial<Pick<Config, 'telemetry'>>) {
+    const make = () => {
+      const client = new SecretsManagerClient({
+        ...clientTarget(config, config.endpoints.secretsManager),
+        ...callBounds(SECRETS_MANAGER_CALL_BOUNDS),
       });
+      tracerFor(config.telemetry ?? {})?.captureAWSv3Client(client);
+      return new SecretsProvider({ awsSdkV3Client: client });
+    };
     this.providers = { AWSCURRENT: make(), AWSPREVIOUS: make() };
   }
 

@@ -1,5 +1,6 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { TokenProblem } from '../http/errors.js';
+import { ROOT_NAMESPACE, type Namespace } from '../namespace.js';
 
 /**
  * Signed, expiring capabilities: upload-URL tokens here, and the upload form's completion
@@ -10,7 +11,10 @@ import type { TokenProblem } from '../http/errors.js';
  * covers the kind's version tag (so one kind never passes for another), the key id, the expiry,
  * those fields, a binding to the credentials in force when it was minted (never sent: the
  * verifier supplies the current one) and the principal, so none can be changed without the key,
- * and changing the credentials revokes every token. Tokens name their key, so a rotated-out key
+ * and changing the credentials revokes every token. A token minted for a named namespace is
+ * signed under its kind's version tag with `@<name>` appended (scopedKind), so it verifies only
+ * at that namespace's URLs: the namespace is signed, never sent (the verifier takes it from the
+ * URL path), and the root namespace's tokens are exactly what they always were. Tokens name their key, so a rotated-out key
  * keeps verifying the tokens it signed for as long as it stays in the keyring. Every field has
  * exactly one accepted spelling.
  */
@@ -49,6 +53,14 @@ export function tokenProblem(reason: TokenFailure['reason']): TokenProblem {
 
 export const UPLOAD_TOKEN: TokenKind = { version: 'camli-upload-v2', fields: [] };
 const MAC_BYTES = 32;
+
+/**
+ * The kind of token for one namespace: the root namespace's kind unchanged, a named namespace's
+ * with `@<name>` on its version tag (a name has no newline, so MAC inputs stay unambiguous).
+ */
+export function scopedKind(kind: TokenKind, ns: Namespace): TokenKind {
+  return ns.name ? { version: `${kind.version}@${ns.name}`, fields: kind.fields } : kind;
+}
 const KEY_ID = /^[A-Za-z0-9_-]{1,64}$/;
 /** Decimal without leading zeros: `0123` would otherwise verify as `123`. */
 const EXPIRY = /^(0|[1-9][0-9]{0,11})$/;
@@ -128,13 +140,15 @@ export function mintUploadToken(
   ttlSeconds: number,
   /** Names the credentials in force (see credentialsBinding); a token verifies only under the same. */
   binding: string,
+  /** The namespace whose URLs it opens (scopedKind). */
+  ns: Namespace = ROOT_NAMESPACE,
 ): { token: string; expiresAt: number } {
   const expiresAt = Math.floor(nowSeconds) + ttlSeconds;
-  return { token: mintToken(UPLOAD_TOKEN, keyring, principal, expiresAt, binding), expiresAt };
+  return { token: mintToken(scopedKind(UPLOAD_TOKEN, ns), keyring, principal, expiresAt, binding), expiresAt };
 }
 
-export function verifyUploadToken(keyring: Keyring, token: string, nowSeconds: number, binding: string): TokenCheck {
-  const check = verifyToken(UPLOAD_TOKEN, keyring, token, nowSeconds, binding);
+export function verifyUploadToken(keyring: Keyring, token: string, nowSeconds: number, binding: string, ns: Namespace = ROOT_NAMESPACE): TokenCheck {
+  const check = verifyToken(scopedKind(UPLOAD_TOKEN, ns), keyring, token, nowSeconds, binding);
   if (!check.ok) return check;
   const { principal, expiresAt, keyId } = check;
   return { ok: true, principal, expiresAt, keyId };

@@ -3,8 +3,9 @@ import { digestMatches } from '../blobref.js';
 import { mapConcurrently } from '../concurrency.js';
 import { FsckScratch } from './scratch.js';
 import { SHARDS } from '../storage/index-schema.js';
-import { DEFAULT_FSCK_GRACE_MS } from '../limits.js';
-import { BLOB_PREFIX, isLegacyBlobKey, isPackKey, newPackKey, PACK_PREFIX, STAGING_PREFIX } from '../storage/object-keys.js';
+import { DEFAULT_FSCK_GRACE_MS, FSCK_SCRATCH_MAX_AGE_MS } from '../limits.js';
+import { BLOB_PREFIX, FSCK_RUNS_PREFIX, isLegacyBlobKey, isPackKey, newPackKey, PACK_PREFIX, STAGING_PREFIX } from '../storage/object-keys.js';
+import { followRows, MAX_ROW_FOLLOWS } from '../storage/row-follow.js';
 import type { BlobIndex, BlobRow, BlobStore, ObjectVersions, StoredObjectInfo } from '../storage/storage-api.js';
 
 /**
@@ -17,7 +18,8 @@ import type { BlobIndex, BlobRow, BlobStore, ObjectVersions, StoredObjectInfo } 
  *   handed to the pack partitions through scratch objects (scratch.ts).
  * - **Pack partitions**, one per `packs/<day>/`: that day's packs joined with the rows the row
  *   partitions found pointing into them; dead bytes, repacking.
- * - **Staging**: form uploads older than the URL lifetime plus the completion grace.
+ * - **Staging**: form uploads older than the URL lifetime plus the completion grace, and the
+ *   scratch objects of runs that died (older than FSCK_SCRATCH_MAX_AGE_MS).
  *
  * Rows before objects: an object is always written before its row, and every row listing of a
  * run starts after the run began, so an object older than (run start - grace) that no listed
@@ -27,7 +29,8 @@ import type { BlobIndex, BlobRow, BlobStore, ObjectVersions, StoredObjectInfo } 
  *
  * Damage (exit non-zero, the collector's alarm): a row whose object is missing, shorter than its
  * range, of another size, or (with verify) holding other bytes. Garbage: objects no row points
- * at, the dead bytes of packs whose blobs were removed, abandoned staged uploads.
+ * at, the dead bytes of packs whose blobs were removed, abandoned staged uploads, the scratch of
+ * runs that died.
  *
  * Repair: a damaged row's object is first restored from its newest noncurrent version whose
  * bytes match every row pointing at it (digests checked before the copy; the store's recovery
@@ -45,7 +48,8 @@ export type FindingKind =
   | 'digest-mismatch'
   | 'unreferenced-object'
   | 'dead-pack-bytes'
-  | 'stale-staged-upload';
+  | 'stale-staged-upload'
+  | 'stale-fsck-scratch';
 
 export interface Finding {
   kind: FindingKind;
@@ -119,16 +123,17 @@ export function rowPartitions(depth: 0 | 1 = 0): string[] {
 
 /**
  * The days that have packs: one delimited listing when the store can give one (S3: CommonPrefixes
- * of `packs/`), else the pack keys' days; with a run, also the days its row partitions found rows
- * pointing into (all of a day's packs lost is damage to find, not a day to skip).
+ * of `packs/`), else the pack keys' days. With `run`, also the days its row partitions found rows
+ * pointing into: a day whose every pack is gone still has its rows judged (as missing-object).
  */
 export async function packDays(store: BlobStore, folders?: (prefix: string) => AsyncIterable<string>, run?: FsckRun): Promise<string[]> {
-  const days = new Set<string>(run ? await new FsckScratch(store, run.id).days(folders) : []);
+  const days = new Set<string>();
   if (folders) {
     for await (const f of folders(PACK_PREFIX)) days.add(f.slice(PACK_PREFIX.length).replace(/\/$/, ''));
   } else {
     for await (const o of store.list(PACK_PREFIX)) days.add(o.key.split('/')[1]!);
   }
+  if (run) for (const day of await new FsckScratch(store, run.id).days()) days.add(day);
   return [...days].filter((d) => /^[0-9]{4}-[0-9]{2}-[0-9]{2}$/.test(d)).sort();
 }
 
@@ -315,6 +320,20 @@ class Audit {
       stale.push(o);
     }
     if (this.repair) await this.deleteObjects(stale);
+    await this.deadRunsScratch();
+  }
+
+  /** Scratch objects of runs that died (killed mid-run): garbage, never this run's own. */
+  private async deadRunsScratch(): Promise<void> {
+    const mine = `${FSCK_RUNS_PREFIX}${this.run.id}/`;
+    const cutoff = this.run.startedAt - FSCK_SCRATCH_MAX_AGE_MS;
+    const stale: StoredObjectInfo[] = [];
+    for await (const o of this.store.list(FSCK_RUNS_PREFIX)) {
+      if (o.key.startsWith(mine) || o.lastModified.getTime() >= cutoff) continue;
+      this.report.findings.push({ kind: 'stale-fsck-scratch', key: o.key, bytes: o.size });
+      stale.push(o);
+    }
+    if (this.repair) await this.deleteObjects(stale);
   }
 
   /** Compares rows with the objects listed for them; reports, and with repair, repairs. */
@@ -324,22 +343,14 @@ class Audit {
       r.objects++;
       r.objectBytes += o.size;
     }
-    const damagedRows: BlobRow[] = [];
-    const findingOf = new Map<BlobRow, Finding>();
-    const damage = (kind: FindingKind, row: BlobRow) => {
-      const finding: Finding = { kind, key: row.key, ref: row.blobRef };
-      r.findings.push(finding);
-      findingOf.set(row, finding);
-      damagedRows.push(row);
-    };
+    const suspects: Suspect[] = [];
     await mapConcurrently([...rowsByKey], CONCURRENCY, async ([key, keyRows]) => {
       // Missing from a listing that may predate the row: only a HEAD now tells.
       const size = objects.get(key)?.size ?? (await this.store.size(key));
       const sound: BlobRow[] = [];
       for (const row of keyRows) {
-        if (size === undefined) damage('missing-object', row);
-        else if (row.offset === undefined && size !== row.size) damage('size-mismatch', row);
-        else if ((row.offset ?? 0) + row.size > size) damage('short-object', row);
+        const kind = shapeDamage(row, size);
+        if (kind) suspects.push({ kind, row, seen: row });
         else sound.push(row);
       }
       if (this.verify && sound.length) {
@@ -347,29 +358,40 @@ class Audit {
         const bytes = await this.store.read(key);
         for (const row of sound) {
           const start = row.offset ?? 0;
-          if (!bytes || !digestMatches(row.blobRef, bytes.subarray(start, start + row.size))) damage('digest-mismatch', row);
+          if (!bytes || !digestMatches(row.blobRef, bytes.subarray(start, start + row.size))) suspects.push({ kind: 'digest-mismatch', row, seen: row });
         }
       }
     });
-    r.damaged += damagedRows.length;
+    const damaged = await this.confirm(suspects);
 
     // The recovery window: objects restored from a verified noncurrent version keep their rows.
-    if (this.repair && this.store.versions && damagedRows.length) {
-      const damagedKeys = new Set(damagedRows.map((row) => row.key));
-      await mapConcurrently([...damagedKeys], CONCURRENCY, async (key) => {
-        const versionId = await restoreFromVersions(this.store.versions!, key, rowsByKey.get(key)!);
+    const findingOf = new Map<Suspect, Finding>();
+    for (const d of damaged) {
+      const finding: Finding = { kind: d.kind, key: d.row.key, ref: d.row.blobRef };
+      r.findings.push(finding);
+      findingOf.set(d, finding);
+    }
+    r.damaged += damaged.length;
+    let unrestored = damaged;
+    if (this.repair && this.store.versions && damaged.length) {
+      const byKey = new Map<string, Suspect[]>();
+      for (const d of damaged) byKey.set(d.row.key, [...(byKey.get(d.row.key) ?? []), d]);
+      const restored = new Set<Suspect>();
+      await mapConcurrently([...byKey], CONCURRENCY, async ([key, onKey]) => {
+        // Every row pointing at the key must be served: those this partition listed there, and the damaged ones as now read.
+        const rows = [...new Set([...(rowsByKey.get(key) ?? []), ...onKey.map((d) => d.row)])];
+        const versionId = await restoreFromVersions(this.store.versions!, key, rows);
         if (versionId === undefined) return;
         r.repaired.objectsRestored++;
-        for (const row of rowsByKey.get(key)!) {
-          const finding = findingOf.get(row);
-          if (finding) finding.restoredFrom = versionId;
+        for (const d of onKey) {
+          findingOf.get(d)!.restoredFrom = versionId;
+          restored.add(d);
         }
       });
-      const restored = damagedRows.filter((row) => findingOf.get(row)!.restoredFrom !== undefined);
-      for (const row of restored) damagedRows.splice(damagedRows.indexOf(row), 1);
+      unrestored = damaged.filter((d) => !restored.has(d));
     }
-
-    const isDamaged = new Set(damagedRows);
+    const damagedRows = unrestored.map((d) => d.row);
+    const isDamaged = new Set(unrestored.map((d) => d.seen));
     const unreferenced: StoredObjectInfo[] = [];
     const repackable: StoredObjectInfo[] = [];
     for (const o of objects.values()) {
@@ -405,6 +427,45 @@ class Audit {
     }
   }
 
+  /**
+   * Damage is what the current row and its object show, not what this run listed: another run
+   * (or a remove) may have changed the row since. Each suspect's row is read again, after the
+   * object was found wanting (strongly consistent): gone means removed meanwhile (no finding);
+   * unchanged means damage (nothing deletes or alters an object a row points at); moved means
+   * another run's repack re-pointed it, so the new place is checked (HEAD, and with verify its
+   * bytes) and judged the same way. A row still moving after MAX_ROW_FOLLOWS checks is left to
+   * the next run rather than called damaged.
+   */
+  private async confirm(suspects: Suspect[]): Promise<Suspect[]> {
+    const damaged: Suspect[] = [];
+    let pending = suspects;
+    for (let round = 0; pending.length && round < MAX_ROW_FOLLOWS; round++) {
+      const now = await followRows(
+        this.index,
+        pending.map((p) => p.row),
+      );
+      const next: Suspect[] = [];
+      await mapConcurrently(pending, CONCURRENCY, async (suspect) => {
+        const state = now.get(suspect.row.blobRef)!;
+        if (state.state === 'unchanged') damaged.push(suspect);
+        else if (state.state === 'moved') {
+          const kind = await this.check(state.row);
+          if (kind) next.push({ kind, row: state.row, seen: suspect.seen });
+        }
+      });
+      pending = next;
+    }
+    return damaged;
+  }
+
+  /** One row against its object as it is now: the damage it shows, if any. */
+  private async check(row: BlobRow): Promise<FindingKind | undefined> {
+    const kind = shapeDamage(row, await this.store.size(row.key));
+    if (kind || !this.verify) return kind;
+    const bytes = await this.store.read(row.key, row.offset === undefined ? undefined : { offset: row.offset, length: row.size });
+    return bytes && digestMatches(row.blobRef, bytes) ? undefined : 'digest-mismatch';
+  }
+
   private async deleteObjects(objects: StoredObjectInfo[]): Promise<void> {
     await mapConcurrently(objects, CONCURRENCY, async (o) => {
       await this.store.delete(o.key);
@@ -428,6 +489,21 @@ async function restoreFromVersions(versions: ObjectVersions, key: string, rows: 
     await versions.restore(key, v.versionId);
     return v.versionId;
   }
+  return undefined;
+}
+
+/** A row found wanting: the damage, the row it was found in (as now read), and the row as this run listed it. */
+interface Suspect {
+  kind: FindingKind;
+  row: BlobRow;
+  seen: BlobRow;
+}
+
+/** What an object's size (undefined: missing) says of a row pointing at it. */
+function shapeDamage(row: BlobRow, size: number | undefined): FindingKind | undefined {
+  if (size === undefined) return 'missing-object';
+  if (row.offset === undefined && size !== row.size) return 'size-mismatch';
+  if ((row.offset ?? 0) + row.size > size) return 'short-object';
   return undefined;
 }
 

@@ -65,15 +65,11 @@ export class FsckScratch {
     return [...rows.values()];
   }
 
-  /** The days some row points into (a day whose packs are all gone has rows here, and no packs). */
-  async days(folders?: (prefix: string) => AsyncIterable<string>): Promise<string[]> {
-    const base = `${this.prefix}pack-rows/`;
+  /** The days some row partition wrote rows for. */
+  async days(): Promise<string[]> {
     const days = new Set<string>();
-    if (folders) {
-      for await (const f of folders(base)) days.add(f.slice(base.length).replace(/\/$/, ''));
-    } else {
-      for await (const o of this.store.list(base)) days.add(o.key.slice(base.length).split('/')[0]!);
-    }
+    const under = `${this.prefix}pack-rows/`;
+    for await (const o of this.store.list(under)) days.add(o.key.slice(under.length).split('/')[0]!);
     return [...days];
   }
 

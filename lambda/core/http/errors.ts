@@ -26,6 +26,7 @@ export type ErrorCode =
   | 'invalid_limit'
   | 'removal_disabled'
   | 'no_such_endpoint'
+  | 'invalid_namespace'
   | 'ui_not_built'
   | 'internal_error';
 
@@ -81,6 +82,7 @@ export const REFUSE = {
   invalidAfter: (max: number) => new HttpError(400, 'invalid_after', `after is longer than ${max} characters`),
   invalidLimit: (raw: string) => new HttpError(400, 'invalid_limit', `limit must be a positive integer, got ${quoted(raw, 40)}`),
   removalDisabled: () => new HttpError(403, 'removal_disabled', 'removal is disabled on this server (BLOBSERVER_ALLOW_REMOVE)'),
+  invalidNamespace: (problem: string) => new HttpError(400, 'invalid_namespace', problem),
   noSuchEndpoint: (routeKey: string) => new HttpError(404, 'no_such_endpoint', `no such endpoint: ${routeKey}`),
   uiNotBuilt: () => new HttpError(404, 'ui_not_built', 'this build of the server has no /ui/ page (it is built in when the read side is bundled)'),
   internal: (requestId: string | undefined, cause: unknown) =>

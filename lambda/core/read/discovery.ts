@@ -1,6 +1,7 @@
 import { SUPPORTED_HASHES } from '../blobref.js';
 import { header, publicBaseUrl, type HttpEvent } from '../http/http.js';
 import type { StorageGeneration } from '../storage/storage-generation.js';
+import { ROOT_NAMESPACE, type Namespace } from '../namespace.js';
 
 /**
  * Perkeep's discovery document, served at `/`. Its client reads blobRoot (where `/camli/...`
@@ -27,8 +28,9 @@ export function apiRootPath(event: HttpEvent): string {
 }
 
 /** Without a generation (the store could not be read) the fields are left out, and clients skip their cache. */
-export function discoveryDocument(event: HttpEvent, principal: string, generation?: StorageGeneration) {
-  const root = apiRootPath(event);
+export function discoveryDocument(event: HttpEvent, principal: string, generation?: StorageGeneration, ns: Namespace = ROOT_NAMESPACE) {
+  // A namespace's discovery names its own roots (`/<name>/`), and its own generation.
+  const root = ns.name ? `${apiRootPath(event)}${ns.name}/` : apiRootPath(event);
   return {
     blobRoot: root,
     blobHashFuncs: SUPPORTED_HASHES,

@@ -14,7 +14,8 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { isConditionalCheckFailed } from '../aws/aws-errors.js';
 import { mapConcurrently } from '../concurrency.js';
-import { INDEX_SCHEMA, shardOf, shardsAfter } from './index-schema.js';
+import { INDEX_SCHEMA, partitionValue, shardOf, shardsAfter } from './index-schema.js';
+import { ROOT_NAMESPACE, type Namespace } from '../namespace.js';
 import { ROW_WRITE_WINDOW_MS } from '../limits.js';
 import { legacyBlobKey } from './object-keys.js';
 import type { BlobIndex, BlobRow } from './storage-api.js';
@@ -32,7 +33,8 @@ const backoff = (round: number) => sleep(Math.min(1000, 25 * 2 ** round) * (0.5 
 /**
  * The blob index in DynamoDB: key (shard, blobRef), attributes size, key, offset?, storedAt.
  * Point reads are Get/BatchGetItem, listing is a strongly consistent Query per shard in
- * shard order (index-schema.ts), row writes are BatchWriteItem (25 a request).
+ * shard order (index-schema.ts), row writes are BatchWriteItem (25 a request). One instance
+ * reads and writes one namespace's rows only (partitionValue): its shards' partition key values.
  */
 export class DynamoBlobIndex implements BlobIndex {
   constructor(
@@ -40,7 +42,16 @@ export class DynamoBlobIndex implements BlobIndex {
     readonly tableName: string,
     /** Where a failed row write's cause goes (the caller only learns which rows failed). */
     private readonly log?: Logger,
+    readonly namespace: Namespace = ROOT_NAMESPACE,
   ) {}
+
+  private keyOf(ref: string): Record<string, AttributeValue> {
+    return { [INDEX_SCHEMA.partitionKey]: { S: partitionValue(this.namespace, shardOf(ref)) }, [INDEX_SCHEMA.sortKey]: { S: ref } };
+  }
+
+  private itemOf(row: BlobRow): Record<string, AttributeValue> {
+    return { ...itemOf(row), ...this.keyOf(row.blobRef) };
+  }
 
   async get(refs: readonly string[]): Promise<Map<string, BlobRow>> {
     const unique = [...new Set(refs)];
@@ -52,7 +63,7 @@ export class DynamoBlobIndex implements BlobIndex {
   }
 
   private async batchGet(refs: string[], into: Map<string, BlobRow>): Promise<void> {
-    let request: KeysAndAttributes | undefined = { Keys: refs.map(keyOf), ConsistentRead: true };
+    let request: KeysAndAttributes | undefined = { Keys: refs.map((r) => this.keyOf(r)), ConsistentRead: true };
     for (let round = 0; request?.Keys?.length; round++) {
       if (round > 0) {
         if (round > MAX_UNPROCESSED_ROUNDS) throw new Error(`BatchGetItem left ${request.Keys.length} keys unprocessed`);
@@ -80,7 +91,7 @@ export class DynamoBlobIndex implements BlobIndex {
             ConsistentRead: true,
             KeyConditionExpression: after ? '#s = :s AND #r > :after' : '#s = :s',
             ExpressionAttributeNames: { '#s': INDEX_SCHEMA.partitionKey, ...(after ? { '#r': INDEX_SCHEMA.sortKey } : {}) },
-            ExpressionAttributeValues: { ':s': { S: shard }, ...(after ? { ':after': { S: after } } : {}) },
+            ExpressionAttributeValues: { ':s': { S: partitionValue(this.namespace, shard) }, ...(after ? { ':after': { S: after } } : {}) },
             Limit: count - rows.length,
             ExclusiveStartKey: startKey,
           }),
@@ -109,7 +120,7 @@ export class DynamoBlobIndex implements BlobIndex {
 
   /** One chunk of up to 25 rows; answers the refs not written. */
   private async batchWrite(rows: BlobRow[], deadline: number): Promise<string[]> {
-    let pending: WriteRequest[] = rows.map((r) => ({ PutRequest: { Item: itemOf(r) } }));
+    let pending: WriteRequest[] = rows.map((r) => ({ PutRequest: { Item: this.itemOf(r) } }));
     try {
       for (let round = 0; pending.length; round++) {
         if (round > 0) {
@@ -132,11 +143,11 @@ export class DynamoBlobIndex implements BlobIndex {
   }
 
   async deleteIf(ref: string, key: string): Promise<boolean> {
-    return ifKeyIs(key, (condition) => this.ddb.send(new DeleteItemCommand({ TableName: this.tableName, Key: keyOf(ref), ...condition })));
+    return ifKeyIs(key, (condition) => this.ddb.send(new DeleteItemCommand({ TableName: this.tableName, Key: this.keyOf(ref), ...condition })));
   }
 
   async replaceIf(row: BlobRow, oldKey: string | null): Promise<boolean> {
-    return ifKeyIs(oldKey, (condition) => this.ddb.send(new PutItemCommand({ TableName: this.tableName, Item: itemOf(row), ...condition })));
+    return ifKeyIs(oldKey, (condition) => this.ddb.send(new PutItemCommand({ TableName: this.tableName, Item: this.itemOf(row), ...condition })));
   }
 }
 

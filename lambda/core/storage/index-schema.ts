@@ -1,4 +1,5 @@
 import { SUPPORTED_HASHES } from '../blobref.js';
+import type { Namespace } from '../namespace.js';
 
 /**
  * The blob index table's key schema, with no SDK import: the CDK stack, the local provisioner
@@ -33,4 +34,13 @@ export function shardOf(ref: string): string {
  */
 export function shardsAfter(after: string): string[] {
   return SHARDS.filter((s) => s >= after.slice(0, s.length));
+}
+
+/**
+ * The partition key value of a namespace's shard: the shard itself for the root namespace (its
+ * rows are where they always were), `<name>/<shard>` for a named one. A shard never holds a `/`,
+ * so no named namespace's value is ever a root shard or another namespace's.
+ */
+export function partitionValue(ns: Namespace, shard: string): string {
+  return ns.name ? `${ns.name}/${shard}` : shard;
 }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { Namespace } from '../namespace.js';
 
 /**
  * S3 key layout (no SDK import: the CDK stack grants on these prefixes). Every key written
@@ -16,6 +17,46 @@ export const STAGING_PREFIX = 'staging/';
 export const GENERATION_KEY = 'meta/storage-generation.json';
 /** A collection run's scratch objects (fsck/scratch.ts), `fsck-runs/<run id>/...`; expired by a lifecycle rule. */
 export const FSCK_RUNS_PREFIX = 'fsck-runs/';
+
+/** Where named namespaces keep their objects: `ns/<name>/<key as the root namespace names it>`. */
+export const NAMESPACES_PREFIX = 'ns/';
+
+/**
+ * The bucket key of a namespace's object `key` (keys inside a namespace, and in its rows, are
+ * spelled as the root namespace spells its own). The root namespace's keys are unchanged. A named
+ * namespace's keys go under `ns/<name>/`, except two folders that hold short-lived objects under
+ * unguessable ids, kept at the bucket's top level so its lifecycle rules (which take a literal
+ * prefix, never a wildcard) expire them whatever the namespace: `staging/<id>/` (shared: only
+ * the completion token signed for this namespace names `<id>`, auth/tokens.ts) and fsck's scratch
+ * `fsck-runs/` (as `fsck-runs/ns/<name>/...`, so runs of two namespaces never mix).
+ */
+export function bucketKey(ns: Namespace, key: string): string {
+  if (!ns.name || key.startsWith(STAGING_PREFIX)) return key;
+  if (key.startsWith(FSCK_RUNS_PREFIX)) return `${FSCK_RUNS_PREFIX}${NAMESPACES_PREFIX}${ns.name}/${key.slice(FSCK_RUNS_PREFIX.length)}`;
+  return `${namespaceKeyPrefix(ns)}${key}`;
+}
+
+/**
+ * The same key in every named namespace, as an IAM resource or `s3:prefix` pattern (`*` spans
+ * `/`): what the stack grants beside each root key pattern, so one grant covers every namespace.
+ */
+export function inEveryNamespace(pattern: string): string {
+  return `${NAMESPACES_PREFIX}*/${pattern}`;
+}
+
+/** The namespace's own spelling of a bucket key bucketKey made (the inverse; undefined for keys not its own). */
+export function namespaceKey(ns: Namespace, bucket: string): string | undefined {
+  if (!ns.name || bucket.startsWith(STAGING_PREFIX)) return bucket;
+  const scratch = `${FSCK_RUNS_PREFIX}${NAMESPACES_PREFIX}${ns.name}/`;
+  if (bucket.startsWith(scratch)) return `${FSCK_RUNS_PREFIX}${bucket.slice(scratch.length)}`;
+  const own = namespaceKeyPrefix(ns);
+  return bucket.startsWith(own) ? bucket.slice(own.length) : undefined;
+}
+
+/** `ns/<name>/` for a named namespace, '' for the root. */
+export function namespaceKeyPrefix(ns: Namespace): string {
+  return ns.name ? `${NAMESPACES_PREFIX}${ns.name}/` : '';
+}
 
 /** Unguessable and collision-free in practice: 96 random bits. */
 function newId(): string {

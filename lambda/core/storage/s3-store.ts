@@ -11,7 +11,9 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { crc32Checksum } from '../aws/checksums.js';
 import { httpStatusOf, isInvalidRange, isNotFound } from '../aws/aws-errors.js';
+import { isMissingObject } from '../aws/object-absence.js';
 import { signingExpiration, signingLifetime } from '../aws/signing-lifetime.js';
 import type { BlobStore, ObjectVersion, ObjectVersions, StoredObjectInfo } from './storage-api.js';
 
@@ -43,6 +45,8 @@ export class S3BlobStore implements BlobStore {
           CopySource: `${this.bucketName}/${encodeURIComponent(key).replace(/%2F/g, '/')}?versionId=${encodeURIComponent(versionId)}`,
           MetadataDirective: 'REPLACE',
           ContentType: 'application/octet-stream',
+          // As every write (sdk-bounds): the restored object carries its CRC32, computed by S3 over the copied bytes.
+          ChecksumAlgorithm: 'CRC32',
         }),
       );
     },
@@ -63,6 +67,8 @@ export class S3BlobStore implements BlobStore {
         Body: body,
         ContentLength: body.length,
         ContentType: 'application/octet-stream',
+        // S3 stores nothing unless the bytes it received have this CRC32 (checksums.ts).
+        ChecksumCRC32: crc32Checksum(body),
         // S3 (and LocalStack) refuse to overwrite an existing key; s3rver ignores it, and our keys are unique anyway.
         IfNoneMatch: '*',
       }),
@@ -82,7 +88,7 @@ export class S3BlobStore implements BlobStore {
       );
       return Buffer.from(await out.Body!.transformToByteArray());
     } catch (err) {
-      if (isNotFound(err)) return undefined;
+      if (await isMissingObject(this.s3, this.bucketName, key, err)) return undefined;
       // A range wholly past the end of the object: it is shorter than the row says.
       if (isInvalidRange(err)) return Buffer.alloc(0);
       throw err;
@@ -94,7 +100,7 @@ export class S3BlobStore implements BlobStore {
       const out = await this.s3.send(new HeadObjectCommand({ Bucket: this.bucketName, Key: key }));
       return out.ContentLength;
     } catch (err) {
-      if (isNotFound(err)) return undefined;
+      if (await isMissingObject(this.s3, this.bucketName, key, err)) return undefined;
       throw err;
     }
   }

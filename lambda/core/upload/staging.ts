@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { DeleteObjectCommand, GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createPresignedPost, type PresignedPost } from '@aws-sdk/s3-presigned-post';
-import { isNotFound } from '../aws/aws-errors.js';
+import { isMissingObject } from '../aws/object-absence.js';
 import { signingLifetime } from '../aws/signing-lifetime.js';
 
 /**
@@ -60,7 +60,7 @@ export class StagingArea {
       const out = await this.s3.send(new GetObjectCommand({ Bucket: this.bucketName, Key: key }));
       return { size: out.ContentLength ?? 0, etag: out.ETag, body: out.Body as Readable };
     } catch (err) {
-      if (isNotFound(err)) return undefined;
+      if (await isMissingObject(this.s3, this.bucketName, key, err)) return undefined;
       throw err;
     }
   }

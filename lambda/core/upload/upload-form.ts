@@ -4,8 +4,9 @@ import type { Deps } from '../deps.js';
 import { REFUSE } from '../http/errors.js';
 import { publicBaseUrl, type HttpEvent } from '../http/http.js';
 import { STAGING_PREFIX } from '../storage/object-keys.js';
+import { namespacePath, ROOT_NAMESPACE, type Namespace } from '../namespace.js';
 import { verifyWithKeyReload } from '../auth/keyring-source.js';
-import { mintToken, tokenProblem, verifyToken, type Keyring, type TokenFailure, type TokenKind, type TokenSigner } from '../auth/tokens.js';
+import { mintToken, scopedKind, tokenProblem, verifyToken, type Keyring, type TokenFailure, type TokenKind, type TokenSigner } from '../auth/tokens.js';
 
 /**
  * The large-blob lane (DESIGN §6): `uploadForm`, a presigned S3 POST into a fresh staging
@@ -39,23 +40,34 @@ export interface CompletionGrant {
 
 const COMPLETION_TOKEN: TokenKind = { version: 'camli-staging-v2', fields: [/^[0-9a-f]{32}$/] };
 
-export function mintCompletionToken(keyring: Keyring, principal: string, stagingId: string, expiresAt: number, binding: string): string {
-  return mintToken(COMPLETION_TOKEN, keyring, principal, expiresAt, binding, [stagingId]);
+/** `ns`: the namespace whose completion URL it opens (tokens.ts, scopedKind): the staged blob becomes that namespace's. */
+export function mintCompletionToken(
+  keyring: Keyring,
+  principal: string,
+  stagingId: string,
+  expiresAt: number,
+  binding: string,
+  ns: Namespace = ROOT_NAMESPACE,
+): string {
+  return mintToken(scopedKind(COMPLETION_TOKEN, ns), keyring, principal, expiresAt, binding, [stagingId]);
 }
 
 export type CompletionCheck = { ok: true; grant: CompletionGrant } | TokenFailure;
 
-export function verifyCompletionToken(keyring: Keyring, token: string, nowSeconds: number, binding: string): CompletionCheck {
-  const check = verifyToken(COMPLETION_TOKEN, keyring, token, nowSeconds, binding);
+export function verifyCompletionToken(keyring: Keyring, token: string, nowSeconds: number, binding: string, ns: Namespace = ROOT_NAMESPACE): CompletionCheck {
+  const check = verifyToken(scopedKind(COMPLETION_TOKEN, ns), keyring, token, nowSeconds, binding);
   if (!check.ok) return check;
   return { ok: true, grant: { principal: check.principal, prefix: `${STAGING_PREFIX}${check.fields[0]}/`, expiresAt: check.expiresAt } };
 }
 
 /** The grant of a completion URL's token; 403 for anything but a valid, unexpired one. */
-export async function grantOfCompletionToken(deps: Pick<Deps, 'keyring' | 'nowSeconds' | 'credentials'>, token: string | undefined): Promise<CompletionGrant> {
+export async function grantOfCompletionToken(
+  deps: Pick<Deps, 'keyring' | 'nowSeconds' | 'credentials' | 'namespace'>,
+  token: string | undefined,
+): Promise<CompletionGrant> {
   if (!token) throw REFUSE.completionUrlMissing();
   const binding = credentialsBinding(await deps.credentials());
-  const check = await verifyWithKeyReload(deps.keyring, (keys) => verifyCompletionToken(keys, token, deps.nowSeconds(), binding));
+  const check = await verifyWithKeyReload(deps.keyring, (keys) => verifyCompletionToken(keys, token, deps.nowSeconds(), binding, deps.namespace));
   if (!check.ok) throw REFUSE.completionUrlInvalid(tokenProblem(check.reason));
   return check.grant;
 }
@@ -68,7 +80,7 @@ export async function grantOfCompletionToken(deps: Pick<Deps, 'keyring' | 'nowSe
  * to arrive, and its bytes must still be completed.
  */
 export async function freshUploadForm(
-  deps: Pick<Deps, 'settings' | 'nowSeconds' | 'staging'>,
+  deps: Pick<Deps, 'settings' | 'nowSeconds' | 'staging' | 'namespace'>,
   event: HttpEvent,
   principal: string,
   /** The keys and credentials binding of the upload URL it goes with (read once per answer). */
@@ -84,11 +96,12 @@ export async function freshUploadForm(
     stagingId,
     Math.floor(deps.nowSeconds()) + ttl + deps.settings.completionGraceSeconds,
     signer.binding,
+    deps.namespace,
   );
   const post = await deps.staging.form({
     prefix: `${STAGING_PREFIX}${stagingId}/`,
     maxSize: deps.settings.maxBlobSize,
-    redirect: `${publicBaseUrl(event)}${COMPLETION_PATH}/${token}`,
+    redirect: `${publicBaseUrl(event)}${namespacePath(deps.namespace)}${COMPLETION_PATH}/${token}`,
     expiresInSeconds: ttl,
   });
   return { uploadForm: { url: post.url, fields: post.fields, maxBlobSize: deps.settings.maxBlobSize, expirationSeconds: ttl } };

@@ -5,6 +5,7 @@ import { publicBaseUrl, type HttpEvent } from '../http/http.js';
 import { verifyWithKeyReload } from '../auth/keyring-source.js';
 import { mintUploadToken, tokenProblem, verifyUploadToken, type TokenSigner } from '../auth/tokens.js';
 import { freshUploadForm, type UploadForm } from './upload-form.js';
+import { namespacePath } from '../namespace.js';
 
 /** The upload-URL fields every preupload and upload answer carries. */
 export interface UploadUrlFields {
@@ -32,7 +33,7 @@ async function currentSigner(deps: Pick<Deps, 'keyring' | 'credentials'>): Promi
 async function uploadUrlFields(deps: Deps, event: HttpEvent, principal: string, token: string, seconds: number, signer: TokenSigner): Promise<UploadUrlFields> {
   return {
     maxUploadSize: deps.settings.maxUploadSize,
-    uploadUrl: `${publicBaseUrl(event)}/camli/upload/${token}`,
+    uploadUrl: `${publicBaseUrl(event)}${namespacePath(deps.namespace)}/camli/upload/${token}`,
     uploadUrlExpirationSeconds: seconds,
     ...(await freshUploadForm(deps, event, principal, signer, seconds)),
   };
@@ -42,7 +43,7 @@ async function uploadUrlFields(deps: Deps, event: HttpEvent, principal: string, 
 export async function freshUploadUrl(deps: Deps, event: HttpEvent, principal: string): Promise<UploadUrlFields> {
   const ttl = deps.settings.uploadUrlTtlSeconds;
   const signer = await currentSigner(deps);
-  const { token } = mintUploadToken(signer.keyring, principal, deps.nowSeconds(), ttl, signer.binding);
+  const { token } = mintUploadToken(signer.keyring, principal, deps.nowSeconds(), ttl, signer.binding, deps.namespace);
   return uploadUrlFields(deps, event, principal, token, ttl, signer);
 }
 
@@ -60,7 +61,7 @@ export async function sameUploadUrl(deps: Deps, event: HttpEvent, grant: UploadG
 export async function verifyUploadGrant(deps: Deps, token: string | undefined): Promise<UploadGrant> {
   if (!token) throw REFUSE.uploadUrlMissing();
   const binding = credentialsBinding(await deps.credentials());
-  const check = await verifyWithKeyReload(deps.keyring, (keys) => verifyUploadToken(keys, token, deps.nowSeconds(), binding));
+  const check = await verifyWithKeyReload(deps.keyring, (keys) => verifyUploadToken(keys, token, deps.nowSeconds(), binding, deps.namespace));
   if (!check.ok) throw REFUSE.uploadUrlInvalid(tokenProblem(check.reason));
   return { principal: check.principal, token, expiresAt: check.expiresAt };
 }

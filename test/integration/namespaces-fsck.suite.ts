@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { after, describe, it } from 'node:test';
+import { namedNamespace, ROOT_NAMESPACE, type Namespace } from '../../lambda/core/namespace.js';
+import { BlobStorage } from '../../lambda/core/storage/blob-storage.js';
+import { namespaceStorage } from '../../lambda/core/storage/namespaces.js';
+import { createLogger } from '../../lambda/core/telemetry.js';
+import { runFsck } from '../support/fsck-cli.js';
+import { buildFsckScenario } from '../support/fsck-scenario.js';
+import { awsClientsFor, openBackendStorage, type BackendStorage } from '../support/storage.js';
+import type { Lane } from '../support/test-server.js';
+
+/**
+ * `npm run fsck` per namespace (DESIGN §12) on every lane: damage and garbage in one namespace
+ * are found and repaired there, named as that namespace's, while the root and another namespace
+ * holding the same bytes stay clean and intact.
+ */
+export function defineNamespaceFsckSuite(lane: Lane): void {
+  describe(`npm run fsck per namespace [${lane.name}]`, { skip: lane.unavailable() }, () => {
+    let opened: BackendStorage | undefined;
+    after(async () => {
+      await opened?.close();
+    });
+
+    it('audits the root and every namespace, or one; repairs only the one it audits', async () => {
+      opened = await openBackendStorage(lane.factory, 'blobserver-nsfsck-');
+      const e = opened.backend.env;
+      const { config, s3, ddb } = awsClientsFor(e);
+      const parts = (ns: Namespace) => namespaceStorage({ ddb, s3, table: config.tableName, bucket: config.bucketName }, opened!.store, ns);
+      const photos = parts(namedNamespace('photos'));
+      const s = await buildFsckScenario(photos.index, photos.store);
+      // The same bytes, healthy, in the root and in another namespace.
+      const data = randomBytes(2000);
+      const same = { ref: `sha224-${createHash('sha224').update(data).digest('hex')}`, bytes: data };
+      const elsewhere = [parts(ROOT_NAMESPACE), parts(namedNamespace('other'))].map(
+        (p) => new BlobStorage(p.index, p.store, { log: createLogger({ POWERTOOLS_LOG_LEVEL: 'SILENT' }) }),
+      );
+      for (const storage of elsewhere) assert.deepEqual((await storage.storeVerifiedBlobs([same])).errors, []);
+
+      const all = await runFsck(e, '--verify');
+      assert.equal(all.code, 1, all.out);
+      assert.match(all.out, /DAMAGE \(namespace photos\): 4 rows/);
+      assert.match(all.out, /no damage \(namespace other\)/);
+      assert.match(all.out, /^no damage$/m, 'the root line, as it always was');
+      for (const [ref, kind] of s.damaged) assert.match(all.out, new RegExp(`${kind} ${ref}`));
+
+      const one = await runFsck(e, '--namespace', 'photos');
+      assert.equal(one.code, 1, one.out);
+      assert.doesNotMatch(one.out, /namespace other|^no damage$/m, 'only the namespace asked for');
+
+      await new Promise((r) => setTimeout(r, 1100)); // S3 times are whole seconds
+      const repair = await runFsck(e, '--namespace', 'photos', '--verify', '--repair', '--grace-seconds', '0');
+      assert.equal(repair.code, 1, repair.out);
+      assert.match(repair.out, /repaired: 4 damaged rows deleted, \d+ objects deleted \(\d+ bytes reclaimed\), 1 packs repacked/);
+      assert.equal(await photos.store.size(s.orphanKey), undefined, "the namespace's garbage is reclaimed");
+      for (const b of s.healthy)
+        assert.deepEqual((await new BlobStorage(photos.index, photos.store, { log: createLogger({}) }).readBlob(b.ref))?.bytes, b.bytes);
+      for (const storage of elsewhere) assert.deepEqual((await storage.readBlob(same.ref))?.bytes, same.bytes, 'the others are untouched');
+      const clean = await runFsck(e, '--verify');
+      assert.equal(clean.code, 0, clean.out);
+
+      for (const bad of [
+        ['--namespace', 'Bad'],
+        ['--namespace', 'camli'],
+        ['--namespace', 'a', '--root'],
+      ]) {
+        const r = await runFsck(e, ...bad);
+        assert.equal(r.code, 2, `${bad.join(' ')}: ${r.out}`);
+      }
+      s3.destroy();
+      ddb.destroy();
+    });
+  });
+}

@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { BlobServerClient } from '../../client/http-client.js';
+import { fileSchema } from '../../client/schema.js';
+import { blobRefOf } from '../../client/hash.js';
+import { chromiumUnavailable } from '../support/browser.js';
+import { AUTH, openPage, results, startPageSetting, waitForState, type PageSetting } from '../support/ui-page.js';
+
+/**
+ * The page's edges (issue 25, finding 7): a name holding a backslash is refused in words, never
+ * stored as a path; a download is written piece by piece and checked against the sizes its
+ * schema declares, as `blobserver get` checks them.
+ */
+
+describe('the page at /ui in Chromium: names and downloads', { skip: chromiumUnavailable() }, () => {
+  let setting: PageSetting;
+  before(async () => {
+    setting = await startPageSetting();
+  });
+  after(() => setting?.close());
+
+  const errorText = async (page: import('playwright-core').Page) => {
+    await page.waitForSelector('#error:not([hidden])', { state: 'attached', timeout: 60_000 });
+    return page.$eval('#error', (e) => e.textContent ?? '');
+  };
+
+  it('a file named a\\b.txt (picked alone, or in a folder) is refused with a message; nothing is stored', async () => {
+    const dir = join(setting.work, 'backslash');
+    await mkdir(join(dir, 'folder'), { recursive: true });
+    await writeFile(join(dir, 'a\\b.txt'), 'backslash\n');
+    await writeFile(join(dir, 'folder', 'c\\d.txt'), 'backslash\n');
+    const context = await setting.signedIn();
+    try {
+      const page = await openPage(context, setting.ts.url);
+      await page.setInputFiles('#files', join(dir, 'a\\b.txt'));
+      assert.match(await errorText(page), /a\\b\.txt.*backslash/);
+      assert.deepEqual(await results(page), []);
+      await page.setInputFiles('#folder', join(dir, 'folder'));
+      assert.match(await errorText(page), /c\\d\.txt.*backslash/);
+      assert.deepEqual(await results(page), []);
+      // Dropped, as the desktop hands files over.
+      await page.evaluate(() => {
+        const data = new DataTransfer();
+        data.items.add(new File(['x'], 'e\\f.txt'));
+        document.getElementById('drop')!.dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }));
+      });
+      assert.match(await errorText(page), /e\\f\.txt.*backslash/);
+      assert.deepEqual(await results(page), []);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('downloads a stored file of several chunks byte for byte', async () => {
+    const bytes = randomBytes(3_000_000);
+    const file = join(setting.work, 'several-chunks.bin');
+    await writeFile(file, bytes);
+    const context = await setting.signedIn();
+    try {
+      const page = await openPage(context, setting.ts.url);
+      await page.setInputFiles('#files', file);
+      await waitForState(page, 'done');
+      const [stored] = await results(page);
+      const downloading = page.waitForEvent('download');
+      await page.click(`#results tr[data-ref="${stored!.ref}"] button:has-text("Download")`);
+      const download = await downloading;
+      assert.equal(download.suggestedFilename(), 'several-chunks.bin');
+      assert.ok((await readFile((await download.path())!)).equals(bytes));
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('a file schema whose declared chunk sizes disagree with the chunks is refused in words, nothing downloaded', async () => {
+    const client = new BlobServerClient({ server: setting.ts.url, auth: AUTH });
+    const chunk = new TextEncoder().encode('seven b');
+    const chunkRef = blobRefOf(chunk);
+    const shorter = fileSchema({ fileName: 'says-less.txt' }, [{ blobRef: chunkRef, size: 4 }]);
+    const longer = fileSchema({ fileName: 'says-more.txt' }, [{ blobRef: chunkRef, size: 9 }]);
+    await client.uploadBatch([{ ref: chunkRef, bytes: chunk }, shorter, longer]);
+    const context = await setting.signedIn();
+    try {
+      const page = await openPage(context, setting.ts.url);
+      let downloads = 0;
+      page.on('download', () => downloads++);
+      for (const [schema, why] of [
+        [shorter, /more than 4 bytes/],
+        [longer, /declares 9 bytes for .*, which has 7/],
+      ] as const) {
+        await page.fill('#get-ref', schema.ref);
+        await page.click('#get-form button');
+        assert.match(await errorText(page), why);
+        await page.evaluate(() => (document.getElementById('error')!.hidden = true));
+      }
+      assert.equal(downloads, 0);
+    } finally {
+      await context.close();
+    }
+  });
+});
