@@ -1,10 +1,21 @@
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
-import { CorsHttpMethod, HttpApi, HttpMethod, HttpStage, LogGroupLogDestination, type CorsPreflightOptions } from 'aws-cdk-lib/aws-apigatewayv2';
+import {
+  type CfnStage,
+  CorsHttpMethod,
+  HttpApi,
+  HttpMethod,
+  HttpRoute,
+  HttpStage,
+  LogGroupLogDestination,
+  type CorsPreflightOptions,
+} from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { ROUTES, type Side } from '../lambda/routes.js';
+import { NO_CMK, skipCheckov } from './checkov.js';
+import { ROUTES, routeKey, type Route, type Side } from '../lambda/routes.js';
 import type { Functions } from './functions.js';
 import type { BlobServerSettings } from './settings.js';
 
@@ -28,6 +39,7 @@ export const ACCESS_LOG_FIELDS = {
 export interface ApiProps {
   functions: Functions;
   settings: BlobServerSettings;
+  encryptionKey?: IKey | undefined;
 }
 
 /** The HTTP API: every route of lambda/routes.ts, to the function of its side. */
@@ -36,7 +48,7 @@ export class Api extends Construct {
   readonly stage: HttpStage;
   readonly accessLogs: LogGroup;
 
-  constructor(scope: Construct, id: string, { functions, settings }: ApiProps) {
+  constructor(scope: Construct, id: string, { functions, settings, encryptionKey }: ApiProps) {
     super(scope, id);
     const cors = corsFor(settings.corsOrigins);
     this.httpApi = new HttpApi(this, 'HttpApi', {
@@ -54,8 +66,11 @@ export class Api extends Construct {
 
     this.accessLogs = new LogGroup(this, 'AccessLogs', {
       retention: settings.logRetention,
+      ...(encryptionKey ? { encryptionKey } : {}),
       removalPolicy: settings.ephemeral ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
     });
+    if (!encryptionKey)
+      skipCheckov(this.accessLogs, { id: 'CKV_AWS_158', comment: NO_CMK('the access log group (CloudWatch Logs encrypts every log group at rest)') });
     this.stage = new HttpStage(this, 'Stage', {
       httpApi: this.httpApi,
       stageName: settings.stageName,
@@ -66,6 +81,17 @@ export class Api extends Construct {
         format: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
       },
     });
+    // The upload routes are the expensive ones (the write side's 1769 MB for up to maxUploadSize
+    // each, S3 PUTs): a lower rate of their own, below the whole API's (docs/hardening.md).
+    // (Never above the whole API's: a lower stage-wide setting lowers them too.)
+    const uploadThrottle = {
+      ThrottlingRateLimit: Math.min(settings.uploadThrottleRateLimit, settings.throttleRateLimit),
+      ThrottlingBurstLimit: Math.min(settings.uploadThrottleBurstLimit, settings.throttleBurstLimit),
+    };
+    const routeSettings = Object.fromEntries(ROUTES.filter(isUploadRoute).map((r) => [routeKey(r), uploadThrottle]));
+    (this.stage.node.defaultChild as CfnStage).routeSettings = routeSettings;
+    // A stage's route settings name routes that must exist first.
+    for (const route of this.httpApi.node.children.filter((c) => c instanceof HttpRoute)) this.stage.node.addDependency(route);
 
     // Acknowledged on the API, so it covers every route (routes are its children).
     Validations.of(this.httpApi).acknowledge({
@@ -75,6 +101,9 @@ export class Api extends Construct {
     });
   }
 }
+
+/** Routes that store blobs: a signed upload URL, a batch upload, a form upload's completion. */
+export const isUploadRoute = (r: Route): boolean => r.side === 'write' && r.handler !== 'remove';
 
 function corsFor(origins: string[]): CorsPreflightOptions | undefined {
   if (origins.length === 0) return undefined;

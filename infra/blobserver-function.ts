@@ -3,8 +3,10 @@ import { type Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { ApplicationLogLevel, LoggingFormat, SystemLogLevel } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { FUNCTION_SKIPS, NO_CMK, skipCheckov } from './checkov.js';
 import { ARCHITECTURE, BUNDLING, ENTRIES, PROJECT_ROOT, RUNTIME, type EntryName } from './bundling.js';
 
 export const SERVICE_NAME = 'blobserver';
@@ -23,6 +25,10 @@ export interface BlobserverFunctionProps {
   inject?: string[];
   logRetention: RetentionDays;
   ephemeral: boolean;
+  /** The log group's customer-managed key (settings.kmsKey); undefined: CloudWatch Logs' own encryption. */
+  logKey?: IKey | undefined;
+  /** Reserved concurrency: at most this many at once, and always this many available. */
+  reservedConcurrency?: number | undefined;
 }
 
 /**
@@ -40,6 +46,7 @@ export class BlobserverFunction extends Construct {
     super(scope, id);
     this.logGroup = new LogGroup(this, 'Logs', {
       retention: props.logRetention,
+      ...(props.logKey ? { encryptionKey: props.logKey } : {}),
       removalPolicy: props.ephemeral ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
     });
     this.role = new Role(this, 'Role', {
@@ -58,6 +65,7 @@ export class BlobserverFunction extends Construct {
       runtime: RUNTIME,
       architecture: ARCHITECTURE,
       memorySize: props.memorySize,
+      ...(props.reservedConcurrency !== undefined ? { reservedConcurrentExecutions: props.reservedConcurrency } : {}),
       timeout: props.timeout,
       role: this.role,
       logGroup: this.logGroup,
@@ -71,5 +79,14 @@ export class BlobserverFunction extends Construct {
         ...props.environment,
       },
     });
+    skipCheckov(this.fn, ...FUNCTION_SKIPS);
+    if (props.reservedConcurrency === undefined) {
+      skipCheckov(this.fn, {
+        id: 'CKV_AWS_115',
+        comment:
+          'reservedConcurrency=false: the account cannot spare the reservations (its quota leaves under 100 unreserved); the API throttles still cap the rate (docs/hardening.md).',
+      });
+    }
+    if (!props.logKey) skipCheckov(this.logGroup, { id: 'CKV_AWS_158', comment: NO_CMK('this log group (CloudWatch Logs encrypts every log group at rest)') });
   }
 }

@@ -1,6 +1,7 @@
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, type IMetric, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { CfnBucket } from 'aws-cdk-lib/aws-s3';
 import { PolicyStatement, type IRole } from 'aws-cdk-lib/aws-iam';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
@@ -14,6 +15,8 @@ import { DEFAULT_FSCK_GRACE_MS } from '../lambda/core/limits.js';
 import { BLOB_PREFIX, PACK_PREFIX, STAGING_PREFIX, FSCK_RUNS_PREFIX, NAMESPACES_PREFIX, inEveryNamespace } from '../lambda/core/storage/object-keys.js';
 import { METRICS_NAMESPACE } from '../lambda/core/telemetry.js';
 import { BlobserverFunction, SERVICE_NAME } from './blobserver-function.js';
+import { NO_CMK, skipCheckov } from './checkov.js';
+import { grantKeyUse } from './encryption.js';
 import type { BlobServerSettings } from './settings.js';
 import type { Storage } from './storage.js';
 
@@ -42,6 +45,7 @@ export const DAMAGE_METRIC = 'DamagedRows';
 export interface CollectionProps {
   storage: Storage;
   settings: BlobServerSettings;
+  encryptionKey?: IKey | undefined;
 }
 
 export class Collection extends Construct {
@@ -52,7 +56,7 @@ export class Collection extends Construct {
   readonly damageAlarm: Alarm;
   readonly failureAlarm: Alarm;
 
-  constructor(scope: Construct, id: string, { storage, settings }: CollectionProps) {
+  constructor(scope: Construct, id: string, { storage, settings, encryptionKey }: CollectionProps) {
     super(scope, id);
     this.collector = new BlobserverFunction(this, 'Collector', {
       entry: 'collect',
@@ -61,6 +65,8 @@ export class Collection extends Construct {
       timeout: COLLECTOR_TIMEOUT,
       logRetention: settings.logRetention,
       ephemeral: settings.ephemeral,
+      logKey: encryptionKey,
+      reservedConcurrency: settings.reservedConcurrency ? settings.collectorConcurrency : undefined,
       environment: {
         BLOBSERVER_TABLE: storage.table.tableName,
         BLOBSERVER_BUCKET: storage.bucket.bucketName,
@@ -71,6 +77,8 @@ export class Collection extends Construct {
       },
     });
     grantCollector(this.collector.role, storage);
+    // Reads rows, objects and noncurrent versions; writes packs, restored objects, scratch and rows.
+    grantKeyUse(this.collector.role, encryptionKey, ['kms:Decrypt', 'kms:GenerateDataKey'], ['s3', 'dynamodb']);
 
     // Without a payload a piece gets its state's input as it is (a Map item: run plus partition).
     const piece = (name: string, payload?: TaskInput) =>
@@ -84,7 +92,8 @@ export class Collection extends Construct {
       new MapState(this, name, {
         itemsPath,
         itemSelector: { 'run.$': '$.run', ...item },
-        maxConcurrency: COLLECTION_CONCURRENCY,
+        // Never more pieces at once than the collector may run (its reserved concurrency).
+        maxConcurrency: settings.reservedConcurrency ? Math.min(COLLECTION_CONCURRENCY, settings.collectorConcurrency) : COLLECTION_CONCURRENCY,
         // The pieces' summaries went to metrics and logs; the state's input (the plan) carries on.
         resultPath: JsonPath.DISCARD,
       }).itemProcessor(task);
@@ -97,8 +106,11 @@ export class Collection extends Construct {
 
     const logs = new LogGroup(this, 'StateMachineLogs', {
       retention: settings.logRetention,
+      ...(encryptionKey ? { encryptionKey } : {}),
       removalPolicy: settings.ephemeral ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
     });
+    if (!encryptionKey)
+      skipCheckov(logs, { id: 'CKV_AWS_158', comment: NO_CMK('the state machine log group (CloudWatch Logs encrypts every log group at rest)') });
     this.stateMachine = new StateMachine(this, 'StateMachine', {
       comment: 'Scheduled garbage collection of the blob store: fsck --repair, partition by partition',
       definitionBody: DefinitionBody.fromChainable(definition),
@@ -154,7 +166,9 @@ export class Collection extends Construct {
  * What a collection piece does, action by action: list and page rows (Query), re-read rows
  * before a repack (BatchGetItem), delete damaged rows and re-point repacked ones (conditional
  * DeleteItem/PutItem); list, HEAD/read, and delete objects under blobs/, packs/ and staging/;
- * write new packs; keep its scratch objects under fsck-runs/. Nothing else in the bucket.
+ * write new packs; keep its scratch objects under fsck-runs/. Nothing else in the bucket. Restore a
+ * damaged row's object from the recovery window: list and read noncurrent versions of blobs/ and
+ * packs/ keys, and copy one back (PutObject there). It can never delete a version: nothing can.
  */
 export function grantCollector(role: IRole, storage: Storage): void {
   role.addToPrincipalPolicy(
@@ -183,6 +197,20 @@ export function grantCollector(role: IRole, storage: Storage): void {
   );
   role.addToPrincipalPolicy(new PolicyStatement({ sid: 'AuditObjects', actions: ['s3:GetObject', 's3:DeleteObject'], resources: storage.blobObjectsArns }));
   role.addToPrincipalPolicy(new PolicyStatement({ sid: 'Repack', actions: ['s3:PutObject'], resources: storage.packObjectsArns }));
+  role.addToPrincipalPolicy(
+    new PolicyStatement({
+      sid: 'ListVersions',
+      actions: ['s3:ListBucketVersions'],
+      resources: [storage.bucket.bucketArn],
+      // Every namespace's blobs/ and packs/: the restore runs per namespace.
+      conditions: {
+        StringLike: { 's3:prefix': [...[BLOB_PREFIX, PACK_PREFIX].map((p) => `${p}*`), ...[BLOB_PREFIX, PACK_PREFIX].map((p) => inEveryNamespace(`${p}*`))] },
+      },
+    }),
+  );
+  role.addToPrincipalPolicy(
+    new PolicyStatement({ sid: 'RestoreVersions', actions: ['s3:GetObjectVersion', 's3:PutObject'], resources: storage.blobObjectsArns }),
+  );
   role.addToPrincipalPolicy(new PolicyStatement({ sid: 'CollectStaged', actions: ['s3:DeleteObject'], resources: [storage.stagingObjectsArn] }));
   role.addToPrincipalPolicy(
     new PolicyStatement({ sid: 'Scratch', actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], resources: [storage.scratchObjectsArn] }),

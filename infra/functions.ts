@@ -1,10 +1,12 @@
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { CfnBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { FUNCTION_TIMEOUT_SECONDS } from '../lambda/core/limits.js';
 import { BLOB_PREFIX, PACK_PREFIX, STAGING_PREFIX, GENERATION_KEY, NAMESPACES_PREFIX, inEveryNamespace } from '../lambda/core/storage/object-keys.js';
 import { writeUiPageModule } from '../ui/build.js';
 import { BlobserverFunction } from './blobserver-function.js';
+import { grantKeyUse } from './encryption.js';
 import { grantReadSide, grantWriteSide } from './grants.js';
 import type { Secrets } from './secrets.js';
 import type { BlobServerSettings } from './settings.js';
@@ -22,6 +24,7 @@ export interface FunctionsProps {
   storage: Storage;
   secrets: Secrets;
   settings: BlobServerSettings;
+  encryptionKey?: IKey | undefined;
 }
 
 /** The read side and the write side (DESIGN §1), each with only the permissions it uses. */
@@ -29,7 +32,7 @@ export class Functions extends Construct {
   readonly read: BlobserverFunction;
   readonly write: BlobserverFunction;
 
-  constructor(scope: Construct, id: string, { storage, secrets, settings }: FunctionsProps) {
+  constructor(scope: Construct, id: string, { storage, secrets, settings, encryptionKey }: FunctionsProps) {
     super(scope, id);
     // Every variable lambda/core/config.ts reads in the cloud.
     const environment = {
@@ -42,13 +45,15 @@ export class Functions extends Construct {
       BLOBSERVER_MAX_BLOB_SIZE: String(settings.maxBlobSize),
       BLOBSERVER_ALLOW_REMOVE: String(settings.allowRemove),
     };
-    const common = { timeout: FUNCTION_TIMEOUT, environment, logRetention: settings.logRetention, ephemeral: settings.ephemeral };
+    const common = { timeout: FUNCTION_TIMEOUT, environment, logRetention: settings.logRetention, ephemeral: settings.ephemeral, logKey: encryptionKey };
+    const reserve = (n: number) => (settings.reservedConcurrency ? n : undefined);
 
     this.read = new BlobserverFunction(this, 'Read', {
       ...common,
       entry: 'read',
       description: 'Blob server read side: discovery, preupload, stat, get, enumerate',
       memorySize: MEMORY_MB.read,
+      reservedConcurrency: reserve(settings.readConcurrency),
       // The page at /ui, built from ui/ into the bundle (lambda/core/http/ui-page.ts).
       inject: [writeUiPageModule()],
     });
@@ -57,9 +62,15 @@ export class Functions extends Construct {
       entry: 'write',
       description: 'Blob server write side: uploads (and remove when enabled)',
       memorySize: MEMORY_MB.write,
+      reservedConcurrency: reserve(settings.writeConcurrency),
     });
     grantReadSide(this.read.role, storage, secrets);
     grantWriteSide(this.write.role, storage, secrets, { allowRemove: settings.allowRemove });
+    // Both read and write objects (the read side creates the storage generation, and both sign
+    // upload forms, which S3 authorises as the signer), rows and secrets.
+    for (const side of [this.read, this.write]) {
+      grantKeyUse(side.role, encryptionKey, ['kms:Decrypt', 'kms:GenerateDataKey'], ['s3', 'dynamodb', 'secretsmanager']);
+    }
 
     // cdk-nag names the finding after the bucket's logical id: <Id.Arn>/blobs/*.
     const stack = Stack.of(this);

@@ -1,16 +1,23 @@
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { CfnRotationSchedule, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { SIGNING_KEY_MIN_LENGTH } from '../lambda/core/limits.js';
 import { BlobserverFunction } from './blobserver-function.js';
+import { NO_CMK, skipCheckov } from './checkov.js';
+import { grantKeyUse } from './encryption.js';
+import { ROTATION_CONCURRENCY } from './settings.js';
 
 export interface SecretsProps {
   username: string;
   signingKeyRotationDays: number;
   logRetention: RetentionDays;
   ephemeral: boolean;
+  /** Both secrets and the rotation function's logs under this key (settings.kmsKey). */
+  encryptionKey?: IKey | undefined;
+  reservedConcurrency: boolean;
 }
 
 /**
@@ -28,6 +35,7 @@ export class Secrets extends Construct {
     super(scope, id);
     this.credentials = new Secret(this, 'Credentials', {
       description: 'HTTP Basic credentials of the blob server: {"username","password"}',
+      ...(props.encryptionKey ? { encryptionKey: props.encryptionKey } : {}),
       generateSecretString: {
         secretStringTemplate: JSON.stringify({ username: props.username }),
         generateStringKey: 'password',
@@ -45,9 +53,15 @@ export class Secrets extends Construct {
 
     this.signingKey = new Secret(this, 'SigningKey', {
       description: 'HMAC key that signs upload URLs (raw string; AWSPREVIOUS stays valid after rotation)',
+      ...(props.encryptionKey ? { encryptionKey: props.encryptionKey } : {}),
       generateSecretString: { excludePunctuation: true, includeSpace: false, passwordLength: SIGNING_KEY_MIN_LENGTH },
     });
 
+    if (!props.encryptionKey) {
+      for (const secret of [this.credentials, this.signingKey]) {
+        skipCheckov(secret, { id: 'CKV_AWS_149', comment: NO_CMK('the secret (Secrets Manager encrypts it with aws/secretsmanager)') });
+      }
+    }
     this.rotation = new BlobserverFunction(this, 'SigningKeyRotation', {
       entry: 'rotateSigningKey',
       description: 'Rotates the upload-URL signing key',
@@ -55,6 +69,8 @@ export class Secrets extends Construct {
       timeout: Duration.seconds(30),
       logRetention: props.logRetention,
       ephemeral: props.ephemeral,
+      logKey: props.encryptionKey,
+      reservedConcurrency: props.reservedConcurrency ? ROTATION_CONCURRENCY : undefined,
     });
     // Exactly what the four rotation steps call, on this one secret. Written out instead of
     // secret.addRotationSchedule(), which would also grant GetRandomPassword on "*".
@@ -65,6 +81,8 @@ export class Secrets extends Construct {
         resources: [this.signingKey.secretArn],
       }),
     );
+    // Reads the current and pending versions, writes the new one.
+    grantKeyUse(this.rotation.role, props.encryptionKey, ['kms:Decrypt', 'kms:GenerateDataKey'], ['secretsmanager']);
     this.rotation.fn.addPermission('InvokedBySecretsManager', {
       principal: new ServicePrincipal('secretsmanager.amazonaws.com'),
       sourceAccount: Stack.of(this).account,

@@ -1,6 +1,7 @@
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import {
   DEFAULT_MAX_UPLOAD_SIZE,
+  DEFAULT_RECOVERY_WINDOW_DAYS,
   DEFAULT_UPLOAD_URL_TTL_SECONDS,
   MAX_ALLOWED_BLOB_SIZE,
   MAX_BLOB_SIZE,
@@ -36,6 +37,32 @@ export interface BlobServerSettings {
   collectionEnabled: boolean;
   /** Hours between scheduled collections. */
   collectionIntervalHours: number;
+  /**
+   * Days a deleted or replaced object of the blob bucket stays recoverable (a noncurrent version;
+   * fsck --repair restores from it). The collector's reclaimed space is freed only after it.
+   */
+  recoveryWindowDays: number;
+  /**
+   * Reserved concurrency of each function: a ceiling on what a flood can run at once (and so on
+   * the bill), and a floor the rest of the account cannot take. Off: no reservation (accounts
+   * whose concurrency quota leaves less than 100 unreserved must turn it off).
+   */
+  reservedConcurrency: boolean;
+  readConcurrency: number;
+  writeConcurrency: number;
+  collectorConcurrency: number;
+  /** API Gateway's rate and burst for the upload routes, the expensive ones (the write side's memory, S3 PUTs). */
+  uploadThrottleRateLimit: number;
+  uploadThrottleBurstLimit: number;
+  /** An AWS Budgets monthly cost budget for the account, in USD; undefined: none. */
+  budgetMonthlyUsd?: number;
+  /** Where the budget's alarms go (an e-mail subscription, confirmed from the mail AWS sends). */
+  alarmEmail?: string;
+  /**
+   * Customer-managed KMS key for the bucket, table, secrets and log groups: 'none' (AWS-owned and
+   * AWS-managed keys), 'create' (a key the stack creates, rotated yearly), or a key ARN.
+   */
+  kmsKey: string;
   /** X-Ray tracing of every function through Powertools Tracer (infra/tracing.ts); off: no traces, no X-Ray cost. */
   tracing: boolean;
 }
@@ -63,8 +90,28 @@ export const DEFAULT_SETTINGS: BlobServerSettings = {
   // Daily: garbage is collected within a day (plus the 1 h grace) at 1/7 the requests of hourly
   // runs' week; docs/storage-model.md has the requests and cost per run.
   collectionIntervalHours: 24,
+  recoveryWindowDays: DEFAULT_RECOVERY_WINDOW_DAYS,
+  reservedConcurrency: true,
+  // A personal stack: 20 read invocations at once serve pk-get/pk-put's stats at a few hundred
+  // requests/s; 10 uploads at once, each up to maxUploadSize, keep a pk-put of small blobs near
+  // its local speed. 8 collector pieces is the state machine's Map concurrency. Sum 38 (+1 for
+  // the rotation function): an account at the default quota of 1,000 keeps 961 unreserved (AWS
+  // requires at least 100).
+  readConcurrency: 20,
+  writeConcurrency: 10,
+  collectorConcurrency: 8,
+  uploadThrottleRateLimit: 50,
+  uploadThrottleBurstLimit: 100,
+  kmsKey: 'none',
   tracing: false,
 };
+
+/** The rotation function's reservation: one rotation at a time is all Secrets Manager runs. */
+export const ROTATION_CONCURRENCY = 1;
+/** AWS keeps at least this much of an account's concurrency unreserved. */
+export const UNRESERVED_CONCURRENCY_MINIMUM = 100;
+/** The default account concurrency quota (new accounts may get less until they have history). */
+export const DEFAULT_ACCOUNT_CONCURRENCY = 1000;
 
 export class SettingsError extends Error {}
 
@@ -124,11 +171,33 @@ export function settingsFromContext(ctx: ContextSource): BlobServerSettings {
     signingKeyRotationDays: int('signingKeyRotationDays', ctx.tryGetContext('signingKeyRotationDays'), d.signingKeyRotationDays),
     collectionEnabled: bool('collectionEnabled', ctx.tryGetContext('collectionEnabled'), d.collectionEnabled),
     collectionIntervalHours: int('collectionIntervalHours', ctx.tryGetContext('collectionIntervalHours'), d.collectionIntervalHours),
+    recoveryWindowDays: int('recoveryWindowDays', ctx.tryGetContext('recoveryWindowDays'), d.recoveryWindowDays),
+    reservedConcurrency: bool('reservedConcurrency', ctx.tryGetContext('reservedConcurrency'), d.reservedConcurrency),
+    readConcurrency: int('readConcurrency', ctx.tryGetContext('readConcurrency'), d.readConcurrency),
+    writeConcurrency: int('writeConcurrency', ctx.tryGetContext('writeConcurrency'), d.writeConcurrency),
+    collectorConcurrency: int('collectorConcurrency', ctx.tryGetContext('collectorConcurrency'), d.collectorConcurrency),
+    uploadThrottleRateLimit: int('uploadThrottleRateLimit', ctx.tryGetContext('uploadThrottleRateLimit'), d.uploadThrottleRateLimit),
+    uploadThrottleBurstLimit: int('uploadThrottleBurstLimit', ctx.tryGetContext('uploadThrottleBurstLimit'), d.uploadThrottleBurstLimit),
+    kmsKey: str('kmsKey', ctx.tryGetContext('kmsKey'), d.kmsKey),
+    ...optional('alarmTopicArn', str('alarmTopicArn', ctx.tryGetContext('alarmTopicArn'), undefined)),
+    ...optional('budgetMonthlyUsd', optionalInt('budgetMonthlyUsd', ctx.tryGetContext('budgetMonthlyUsd'))),
+    ...optional('alarmEmail', str('alarmEmail', ctx.tryGetContext('alarmEmail'), undefined)),
     tracing: bool('tracing', ctx.tryGetContext('tracing'), d.tracing),
   });
-  const alarmTopicArn = str('alarmTopicArn', ctx.tryGetContext('alarmTopicArn'), undefined);
-  return alarmTopicArn ? { ...settings, alarmTopicArn } : settings;
+  return settings;
 }
+
+function optionalInt(key: string, raw: unknown): number | undefined {
+  return raw === undefined || raw === '' ? undefined : int(key, raw, 0);
+}
+
+/** `{ key: value }`, or nothing when value is undefined (exactOptionalPropertyTypes). */
+function optional<K extends string, V>(key: K, value: V | undefined): { [k in K]?: V } {
+  return value === undefined ? {} : ({ [key]: value } as { [k in K]: V });
+}
+
+/** A KMS key ARN (a key, not an alias: grants and key policies name keys). */
+export const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key\/[A-Za-z0-9-]+$/;
 
 /** Rejects combinations that would deploy but not work. */
 export function validateSettings(s: BlobServerSettings): BlobServerSettings {
@@ -152,6 +221,27 @@ export function validateSettings(s: BlobServerSettings): BlobServerSettings {
   if (s.signingKeyRotationDays > 1000) throw new SettingsError('signingKeyRotationDays must be at most 1000 (Secrets Manager limit)');
   if (!Number.isSafeInteger(s.collectionIntervalHours) || s.collectionIntervalHours < 1 || s.collectionIntervalHours > 24 * 31) {
     throw new SettingsError('collectionIntervalHours must be a whole number of hours from 1 to 744');
+  }
+  // S3 lifecycle's NoncurrentDays: at least 1; more than ten years is no longer a window.
+  if (!Number.isSafeInteger(s.recoveryWindowDays) || s.recoveryWindowDays < 1 || s.recoveryWindowDays > 3650) {
+    throw new SettingsError('recoveryWindowDays must be a whole number of days from 1 to 3650');
+  }
+  if (s.reservedConcurrency) {
+    const reserved = s.readConcurrency + s.writeConcurrency + s.collectorConcurrency + ROTATION_CONCURRENCY;
+    if (reserved > DEFAULT_ACCOUNT_CONCURRENCY - UNRESERVED_CONCURRENCY_MINIMUM) {
+      throw new SettingsError(
+        `reserved concurrency ${reserved} would leave less than ${UNRESERVED_CONCURRENCY_MINIMUM} of a ${DEFAULT_ACCOUNT_CONCURRENCY} quota unreserved; lower it or set reservedConcurrency=false`,
+      );
+    }
+  }
+  if (s.budgetMonthlyUsd !== undefined && !s.alarmEmail && !s.alarmTopicArn) {
+    throw new SettingsError('budgetMonthlyUsd needs alarmEmail (or alarmTopicArn) to tell someone');
+  }
+  if (s.alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(s.alarmEmail)) {
+    throw new SettingsError(`alarmEmail must be an e-mail address, got ${JSON.stringify(s.alarmEmail)}`);
+  }
+  if (s.kmsKey !== 'none' && s.kmsKey !== 'create' && !KMS_KEY_ARN.test(s.kmsKey)) {
+    throw new SettingsError(`kmsKey must be none, create or a KMS key ARN (arn:aws:kms:region:account:key/id), got ${JSON.stringify(s.kmsKey)}`);
   }
   return s;
 }

@@ -1,8 +1,11 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
 import { Alarms } from './alarms.js';
 import { Api } from './api.js';
+import { Budget } from './budget.js';
 import { Collection } from './collection.js';
+import { encryptionKeyFor } from './encryption.js';
 import { Dashboard } from './dashboard.js';
 import { Functions } from './functions.js';
 import { Secrets } from './secrets.js';
@@ -24,6 +27,9 @@ export class BlobServerStack extends Stack {
   readonly api: Api;
   readonly collection: Collection;
   readonly alarms: Alarms;
+  /** The customer-managed key of settings.kmsKey, if any. */
+  readonly encryptionKey: IKey | undefined;
+  readonly budget: Budget | undefined;
   readonly dashboard: Dashboard;
 
   constructor(scope: Construct, id: string, props: BlobServerStackProps = {}) {
@@ -31,11 +37,18 @@ export class BlobServerStack extends Stack {
     const settings = validateSettings({ ...DEFAULT_SETTINGS, ...props.settings });
     this.settings = settings;
 
-    this.storage = new Storage(this, 'Storage', { ephemeral: settings.ephemeral, corsOrigins: settings.corsOrigins });
-    this.secrets = new Secrets(this, 'Secrets', settings);
-    this.functions = new Functions(this, 'Functions', { storage: this.storage, secrets: this.secrets, settings });
-    this.api = new Api(this, 'Api', { functions: this.functions, settings });
-    this.collection = new Collection(this, 'Collection', { storage: this.storage, settings });
+    const encryptionKey = encryptionKeyFor(this, settings.kmsKey);
+    this.encryptionKey = encryptionKey;
+    this.storage = new Storage(this, 'Storage', {
+      ephemeral: settings.ephemeral,
+      corsOrigins: settings.corsOrigins,
+      recoveryWindowDays: settings.recoveryWindowDays,
+      encryptionKey,
+    });
+    this.secrets = new Secrets(this, 'Secrets', { ...settings, encryptionKey });
+    this.functions = new Functions(this, 'Functions', { storage: this.storage, secrets: this.secrets, settings, encryptionKey });
+    this.api = new Api(this, 'Api', { functions: this.functions, settings, encryptionKey });
+    this.collection = new Collection(this, 'Collection', { storage: this.storage, settings, encryptionKey });
     const functions = {
       Read: this.functions.read,
       Write: this.functions.write,
@@ -45,6 +58,7 @@ export class BlobServerStack extends Stack {
     this.alarms = new Alarms(this, 'Alarms', { api: this.api, functions, alarmTopicArn: settings.alarmTopicArn });
     this.dashboard = new Dashboard(this, 'Dashboard', { api: this.api, functions, storage: this.storage, collection: this.collection });
     if (settings.tracing) enableTracing(Object.values(functions));
+    this.budget = settings.budgetMonthlyUsd === undefined ? undefined : new Budget(this, 'Budget', { monthlyUsd: settings.budgetMonthlyUsd, ...settings });
 
     new CfnOutput(this, 'ApiUrl', { description: 'Base URL of the blob server (the Perkeep server URL)', value: this.api.stage.url });
     new CfnOutput(this, 'CredentialsSecretName', {

@@ -126,16 +126,18 @@ try {
       `fsck ${where}${label}: ${report.rows} rows, ${report.objects} objects (${report.objectBytes} bytes)${args.verify ? ', digests verified' : ''}`,
     );
     for (const [kind, { count, bytes }] of byKind) console.log(`  ${kind}: ${count}${bytes ? ` (${bytes} bytes)` : ''}`);
-    for (const f of report.findings.filter((x) => x.ref).slice(0, 50)) console.log(`    ${f.kind} ${f.ref} -> ${f.key}`);
+    for (const f of report.findings.filter((x) => x.ref).slice(0, 50)) {
+      console.log(`    ${f.kind} ${f.ref} -> ${f.key}${f.restoredFrom ? ` (restored from version ${f.restoredFrom})` : ''}`);
+    }
     if (args.repair) {
       const r = report.repaired;
       console.log(
-        `  repaired: ${r.rowsDeleted} damaged rows deleted, ${r.objectsDeleted} objects deleted (${r.bytesReclaimed} bytes reclaimed), ${r.packsRepacked} packs repacked`,
+        `  repaired: ${r.rowsDeleted} damaged rows deleted, ${r.objectsDeleted} objects deleted (${r.bytesReclaimed} bytes reclaimed), ${r.packsRepacked} packs repacked, ${r.objectsRestored} objects restored from earlier versions`,
       );
     }
     console.log(
       report.damaged
-        ? `DAMAGE${label}: ${report.damaged} rows do not serve their blob${args.repair ? ' (deleted: upload those blobs again)' : ' (run with --repair)'}`
+        ? `DAMAGE${label}: ${report.damaged} rows did not serve their blob${args.repair ? `; ${report.findings.filter((f) => f.restoredFrom).length} restored from earlier versions, ${report.repaired.rowsDeleted} deleted (upload those blobs again)` : ' (run with --repair)'}`
         : `no damage${label}`,
     );
     damaged += report.damaged;

@@ -158,3 +158,9 @@ export const SECRET_CACHE_SECONDS = 300;
 
 /** The same strength as the key CDK generates at deploy time (64 characters, no punctuation). */
 export const SIGNING_KEY_MIN_LENGTH = 64;
+
+/**
+ * Days a deleted object stays recoverable as a noncurrent version of the versioned bucket (the
+ * stack's recoveryWindowDays default; the local server's bucket on LocalStack). fsck --repair restores from it.
+ */
+export const DEFAULT_RECOVERY_WINDOW_DAYS = 30;

@@ -114,6 +114,9 @@ describe('scheduled collection', () => {
       ...grants(['s3:PutObject'], [o(PACK_PREFIX), o(`ns/*/${PACK_PREFIX}`)]),
       ...grants(['s3:DeleteObject'], [o(STAGING_PREFIX)]),
       ...grants(['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], [o(FSCK_RUNS_PREFIX)]),
+      // The recovery window: list and read noncurrent versions, copy one back (never delete one).
+      `s3:ListBucketVersions bucket if ${JSON.stringify({ StringLike: { 's3:prefix': [BLOB_PREFIX, PACK_PREFIX, `ns/*/${BLOB_PREFIX}`, `ns/*/${PACK_PREFIX}`].map((p) => `${p}*`) } })}`,
+      ...grants(['s3:GetObjectVersion', 's3:PutObject'], [o(BLOB_PREFIX), o(PACK_PREFIX), o(`ns/*/${BLOB_PREFIX}`), o(`ns/*/${PACK_PREFIX}`)]),
       ...grants(['logs:CreateLogStream', 'logs:PutLogEvents'], ['collectorLogs']),
     ].sort();
     assert.deepEqual(permissionsOf(json, id.collectorRole, names), expected);

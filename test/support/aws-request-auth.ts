@@ -97,7 +97,13 @@ function s3Auth(req: AwsHttpRequest): RequestAuth {
       return out('PostObject', [{ action: 's3:PutObject', resource: s3ObjectArn(bucket, fields.get('key') ?? '') }]);
     }
     if (method === 'GET' && q.has('location')) return out('GetBucketLocation', [bucketCheck('s3:GetBucketLocation')]);
-    if (method === 'GET' && (q.has('uploads') || q.has('versions'))) throw new Error(`unmapped S3 bucket request: ${method} ${req.url}`);
+    if (method === 'GET' && q.has('uploads')) throw new Error(`unmapped S3 bucket request: ${method} ${req.url}`);
+    if (method === 'GET' && q.has('versions')) {
+      // ListObjectVersions: its own action, with the same condition keys as a listing.
+      return out('ListObjectVersions', [bucketCheck('s3:ListBucketVersions', { 's3:prefix': q.get('prefix') ?? '' })]);
+    }
+    if (method === 'PUT' && q.has('versioning')) return out('PutBucketVersioning', [bucketCheck('s3:PutBucketVersioning')]);
+    if (method === 'PUT' && q.has('lifecycle')) return out('PutBucketLifecycleConfiguration', [bucketCheck('s3:PutLifecycleConfiguration')]);
     if (method === 'GET' || method === 'HEAD') {
       const context = { 's3:prefix': q.get('prefix') ?? '', 's3:delimiter': q.get('delimiter') ?? undefined, 's3:max-keys': q.get('max-keys') ?? undefined };
       return out(method === 'HEAD' ? 'HeadBucket' : q.get('list-type') === '2' ? 'ListObjectsV2' : 'ListObjects', [bucketCheck('s3:ListBucket', context)]);
@@ -115,19 +121,25 @@ function s3Auth(req: AwsHttpRequest): RequestAuth {
   }
 
   const object = (action: string, context?: AuthRequest['context']): AuthRequest => ({ action, resource: s3ObjectArn(bucket, key), context });
+  // A request naming a version is authorised as the *Version action (S3's documented mapping).
+  const versioned = q.has('versionId');
   if (method === 'GET' || method === 'HEAD') {
-    return out(method === 'HEAD' ? 'HeadObject' : 'GetObject', [object('s3:GetObject')], listBucketFor(bucket, key));
+    return out(method === 'HEAD' ? 'HeadObject' : 'GetObject', [object(versioned ? 's3:GetObjectVersion' : 's3:GetObject')], listBucketFor(bucket, key));
   }
   if (method === 'PUT' && !q.has('partNumber')) {
     const ifNoneMatch = header(req.headers, 'if-none-match');
     const put = object('s3:PutObject', { 's3:if-none-match': ifNoneMatch });
     const copySource = header(req.headers, 'x-amz-copy-source');
     if (copySource === undefined) return out('PutObject', [put]);
-    const [srcBucket = '', ...srcKey] = decodeURIComponent(copySource.replace(/^\//, '').split('?')[0]!).split('/');
+    const [path = '', query = ''] = copySource.replace(/^\//, '').split('?');
+    const [srcBucket = '', ...srcKey] = decodeURIComponent(path).split('/');
     const source = srcKey.join('/');
-    return out('CopyObject', [put, { action: 's3:GetObject', resource: s3ObjectArn(srcBucket, source) }], listBucketFor(srcBucket, source));
+    const read = new URLSearchParams(query).has('versionId') ? 's3:GetObjectVersion' : 's3:GetObject';
+    return out('CopyObject', [put, { action: read, resource: s3ObjectArn(srcBucket, source) }], listBucketFor(srcBucket, source));
   }
-  if (method === 'DELETE' && !q.has('uploadId')) return out('DeleteObject', [object('s3:DeleteObject')]);
+  // Deleting a version destroys it for good (no recovery window): s3:DeleteObjectVersion, granted to no role.
+  if (method === 'DELETE' && !q.has('uploadId'))
+    return out(versioned ? 'DeleteObjectVersion' : 'DeleteObject', [object(versioned ? 's3:DeleteObjectVersion' : 's3:DeleteObject')]);
   throw new Error(`unmapped S3 object request: ${method} ${req.url}`);
 }
 

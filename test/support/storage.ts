@@ -1,5 +1,5 @@
 import { GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { GetBucketVersioningCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { rowOf } from '../../lambda/core/storage/dynamodb-index.js';
 import { isNotFound } from '../../lambda/core/aws/aws-errors.js';
 import { INDEX_SCHEMA, shardOf } from '../../lambda/core/storage/index-schema.js';
@@ -104,6 +104,15 @@ export async function openBackendStorage(factory: BackendFactory, dirPrefix: str
     throw err;
   }
   return { backend, config, index: new DynamoBlobIndex(ddb, config.tableName), store: new S3BlobStore(s3, config.bucketName), close };
+}
+
+/** Whether the store's bucket keeps noncurrent versions (LocalStack: yes; s3rver has no versioning and answers with a listing). */
+export async function keepsVersions(store: S3BlobStore): Promise<boolean> {
+  try {
+    return (await store.s3.send(new GetBucketVersioningCommand({ Bucket: store.bucketName }))).Status === 'Enabled';
+  } catch {
+    return false;
+  }
 }
 
 export function storageProbe(env: () => BackendEnv, names: StorageNames): StorageProbe {

@@ -40,6 +40,26 @@ describe('S3 requests to IAM actions and ARNs', () => {
     assert.equal(copy.ifMissing?.context?.['s3:prefix'], 'staging/abc/sha224-x');
   });
 
+  it('versions: a request naming a versionId is the *Version action; listing versions is s3:ListBucketVersions', () => {
+    const get = requestAuth(req('GET', '/bkt/blobs/r/1?versionId=v%2B1'), where);
+    assert.deepEqual(
+      get.checks.map((c) => c.action),
+      ['s3:GetObjectVersion'],
+    );
+    const restore = requestAuth(req('PUT', '/bkt/blobs/r/1', { 'x-amz-copy-source': 'bkt/blobs/r/1?versionId=abc' }), where);
+    assert.deepEqual(
+      restore.checks.map((c) => `${c.action} ${c.resource}`),
+      ['s3:PutObject arn:aws:s3:::bkt/blobs/r/1', 's3:GetObjectVersion arn:aws:s3:::bkt/blobs/r/1'],
+    );
+    assert.equal(requestAuth(req('DELETE', '/bkt/blobs/r/1?versionId=abc'), where).checks[0]?.action, 's3:DeleteObjectVersion');
+    assert.equal(requestAuth(req('DELETE', '/bkt/blobs/r/1'), where).checks[0]?.action, 's3:DeleteObject');
+    const versions = requestAuth(req('GET', '/bkt?versions&prefix=blobs%2Fr%2F1'), where);
+    assert.equal(versions.operation, 'ListObjectVersions');
+    assert.deepEqual(versions.checks, [{ action: 's3:ListBucketVersions', resource: 'arn:aws:s3:::bkt', context: { 's3:prefix': 'blobs/r/1' } }]);
+    assert.equal(requestAuth(req('PUT', '/bkt?versioning'), where).checks[0]?.action, 's3:PutBucketVersioning');
+    assert.equal(requestAuth(req('PUT', '/bkt?lifecycle'), where).checks[0]?.action, 's3:PutLifecycleConfiguration');
+  });
+
   it('DELETE is s3:DeleteObject; bucket GET/HEAD are s3:ListBucket with the listing prefix; PUT bucket is CreateBucket', () => {
     assert.equal(requestAuth(req('DELETE', '/bkt/staging/a/b'), where).checks[0]?.action, 's3:DeleteObject');
     const list = requestAuth(req('GET', '/bkt?list-type=2&prefix=blobs%2F'), where);

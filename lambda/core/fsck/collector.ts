@@ -38,6 +38,8 @@ export interface CollectorSummary {
   objectsDeleted: number;
   bytesReclaimed: number;
   packsRepacked: number;
+  /** Damaged rows' objects restored from a noncurrent version (the recovery window). */
+  objectsRestored: number;
 }
 
 export type CollectorResult = { run: FsckRun; partitions: string[] } | { run: FsckRun; days: string[] } | CollectorSummary;
@@ -136,6 +138,7 @@ function summarise(deps: CollectorDeps, report: FsckReport): CollectorSummary {
     deps.metrics.addMetric('GarbageFound', MetricUnit.Count, summary.garbage);
     deps.metrics.addMetric('ObjectsReclaimed', MetricUnit.Count, summary.objectsDeleted);
     deps.metrics.addMetric('BytesReclaimed', MetricUnit.Bytes, summary.bytesReclaimed);
+    deps.metrics.addMetric('ObjectsRestored', MetricUnit.Count, summary.objectsRestored);
     deps.metrics.publishStoredMetrics();
   }
   return summary;

@@ -6,7 +6,7 @@ import { SHARDS } from '../storage/index-schema.js';
 import { DEFAULT_FSCK_GRACE_MS, FSCK_SCRATCH_MAX_AGE_MS } from '../limits.js';
 import { BLOB_PREFIX, FSCK_RUNS_PREFIX, isLegacyBlobKey, isPackKey, newPackKey, PACK_PREFIX, STAGING_PREFIX } from '../storage/object-keys.js';
 import { followRows, MAX_ROW_FOLLOWS } from '../storage/row-follow.js';
-import type { BlobIndex, BlobRow, BlobStore, StoredObjectInfo } from '../storage/storage-api.js';
+import type { BlobIndex, BlobRow, BlobStore, ObjectVersions, StoredObjectInfo } from '../storage/storage-api.js';
 
 /**
  * The audit (`npm run fsck`, and the scheduled collector in the cloud), partitioned so that no
@@ -32,8 +32,10 @@ import type { BlobIndex, BlobRow, BlobStore, StoredObjectInfo } from '../storage
  * at, the dead bytes of packs whose blobs were removed, abandoned staged uploads, the scratch of
  * runs that died.
  *
- * Repair: damaged rows are deleted (conditionally on their key; the blob becomes absent and a
- * re-upload restores it); unreferenced objects older than the grace period are deleted; packs
+ * Repair: a damaged row's object is first restored from its newest noncurrent version whose
+ * bytes match every row pointing at it (digests checked before the copy; the store's recovery
+ * window, a versioned bucket), and the finding names that version; damaged rows left are deleted
+ * (conditionally on their key; the blob becomes absent and a re-upload restores it); unreferenced objects older than the grace period are deleted; packs
  * mostly dead and older than the grace period are repacked: live ranges copied to a new pack,
  * rows re-pointed conditionally on the old key (a row removed meanwhile is never recreated),
  * and the old pack deleted only when no row points at it any more.
@@ -55,6 +57,8 @@ export interface Finding {
   ref?: string;
   /** Bytes concerned: the unreferenced object's size, a pack's dead bytes. */
   bytes?: number;
+  /** Damage repaired by restoring the object from this noncurrent version (its rows kept). */
+  restoredFrom?: string;
 }
 
 export interface FsckOptions {
@@ -82,7 +86,7 @@ export interface FsckReport {
   findings: Finding[];
   /** Damage found (rows that do not serve their blob). */
   damaged: number;
-  repaired: { rowsDeleted: number; objectsDeleted: number; bytesReclaimed: number; packsRepacked: number };
+  repaired: { rowsDeleted: number; objectsDeleted: number; bytesReclaimed: number; packsRepacked: number; objectsRestored: number };
 }
 
 /** One run of the audit, shared by all its partitions (possibly in separate processes). */
@@ -140,7 +144,7 @@ export function emptyReport(): FsckReport {
     objectBytes: 0,
     findings: [],
     damaged: 0,
-    repaired: { rowsDeleted: 0, objectsDeleted: 0, bytesReclaimed: 0, packsRepacked: 0 },
+    repaired: { rowsDeleted: 0, objectsDeleted: 0, bytesReclaimed: 0, packsRepacked: 0, objectsRestored: 0 },
   };
 }
 
@@ -359,11 +363,35 @@ class Audit {
       }
     });
     const damaged = await this.confirm(suspects);
-    for (const { kind, row } of damaged) r.findings.push({ kind, key: row.key, ref: row.blobRef });
-    const damagedRows = damaged.map((d) => d.row);
-    r.damaged += damagedRows.length;
 
-    const isDamaged = new Set(damaged.map((d) => d.seen));
+    // The recovery window: objects restored from a verified noncurrent version keep their rows.
+    const findingOf = new Map<Suspect, Finding>();
+    for (const d of damaged) {
+      const finding: Finding = { kind: d.kind, key: d.row.key, ref: d.row.blobRef };
+      r.findings.push(finding);
+      findingOf.set(d, finding);
+    }
+    r.damaged += damaged.length;
+    let unrestored = damaged;
+    if (this.repair && this.store.versions && damaged.length) {
+      const byKey = new Map<string, Suspect[]>();
+      for (const d of damaged) byKey.set(d.row.key, [...(byKey.get(d.row.key) ?? []), d]);
+      const restored = new Set<Suspect>();
+      await mapConcurrently([...byKey], CONCURRENCY, async ([key, onKey]) => {
+        // Every row pointing at the key must be served: those this partition listed there, and the damaged ones as now read.
+        const rows = [...new Set([...(rowsByKey.get(key) ?? []), ...onKey.map((d) => d.row)])];
+        const versionId = await restoreFromVersions(this.store.versions!, key, rows);
+        if (versionId === undefined) return;
+        r.repaired.objectsRestored++;
+        for (const d of onKey) {
+          findingOf.get(d)!.restoredFrom = versionId;
+          restored.add(d);
+        }
+      });
+      unrestored = damaged.filter((d) => !restored.has(d));
+    }
+    const damagedRows = unrestored.map((d) => d.row);
+    const isDamaged = new Set(unrestored.map((d) => d.seen));
     const unreferenced: StoredObjectInfo[] = [];
     const repackable: StoredObjectInfo[] = [];
     for (const o of objects.values()) {
@@ -445,6 +473,23 @@ class Audit {
       this.report.repaired.bytesReclaimed += o.size;
     });
   }
+}
+
+/**
+ * Restores `key` from its newest noncurrent version holding the right bytes for every row that
+ * points at it (each row's range digest-checked before anything is written), and answers that
+ * version's id; undefined when no version does (none kept, expired, or other bytes).
+ */
+async function restoreFromVersions(versions: ObjectVersions, key: string, rows: BlobRow[]): Promise<string | undefined> {
+  for (const v of await versions.noncurrent(key)) {
+    if (rows.some((row) => (row.offset ?? 0) + row.size > v.size || (row.offset === undefined && row.size !== v.size))) continue;
+    const bytes = await versions.read(key, v.versionId);
+    if (!bytes) continue;
+    if (!rows.every((row) => digestMatches(row.blobRef, bytes.subarray(row.offset ?? 0, (row.offset ?? 0) + row.size)))) continue;
+    await versions.restore(key, v.versionId);
+    return v.versionId;
+  }
+  return undefined;
 }
 
 /** A row found wanting: the damage, the row it was found in (as now read), and the row as this run listed it. */

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { SHARDS, shardOf, shardsAfter } from './index-schema.js';
 import { ROW_WRITE_WINDOW_MS } from '../limits.js';
-import type { BlobIndex, BlobRow, BlobStore, StoredObjectInfo } from './storage-api.js';
+import type { BlobIndex, BlobRow, BlobStore, ObjectVersion, ObjectVersions, StoredObjectInfo } from './storage-api.js';
 
 /** In-memory BlobIndex and BlobStore with the same contracts, for unit tests and the conformance kit. */
 
@@ -49,6 +49,38 @@ export class MemoryBlobIndex implements BlobIndex {
 
 export class MemoryBlobStore implements BlobStore {
   readonly objects = new Map<string, { bytes: Buffer; lastModified: Date }>();
+  /** With `versioned`, what delete() removed, newest last, as a versioned bucket keeps it. */
+  readonly noncurrent = new Map<string, (ObjectVersion & { bytes: Buffer })[]>();
+  readonly versions: ObjectVersions | undefined;
+  private nextVersion = 0;
+
+  constructor({ versioned = false }: { versioned?: boolean } = {}) {
+    this.versions = versioned
+      ? {
+          noncurrent: async (key) =>
+            [...(this.noncurrent.get(key) ?? [])].reverse().map(({ versionId, size, lastModified }) => ({ versionId, size, lastModified })),
+          read: async (key, versionId) => {
+            const v = this.noncurrent.get(key)?.find((x) => x.versionId === versionId);
+            return v && Buffer.from(v.bytes);
+          },
+          restore: async (key, versionId) => {
+            const v = this.noncurrent.get(key)?.find((x) => x.versionId === versionId);
+            if (!v) throw Object.assign(new Error(`no version ${versionId} of ${key}`), { name: 'NoSuchVersion' });
+            this.keepVersion(key);
+            this.objects.set(key, { bytes: Buffer.from(v.bytes), lastModified: new Date() });
+          },
+        }
+      : undefined;
+  }
+
+  /** A versioned store keeps what is current at `key` as a noncurrent version before it goes. */
+  private keepVersion(key: string): void {
+    const o = this.objects.get(key);
+    if (!this.versions || !o) return;
+    const list = this.noncurrent.get(key) ?? [];
+    list.push({ versionId: `v${++this.nextVersion}`, size: o.bytes.length, lastModified: o.lastModified, bytes: o.bytes });
+    this.noncurrent.set(key, list);
+  }
 
   async create(key: string, body: Buffer): Promise<void> {
     if (this.objects.has(key)) throw Object.assign(new Error(`object ${key} already exists`), { name: 'PreconditionFailed' });
@@ -76,6 +108,7 @@ export class MemoryBlobStore implements BlobStore {
   }
 
   async delete(key: string): Promise<void> {
+    this.keepVersion(key);
     this.objects.delete(key);
   }
 

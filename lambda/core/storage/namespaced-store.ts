@@ -1,6 +1,6 @@
 import type { Namespace } from '../namespace.js';
 import { bucketKey, namespaceKey } from './object-keys.js';
-import type { BlobStore, StoredObjectInfo } from './storage-api.js';
+import type { BlobStore, ObjectVersions, StoredObjectInfo } from './storage-api.js';
 
 /**
  * One namespace's view of the bucket: every key goes through bucketKey (object-keys.ts), so the
@@ -13,7 +13,16 @@ export class NamespacedBlobStore implements BlobStore {
     readonly namespace: Namespace,
   ) {
     if (!namespace.name) throw new Error('the root namespace uses the bucket as it is');
+    const versions = inner.versions;
+    // The recovery window of this namespace's keys only (fsck restores per namespace).
+    this.versions = versions && {
+      noncurrent: (key) => versions.noncurrent(this.at(key)),
+      read: (key, versionId) => versions.read(this.at(key), versionId),
+      restore: (key, versionId) => versions.restore(this.at(key), versionId),
+    };
   }
+
+  readonly versions: ObjectVersions | undefined;
 
   private at(key: string): string {
     return bucketKey(this.namespace, key);

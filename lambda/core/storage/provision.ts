@@ -6,7 +6,8 @@ import {
   waitUntilTableNotExists,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import { CreateBucketCommand, HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, HeadBucketCommand, PutBucketLifecycleConfigurationCommand, PutBucketVersioningCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DEFAULT_RECOVERY_WINDOW_DAYS } from '../limits.js';
 import { httpStatusOf, isBucketAlreadyExists, isResourceNotFound } from '../aws/aws-errors.js';
 import { DynamoBlobIndex } from './dynamodb-index.js';
 import type { Config } from '../config.js';
@@ -62,7 +63,42 @@ export async function ensureBucket(s3: S3Client, bucketName: string): Promise<vo
     await s3.send(new CreateBucketCommand({ Bucket: bucketName }));
   } catch (err) {
     if (!isBucketAlreadyExists(err)) throw err;
+    return;
   }
+  await enableRecoveryWindow(s3, bucketName);
+}
+
+/**
+ * The stack's recovery window on a bucket the local server creates: versioning, and noncurrent
+ * versions expiring after DEFAULT_RECOVERY_WINDOW_DAYS (as infra/storage.ts). LocalStack keeps
+ * versions; s3rver has no versioning (it takes PUT ?versioning for a CreateBucket and answers
+ * BucketAlreadyExists; other servers may answer NotImplemented), so there a deleted object is
+ * gone at once and fsck --repair has nothing to restore from (docs/storage-model.md). Answers
+ * whether the bucket is versioned.
+ */
+export async function enableRecoveryWindow(s3: S3Client, bucketName: string): Promise<boolean> {
+  try {
+    await s3.send(new PutBucketVersioningCommand({ Bucket: bucketName, VersioningConfiguration: { Status: 'Enabled' } }));
+  } catch (err) {
+    if (httpStatusOf(err) === 501 || (err as { name?: string }).name === 'NotImplemented' || isBucketAlreadyExists(err)) return false;
+    throw err;
+  }
+  await s3.send(
+    new PutBucketLifecycleConfigurationCommand({
+      Bucket: bucketName,
+      LifecycleConfiguration: {
+        Rules: [
+          {
+            ID: 'expire-noncurrent-versions',
+            Status: 'Enabled',
+            Filter: { Prefix: '' },
+            NoncurrentVersionExpiration: { NoncurrentDays: DEFAULT_RECOVERY_WINDOW_DAYS },
+          },
+        ],
+      },
+    }),
+  );
+  return true;
 }
 
 /**

@@ -4,19 +4,54 @@ import {
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
+  ListObjectVersionsCommand,
+  type ListObjectVersionsCommandOutput,
   type ListObjectsV2CommandOutput,
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { crc32Checksum } from '../aws/checksums.js';
-import { isInvalidRange } from '../aws/aws-errors.js';
+import { httpStatusOf, isInvalidRange, isNotFound } from '../aws/aws-errors.js';
 import { isMissingObject } from '../aws/object-absence.js';
 import { signingExpiration, signingLifetime } from '../aws/signing-lifetime.js';
-import type { BlobStore, StoredObjectInfo } from './storage-api.js';
+import type { BlobStore, ObjectVersion, ObjectVersions, StoredObjectInfo } from './storage-api.js';
 
 /** Immutable objects in one S3 bucket (the key layout is object-keys.ts). */
 export class S3BlobStore implements BlobStore {
+  /**
+   * The bucket's noncurrent versions. Asked of every S3: the stack's bucket is versioned, and so
+   * is the local server's on LocalStack (provision.ts); an unversioned bucket has none to give.
+   */
+  readonly versions: ObjectVersions = {
+    noncurrent: (key) => this.noncurrentVersions(key),
+    read: async (key, versionId) => {
+      try {
+        const out = await this.s3.send(new GetObjectCommand({ Bucket: this.bucketName, Key: key, VersionId: versionId }));
+        return Buffer.from(await out.Body!.transformToByteArray());
+      } catch (err) {
+        if (isNotFound(err)) return undefined;
+        throw err;
+      }
+    },
+    // Server-side: a version is immutable, so the copy is the bytes just read and verified.
+    // REPLACE (with the metadata every object has): LocalStack refuses a copy onto its own key
+    // that changes no metadata, even from another version; S3 takes either.
+    restore: async (key, versionId) => {
+      await this.s3.send(
+        new CopyObjectCommand({
+          Bucket: this.bucketName,
+          Key: key,
+          CopySource: `${this.bucketName}/${encodeURIComponent(key).replace(/%2F/g, '/')}?versionId=${encodeURIComponent(versionId)}`,
+          MetadataDirective: 'REPLACE',
+          ContentType: 'application/octet-stream',
+          // As every write (sdk-bounds): the restored object carries its CRC32, computed by S3 over the copied bytes.
+          ChecksumAlgorithm: 'CRC32',
+        }),
+      );
+    },
+  };
+
   constructor(
     readonly s3: S3Client,
     readonly bucketName: string,
@@ -87,6 +122,33 @@ export class S3BlobStore implements BlobStore {
       for (const o of out.Contents ?? []) yield { key: o.Key!, size: o.Size ?? 0, lastModified: o.LastModified ?? new Date(0) };
       token = out.IsTruncated ? out.NextContinuationToken : undefined;
     } while (token);
+  }
+
+  private async noncurrentVersions(key: string): Promise<ObjectVersion[]> {
+    const found: ObjectVersion[] = [];
+    let keyMarker: string | undefined;
+    let versionIdMarker: string | undefined;
+    do {
+      let out: ListObjectVersionsCommandOutput;
+      try {
+        out = await this.s3.send(
+          new ListObjectVersionsCommand({ Bucket: this.bucketName, Prefix: key, KeyMarker: keyMarker, VersionIdMarker: versionIdMarker }),
+        );
+      } catch (err) {
+        // An S3 without versions (s3rver: MethodNotAllowed) has none to restore from.
+        if (httpStatusOf(err) === 405 || httpStatusOf(err) === 501) return [];
+        throw err;
+      }
+      for (const v of out.Versions ?? []) {
+        // The prefix also lists longer keys; the current version is the object itself.
+        if (v.Key === key && !v.IsLatest && v.VersionId) {
+          found.push({ versionId: v.VersionId, size: v.Size ?? 0, lastModified: v.LastModified ?? new Date(0) });
+        }
+      }
+      keyMarker = out.IsTruncated ? out.NextKeyMarker : undefined;
+      versionIdMarker = out.IsTruncated ? out.NextVersionIdMarker : undefined;
+    } while (keyMarker);
+    return found.sort((a, b) => b.lastModified.getTime() - a.lastModified.getTime());
   }
 
   /**

@@ -90,4 +90,26 @@ export interface BlobStore {
   presignedRangeUrl(key: string, range: { offset: number; length: number }, ttlSeconds: number): Promise<{ url: string; headers: Record<string, string> }>;
   /** When the credentials that sign URLs expire (undefined: long-lived keys). */
   signingExpiration(): Promise<Date | undefined>;
+  /**
+   * Earlier versions of deleted or replaced objects, where the store keeps them (a versioned S3
+   * bucket: the stack's recovery window); undefined where it keeps none (s3rver).
+   */
+  readonly versions?: ObjectVersions | undefined;
+}
+
+/** One noncurrent version of an object. */
+export interface ObjectVersion {
+  versionId: string;
+  size: number;
+  lastModified: Date;
+}
+
+/** The recovery window (docs/storage-model.md): fsck --repair restores a damaged row's object from it. */
+export interface ObjectVersions {
+  /** The noncurrent versions of exactly `key` (no delete markers, not the current version), newest first. */
+  noncurrent(key: string): Promise<ObjectVersion[]>;
+  /** That version's bytes; undefined when it is gone (expired meanwhile). */
+  read(key: string, versionId: string): Promise<Buffer | undefined>;
+  /** Makes a copy of that version the current object at `key`, whatever is current there. */
+  restore(key: string, versionId: string): Promise<void>;
 }
