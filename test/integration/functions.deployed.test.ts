@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { CreateFunctionCommand, DeleteFunctionCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { DeleteObjectCommand, ListObjectVersionsCommand } from '@aws-sdk/client-s3';
 import { DescribeSecretCommand, GetSecretValueCommand, RotateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { CollectorSummary } from '../../lambda/core/fsck/collector.js';
 import type { FsckRun } from '../../lambda/core/fsck/fsck.js';
@@ -59,6 +60,11 @@ describe('the collector and the key rotation bundles in the Lambda RIE', { skip 
       const index = new DynamoBlobIndex(clients.ddb, d.names.table);
       const row = (await index.get([lost.ref])).get(lost.ref);
       assert.ok(row, 'no row for the stored blob');
+      // Lost for good: its versions too, or the collector would restore it (the recovery window).
+      const listed = await clients.s3.send(new ListObjectVersionsCommand({ Bucket: d.names.bucket, Prefix: row.key }));
+      for (const v of [...(listed.Versions ?? []), ...(listed.DeleteMarkers ?? [])].filter((v) => v.Key === row.key)) {
+        await clients.s3.send(new DeleteObjectCommand({ Bucket: d.names.bucket, Key: row.key, VersionId: v.VersionId }));
+      }
       await new S3BlobStore(clients.s3, d.names.bucket).delete(row.key);
 
       const plan = await invoke<{ run: FsckRun; partitions: string[] }>(collector, { action: 'plan' });
