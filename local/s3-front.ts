@@ -6,7 +6,7 @@ import { corsResponseHeaders, preflight, type AllowOrigin } from './cors.js';
 import { serveOn, type Emulator } from './emulators.js';
 import { canonicalAmzQuery, isPresigned, refused, s3ErrorXml, verifyPresigned, type Refusal, type SigningKeys } from './presigned-check.js';
 import { checksumRefusal, requestedChecksums } from './s3-checksums.js';
-import { isHeaderSigned, verifyHeaderSigned, verifyPostPolicy, type FormVerdict } from './s3-request-auth.js';
+import { isHeaderSigned, payloadRefusal, verifyHeaderSigned, verifyPostPolicy, type FormVerdict, type HeaderSignedVerdict } from './s3-request-auth.js';
 
 /**
  * S3 as the local server's clients see it (presigned GET redirects, uploadForm POSTs): a
@@ -59,7 +59,7 @@ export async function startS3Front(
     };
     const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
     if (isFormPost(req)) return forwardForm(req, res, cors, (fields) => verifyPostPolicy(fields, url.pathname.slice(1), keys));
-    const verdict = isPresigned(url)
+    const verdict: Promise<HeaderSignedVerdict> = isPresigned(url)
       ? verifyPresigned(req, url, keys).then((v) => {
           // What was checked is what is forwarded: the canonical names.
           if (v.ok) req.url = `${canonicalAmzQuery(url).pathname}${canonicalAmzQuery(url).search}`;
@@ -69,30 +69,40 @@ export async function startS3Front(
         ? verifyHeaderSigned(req, url, keys)
         : Promise.resolve(refused(403, 'AccessDenied', 'Access Denied'));
     verdict.then(
-      (v) => (v.ok ? forwardChecked(req, res, cors) : refuse(v)),
+      (v) => (v.ok ? forwardChecked(req, res, cors, v.payloadSha256) : refuse(v)),
       () => refuse(refused(500, 'InternalError', 'We encountered an internal error. Please try again.')),
     );
   });
 
-  /** Forwards a request, a PUT with `x-amz-checksum-*` only once its body matches them. */
-  function forwardChecked(req: IncomingMessage, res: ServerResponse, cors: Record<string, string>): void {
+  /**
+   * Forwards a request, once its body matches the SHA-256 its signature declared and (a PUT)
+   * its `x-amz-checksum-*` headers: such a body is read whole first, so nothing of a refused
+   * one reaches s3rver.
+   */
+  function forwardChecked(req: IncomingMessage, res: ServerResponse, cors: Record<string, string>, payloadSha256?: string): void {
     const checksums = req.method === 'PUT' ? requestedChecksums(req.headers) : [];
-    if (checksums.length) return void checkedPut(req, res, cors, checksums);
+    if (checksums.length || payloadSha256) return void checkedBody(req, res, cors, checksums, payloadSha256);
     forward(req, res, cors);
   }
 
-  async function checkedPut(req: IncomingMessage, res: ServerResponse, cors: Record<string, string>, checksums: [string, string][]): Promise<void> {
+  async function checkedBody(
+    req: IncomingMessage,
+    res: ServerResponse,
+    cors: Record<string, string>,
+    checksums: [string, string][],
+    payloadSha256: string | undefined,
+  ): Promise<void> {
     try {
       const chunks: Buffer[] = [];
       for await (const c of req) chunks.push(c as Buffer);
       const body = Buffer.concat(chunks);
-      const refusal = await checksumRefusal(checksums, body);
+      const refusal = (payloadSha256 && payloadRefusal(payloadSha256, body)) || (await checksumRefusal(checksums, body));
       if (refusal) {
         res.writeHead(400, { 'content-type': 'application/xml' });
         res.end(s3ErrorXml(refusal.code, refusal.message));
         return;
       }
-      forward(req, res, cors, undefined, Readable.from([body]));
+      forward(req, res, cors, undefined, Readable.from(body.length ? [body] : []));
     } catch {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/xml' });
       res.end();

@@ -1,7 +1,7 @@
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { amzDate, refused, Sha256, type PresignedVerdict, type Refusal, type SigningKeys } from './presigned-check.js';
+import { amzDate, refused, Sha256, type Refusal, type SigningKeys } from './presigned-check.js';
 
 /**
  * The two other ways a request to the local S3 front proves who sent it, as S3 checks them
@@ -28,14 +28,23 @@ export function isHeaderSigned(req: IncomingMessage): boolean {
   return /^AWS4-HMAC-SHA256 /.test(req.headers.authorization ?? '');
 }
 
+/** A header-signed request that proved itself: with the body's SHA-256 it declared (hex), which the front compares with the body before forwarding it. */
+export type HeaderSignedVerdict = { ok: true; payloadSha256?: string } | Refusal;
+
+/** The `x-amz-content-sha256` values that declare no hash of the whole body, and that S3 accepts as such. */
+const UNSIGNED_PAYLOAD = new Set(['UNSIGNED-PAYLOAD', 'STREAMING-UNSIGNED-PAYLOAD-TRAILER']);
+
 /**
  * Checks a header-signed request: the access key, the clock skew, and the signature recomputed
  * over the method, path, query and exactly the headers it names as signed. The body is covered
- * through its declared hash (x-amz-content-sha256), which the front does not recompute: a
- * replay within the skew window could send other bytes under the same signature (a captured
- * loopback request; S3 itself would compare the hash).
+ * through its declared hash (`x-amz-content-sha256`, which S3 requires and puts in the
+ * canonical request whether or not it is among the signed headers): the answer carries it for
+ * the front to compare with the body, as S3 does (a replay of a captured loopback request with
+ * other bytes is refused 400 XAmzContentSHA256Mismatch). A body signed chunk by chunk
+ * (`STREAMING-AWS4-*`) is refused: the front does not check chunk signatures, and the SDK never
+ * sends one.
  */
-export async function verifyHeaderSigned(req: IncomingMessage, url: URL, keys: SigningKeys, now = Date.now()): Promise<PresignedVerdict> {
+export async function verifyHeaderSigned(req: IncomingMessage, url: URL, keys: SigningKeys, now = Date.now()): Promise<HeaderSignedVerdict> {
   const auth = /^AWS4-HMAC-SHA256 Credential=([^,\s]+),\s*SignedHeaders=([^,\s]+),\s*Signature=([0-9a-f]{64})$/.exec(req.headers.authorization ?? '');
   if (!auth) return refused(400, 'AuthorizationHeaderMalformed', 'The authorization header is malformed');
   const [accessKeyId, , region, service] = auth[1]!.split('/');
@@ -48,7 +57,9 @@ export async function verifyHeaderSigned(req: IncomingMessage, url: URL, keys: S
 
   const names = auth[2]!.split(';');
   if (!names.includes('host')) return signatureMismatch();
-  const headers: Record<string, string> = {};
+  const declared = req.headers['x-amz-content-sha256'];
+  // The signer takes the payload hash from this header, signed or not.
+  const headers: Record<string, string> = typeof declared === 'string' ? { 'x-amz-content-sha256': declared } : {};
   for (const name of names) {
     const value = req.headers[name];
     if (value === undefined) return signatureMismatch();
@@ -64,7 +75,20 @@ export async function verifyHeaderSigned(req: IncomingMessage, url: URL, keys: S
     { signingDate: signedAt, signableHeaders: new Set(names) },
   );
   const expected = /Signature=([0-9a-f]{64})/.exec(String(again.headers['authorization'] ?? ''))?.[1] ?? '';
-  return sameHex(expected, auth[3]!) ? { ok: true } : signatureMismatch();
+  if (!sameHex(expected, auth[3]!)) return signatureMismatch();
+  if (typeof declared !== 'string') return refused(400, 'InvalidRequest', 'Missing required header for this request: x-amz-content-sha256');
+  if (/^[0-9a-f]{64}$/.test(declared)) return { ok: true, payloadSha256: declared };
+  if (declared.startsWith('STREAMING-AWS4-'))
+    return refused(501, 'NotImplemented', 'The local S3 front does not check chunk-signed bodies; sign the whole body or send it unsigned.');
+  if (!UNSIGNED_PAYLOAD.has(declared))
+    return refused(400, 'InvalidArgument', 'x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, or a valid sha256 value.');
+  return { ok: true };
+}
+
+/** S3's refusal of a body whose SHA-256 is not the one its header-signed request declared, or undefined when it is. */
+export function payloadRefusal(payloadSha256: string, body: Buffer): Refusal | undefined {
+  if (createHash('sha256').update(body).digest('hex') === payloadSha256) return undefined;
+  return refused(400, 'XAmzContentSHA256Mismatch', "The provided 'x-amz-content-sha256' header does not match what was computed.");
 }
 
 /** What a verified form may upload: the content-length-range of its policy. */

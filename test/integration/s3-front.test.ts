@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, readlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { SignatureV4 } from '@smithy/signature-v4';
 import { s3ClientFor } from '../../lambda/core/aws/aws-clients.js';
 import { isNotFound } from '../../lambda/core/aws/aws-errors.js';
 import { S3BlobStore } from '../../lambda/core/storage/s3-store.js';
@@ -15,6 +16,7 @@ import { readConfig } from '../../lambda/core/config.js';
 import { S3RVER_CREDENTIALS, startFrontedS3rver, startS3rver, type Emulator } from '../../local/emulators.js';
 import { ensureBucket } from '../../lambda/core/storage/provision.js';
 import { startS3Front } from '../../local/s3-front.js';
+import { Sha256 } from '../../local/presigned-check.js';
 import { request } from '../support/http.js';
 
 /**
@@ -278,6 +280,34 @@ describe('local S3 front: only authenticated requests reach s3rver', () => {
     );
     await viaFront.send(new DeleteObjectCommand({ Bucket: bucket, Key: k }));
     assert.equal(await stored(k), undefined);
+  });
+
+  it('refuses a header-signed PUT whose body is not the one its x-amz-content-sha256 declares (400 XAmzContentSHA256Mismatch), as S3 does', async () => {
+    // A captured loopback request replayed within the skew window with other bytes: the
+    // signature covers the declared hash, so only comparing it with the body catches it.
+    const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+    const signer = new SignatureV4({ credentials: S3RVER_CREDENTIALS, region: 'us-east-1', service: 's3', sha256: Sha256, uriEscapePath: false });
+    const signedPut = async (k: string, declared: string, body: Buffer) => {
+      const url = new URL(`${front.endpoint}/${bucket}/${k}`);
+      const headers = { host: url.host, 'x-amz-content-sha256': declared };
+      const signed = await signer.sign({ method: 'PUT', protocol: 'http:', hostname: url.hostname, port: Number(url.port), path: url.pathname, headers });
+      const { host: _, ...sent } = signed.headers;
+      return request(url.toString(), { method: 'PUT', headers: sent, body });
+    };
+    const pack = 'packs/2026-01-01/replayed-over';
+    await direct.send(new PutObjectCommand({ Bucket: bucket, Key: pack, Body: bytes }));
+    const declared = randomBytes(200);
+    const swapped = await signedPut(pack, sha256(declared), randomBytes(200));
+    assert.equal(swapped.status, 400, swapped.text);
+    assert.match(swapped.text, /XAmzContentSHA256Mismatch/);
+    const malformed = await signedPut(pack, 'not-a-hash', randomBytes(200));
+    assert.equal(malformed.status, 400, malformed.text);
+    assert.deepEqual(await stored(pack), bytes, 'the pack was overwritten');
+    // The same signing with the bytes it declares is S3's ordinary signed PUT.
+    const k = `blobs/sha224-x/${randomBytes(4).toString('hex')}`;
+    const ok = await signedPut(k, sha256(declared), declared);
+    assert.equal(ok.status, 200, ok.text);
+    assert.deepEqual(await stored(k), declared);
   });
 
   it('checks a presigned URL with lower-cased X-Amz-* names as the canonical one: exact Range 206, widened 403', async () => {
