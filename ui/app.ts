@@ -171,7 +171,27 @@ function addResult(name: string, ref: string, kind: string) {
 
 function download(ref: string) {
   showError(undefined);
+  $('saved').hidden = true;
   send({ type: 'download', ref: ref.trim() });
+}
+
+/** The File System Access API's save picker (Chromium browsers; not in TypeScript's DOM library). */
+type SavePicker = (options: { suggestedName: string }) => Promise<FileSystemFileHandle>;
+
+/**
+ * Where download `id` goes. With a save picker, into the file the user picks, streamed by the
+ * worker (ui/save-file.ts); dismissed, nowhere. Without one (Firefox, Safari), or when the
+ * browser refuses it (the click's user activation, a few seconds, ran out while the worker read
+ * the file's schema), as Blob parts the browser downloads.
+ */
+async function saveAs(id: number, name: string) {
+  const picker = (window as unknown as { showSaveFilePicker?: SavePicker }).showSaveFilePicker;
+  if (!picker) return send({ type: 'save', id });
+  try {
+    send({ type: 'save', id, to: await picker.call(window, { suggestedName: name }) });
+  } catch (err) {
+    send((err as DOMException)?.name === 'AbortError' ? { type: 'save', id, cancel: true } : { type: 'save', id });
+  }
 }
 
 let listedAfter: string | undefined;
@@ -215,6 +235,13 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
         $('state').textContent = 'stopped';
       }
       showError(m.message);
+      return;
+    case 'save-as':
+      void saveAs(m.id, m.name);
+      return;
+    case 'saved':
+      $('saved').hidden = false;
+      $('saved').textContent = `Saved ${m.name} (${mb(m.bytes)}).`;
       return;
     case 'downloaded': {
       const a = el('a', { href: URL.createObjectURL(m.blob), download: m.name });

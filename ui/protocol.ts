@@ -6,6 +6,8 @@ export type ToWorker =
   | { type: 'config'; server: string; auth?: string | undefined }
   | { type: 'put'; job: number; files: { path: string; file: File }[]; dirs: string[] }
   | { type: 'download'; ref: string }
+  /** Where download `id` goes: a file the user picked (streamed into it), Blob parts (no `to`), or nowhere (`cancel`: the picker was dismissed). */
+  | { type: 'save'; id: number; to?: FileSystemFileHandle | undefined; cancel?: boolean }
   | { type: 'list'; after?: string | undefined; limit: number }
   | { type: 'check' }
   /** A key the user typed (held in the worker's memory only, never sent or stored); undefined forgets it. */
@@ -37,7 +39,12 @@ export type FromWorker =
   | { type: 'progress'; job: number; files: FileProgress[]; totals: Totals }
   | { type: 'done'; job: number; refs: { name: string; ref: string; kind: 'file' | 'directory' }[]; totals: Totals; files: FileProgress[] }
   | { type: 'failed'; job?: number; message: string; files?: FileProgress[]; totals?: Totals }
+  /** A download is ready to be read: the page says where to (a save picker, if the browser has one). */
+  | { type: 'save-as'; id: number; ref: string; name: string }
+  /** Checked and in memory as Blob parts: the page hands it to the browser's downloads. */
   | { type: 'downloaded'; ref: string; name: string; blob: Blob }
+  /** Checked and written to the file the user picked. */
+  | { type: 'saved'; ref: string; name: string; bytes: number }
   | { type: 'listed'; blobs: SizedRef[]; continueAfter?: string | undefined }
   | { type: 'checked'; ok: boolean; message: string }
   | { type: 'keyed'; ok: boolean; message: string; encrypted: boolean }

@@ -10,6 +10,7 @@ import { parseKey } from '../client/encrypt/format.js';
 import { directorySchema, parseSchema, staticSets } from '../client/schema.js';
 import { Uploader } from '../client/uploader.js';
 import type { FileProgress, FromWorker, ToWorker, Totals } from './protocol.js';
+import { saveToFile } from './save-file.js';
 import { pickedTree, type TreeNode } from './tree.js';
 
 /**
@@ -245,23 +246,49 @@ async function fetchTop(ref: string): Promise<Uint8Array> {
   return bytes;
 }
 
+/** A download whose top blob was read: its name, and its bytes to come. */
+interface PreparedDownload {
+  ref: string;
+  name: string;
+  pieces(): AsyncIterable<Uint8Array>;
+}
+
 /**
  * A file schema's contents, or a blob's own bytes; a directory is for `blobserver get`. The
  * contents are read blob by blob and checked against the sizes the schema declares, as restore
- * checks them (client/file-contents.ts); each piece becomes a Blob as it comes, whose bytes the
- * browser keeps outside the script's memory (on disk when large), so the file is never held
- * whole in the worker, nor twice.
+ * checks them (client/file-contents.ts), so a file is never held whole in the worker.
  */
-async function download(ref: string) {
+async function prepareDownload(ref: string): Promise<PreparedDownload> {
   const bytes = await fetchTop(ref);
   const schema = parseSchema(bytes);
-  if (schema?.camliType === 'file') {
-    const pieces: Blob[] = [];
-    for await (const piece of contents(source, schema.parts ?? [], ref)) pieces.push(new Blob([piece as Uint8Array<ArrayBuffer>]));
-    return { name: schema.fileName ?? ref, blob: new Blob(pieces) };
-  }
+  if (schema?.camliType === 'file') return { ref, name: schema.fileName ?? ref, pieces: () => contents(source, schema.parts ?? [], ref) };
   if (schema?.camliType === 'directory') throw new Error(`${ref} is a folder: restore it with \`blobserver get ${ref}\`.`);
-  return { name: ref, blob: new Blob([bytes as Uint8Array<ArrayBuffer>]) };
+  return {
+    ref,
+    name: ref,
+    pieces: async function* () {
+      yield bytes;
+    },
+  };
+}
+
+/** Downloads waiting for the page to say where they go (`save-as` asked, `save` answers). */
+const awaitingSave = new Map<number, PreparedDownload>();
+let lastDownload = 0;
+
+/**
+ * Where the page said: streamed into the file the user picked (ui/save-file.ts), else as Blob
+ * parts, each piece a Blob as it comes, whose bytes the browser keeps outside the script's memory
+ * (on disk when large), so the file is never held whole in the worker, nor twice.
+ */
+async function save(download: PreparedDownload, to: FileSystemFileHandle | undefined) {
+  if (to) {
+    const bytes = await saveToFile(download.pieces(), to);
+    return post({ type: 'saved', ref: download.ref, name: download.name, bytes });
+  }
+  const pieces: Blob[] = [];
+  for await (const piece of download.pieces()) pieces.push(new Blob([piece as Uint8Array<ArrayBuffer>]));
+  post({ type: 'downloaded', ref: download.ref, name: download.name, blob: new Blob(pieces) });
 }
 
 /** For the benchmark: MB/s of SHA-224 (the page's, and @noble/hashes for comparison) and of chunking + hashing (what `put` does per byte). */
@@ -297,11 +324,25 @@ scope.onmessage = (e) => {
         return useKey(m.key, m.blobsNamespace, m.metaNamespace);
       case 'download':
         try {
-          post({ type: 'downloaded', ref: m.ref, ...(await download(m.ref)) });
+          const prepared = await prepareDownload(m.ref);
+          const id = ++lastDownload;
+          awaitingSave.set(id, prepared);
+          post({ type: 'save-as', id, ref: prepared.ref, name: prepared.name });
         } catch (err) {
           post({ type: 'failed', message: describe(err) });
         }
         return;
+      case 'save': {
+        const prepared = awaitingSave.get(m.id);
+        awaitingSave.delete(m.id);
+        if (!prepared || m.cancel) return;
+        try {
+          await save(prepared, m.to);
+        } catch (err) {
+          post({ type: 'failed', message: describe(err) });
+        }
+        return;
+      }
       case 'list':
         try {
           const blobs = [];

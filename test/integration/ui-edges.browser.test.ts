@@ -7,12 +7,24 @@ import { BlobServerClient } from '../../client/http-client.js';
 import { fileSchema } from '../../client/schema.js';
 import { blobRefOf } from '../../client/hash.js';
 import { chromiumUnavailable } from '../support/browser.js';
-import { AUTH, openPage, results, startPageSetting, waitForState, type PageSetting } from '../support/ui-page.js';
+import {
+  AUTH,
+  opfsFile,
+  openPage,
+  results,
+  savePickerIntoOpfs,
+  startPageSetting,
+  waitForState,
+  withoutSavePicker,
+  writeOpfsFile,
+  type PageSetting,
+} from '../support/ui-page.js';
 
 /**
  * The page's edges (issue 25, finding 7): a name holding a backslash is refused in words, never
  * stored as a path; a download is written piece by piece and checked against the sizes its
- * schema declares, as `blobserver get` checks them.
+ * schema declares, as `blobserver get` checks them: streamed into the file a save picker gives
+ * (nothing committed when a check fails), or as Blob parts where the browser has no picker.
  */
 
 describe('the page at /ui in Chromium: names and downloads', { skip: chromiumUnavailable() }, () => {
@@ -54,18 +66,44 @@ describe('the page at /ui in Chromium: names and downloads', { skip: chromiumUna
     }
   });
 
-  it('downloads a stored file of several chunks byte for byte', async () => {
+  /** A stored file of several chunks, through the page; its bytes and ref. */
+  const storeThroughPage = async (page: import('playwright-core').Page, name: string) => {
     const bytes = randomBytes(3_000_000);
-    const file = join(setting.work, 'several-chunks.bin');
+    const file = join(setting.work, name);
     await writeFile(file, bytes);
+    await page.setInputFiles('#files', file);
+    await waitForState(page, 'done');
+    const [stored] = await results(page);
+    return { bytes, ref: stored!.ref };
+  };
+
+  it('streams a download of several chunks into the file a save picker gives, byte for byte, with no browser download', async () => {
     const context = await setting.signedIn();
+    await savePickerIntoOpfs(context);
     try {
       const page = await openPage(context, setting.ts.url);
-      await page.setInputFiles('#files', file);
-      await waitForState(page, 'done');
-      const [stored] = await results(page);
+      let downloads = 0;
+      page.on('download', () => downloads++);
+      const { bytes, ref } = await storeThroughPage(page, 'streamed.bin');
+      await page.click(`#results tr[data-ref="${ref}"] button:has-text("Download")`);
+      await page.waitForSelector('#saved:not([hidden])', { state: 'attached', timeout: 60_000 });
+      assert.match(await page.$eval('#saved', (e) => e.textContent ?? ''), /Saved streamed\.bin \(3\.0 MB\)/);
+      assert.ok((await opfsFile(page, 'streamed.bin'))?.equals(bytes), "the picked file holds the blob's bytes");
+      assert.equal(downloads, 0);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('without a save picker (Firefox, Safari), downloads a stored file of several chunks byte for byte as Blob parts', async () => {
+    const context = await setting.signedIn();
+    await withoutSavePicker(context);
+    try {
+      const page = await openPage(context, setting.ts.url);
+      assert.equal(await page.evaluate(() => typeof (window as { showSaveFilePicker?: unknown }).showSaveFilePicker), 'undefined');
+      const { bytes, ref } = await storeThroughPage(page, 'several-chunks.bin');
       const downloading = page.waitForEvent('download');
-      await page.click(`#results tr[data-ref="${stored!.ref}"] button:has-text("Download")`);
+      await page.click(`#results tr[data-ref="${ref}"] button:has-text("Download")`);
       const download = await downloading;
       assert.equal(download.suggestedFilename(), 'several-chunks.bin');
       assert.ok((await readFile((await download.path())!)).equals(bytes));
@@ -74,28 +112,63 @@ describe('the page at /ui in Chromium: names and downloads', { skip: chromiumUna
     }
   });
 
-  it('a file schema whose declared chunk sizes disagree with the chunks is refused in words, nothing downloaded', async () => {
+  /** File schemas whose declared chunk sizes disagree with the chunks (the last after a sound first part). */
+  const lyingSchemas = async () => {
     const client = new BlobServerClient({ server: setting.ts.url, auth: AUTH });
     const chunk = new TextEncoder().encode('seven b');
     const chunkRef = blobRefOf(chunk);
     const shorter = fileSchema({ fileName: 'says-less.txt' }, [{ blobRef: chunkRef, size: 4 }]);
     const longer = fileSchema({ fileName: 'says-more.txt' }, [{ blobRef: chunkRef, size: 9 }]);
-    await client.uploadBatch([{ ref: chunkRef, bytes: chunk }, shorter, longer]);
+    const later = fileSchema({ fileName: 'kept.txt' }, [
+      { blobRef: chunkRef, size: 7 },
+      { blobRef: chunkRef, size: 9 },
+    ]);
+    await client.uploadBatch([{ ref: chunkRef, bytes: chunk }, shorter, longer, later]);
+    return [
+      [shorter, /more than 4 bytes/],
+      [longer, /declares 9 bytes for .*, which has 7/],
+      [later, /declares 9 bytes for .*, which has 7/],
+    ] as const;
+  };
+
+  it('a file schema whose declared chunk sizes disagree with the chunks is refused in words, nothing downloaded', async () => {
+    const schemas = await lyingSchemas();
     const context = await setting.signedIn();
+    await withoutSavePicker(context);
     try {
       const page = await openPage(context, setting.ts.url);
       let downloads = 0;
       page.on('download', () => downloads++);
-      for (const [schema, why] of [
-        [shorter, /more than 4 bytes/],
-        [longer, /declares 9 bytes for .*, which has 7/],
-      ] as const) {
+      for (const [schema, why] of schemas) {
         await page.fill('#get-ref', schema.ref);
         await page.click('#get-form button');
         assert.match(await errorText(page), why);
         await page.evaluate(() => (document.getElementById('error')!.hidden = true));
       }
       assert.equal(downloads, 0);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('streamed into a picked file, a refused download commits nothing: a new file is removed, an overwritten one keeps its bytes', async () => {
+    const schemas = await lyingSchemas();
+    const context = await setting.signedIn();
+    await savePickerIntoOpfs(context);
+    try {
+      const page = await openPage(context, setting.ts.url);
+      // kept.txt exists (the user picks it to overwrite); its refusal comes after its first part was written.
+      await writeOpfsFile(page, 'kept.txt', 'what the file held before');
+      for (const [schema, why] of schemas) {
+        await page.fill('#get-ref', schema.ref);
+        await page.click('#get-form button');
+        assert.match(await errorText(page), why);
+        await page.evaluate(() => (document.getElementById('error')!.hidden = true));
+      }
+      assert.equal(await opfsFile(page, 'says-less.txt'), undefined, 'the file the picker made is removed');
+      assert.equal(await opfsFile(page, 'says-more.txt'), undefined, 'the file the picker made is removed');
+      assert.equal((await opfsFile(page, 'kept.txt'))?.toString(), 'what the file held before');
+      assert.equal(await page.$eval('#saved', (e) => (e as HTMLElement).hidden), true);
     } finally {
       await context.close();
     }

@@ -7,7 +7,18 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { chromiumUnavailable } from '../support/browser.js';
 import { runCli } from '../support/cli.js';
-import { AUTH, openPage, results, startPageSetting, treeOf, waitForState, writeFiles, type PageSetting } from '../support/ui-page.js';
+import {
+  AUTH,
+  opfsFile,
+  openPage,
+  results,
+  savePickerIntoOpfs,
+  startPageSetting,
+  treeOf,
+  waitForState,
+  writeFiles,
+  type PageSetting,
+} from '../support/ui-page.js';
 
 /**
  * The page at /ui with a key the user supplies (Chromium): what it stores is Perkeep's encrypt
@@ -59,6 +70,7 @@ describe('the page at /ui with an encryption key, in Chromium', { skip: chromium
     await writeFiles(folder, 12, () => 1000 + Math.floor(Math.random() * 200_000));
     const sniffer = await startSniffer(setting.ts.url);
     const context = await setting.signedIn();
+    await savePickerIntoOpfs(context);
     try {
       const page = await openPage(context, sniffer.url);
       await page.fill('#key', key);
@@ -89,10 +101,10 @@ describe('the page at /ui with an encryption key, in Chromium', { skip: chromium
       await page.click('#refresh');
       await page.waitForSelector(`#blobs tr[data-ref="${ref}"]`, { state: 'attached' });
       await page.fill('#get-ref', ref);
-      const [download] = await Promise.all([page.waitForEvent('download'), page.click('#get-form button')]);
-      const saved = join(setting.work, 'downloaded.bin');
-      await download.saveAs(saved);
-      assert.deepEqual(await readFile(saved), await readFile(file));
+      // Streamed, decrypted piece by piece, into the file a save picker gives.
+      await page.click('#get-form button');
+      await page.waitForSelector('#saved:not([hidden])', { state: 'attached', timeout: 60_000 });
+      assert.deepEqual(await opfsFile(page, 'from-cli.bin'), await readFile(file));
 
       // Another key: refused in one line (its meta is not encrypted to it), nothing listed.
       const other = join(setting.work, 'other-key');

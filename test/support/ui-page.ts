@@ -56,6 +56,53 @@ export async function openPage(context: BrowserContext, base: string): Promise<P
   return page;
 }
 
+/** Downloads as a browser without the File System Access API makes them (Firefox, Safari): Blob parts, a download event. */
+export async function withoutSavePicker(context: BrowserContext): Promise<void> {
+  await context.addInitScript(() => {
+    delete (window as { showSaveFilePicker?: unknown }).showSaveFilePicker;
+  });
+}
+
+/**
+ * A save picker that answers, without a dialog (headless Chromium's dismisses itself), the file
+ * of the origin-private file system named as suggested: the page's streaming path, into a real
+ * FileSystemWritableFileStream that tests then read back (opfsFile).
+ */
+export async function savePickerIntoOpfs(context: BrowserContext): Promise<void> {
+  await context.addInitScript(() => {
+    (window as { showSaveFilePicker?: unknown }).showSaveFilePicker = async ({ suggestedName }: { suggestedName: string }) =>
+      (await navigator.storage.getDirectory()).getFileHandle(suggestedName, { create: true });
+  });
+}
+
+/** A file of the page's origin-private file system (its bytes, base64), or undefined when there is none. */
+export async function opfsFile(page: Page, name: string): Promise<Buffer | undefined> {
+  const b64 = await page.evaluate(async (n) => {
+    try {
+      const file = await (await (await navigator.storage.getDirectory()).getFileHandle(n)).getFile();
+      const bytes = new Uint8Array(await file.arrayBuffer());
+      let s = '';
+      for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+      return btoa(s);
+    } catch {
+      return undefined;
+    }
+  }, name);
+  return b64 === undefined ? undefined : Buffer.from(b64, 'base64');
+}
+
+/** Writes a file of the page's origin-private file system (one the user then picks to overwrite). */
+export async function writeOpfsFile(page: Page, name: string, text: string): Promise<void> {
+  await page.evaluate(
+    async ([n, t]) => {
+      const w = await (await (await navigator.storage.getDirectory()).getFileHandle(n!, { create: true })).createWritable();
+      await w.write(t!);
+      await w.close();
+    },
+    [name, text],
+  );
+}
+
 export const waitForState = (page: Page, state: 'done' | 'failed', timeout = 150_000) =>
   page.waitForSelector(`#state[data-state="${state}"]`, { state: 'attached', timeout });
 export const results = (page: Page) =>
