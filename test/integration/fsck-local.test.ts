@@ -6,7 +6,7 @@ import { after, describe, it } from 'node:test';
 import { childEnv, listening, npmStart, stop, type NpmStart } from '../support/npm-start.js';
 import { postFormRedirected } from '../support/upload-form.js';
 import { newBlob, preupload, store as storeBlobs } from './seed.suite.js';
-import { runFsck } from '../support/fsck-cli.js';
+import { runFsck } from '../support/run-script.js';
 
 describe("npm run fsck with no endpoint: the local server's data directory", () => {
   let dir: string | undefined;

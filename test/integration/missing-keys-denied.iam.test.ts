@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { runFsck } from '../support/fsck-cli.js';
+import { runFsck } from '../support/run-script.js';
 import { PermissionLedger, permissionLane } from '../support/iam-lane.js';
 import { basicAuth, lane, startTestServer, type TestServer } from '../support/test-server.js';
 import { postFormRedirected, stagedKeyOf } from '../support/upload-form.js';

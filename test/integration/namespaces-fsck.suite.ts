@@ -5,7 +5,7 @@ import { namedNamespace, ROOT_NAMESPACE, type Namespace } from '../../lambda/cor
 import { BlobStorage } from '../../lambda/core/storage/blob-storage.js';
 import { namespaceStorage } from '../../lambda/core/storage/namespaces.js';
 import { createLogger } from '../../lambda/core/telemetry.js';
-import { runFsck } from '../support/fsck-cli.js';
+import { runFsck } from '../support/run-script.js';
 import { buildFsckScenario } from '../support/fsck-scenario.js';
 import { awsClientsFor, keepsVersions, openBackendStorage, type BackendStorage } from '../support/storage.js';
 import type { Lane } from '../support/test-server.js';

@@ -1,32 +1,15 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { runScript as run } from '../support/run-script.js';
 
 /**
  * `npm run migrate`, `npm run fsck` and the CDK app (`cdk synth`) as a user runs them: what they
  * cannot do is one line that says what to do, with no stack trace and nothing written.
  */
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-
-function run(script: string, env: Record<string, string>): Promise<{ code: number | null; out: string }> {
-  return new Promise((ok) => {
-    const proc = spawn(process.execPath, ['--import', 'tsx', join(root, script)], {
-      cwd: root,
-      env: { PATH: process.env['PATH'] ?? '', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    proc.stdout.on('data', (d) => (out += d));
-    proc.stderr.on('data', (d) => (out += d));
-    proc.once('exit', (code) => ok({ code, out }));
-  });
-}
-
 function assertOneLine(out: string, pattern: RegExp): void {
   const lines = out.split('\n').filter((l) => l.trim() !== '');
   assert.equal(lines.length, 1, `expected one line, got:\n${out}`);

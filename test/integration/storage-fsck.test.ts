@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { runFsck } from '../support/fsck-cli.js';
+import { runFsck } from '../support/run-script.js';
 import { buildFsckScenario } from '../support/fsck-scenario.js';
 import { keepsVersions, openBackendStorage, type BackendStorage } from '../support/storage.js';
 import { LANES } from '../support/test-server.js';
