@@ -131,6 +131,16 @@ describe('the page at /ui in Chromium: names and downloads', { skip: chromiumUna
     ] as const;
   };
 
+  /** Asks the page for each schema by ref: each is refused in its own words. */
+  const downloadEachRefused = async (page: import('playwright-core').Page, schemas: Awaited<ReturnType<typeof lyingSchemas>>) => {
+    for (const [schema, why] of schemas) {
+      await page.fill('#get-ref', schema.ref);
+      await page.click('#get-form button');
+      assert.match(await errorText(page), why);
+      await page.evaluate(() => (document.getElementById('error')!.hidden = true));
+    }
+  };
+
   it('a file schema whose declared chunk sizes disagree with the chunks is refused in words, nothing downloaded', async () => {
     const schemas = await lyingSchemas();
     const context = await setting.signedIn();
@@ -139,12 +149,7 @@ describe('the page at /ui in Chromium: names and downloads', { skip: chromiumUna
       const page = await openPage(context, setting.ts.url);
       let downloads = 0;
       page.on('download', () => downloads++);
-      for (const [schema, why] of schemas) {
-        await page.fill('#get-ref', schema.ref);
-        await page.click('#get-form button');
-        assert.match(await errorText(page), why);
-        await page.evaluate(() => (document.getElementById('error')!.hidden = true));
-      }
+      await downloadEachRefused(page, schemas);
       assert.equal(downloads, 0);
     } finally {
       await context.close();
@@ -159,12 +164,7 @@ describe('the page at /ui in Chromium: names and downloads', { skip: chromiumUna
       const page = await openPage(context, setting.ts.url);
       // kept.txt exists (the user picks it to overwrite); its refusal comes after its first part was written.
       await writeOpfsFile(page, 'kept.txt', 'what the file held before');
-      for (const [schema, why] of schemas) {
-        await page.fill('#get-ref', schema.ref);
-        await page.click('#get-form button');
-        assert.match(await errorText(page), why);
-        await page.evaluate(() => (document.getElementById('error')!.hidden = true));
-      }
+      await downloadEachRefused(page, schemas);
       assert.equal(await opfsFile(page, 'says-less.txt'), undefined, 'the file the picker made is removed');
       assert.equal(await opfsFile(page, 'says-more.txt'), undefined, 'the file the picker made is removed');
       assert.equal((await opfsFile(page, 'kept.txt'))?.toString(), 'what the file held before');
