@@ -6,12 +6,27 @@
  * What a test file writes to stdout or stderr (esbuild's bundling lines, servers' and emulators'
  * logs, the permission lane's report) is appended as it arrives to the log named by
  * BLOBSERVER_TEST_OUTPUT_LOG (test-artifacts/test-output.log), under a header naming the file and
- * the stream, so it survives a run killed by the watchdog. When a test of a file fails, that
- * file's whole output is also printed, after its results, for the CI log.
+ * the stream, so it survives a run killed by the watchdog. When a test of a file fails, why
+ * (each failing test's error) and that file's whole output are also printed, after its
+ * results, for the CI log: Node 24's spec reporter keeps the errors for its summary at the very
+ * end, which a run stopped by the watchdog never reaches.
  */
 import { appendFileSync } from 'node:fs';
 import { relative } from 'node:path';
+import { inspect } from 'node:util';
 import { spec as Spec } from 'node:test/reporters';
+
+/** A failing test's error, in at most this many lines. */
+const ERROR_LINES = 40;
+
+/** The error a failing test (or hook) reported: its cause when the runner wrapped it. */
+function describeFailure(data) {
+  const err = data.details?.error;
+  const shown = err?.code === 'ERR_TEST_FAILURE' && err.cause !== undefined ? err.cause : err;
+  const text = inspect(shown, { depth: 4, breakLength: 160 }).split('\n');
+  const cut = text.length > ERROR_LINES ? [...text.slice(0, ERROR_LINES), `  … (${text.length - ERROR_LINES} more lines)`] : text;
+  return `✖ ${data.name}\n${cut.map((l) => `    ${l}`).join('\n')}\n`;
+}
 
 const LOG = process.env.BLOBSERVER_TEST_OUTPUT_LOG;
 
@@ -25,17 +40,22 @@ export default async function* quietSpec(source) {
   const name = (file) => (file ? relative(process.cwd(), file) : '(outside any test file)');
   /** Output per test file not yet printed, stdout and stderr in the order they arrived. */
   const pending = new Map();
+  /** Why each file's tests failed, printed with its output. */
+  const failures = new Map();
   const failed = new Set();
   const printed = new Set();
   let lines = 0;
   let lastHeader = '';
   const printOutput = (file) => {
     const text = pending.get(file) ?? '';
+    const why = failures.get(file) ?? [];
     pending.delete(file);
+    failures.delete(file);
     printed.add(file);
-    if (!text) return '';
+    const errors = why.length ? `\n── why ${file} failed ──\n${why.join('')}` : '';
+    if (!text) return errors && `${errors}\n`;
     const body = text.endsWith('\n') ? text : `${text}\n`;
-    return `\n── what ${file} printed (stdout and stderr) ──\n${body}── end of ${file}'s output ──\n\n`;
+    return `${errors}\n── what ${file} printed (stdout and stderr) ──\n${body}── end of ${file}'s output ──\n\n`;
   };
 
   for await (const event of source) {
@@ -51,13 +71,18 @@ export default async function* quietSpec(source) {
       else pending.set(file, (pending.get(file) ?? '') + data.message);
       continue;
     }
-    if (type === 'test:fail') failed.add(name(data.file));
+    if (type === 'test:fail') {
+      failed.add(name(data.file));
+      // Not the echoes of a failure: a suite whose tests failed, tests a failed hook cancelled.
+      if (!['subtestsFailed', 'cancelledByParent'].includes(data.details?.error?.failureType))
+        failures.set(name(data.file), [...(failures.get(name(data.file)) ?? []), describeFailure(data)]);
+    }
     yield* render(event);
     // The file's own test (named after its path) completes when its process has ended.
     const fileDone = type === 'test:complete' && data.nesting === 0 && data.file && data.name === data.file;
     if (fileDone && failed.has(name(data.file))) yield printOutput(name(data.file));
   }
-  for (const file of failed) if (pending.has(file)) yield printOutput(file);
+  for (const file of failed) if (pending.has(file) || failures.has(file)) yield printOutput(file);
   if (lines > 0) {
     const where = LOG ? relative(process.cwd(), LOG) : 'nowhere (BLOBSERVER_TEST_OUTPUT_LOG is not set)';
     yield `ℹ what the test files printed (${lines} lines${failed.size ? '; that of failing files is above' : ''}): ${where}\n`;
