@@ -11,10 +11,10 @@ import type { Config } from '../../lambda/core/config.js';
 import { type AwsCallBounds, ROW_WRITE_WINDOW_MS, worstCaseCallMs } from '../../lambda/core/limits.js';
 import { BlobStorage } from '../../lambda/core/storage/blob-storage.js';
 import { DynamoBlobIndex } from '../../lambda/core/storage/dynamodb-index.js';
-import { ensureBucket, ensureTable } from '../../lambda/core/storage/provision.js';
+import { ensureBucket, ensureTable, tableExists } from '../../lambda/core/storage/provision.js';
 import { S3BlobStore } from '../../lambda/core/storage/s3-store.js';
 import { createLogger } from '../../lambda/core/telemetry.js';
-import { startAwsProxy, type AwsProxy } from '../support/aws-proxy.js';
+import { DYNAMODB_FAILURE, startAwsProxy, type AwsProxy } from '../support/aws-proxy.js';
 import { type Backend, dynaliteBackend } from '../support/backends.js';
 import { emulatorConfig } from '../support/storage.js';
 
@@ -147,6 +147,24 @@ describe('AWS SDK clients (aws-clients.ts) on dynalite + s3rver', () => {
       assert.equal((await directIndex.get([blob.ref])).size, 0, 'no row landed');
     } finally {
       s3Proxy.setHold(undefined);
+    }
+  });
+
+  it('a CreateTable carried out whose answer was lost (its retry finds the table there) still provisions the table', HANG, async () => {
+    // What a loaded machine did to npm start on DynamoDB Local: the first attempt created the
+    // table but its answer came too late, and the retry was refused ResourceInUseException.
+    const table = `provisioned-${Date.now()}`;
+    let lost = 0;
+    ddbProxy.setAnswer((r, upstream) => (r.operation === 'CreateTable' && upstream === 200 && lost++ === 0 ? DYNAMODB_FAILURE : undefined));
+    try {
+      const ddb = dynamoClientFor({ ...config, endpoints: { ...config.endpoints, dynamodb: ddbProxy.endpoint } }, BOUNDS);
+      await ensureTable(ddb, table);
+      assert.equal(lost, 1, 'the first answer was lost');
+      assert.equal(ddbProxy.requests.filter((r) => r.operation === 'CreateTable').length, 2, 'and the retry reached the emulator');
+      assert.equal(await tableExists(ddb, table), true);
+      ddb.destroy();
+    } finally {
+      ddbProxy.setAnswer(undefined);
     }
   });
 

@@ -22,6 +22,14 @@ export function isResourceNotFound(err: unknown): boolean {
   return shape(err).name === 'ResourceNotFoundException';
 }
 
+/**
+ * DynamoDB CreateTable/DeleteTable: the table is being created or deleted, or exists already
+ * (also what a retried CreateTable hears when its first attempt's answer was lost).
+ */
+export function isResourceInUse(err: unknown): boolean {
+  return shape(err).name === 'ResourceInUseException';
+}
+
 /** S3: an If-None-Match / If-Match condition did not hold. */
 export function isPreconditionFailed(err: unknown): boolean {
   return shape(err).name === 'PreconditionFailed' || status(err) === 412;

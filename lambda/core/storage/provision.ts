@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, HeadBucketCommand, PutBucketLifecycleConfigurationCommand, PutBucketVersioningCommand, type S3Client } from '@aws-sdk/client-s3';
 import { DEFAULT_RECOVERY_WINDOW_DAYS } from '../limits.js';
-import { httpStatusOf, isBucketAlreadyExists, isResourceNotFound } from '../aws/aws-errors.js';
+import { httpStatusOf, isBucketAlreadyExists, isResourceInUse, isResourceNotFound } from '../aws/aws-errors.js';
 import { DynamoBlobIndex } from './dynamodb-index.js';
 import type { Config } from '../config.js';
 import { dynamoClientFor } from '../aws/aws-clients.js';
@@ -26,9 +26,22 @@ export async function tableExists(ddb: DynamoDBClient, tableName: string): Promi
   }
 }
 
-/** Creates the index table (and, below, the blob bucket) when missing; the cloud gets them from CDK. */
+/**
+ * Creates the index table (and, below, the blob bucket) when missing; the cloud gets them from
+ * CDK. CreateTable is not idempotent: when an attempt's answer is lost (a loaded machine, the
+ * SDK's request timeout) its retry hears ResourceInUseException although the table is there,
+ * being created by that first attempt, or by a second process starting on the same tables; so
+ * that answer means "wait for it", as a successful create does.
+ */
 export async function ensureTable(ddb: DynamoDBClient, tableName: string): Promise<void> {
   if (await tableExists(ddb, tableName)) return;
+  await createTable(ddb, tableName).catch((err: unknown) => {
+    if (!isResourceInUse(err)) throw err;
+  });
+  await waitUntilTableExists({ client: ddb, maxWaitTime: 60, minDelay: 1 }, { TableName: tableName });
+}
+
+async function createTable(ddb: DynamoDBClient, tableName: string): Promise<void> {
   await ddb.send(
     new CreateTableCommand({
       TableName: tableName,
@@ -43,7 +56,6 @@ export async function ensureTable(ddb: DynamoDBClient, tableName: string): Promi
       ],
     }),
   );
-  await waitUntilTableExists({ client: ddb, maxWaitTime: 60, minDelay: 1 }, { TableName: tableName });
 }
 
 /**
