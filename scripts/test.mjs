@@ -38,7 +38,12 @@ import { localStackUnavailable, startLocalStack } from './localstack.mjs';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const self = fileURLToPath(import.meta.url);
 const args = process.argv.slice(2);
-/** A watchdog: a hung run (a leaked server handle, a stuck emulator) fails instead of blocking CI. */
+/**
+ * A watchdog: a hung run (a leaked server handle, a stuck emulator) fails instead of blocking CI.
+ * A stuck test is already stopped by its own timeout, so this only has to outlast a slow run:
+ * one run takes about 8 minutes on the 2-core machine, two at once with other work beside them
+ * went past 25 (2026-12-04), hence an hour.
+ */
 const RUN_TIMEOUT_MS = Number(process.env.BLOBSERVER_TEST_RUN_TIMEOUT_MS || 25 * 60_000);
 /** Per test (and hook) timeout, so one stuck test fails with a name instead of hanging. */
 const TEST_TIMEOUT_MS = 180_000;
