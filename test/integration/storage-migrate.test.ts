@@ -4,12 +4,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { BatchWriteItemCommand, CreateTableCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
+import { BatchWriteItemCommand } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { blobRefOf } from '../../lambda/core/blobref.js';
 import { LEGACY_TABLE_NAME } from '../../lambda/core/config.js';
 import { legacyBlobKey } from '../../lambda/core/storage/object-keys.js';
-import { ensureBucket, tableExists } from '../../lambda/core/storage/provision.js';
+import { createTable, ensureBucket, tableExists } from '../../lambda/core/storage/provision.js';
 import { startLocalServer, type LocalServer } from '../../local/server.js';
 import type { Backend } from '../support/backends.js';
 import { blobHttp, wholeness, type TestBlob } from '../support/blob-http.js';
@@ -39,28 +39,25 @@ for (const lane of LANES) {
       const e = backend.env;
       const { config, ddb, s3 } = awsClientsFor(e);
       // The first model's table, exactly as its provisioner created it.
-      await ddb.send(
-        new CreateTableCommand({
-          TableName: LEGACY_TABLE_NAME,
-          BillingMode: 'PAY_PER_REQUEST',
-          AttributeDefinitions: [
-            { AttributeName: 'blobRef', AttributeType: 'S' },
-            { AttributeName: 'listing', AttributeType: 'S' },
-          ],
-          KeySchema: [{ AttributeName: 'blobRef', KeyType: 'HASH' }],
-          GlobalSecondaryIndexes: [
-            {
-              IndexName: 'byBlobRef',
-              KeySchema: [
-                { AttributeName: 'listing', KeyType: 'HASH' },
-                { AttributeName: 'blobRef', KeyType: 'RANGE' },
-              ],
-              Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['size'] },
-            },
-          ],
-        }),
-      );
-      await waitUntilTableExists({ client: ddb, maxWaitTime: 60, minDelay: 1 }, { TableName: LEGACY_TABLE_NAME });
+      await createTable(ddb, {
+        TableName: LEGACY_TABLE_NAME,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [
+          { AttributeName: 'blobRef', AttributeType: 'S' },
+          { AttributeName: 'listing', AttributeType: 'S' },
+        ],
+        KeySchema: [{ AttributeName: 'blobRef', KeyType: 'HASH' }],
+        GlobalSecondaryIndexes: [
+          {
+            IndexName: 'byBlobRef',
+            KeySchema: [
+              { AttributeName: 'listing', KeyType: 'HASH' },
+              { AttributeName: 'blobRef', KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['size'] },
+          },
+        ],
+      });
       await ensureBucket(s3, config.bucketName);
       const legacy: TestBlob[] = Array.from({ length: 30 }, (_, i) => {
         const data = randomBytes(100 + i);

@@ -1,5 +1,6 @@
 import {
   CreateTableCommand,
+  type CreateTableCommandInput,
   DeleteTableCommand,
   DescribeTableCommand,
   waitUntilTableExists,
@@ -26,36 +27,37 @@ export async function tableExists(ddb: DynamoDBClient, tableName: string): Promi
   }
 }
 
-/**
- * Creates the index table (and, below, the blob bucket) when missing; the cloud gets them from
- * CDK. CreateTable is not idempotent: when an attempt's answer is lost (a loaded machine, the
- * SDK's request timeout) its retry hears ResourceInUseException although the table is there,
- * being created by that first attempt, or by a second process starting on the same tables; so
- * that answer means "wait for it", as a successful create does.
- */
+/** Creates the index table (and, below, the blob bucket) when missing; the cloud gets them from CDK. */
 export async function ensureTable(ddb: DynamoDBClient, tableName: string): Promise<void> {
   if (await tableExists(ddb, tableName)) return;
-  await createTable(ddb, tableName).catch((err: unknown) => {
-    if (!isResourceInUse(err)) throw err;
+  await createTable(ddb, {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [
+      { AttributeName: INDEX_SCHEMA.partitionKey, AttributeType: 'S' },
+      { AttributeName: INDEX_SCHEMA.sortKey, AttributeType: 'S' },
+    ],
+    KeySchema: [
+      { AttributeName: INDEX_SCHEMA.partitionKey, KeyType: 'HASH' },
+      { AttributeName: INDEX_SCHEMA.sortKey, KeyType: 'RANGE' },
+    ],
   });
-  await waitUntilTableExists({ client: ddb, maxWaitTime: 60, minDelay: 1 }, { TableName: tableName });
 }
 
-async function createTable(ddb: DynamoDBClient, tableName: string): Promise<void> {
-  await ddb.send(
-    new CreateTableCommand({
-      TableName: tableName,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: INDEX_SCHEMA.partitionKey, AttributeType: 'S' },
-        { AttributeName: INDEX_SCHEMA.sortKey, AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: INDEX_SCHEMA.partitionKey, KeyType: 'HASH' },
-        { AttributeName: INDEX_SCHEMA.sortKey, KeyType: 'RANGE' },
-      ],
-    }),
-  );
+/**
+ * Creates a table and waits until it is there. CreateTable is not idempotent: when an attempt's
+ * answer is lost (a loaded machine, the SDK's request timeout) its retry hears
+ * ResourceInUseException although the table is there, being created by that first attempt (or by
+ * a second process starting on the same tables); so that answer means "wait for it", as a
+ * successful create does.
+ */
+export async function createTable(ddb: DynamoDBClient, input: CreateTableCommandInput): Promise<void> {
+  try {
+    await ddb.send(new CreateTableCommand(input));
+  } catch (err) {
+    if (!isResourceInUse(err)) throw err;
+  }
+  await waitUntilTableExists({ client: ddb, maxWaitTime: 60, minDelay: 1 }, { TableName: input.TableName });
 }
 
 /**
