@@ -165,7 +165,8 @@ describe('blobserver CLI against the local server', () => {
     assert.equal(text(r), blobRefOf(bytes) + '\n');
     assert.deepEqual((await cli(['get', blobRefOf(bytes)])).stdout, bytes);
     const file = join(work, 'raw.out');
-    assert.equal((await cli(['get', blobRefOf(bytes), '-o', file])).code, 0);
+    const got = await cli(['get', blobRefOf(bytes), '-o', file]);
+    assert.equal(got.code, 0, got.stderr.toString());
     assert.deepEqual(await readFile(file), bytes);
   });
 
@@ -173,7 +174,7 @@ describe('blobserver CLI against the local server', () => {
     const hello = blobRefOf('hello\n');
     const absent = blobRefOf('never stored');
     const ok = await cli(['stat', hello]);
-    assert.equal(ok.code, 0);
+    assert.equal(ok.code, 0, ok.stderr.toString());
     assert.equal(text(ok), `${hello} 6\n`);
     const missing = await cli(['stat', hello, absent]);
     assert.equal(missing.code, 1);
