@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
-import { readLocalServerConfig, type Config } from '../lambda/core/config.js';
+import type { Config } from '../lambda/core/config.js';
+import { readLocalServerConfig } from './config.js';
 import { dynamoClientFor, s3ClientFor } from '../lambda/core/aws/aws-clients.js';
 import { createDeps, type Deps } from '../lambda/core/deps.js';
 import type { Handler } from '../lambda/core/http/http.js';
