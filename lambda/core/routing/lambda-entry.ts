@@ -18,9 +18,9 @@ export function lambdaEntry(build: (deps: Deps) => Handler) {
   let started: Promise<{ deps: Deps; app: Handler; tracer: Tracer | undefined }> | undefined;
   const start = async (context: Context | undefined) => {
     const config = readConfig();
-    const [{ createDeps }, { tracerFor }] = await Promise.all([import('../deps.js'), import('../telemetry.js')]);
+    // The tracer first (when tracing is on): createDeps captures the SDK clients with it.
+    const [{ createDeps }, tracer] = await Promise.all([import('../deps.js'), import('../telemetry.js').then((m) => m.loadTracer(config.telemetry))]);
     const deps = createDeps(config);
-    const tracer = tracerFor(config.telemetry);
     deps.metrics?.captureColdStartMetric(context?.functionName);
     return { deps, app: build(deps), tracer };
   };
