@@ -1,13 +1,11 @@
-import { join } from 'node:path';
 import { type Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { ApplicationLogLevel, LoggingFormat, SystemLogLevel } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { ApplicationLogLevel, Function as LambdaFunction, LoggingFormat, SystemLogLevel } from 'aws-cdk-lib/aws-lambda';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { FUNCTION_SKIPS, NO_CMK, skipCheckov } from './checkov.js';
-import { ARCHITECTURE, BUNDLING, ENTRIES, PROJECT_ROOT, RUNTIME, type EntryName } from './bundling.js';
+import { ARCHITECTURE, RUNTIME, functionCode, type EntryName } from './bundling.js';
 
 export const SERVICE_NAME = 'blobserver';
 
@@ -18,11 +16,10 @@ export interface BlobserverFunctionProps {
   timeout: Duration;
   environment?: Record<string, string>;
   /**
-   * Modules whose exports replace the bundle's free identifiers of the same names (esbuild
-   * `inject`): the read side's /ui page. Not a `define`: CDK passes those on esbuild's command
-   * line, and the page is larger than the 128 KiB Linux allows one argument (E2BIG).
+   * Constants replacing the bundle's free identifiers (esbuild `define`): the read side's /ui
+   * page, which thereby lands in the chunk only GET /ui loads (lambda/core/http/ui-page.ts).
    */
-  inject?: string[];
+  define?: Record<string, string>;
   logRetention: RetentionDays;
   ephemeral: boolean;
   /** The log group's customer-managed key (settings.kmsKey); undefined: CloudWatch Logs' own encryption. */
@@ -33,12 +30,12 @@ export interface BlobserverFunctionProps {
 
 /**
  * One Lambda function as every function of this service is built: locally bundled and
- * minified ESM with source maps, arm64, JSON logs into its own log group with a retention,
+ * minified ESM split into chunks loaded on first use (bundling.ts), with source maps, arm64, JSON logs into its own log group with a retention,
  * and its own role that starts with nothing but writing to that log group (no AWS managed
  * policy), so the caller's grants are the whole of what it may do.
  */
 export class BlobserverFunction extends Construct {
-  readonly fn: NodejsFunction;
+  readonly fn: LambdaFunction;
   readonly role: Role;
   readonly logGroup: LogGroup;
 
@@ -56,11 +53,9 @@ export class BlobserverFunction extends Construct {
     this.role.addToPrincipalPolicy(
       new PolicyStatement({ sid: 'WriteOwnLogs', actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [this.logGroup.logGroupArn] }),
     );
-    this.fn = new NodejsFunction(this, 'Function', {
-      entry: join(PROJECT_ROOT, ENTRIES[props.entry]),
-      handler: 'handler',
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
+    this.fn = new LambdaFunction(this, 'Function', {
+      code: functionCode(props.entry, props.define ? { define: props.define } : {}),
+      handler: 'index.handler',
       description: props.description,
       runtime: RUNTIME,
       architecture: ARCHITECTURE,
@@ -72,7 +67,6 @@ export class BlobserverFunction extends Construct {
       loggingFormat: LoggingFormat.JSON,
       applicationLogLevelV2: ApplicationLogLevel.INFO,
       systemLogLevelV2: SystemLogLevel.WARN,
-      bundling: props.inject ? { ...BUNDLING, inject: props.inject } : BUNDLING,
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,

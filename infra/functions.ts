@@ -4,7 +4,7 @@ import type { CfnBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { FUNCTION_TIMEOUT_SECONDS } from '../lambda/core/limits.js';
 import { BLOB_PREFIX, PACK_PREFIX, STAGING_PREFIX, GENERATION_KEY, NAMESPACES_PREFIX, inEveryNamespace } from '../lambda/core/storage/object-keys.js';
-import { writeUiPageModule } from '../ui/build.js';
+import { buildUiPageSync } from '../ui/build.js';
 import { BlobserverFunction } from './blobserver-function.js';
 import { grantKeyUse } from './encryption.js';
 import { grantReadSide, grantWriteSide } from './grants.js';
@@ -55,7 +55,7 @@ export class Functions extends Construct {
       memorySize: MEMORY_MB.read,
       reservedConcurrency: reserve(settings.readConcurrency),
       // The page at /ui, built from ui/ into the bundle (lambda/core/http/ui-page.ts).
-      inject: [writeUiPageModule()],
+      define: { BLOBSERVER_UI_PAGE: JSON.stringify(buildUiPageSync()) },
     });
     this.write = new BlobserverFunction(this, 'Write', {
       ...common,

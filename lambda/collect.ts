@@ -6,7 +6,7 @@ import { dynamoClientFor, s3ClientFor } from './core/aws/aws-clients.js';
 import { DEFAULT_FSCK_GRACE_MS } from './core/limits.js';
 import { s3Folders } from './core/storage/s3-folders.js';
 import { namespacesIn, namespaceStorage } from './core/storage/namespaces.js';
-import { createLogger, createMetrics } from './core/telemetry.js';
+import { createLogger, createMetrics, loadTracer } from './core/telemetry.js';
 
 /**
  * The collector function (lambda/core/fsck/collector.ts): one piece of a scheduled fsck --repair per
@@ -16,8 +16,7 @@ import { createLogger, createMetrics } from './core/telemetry.js';
  */
 let deps: CollectorDeps | undefined;
 
-function build(): CollectorDeps {
-  const config = readConfig();
+function build(config = readConfig()): CollectorDeps {
   const s3 = s3ClientFor(config);
   const grace = process.env['BLOBSERVER_FSCK_GRACE_SECONDS'];
   const ddb = dynamoClientFor(config);
@@ -42,6 +41,10 @@ function build(): CollectorDeps {
 }
 
 export async function handler(event: CollectorEvent) {
-  deps ??= build();
+  if (!deps) {
+    const config = readConfig();
+    await loadTracer(config.telemetry);
+    deps = build(config);
+  }
   return collect(deps, event);
 }

@@ -1,7 +1,9 @@
+import { loadTracer } from '../lambda/core/telemetry.js';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
-import { readLocalServerConfig, type Config } from '../lambda/core/config.js';
+import type { Config } from '../lambda/core/config.js';
+import { readLocalServerConfig } from './config.js';
 import { dynamoClientFor, s3ClientFor } from '../lambda/core/aws/aws-clients.js';
 import { createDeps, type Deps } from '../lambda/core/deps.js';
 import type { Handler } from '../lambda/core/http/http.js';
@@ -102,6 +104,8 @@ export async function startLocalServer(env?: Env): Promise<LocalServer> {
   };
 
   try {
+    // With POWERTOOLS_TRACE_ENABLED=true the clients are traced as in Lambda: the tracer first.
+    await loadTracer(config.telemetry);
     await Promise.all([ensureTable(dynamoClientFor(config), config.tableName), ensureBucket(s3ClientFor(config), config.bucketName)]);
     // Data from the first storage model: copied to today's table before anything is served, and
     // the old table dropped. Only on an emulator (embedded, or an endpoint such as LocalStack):

@@ -1,6 +1,4 @@
-import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildSync, type BuildOptions } from 'esbuild';
@@ -37,18 +35,6 @@ export function buildUiPageSync(): string {
   const app = bundle('app.ts', { UI_WORKER_SOURCE: JSON.stringify(worker) });
   const html = readFileSync(join(UI_DIR, 'index.html'), 'utf8');
   return html.replace('<!--app-->', () => `<script type="module">${app}</script>`);
-}
-
-/**
- * The page as a module exporting `BLOBSERVER_UI_PAGE` (lambda/core/http/ui-page.ts), for esbuild's
- * `inject` when the stack bundles the read side; written to the temp directory under a digest of
- * its contents, so a synthesis bundles the same input for the same page. Returns its path.
- */
-export function writeUiPageModule(dir = tmpdir()): string {
-  const source = `export const BLOBSERVER_UI_PAGE = ${JSON.stringify(buildUiPageSync())};\n`;
-  const path = join(dir, `blobserver-ui-page-${createHash('sha256').update(source).digest('hex').slice(0, 16)}.mjs`);
-  writeFileSync(path, source);
-  return path;
 }
 
 let built: Promise<string> | undefined;

@@ -9,7 +9,6 @@ import { keyringLoader, type KeyringLoader } from './auth/keyring-source.js';
 import { SecretReader } from './auth/secrets.js';
 import { storageGenerationSource, type StorageGenerationSource } from './storage/storage-generation.js';
 import { StagingArea } from './upload/staging.js';
-import { builtInUiPage } from './http/ui-page.js';
 import { createLogger, createMetrics, type Logger, type Metrics } from './telemetry.js';
 import { ROOT_NAMESPACE, type Namespace } from './namespace.js';
 import { storeForNamespace } from './storage/namespaced-store.js';
@@ -94,7 +93,8 @@ export function createDeps(config: Config, overrides: Partial<Omit<Deps, 'namesp
     nowSeconds: () => Date.now() / 1000,
     log,
     metrics: createMetrics(config.telemetry),
-    uiPage: builtInUiPage,
+    // Loaded on the first GET /ui only: the page is a large string, in its own chunk of the read bundle.
+    uiPage: () => import('./http/ui-page.js').then((m) => m.builtInUiPage()),
     ...overrides,
   };
   // Storage supplied from outside (tests) has no namespaces: asking for one is a bug, never a shared store.

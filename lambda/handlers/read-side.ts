@@ -1,21 +1,13 @@
-import { enumerateHandler } from './enumerate-blobs.js';
-import { getBlobHandler } from './get-blob.js';
-import { locateHandler } from './locate-blobs.js';
-import { preuploadHandler } from './preupload.js';
 import type { HandlersOf } from './registry.js';
-import { rootHandler } from './root.js';
-import { statHandler } from './stat-blobs.js';
-import { statusHandler } from './status.js';
-import { uiHandler } from './ui.js';
 
-/** The handlers the read side's routes name. */
+/** The handlers the read side's routes name, each loaded on its route's first request (registry.ts). */
 export const READ_HANDLERS: HandlersOf<'read'> = {
-  preupload: preuploadHandler,
-  root: rootHandler,
-  status: statusHandler,
-  stat: statHandler,
-  enumerate: enumerateHandler,
-  getBlob: getBlobHandler,
-  ui: uiHandler,
-  locate: locateHandler,
+  preupload: () => import('./preupload.js').then((m) => m.preuploadHandler),
+  root: () => import('./root.js').then((m) => m.rootHandler),
+  status: () => import('./status.js').then((m) => m.statusHandler),
+  stat: () => import('./stat-blobs.js').then((m) => m.statHandler),
+  enumerate: () => import('./enumerate-blobs.js').then((m) => m.enumerateHandler),
+  getBlob: () => import('./get-blob.js').then((m) => m.getBlobHandler),
+  ui: () => import('./ui.js').then((m) => m.uiHandler),
+  locate: () => import('./locate-blobs.js').then((m) => m.locateHandler),
 };

@@ -1,13 +1,9 @@
-import { batchUploadHandler } from './batch-upload.js';
 import type { HandlersOf } from './registry.js';
-import { removeHandler } from './remove.js';
-import { signedUploadHandler } from './signed-upload.js';
-import { uploadCompleteHandler } from './upload-complete.js';
 
-/** The handlers the write side's routes name. */
+/** The handlers the write side's routes name, each loaded on its route's first request (registry.ts). */
 export const WRITE_HANDLERS: HandlersOf<'write'> = {
-  signedUpload: signedUploadHandler,
-  uploadComplete: uploadCompleteHandler,
-  batchUpload: batchUploadHandler,
-  remove: removeHandler,
+  signedUpload: () => import('./signed-upload.js').then((m) => m.signedUploadHandler),
+  uploadComplete: () => import('./upload-complete.js').then((m) => m.uploadCompleteHandler),
+  batchUpload: () => import('./batch-upload.js').then((m) => m.batchUploadHandler),
+  remove: () => import('./remove.js').then((m) => m.removeHandler),
 };

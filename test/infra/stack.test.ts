@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, join, posix } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, it } from 'node:test';
 import { Match } from 'aws-cdk-lib/assertions';
@@ -10,6 +10,28 @@ import { readConfig } from '../../lambda/core/config.js';
 import { DEFAULT_MAX_UPLOAD_SIZE, DEFAULT_UPLOAD_URL_TTL_SECONDS, MAX_BLOB_SIZE } from '../../lambda/core/limits.js';
 import { ROUTES, routeKey } from '../../lambda/routes.js';
 import { grants, logicalId, permissionsOf, propertiesOf, renderArn, resourceOf, resourcesOfType, synth, CDK_JSON, type Resource } from './helpers.js';
+
+/** The JavaScript files of a function's bundle, relative to its directory (index.mjs, chunks/...). */
+function moduleFiles(dir: string): string[] {
+  return (readdirSync(dir, { recursive: true }) as string[]).map((f) => f.split('\\').join('/')).filter((f) => f.endsWith('.mjs'));
+}
+
+/** index.mjs and every chunk it imports statically, transitively: what the runtime reads and compiles at a cold start. */
+function readAtColdStart(dir: string): string[] {
+  const seen = new Set<string>();
+  const queue = ['index.mjs'];
+  for (let file = queue.shift(); file !== undefined; file = queue.shift()) {
+    if (seen.has(file)) continue;
+    seen.add(file);
+    // Static imports only (`import{a}from"./x.mjs"`, `import"./x.mjs"`); `import("./x.mjs")` loads on use.
+    for (const m of readFileSync(join(dir, file), 'utf8').matchAll(
+      /\bimport\s*(?:\{[^}]*\}\s*from\s*|\*\s*as\s*[\w$]+\s*from\s*|[\w$]+\s*from\s*)?"(\.[^"]+)"/g,
+    )) {
+      queue.push(posix.normalize(posix.join(posix.dirname(file), m[1]!)));
+    }
+  }
+  return [...seen];
+}
 
 // The default deployment (`npx cdk deploy` with no context), bundled for real: synthesized once.
 const s = synth({}, { bundle: true });
@@ -201,19 +223,22 @@ describe('functions', () => {
 
   describe('bundles (local esbuild, no Docker)', () => {
     const outdir = s.app.outdir;
+    const assetDir = (name: 'read' | 'write' | 'rotate') => join(outdir, `asset.${(fn(id[name])['Code'].S3Key as string).replace(/\.zip$/, '')}`);
     for (const name of ['read', 'write', 'rotate'] as const) {
-      const key = fn(id[name])['Code'].S3Key as string;
-      const dir = join(outdir, `asset.${key.replace(/\.zip$/, '')}`);
+      const dir = assetDir(name);
 
-      it(`${name}: one minified ESM file with a linked source map and the AWS SDK inside`, () => {
+      it(`${name}: minified ESM, an index.mjs and its chunks, linked source maps, the AWS SDK inside`, () => {
         const code = readFileSync(join(dir, 'index.mjs'), 'utf8');
         const lines = code.split('\n').length;
-        assert.ok(code.length / lines > 1000, `minified (${code.length} bytes on ${lines} lines)`);
-        assert.match(code.trimEnd(), /\/\/# sourceMappingURL=index\.mjs\.map$/);
-        const map = JSON.parse(readFileSync(join(dir, 'index.mjs.map'), 'utf8'));
-        assert.ok(map.sources.length > 0);
-        assert.equal(map.sourcesContent, undefined, 'no sources shipped in the map');
-        assert.doesNotMatch(code, /from\s*["']@aws-sdk\//, 'SDK bundled, not taken from the runtime');
+        assert.ok(code.length / lines > 100, `minified (${code.length} bytes on ${lines} lines)`);
+        for (const file of moduleFiles(dir)) {
+          const text = readFileSync(join(dir, file), 'utf8');
+          assert.match(text.trimEnd(), new RegExp(`//# sourceMappingURL=${basename(file).replace('.', '\\.')}\\.map$`), file);
+          const map = JSON.parse(readFileSync(join(dir, `${file}.map`), 'utf8'));
+          assert.equal(map.sourcesContent, undefined, `no sources shipped in ${file}.map`);
+          assert.doesNotMatch(text, /from\s*["']@aws-sdk\//, `SDK bundled, not taken from the runtime (${file})`);
+        }
+        assert.ok(moduleFiles(dir).length > 1, 'split into chunks');
         assert.equal(fn(id[name])['Handler'], 'index.handler');
       });
 
@@ -222,12 +247,28 @@ describe('functions', () => {
         assert.equal(typeof mod.handler, 'function');
       });
     }
-    it('the read side carries the page at /ui, built from ui/; the others do not', () => {
-      const bundle = (name: 'read' | 'write' | 'rotate') =>
-        readFileSync(join(outdir, `asset.${(fn(id[name])['Code'].S3Key as string).replace(/\.zip$/, '')}`, 'index.mjs'), 'utf8');
-      assert.match(bundle('read'), /<title>Blob server: upload<\/title>/);
-      assert.match(bundle('read'), /blobserver-ui-unfinished/, 'the page script is inline');
-      for (const other of ['write', 'rotate'] as const) assert.doesNotMatch(bundle(other), /<title>Blob server: upload/);
+    for (const name of ['read', 'write'] as const) {
+      it(`${name}: a cold start reads only the route table and the router, never the AWS SDK or a handler (docs/layout.md)`, () => {
+        const dir = assetDir(name);
+        const files = readAtColdStart(dir);
+        const bytes = files.reduce((n, f) => n + statSync(join(dir, f)).size, 0);
+        // Today about 14 KiB; the SDK alone is hundreds.
+        assert.ok(bytes < 48 * 1024, `a cold start reads ${bytes} bytes: ${files.join(', ')}`);
+        const lazy = moduleFiles(dir).filter((f) => !files.includes(f));
+        assert.ok(
+          lazy.some((f) => /^chunks\/deps-/.test(f)),
+          `the wiring (deps.ts) is a chunk of its own, loaded on first use: ${lazy.join(', ')}`,
+        );
+      });
+    }
+    it('the read side carries the page at /ui, built from ui/, in a chunk a cold start does not read; the others do not carry it', () => {
+      const withPage = (name: 'read' | 'write' | 'rotate') =>
+        moduleFiles(assetDir(name)).filter((f) => /<title>Blob server: upload<\/title>/.test(readFileSync(join(assetDir(name), f), 'utf8')));
+      const [page] = withPage('read');
+      assert.ok(page, 'no file of the read bundle holds the page');
+      assert.match(readFileSync(join(assetDir('read'), page), 'utf8'), /blobserver-ui-unfinished/, 'the page script is inline');
+      assert.ok(!readAtColdStart(assetDir('read')).includes(page), `${page} is read at every cold start`);
+      for (const other of ['write', 'rotate'] as const) assert.deepEqual(withPage(other), []);
     });
     it('the asset directories exist where the template points', () => {
       for (const name of ['read', 'write', 'rotate'] as const) {

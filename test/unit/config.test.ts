@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError, readConfig, readLocalServerConfig } from '../../lambda/core/config.js';
+import { ConfigError, readConfig } from '../../lambda/core/config.js';
+import { readLocalServerConfig } from '../../local/config.js';
 import { MAX_INLINE_BLOB_SIZE } from '../../lambda/core/limits.js';
 import { presignEndpoint } from '../../local/server.js';
 

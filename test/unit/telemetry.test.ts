@@ -3,7 +3,7 @@ import { describe, it, mock } from 'node:test';
 import { HttpError } from '../../lambda/core/http/errors.js';
 import { json, type HttpEvent } from '../../lambda/core/http/http.js';
 import { createRouter } from '../../lambda/core/routing/router.js';
-import { createLogger, createMetrics, tracerFor, type Metrics } from '../../lambda/core/telemetry.js';
+import { createLogger, createMetrics, loadTracer, tracerFor, type Metrics } from '../../lambda/core/telemetry.js';
 
 function fakeMetrics() {
   const addMetric = mock.fn();
@@ -92,10 +92,12 @@ describe('upload metrics', () => {
 });
 
 describe('tracing', () => {
-  it('is off unless the stack sets POWERTOOLS_TRACE_ENABLED=true (context tracing=true); on, one Tracer per process', () => {
+  it('is off unless the stack sets POWERTOOLS_TRACE_ENABLED=true (context tracing=true); on, one Tracer per process, loaded first', async () => {
+    assert.equal(await loadTracer({}), undefined);
     assert.equal(tracerFor({}), undefined);
     assert.equal(tracerFor({ POWERTOOLS_TRACE_ENABLED: 'false' }), undefined);
-    const tracer = tracerFor({ POWERTOOLS_TRACE_ENABLED: 'true', POWERTOOLS_SERVICE_NAME: 'blobserver' });
+    assert.throws(() => tracerFor({ POWERTOOLS_TRACE_ENABLED: 'true' }), /not loaded/, 'clients built before the tracer would go untraced');
+    const tracer = await loadTracer({ POWERTOOLS_TRACE_ENABLED: 'true', POWERTOOLS_SERVICE_NAME: 'blobserver' });
     assert.equal(typeof tracer?.captureAWSv3Client, 'function');
     assert.equal(tracerFor({ POWERTOOLS_TRACE_ENABLED: 'true' }), tracer);
   });

@@ -3,8 +3,9 @@ import { REFUSE } from './errors.js';
 
 /**
  * The page at /ui/ (DESIGN §10), one self-contained HTML document. The Lambda bundle has it
- * built in: infra/ builds it from ui/ when it bundles the read side and injects it (esbuild `inject`) as
- * this constant. Without it (sources run directly) the local server builds it (local/server.ts).
+ * built in: infra/ builds it from ui/ when it bundles the read side and defines it (esbuild
+ * `define`) as this constant, in the chunk only GET /ui loads (deps.ts imports this module on
+ * first use). Without it (sources run directly) the local server builds it (local/server.ts).
  */
 declare const BLOBSERVER_UI_PAGE: string | undefined;
 

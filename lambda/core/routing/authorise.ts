@@ -1,7 +1,7 @@
 import type { Authorisation } from './authorisation.js';
 import { authenticate } from '../auth/auth.js';
 import type { Deps } from '../deps.js';
-import type { HttpEvent, HttpResult } from '../http/http.js';
+import type { Handler, HttpEvent, HttpResult } from '../http/http.js';
 import { grantOfCompletionToken, type CompletionGrant } from '../upload/upload-form.js';
 import { verifyUploadGrant, type UploadGrant } from '../upload/upload-url.js';
 
@@ -32,3 +32,12 @@ function tokenAsSent(event: HttpEvent): string | undefined {
 
 /** An endpoint's code: runs only once its route's authorisation has granted `granted`. */
 export type RouteHandler<A extends Authorisation> = (event: HttpEvent, granted: Granted[A]) => Promise<HttpResult>;
+
+/**
+ * A route's handler behind its authorisation: the only place credentials and tokens are
+ * checked, so no endpoint can forget to.
+ */
+export function authorised<A extends Authorisation>(auth: A, deps: Deps, handler: RouteHandler<A>): Handler {
+  const authorise = AUTHORISE[auth] as (deps: Deps, event: HttpEvent) => Promise<Parameters<RouteHandler<A>>[1]>;
+  return async (event) => handler(event, await authorise(deps, event));
+}

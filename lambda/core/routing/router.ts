@@ -1,18 +1,6 @@
-import type { Authorisation } from './authorisation.js';
-import { AUTHORISE, type RouteHandler } from './authorise.js';
 import type { Deps } from '../deps.js';
 import { HttpError, REFUSE } from '../http/errors.js';
 import { errorResult, type Handler, type HttpEvent, type HttpResult } from '../http/http.js';
-import { MetricUnit } from '../telemetry.js';
-
-/**
- * A route's handler behind its authorisation: the only place credentials and tokens are
- * checked, so no endpoint can forget to.
- */
-export function authorised<A extends Authorisation>(auth: A, deps: Deps, handler: RouteHandler<A>): Handler {
-  const authorise = AUTHORISE[auth] as (deps: Deps, event: HttpEvent) => Promise<Parameters<RouteHandler<A>>[1]>;
-  return async (event) => handler(event, await authorise(deps, event));
-}
 
 /**
  * Dispatches on the API Gateway route key and turns every failure into a JSON answer:
@@ -36,11 +24,12 @@ export function createRouter(routes: Record<string, Handler>, deps: Pick<Deps, '
     const started = performance.now();
     const result = await dispatch(event);
     const metrics = deps.metrics;
+    // Units as Powertools spells them (its MetricUnit), not imported: the router loads at a cold start, Powertools after it.
     if (metrics) {
       const status = result.statusCode ?? 200;
-      metrics.addMetric('Requests', MetricUnit.Count, 1);
-      metrics.addMetric('Latency', MetricUnit.Milliseconds, performance.now() - started);
-      if (status >= 400) metrics.addMetric(status >= 500 ? 'ServerErrors' : 'ClientErrors', MetricUnit.Count, 1);
+      metrics.addMetric('Requests', 'Count', 1);
+      metrics.addMetric('Latency', 'Milliseconds', performance.now() - started);
+      if (status >= 400) metrics.addMetric(status >= 500 ? 'ServerErrors' : 'ClientErrors', 'Count', 1);
       metrics.publishStoredMetrics(); // also flushes what the handler recorded (blobs, bytes, rejects)
     }
     return result;
