@@ -32,6 +32,8 @@ export {
   type SchemaBlob,
 } from './schema.js';
 export { EncryptedStore, EncryptedWriter, FULL_META_ENTRIES, type EncryptedStoreOptions, type EncryptedWriterOptions } from './encrypt/encrypted-store.js';
+export { AgePool, ageWork, ageWorkersWanted } from './encrypt/age-pool.js';
+export { inlineAgeWork, type AgeWork, type Sealed, type Opened } from './encrypt/age-work.js';
 export {
   decryptBlob,
   encryptBlob,

@@ -19,8 +19,8 @@ const COMMON: BuildOptions = {
   target: 'chrome111',
   minify: true,
   legalComments: 'none',
-  // client/hash.ts loads node:crypto only under Node.
-  external: ['node:crypto'],
+  // The client loads these only under Node (hash.ts: node:crypto; encrypt/age-pool.ts: worker threads).
+  external: ['node:crypto', 'node:os', 'node:worker_threads'],
   logLevel: 'silent',
 };
 

@@ -1,24 +1,24 @@
 import type { BlobData } from '../blobref.js';
-import { verifies } from '../blobref.js';
 import { BatchReader, type BlobSource } from '../batch-read.js';
 import { BlobServerError } from '../errors.js';
-import { blobRefOf } from '../hash.js';
 import { MAX_BLOB_SIZE, type BlobServerClient, type SizedRef } from '../http-client.js';
 import { limiter } from '../limiter.js';
 import type { ParsedSchema, BytesPart } from '../schema.js';
 import { Uploader, type UploadStats } from '../uploader.js';
-import { decryptBlob, encryptBlob, EncryptionError, formatMeta, maxCiphertextSize, parseMeta, type AgeKey, type MetaEntry } from './format.js';
+import { ageParallelism, ageWork } from './age-pool.js';
+import type { AgeWork } from './age-work.js';
+import { EncryptionError, formatMeta, maxCiphertextSize, parseMeta, type AgeKey, type MetaEntry } from './format.js';
 
 /** Lines at which a meta blob is full and no longer packed (Perkeep's FullMetaBlobSize). */
 export const FULL_META_ENTRIES = 10_000;
 /** New entries written as one meta blob during a put: what an interrupted put loses at most. */
 const META_BATCH_ENTRIES = 1000;
 const META_BATCH_BYTES = 32 << 20;
-/** Blobs being encrypted at once: age's X25519 work is partly asynchronous (WebCrypto), so a few overlap. */
+/** Blobs being encrypted at once, at least (more with more age worker threads: each is kept busy). */
 const ENCRYPTS_AT_ONCE = 8;
 const ENCRYPT_BYTES_AT_ONCE = 32 << 20;
-/** Prefetched blobs decrypted ahead of the reader. */
-const DECRYPT_AHEAD = 8;
+/** Prefetched blobs fetched and decrypted ahead of the reader, at least (more with more threads). */
+const DECRYPT_AHEAD = 16;
 
 export interface EncryptedStoreOptions {
   /** The namespace (or server) holding encrypted blobs. */
@@ -26,6 +26,8 @@ export interface EncryptedStoreOptions {
   /** The namespace (or server) holding encrypted meta blobs. */
   meta: BlobServerClient;
   key: AgeKey;
+  /** Where age work runs (default `ageWork()`: the process's worker-thread pool under Node, inline elsewhere). */
+  work?: AgeWork | undefined;
 }
 
 interface MetaBlob {
@@ -67,9 +69,14 @@ export class EncryptedStore implements BlobSource {
   readonly blobsClient: BlobServerClient;
   readonly metaClient: BlobServerClient;
   private readonly reader: BatchReader;
+  readonly work: AgeWork;
+  /** Blobs decrypted ahead of the reader. */
+  private readonly decryptAhead: number;
 
   private constructor(options: EncryptedStoreOptions) {
     this.key = options.key;
+    this.work = options.work ?? ageWork();
+    this.decryptAhead = Math.max(DECRYPT_AHEAD, 4 * ageParallelism(this.work));
     this.blobsClient = options.blobs;
     this.metaClient = options.meta;
     this.reader = new BatchReader(options.blobs);
@@ -82,13 +89,13 @@ export class EncryptedStore implements BlobSource {
     for await (const b of options.meta.enumerate()) refs.push(b.blobRef);
     const metaReader = new BatchReader(options.meta);
     metaReader.prefetch(refs);
-    const gate = limiter(4);
+    const gate = limiter(Math.max(4, 2 * ageParallelism(store.work)));
     const plaintexts = await Promise.all(
       refs.map((ref) =>
         gate(async () => {
           const bytes = await metaReader.get(ref);
           if (!bytes) throw new BlobServerError(`encrypt: meta blob ${ref} vanished while being read`, { operation: 'get', blobRefs: [ref] });
-          return decryptBlob(options.key, bytes, `encrypt: meta blob ${ref}`);
+          return (await store.work.open(options.key, bytes, `encrypt: meta blob ${ref}`)).plaintext;
         }),
       ),
     );
@@ -122,10 +129,9 @@ export class EncryptedStore implements BlobSource {
 
   /** Encrypts and stores one meta blob; returns its ref. */
   async writeMeta(entries: readonly MetaEntry[]): Promise<string> {
-    const sealed = await encryptBlob(this.key, formatMeta(entries));
-    const ref = blobRefOf(sealed);
-    await this.metaClient.uploadBatch([{ ref, bytes: sealed }]);
-    return ref;
+    const sealed = await this.work.seal(this.key, formatMeta(entries));
+    await this.metaClient.uploadBatch([sealed]);
+    return sealed.ref;
   }
 
   /**
@@ -216,15 +222,14 @@ export class EncryptedStore implements BlobSource {
     const sealed = await this.reader.get(e.encRef, { maxSize: maxCiphertextSize(e.size) });
     if (!sealed)
       throw new BlobServerError(`get: the server has no encrypted blob ${e.encRef} (for ${ref})`, { operation: 'get', blobRefs: [e.encRef], status: 404 });
-    const plain = await decryptBlob(this.key, sealed, `encrypt: encrypted blob ${e.encRef} (for ${ref})`);
-    if (plain.length !== e.size || !verifies(ref, plain))
-      throw new EncryptionError(`encrypt: encrypted blob ${e.encRef} does not decrypt to ${ref} (tampered meta)`);
-    return plain;
+    const opened = await this.work.open(this.key, sealed, `encrypt: encrypted blob ${e.encRef} (for ${ref})`, { ref, size: e.size });
+    if (!opened.matches) throw new EncryptionError(`encrypt: encrypted blob ${e.encRef} does not decrypt to ${ref} (tampered meta)`);
+    return opened.plaintext;
   }
 
   /** Starts fetching and decrypting the next prefetched blobs, a few ahead: decryption overlaps the reads. */
   private pumpAhead() {
-    while (this.aheadCount < DECRYPT_AHEAD && this.aheadQueue.length) {
+    while (this.aheadCount < this.decryptAhead && this.aheadQueue.length) {
       const ref = this.aheadQueue.shift()!;
       const n = this.queued.get(ref) ?? 0;
       if (n <= 1) this.queued.delete(ref);
@@ -269,6 +274,8 @@ export class EncryptedWriter {
   private readonly encrypting = new Set<Promise<void>>();
   private encryptingBytes = 0;
   private encryptError?: unknown;
+  /** Blobs being encrypted at once. */
+  private readonly encryptsAtOnce: number;
   /** Plaintext counts: blobs added; of those, stored encrypted by this put and already named by the meta (dedup); meta blobs written and packed away. */
   readonly plainStats = { blobs: 0, bytes: 0, storedBlobs: 0, skippedBlobs: 0, skippedBytes: 0, metaBlobsWritten: 0, metaBlobsPacked: 0 };
 
@@ -276,6 +283,7 @@ export class EncryptedWriter {
     private readonly store: EncryptedStore,
     private readonly options: EncryptedWriterOptions,
   ) {
+    this.encryptsAtOnce = Math.max(ENCRYPTS_AT_ONCE, 4 * ageParallelism(store.work));
     this.uploader = new Uploader(store.blobsClient, {
       concurrency: options.concurrency,
       onSettled: (refs) => this.settled(refs),
@@ -309,17 +317,16 @@ export class EncryptedWriter {
       return;
     }
     // Encrypted in the background, a few at once: the caller goes on reading and hashing.
-    while (this.encrypting.size && (this.encrypting.size >= ENCRYPTS_AT_ONCE || this.encryptingBytes >= ENCRYPT_BYTES_AT_ONCE)) {
+    while (this.encrypting.size && (this.encrypting.size >= this.encryptsAtOnce || this.encryptingBytes >= ENCRYPT_BYTES_AT_ONCE)) {
       await Promise.race(this.encrypting);
     }
     this.throwIfFailed();
     const size = blob.bytes.length;
     this.encryptingBytes += size;
     const job = (async () => {
-      const sealed = await encryptBlob(this.store.key, blob.bytes);
-      const encRef = blobRefOf(sealed);
-      this.pending.set(encRef, { plainRef: blob.ref, plainSize: size, encRef });
-      await this.uploader.add({ ref: encRef, bytes: sealed });
+      const sealed = await this.store.work.seal(this.store.key, blob.bytes);
+      this.pending.set(sealed.ref, { plainRef: blob.ref, plainSize: size, encRef: sealed.ref });
+      await this.uploader.add(sealed);
     })().catch((err: unknown) => {
       this.encryptError ??= err;
     });
