@@ -1,5 +1,6 @@
 import { BlobServerError, describeBody, type Operation } from './errors.js';
 import { bodyBytes, type MultipartBody } from './multipart.js';
+import { canPostPieces, postPieces } from './node-post.js';
 import { DEFAULT_RETRY, retryableStatus, withRetry, type RetryPolicy } from './retry.js';
 
 /**
@@ -82,6 +83,7 @@ export class Transport {
   private readonly authorization: string | undefined;
   protected readonly retry: RetryPolicy;
   private readonly fetchImpl: typeof fetch;
+  private readonly customFetch: boolean;
   private readonly connectTimeoutMs: number;
   private readonly idleTimeoutMs: number;
   private readonly signal: AbortSignal | undefined;
@@ -93,6 +95,7 @@ export class Transport {
     this.authorization = authorizationHeader(options.auth);
     this.retry = options.retry ?? DEFAULT_RETRY;
     this.fetchImpl = options.fetch ?? ((...args) => fetch(...args));
+    this.customFetch = options.fetch !== undefined;
     this.connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     this.idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
     this.signal = options.signal;
@@ -108,7 +111,9 @@ export class Transport {
     const headers = new Headers(init.headers);
     if (init.auth !== false && this.authorization) headers.set('authorization', this.authorization);
     const { auth: _auth, blobRefs: _refs, upload, retry, multipart, ...fetchInit } = init;
-    if (multipart) fetchInit.body = bodyBytes(multipart);
+    // Under Node with the global fetch, an upload's pieces are written as they are (node-post.ts).
+    const pieces = multipart && canPostPieces && !this.customFetch && fetchInit.method === 'POST' && fetchInit.redirect === undefined ? multipart : undefined;
+    if (multipart && !pieces) fetchInit.body = bodyBytes(multipart);
     const details = { operation, url, ...(init.blobRefs ? { blobRefs: init.blobRefs } : {}) };
     const origin = new URL(url).origin;
     return withRetry(retry ?? this.retry, async () => {
@@ -133,13 +138,13 @@ export class Transport {
         const reason = tls ? 'the TLS handshake failed; is it a plain HTTP server? (then say http://)' : networkReason(cause);
         return new BlobServerError(`${operation}: cannot reach ${origin}: ${reason}`, { ...details, retryable: !tls, cause });
       };
-      const size = fetchInit.body instanceof Uint8Array ? fetchInit.body.length : 0;
+      const size = pieces ? pieces.length : fetchInit.body instanceof Uint8Array ? fetchInit.body.length : 0;
       const waitMs = upload ? this.idleTimeoutMs + Math.ceil((size / MIN_UPLOAD_BYTES_PER_SECOND) * 1000) : this.connectTimeoutMs;
       arm(waitMs);
       let res: Response;
       this.requests++;
       try {
-        res = await this.fetchImpl(url, { ...fetchInit, headers, signal: ctl.signal });
+        res = await (pieces ? postPieces(url, headers, pieces, ctl.signal) : this.fetchImpl(url, { ...fetchInit, headers, signal: ctl.signal }));
       } catch (cause) {
         throw fail(cause, `did not answer within ${seconds(waitMs)}`);
       }

@@ -21,8 +21,8 @@ const COMMON: BuildOptions = {
   target: 'chrome111',
   minify: true,
   legalComments: 'none',
-  // client/hash.ts loads node:crypto only under Node.
-  external: ['node:crypto'],
+  // client/hash.ts and client/node-post.ts load these only under Node.
+  external: ['node:crypto', 'node:http', 'node:https', 'node:stream'],
   logLevel: 'silent',
 };
 
