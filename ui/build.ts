@@ -26,8 +26,15 @@ const COMMON: BuildOptions = {
   logLevel: 'silent',
 };
 
+/**
+ * The benchmark's hooks (window.blobserverUi.bench, the worker's hashing comparison with
+ * @noble/hashes) are compiled in only when BLOBSERVER_UI_BENCH=1 at build time (bench/ui.ts
+ * sets it): the page the server serves has none of them.
+ */
+const uiBench = () => process.env['BLOBSERVER_UI_BENCH'] === '1';
+
 function bundle(entry: string, define: Record<string, string> = {}): string {
-  const out = buildSync({ ...COMMON, entryPoints: [join(UI_DIR, entry)], define });
+  const out = buildSync({ ...COMMON, entryPoints: [join(UI_DIR, entry)], define: { UI_BENCH: String(uiBench()), ...define } });
   // Inline in a <script>: "</script" must not appear in it.
   return out.outputFiles![0]!.text.replace(/<\/(script)/gi, '<\\/$1');
 }
