@@ -95,7 +95,7 @@ export interface ClientAloneFigures {
 }
 
 /** Prints the client-alone comparison (its section number given by the caller) and answers its figures. */
-export async function clientAloneBench(section = '14'): Promise<ClientAloneFigures> {
+export async function clientAloneBench(section = '15'): Promise<ClientAloneFigures> {
   const reps = Number(process.env['BENCH_CLIENT_ALONE_REPS'] || 3);
   const base = process.env['BENCH_CLIENT_BASE'];
   const work = await mkdtemp(join(tmpdir(), 'blobserver-bench-alone-'));
