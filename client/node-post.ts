@@ -42,9 +42,15 @@ export function postPieces(url: string, headers: Headers, body: MultipartBody, s
       for (const [k, v] of Object.entries(res.headers)) for (const one of Array.isArray(v) ? v : v === undefined ? [] : [v]) answer.append(k, one);
       const noBody = status === 204 || status === 205 || status === 304;
       if (noBody) res.resume();
-      resolve(
-        new Response(noBody ? null : (Readable.toWeb(res) as ReadableStream<Uint8Array>), { status, statusText: res.statusMessage ?? '', headers: answer }),
-      );
+      try {
+        resolve(
+          new Response(noBody ? null : (Readable.toWeb(res) as ReadableStream<Uint8Array>), { status, statusText: res.statusMessage ?? '', headers: answer }),
+        );
+      } catch (cause) {
+        // A status fetch cannot represent (below 200, above 599): an unusable answer, as fetch would fail.
+        res.destroy();
+        reject(Object.assign(new TypeError('fetch failed'), { cause }));
+      }
     });
     req.on('error', (cause) => reject(Object.assign(new TypeError('fetch failed'), { cause })));
     req.cork();
