@@ -70,11 +70,16 @@ async function putNode(path: string, st: BigIntStats, uploader: BlobSink, option
   }
   if (st.isDirectory()) {
     const names = await readdir(path);
-    const children = await Promise.all(names.map(async (name) => ({ name, st: await lstat(join(path, name), { bigint: true }) })));
-    children.sort((a, b) => Number(a.st.isDirectory()) - Number(b.st.isDirectory()) || compareUtf8(a.name, b.name));
+    const children = await Promise.all(
+      names.map(async (name) => {
+        const st = await lstat(join(path, name), { bigint: true });
+        return { name, st, dir: st.isDirectory() };
+      }),
+    );
+    children.sort((a, b) => Number(a.dir) - Number(b.dir) || compareUtf8(a.name, b.name));
     // Files are read a few at a time (small files are mostly waiting on open/read/close);
     // subdirectories one after another, so a wide tree is never all in flight.
-    const files = children.filter((c) => !c.st.isDirectory());
+    const files = children.filter((c) => !c.dir);
     const members = await Promise.all(files.map((c) => fileGate(() => putNode(join(path, c.name), c.st, uploader, options))));
     for (const c of children.slice(files.length)) members.push(await putNode(join(path, c.name), c.st, uploader, options));
     const sets = staticSets(members);
