@@ -40,6 +40,8 @@ walk(process.argv[1]).then((n) => console.log(n));
 /** What the client's upload path needs answered, and nothing stored or checked. */
 export async function nullServer() {
   const marker = Buffer.from('\r\nContent-Disposition: form-data; name="');
+  /** More than a part head's marker and name. */
+  const KEEP = marker.length + 300;
   let url = '';
   const answer = (res: ServerResponse, body: unknown) => {
     const json = JSON.stringify(body);
@@ -53,26 +55,35 @@ export async function nullServer() {
       req.on('end', () => answer(res, { alreadyHave: [], ...target() }));
       return;
     }
-    // An upload: list the parts' names (refs) as received, scanning the body for part heads only.
+    // An upload: list the parts' names (refs) as received, scanning the body for part heads only
+    // (indexOf, no copy of the body): a part head starting in a chunk's last KEEP bytes is read
+    // with the next chunk, from a copy of those bytes.
     const received: { blobRef: string; size: number }[] = [];
-    let carry: Buffer = Buffer.alloc(0);
-    req.on('data', (chunk: Buffer) => {
-      const buf = carry.length ? Buffer.concat([carry, chunk]) : chunk;
-      let at = 0;
-      let end = buf.length;
-      for (let i = buf.indexOf(marker); i >= 0; i = buf.indexOf(marker, at)) {
+    const scan = (buf: Buffer, before: number) => {
+      for (let i = buf.indexOf(marker); i >= 0 && i < before; i = buf.indexOf(marker, i + 1)) {
         const from = i + marker.length;
         const quote = buf.indexOf(0x22, from);
-        if (quote < 0 || quote - from > 200) {
-          end = i;
-          break;
-        }
-        received.push({ blobRef: buf.toString('latin1', from, quote), size: 0 });
-        at = quote;
+        if (quote > 0) received.push({ blobRef: buf.toString('latin1', from, quote), size: 0 });
       }
-      carry = buf.subarray(Math.max(at, Math.min(end, buf.length - marker.length - 200)));
+    };
+    let tail: Buffer = Buffer.alloc(0);
+    req.on('data', (chunk: Buffer) => {
+      if (chunk.length < 2 * KEEP) {
+        tail = Buffer.concat([tail, chunk]);
+        if (tail.length > 4 * KEEP) {
+          scan(tail, tail.length - KEEP);
+          tail = Buffer.from(tail.subarray(tail.length - KEEP));
+        }
+        return;
+      }
+      scan(Buffer.concat([tail, chunk.subarray(0, KEEP)]), tail.length);
+      scan(chunk, chunk.length - KEEP);
+      tail = Buffer.from(chunk.subarray(chunk.length - KEEP));
     });
-    req.on('end', () => answer(res, { received }));
+    req.on('end', () => {
+      scan(tail, tail.length);
+      answer(res, { received });
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
