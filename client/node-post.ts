@@ -16,8 +16,11 @@ const nodeHttp: NodeHttp | undefined = await load();
 async function load(): Promise<NodeHttp | undefined> {
   if (typeof process === 'undefined' || !process.versions?.node) return undefined;
   try {
-    const [http, https, stream] = await Promise.all([import('node:http'), import('node:https'), import('node:stream')]);
-    return { http, https, Readable: stream.Readable };
+    // One awaited import() each, directly in the try: bundlers targeting browsers leave those unresolved.
+    const http = await import('node:http');
+    const https = await import('node:https');
+    const { Readable } = await import('node:stream');
+    return { http, https, Readable };
   } catch {
     return undefined;
   }
