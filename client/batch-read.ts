@@ -1,5 +1,6 @@
 import { verifies } from './blobref.js';
-import { MAX_BLOB_SIZE, type BlobServerClient, type Exchange } from './http-client.js';
+import { MAX_BLOB_SIZE, type BlobServerClient } from './http-client.js';
+import { base64Bytes, locate, locateEndpoint, saneAnswer, type LocateAnswer } from './locate.js';
 import { parseSchema, type BytesPart, type ParsedSchema } from './schema.js';
 
 /**
@@ -44,20 +45,10 @@ export interface BatchReaderOptions {
   maxBufferedBytes?: number;
 }
 
-/** The extension's answer (lambda/core/read/locate.ts). */
-interface LocateAnswer {
-  ranges: { url: string; headers: Record<string, string>; length: number; blobs: { blobRef: string; size: number; offset: number }[] }[];
-  inline: { blobRef: string; size: number; data: string }[];
-  missing: string[];
-  deferred: string[];
-}
-
 /** The server's limit on refs per locate. */
 const MAX_LOCATE_REFS = 1000;
 /** Locate requests in flight: the server reads inline blobs while the previous answer is used. */
 const LOCATES_AT_ONCE = 3;
-/** The most a locate answer or the discovery document may take (inline blobs are at most 2 MiB a answer, base64). */
-const MAX_ANSWER_BYTES = 16 << 20;
 /** Locate answers that may leave a ref out before it is read through the server instead. */
 const MAX_DEFERS = 8;
 /** Refs named ahead for one directory's files: past this, the rest are read as they come. */
@@ -66,11 +57,6 @@ const MAX_PREFETCH_REFS = 100_000;
 const RELOCATE_ATTEMPTS = 2;
 /** Pause before a fresh locate (times the attempt): a collection moving the blob finishes its step. */
 const RELOCATE_DELAY_MS = 100;
-
-/** A JSON body read through the exchange, bounded. */
-async function jsonOf(exchange: Exchange): Promise<unknown> {
-  return JSON.parse(new TextDecoder().decode(await exchange.read(MAX_ANSWER_BYTES)));
-}
 
 /** One read: a signed S3 range (or one blob through the server), shared by the blobs inside it. */
 interface Job {
@@ -152,23 +138,7 @@ export class BatchReader implements BlobSource {
 
   /** The locate endpoint from the server's discovery document, or undefined when it has none. */
   private endpoint(): Promise<string | undefined> {
-    this.locateUrl ??= (async () => {
-      const base = `${this.client.server}/`;
-      try {
-        const res = await this.client.send('config', `${base}?camli.mode=config`, { headers: { accept: 'text/x-camli-configuration' } });
-        if (res.res.status !== 200) {
-          await res.discard();
-          return undefined;
-        }
-        const root = ((await jsonOf(res)) as { locateBlobsRoot?: unknown }).locateBlobsRoot;
-        if (typeof root !== 'string' || !root || !URL.canParse(root, base)) return undefined;
-        // The credentials go along: only to the server's own origin.
-        const url = new URL(root, base);
-        return url.origin === new URL(base).origin ? url.toString() : undefined;
-      } catch {
-        return undefined;
-      }
-    })();
+    this.locateUrl ??= locateEndpoint(this.client);
     return this.locateUrl;
   }
 
@@ -451,20 +421,8 @@ export class BatchReader implements BlobSource {
   }
 
   private async locate(url: string, refs: readonly string[]): Promise<LocateAnswer> {
-    const form = new URLSearchParams();
-    for (const [i, r] of refs.entries()) form.set(`blob${i + 1}`, r);
     this.stats.locates++;
-    const res = await this.client.send('locate', url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: form.toString(),
-      blobRefs: refs,
-    });
-    if (res.res.status !== 200) {
-      await res.discard();
-      throw new Error(`locate answered ${res.res.status}`);
-    }
-    return (await jsonOf(res)) as LocateAnswer;
+    return locate(this.client, url, refs);
   }
 
   private settle(batch: readonly string[], answer: LocateAnswer): void {
@@ -552,55 +510,9 @@ export class BatchReader implements BlobSource {
   }
 }
 
-const isCount = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0;
-
-/**
- * Every list a list, every inline blob a string, every range a URL of at least 1 byte holding
- * its blobs end to end, exactly (DESIGN §9: a range covers the blobs asked for and nothing
- * else), so its length is never more than what the blobs need.
- */
-function saneAnswer(a: LocateAnswer): boolean {
-  const lists = [a.ranges ?? [], a.inline ?? [], a.missing ?? [], a.deferred ?? []];
-  if (!lists.every(Array.isArray)) return false;
-  return (
-    (a.ranges ?? []).every(
-      (r) =>
-        typeof r === 'object' &&
-        r !== null &&
-        typeof r.url === 'string' &&
-        typeof r.headers === 'object' &&
-        r.headers !== null &&
-        isCount(r.length) &&
-        r.length > 0 &&
-        Array.isArray(r.blobs) &&
-        r.blobs.every((b) => typeof b === 'object' && b !== null && typeof b.blobRef === 'string' && isCount(b.offset) && isCount(b.size)) &&
-        endToEnd(r.blobs, r.length),
-    ) && (a.inline ?? []).every((b) => typeof b === 'object' && b !== null && typeof b.blobRef === 'string' && typeof b.data === 'string')
-  );
-}
-
-/** Blobs that tile [0, length) exactly, in some order: no gap, no overlap. */
-function endToEnd(blobs: readonly { offset: number; size: number }[], length: number): boolean {
-  let end = 0;
-  for (const b of [...blobs].sort((x, y) => x.offset - y.offset || x.size - y.size)) {
-    if (b.offset !== end) return false;
-    end += b.size;
-  }
-  return end === length;
-}
-
 const firstUse = (r: LocateAnswer['ranges'][number], order: Map<string, number>) => Math.min(...r.blobs.map((b) => order.get(b.blobRef) ?? Infinity));
 
 const bytesRefs = (parts: readonly BytesPart[] | undefined): string[] =>
   (Array.isArray(parts) ? parts : []).flatMap((p: BytesPart) =>
     typeof p === 'object' && p !== null && 'bytesRef' in p && typeof p.bytesRef === 'string' ? [p.bytesRef] : [],
   );
-
-function base64Bytes(data: string): Uint8Array {
-  const NodeBuffer = (globalThis as { Buffer?: { from(s: string, enc: 'base64'): Uint8Array } }).Buffer;
-  if (NodeBuffer) return NodeBuffer.from(data, 'base64');
-  const bin = atob(data);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
-}

@@ -1,6 +1,6 @@
 import type { BlobData } from './blobref.js';
 import { blobRefOf } from './hash.js';
-import { RollSum } from './rollsum.js';
+import { findSplit, splitBits, WINDOW, type RollState } from './rollsum.js';
 import { bytesSchema, fileSchema, type BytesPart, type CommonAttributes, type SchemaBlob } from './schema.js';
 
 /**
@@ -25,11 +25,14 @@ interface Span {
 
 const spanSize = (s: Span): number => s.to - s.from + s.children.reduce((n, c) => n + spanSize(c), 0);
 
-/**
- * Always a copy, even of a single piece: a piece may be a view on the stream's read buffer, which
- * a source may reuse, and a view of a 64 KiB chunk would pin the whole read buffer meanwhile.
- */
-function concat(pieces: Uint8Array[], size: number): Uint8Array {
+/** A copy of buf[from, to), whatever its class (Buffer's slice is a view). */
+function copyOf(buf: Uint8Array, from: number, to = buf.length): Uint8Array {
+  const out = new Uint8Array(to - from);
+  out.set(buf.subarray(from, to));
+  return out;
+}
+
+function concat(pieces: readonly Uint8Array[], size: number): Uint8Array {
   const out = new Uint8Array(size);
   let at = 0;
   for (const p of pieces) {
@@ -39,21 +42,36 @@ function concat(pieces: Uint8Array[], size: number): Uint8Array {
   return out;
 }
 
+export interface FileBlobsOptions {
+  /**
+   * Whether the source may overwrite a buffer it yielded once asked for the next (a read buffer
+   * used again): then every chunk is a copy (the default). A source that yields fresh buffers
+   * says false, and a chunk within one of them is a view of it, not a copy (it keeps that buffer
+   * alive until the chunk is dropped).
+   */
+  reusesBuffers?: boolean | undefined;
+}
+
 /**
  * Reads `source` and yields every blob of the file: the chunks as they are cut (one chunk
  * in memory at a time, at most 1 MiB), then the `bytes` schemas, then the `file` schema last.
  * The caller's `attrs` fill the file schema's metadata (name, mode, owner, times).
  */
-export async function* fileBlobs(source: AsyncIterable<Uint8Array>, attrs: CommonAttributes): AsyncGenerator<BlobData, SchemaBlob> {
-  const rs = new RollSum();
+export async function* fileBlobs(
+  source: AsyncIterable<Uint8Array>,
+  attrs: CommonAttributes,
+  options: FileBlobsOptions = {},
+): AsyncGenerator<BlobData, SchemaBlob> {
+  const copy = options.reusesBuffers !== false;
   const spans: Span[] = [];
+  const state: RollState = { s1: 0, s2: 0 };
+  // The 64 bytes before the current read (the rolling window's history), zeros at the start.
+  let before: Uint8Array = new Uint8Array(WINDOW);
   let n = 0; // bytes read so far
   let last = 0; // where the current chunk started
   let pieces: Uint8Array[] = [];
 
-  const cut = (bits: number): BlobData => {
-    const bytes = concat(pieces, n - last);
-    pieces = [];
+  const cut = (bytes: Uint8Array, bits: number): BlobData => {
     let from = spans.length;
     while (from > 0 && spans[from - 1]!.bits < bits) from--;
     const children = spans.splice(from);
@@ -61,6 +79,14 @@ export async function* fileBlobs(source: AsyncIterable<Uint8Array>, attrs: Commo
     spans.push({ from: last, to: n, bits, ref, children });
     last = n;
     return { ref, bytes };
+  };
+  /** The chunk ending at buf[i), whose earlier bytes are in `pieces`. */
+  const chunk = (buf: Uint8Array, pieceStart: number, i: number): Uint8Array => {
+    if (!pieces.length) return copy ? copyOf(buf, pieceStart, i) : buf.subarray(pieceStart, i);
+    pieces.push(buf.subarray(pieceStart, i));
+    const bytes = concat(pieces, n - last);
+    pieces = [];
+    return bytes;
   };
 
   for await (const buf of source) {
@@ -72,23 +98,23 @@ export async function* fileBlobs(source: AsyncIterable<Uint8Array>, attrs: Commo
       const end = Math.min(buf.length, i + Math.min(untilMax, n < FIRST_CHUNK_SIZE ? FIRST_CHUNK_SIZE - n : Infinity));
       // A rolling-checksum cut counts once the file is past 256 KiB and the chunk past 64 KiB.
       const splitFrom = i + Math.max(0, FIRST_CHUNK_SIZE - n, TOO_SMALL_THRESHOLD - (n - last));
-      const hit = rs.rollUntilSplit(buf, i, end, splitFrom);
-      const stop = hit >= 0 ? hit : end;
+      const j = splitFrom < end ? findSplit(buf, splitFrom, end, before, state) : -1;
+      const stop = j >= 0 ? j + 1 : end;
       n += stop - i;
       i = stop;
       let bits: number;
       if (n - last === MAX_CHUNK_SIZE) bits = 20;
-      else if (hit >= 0) bits = rs.bits();
+      else if (j >= 0) bits = splitBits(state);
       else if (n === FIRST_CHUNK_SIZE && stop === end) bits = 18;
       else continue;
-      pieces.push(buf.subarray(pieceStart, i));
+      const bytes = chunk(buf, pieceStart, i);
       pieceStart = i;
-      yield cut(bits);
+      yield cut(bytes, bits);
     }
-    // A copy: the stream may reuse its buffer for the next read.
-    if (pieceStart < buf.length) pieces.push(buf.slice(pieceStart));
+    if (pieceStart < buf.length) pieces.push(copy ? copyOf(buf, pieceStart) : buf.subarray(pieceStart));
+    before = windowAfter(before, buf);
   }
-  if (n !== last) yield cut(0);
+  if (n !== last) yield cut(pieces.length === 1 ? pieces[0]! : concat(pieces, n - last), 0);
 
   const schemas: SchemaBlob[] = [];
   const parts = bytesParts(spans, schemas);
@@ -96,6 +122,15 @@ export async function* fileBlobs(source: AsyncIterable<Uint8Array>, attrs: Commo
   const file = fileSchema(attrs, parts);
   yield { ref: file.ref, bytes: file.bytes };
   return file;
+}
+
+/** The 64 bytes ending `buf`, preceded by `before`'s when it is shorter (a copy: buf may be reused). */
+function windowAfter(before: Uint8Array, buf: Uint8Array): Uint8Array {
+  if (buf.length >= WINDOW) return copyOf(buf, buf.length - WINDOW);
+  const out = new Uint8Array(WINDOW);
+  out.set(before.subarray(buf.length));
+  out.set(buf, WINDOW - buf.length);
+  return out;
 }
 
 /** The `parts` list of these spans, adding the `bytes` schemas it refers to to `out` (children first). */

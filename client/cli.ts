@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { lstat, mkdir, readdir, readFile, stat as fsStat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { EncryptedStore } from './encrypt/encrypted-store.js';
-import { readKeyFile, writeNewKeyFile } from './node/key-file.js';
+import type { EncryptedStore } from './encrypt/encrypted-store.js';
 import { restoreAtomically } from './node/restore-atomic.js';
 import { parseArgs } from 'node:util';
 import { BatchReader } from './batch-read.js';
@@ -126,6 +125,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (command === 'genkey') {
     if (args.length !== 1) throw new UsageError('genkey takes one KEYFILE');
+    const { writeNewKeyFile } = await import('./node/key-file.js');
     const recipient = await writeNewKeyFile(args[0]!);
     await write(values.json ? JSON.stringify({ keyFile: args[0], recipient }) + '\n' : `${recipient}\n`);
     return 0;
@@ -148,6 +148,8 @@ export async function main(argv: string[]): Promise<number> {
   let store: EncryptedStore | undefined;
   if (values.encrypt !== undefined) {
     if (command === 'rm') throw new UsageError('rm does not take --encrypt (as perkeepd, encrypted storage does not remove blobs)');
+    // Loaded only here: age and its curves are a good part of the CLI's start otherwise.
+    const [{ readKeyFile }, { EncryptedStore }] = await Promise.all([import('./node/key-file.js'), import('./encrypt/encrypted-store.js')]);
     const key = await readKeyFile(values.encrypt);
     const sub = (url: string) => new BlobServerClient({ server: url, auth: settings.auth, connectTimeoutMs, idleTimeoutMs });
     store = await EncryptedStore.open({

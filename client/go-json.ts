@@ -6,9 +6,6 @@
  */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
-const utf8 = new TextEncoder();
-const byUtf8 = (a: string, b: string) => Buffer.compare(Buffer.from(utf8.encode(a)), Buffer.from(utf8.encode(b)));
-
 function sortKeys(v: JsonValue): JsonValue {
   if (Array.isArray(v)) return v.map(sortKeys);
   if (v === null || typeof v !== 'object') return v;
@@ -17,11 +14,29 @@ function sortKeys(v: JsonValue): JsonValue {
   return out;
 }
 
-/** Byte order of the UTF-8 encodings (Go's string order), without Buffer in browsers. */
+const utf8 = new TextEncoder();
+
+/**
+ * Byte order of the UTF-8 encodings (Go's string order). Below U+D800, UTF-16 code units sort
+ * as UTF-8 does, so the first differing unit decides without encoding; a difference at or past
+ * a surrogate (pairs, and lone ones that UTF-8 turns into U+FFFD) compares the encodings.
+ */
 export function compareUtf8(a: string, b: string): number {
-  if (typeof Buffer !== 'undefined') return byUtf8(a, b);
-  const x = utf8.encode(a);
-  const y = utf8.encode(b);
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x < 0xd800 && y < 0xd800) return x - y;
+    return compareBytes(utf8.encode(a), utf8.encode(b));
+  }
+  // A prefix sorts first, unless it ends in a high surrogate the longer string pairs.
+  const end = n ? a.charCodeAt(n - 1) : 0;
+  if (a.length === b.length || end < 0xd800 || end > 0xdbff) return a.length - b.length;
+  return compareBytes(utf8.encode(a), utf8.encode(b));
+}
+
+function compareBytes(x: Uint8Array, y: Uint8Array): number {
   for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i]! - y[i]!;
   return x.length - y.length;
 }

@@ -56,8 +56,13 @@ export function nobleHasher(name: HashName): Hasher {
   return hasher;
 }
 
+/** node:crypto's one-shot digest (Node 20.12+): no Hash object per blob. */
+const oneShot = nodeCrypto && typeof nodeCrypto.hash === 'function' ? nodeCrypto.hash : undefined;
+const utf8 = new TextEncoder();
+
 /** The blobref (`sha224-<hex>` by default) of these bytes or of this string's UTF-8. */
 export function blobRefOf(data: Uint8Array | string, hash: HashName = 'sha224'): string {
-  const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
+  if (oneShot) return `${hash}-${oneShot(hash, data, 'hex')}`;
+  const bytes = typeof data === 'string' ? utf8.encode(data) : data;
   return `${hash}-${createHasher(hash).update(bytes).hex()}`;
 }

@@ -1,14 +1,28 @@
 import { hashOf, isBlobRef, type BlobData } from './blobref.js';
-import { BlobServerError, describeBody, type Operation } from './errors.js';
+import { BlobServerError, type Operation } from './errors.js';
 import { createHasher } from './hash.js';
 import { blobPart, blobPartSize, closingSize, multipartBody, newBoundary } from './multipart.js';
-import { DEFAULT_RETRY, retryableStatus, withRetry, type RetryPolicy } from './retry.js';
+import { withRetry } from './retry.js';
+import { IN_BROWSER, Transport, type RequestOptions } from './transport.js';
 
 /**
  * The blob server's HTTP API (the seed's preupload/upload and Perkeep's stat, get, enumerate,
- * remove) over fetch, with retries. No AWS SDK: blobs above the upload URL's body limit go
- * through the presigned S3 form the server hands out (`uploadForm`).
+ * remove), its operations on the transport (transport.ts: request, retries, timeouts, errors).
+ * No AWS SDK: blobs above the upload URL's body limit go through the presigned S3 form the
+ * server hands out (`uploadForm`).
  */
+
+export {
+  authorizationHeader,
+  checkServerUrl,
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  DEFAULT_IDLE_TIMEOUT_MS,
+  type ClientOptions,
+  type Exchange,
+} from './transport.js';
+
+/** Perkeep's largest blob: schema blobs and blobs of unknown size are read up to this much. */
+export const MAX_BLOB_SIZE = 16 << 20;
 
 export interface SizedRef {
   blobRef: string;
@@ -31,65 +45,8 @@ export interface UploadTarget {
   uploadForm?: UploadForm;
 }
 
-export interface ClientOptions {
-  /** Server base URL; the blob root is served at its `/`. */
-  server: string;
-  /** `userpass:USER:PASSWORD` (Perkeep's form), or `none`. */
-  auth?: string | undefined;
-  retry?: RetryPolicy | undefined;
-  /** Injected fetch (tests, instrumentation); the global one by default. */
-  fetch?: typeof fetch | undefined;
-  /**
-   * How long a request may wait for the server to start answering (connecting included), in ms;
-   * default 10 000. Uploads wait `idleTimeoutMs` plus a second per 32 KiB of body instead:
-   * fetch does not say how far the body got, and a slow uplink must not time out.
-   */
-  connectTimeoutMs?: number | undefined;
-  /** How long a response may stall (no bytes), and an upload wait for its answer, in ms; default 60 000. */
-  idleTimeoutMs?: number | undefined;
-  /** Aborts every request in flight and every later one (a BlobServerError with `aborted: true`). */
-  signal?: AbortSignal | undefined;
-}
-
-/** Perkeep's largest blob: schema blobs and blobs of unknown size are read up to this much. */
-export const MAX_BLOB_SIZE = 16 << 20;
-/** A JSON answer (preupload, stat, enumerate...) larger than this is refused. */
-const MAX_JSON_SIZE = 16 << 20;
-export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
-export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
-/** The slowest uplink an upload's timeout allows for (a 16 MiB blob: 60 s + 512 s). */
-const MIN_UPLOAD_BYTES_PER_SECOND = 32 << 10;
-
-/** A response whose body is read under the idle timeout and a size cap. */
-export interface Exchange {
-  res: Response;
-  /** The body, at most `limit` bytes (more is an error, `tooLarge` its message), each chunk also given to `onChunk`. */
-  read(limit: number, onChunk?: (chunk: Uint8Array) => void, tooLarge?: string): Promise<Uint8Array>;
-  /** Drops the body unread. */
-  discard(): Promise<void>;
-}
-
-/** The reason of a request we abort ourselves on a timer (distinguished from the caller's abort). */
-class Timeout extends Error {}
-
 /** Refs per preupload/stat/remove request (the protocol's limit). */
 export const MAX_REFS_PER_REQUEST = 1000;
-
-export function authorizationHeader(auth: string | undefined): string | undefined {
-  if (!auth || auth === 'none') return undefined;
-  const m = /^userpass:([^:]*):(.*)$/s.exec(auth);
-  if (!m) {
-    const why = auth.startsWith('userpass:') ? `auth "userpass:${auth.split(':')[1]}" has no password` : `unsupported auth "${auth.split(':')[0]}"`;
-    throw new BlobServerError(`${why}: use userpass:USER:PASSWORD or none`, { operation: 'config' });
-  }
-  return 'Basic ' + btoa(String.fromCharCode(...new TextEncoder().encode(`${m[1]}:${m[2]}`)));
-}
-
-/**
- * A browser (page or worker) rather than Node: browsers hide redirects a script follows itself
- * (`redirect: 'manual'` answers an opaque response), so some exchanges go differently there.
- */
-const IN_BROWSER = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node !== 'string';
 
 /**
  * Where S3 redirects a stored form POST, as S3 builds it (`success_action_redirect` plus the
@@ -106,177 +63,13 @@ function completionUrl(form: UploadForm, ref: string): string | undefined {
 
 const chunked = <T>(xs: readonly T[], n: number) => Array.from({ length: Math.ceil(xs.length / n) }, (_, i) => xs.slice(i * n, (i + 1) * n));
 
-export class BlobServerClient {
-  readonly server: string;
-  private readonly authorization: string | undefined;
-  private readonly retry: RetryPolicy;
-  private readonly fetchImpl: typeof fetch;
-  private readonly connectTimeoutMs: number;
-  private readonly idleTimeoutMs: number;
-  private readonly signal: AbortSignal | undefined;
+export class BlobServerClient extends Transport {
   private target?: { value: UploadTarget; expiresAt: number };
-  /** HTTP requests made, retries included (the benchmark's requests per blob). */
-  requests = 0;
-
-  constructor(options: ClientOptions) {
-    this.server = checkServerUrl(options.server).replace(/\/+$/, '');
-    this.authorization = authorizationHeader(options.auth);
-    this.retry = options.retry ?? DEFAULT_RETRY;
-    this.fetchImpl = options.fetch ?? ((...args) => fetch(...args));
-    this.connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
-    this.idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
-    this.signal = options.signal;
-  }
-
-  /**
-   * One HTTP exchange with retries on network errors, timeouts, 5xx and 429. Other statuses are
-   * returned for the caller to judge. `auth: false` for capability URLs and S3. The answer must
-   * start within the connect timeout (uploads: see ClientOptions.connectTimeoutMs), and its body, read through
-   * the exchange, may never stall longer than the idle timeout.
-   */
-  private async request(
-    operation: Operation,
-    url: string,
-    init: RequestInit & { auth?: boolean; blobRefs?: readonly string[]; upload?: boolean; retry?: RetryPolicy },
-  ): Promise<Exchange> {
-    const headers = new Headers(init.headers);
-    if (init.auth !== false && this.authorization) headers.set('authorization', this.authorization);
-    const { auth: _auth, blobRefs: _refs, upload, retry, ...fetchInit } = init;
-    const details = { operation, url, ...(init.blobRefs ? { blobRefs: init.blobRefs } : {}) };
-    const origin = new URL(url).origin;
-    return withRetry(retry ?? this.retry, async () => {
-      this.throwIfAborted(operation, url);
-      const ctl = new AbortController();
-      const stop = () => ctl.abort(this.signal?.reason);
-      this.signal?.addEventListener('abort', stop, { once: true });
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const arm = (ms: number) => {
-        clearTimeout(timer);
-        timer = setTimeout(() => ctl.abort(new Timeout()), ms);
-      };
-      const done = () => {
-        clearTimeout(timer);
-        this.signal?.removeEventListener('abort', stop);
-      };
-      const fail = (cause: unknown, what: string): BlobServerError => {
-        done();
-        if (this.signal?.aborted) return this.aborted(operation, url, cause);
-        if (ctl.signal.reason instanceof Timeout) return new BlobServerError(`${operation}: ${origin} ${what}`, { ...details, retryable: true, cause });
-        const tls = tlsMismatch(url, cause);
-        const reason = tls ? 'the TLS handshake failed; is it a plain HTTP server? (then say http://)' : networkReason(cause);
-        return new BlobServerError(`${operation}: cannot reach ${origin}: ${reason}`, { ...details, retryable: !tls, cause });
-      };
-      const bodyBytes = fetchInit.body instanceof Uint8Array ? fetchInit.body.length : 0;
-      const waitMs = upload ? this.idleTimeoutMs + Math.ceil((bodyBytes / MIN_UPLOAD_BYTES_PER_SECOND) * 1000) : this.connectTimeoutMs;
-      arm(waitMs);
-      let res: Response;
-      this.requests++;
-      try {
-        res = await this.fetchImpl(url, { ...fetchInit, headers, signal: ctl.signal });
-      } catch (cause) {
-        throw fail(cause, `did not answer within ${seconds(waitMs)}`);
-      }
-      const exchange: Exchange = {
-        res,
-        read: async (limit, onChunk, tooLarge) => {
-          const tooBig = () => new BlobServerError(tooLarge ?? `${operation}: ${origin} sent more than the ${limit} bytes expected; stopped reading`, details);
-          if (Number(res.headers.get('content-length') ?? NaN) > limit) {
-            await exchange.discard();
-            throw tooBig();
-          }
-          const chunks: Uint8Array[] = [];
-          let size = 0;
-          const reader = res.body?.getReader();
-          try {
-            while (reader) {
-              arm(this.idleTimeoutMs);
-              let next: ReadableStreamReadResult<Uint8Array>;
-              try {
-                next = await reader.read();
-              } catch (cause) {
-                throw fail(cause, `stalled: no data for ${seconds(this.idleTimeoutMs)}`);
-              }
-              if (next.done) break;
-              size += next.value.length;
-              if (size > limit) {
-                await reader.cancel().catch(() => undefined);
-                throw tooBig();
-              }
-              onChunk?.(next.value);
-              chunks.push(next.value);
-            }
-          } finally {
-            done();
-          }
-          return chunks.length === 1 ? chunks[0]! : new Uint8Array(await new Blob(chunks as BlobPart[]).arrayBuffer());
-        },
-        discard: async () => {
-          done();
-          await res.body?.cancel().catch(() => undefined);
-        },
-      };
-      if (retryableStatus(res.status)) {
-        const err = await this.failure(operation, url, exchange, init.blobRefs);
-        const after = Number(res.headers.get('retry-after'));
-        if (after > 0) Object.assign(err, { retryAfterMs: Math.min(after, 60) * 1000 });
-        throw err;
-      }
-      return exchange;
-    });
-  }
-
-  /**
-   * One exchange as this client makes them (credentials unless `auth: false`, retries, timeouts,
-   * the request count), for extensions built on the client (batch-read.ts). Its body is read
-   * through the exchange, bounded.
-   */
-  send(operation: Operation, url: string, init: RequestInit & { auth?: boolean; blobRefs?: readonly string[] } = {}): Promise<Exchange> {
-    return this.request(operation, url, init);
-  }
-
-  private aborted(operation: Operation, url: string, cause?: unknown): BlobServerError {
-    return Object.assign(new BlobServerError(`${operation}: aborted`, { operation, url, cause: cause ?? this.signal?.reason }), { aborted: true });
-  }
-
-  private throwIfAborted(operation: Operation, url: string) {
-    if (this.signal?.aborted) throw this.aborted(operation, url);
-  }
-
-  private async failure(operation: Operation, url: string, exchange: Exchange, blobRefs?: readonly string[]): Promise<BlobServerError> {
-    const res = exchange.res;
-    // The start of the body is enough to explain; a failure to read it is not the failure to report.
-    const text = await exchange.read(MAX_ERROR_BODY).then(
-      (b) => new TextDecoder().decode(b),
-      async () => (await exchange.discard(), ''),
-    );
-    const path = url.startsWith(this.server) ? url.slice(this.server.length).replace(/\/camli\/upload\/.+/, '/camli/upload/<token>') : new URL(url).origin;
-    return new BlobServerError(`${operation}: ${path} answered ${res.status}${text ? `: ${describeBody(text)}` : ''}`, {
-      operation,
-      url,
-      status: res.status,
-      ...(blobRefs ? { blobRefs } : {}),
-      retryable: retryableStatus(res.status),
-    });
-  }
-
-  private async json<T>(operation: Operation, url: string, exchange: Exchange, blobRefs?: readonly string[]): Promise<T> {
-    if (exchange.res.status !== 200) throw await this.failure(operation, url, exchange, blobRefs);
-    const text = new TextDecoder().decode(await exchange.read(MAX_JSON_SIZE));
-    try {
-      return JSON.parse(text) as T;
-    } catch (cause) {
-      throw new BlobServerError(`${operation}: the server's answer is not JSON: ${text.slice(0, 100)}`, {
-        operation,
-        url,
-        ...(blobRefs ? { blobRefs } : {}),
-        cause,
-      });
-    }
-  }
 
   private form(refs: readonly string[], extra: Record<string, string> = {}): string {
     const form = new URLSearchParams(extra);
-    for (const [i, r] of refs.entries()) form.set(`blob${i + 1}`, r);
+    // append, not set: the names are distinct, and set looks for an existing one each time (quadratic for 1,000 refs).
+    for (const [i, r] of refs.entries()) form.append(`blob${i + 1}`, r);
     return form.toString();
   }
 
@@ -348,7 +141,7 @@ export class BlobServerClient {
    * request sent again. Every blob must come back in `received`, else this throws.
    */
   async uploadBatch(blobs: readonly BlobData[], boundary = newBoundary()): Promise<SizedRef[]> {
-    const { body, contentType } = multipartBody(
+    const multipart = multipartBody(
       boundary,
       blobs.map((b) => blobPart(b.ref, b.bytes)),
     );
@@ -357,7 +150,7 @@ export class BlobServerClient {
       blobs.map((b) => b.ref),
       (target) => ({
         url: target.uploadUrl,
-        init: { method: 'POST', headers: { 'content-type': contentType }, body },
+        init: { method: 'POST', headers: { 'content-type': multipart.contentType }, multipart },
       }),
     );
   }
@@ -370,7 +163,7 @@ export class BlobServerClient {
   private async sendUpload(
     operation: Operation,
     refs: readonly string[],
-    build: (target: UploadTarget) => { url: string; init: RequestInit & { auth?: boolean }; then?: string | undefined },
+    build: (target: UploadTarget) => { url: string; init: RequestOptions; then?: string | undefined },
   ): Promise<SizedRef[]> {
     let target = await this.uploadTarget();
     for (let refreshed = false; ; refreshed = true) {
@@ -433,7 +226,7 @@ export class BlobServerClient {
       }
       // Every field of the form unchanged, then the file; no credentials to S3.
       const fields = Object.entries(form.fields).map(([name, data]) => ({ name, data }));
-      const { body, contentType } = multipartBody(newBoundary(), [
+      const multipart = multipartBody(newBoundary(), [
         ...fields,
         { name: 'file', filename: blob.ref, contentType: 'application/octet-stream', data: blob.bytes },
       ]);
@@ -442,7 +235,11 @@ export class BlobServerClient {
       // (the page is another origin than the bucket). Its answer is opaque, so the completion URL
       // is asked again (a replay is harmless) for what became of the upload.
       const mode = then ? { mode: 'no-cors' as const } : {};
-      return { url: form.url, init: { method: 'POST', headers: { 'content-type': contentType }, body, auth: false, redirect: 'follow', ...mode }, then };
+      return {
+        url: form.url,
+        init: { method: 'POST', headers: { 'content-type': multipart.contentType }, multipart, auth: false, redirect: 'follow', ...mode },
+        then,
+      };
     });
     return received!;
   }
@@ -520,38 +317,4 @@ export class BlobServerClient {
     }
     return removed;
   }
-}
-
-/** Bytes of an error answer read to explain it. */
-const MAX_ERROR_BODY = 64 << 10;
-
-const seconds = (ms: number) => `${ms % 1000 ? (ms / 1000).toFixed(1) : ms / 1000} s`;
-
-/** A server URL must say http:// or https:// (a bare host:port is the commonest mistake). */
-export function checkServerUrl(server: string): string {
-  let url: URL | undefined;
-  try {
-    url = new URL(server);
-  } catch {
-    // not a URL at all
-  }
-  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || !url.host) {
-    throw new BlobServerError(`server "${server}" is not an http:// or https:// URL (say http://${server.replace(/^[a-z]+:\/\//i, '')} or https://...)`, {
-      operation: 'config',
-    });
-  }
-  return server;
-}
-
-/** Whether fetch failed because https:// was spoken to a server that answered in plain HTTP. */
-function tlsMismatch(url: string, err: unknown): boolean {
-  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-  return url.startsWith('https:') && /SSL|TLS|EPROTO|wrong version number|packet length too long/i.test(`${cause?.code ?? ''} ${cause?.message ?? ''}`);
-}
-
-/** Why fetch could not reach the server, in words (undici hides the reason in `cause`). */
-function networkReason(err: unknown): string {
-  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-  if (!cause?.message) return String((err as Error).message ?? err);
-  return cause.code && !cause.message.includes(cause.code) ? `${cause.code} ${cause.message}` : cause.message;
 }

@@ -1,53 +1,75 @@
 /**
- * The rolling checksum Perkeep cuts files with (go4.org/rollsum, after bup's bupsplit):
- * a 64-byte window, sums kept as uint32. Reimplemented from its description so the same
- * bytes split at the same places.
+ * The rolling checksum Perkeep cuts files with (go4.org/rollsum, after bup's bupsplit): a
+ * 64-byte window, s1 += add - drop, s2 += s1 - 64 * (drop + 31), a candidate boundary where
+ * s2's low 13 bits are all set. Reimplemented from its description so the same bytes split at
+ * the same places.
+ *
+ * Both sums are functions of the window alone: from a zeroed window (the state at a file's
+ * start), s1 = 64*31 + the sum of the window's bytes and s2 = 64*63*31 + the sum of its bytes
+ * weighted 64 (oldest) down to 1 (newest); neither ever exceeds 2^20, so no wrap-around. The
+ * search below therefore starts at any offset from the 64 bytes before it instead of rolling
+ * every byte of the file: the chunker only looks for boundaries past a file's first 256 KiB
+ * and a chunk's first 64 KiB, so most bytes are never rolled at all.
  */
-const WINDOW = 64;
+export const WINDOW = 64;
 const CHAR_OFFSET = 31;
 const BLOB_BITS = 13;
 const SPLIT_MASK = (1 << BLOB_BITS) - 1;
+const S1_ZERO = WINDOW * CHAR_OFFSET;
+const S2_ZERO = WINDOW * (WINDOW - 1) * CHAR_OFFSET;
 
-export class RollSum {
-  s1 = WINDOW * CHAR_OFFSET;
-  s2 = WINDOW * (WINDOW - 1) * CHAR_OFFSET;
-  private readonly window = new Uint8Array(WINDOW);
-  private wofs = 0;
+/** The sums after the byte at the search's hit, to weigh the boundary with `splitBits`. */
+export interface RollState {
+  s1: number;
+  s2: number;
+}
 
-  /**
-   * Rolls buf[from..to) and stops just after the first byte, at index `splitFrom` or later,
-   * after which s2's low 13 bits are all set (a candidate chunk boundary): returns the index past that byte, or -1 having rolled all.
-   * The same arithmetic as `roll`, in locals: this loop sees every byte of every file.
-   */
-  rollUntilSplit(buf: Uint8Array, from: number, to: number, splitFrom: number): number {
-    const w = this.window;
-    let { s1, s2, wofs } = this;
-    let found = -1;
-    for (let i = from; i < to; i++) {
-      const ch = buf[i]!;
-      const drop = w[wofs]!;
-      w[wofs] = ch;
-      wofs = (wofs + 1) & (WINDOW - 1);
-      s1 = (s1 + ch - drop) >>> 0;
-      s2 = (s2 + s1 - WINDOW * (drop + CHAR_OFFSET)) >>> 0;
-      if ((s2 & SPLIT_MASK) === SPLIT_MASK && i >= splitFrom) {
-        found = i + 1;
-        break;
+/**
+ * The first index j in [from, to) where the window ending at buf[j] (inclusive) is a candidate
+ * boundary; -1 when there is none. Bytes before buf[0] are `before`'s (the 64 bytes that
+ * preceded this buffer in the file, zeros at its start): `from` may be 0. On a hit, `state`
+ * gets the sums there. A plain loop over the typed array: no calls, no copies per byte.
+ */
+export function findSplit(buf: Uint8Array, from: number, to: number, before: Uint8Array, state: RollState): number {
+  if (from >= to) return -1;
+  // The window ending at `from`, summed directly.
+  let s1 = S1_ZERO;
+  let s2 = S2_ZERO;
+  for (let k = 0; k < WINDOW; k++) {
+    const at = from - (WINDOW - 1) + k;
+    const b = at >= 0 ? buf[at]! : before[WINDOW + at]!;
+    s1 += b;
+    s2 += (WINDOW - k) * b;
+  }
+  let j = from;
+  if ((s2 & SPLIT_MASK) !== SPLIT_MASK) {
+    j++;
+    // The byte leaving the window comes from `before` for the buffer's first 64 bytes...
+    for (const edge = Math.min(to, WINDOW); j < edge; j++) {
+      const drop = before[j]!;
+      s1 += buf[j]! - drop;
+      s2 += s1 - WINDOW * drop - S1_ZERO;
+      if ((s2 & SPLIT_MASK) === SPLIT_MASK) break;
+    }
+    // ...and from the buffer itself after them: the loop almost every byte rolled goes through.
+    if (j >= WINDOW || j === to) {
+      for (; j < to; j++) {
+        const drop = buf[j - WINDOW]!;
+        s1 += buf[j]! - drop;
+        s2 += s1 - WINDOW * drop - S1_ZERO;
+        if ((s2 & SPLIT_MASK) === SPLIT_MASK) break;
       }
     }
-    this.s1 = s1;
-    this.s2 = s2;
-    this.wofs = wofs;
-    return found;
+    if (j >= to) return -1;
   }
+  state.s1 = s1;
+  state.s2 = s2;
+  return j;
+}
 
-  digest(): number {
-    return ((this.s1 << 16) | (this.s2 & 0xffff)) >>> 0;
-  }
-
-  /** How "strong" this boundary is: 13 + the trailing one bits above the split mask. */
-  bits(): number {
-    const inverted = ~(this.digest() >>> (BLOB_BITS + 1)) >>> 0;
-    return BLOB_BITS + (inverted === 0 ? 32 : 31 - Math.clz32(inverted & -inverted));
-  }
+/** How "strong" a boundary is: 13 + the trailing one bits above the split mask of the digest (s1 << 16 | s2 & 0xffff). */
+export function splitBits({ s1, s2 }: RollState): number {
+  const digest = ((s1 << 16) | (s2 & 0xffff)) >>> 0;
+  const inverted = ~(digest >>> (BLOB_BITS + 1)) >>> 0;
+  return BLOB_BITS + (inverted === 0 ? 32 : 31 - Math.clz32(inverted & -inverted));
 }

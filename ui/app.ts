@@ -7,6 +7,8 @@ import type { FileProgress, FromWorker, ToWorker, Totals } from './protocol.js';
  */
 
 declare const UI_WORKER_SOURCE: string;
+/** Compiled in by ui/build.ts: whether this is the benchmark's build of the page. */
+declare const UI_BENCH: boolean;
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 const UNFINISHED = 'blobserver-ui-unfinished';
@@ -275,7 +277,7 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
       list();
       return;
     case 'benched':
-      benchWaiters.shift()?.(m);
+      if (UI_BENCH) benchWaiters.shift()?.(m);
       return;
   }
 };
@@ -345,11 +347,13 @@ if (unfinished) {
     'blobs the server already has are not sent again.';
 }
 
-/** For benchmarks: SHA-224 and chunking speed in this page's worker. */
-(window as unknown as { blobserverUi: unknown }).blobserverUi = {
-  bench: (mbytes: number) =>
-    new Promise((resolve) => {
-      benchWaiters.push(resolve);
-      send({ type: 'bench', mb: mbytes });
-    }),
-};
+/** For the benchmark's build only (ui/build.ts): SHA-224 and chunking speed in this page's worker. */
+if (UI_BENCH) {
+  (window as unknown as { blobserverUi: unknown }).blobserverUi = {
+    bench: (mbytes: number) =>
+      new Promise((resolve) => {
+        benchWaiters.push(resolve);
+        send({ type: 'bench', mb: mbytes });
+      }),
+  };
+}

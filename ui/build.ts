@@ -19,13 +19,21 @@ const COMMON: BuildOptions = {
   target: 'chrome111',
   minify: true,
   legalComments: 'none',
-  // The client loads these only under Node (hash.ts: node:crypto; encrypt/age-pool.ts: worker threads).
-  external: ['node:crypto', 'node:os', 'node:worker_threads'],
+  // The client loads these only under Node (hash.ts: node:crypto; node-post.ts: node:http(s) and
+  // node:stream; encrypt/age-pool.ts: worker threads).
+  external: ['node:crypto', 'node:http', 'node:https', 'node:stream', 'node:os', 'node:worker_threads'],
   logLevel: 'silent',
 };
 
+/**
+ * The benchmark's hooks (window.blobserverUi.bench, the worker's hashing comparison with
+ * @noble/hashes) are compiled in only when BLOBSERVER_UI_BENCH=1 at build time (bench/ui.ts
+ * sets it): the page the server serves has none of them.
+ */
+const uiBench = () => process.env['BLOBSERVER_UI_BENCH'] === '1';
+
 function bundle(entry: string, define: Record<string, string> = {}): string {
-  const out = buildSync({ ...COMMON, entryPoints: [join(UI_DIR, entry)], define });
+  const out = buildSync({ ...COMMON, entryPoints: [join(UI_DIR, entry)], define: { UI_BENCH: String(uiBench()), ...define } });
   // Inline in a <script>: "</script" must not appear in it.
   return out.outputFiles![0]!.text.replace(/<\/(script)/gi, '<\\/$1');
 }

@@ -1,4 +1,3 @@
-import { createReadStream } from 'node:fs';
 import { lstat, readdir, readlink, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type { BigIntStats } from 'node:fs';
@@ -8,6 +7,7 @@ import { directorySchema, schemaBlob, commonFields, staticSets, symlinkSchema, t
 import { limiter } from '../limiter.js';
 import type { BlobData } from '../blobref.js';
 import { groupName, userName } from './owners.js';
+import { fileWindows } from './read-file.js';
 
 /**
  * `blobserver put PATH`: a file or a directory tree as Perkeep schema blobs, built the way
@@ -56,15 +56,13 @@ export async function putPath(path: string, uploader: BlobSink, options: PutTree
 async function putNode(path: string, st: BigIntStats, uploader: BlobSink, options: PutTreeOptions): Promise<string> {
   const attrs = attributes(path, st);
   if (st.isFile()) {
-    // Reads sized to the file: a 256 KiB buffer for each small file is garbage to collect.
-    const source = createReadStream(path, { highWaterMark: Math.max(1024, Math.min(Number(st.size), 256 << 10)) });
     const counted = async function* () {
-      for await (const buf of source as AsyncIterable<Buffer>) {
+      for await (const buf of fileWindows(path, Number(st.size))) {
         options.onBytes?.(buf.length);
         yield buf;
       }
     };
-    const blobs = fileBlobs(counted(), attrs);
+    const blobs = fileBlobs(counted(), attrs, { reusesBuffers: false });
     for (let r = await blobs.next(); ; r = await blobs.next()) {
       if (r.done) return r.value.ref;
       await uploader.add(r.value);
@@ -72,11 +70,16 @@ async function putNode(path: string, st: BigIntStats, uploader: BlobSink, option
   }
   if (st.isDirectory()) {
     const names = await readdir(path);
-    const children = await Promise.all(names.map(async (name) => ({ name, st: await lstat(join(path, name), { bigint: true }) })));
-    children.sort((a, b) => Number(a.st.isDirectory()) - Number(b.st.isDirectory()) || compareUtf8(a.name, b.name));
+    const children = await Promise.all(
+      names.map(async (name) => {
+        const st = await lstat(join(path, name), { bigint: true });
+        return { name, st, dir: st.isDirectory() };
+      }),
+    );
+    children.sort((a, b) => Number(a.dir) - Number(b.dir) || compareUtf8(a.name, b.name));
     // Files are read a few at a time (small files are mostly waiting on open/read/close);
     // subdirectories one after another, so a wide tree is never all in flight.
-    const files = children.filter((c) => !c.st.isDirectory());
+    const files = children.filter((c) => !c.dir);
     const members = await Promise.all(files.map((c) => fileGate(() => putNode(join(path, c.name), c.st, uploader, options))));
     for (const c of children.slice(files.length)) members.push(await putNode(join(path, c.name), c.st, uploader, options));
     const sets = staticSets(members);
