@@ -72,9 +72,9 @@ interface ToolRun {
   blobs: number;
 }
 
-export async function clientPutBench(): Promise<void> {
+/** `pkPut`: the pk-put binary to compare with (default PK_PUT), or undefined for `blobserver put` alone. */
+export async function clientPutBench(pkPut = process.env['PK_PUT']): Promise<void> {
   const reps = Number(process.env['BENCH_CLIENT_REPS'] || 1);
-  const pkPut = process.env['PK_PUT'];
   const work = await mkdtemp(join(tmpdir(), 'blobserver-bench-client-'));
   try {
     const tree = join(work, 'tree');

@@ -74,7 +74,12 @@ export async function startLocalServer(env?: Env): Promise<LocalServer> {
   let emulators: EmbeddedAws | undefined;
   try {
     // Clients reach s3rver only through its authenticating front, which answers CORS too.
-    emulators = embedded ? await startEmbeddedAws(dataDir, { allowOrigin: (origin) => listed(origin) || isOwnPage(origin) }) : undefined;
+    emulators = embedded
+      ? await startEmbeddedAws(dataDir, {
+          allowOrigin: (origin) => listed(origin) || isOwnPage(origin),
+          threads: (env ?? process.env)['BLOBSERVER_EMULATOR_THREADS'] !== 'false',
+        })
+      : undefined;
   } catch (err) {
     await lock?.release();
     throw refusal(err, dataDirRefusal(dataDir, err));
