@@ -19,7 +19,8 @@ import { fmt, table } from './table.js';
  * in a child process (aws-child.ts), so this process's CPU is the handlers, the SDK and HTTP.
  *
  * Alone: `PK_PUT=... PERKEEPD=... npx tsx bench/put-vs-perkeepd.ts` (BENCH_PUT_REPS, default 3;
- * BENCH_PUT_TREES=125,47 picks the trees).
+ * BENCH_PUT_TREES=125,47 picks the trees; BENCH_PUT_ONE_THREAD=true adds, interleaved, our put with
+ * the emulators on the server's thread, BLOBSERVER_EMULATOR_THREADS=false, as before issue 29).
  */
 
 export const TREES = {
@@ -52,6 +53,8 @@ export interface PutComparison {
   bytes: number;
   blobs: number;
   ours: { seconds: number[]; cpuSeconds: number[]; ref: string };
+  /** With `emulatorsOnServerThread`: ours with dynalite and s3rver on the server's thread (BLOBSERVER_EMULATOR_THREADS=false), as before issue 29. */
+  oursOneThread?: { seconds: number[]; cpuSeconds: number[]; ref: string };
   /** Undefined without PK_PUT and PERKEEPD. */
   theirs?: { seconds: number[]; ref: string };
   /** ours / theirs, medians. */
@@ -63,6 +66,7 @@ export async function putComparison(
   shape: typeof TREE,
   reps: number,
   bins: { pkPut?: string | undefined; perkeepd?: string | undefined },
+  emulatorsOnServerThread = false,
 ): Promise<PutComparison> {
   const work = await mkdtemp(join(tmpdir(), 'blobserver-bench-put-'));
   try {
@@ -70,21 +74,23 @@ export async function putComparison(
     const bytes = await makeTree(tree, shape);
     const label = `${shape.small.count} x 32 KiB + ${shape.large.count} x 3 MB (${fmt(bytes / 1e6)} MB)`;
     const ours = { seconds: [] as number[], cpuSeconds: [] as number[], ref: '' };
+    const oursOneThread = emulatorsOnServerThread ? { seconds: [] as number[], cpuSeconds: [] as number[], ref: '' } : undefined;
     const theirs = bins.pkPut && bins.perkeepd ? { seconds: [] as number[], ref: '' } : undefined;
     let blobs = 0;
-    const sides = theirs ? ['ours', 'theirs'] : ['ours'];
+    const sides = ['ours', ...(oursOneThread ? ['oursOneThread'] : []), ...(theirs ? ['theirs'] : [])];
     for (let rep = 0; rep < reps; rep++) {
       for (const side of rep % 2 ? [...sides].reverse() : sides) {
         const dir = join(work, `${side}-${rep}`);
-        if (side === 'ours') {
-          const server = await localServer(join(dir, 'data'));
+        if (side !== 'theirs') {
+          const into = side === 'ours' ? ours : oursOneThread!;
+          const server = await localServer(join(dir, 'data'), side === 'ours' ? {} : { BLOBSERVER_EMULATOR_THREADS: 'false' });
           try {
             const c0 = cpuMs();
             const t0 = performance.now();
             const put = await ourPut(server.url, tree, work);
-            ours.seconds.push((performance.now() - t0) / 1000);
-            ours.cpuSeconds.push((cpuMs() - c0) / 1000);
-            ours.ref = put.ref;
+            into.seconds.push((performance.now() - t0) / 1000);
+            into.cpuSeconds.push((cpuMs() - c0) / 1000);
+            into.ref = put.ref;
             blobs = put.blobs;
           } finally {
             await server.close();
@@ -108,6 +114,7 @@ export async function putComparison(
       bytes,
       blobs,
       ours,
+      ...(oursOneThread ? { oursOneThread } : {}),
       ...(theirs ? { theirs, ratio: median(ours.seconds) / median(theirs.seconds) } : {}),
     };
   } finally {
@@ -124,6 +131,7 @@ export function printPutComparison(c: PutComparison): void {
     fmt(c.bytes / 1e6 / median(s), 1),
   ];
   const rows = [[...row('blobserver put -> local server', c.ours.seconds), fmt(median(c.ours.cpuSeconds), 2)]];
+  if (c.oursOneThread) rows.push([...row('  the same, emulators on the server thread', c.oursOneThread.seconds), fmt(median(c.oursOneThread.cpuSeconds), 2)]);
   if (c.theirs) rows.push([...row('pk-put file -> perkeepd (filesystem)', c.theirs.seconds), '-']);
   console.log(table(['tool -> server', 'wall s (median)', 'runs', 'MB/s', 'local server CPU s'], rows));
   if (c.theirs && c.ratio !== undefined)
@@ -175,7 +183,7 @@ export async function putComparisons(): Promise<PutComparison[]> {
   for (const name of names) {
     const shape = TREES[name];
     if (!shape) throw new Error(`BENCH_PUT_TREES: no tree ${name} (known: ${Object.keys(TREES).join(', ')})`);
-    const c = await putComparison(shape, reps, bins);
+    const c = await putComparison(shape, reps, bins, process.env['BENCH_PUT_ONE_THREAD'] === 'true');
     console.log(`\nput of ${c.label}, ${c.blobs} blobs, fresh storage per run, interleaved, median of ${reps}`);
     printPutComparison(c);
     out.push(c);
