@@ -50,7 +50,7 @@ function refusal(err: unknown, message: string | undefined): unknown {
 
 /** `env` defaults to the process environment (config.ts reads it). */
 export async function startLocalServer(env?: Env): Promise<LocalServer> {
-  const { host, port, dataDir, embedded, corsOrigins, config: configured, sideSessionTokenPrefix } = readLocalServerConfig(env, resolve);
+  const { host, port, dataDir, embedded, emulatorThreads, corsOrigins, config: configured, sideSessionTokenPrefix } = readLocalServerConfig(env, resolve);
   if (configured.auth.kind === 'none' && !LOOPBACK.test(host)) {
     throw new StartupError(`refusing to listen on ${host} without credentials: set BLOBSERVER_AUTH=userpass:USER:PASSWORD`);
   }
@@ -77,7 +77,7 @@ export async function startLocalServer(env?: Env): Promise<LocalServer> {
     emulators = embedded
       ? await startEmbeddedAws(dataDir, {
           allowOrigin: (origin) => listed(origin) || isOwnPage(origin),
-          threads: (env ?? process.env)['BLOBSERVER_EMULATOR_THREADS'] !== 'false',
+          threads: emulatorThreads,
         })
       : undefined;
   } catch (err) {
