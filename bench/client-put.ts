@@ -72,8 +72,8 @@ interface ToolRun {
   blobs: number;
 }
 
-/** `pkPut`: the pk-put binary to compare with (default PK_PUT), or undefined for `blobserver put` alone. */
-export async function clientPutBench(pkPut = process.env['PK_PUT']): Promise<void> {
+/** `pkPut`: the pk-put binary to compare with (default PK_PUT); `{}` times `blobserver put` alone. */
+export async function clientPutBench({ pkPut }: { pkPut?: string | undefined } = { pkPut: process.env['PK_PUT'] }): Promise<void> {
   const reps = Number(process.env['BENCH_CLIENT_REPS'] || 1);
   const work = await mkdtemp(join(tmpdir(), 'blobserver-bench-client-'));
   try {

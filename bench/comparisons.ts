@@ -1,6 +1,6 @@
 import { cpus, loadavg } from 'node:os';
 import { coldStartComparison } from './cold-start.js';
-import { putComparisons, TREES } from './put-vs-perkeepd.js';
+import { putComparisons } from './put-vs-perkeepd.js';
 import { fmt } from './table.js';
 
 /**
@@ -28,7 +28,7 @@ import { fmt } from './table.js';
 async function clientAlone(): Promise<void> {
   console.log('\n1. the client alone against reading and hashing the files: not measured here yet (the ingest-client branch brings bench/client-alone.ts);');
   console.log('   meanwhile, blobserver put of the same tree to the local server (bench/client-put.ts):');
-  await (await import('./client-put.js')).clientPutBench(undefined);
+  await (await import('./client-put.js')).clientPutBench({});
 }
 
 process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
@@ -40,7 +40,7 @@ console.log(
     .join(' ')} at start; MB = 10^6 bytes`,
 );
 await clientAlone();
-console.log(`\n2-3. blobserver put -> local server against pk-put file -> perkeepd, trees ${Object.keys(TREES).join(' and ')} MB`);
+console.log(`\n2-3. blobserver put -> local server against pk-put file -> perkeepd, on the 125 MB and 47 MB trees`);
 if (!process.env['PK_PUT'] || !process.env['PERKEEPD'])
   console.log('   needs Perkeep binaries: PK_PUT=/path/to/pk-put PERKEEPD=/path/to/perkeepd npm run bench (without them only our side runs)');
 await putComparisons();
