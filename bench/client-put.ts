@@ -113,7 +113,7 @@ export async function clientPutBench({ pkPut }: { pkPut?: string | undefined } =
     });
     console.log(table(['tool', 'wall s', 'MB/s', 'requests', 'blobs', 'requests/blob', 'root ref'], rows));
     if (!pkPut) {
-      console.log('   (set PK_PUT to a pk-put binary built from Perkeep to compare with pk-put file)');
+      if (!process.env['PK_PUT']) console.log('   (set PK_PUT to a pk-put binary built from Perkeep to compare with pk-put file)');
       return;
     }
     const ours = results.get('blobserver put')!;
