@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 
 export type EmulatorJob = { kind: 'dynalite'; dir: string; host: string } | { kind: 's3rver'; dir: string; socketPath: string };
 
-type FromThread = { ready: string } | { failed: string } | 'closed';
+type FromThread = { ready: string } | { failed: string; code?: string | undefined } | 'closed';
 
 export interface EmulatorThread {
   /** dynalite's http://host:port, or the socket path s3rver listens on. */
@@ -37,7 +37,8 @@ export function startEmulatorThread(job: EmulatorJob): Promise<EmulatorThread> {
       worker.off('exit', onExit);
       if (typeof m === 'object' && 'failed' in m) {
         void worker.terminate();
-        return reject(new Error(m.failed));
+        // With its code (ENOTDIR, EACCES...): the server's one-line refusals read it (refusals.ts).
+        return reject(Object.assign(new Error(m.failed), m.code ? { code: m.code } : {}));
       }
       if (typeof m !== 'object' || !('ready' in m)) return reject(new Error(`the ${job.kind} thread answered ${JSON.stringify(m)}`));
       // A thread that fails later (its server's 'error') ends; the server's requests to it then fail like any unreachable endpoint.
@@ -81,7 +82,7 @@ async function runThread(job: EmulatorJob): Promise<void> {
       close = s3rver.close;
     }
   } catch (err) {
-    port.postMessage({ failed: (err as Error).message } satisfies FromThread);
+    port.postMessage({ failed: (err as Error).message, code: (err as NodeJS.ErrnoException).code } satisfies FromThread);
     return;
   }
   port.on('message', (m) => {
