@@ -72,9 +72,9 @@ interface ToolRun {
   blobs: number;
 }
 
-export async function clientPutBench(): Promise<void> {
+/** `pkPut`: the pk-put binary to compare with (default PK_PUT); `{}` times `blobserver put` alone. */
+export async function clientPutBench({ pkPut }: { pkPut?: string | undefined } = { pkPut: process.env['PK_PUT'] }): Promise<void> {
   const reps = Number(process.env['BENCH_CLIENT_REPS'] || 1);
-  const pkPut = process.env['PK_PUT'];
   const work = await mkdtemp(join(tmpdir(), 'blobserver-bench-client-'));
   try {
     const tree = join(work, 'tree');
@@ -113,7 +113,7 @@ export async function clientPutBench(): Promise<void> {
     });
     console.log(table(['tool', 'wall s', 'MB/s', 'requests', 'blobs', 'requests/blob', 'root ref'], rows));
     if (!pkPut) {
-      console.log('   (set PK_PUT to a pk-put binary built from Perkeep to compare with pk-put file)');
+      if (!process.env['PK_PUT']) console.log('   (set PK_PUT to a pk-put binary built from Perkeep to compare with pk-put file)');
       return;
     }
     const ours = results.get('blobserver put')!;

@@ -17,6 +17,8 @@ export interface LocalServerConfig {
   dataDir: string;
   /** Start dynalite + s3rver: when no AWS endpoint is configured, unless BLOBSERVER_EMBEDDED=false. */
   embedded: boolean;
+  /** dynalite and s3rver each on a worker thread (BLOBSERVER_EMULATOR_THREADS, default true; local/emulator-thread.ts). */
+  emulatorThreads: boolean;
   /** Browser origins allowed by CORS (BLOBSERVER_CORS_ORIGINS, comma-separated), as the stack's `corsOrigins`. */
   corsOrigins: string[];
   /** The handlers' configuration; the endpoints of embedded emulators are filled in once they listen. */
@@ -85,6 +87,7 @@ export function readLocalServerConfig(env: Env = process.env, resolvePath: (p: s
     port: port(env['PORT']),
     dataDir,
     embedded,
+    emulatorThreads: env['BLOBSERVER_EMULATOR_THREADS'] !== 'false',
     corsOrigins: corsOrigins(env['BLOBSERVER_CORS_ORIGINS']),
     config: { ...base, ...(credentials ? { credentials } : {}) },
     sideSessionTokenPrefix: env['BLOBSERVER_SIDE_SESSION_TOKEN_PREFIX'] || undefined,

@@ -7,6 +7,7 @@ import dynalite from 'dynalite';
 import S3rver from 's3rver';
 import type { Config } from '../lambda/core/config.js';
 import type { AllowOrigin } from './cors.js';
+import { startEmulatorThread } from './emulator-thread.js';
 import { startS3Front } from './s3-front.js';
 
 /**
@@ -76,14 +77,12 @@ export async function startS3rver(dir: string, host = '127.0.0.1'): Promise<Emul
  * serves everyone on loopback: the server's own SDK calls (header-signed), presigned URLs and
  * upload forms, CORS for `allowOrigin`.
  */
-export async function startFrontedS3rver(dir: string, host = '127.0.0.1', allowOrigin?: AllowOrigin): Promise<Emulator> {
-  await mkdir(dir, { recursive: true });
-  await dropEmptyS3rverMetadata(dir);
+export async function startFrontedS3rver(dir: string, host = '127.0.0.1', allowOrigin?: AllowOrigin, options: { thread?: boolean } = {}): Promise<Emulator> {
   const socketDir = await mkdtemp(join(tmpdir(), 'blobserver-s3-'));
   const socketPath = join(socketDir, 's3rver.sock');
-  const s3rver = new S3rver({ directory: dir, silent: true });
+  let s3rver: { close(): Promise<void> };
   try {
-    s3rver.httpServer = await s3rver.listen(socketPath);
+    s3rver = options.thread ? await startEmulatorThread({ kind: 's3rver', dir, socketPath }) : await listenS3rver(dir, socketPath);
   } catch (err) {
     await rm(socketDir, { recursive: true, force: true });
     throw err;
@@ -107,14 +106,35 @@ export async function startFrontedS3rver(dir: string, host = '127.0.0.1', allowO
   }
 }
 
+/** s3rver on `dir`, listening on the Unix socket `socketPath` (whose directory the caller made). */
+export async function listenS3rver(dir: string, socketPath: string): Promise<{ close(): Promise<void> }> {
+  await mkdir(dir, { recursive: true });
+  await dropEmptyS3rverMetadata(dir);
+  const s3rver = new S3rver({ directory: dir, silent: true });
+  s3rver.httpServer = await s3rver.listen(socketPath);
+  return { close: () => s3rver.close() };
+}
+
+/** dynalite on its own worker thread (emulator-thread.ts). */
+async function startDynaliteThread(dir: string, host = '127.0.0.1'): Promise<Emulator> {
+  const thread = await startEmulatorThread({ kind: 'dynalite', dir, host });
+  return { endpoint: thread.address, close: thread.close };
+}
+
 /** The emulators `npm start` and `npm run fsck` run on: dynalite, and s3rver behind its front. */
+/**
+ * dynalite and s3rver each on a worker thread of this process unless `threads` is false
+ * (BLOBSERVER_EMULATOR_THREADS=false; the bench compares the two): emulator-thread.ts says why.
+ * The S3 front stays on the caller's thread (it needs `allowOrigin`, a function).
+ */
 export async function startEmbeddedAws(
   dataDir: string,
-  options: { allowOrigin?: AllowOrigin } = {},
+  options: { allowOrigin?: AllowOrigin; threads?: boolean } = {},
 ): Promise<{ s3: Emulator; dynamodb: Emulator; close(): Promise<void> }> {
+  const thread = options.threads ?? true;
   const [s3, dynamodb] = await Promise.all([
-    startFrontedS3rver(join(dataDir, 's3'), '127.0.0.1', options.allowOrigin),
-    startDynalite(join(dataDir, 'dynamodb')),
+    startFrontedS3rver(join(dataDir, 's3'), '127.0.0.1', options.allowOrigin, { thread }),
+    thread ? startDynaliteThread(join(dataDir, 'dynamodb')) : startDynalite(join(dataDir, 'dynamodb')),
   ]);
   return { s3, dynamodb, close: async () => void (await Promise.all([s3.close(), dynamodb.close()])) };
 }

@@ -52,7 +52,7 @@ function refusal(err: unknown, message: string | undefined): unknown {
 
 /** `env` defaults to the process environment (config.ts reads it). */
 export async function startLocalServer(env?: Env): Promise<LocalServer> {
-  const { host, port, dataDir, embedded, corsOrigins, config: configured, sideSessionTokenPrefix } = readLocalServerConfig(env, resolve);
+  const { host, port, dataDir, embedded, emulatorThreads, corsOrigins, config: configured, sideSessionTokenPrefix } = readLocalServerConfig(env, resolve);
   if (configured.auth.kind === 'none' && !LOOPBACK.test(host)) {
     throw new StartupError(`refusing to listen on ${host} without credentials: set BLOBSERVER_AUTH=userpass:USER:PASSWORD`);
   }
@@ -76,7 +76,12 @@ export async function startLocalServer(env?: Env): Promise<LocalServer> {
   let emulators: EmbeddedAws | undefined;
   try {
     // Clients reach s3rver only through its authenticating front, which answers CORS too.
-    emulators = embedded ? await startEmbeddedAws(dataDir, { allowOrigin: (origin) => listed(origin) || isOwnPage(origin) }) : undefined;
+    emulators = embedded
+      ? await startEmbeddedAws(dataDir, {
+          allowOrigin: (origin) => listed(origin) || isOwnPage(origin),
+          threads: emulatorThreads,
+        })
+      : undefined;
   } catch (err) {
     await lock?.release();
     throw refusal(err, dataDirRefusal(dataDir, err));

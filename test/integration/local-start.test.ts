@@ -114,6 +114,19 @@ describe('npm start: one clear line when it cannot start', () => {
     }
   });
 
+  it("an emulator's folder in the data directory that is a file: the same one line (the emulators start on their own threads)", async () => {
+    for (const emulator of ['s3', 'dynamodb']) {
+      const dataDir = await dir();
+      await writeFile(join(dataDir, emulator), 'not a directory');
+      const r = await refused(baseEnv(dataDir));
+      assert.equal(r.code, 1, emulator);
+      assertOneLine(
+        r.out,
+        /^blobserver: cannot use the data directory .*: a file is in the way .*\((EEXIST|ENOTDIR)\); set BLOBSERVER_DATA_DIR to a writable directory$/,
+      );
+    }
+  });
+
   it('a data directory it may not write: one line (run as another user when root, whom permissions do not stop)', async () => {
     const parent = await dir();
     await chmod(parent, 0o755);

@@ -80,3 +80,11 @@ describe('BLOBSERVER_CORS_ORIGINS', () => {
     }
   });
 });
+
+describe('BLOBSERVER_EMULATOR_THREADS', () => {
+  it('runs the embedded emulators on worker threads unless set to false', () => {
+    assert.equal(readLocalServerConfig({}).emulatorThreads, true);
+    assert.equal(readLocalServerConfig({ BLOBSERVER_EMULATOR_THREADS: 'false' }).emulatorThreads, false);
+    assert.equal(readLocalServerConfig({ BLOBSERVER_EMULATOR_THREADS: 'true' }).emulatorThreads, true);
+  });
+});
