@@ -20,8 +20,7 @@ import { fmt } from './table.js';
 
 /** Comparison 1: the client alone against the read + hash floor (bench/client-alone.ts). */
 async function clientAlone(): Promise<void> {
-  console.log('
-1. the client alone (put to a server that stores nothing) against reading and hashing the files');
+  console.log('\n1. the client alone (put to a server that stores nothing) against reading and hashing the files');
   await (await import('./client-alone.js')).clientAloneBench('1');
 }
 
