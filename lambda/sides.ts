@@ -15,10 +15,10 @@ const NAMESPACE_HANDLERS = 256;
  * signed URL verifies only in the namespace it was minted for.
  */
 export function routeHandler<S extends Side>(route: Extract<RegisteredRoute, { side: S }>, handlers: HandlersOf<S>, deps: Deps): Handler {
-  const build = handlers[route.handler as keyof HandlersOf<S>] as (deps: Deps) => Parameters<typeof authorised>[2];
+  const build = handlers[route.handler as keyof HandlersOf<S>] as (deps: Deps) => Parameters<typeof authorised>[3];
   const inNamespace = (ns: Namespace) => {
     const nsDeps = deps.forNamespace(ns);
-    return authorised(route.auth, nsDeps, build(nsDeps));
+    return authorised(route.auth, route.needs, nsDeps, build(nsDeps));
   };
   const root = inNamespace(deps.namespace);
   const named = new Map<string, Handler>();

@@ -1,3 +1,5 @@
+import { listCredentialsHandler } from './admin-credentials.js';
+import { credentialHandler } from './credential.js';
 import { enumerateHandler } from './enumerate-blobs.js';
 import { getBlobHandler } from './get-blob.js';
 import { locateHandler } from './locate-blobs.js';
@@ -18,4 +20,6 @@ export const READ_HANDLERS: HandlersOf<'read'> = {
   getBlob: getBlobHandler,
   ui: uiHandler,
   locate: locateHandler,
+  credential: credentialHandler,
+  listCredentials: listCredentialsHandler,
 };

@@ -1,17 +1,36 @@
 import type { Authorisation } from './authorisation.js';
-import { AUTHORISE, type RouteHandler } from './authorise.js';
+import { AUTHORISE, type Authorised, type RouteHandler } from './authorise.js';
+import { claimedCredentialId } from '../auth/auth.js';
 import type { Deps } from '../deps.js';
 import { HttpError, REFUSE } from '../http/errors.js';
 import { errorResult, type Handler, type HttpEvent, type HttpResult } from '../http/http.js';
+import { namespaceLabel } from '../namespace.js';
+import { allows, type Operation } from '../scopes.js';
 import { MetricUnit } from '../telemetry.js';
 
+/** The credential id each request was made with, for its log line (router below); never a secret. */
+const CALLERS = new WeakMap<HttpEvent, string>();
+
 /**
- * A route's handler behind its authorisation: the only place credentials and tokens are
- * checked, so no endpoint can forget to.
+ * A route's handler behind its authorisation and its operations: the only place credentials,
+ * tokens and scopes are checked, once, with the request's namespace (`deps.namespace`), before
+ * the handler runs, so no endpoint can forget to. `needs`: the route's operations, any one of
+ * which will do (none: any operation in the namespace; scopes.ts `allows`).
  */
-export function authorised<A extends Authorisation>(auth: A, deps: Deps, handler: RouteHandler<A>): Handler {
-  const authorise = AUTHORISE[auth] as (deps: Deps, event: HttpEvent) => Promise<Parameters<RouteHandler<A>>[1]>;
-  return async (event) => handler(event, await authorise(deps, event));
+export function authorised<A extends Authorisation>(auth: A, needs: readonly Operation[], deps: Deps, handler: RouteHandler<A>): Handler {
+  const authorise = AUTHORISE[auth] as (deps: Deps, event: HttpEvent) => Promise<Authorised<A>>;
+  return async (event) => {
+    const claimed = claimedCredentialId(event);
+    if (claimed) CALLERS.set(event, claimed);
+    const { caller, granted } = await authorise(deps, event);
+    CALLERS.set(event, caller.credentialId);
+    if (!allows(caller.scope, needs, deps.namespace)) {
+      const permission = needs.length ? needs.join(' or ') : 'any';
+      const where = needs.includes('admin') ? 'on this deployment' : `in ${namespaceLabel(deps.namespace)}`;
+      throw REFUSE.permissionMissing(caller.credentialId, permission, where);
+    }
+    return handler(event, granted);
+  };
 }
 
 /**
@@ -35,6 +54,15 @@ export function createRouter(routes: Record<string, Handler>, deps: Pick<Deps, '
   return async (event) => {
     const started = performance.now();
     const result = await dispatch(event);
+    // The audit line: every request, with the credential it was made with (its id, never its secret).
+    deps.log.info('request', {
+      requestId: event.requestContext?.requestId,
+      routeKey: event.routeKey,
+      // Not the path: a signed URL's token is a capability, and has no place in logs.
+      namespace: event.pathParameters?.['namespace'] ?? '/',
+      status: result.statusCode ?? 200,
+      credential: CALLERS.get(event) ?? 'none',
+    });
     const metrics = deps.metrics;
     if (metrics) {
       const status = result.statusCode ?? 200;
