@@ -100,7 +100,8 @@ function maxInlineGetSize(env: Env): number {
 /** The revocation bound may be lowered (tests, a stricter deployment), never raised above 60 s. */
 function credentialCacheSeconds(env: Env): number {
   const value = positiveInt(env, 'BLOBSERVER_CREDENTIAL_CACHE_SECONDS', REVOCATION_BOUND_SECONDS);
-  if (value > REVOCATION_BOUND_SECONDS) throw new ConfigError(`BLOBSERVER_CREDENTIAL_CACHE_SECONDS must be at most ${REVOCATION_BOUND_SECONDS} (the revocation bound)`);
+  if (value > REVOCATION_BOUND_SECONDS)
+    throw new ConfigError(`BLOBSERVER_CREDENTIAL_CACHE_SECONDS must be at most ${REVOCATION_BOUND_SECONDS} (the revocation bound)`);
   return value;
 }
 

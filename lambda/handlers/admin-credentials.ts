@@ -54,7 +54,7 @@ function addRequestOf(raw: Buffer, nowSeconds: number): AddRequest {
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw REFUSE.invalidCredentialRequest('expected a JSON object');
   const { label, namespaces, operations, expiresAt } = body as Record<string, unknown>;
-  if (typeof label !== 'string' || label.trim() === '' || label.length > MAX_LABEL || /[\u0000-\u001f]/.test(label)) {
+  if (typeof label !== 'string' || label.trim() === '' || label.length > MAX_LABEL || [...label].some((c) => c.charCodeAt(0) < 0x20)) {
     throw REFUSE.invalidCredentialRequest(`label: a string of 1 to ${MAX_LABEL} printable characters`);
   }
   const strings = (v: unknown) => Array.isArray(v) && v.length <= 100 && v.every((e) => typeof e === 'string');

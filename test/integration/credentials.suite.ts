@@ -118,10 +118,7 @@ export function defineCredentialsSuite(name: string, unavailable: string | undef
       const { uploadForm } = await preupload({ url: at('cr-phone'), authorization: phone.header });
       const done = await request<{ received: { blobRef: string }[] }>(await postFormRedirected(uploadForm, large.data, large.ref));
       assert.equal(done.status, 200, done.text);
-      assert.deepEqual(
-        (await stat(phone.header, 'cr-phone', [blob.ref, large.ref])).json!.stat.map((s) => s.blobRef).sort(),
-        [blob.ref, large.ref].sort(),
-      );
+      assert.deepEqual((await stat(phone.header, 'cr-phone', [blob.ref, large.ref])).json!.stat.map((s) => s.blobRef).sort(), [blob.ref, large.ref].sort());
       refusedFor(await get(phone.header, 'cr-phone', blob.ref), /lacks the read permission/, phone);
       refusedFor(await enumerate(phone.header, 'cr-phone'), /lacks the read permission/, phone);
       refusedFor(await locate(phone.header, 'cr-phone', [blob.ref]), /lacks the read permission/, phone);
@@ -207,7 +204,9 @@ export function defineCredentialsSuite(name: string, unavailable: string | undef
         for (const [k, check] of Object.entries(checks)) if (refusedAt[k] === undefined && (await check())) refusedAt[k] = Date.now() - revokedAt;
         await sleep(100);
       }
-      console.log(`revocation of ${phone.id}: refused after (ms) ${JSON.stringify(refusedAt)}; bound ${t.boundSeconds} s, measured on ${t.otherInstance ? 'another instance' : 'the revoking instance'}`);
+      console.log(
+        `revocation of ${phone.id}: refused after (ms) ${JSON.stringify(refusedAt)}; bound ${t.boundSeconds} s, measured on ${t.otherInstance ? 'another instance' : 'the revoking instance'}`,
+      );
       for (const k of Object.keys(checks)) {
         assert.ok(refusedAt[k] !== undefined && refusedAt[k] <= t.boundSeconds * 1000 + 500, `${k} refused within the bound: ${refusedAt[k]} ms`);
       }

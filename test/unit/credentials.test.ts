@@ -10,7 +10,11 @@ import { MemoryCredentialRows } from '../../lambda/core/storage/credential-rows.
 async function fixture(ttl = REVOCATION_BOUND_SECONDS) {
   let now = 1_000_000;
   const rows = new MemoryCredentialRows();
-  const cache = new CredentialCache((id) => rows.get(id), () => now, ttl);
+  const cache = new CredentialCache(
+    (id) => rows.get(id),
+    () => now,
+    ttl,
+  );
   const secret = newCredentialSecret();
   const record: CredentialRecord = {
     id: newCredentialId(),
@@ -89,7 +93,14 @@ describe('the credential cache (the revocation bound)', () => {
     assert.equal((await cache.usable(record.id)).ok, true);
     advance(0.001);
     assert.equal((await cache.usable(record.id)).ok, false);
-    assert.throws(() => new CredentialCache(async () => undefined, () => 0, REVOCATION_BOUND_SECONDS + 1));
+    assert.throws(
+      () =>
+        new CredentialCache(
+          async () => undefined,
+          () => 0,
+          REVOCATION_BOUND_SECONDS + 1,
+        ),
+    );
   });
 
   it('an expired credential is refused at its expiry, with no read: the clock is checked on every use', async () => {

@@ -95,13 +95,15 @@ const REFUSAL_REASON = { unknown: 'unknown', 'wrong-secret': 'wrong secret', rev
  * a stored credential's as that credential's, so scopes can be tried there too.
  */
 export async function identify(event: HttpEvent, owner: Credentials | undefined, cache: Pick<CredentialCache, 'authenticate'>): Promise<Caller> {
-  const basic = owner ? basicOf(event) : (() => {
-    try {
-      return basicOf(event);
-    } catch {
-      return undefined;
-    }
-  })();
+  const basic = owner
+    ? basicOf(event)
+    : (() => {
+        try {
+          return basicOf(event);
+        } catch {
+          return undefined;
+        }
+      })();
   if (basic && isCredentialPrincipal(basic.user, owner)) {
     const check = await cache.authenticate(basic.user, basic.pass);
     if (!check.ok) throw REFUSE.credentialRefused(basic.user, REFUSAL_REASON[check.reason]);
