@@ -25,7 +25,10 @@ describe('blobserver admin credentials', () => {
   const owner = () => ({ BLOBSERVER_URL: ts.url, BLOBSERVER_AUTH: `userpass:${USER}:${PASSWORD}` });
 
   it('adds a write-only credential (secret printed once), lists it without secrets, and revokes it', async () => {
-    const add = await runCli(['admin', 'credentials', 'add', '--label', "alice's phone", '--namespaces', 'photos', '--ops', 'write', '--expires', '30d'], owner());
+    const add = await runCli(
+      ['admin', 'credentials', 'add', '--label', "alice's phone", '--namespaces', 'photos', '--ops', 'write', '--expires', '30d'],
+      owner(),
+    );
     assert.equal(add.code, 0, add.stderr);
     const out = add.stdout.toString();
     const auth = /^auth: {3}(userpass:(cred-[0-9a-f]{20}):(\S+))$/m.exec(out);
@@ -46,7 +49,9 @@ describe('blobserver admin credentials', () => {
 
     const list = await runCli(['admin', 'credentials', 'list', '--json'], owner());
     assert.equal(list.code, 0, list.stderr);
-    const listed = JSON.parse(list.stdout.toString()) as { credentials: { id: string; label: string; namespaces: string[]; operations: string[]; expiresAt?: string }[] };
+    const listed = JSON.parse(list.stdout.toString()) as {
+      credentials: { id: string; label: string; namespaces: string[]; operations: string[]; expiresAt?: string }[];
+    };
     const mine = listed.credentials.find((c) => c.id === id)!;
     assert.deepEqual([mine.label, mine.namespaces, mine.operations], ["alice's phone", ['photos'], ['write']]);
     assert.ok(mine.expiresAt);
