@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { PROJECT_ROOT } from '../infra/bundling.js';
 import type { DeployedStack } from '../test/support/deployed-stack.js';
 import { openDeployedStack } from '../test/support/deployed-target.js';
-import { ACCESS_LOG_LINE_BYTES, PRICES, costOf, ddbCounts, s3Counts, type Usage } from './cost.js';
+import { ACCESS_LOG_LINE_BYTES, PRICES, costOf, ddbCounts, s3Counts, withCredentialLookups, type Usage } from './cost.js';
 import { median } from './measure.js';
 import { type TREE, makeTree, runTool } from './perkeep.js';
 import { fmt, table } from './table.js';
@@ -210,6 +210,27 @@ async function main(): Promise<void> {
             per(c.total),
             per(c.total - c.transferOut),
           ];
+        }),
+      ),
+    );
+    // Scoped credentials (docs/security.md): the runs above use the owner's credential, which
+    // needs no lookup; a stored credential adds at most one read per request (every request a
+    // cache miss), and with the cache one per function instance per 60 s.
+    console.log("\n12b. cost per GB with a stored (scoped) credential instead of the owner's: the extra credential reads");
+    console.log(
+      table(
+        [
+          'client',
+          'owner $/GB (before)',
+          'scoped, a read per request $/GB',
+          'scoped, cached: a read per function per 60 s $/GB',
+          'extra reads (per request / cached)',
+        ],
+        phases.map((p) => {
+          const perGb = (u: Usage) => fmt((costOf(u).total / p.bytes) * GB, 5);
+          const worst = p.usage.apiRequests;
+          const cached = p.usage.functions.filter((f) => f.invocations > 0).length * Math.max(1, Math.ceil(p.seconds / 60));
+          return [p.tool, perGb(p.usage), perGb(withCredentialLookups(p.usage, worst)), perGb(withCredentialLookups(p.usage, cached)), `${worst} / ${cached}`];
         }),
       ),
     );

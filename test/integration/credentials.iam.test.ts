@@ -14,6 +14,6 @@ const iam = permissionLane(lane('dynalite+s3rver'), ledger);
 defineCredentialsSuite(iam.name, iam.unavailable(), async () => {
   const ts = await startTestServer(iam.factory, { BLOBSERVER_ALLOW_REMOVE: 'true', BLOBSERVER_CREDENTIAL_CACHE_SECONDS: '2' });
   const other = await ts.startSibling({});
-  return { url: ts.url, ownerAuth: basicAuth(), boundSeconds: 2, otherInstance: other.url, close: () => ts.close() };
+  return { url: ts.url, ownerAuth: basicAuth(), boundSeconds: 2, otherInstance: other.url, allowRemove: true, close: () => ts.close() };
 });
 reportPermissionLane(ledger, ['read', 'write']);

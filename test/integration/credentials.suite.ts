@@ -22,6 +22,8 @@ export interface CredentialsTarget {
    * once, any other one only when its cached row reaches the bound.
    */
   otherInstance?: string | undefined;
+  /** Whether the server allows removal at all (BLOBSERVER_ALLOW_REMOVE; a deployment's default is off). */
+  allowRemove: boolean;
   close(): Promise<void>;
 }
 
@@ -134,6 +136,11 @@ export function defineCredentialsSuite(name: string, unavailable: string | undef
       assert.equal((await get(t.ownerAuth, 'cr-rm', blob.ref)).status, 200, 'still there');
       const remover = await addCredential(t.url, t.ownerAuth, { label: 'janitor', namespaces: ['cr-rm'], operations: ['remove'] });
       const r = await remove(remover.header, 'cr-rm', [blob.ref]);
+      if (!t.allowRemove) {
+        // The permission is granted; the server's own switch still says no.
+        assertJsonError(r, 403, /removal is disabled/);
+        return;
+      }
       assert.equal(r.status, 200, r.text);
       assert.deepEqual(r.json!.removed, [blob.ref]);
       assert.equal((await get(t.ownerAuth, 'cr-rm', blob.ref)).status, 404);

@@ -8,6 +8,6 @@ for (const lane of LANES) {
     const ts = await startTestServer(lane.factory, { BLOBSERVER_ALLOW_REMOVE: 'true', BLOBSERVER_CREDENTIAL_CACHE_SECONDS: '2' });
     // A second server on the same storage: another warm function, with its own cache.
     const other = await ts.startSibling({});
-    return { url: ts.url, ownerAuth: basicAuth(), boundSeconds: 2, otherInstance: other.url, close: () => ts.close() };
+    return { url: ts.url, ownerAuth: basicAuth(), boundSeconds: 2, otherInstance: other.url, allowRemove: true, close: () => ts.close() };
   });
 }
