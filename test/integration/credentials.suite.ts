@@ -212,7 +212,7 @@ export function defineCredentialsSuite(name: string, unavailable: string | undef
         await sleep(100);
       }
       console.log(
-        `revocation of ${phone.id}: refused after (ms) ${JSON.stringify(refusedAt)}; bound ${t.boundSeconds} s, measured on ${t.otherInstance ? 'another instance' : 'the revoking instance'}`,
+        `revocation of ${phone.id}: refused after (ms) ${JSON.stringify(refusedAt)}; bound ${t.boundSeconds} s, measured on ${t.otherInstance ? 'another instance' : 'the functions (the read side is not the one that revoked)'}`,
       );
       for (const k of Object.keys(checks)) {
         assert.ok(refusedAt[k] !== undefined && refusedAt[k] <= t.boundSeconds * 1000 + 500, `${k} refused within the bound: ${refusedAt[k]} ms`);
