@@ -122,6 +122,19 @@ async function main(): Promise<void> {
           get: (ref, out) => runTool(process.execPath, [BIN, 'get', ref, '-o', out], { BLOBSERVER_URL: stack.url, BLOBSERVER_AUTH: userpass }),
         },
       ];
+    // The same with a stored, scoped credential (docs/security.md): its lookups are the extra reads.
+    const made = await fetch(`${stack.url}/admin/credentials`, {
+      method: 'POST',
+      headers: { authorization: stack.authorization, 'content-type': 'application/json' },
+      body: JSON.stringify({ label: 'bench', namespaces: ['/'], operations: ['read', 'write'] }),
+    });
+    if (made.status !== 201) throw new Error(`making the bench's credential: HTTP ${made.status} ${await made.text()}`);
+    const scoped = ((await made.json()) as { auth: string }).auth;
+    clients.push({
+      name: 'blobserver (scoped credential)',
+      put: (tree) => runTool(process.execPath, [BIN, 'put', tree], { BLOBSERVER_URL: stack.url, BLOBSERVER_AUTH: scoped }),
+      get: (ref, out) => runTool(process.execPath, [BIN, 'get', ref, '-o', out], { BLOBSERVER_URL: stack.url, BLOBSERVER_AUTH: scoped }),
+    });
     if (process.env['PK_PUT'] && process.env['PK_GET']) {
       const [pkPut, pkGet] = [process.env['PK_PUT'], process.env['PK_GET']];
       clients.push({
@@ -135,10 +148,16 @@ async function main(): Promise<void> {
       const tree = join(work, `tree-${c.name}`);
       const bytes = await makeTree(tree, COST_TREE);
       let ref = '';
-      await phase(c.name === 'pk' ? 'pk-put file' : 'blobserver put', 'ingest', bytes, async () => (ref = await c.put(tree, join(work, `home-put-${c.name}`))));
+      const scopedTag = c.name.startsWith('blobserver (') ? ' (scoped credential)' : '';
+      await phase(
+        c.name === 'pk' ? 'pk-put file' : `blobserver put${scopedTag}`,
+        'ingest',
+        bytes,
+        async () => (ref = await c.put(tree, join(work, `home-put-${c.name}`))),
+      );
       const out = join(work, `out-${c.name}`);
       await mkdir(out);
-      await phase(c.name === 'pk' ? 'pk-get -o' : 'blobserver get -o', 'restore', bytes, () => c.get(ref, out, join(work, `home-get-${c.name}`)));
+      await phase(c.name === 'pk' ? 'pk-get -o' : `blobserver get -o${scopedTag}`, 'restore', bytes, () => c.get(ref, out, join(work, `home-get-${c.name}`)));
     }
 
     console.log(`\n11. the functions as synthesized (cdk.out), in AWS's Lambda Runtime Interface Emulator + aws-lambda-ric, behind the template's routes`);
