@@ -1,6 +1,7 @@
 /**
  * The HTTP routes, as API Gateway route keys: the only place an endpoint is registered. Each
- * names the function (side) that serves it, how its caller is authorised and its handler
+ * names the function (side) that serves it, how its caller is authorised, the operations its
+ * caller's credential needs (core/scopes.ts, checked once by the router) and its handler
  * (lambda/handlers/read-side.ts and write-side.ts map the name to code). The CDK stack
  * creates exactly these routes, the local server matches requests against them and the
  * routers dispatch over them, so none of them can drift apart. Type imports only: the CDK app
