@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { identify } from '../../lambda/core/auth/auth.js';
 import { CredentialCache, REVOCATION_BOUND_SECONDS } from '../../lambda/core/auth/credential-cache.js';
+import { HttpError } from '../../lambda/core/http/errors.js';
+import type { HttpEvent } from '../../lambda/core/http/http.js';
 import { hashSecret, newCredentialId, newCredentialSecret, secretMatches } from '../../lambda/core/auth/credential-secrets.js';
 import { namedNamespace, ROOT_NAMESPACE } from '../../lambda/core/namespace.js';
 import { allows, CREDENTIAL_ID, OWNER_SCOPE, scopeProblem, type CredentialRecord } from '../../lambda/core/scopes.js';
@@ -145,5 +148,36 @@ describe('scopes', () => {
     assert.match(scopeProblem(['camli'], ['read'])!, /reserved/);
     assert.match(scopeProblem(['photos'], ['fly'])!, /"fly" is not one of/);
     assert.match(scopeProblem(['photos'], ['admin'])!, /admin is over every namespace/);
+  });
+});
+
+describe('who a request is from (identify)', () => {
+  const withBasic = (user?: string, pass = '') =>
+    ({ headers: user === undefined ? {} : { authorization: `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}` } }) as unknown as HttpEvent;
+  const owner = { username: 'alice', password: 'pw' };
+
+  it('the owner is admin over everything; a stored credential has its own scope; a wrong secret is a 401 without the reason', async () => {
+    const { cache, secret, record } = await fixture();
+    const o = await identify(withBasic('alice', 'pw'), owner, cache);
+    assert.deepEqual([o.credentialId, o.principal, o.scope], ['owner', 'alice', OWNER_SCOPE]);
+    const c = await identify(withBasic(record.id, secret), owner, cache);
+    assert.deepEqual([c.credentialId, c.principal, c.scope.namespaces, c.scope.operations], [record.id, record.id, ['photos'], ['write']]);
+    await assert.rejects(
+      identify(withBasic(record.id, 'nope'), owner, cache),
+      (e: unknown) => e instanceof HttpError && e.status === 401 && e.message === 'invalid credentials',
+    );
+  });
+
+  it("an owner whose user name has a credential id's shape is still the owner", async () => {
+    const { cache } = await fixture();
+    const odd = { username: 'cred-0123456789abcdef0123', password: 'pw' };
+    assert.equal((await identify(withBasic(odd.username, 'pw'), odd, cache)).credentialId, 'owner');
+  });
+
+  it('an open server takes no credentials as the owner, and a stored credential as itself (scopes can be tried there)', async () => {
+    const { cache, secret, record } = await fixture();
+    assert.equal((await identify(withBasic(), undefined, cache)).credentialId, 'anonymous');
+    assert.equal((await identify(withBasic('bob', 'whatever'), undefined, cache)).credentialId, 'anonymous');
+    assert.equal((await identify(withBasic(record.id, secret), undefined, cache)).credentialId, record.id);
   });
 });
