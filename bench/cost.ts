@@ -172,3 +172,12 @@ export function costOf(u: Usage): Cost {
   const transferOut = (u.transferOutBytes / GB) * PRICES.dataTransferOutGb;
   return { api, lambda, s3, ddb, logs, transferOut, total: api + lambda + s3 + ddb + logs + transferOut };
 }
+
+/**
+ * `u` with `lookups` more credential lookups (docs/security.md): each a strongly consistent
+ * BatchGetItem of one row under 4 KB, one read request unit. A request with a stored credential
+ * costs at most one; with the cache, one per function instance and credential per 60 s.
+ */
+export function withCredentialLookups(u: Usage, lookups: number): Usage {
+  return { ...u, ddb: { ...u.ddb, readUnits: u.ddb.readUnits + lookups } };
+}

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { PROJECT_ROOT } from '../infra/bundling.js';
 import type { DeployedStack } from '../test/support/deployed-stack.js';
 import { openDeployedStack } from '../test/support/deployed-target.js';
-import { ACCESS_LOG_LINE_BYTES, PRICES, costOf, ddbCounts, s3Counts, type Usage } from './cost.js';
+import { ACCESS_LOG_LINE_BYTES, PRICES, costOf, ddbCounts, s3Counts, withCredentialLookups, type Usage } from './cost.js';
 import { median } from './measure.js';
 import { type TREE, makeTree, runTool } from './perkeep.js';
 import { fmt, table } from './table.js';
@@ -122,6 +122,19 @@ async function main(): Promise<void> {
           get: (ref, out) => runTool(process.execPath, [BIN, 'get', ref, '-o', out], { BLOBSERVER_URL: stack.url, BLOBSERVER_AUTH: userpass }),
         },
       ];
+    // The same with a stored, scoped credential (docs/security.md): its lookups are the extra reads.
+    const made = await fetch(`${stack.url}/admin/credentials`, {
+      method: 'POST',
+      headers: { authorization: stack.authorization, 'content-type': 'application/json' },
+      body: JSON.stringify({ label: 'bench', namespaces: ['/'], operations: ['read', 'write'] }),
+    });
+    if (made.status !== 201) throw new Error(`making the bench's credential: HTTP ${made.status} ${await made.text()}`);
+    const scoped = ((await made.json()) as { auth: string }).auth;
+    clients.push({
+      name: 'blobserver (scoped credential)',
+      put: (tree) => runTool(process.execPath, [BIN, 'put', tree], { BLOBSERVER_URL: stack.url, BLOBSERVER_AUTH: scoped }),
+      get: (ref, out) => runTool(process.execPath, [BIN, 'get', ref, '-o', out], { BLOBSERVER_URL: stack.url, BLOBSERVER_AUTH: scoped }),
+    });
     if (process.env['PK_PUT'] && process.env['PK_GET']) {
       const [pkPut, pkGet] = [process.env['PK_PUT'], process.env['PK_GET']];
       clients.push({
@@ -135,10 +148,16 @@ async function main(): Promise<void> {
       const tree = join(work, `tree-${c.name}`);
       const bytes = await makeTree(tree, COST_TREE);
       let ref = '';
-      await phase(c.name === 'pk' ? 'pk-put file' : 'blobserver put', 'ingest', bytes, async () => (ref = await c.put(tree, join(work, `home-put-${c.name}`))));
+      const scopedTag = c.name.startsWith('blobserver (') ? ' (scoped credential)' : '';
+      await phase(
+        c.name === 'pk' ? 'pk-put file' : `blobserver put${scopedTag}`,
+        'ingest',
+        bytes,
+        async () => (ref = await c.put(tree, join(work, `home-put-${c.name}`))),
+      );
       const out = join(work, `out-${c.name}`);
       await mkdir(out);
-      await phase(c.name === 'pk' ? 'pk-get -o' : 'blobserver get -o', 'restore', bytes, () => c.get(ref, out, join(work, `home-get-${c.name}`)));
+      await phase(c.name === 'pk' ? 'pk-get -o' : `blobserver get -o${scopedTag}`, 'restore', bytes, () => c.get(ref, out, join(work, `home-get-${c.name}`)));
     }
 
     console.log(`\n11. the functions as synthesized (cdk.out), in AWS's Lambda Runtime Interface Emulator + aws-lambda-ric, behind the template's routes`);
@@ -211,6 +230,37 @@ async function main(): Promise<void> {
             per(c.total - c.transferOut),
           ];
         }),
+      ),
+    );
+    // Scoped credentials (docs/security.md): the runs above use the owner's credential, which
+    // needs no lookup; a stored credential adds at most one read per request (every request a
+    // cache miss), and with the cache one per function instance per 60 s.
+    console.log(
+      "\n12b. cost per GB with a stored (scoped) credential instead of the owner's: measured in table 12 (the '(scoped credential)' rows, another random tree), and the bound from the owner's runs: one read per request, or with the cache one per function per 60 s",
+    );
+    console.log(
+      table(
+        [
+          'client',
+          'owner $/GB (before)',
+          'scoped, a read per request $/GB',
+          'scoped, cached: a read per function per 60 s $/GB',
+          'extra reads (per request / cached)',
+        ],
+        phases
+          .filter((p) => !p.tool.includes('(scoped credential)'))
+          .map((p) => {
+            const perGb = (u: Usage) => fmt((costOf(u).total / p.bytes) * GB, 5);
+            const worst = p.usage.apiRequests;
+            const cached = p.usage.functions.filter((f) => f.invocations > 0).length * Math.max(1, Math.ceil(p.seconds / 60));
+            return [
+              p.tool,
+              perGb(p.usage),
+              perGb(withCredentialLookups(p.usage, worst)),
+              perGb(withCredentialLookups(p.usage, cached)),
+              `${worst} / ${cached}`,
+            ];
+          }),
       ),
     );
     const ours = phases.find((p) => p.tool === 'blobserver put')!;

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import type { EncryptedStore } from './encrypt/encrypted-store.js';
 import { restoreAtomically } from './node/restore-atomic.js';
 import { parseArgs } from 'node:util';
+import { ADMIN_USAGE, AdminUsageError, adminCommand } from './admin/cli.js';
 import { BatchReader } from './batch-read.js';
 import { blobRefOf } from './hash.js';
 import { BlobServerClient } from './http-client.js';
@@ -28,7 +29,7 @@ Commands:
                         with --json one {"blobRef","size"} JSON object per line
   rm REF...             remove blobs (the server must allow removal)
   genkey KEYFILE        make a new age X25519 key file (mode 600) for --encrypt; prints its recipient
-
+${ADMIN_USAGE}
 Options:
   --server URL|NAME     server URL, or a server name from Perkeep's client-config.json
   --auth userpass:USER:PASSWORD | none
@@ -92,6 +93,8 @@ async function treeBytes(path: string): Promise<number> {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  const admin = argv.includes('admin') ? await adminCommand(argv, write) : undefined;
+  if (admin !== undefined) return admin;
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -310,7 +313,7 @@ export async function run(argv: string[]): Promise<void> {
   try {
     process.exitCode = await main(argv);
   } catch (err) {
-    const usage = err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    const usage = err instanceof UsageError || err instanceof AdminUsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
     let message = (err as Error).message?.split('\n')[0] ?? String(err);
     // Wrong or missing credentials: say where they go.
     if ((err as { status?: number }).status === 401)

@@ -23,7 +23,7 @@ export function routeHandler<S extends Side>(route: Extract<RegisteredRoute, { s
     const [build, { authorised }] = await Promise.all([load(), import('./core/routing/authorise.js')]);
     const inNamespace = (ns: Namespace) => {
       const nsDeps = deps.forNamespace(ns);
-      return authorised(route.auth, nsDeps, build(nsDeps));
+      return authorised(route.auth, route.needs, nsDeps, build(nsDeps));
     };
     const root = inNamespace(deps.namespace);
     const named = new Map<string, Handler>();

@@ -196,6 +196,8 @@ async function saveAs(id: number, name: string) {
   }
 }
 
+/** Whether the credential may list and download here (GET /camli/credential); until it is known, nothing is listed. */
+let canRead = false;
 let listedAfter: string | undefined;
 /** The first page replaces the list when it arrives (so the list never blinks empty); later pages add to it. */
 let replaceList = false;
@@ -212,8 +214,28 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
     case 'ready':
       $('hash-impl').textContent = `Hashing: ${m.hash}, in a Web Worker.`;
       document.body.dataset['ready'] = 'true';
-      list();
+      send({ type: 'scope' });
       return;
+    case 'scoped': {
+      // An upload-only credential (a phone's) uploads, and is shown no listing it may not read.
+      canRead = !m.operations || m.operations.includes('read');
+      const canWrite = !m.operations || m.operations.includes('write');
+      $('reading').hidden = !canRead;
+      $('drop').hidden = !canWrite;
+      const note =
+        !canRead && canWrite
+          ? 'This credential may upload only: the server’s blobs are not listed.'
+          : !canWrite && canRead
+            ? 'This credential may read only: uploads are off.'
+            : !canRead
+              ? 'This credential may neither read nor upload here.'
+              : '';
+      $('scope-note').textContent = note;
+      $('scope-note').hidden = !note;
+      document.body.dataset['operations'] = (m.operations ?? ['read', 'write']).join(' ');
+      if (canRead) list();
+      return;
+    }
     case 'progress':
       if (m.job === job) showProgress(m.files, m.totals);
       return;
@@ -226,7 +248,7 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
       $('state').dataset['state'] = 'done';
       $('state').textContent = `done: ${m.totals.uploadedBlobs} blobs sent, ${m.totals.skippedBlobs} already stored`;
       for (const r of m.refs) addResult(r.name, r.ref, r.kind);
-      list();
+      if (canRead) list();
       return;
     case 'failed':
       if (m.job !== undefined) {
@@ -267,14 +289,14 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
     case 'checked':
       $('who').textContent = m.ok ? `signed in as ${auth ? auth.split(':')[1] : 'the browser’s user'}` : '';
       showError(m.ok ? undefined : m.message);
-      if (m.ok) list();
+      if (m.ok) send({ type: 'scope' });
       return;
     case 'keyed':
       $('key-state').textContent = m.message;
       $('key-state').dataset['encrypted'] = String(m.encrypted);
       $('key-state').dataset['state'] = m.ok ? 'ok' : 'refused';
       showError(m.ok ? undefined : m.message);
-      list();
+      if (canRead) list();
       return;
     case 'benched':
       if (UI_BENCH) benchWaiters.shift()?.(m);

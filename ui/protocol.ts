@@ -10,6 +10,8 @@ export type ToWorker =
   | { type: 'save'; id: number; to?: FileSystemFileHandle | undefined; cancel?: boolean }
   | { type: 'list'; after?: string | undefined; limit: number }
   | { type: 'check' }
+  /** What the signed-in credential may do here (GET /camli/credential). */
+  | { type: 'scope' }
   /** A key the user typed (held in the worker's memory only, never sent or stored); undefined forgets it. */
   | { type: 'key'; key?: string | undefined; blobsNamespace: string; metaNamespace: string }
   | { type: 'bench'; mb: number };
@@ -47,5 +49,7 @@ export type FromWorker =
   | { type: 'saved'; ref: string; name: string; bytes: number }
   | { type: 'listed'; blobs: SizedRef[]; continueAfter?: string | undefined }
   | { type: 'checked'; ok: boolean; message: string }
+  /** The credential's operations here; undefined when the server does not say (then everything is offered). */
+  | { type: 'scoped'; operations?: string[] | undefined }
   | { type: 'keyed'; ok: boolean; message: string; encrypted: boolean }
   | { type: 'benched'; hash: string; sha224: number; noble: number; chunked: number };

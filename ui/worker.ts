@@ -3,7 +3,7 @@ import { fileBlobs } from '../client/chunker.js';
 import { BlobServerError } from '../client/errors.js';
 import { contents } from '../client/file-contents.js';
 import { blobRefOf, hashImplementation, nobleHasher, useHasherSource, type Hasher } from '../client/hash.js';
-import { BlobServerClient } from '../client/http-client.js';
+import { authorizationHeader, BlobServerClient } from '../client/http-client.js';
 import type { BlobSource } from '../client/batch-read.js';
 import { EncryptedStore } from '../client/encrypt/encrypted-store.js';
 import { parseKey } from '../client/encrypt/format.js';
@@ -83,6 +83,22 @@ function configure(server: string, auth?: string) {
   store = undefined;
   // Signed in anew: the key in use is opened again with the new credentials.
   if (keyInUse) return useKey(keyInUse.key, keyInUse.blobsNamespace, keyInUse.metaNamespace);
+}
+
+/**
+ * What the signed-in credential may do at this server's root (GET /camli/credential): `here`,
+ * none when refused outright, and undefined (offer everything) when the server does not say.
+ */
+async function operationsHere(): Promise<string[] | undefined> {
+  try {
+    const authorization = authorizationHeader(serverAuth);
+    const res = await fetch(`${serverUrl.replace(/\/+$/, '')}/camli/credential`, authorization ? { headers: { authorization } } : {});
+    if (res.status === 403) return [];
+    if (!res.ok) return undefined;
+    return ((await res.json()) as { here?: string[] }).here;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The meta read again: what other clients (the CLI, perkeepd) stored since the key was given. */
@@ -369,6 +385,8 @@ scope.onmessage = (e) => {
       case 'bench':
         if (UI_BENCH) post({ type: 'benched', hash: HASH, ...(await bench(m.mb)) });
         return;
+      case 'scope':
+        return post({ type: 'scoped', operations: await operationsHere() });
       case 'check':
         try {
           await client!.preupload([]);

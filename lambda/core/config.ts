@@ -6,6 +6,7 @@ import {
   MAX_BLOB_SIZE,
   MAX_INLINE_BLOB_SIZE,
   maxUploadSizeProblem,
+  REVOCATION_BOUND_SECONDS,
 } from './limits.js';
 
 /** The table today's code creates and writes (`npm run migrate` copies rows from the legacy one). */
@@ -52,6 +53,11 @@ export interface Config {
   auth: AuthSource;
   /** Where the upload-URL signing keys come from. */
   signingKeys: KeySource;
+  /**
+   * How long a function uses a credential row before reading it again: the revocation bound
+   * (auth/credential-cache.ts), at most REVOCATION_BOUND_SECONDS (60, the default).
+   */
+  credentialCacheSeconds: number;
   /** Powertools settings (log level, metrics switch, service name), passed through to telemetry. */
   telemetry: Record<string, string | undefined>;
   /** The AWS SDK's own per-request defaults instead of aws-clients.ts's cuts (BLOBSERVER_SDK_DEFAULTS=true; for comparison). */
@@ -88,6 +94,14 @@ function maxInlineGetSize(env: Env): number {
   if (value > MAX_INLINE_BLOB_SIZE) {
     throw new ConfigError(`BLOBSERVER_MAX_INLINE_GET_SIZE must be at most ${MAX_INLINE_BLOB_SIZE} (Lambda's 6 MB response cap)`);
   }
+  return value;
+}
+
+/** The revocation bound may be lowered (tests, a stricter deployment), never raised above 60 s. */
+function credentialCacheSeconds(env: Env): number {
+  const value = positiveInt(env, 'BLOBSERVER_CREDENTIAL_CACHE_SECONDS', REVOCATION_BOUND_SECONDS);
+  if (value > REVOCATION_BOUND_SECONDS)
+    throw new ConfigError(`BLOBSERVER_CREDENTIAL_CACHE_SECONDS must be at most ${REVOCATION_BOUND_SECONDS} (the revocation bound)`);
   return value;
 }
 
@@ -147,5 +161,6 @@ export function readConfig(env: Env = process.env): Config {
     signingKeys,
     telemetry: readTelemetryConfig(env),
     sdkDefaults: env['BLOBSERVER_SDK_DEFAULTS'] === 'true',
+    credentialCacheSeconds: credentialCacheSeconds(env),
   };
 }

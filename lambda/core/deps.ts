@@ -12,6 +12,8 @@ import { StagingArea } from './upload/staging.js';
 import { createLogger, createMetrics, type Logger, type Metrics } from './telemetry.js';
 import { ROOT_NAMESPACE, type Namespace } from './namespace.js';
 import { storeForNamespace } from './storage/namespaced-store.js';
+import { DynamoCredentialRows, type CredentialRows } from './storage/credential-rows.js';
+import { CredentialCache } from './auth/credential-cache.js';
 
 /**
  * Dependency wiring: everything a handler needs, built from the config once per cold start (or
@@ -30,8 +32,12 @@ export interface Deps {
   keyring: KeyringLoader;
   /** The store's generation for discovery (Perkeep clients key their have-cache by it). */
   storageGeneration: StorageGenerationSource;
-  /** The HTTP Basic credentials callers must present; undefined means open (local loopback only). */
+  /** The owner's HTTP Basic credentials (admin over everything); undefined means open (local loopback only). */
   credentials: CredentialsSource;
+  /** The stored credentials (docs/security.md): rows of the index table, for the admin routes. */
+  credentialRows: CredentialRows;
+  /** The same, read through the cache whose lifetime is the revocation bound: what every request's check uses. */
+  callers: CredentialCache;
   nowSeconds: () => number;
   log: Logger;
   /** Request and upload metrics; undefined when metrics are disabled. */
@@ -77,7 +83,11 @@ export function createDeps(config: Config, overrides: Partial<Omit<Deps, 'namesp
     storage: new BlobStorage(new DynamoBlobIndex(ddb, config.tableName, log, ns), storeForNamespace(objects, ns), storageOptions),
     storageGeneration: storageGenerationSource(s3, config.bucketName, undefined, ns),
   });
+  const nowSeconds = overrides.nowSeconds ?? (() => Date.now() / 1000);
+  const credentialRows = overrides.credentialRows ?? new DynamoCredentialRows(ddb, config.tableName);
   const base = {
+    credentialRows,
+    callers: new CredentialCache((id) => credentialRows.get(id), nowSeconds, config.credentialCacheSeconds),
     settings: {
       uploadUrlTtlSeconds: config.uploadUrlTtlSeconds,
       completionGraceSeconds: config.completionGraceSeconds,
@@ -90,7 +100,7 @@ export function createDeps(config: Config, overrides: Partial<Omit<Deps, 'namesp
     staging: new StagingArea(s3, config.bucketName, presigner),
     keyring: keyringLoader(config.signingKeys, secrets),
     credentials: credentialsSource(config.auth, secrets),
-    nowSeconds: () => Date.now() / 1000,
+    nowSeconds,
     log,
     metrics: createMetrics(config.telemetry),
     // Loaded on the first GET /ui only: the page is a large string, in its own chunk of the read bundle.

@@ -164,3 +164,10 @@ export const SIGNING_KEY_MIN_LENGTH = 64;
  * stack's recoveryWindowDays default; the local server's bucket on LocalStack). fsck --repair restores from it.
  */
 export const DEFAULT_RECOVERY_WINDOW_DAYS = 30;
+
+/**
+ * The revocation bound (docs/security.md): a revoked credential, and every upload or completion
+ * URL it minted, is refused by every warm function at most this many seconds after the revoke
+ * returned. It is the lifetime of a cached credential row (auth/credential-cache.ts).
+ */
+export const REVOCATION_BOUND_SECONDS = 60;

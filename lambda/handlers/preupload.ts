@@ -9,8 +9,8 @@ import { freshUploadUrl } from '../core/upload/upload-url.js';
  * the rest? The stat answer (strongly consistent index reads) with a fresh signed upload URL.
  */
 export function preuploadHandler(deps: Deps): RouteHandler<'basic'> {
-  return async (event, principal) => {
+  return async (event, caller) => {
     const alreadyHave = await statRequest(deps, event);
-    return json(200, { alreadyHave, ...(await freshUploadUrl(deps, event, principal)) }, CAMLI_JSON);
+    return json(200, { alreadyHave, ...(await freshUploadUrl(deps, event, caller.principal)) }, CAMLI_JSON);
   };
 }

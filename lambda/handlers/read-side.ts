@@ -10,4 +10,6 @@ export const READ_HANDLERS: HandlersOf<'read'> = {
   getBlob: () => import('./get-blob.js').then((m) => m.getBlobHandler),
   ui: () => import('./ui.js').then((m) => m.uiHandler),
   locate: () => import('./locate-blobs.js').then((m) => m.locateHandler),
+  credential: () => import('./credential.js').then((m) => m.credentialHandler),
+  listCredentials: () => import('./admin-credentials.js').then((m) => m.listCredentialsHandler),
 };

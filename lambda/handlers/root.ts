@@ -9,7 +9,7 @@ import { REFUSE } from '../core/http/errors.js';
  * `Content-Type: text/javascript`), or a pointer to it for anyone else.
  */
 export function rootHandler(deps: Deps): RouteHandler<'basic'> {
-  return async (event, principal) => {
+  return async (event, caller) => {
     // GET /{namespace}/{rest+} is the namespace's root spelled `/<name>/`, and nothing deeper.
     if (event.pathParameters?.['rest']) throw REFUSE.noSuchEndpoint(`${event.requestContext.http.method} ${event.rawPath}`);
     if (wantsDiscovery(event)) {
@@ -17,7 +17,7 @@ export function rootHandler(deps: Deps): RouteHandler<'basic'> {
         deps.log.warn('storage generation unavailable; discovery goes without it', { error: err as Error });
         return undefined;
       });
-      return json(200, discoveryDocument(event, principal, generation, deps.namespace), CAMLI_JSON);
+      return json(200, discoveryDocument(event, caller.principal, generation, deps.namespace), CAMLI_JSON);
     }
     return {
       statusCode: 200,

@@ -6,4 +6,6 @@ export const WRITE_HANDLERS: HandlersOf<'write'> = {
   uploadComplete: () => import('./upload-complete.js').then((m) => m.uploadCompleteHandler),
   batchUpload: () => import('./batch-upload.js').then((m) => m.batchUploadHandler),
   remove: () => import('./remove.js').then((m) => m.removeHandler),
+  addCredential: () => import('./admin-credentials.js').then((m) => m.addCredentialHandler),
+  revokeCredential: () => import('./admin-credentials.js').then((m) => m.revokeCredentialHandler),
 };

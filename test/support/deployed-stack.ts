@@ -45,7 +45,8 @@ export interface DeployedStack {
   close(): Promise<void>;
 }
 
-export async function startDeployedStack(factory: BackendFactory): Promise<DeployedStack> {
+/** `environment`: settings laid over every function's template environment (a test's shorter bound, say). */
+export async function startDeployedStack(factory: BackendFactory, environment: Record<string, string> = {}): Promise<DeployedStack> {
   const dir = await mkdtemp(join(tmpdir(), 'blobserver-deployed-'));
   const cleanups: (() => Promise<unknown>)[] = [() => rm(dir, { recursive: true, force: true })];
   const close = async () => {
@@ -110,7 +111,7 @@ export async function startDeployedStack(factory: BackendFactory): Promise<Deplo
     const routed = new Set(stack.routes.map((r) => r.functionId));
     for (const id of Object.keys(stack.functions)) {
       const fn = functionOf(stack, id);
-      const environment = resolveEnvironment(fn, stack, refs);
+      const templateEnvironment = resolveEnvironment(fn, stack, refs);
       (routed.has(id) ? functions : unrouted).set(
         id,
         new EmulatedFunction({
@@ -119,7 +120,7 @@ export async function startDeployedStack(factory: BackendFactory): Promise<Deplo
           handler: fn.handler,
           memoryMb: fn.memoryMb,
           timeoutSeconds: fn.timeoutSeconds,
-          environment: { ...platform, ...environment },
+          environment: { ...platform, ...templateEnvironment, ...environment },
         }),
       );
     }

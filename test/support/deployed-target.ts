@@ -25,10 +25,10 @@ export function deployedSkip(): string | undefined {
   return inCI ? undefined : deployedUnavailable();
 }
 
-export async function openDeployedStack(): Promise<DeployedStack> {
+export async function openDeployedStack(environment: Record<string, string> = {}): Promise<DeployedStack> {
   const why = deployedUnavailable();
   if (why) throw new Error(`the deployed-artifact lane cannot run: ${why}`);
-  return startDeployedStack(DEPLOYED_LANE.factory);
+  return startDeployedStack(DEPLOYED_LANE.factory, environment);
 }
 
 export function deployedTargetSpec(): TargetSpec {

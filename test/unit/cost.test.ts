@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { PRICES, costOf, ddbUnits, s3Tier } from '../../bench/cost.js';
+import { PRICES, costOf, ddbUnits, s3Tier, withCredentialLookups } from '../../bench/cost.js';
 import { meteredRequests, resultOf } from '../support/apigw-front.js';
 import type { ProxiedRequest } from '../support/aws-proxy.js';
 
@@ -80,5 +80,20 @@ describe('API Gateway front: a Lambda result as payload format 2.0 reads it', ()
     assert.deepEqual(resultOf(Buffer.from('{"a":1}')), { statusCode: 200, headers: { 'content-type': 'application/json' }, body: '{"a":1}' });
     assert.deepEqual(resultOf(Buffer.from('"text"')), { statusCode: 200, headers: { 'content-type': 'application/json' }, body: '"text"' });
     assert.equal(resultOf(Buffer.from('not json')).statusCode, 500);
+  });
+
+  it('a credential lookup costs one read request unit (a strongly consistent read of one small row)', () => {
+    const none = {
+      apiRequests: 0,
+      apiMeteredRequests: 0,
+      transferOutBytes: 0,
+      logBytes: 0,
+      functions: [],
+      s3: { tier1: 0, tier2: 0, copies: 0, other: 0 },
+      ddb: { readUnits: 2, writeUnits: 0 },
+    };
+    const after = withCredentialLookups(none, 1_000_000);
+    assert.equal(after.ddb.readUnits, 1_000_002);
+    assert.ok(Math.abs(costOf(after).ddb - costOf(none).ddb - PRICES.ddbReadUnit * 1e6) < 1e-12);
   });
 });

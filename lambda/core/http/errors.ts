@@ -7,6 +7,9 @@
 export type ErrorCode =
   | 'authentication_required'
   | 'invalid_credentials'
+  | 'permission_missing'
+  | 'invalid_credential_request'
+  | 'credential_not_found'
   | 'upload_url_missing'
   | 'upload_url_invalid'
   | 'completion_url_missing'
@@ -60,6 +63,19 @@ export type TokenProblem = 'malformed' | 'not valid' | 'expired';
 export const REFUSE = {
   authenticationRequired: () => new HttpError(401, 'authentication_required', 'authentication required (HTTP Basic)', { headers: BASIC_CHALLENGE }),
   invalidCredentials: () => new HttpError(401, 'invalid_credentials', 'invalid credentials', { headers: BASIC_CHALLENGE }),
+  /** A stored credential refused: an unknown id or a wrong secret look alike; revoked and expired are said (only to whoever knows the secret). */
+  credentialRefused: (id: string, reason: 'unknown' | 'wrong secret' | 'revoked' | 'expired') =>
+    reason === 'revoked' || reason === 'expired'
+      ? new HttpError(401, 'invalid_credentials', `credential ${id} is ${reason}`, { headers: BASIC_CHALLENGE })
+      : new HttpError(401, 'invalid_credentials', 'invalid credentials', { headers: BASIC_CHALLENGE }),
+  /** The caller's credential lacks what the route needs; names the permission and the credential, never a secret. */
+  permissionMissing: (id: string, permission: string, where: string) =>
+    new HttpError(403, 'permission_missing', `credential ${id} lacks the ${permission} permission ${where}`),
+  /** A signed URL whose credential was revoked, expired or lost the write permission since it was minted. */
+  tokenCredentialRefused: (what: 'upload URL' | 'upload completion URL', id: string, reason: string) =>
+    new HttpError(403, what === 'upload URL' ? 'upload_url_invalid' : 'completion_url_invalid', `${what} was minted for credential ${id}, which is ${reason}`),
+  invalidCredentialRequest: (problem: string) => new HttpError(400, 'invalid_credential_request', problem),
+  credentialNotFound: (id: string) => new HttpError(404, 'credential_not_found', `no credential ${JSON.stringify(id.slice(0, 80))}`),
   uploadUrlMissing: () => new HttpError(403, 'upload_url_missing', 'upload URL token missing'),
   uploadUrlInvalid: (why: TokenProblem) => new HttpError(403, 'upload_url_invalid', `upload URL is ${why}; ask /camli/preupload for a new one`),
   completionUrlMissing: () => new HttpError(403, 'completion_url_missing', 'completion token missing'),

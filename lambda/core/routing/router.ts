@@ -1,6 +1,7 @@
 import type { Deps } from '../deps.js';
 import { HttpError, REFUSE } from '../http/errors.js';
 import { errorResult, type Handler, type HttpEvent, type HttpResult } from '../http/http.js';
+import { CALLERS } from './callers.js';
 
 /**
  * Dispatches on the API Gateway route key and turns every failure into a JSON answer:
@@ -23,6 +24,15 @@ export function createRouter(routes: Record<string, Handler>, deps: Pick<Deps, '
   return async (event) => {
     const started = performance.now();
     const result = await dispatch(event);
+    // The audit line: every request, with the credential it was made with (its id, never its secret).
+    deps.log.info('request', {
+      requestId: event.requestContext?.requestId,
+      routeKey: event.routeKey,
+      // Not the path: a signed URL's token is a capability, and has no place in logs.
+      namespace: event.pathParameters?.['namespace'] ?? '/',
+      status: result.statusCode ?? 200,
+      credential: CALLERS.get(event) ?? 'none',
+    });
     const metrics = deps.metrics;
     // Units as Powertools spells them (its MetricUnit), not imported: the router loads at a cold start, Powertools after it.
     if (metrics) {
