@@ -43,6 +43,15 @@ const ROOT_ROUTES = [
   { method: 'POST', path: '/camli/remove', side: 'write', auth: 'basic', handler: 'remove' },
 ] as const satisfies readonly Route[];
 
+/**
+ * The deployment's administration (issue 27), once, outside every namespace. // admin: these are
+ * admin-only once the admin permission lands (scoped credentials); today `basic`, as every route.
+ */
+const ADMIN_ROUTES = [
+  { method: 'GET', path: '/admin/usage', side: 'read', auth: 'basic', handler: 'adminUsage' }, // admin
+  { method: 'POST', path: '/admin/quotas', side: 'write', auth: 'basic', handler: 'adminQuotas' }, // admin
+] as const satisfies readonly Route[];
+
 /** A root route as a named namespace's (DESIGN §12): `/{namespace}` before its path. */
 type InNamespace<R extends Route> = R extends unknown ? Omit<R, 'path'> & { path: R['path'] extends '/' ? '/{namespace}' : `/{namespace}${R['path']}` } : never;
 
@@ -61,6 +70,7 @@ function inNamespace<R extends Route>(route: R): InNamespace<R> {
 export const ROUTES = [
   ...ROOT_ROUTES,
   ...ROOT_ROUTES.map(inNamespace),
+  ...ADMIN_ROUTES,
   { method: 'GET', path: '/{namespace}/{rest+}', side: 'read', auth: 'basic', handler: 'root' },
 ] as const satisfies readonly Route[];
 

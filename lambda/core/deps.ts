@@ -13,6 +13,8 @@ import { builtInUiPage } from './http/ui-page.js';
 import { createLogger, createMetrics, type Logger, type Metrics } from './telemetry.js';
 import { ROOT_NAMESPACE, type Namespace } from './namespace.js';
 import { storeForNamespace } from './storage/namespaced-store.js';
+import { DynamoUsageTable } from './storage/dynamodb-usage.js';
+import type { UsageTable } from './storage/usage.js';
 
 /**
  * Dependency wiring: everything a handler needs, built from the config once per cold start (or
@@ -26,6 +28,8 @@ export interface Deps {
   settings: Pick<Config, 'uploadUrlTtlSeconds' | 'completionGraceSeconds' | 'maxUploadSize' | 'maxBlobSize' | 'allowRemove' | 'maxInlineGetSize'>;
   /** Rows and objects, combined by the one module that owns their write order. */
   storage: BlobStorage;
+  /** Every namespace's usage and limits (the admin routes); a namespace's own is `storage.usage`. */
+  usageTable: UsageTable;
   /** Large-blob uploads (presigned POST) before they are verified. */
   staging: StagingArea;
   keyring: KeyringLoader;
@@ -74,8 +78,12 @@ export function createDeps(config: Config, overrides: Partial<Omit<Deps, 'namesp
   const objects = new S3BlobStore(s3, config.bucketName, presigner);
   // A packed blob can only be served inline, so nothing above the inline GET limit is packed.
   const storageOptions = { log, packThreshold: Math.min(PACK_THRESHOLD, config.maxInlineGetSize) };
+  const usageTable = new DynamoUsageTable(ddb, config.tableName);
   const scoped = (ns: Namespace) => ({
-    storage: new BlobStorage(new DynamoBlobIndex(ddb, config.tableName, log, ns), storeForNamespace(objects, ns), storageOptions),
+    storage: new BlobStorage(new DynamoBlobIndex(ddb, config.tableName, log, ns), storeForNamespace(objects, ns), {
+      ...storageOptions,
+      usage: usageTable.ledger(ns),
+    }),
     storageGeneration: storageGenerationSource(s3, config.bucketName, undefined, ns),
   });
   const base = {
@@ -88,6 +96,7 @@ export function createDeps(config: Config, overrides: Partial<Omit<Deps, 'namesp
       maxInlineGetSize: config.maxInlineGetSize,
     },
     ...scoped(ROOT_NAMESPACE),
+    usageTable,
     staging: new StagingArea(s3, config.bucketName, presigner),
     keyring: keyringLoader(config.signingKeys, secrets),
     credentials: credentialsSource(config.auth, secrets),

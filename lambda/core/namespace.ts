@@ -19,11 +19,11 @@ export const NAMESPACE_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
 /**
  * Names a namespace may not take: the first path segments of the root namespace's routes
- * (`/camli/...`, `/status/...`, `/ui`; a namespace there would shadow them or be shadowed), and
+ * (`/camli/...`, `/status/...`, `/ui`, `/admin/...`; a namespace there would shadow them or be shadowed), and
  * `ns`, the object-key folder that holds the namespaces. test/unit/namespace.test.ts checks that
  * every literal first segment of the route table is here.
  */
-export const RESERVED_NAMESPACE_NAMES: ReadonlySet<string> = new Set(['camli', 'status', 'ui', 'ns']);
+export const RESERVED_NAMESPACE_NAMES: ReadonlySet<string> = new Set(['camli', 'status', 'ui', 'ns', 'admin']);
 
 /** Why `name` cannot be a namespace, or undefined when it can. */
 export function namespaceNameProblem(name: string): string | undefined {

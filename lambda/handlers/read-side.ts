@@ -1,3 +1,4 @@
+import { adminUsageHandler } from './admin-usage.js';
 import { enumerateHandler } from './enumerate-blobs.js';
 import { getBlobHandler } from './get-blob.js';
 import { locateHandler } from './locate-blobs.js';
@@ -18,4 +19,5 @@ export const READ_HANDLERS: HandlersOf<'read'> = {
   getBlob: getBlobHandler,
   ui: uiHandler,
   locate: locateHandler,
+  adminUsage: adminUsageHandler,
 };

@@ -1,3 +1,4 @@
+import { adminQuotasHandler } from './admin-quotas.js';
 import { batchUploadHandler } from './batch-upload.js';
 import type { HandlersOf } from './registry.js';
 import { removeHandler } from './remove.js';
@@ -10,4 +11,5 @@ export const WRITE_HANDLERS: HandlersOf<'write'> = {
   uploadComplete: uploadCompleteHandler,
   batchUpload: batchUploadHandler,
   remove: removeHandler,
+  adminQuotas: adminQuotasHandler,
 };
