@@ -37,13 +37,14 @@ describe('ROUTES and the two routers', () => {
     });
   }
 
-  it("keeps DESIGN's split: uploads (and their completion) and remove write, everything else reads", () => {
+  it("keeps DESIGN's split: uploads (and their completion), remove and setting quotas write, everything else reads", () => {
     const writes = ROUTES.filter((r) => r.side === 'write')
       .map(routeKey)
       .sort();
     const rootWrites = ['GET /camli/upload-complete/{token}', 'POST /camli/remove', 'POST /camli/upload', 'POST /camli/upload/{token}'];
     // The same in every namespace (DESIGN §12).
     const nsWrites = rootWrites.map((k) => k.replace(' /', ' /{namespace}/'));
-    assert.deepEqual(writes, [...rootWrites, ...nsWrites].sort());
+    // Setting a quota (issue 27) writes the usage record: the write side's UpdateItem.
+    assert.deepEqual(writes, [...rootWrites, ...nsWrites, 'POST /admin/quotas'].sort());
   });
 });
