@@ -14,6 +14,7 @@ import { fetchBlob, restorable, restoreSchema } from './node/restore.js';
 import { progressLine } from './progress.js';
 import { parseSchema } from './schema.js';
 import { Uploader } from './uploader.js';
+import { ADMIN_OPTIONS, ADMIN_USAGE, AdminUsageError, runAdmin } from './admin/cli.js';
 
 const USAGE = `Usage: blobserver [options] COMMAND ...
 
@@ -29,7 +30,7 @@ Commands:
                         with --json one {"blobRef","size"} JSON object per line
   rm REF...             remove blobs (the server must allow removal)
   genkey KEYFILE        make a new age X25519 key file (mode 600) for --encrypt; prints its recipient
-
+${ADMIN_USAGE}
 Options:
   --server URL|NAME     server URL, or a server name from Perkeep's client-config.json
   --auth userpass:USER:PASSWORD | none
@@ -113,6 +114,7 @@ export async function main(argv: string[]): Promise<number> {
       'meta-namespace': { type: 'string', default: 'enc-meta' },
       version: { type: 'boolean', short: 'V', default: false },
       help: { type: 'boolean', short: 'h', default: false },
+      ...ADMIN_OPTIONS,
     },
   });
   const [command, ...args] = positionals;
@@ -136,6 +138,7 @@ export async function main(argv: string[]): Promise<number> {
   const client = new BlobServerClient({ server: settings.server, auth: settings.auth, connectTimeoutMs, idleTimeoutMs });
   const json = values.json;
   const out = (human: string, machine: unknown) => write(json ? JSON.stringify(machine) + '\n' : human);
+  if (command === 'admin') return runAdmin(client, args, { json, namespace: values.namespace, bytes: values.bytes, blobs: values.blobs }, write);
   // --encrypt: the key is read (and its permissions checked) and all meta read before anything is sent.
   const concurrency = values.concurrency ? Number(values.concurrency) : 4;
   if (!(concurrency >= 1)) throw new UsageError('--concurrency must be a positive number');
@@ -308,7 +311,7 @@ export async function run(argv: string[]): Promise<void> {
   try {
     process.exitCode = await main(argv);
   } catch (err) {
-    const usage = err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    const usage = err instanceof UsageError || err instanceof AdminUsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
     let message = (err as Error).message?.split('\n')[0] ?? String(err);
     // Wrong or missing credentials: say where they go.
     if ((err as { status?: number }).status === 401)

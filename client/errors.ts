@@ -1,5 +1,5 @@
 /** What the client was doing when it failed, for `BlobServerError.operation`. */
-export type Operation = 'preupload' | 'stat' | 'upload' | 'upload-form' | 'get' | 'enumerate' | 'remove' | 'locate' | 'config';
+export type Operation = 'preupload' | 'stat' | 'upload' | 'upload-form' | 'get' | 'enumerate' | 'remove' | 'locate' | 'config' | 'admin';
 
 /**
  * A failure the caller can act on: which operation, against which URL, the HTTP status (when
