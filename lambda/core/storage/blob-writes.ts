@@ -163,8 +163,8 @@ type RowResult = { kind: 'created' | 'gone' | 'unsent' | 'unknown' | 'unknown-pr
  * lost), so the row is read back: our key is ours (keys are unique).
  */
 async function createRow(parts: StorageParts, row: BlobRow, expected: string | null): Promise<RowResult> {
-  // As BlobIndex.put: no row write is sent past the window (rule 4 of blob-storage.ts relies on it).
-  if (parts.now().getTime() > Date.parse(row.storedAt) + ROW_WRITE_WINDOW_MS) {
+  // As BlobIndex.put, on the same clock: no row write is sent past the window (rule 4 of blob-storage.ts relies on it).
+  if (Date.now() > Date.parse(row.storedAt) + ROW_WRITE_WINDOW_MS) {
     parts.log.error('row write window passed; row reported failed, not sent', { blobRef: row.blobRef });
     return { kind: 'unsent' };
   }
