@@ -36,7 +36,9 @@ export function parseAmount(flag: string, raw: string, withUnits: boolean): numb
     if (scale !== undefined) n = Number(m[1]) * scale;
   }
   if (!Number.isSafeInteger(n) || n < 0) {
-    throw new AdminUsageError(`--${flag} must be a whole number${withUnits ? ' of bytes (K, M, G, T, KiB, MiB, GiB, TiB allowed)' : ''}, got ${JSON.stringify(raw)}`);
+    throw new AdminUsageError(
+      `--${flag} must be a whole number${withUnits ? ' of bytes (K, M, G, T, KiB, MiB, GiB, TiB allowed)' : ''}, got ${JSON.stringify(raw)}`,
+    );
   }
   return n;
 }
@@ -61,7 +63,8 @@ export async function runAdmin(
   }
   if (what === 'quota') {
     const [verb, ns, extra] = rest;
-    if (!ns || extra !== undefined || (verb !== 'set' && verb !== 'clear')) throw new AdminUsageError('admin quota set NS [--bytes N] [--blobs N] | admin quota clear NS');
+    if (!ns || extra !== undefined || (verb !== 'set' && verb !== 'clear'))
+      throw new AdminUsageError('admin quota set NS [--bytes N] [--blobs N] | admin quota clear NS');
     if (verb === 'clear') {
       if (options.bytes !== undefined || options.blobs !== undefined) throw new AdminUsageError('admin quota clear takes no --bytes or --blobs');
       const u = await setQuota(client, ns, { maxBytes: null, maxBlobs: null });

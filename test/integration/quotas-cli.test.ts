@@ -64,7 +64,10 @@ describe('quotas from the client and the CLI', () => {
     assert.equal(put.code, 1);
     const lines = put.stderr.trimEnd().split('\n');
     assert.equal(lines.length, 1, put.stderr);
-    assert.match(lines[0]!, new RegExp(`^blobserver: upload: .* answered 507: namespace ${ns} is over its quota: it holds 0 of 1000 bytes; this upload needs 3000 more bytes`));
+    assert.match(
+      lines[0]!,
+      new RegExp(`^blobserver: upload: .* answered 507: namespace ${ns} is over its quota: it holds 0 of 1000 bytes; this upload needs 3000 more bytes`),
+    );
     assert.doesNotMatch(put.stderr, /tried \d+ times/);
     const usage = await cli('admin', 'usage', '--namespace', ns, '--json');
     assert.deepEqual(JSON.parse(usage.out).usage[0], { namespace: ns, bytes: 0, blobs: 0, maxBytes: 1000 });

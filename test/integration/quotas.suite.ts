@@ -53,7 +53,9 @@ export function defineQuotaSuite(spec: TargetSpec): void {
       });
     /** The namespace's true content, from enumerate. */
     const content = async (ns: string) => {
-      const r = await request<{ blobs: { blobRef: string; size: number }[] }>(`${at(ns).url}/camli/enumerate-blobs?limit=10000`, { auth: target.authorization });
+      const r = await request<{ blobs: { blobRef: string; size: number }[] }>(`${at(ns).url}/camli/enumerate-blobs?limit=10000`, {
+        auth: target.authorization,
+      });
       assert.equal(r.status, 200, r.text);
       return { bytes: r.json!.blobs.reduce((n, b) => n + b.size, 0), blobs: r.json!.blobs.length, refs: r.json!.blobs.map((b) => b.blobRef) };
     };
@@ -84,7 +86,10 @@ export function defineQuotaSuite(spec: TargetSpec): void {
       // Listed with every namespace that has a record.
       const r = await request<{ usage: UsageLine[] }>(`${target.url}/admin/usage`, { auth: target.authorization });
       assert.equal(r.status, 200, r.text);
-      assert.deepEqual(r.json!.usage.find((u) => u.namespace === ns), { namespace: ns, bytes: 3500, blobs: 3 });
+      assert.deepEqual(
+        r.json!.usage.find((u) => u.namespace === ns),
+        { namespace: ns, bytes: 3500, blobs: 3 },
+      );
     });
 
     it('an upload that would pass the quota answers 507 with a JSON errorText before anything is stored, on every upload path', skip, async () => {

@@ -109,7 +109,7 @@ describe('usage and quotas in the storage model', () => {
     assert.deepEqual(t.counted(), t.truth());
   });
 
-  it("a row creation whose condition fails on its own retry (the first attempt landed) keeps its charge", async () => {
+  it('a row creation whose condition fails on its own retry (the first attempt landed) keeps its charge', async () => {
     const t = setup();
     const replaceIf = t.index.replaceIf.bind(t.index);
     // The write lands, its answer is lost, and the SDK's retry fails the condition.
@@ -169,7 +169,10 @@ describe('usage and quotas in the storage model', () => {
     const t = setup();
     const [a, b] = [blob(40), blob(60)];
     await t.storage.storeVerifiedBlobs([a, b]);
-    assert.deepEqual((await Promise.all([t.storage.removeBlobs([a.ref]), t.storage.removeBlobs([a.ref])])).flatMap((r) => r.removed), [a.ref, a.ref]);
+    assert.deepEqual(
+      (await Promise.all([t.storage.removeBlobs([a.ref]), t.storage.removeBlobs([a.ref])])).flatMap((r) => r.removed),
+      [a.ref, a.ref],
+    );
     assert.deepEqual(t.counted(), { bytes: 60, blobs: 1 });
     assert.deepEqual(t.counted(), t.truth());
   });
@@ -181,7 +184,10 @@ describe('usage and quotas in the storage model', () => {
     await t.store.create('staging/y/' + a.ref, a.bytes);
     await t.usage.setLimits({ maxBytes: 299 });
     await assert.rejects(t.storage.adoptObject(a.ref, 300, 'staging/x/' + a.ref), QuotaExceeded);
-    assert.deepEqual([...t.store.objects.keys()].filter((k) => k.startsWith('blobs/')), []);
+    assert.deepEqual(
+      [...t.store.objects.keys()].filter((k) => k.startsWith('blobs/')),
+      [],
+    );
     await t.usage.setLimits({ maxBytes: 1000 });
     const g = gate();
     const get = t.index.get.bind(t.index);
