@@ -22,6 +22,11 @@ export function isResourceNotFound(err: unknown): boolean {
   return shape(err).name === 'ResourceNotFoundException';
 }
 
+/** DynamoDB: the table exists already (a CreateTable the SDK retried after its first attempt timed out, or a concurrent creator). */
+export function isResourceInUse(err: unknown): boolean {
+  return shape(err).name === 'ResourceInUseException';
+}
+
 /** S3: an If-None-Match / If-Match condition did not hold. */
 export function isPreconditionFailed(err: unknown): boolean {
   return shape(err).name === 'PreconditionFailed' || status(err) === 412;

@@ -115,10 +115,22 @@ export async function storeVerifiedBlobs(parts: StorageParts, blobs: readonly Ve
   // 2. Rows, only for objects that are durable. A failed row leaves an unreferenced object for fsck.
   // New blobs' rows are created only where no row is (rule 6: counted once); a lost object's row
   // is re-pointed only while it still names that object (a remove that took it meanwhile freed
-  // its usage: the client stores the blob again, as a new one).
+  // its usage: the blob is then stored as a new one, reserved and created where no row is).
   await mapConcurrently(rows, ROW_CONCURRENCY, async (row) => {
-    const charge = charged.has(row.blobRef);
-    const result = await createRow(parts, row, charge ? null : known.get(row.blobRef)!.key);
+    let charge = charged.has(row.blobRef);
+    let result = await createRow(parts, row, charge ? null : known.get(row.blobRef)!.key);
+    if (!charge && result.kind === 'gone') {
+      // A remove took the lost object's row (and freed its usage) meanwhile: the blob is new again.
+      const refused = await parts.usage.reserve({ bytes: row.size, blobs: 1 }).catch((err: unknown) => {
+        parts.log.error('reserving usage failed; the blob is not stored', { blobRef: row.blobRef, error: err as Error });
+        return 'failed' as const;
+      });
+      if (refused === undefined) {
+        charge = true;
+        charged.add(row.blobRef);
+        result = await createRow(parts, row, null);
+      }
+    }
     if (result.kind === 'created' || result.kind === 'unknown-present') outcome.set(row.blobRef, stored(row.blobRef, row.size));
     else if (result.kind === 'other') outcome.set(row.blobRef, stored(row.blobRef, result.size));
     else outcome.set(row.blobRef, storageFailed(row.blobRef));

@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, HeadBucketCommand, PutBucketLifecycleConfigurationCommand, PutBucketVersioningCommand, type S3Client } from '@aws-sdk/client-s3';
 import { DEFAULT_RECOVERY_WINDOW_DAYS } from '../limits.js';
-import { httpStatusOf, isBucketAlreadyExists, isResourceNotFound } from '../aws/aws-errors.js';
+import { httpStatusOf, isBucketAlreadyExists, isResourceInUse, isResourceNotFound } from '../aws/aws-errors.js';
 import { DynamoBlobIndex } from './dynamodb-index.js';
 import type { Config } from '../config.js';
 import { dynamoClientFor } from '../aws/aws-clients.js';
@@ -29,20 +29,26 @@ export async function tableExists(ddb: DynamoDBClient, tableName: string): Promi
 /** Creates the index table (and, below, the blob bucket) when missing; the cloud gets them from CDK. */
 export async function ensureTable(ddb: DynamoDBClient, tableName: string): Promise<void> {
   if (await tableExists(ddb, tableName)) return;
-  await ddb.send(
-    new CreateTableCommand({
-      TableName: tableName,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: INDEX_SCHEMA.partitionKey, AttributeType: 'S' },
-        { AttributeName: INDEX_SCHEMA.sortKey, AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: INDEX_SCHEMA.partitionKey, KeyType: 'HASH' },
-        { AttributeName: INDEX_SCHEMA.sortKey, KeyType: 'RANGE' },
-      ],
-    }),
-  );
+  // A loaded emulator may take longer than one attempt's timeout to create it: the SDK's retry
+  // then finds the table its first attempt made (ResourceInUseException), which is success.
+  await ddb
+    .send(
+      new CreateTableCommand({
+        TableName: tableName,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [
+          { AttributeName: INDEX_SCHEMA.partitionKey, AttributeType: 'S' },
+          { AttributeName: INDEX_SCHEMA.sortKey, AttributeType: 'S' },
+        ],
+        KeySchema: [
+          { AttributeName: INDEX_SCHEMA.partitionKey, KeyType: 'HASH' },
+          { AttributeName: INDEX_SCHEMA.sortKey, KeyType: 'RANGE' },
+        ],
+      }),
+    )
+    .catch((err: unknown) => {
+      if (!isResourceInUse(err)) throw err;
+    });
   await waitUntilTableExists({ client: ddb, maxWaitTime: 60, minDelay: 1 }, { TableName: tableName });
 }
 
