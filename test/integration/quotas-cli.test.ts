@@ -9,7 +9,12 @@ import { BlobServerError } from '../../client/errors.js';
 import { BlobServerClient } from '../../client/http-client.js';
 import { Uploader } from '../../client/uploader.js';
 import { blobRefOf } from '../../client/hash.js';
+import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { namedNamespace } from '../../lambda/core/namespace.js';
+import { USAGE_PARTITION } from '../../lambda/core/storage/dynamodb-usage.js';
 import { runCli } from '../support/cli.js';
+import { runFsck } from '../support/fsck-cli.js';
+import { awsClientsFor } from '../support/storage.js';
 import { lane, PASSWORD, startTestServer, USER, type TestServer } from '../support/test-server.js';
 
 /**
@@ -100,5 +105,39 @@ describe('quotas from the client and the CLI', () => {
     assert.match(err.message, /over its quota/);
     assert.equal(calls.filter((c) => c.includes('/camli/upload')).length, 1, calls.join('\n'));
     assert.deepEqual(await fetchUsage(admin, ns), [{ namespace: ns, bytes: 0, blobs: 0, maxBytes: 5 }]);
+  });
+
+  it('npm run fsck recounts usage from the rows, and --repair fixes the drift a crash left', async () => {
+    const ns = `fsck-${randomBytes(4).toString('hex')}`;
+    const client = new BlobServerClient({ server: `${ts.url}/${ns}`, auth });
+    const uploader = new Uploader(client);
+    for (const bytes of [randomBytes(100), randomBytes(250)]) await uploader.add({ ref: blobRefOf(bytes), bytes });
+    await uploader.flush();
+    // A crash between a reservation and its rows, an hour ago: counted high.
+    await ts.server.deps.usageTable.ledger(namedNamespace(ns)).adjust({ bytes: 777, blobs: 3 });
+    const { ddb } = awsClientsFor(ts.backend.env);
+    try {
+      await ddb.send(
+        new UpdateItemCommand({
+          TableName: ts.server.config.tableName,
+          Key: { shard: { S: USAGE_PARTITION }, blobRef: { S: ns } },
+          UpdateExpression: 'SET updatedAt = :t',
+          ExpressionAttributeValues: { ':t': { N: String(Date.now() - 3600_000) } },
+        }),
+      );
+    } finally {
+      ddb.destroy();
+    }
+    const report = await runFsck(ts.backend.env, '--namespace', ns);
+    assert.equal(report.code, 0, report.out);
+    assert.match(
+      report.out,
+      new RegExp(`usage \\(namespace ${ns}\\): 350 bytes in 2 blobs; the usage record said 1127 bytes in 5 blobs \\(run with --repair\\)`),
+    );
+    const repair = await runFsck(ts.backend.env, '--namespace', ns, '--repair');
+    assert.match(repair.out, /the usage record said 1127 bytes in 5 blobs \(repaired\)/, repair.out);
+    assert.deepEqual(await fetchUsage(new BlobServerClient({ server: ts.url, auth }), ns), [{ namespace: ns, bytes: 350, blobs: 2 }]);
+    const clean = await runFsck(ts.backend.env, '--namespace', ns);
+    assert.match(clean.out, /350 bytes in 2 blobs, as recorded/, clean.out);
   });
 });
