@@ -14,6 +14,7 @@ import { fetchBlob, restorable, restoreSchema } from './node/restore.js';
 import { progressLine } from './progress.js';
 import { parseSchema } from './schema.js';
 import { Uploader } from './uploader.js';
+import { ADMIN_OPTIONS, QUOTA_USAGE, runAdmin } from './admin/quota-cli.js';
 
 const USAGE = `Usage: blobserver [options] COMMAND ...
 
@@ -29,7 +30,7 @@ Commands:
                         with --json one {"blobRef","size"} JSON object per line
   rm REF...             remove blobs (the server must allow removal)
   genkey KEYFILE        make a new age X25519 key file (mode 600) for --encrypt; prints its recipient
-${ADMIN_USAGE}
+${ADMIN_USAGE}${QUOTA_USAGE}
 Options:
   --server URL|NAME     server URL, or a server name from Perkeep's client-config.json
   --auth userpass:USER:PASSWORD | none
@@ -115,6 +116,7 @@ export async function main(argv: string[]): Promise<number> {
       'meta-namespace': { type: 'string', default: 'enc-meta' },
       version: { type: 'boolean', short: 'V', default: false },
       help: { type: 'boolean', short: 'h', default: false },
+      ...ADMIN_OPTIONS,
     },
   });
   const [command, ...args] = positionals;
@@ -139,6 +141,7 @@ export async function main(argv: string[]): Promise<number> {
   const client = new BlobServerClient({ server: settings.server, auth: settings.auth, connectTimeoutMs, idleTimeoutMs });
   const json = values.json;
   const out = (human: string, machine: unknown) => write(json ? JSON.stringify(machine) + '\n' : human);
+  if (command === 'admin') return runAdmin(client, args, { json, namespace: values.namespace, bytes: values.bytes, blobs: values.blobs }, write);
   // --encrypt: the key is read (and its permissions checked) and all meta read before anything is sent.
   const concurrency = values.concurrency ? Number(values.concurrency) : 4;
   if (!(concurrency >= 1)) throw new UsageError('--concurrency must be a positive number');

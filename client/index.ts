@@ -45,3 +45,4 @@ export {
   type AgeKey,
   type MetaEntry,
 } from './encrypt/format.js';
+export { fetchUsage, setQuota, type NamespaceUsage, type QuotaChange } from './admin/admin-client.js';

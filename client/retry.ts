@@ -40,5 +40,8 @@ export async function withRetry<T>(policy: RetryPolicy, attempt: (n: number) => 
   }
 }
 
-/** Whether an HTTP status is worth retrying: server errors and throttling. */
-export const retryableStatus = (status: number) => status >= 500 || status === 429 || status === 408;
+/**
+ * Whether an HTTP status is worth retrying: server errors and throttling. Not 507 (Insufficient
+ * Storage: the namespace is over its quota): the same upload would be refused again.
+ */
+export const retryableStatus = (status: number) => (status >= 500 && status !== 507) || status === 429 || status === 408;

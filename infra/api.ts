@@ -103,7 +103,9 @@ export class Api extends Construct {
 }
 
 /** Routes that store blobs: a signed upload URL, a batch upload, a form upload's completion. */
-export const isUploadRoute = (r: Route): boolean => r.side === 'write' && r.handler !== 'remove';
+export const isUploadRoute = (r: Route): boolean => UPLOAD_HANDLERS.has(r.handler);
+/** By name: the write side also removes and (issue 27) sets quotas, which store nothing. */
+const UPLOAD_HANDLERS: ReadonlySet<string> = new Set(['signedUpload', 'batchUpload', 'uploadComplete']);
 
 function corsFor(origins: string[]): CorsPreflightOptions | undefined {
   if (origins.length === 0) return undefined;

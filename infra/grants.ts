@@ -53,6 +53,9 @@ export function grantWriteSide(role: IRole, storage: Storage, secrets: Secrets, 
       resources: [storage.table.tableArn],
     }),
   );
+  // Usage per namespace (issue 27): an upload's reservation, its refund and a remove's release
+  // are UpdateItems of the namespace's usage item in the same table; setting a quota (admin) too.
+  role.addToPrincipalPolicy(new PolicyStatement({ sid: 'CountUsage', actions: ['dynamodb:UpdateItem'], resources: [storage.table.tableArn] }));
   if (opts.allowRemove) {
     // Only when removal is enabled, and only here: no other function can ever delete. Only a
     // blob's own objects (blobs/); packs are reclaimed by fsck, run by an operator.

@@ -62,6 +62,9 @@ const ADMIN_ROUTES = [
   { method: 'GET', path: '/admin/credentials', side: 'read', auth: 'basic', needs: ['admin'], handler: 'listCredentials' },
   { method: 'POST', path: '/admin/credentials', side: 'write', auth: 'basic', needs: ['admin'], handler: 'addCredential' },
   { method: 'POST', path: '/admin/credentials/{id}/revoke', side: 'write', auth: 'basic', needs: ['admin'], handler: 'revokeCredential' },
+  // Usage and quotas per namespace (design §13): all namespaces, or one with ?namespace=.
+  { method: 'GET', path: '/admin/usage', side: 'read', auth: 'basic', needs: ['admin'], handler: 'adminUsage' },
+  { method: 'POST', path: '/admin/quotas', side: 'write', auth: 'basic', needs: ['admin'], handler: 'adminQuotas' },
 ] as const satisfies readonly Route[];
 
 /** A root route as a named namespace's (DESIGN §12): `/{namespace}` before its path. */

@@ -27,6 +27,8 @@ import { fsck, type FindingKind } from '../lambda/core/fsck/fsck.js';
 import { DEFAULT_FSCK_GRACE_MS } from '../lambda/core/limits.js';
 import { namedNamespace, namespaceLabel, namespaceNameProblem, ROOT_NAMESPACE, type Namespace } from '../lambda/core/namespace.js';
 import { namespacesIn, namespaceStorage } from '../lambda/core/storage/namespaces.js';
+import { DynamoUsageTable } from '../lambda/core/storage/dynamodb-usage.js';
+import { auditUsage } from '../lambda/core/fsck/usage-audit.js';
 import { dataDirHolder, DataDirBusy, lockDataDir, type DataDirLock } from '../local/data-dir-lock.js';
 import { onEmbeddedAws, startEmbeddedAws, type EmbeddedAws } from '../local/emulators.js';
 import { awsRefusal } from '../local/refusals.js';
@@ -98,7 +100,12 @@ try {
   const s3 = s3ClientFor(config);
   const ddb = dynamoClientFor(config);
   const objects = new S3BlobStore(s3, config.bucketName);
+  const usageTable = new DynamoUsageTable(ddb, config.tableName);
   const namespaces = only ? [only] : await namespacesIn(s3, config.bucketName);
+  // A namespace whose objects are all gone may still have a usage record to recount.
+  if (!only) {
+    for (const { namespace } of await usageTable.list()) if (!namespaces.some((n) => n.name === namespace.name)) namespaces.push(namespace);
+  }
   let damaged = 0;
   for (const ns of namespaces) {
     const { index, store, folders } = namespaceStorage({ ddb, s3, table: config.tableName, bucket: config.bucketName }, objects, ns);
@@ -142,6 +149,18 @@ try {
         : `no damage${label}`,
     );
     damaged += report.damaged;
+    // Usage (issue 27): recounted from the rows after the audit (its repairs may delete rows).
+    const usage = await auditUsage(index, usageTable.ledger(ns), { repair: args.repair });
+    const { recorded: rec, counted } = usage;
+    console.log(
+      `  usage${label}: ${counted.bytes} bytes in ${counted.blobs} blobs${
+        usage.drift
+          ? `; the usage record said ${rec.bytes} bytes in ${rec.blobs} blobs (${
+              usage.repaired ? 'repaired' : usage.busy ? 'not repaired: it changed in the last minutes, run again later' : 'run with --repair'
+            })`
+          : ', as recorded'
+      }`,
+    );
   }
   code = damaged ? 1 : 0;
 } catch (err) {

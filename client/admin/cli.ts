@@ -4,7 +4,7 @@ import { AdminClient, type CredentialInfo } from './credentials.js';
 
 /**
  * `blobserver admin ...`: the deployment's administration over its HTTP API, with an admin
- * credential (--auth / BLOBSERVER_AUTH, as every command). `credentials add|list|revoke` here;
+ * credential (--auth / BLOBSERVER_AUTH, as every command). `credentials add|list|revoke` here, `usage` and `quota` in quota-cli.ts;
  * one function per subcommand group.
  */
 export const ADMIN_USAGE = `  admin credentials add --label L --namespaces NS,... --ops OP,... [--expires WHEN]
@@ -58,6 +58,8 @@ export async function adminCommand(argv: string[], write: (s: string) => Promise
     },
   });
   if (positionals[0] !== 'admin') return undefined;
+  // Usage and quotas (quota-cli.ts) run with the CLI's own client, after its options are read.
+  if (positionals[1] === 'usage' || positionals[1] === 'quota') return undefined;
   if (values['help']) {
     await write(`Usage: blobserver [--server URL] [--auth userpass:ID:SECRET] [--json]\n${ADMIN_USAGE}`);
     return 0;
@@ -66,7 +68,8 @@ export async function adminCommand(argv: string[], write: (s: string) => Promise
   const unknown = Object.keys(values).find((k) => !known.has(k));
   if (unknown) throw new AdminUsageError(`admin does not take --${unknown}`);
   const [, group, action, ...rest] = positionals;
-  if (group !== 'credentials') throw new AdminUsageError(`unknown admin command ${JSON.stringify(group ?? '')}: admin credentials add|list|revoke`);
+  if (group !== 'credentials')
+    throw new AdminUsageError(`unknown admin command ${JSON.stringify(group ?? '')}: admin credentials add|list|revoke, admin usage, admin quota set|clear`);
   const str = (k: string) => (typeof values[k] === 'string' ? (values[k] as string) : undefined);
   const settings = resolveServer({ server: str('server'), auth: str('auth') });
   const admin = new AdminClient({ server: settings.server, auth: settings.auth });

@@ -14,6 +14,8 @@ import { ROOT_NAMESPACE, type Namespace } from './namespace.js';
 import { storeForNamespace } from './storage/namespaced-store.js';
 import { DynamoCredentialRows, type CredentialRows } from './storage/credential-rows.js';
 import { CredentialCache } from './auth/credential-cache.js';
+import { DynamoUsageTable } from './storage/dynamodb-usage.js';
+import type { UsageTable } from './storage/usage.js';
 
 /**
  * Dependency wiring: everything a handler needs, built from the config once per cold start (or
@@ -27,6 +29,8 @@ export interface Deps {
   settings: Pick<Config, 'uploadUrlTtlSeconds' | 'completionGraceSeconds' | 'maxUploadSize' | 'maxBlobSize' | 'allowRemove' | 'maxInlineGetSize'>;
   /** Rows and objects, combined by the one module that owns their write order. */
   storage: BlobStorage;
+  /** Every namespace's usage and limits (the admin routes); a namespace's own is `storage.usage`. */
+  usageTable: UsageTable;
   /** Large-blob uploads (presigned POST) before they are verified. */
   staging: StagingArea;
   keyring: KeyringLoader;
@@ -79,8 +83,12 @@ export function createDeps(config: Config, overrides: Partial<Omit<Deps, 'namesp
   const objects = new S3BlobStore(s3, config.bucketName, presigner);
   // A packed blob can only be served inline, so nothing above the inline GET limit is packed.
   const storageOptions = { log, packThreshold: Math.min(PACK_THRESHOLD, config.maxInlineGetSize) };
+  const usageTable = new DynamoUsageTable(ddb, config.tableName);
   const scoped = (ns: Namespace) => ({
-    storage: new BlobStorage(new DynamoBlobIndex(ddb, config.tableName, log, ns), storeForNamespace(objects, ns), storageOptions),
+    storage: new BlobStorage(new DynamoBlobIndex(ddb, config.tableName, log, ns), storeForNamespace(objects, ns), {
+      ...storageOptions,
+      usage: usageTable.ledger(ns),
+    }),
     storageGeneration: storageGenerationSource(s3, config.bucketName, undefined, ns),
   });
   const nowSeconds = overrides.nowSeconds ?? (() => Date.now() / 1000);
@@ -97,6 +105,7 @@ export function createDeps(config: Config, overrides: Partial<Omit<Deps, 'namesp
       maxInlineGetSize: config.maxInlineGetSize,
     },
     ...scoped(ROOT_NAMESPACE),
+    usageTable,
     staging: new StagingArea(s3, config.bucketName, presigner),
     keyring: keyringLoader(config.signingKeys, secrets),
     credentials: credentialsSource(config.auth, secrets),

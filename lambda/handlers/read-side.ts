@@ -12,4 +12,5 @@ export const READ_HANDLERS: HandlersOf<'read'> = {
   locate: () => import('./locate-blobs.js').then((m) => m.locateHandler),
   credential: () => import('./credential.js').then((m) => m.credentialHandler),
   listCredentials: () => import('./admin-credentials.js').then((m) => m.listCredentialsHandler),
+  adminUsage: () => import('./admin-usage.js').then((m) => m.adminUsageHandler),
 };

@@ -8,4 +8,5 @@ export const WRITE_HANDLERS: HandlersOf<'write'> = {
   remove: () => import('./remove.js').then((m) => m.removeHandler),
   addCredential: () => import('./admin-credentials.js').then((m) => m.addCredentialHandler),
   revokeCredential: () => import('./admin-credentials.js').then((m) => m.revokeCredentialHandler),
+  adminQuotas: () => import('./admin-quotas.js').then((m) => m.adminQuotasHandler),
 };

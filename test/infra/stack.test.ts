@@ -305,7 +305,7 @@ describe('least privilege', () => {
       [
         ...grants(['logs:CreateLogStream', 'logs:PutLogEvents'], ['writeLogs']),
         ...grants(['s3:PutObject', 's3:GetObject'], [blobObjects, packObjects, nsBlobObjects, nsPackObjects]),
-        ...grants(['dynamodb:BatchWriteItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem'], ['table']),
+        ...grants(['dynamodb:BatchWriteItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], ['table']),
         ...grants(['s3:GetObject', 's3:DeleteObject', 's3:PutObject'], [stagedObjects]),
         `s3:ListBucket bucket if {"StringLike":{"s3:prefix":["${BLOB_PREFIX}*","ns/*/${BLOB_PREFIX}*","${PACK_PREFIX}*","ns/*/${PACK_PREFIX}*","${STAGING_PREFIX}*"]}}`,
         ...secrets,

@@ -74,6 +74,9 @@ describe('AWS SDK clients (aws-clients.ts) on dynalite + s3rver', () => {
     return { ref: blobRefOf(bytes), bytes };
   };
 
+  /** A row write: BatchWriteItem (BlobIndex.put) or PutItem (an upload's conditional row creation). */
+  const isRowWrite = (r: { operation?: string | undefined }) => r.operation === 'BatchWriteItem' || r.operation === 'PutItem';
+
   async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; ms: number }> {
     const t0 = performance.now();
     const value = await fn();
@@ -100,7 +103,8 @@ describe('AWS SDK clients (aws-clients.ts) on dynalite + s3rver', () => {
 
   it('an upload whose row write is never answered is not acknowledged, within the bound', HANG, async () => {
     const blob = newBlob();
-    ddbProxy.setHold((r) => r.operation === 'BatchWriteItem');
+    // An upload creates each new blob's row with a conditional PutItem (blob-writes.ts).
+    ddbProxy.setHold((r) => r.operation === 'PutItem');
     try {
       const storage = new BlobStorage(index, store, { log });
       const { value: out, ms } = await timed(() => storage.storeVerifiedBlobs([blob]));
@@ -116,14 +120,14 @@ describe('AWS SDK clients (aws-clients.ts) on dynalite + s3rver', () => {
   it('an S3 PutObject that is never answered fails within its bound, and no row is written', HANG, async () => {
     const blob = newBlob();
     s3Proxy.setHold((r) => r.method === 'PUT');
-    const rowWrites = ddbProxy.requests.filter((r) => r.operation === 'BatchWriteItem').length;
+    const rowWrites = ddbProxy.requests.filter(isRowWrite).length;
     try {
       const storage = new BlobStorage(index, store, { log });
       const { value: out, ms } = await timed(() => storage.storeVerifiedBlobs([blob]));
       assert.deepEqual(out.received, []);
       assert.ok(ms >= BOUNDS.requestTimeoutMs * BOUNDS.maxAttempts, `every attempt was waited for (${ms} ms)`);
       assert.ok(ms <= worstCaseCallMs(BOUNDS) + SLACK_MS, `it gave up within its bound (${ms} ms)`);
-      assert.equal(ddbProxy.requests.filter((r) => r.operation === 'BatchWriteItem').length, rowWrites, 'no row write was sent');
+      assert.equal(ddbProxy.requests.filter(isRowWrite).length, rowWrites, 'no row write was sent');
       assert.equal((await directIndex.get([blob.ref])).size, 0);
     } finally {
       s3Proxy.setHold(undefined);
@@ -136,14 +140,14 @@ describe('AWS SDK clients (aws-clients.ts) on dynalite + s3rver', () => {
     // by which time the window of the row (stored 300 ms before it closes) has passed.
     let swallowed = 0;
     s3Proxy.setHold((r) => r.method === 'PUT' && swallowed++ === 0);
-    const rowWrites = ddbProxy.requests.filter((r) => r.operation === 'BatchWriteItem').length;
+    const rowWrites = ddbProxy.requests.filter(isRowWrite).length;
     try {
       const storage = new BlobStorage(index, store, { log, now: () => new Date(Date.now() - ROW_WRITE_WINDOW_MS + 300) });
       const { value: out, ms } = await timed(() => storage.storeVerifiedBlobs([blob]));
       assert.ok(ms <= worstCaseCallMs(BOUNDS) + SLACK_MS, `answered within the bound (${ms} ms)`);
       assert.deepEqual(out.received, [], 'not acknowledged');
       assert.equal(s3Proxy.requests.filter((r) => r.method === 'PUT' && r.url.includes(blob.ref)).length, 2, 'the retried PutObject went through');
-      assert.equal(ddbProxy.requests.filter((r) => r.operation === 'BatchWriteItem').length, rowWrites, 'no row write was sent past the window');
+      assert.equal(ddbProxy.requests.filter(isRowWrite).length, rowWrites, 'no row write was sent past the window');
       assert.equal((await directIndex.get([blob.ref])).size, 0, 'no row landed');
     } finally {
       s3Proxy.setHold(undefined);

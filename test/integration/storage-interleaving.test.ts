@@ -24,9 +24,12 @@ import { LANES, PASSWORD, USER } from '../support/test-server.js';
 type Initial = 'absent' | 'present (old row)' | 'row without object';
 /** Storage steps of each side in the nominal run: upload then remove. */
 const STEPS: Record<Initial, { U: number; R: number }> = {
-  absent: { U: 3, R: 2 }, // U: BatchGet, PutObject, BatchWrite. R: BatchGet, (DeleteItem)
-  'present (old row)': { U: 2, R: 3 }, // U: BatchGet, HeadObject. R: BatchGet, DeleteItem, DeleteObject
-  'row without object': { U: 4, R: 3 }, // U: BatchGet, HeadObject, PutObject, BatchWrite
+  // U: BatchGet, UpdateItem (usage reserved), PutObject, PutItem (the row, where none is). R: BatchGet, DeleteItem, UpdateItem (usage freed)
+  absent: { U: 4, R: 3 },
+  // U: BatchGet, HeadObject. R: BatchGet, DeleteItem, UpdateItem, DeleteObject
+  'present (old row)': { U: 2, R: 4 },
+  // U: BatchGet, HeadObject, PutObject, PutItem (re-pointed while it names the lost object). R: BatchGet, DeleteItem, UpdateItem
+  'row without object': { U: 4, R: 3 },
 };
 
 /** Every sequence of u U's and r R's. */
@@ -161,6 +164,14 @@ for (const lane of LANES) {
           outcomes.set(schedule, state);
           assert.deepEqual(await up.upload([b]), [b.ref]);
           assert.equal(wholeness(await up.view(b)), 'present', `${schedule}: re-upload did not restore it`);
+          // Usage (storage-model.md, "Usage and quotas"): after every order, the record counts exactly the rows.
+          const rows = await U.server.deps.storage.index.list('', 100_000);
+          const usage = await U.server.deps.storage.usage.read();
+          assert.deepEqual(
+            { bytes: usage.bytes, blobs: usage.blobs },
+            { bytes: rows.reduce((n, r) => n + r.size, 0), blobs: rows.length },
+            `${schedule}: usage differs from the rows`,
+          );
         }
         // Both outcomes really occur (the barriers did interleave the programs).
         assert.ok([...outcomes.values()].includes('present') && [...outcomes.values()].includes('absent'), JSON.stringify([...outcomes]));
@@ -185,6 +196,13 @@ for (const lane of LANES) {
       }
       assert.deepEqual((await up.upload(blobs)).sort(), blobs.map((b) => b.ref).sort());
       for (const b of blobs) assert.equal(wholeness(await up.view(b)), 'present', b.ref);
+      const rows = await U.server.deps.storage.index.list('', 100_000);
+      const usage = await U.server.deps.storage.usage.read();
+      assert.deepEqual(
+        { bytes: usage.bytes, blobs: usage.blobs },
+        { bytes: rows.reduce((n, r) => n + r.size, 0), blobs: rows.length },
+        'usage differs from the rows',
+      );
     });
   });
 }

@@ -37,15 +37,15 @@ describe('ROUTES and the two routers', () => {
     });
   }
 
-  it("keeps DESIGN's split: uploads (and their completion), remove and credential changes write, everything else reads", () => {
+  it("keeps DESIGN's split: uploads (and their completion), remove, credential changes and quotas write, everything else reads", () => {
     const writes = ROUTES.filter((r) => r.side === 'write')
       .map(routeKey)
       .sort();
     const rootWrites = ['GET /camli/upload-complete/{token}', 'POST /camli/remove', 'POST /camli/upload', 'POST /camli/upload/{token}'];
     // The same in every namespace (DESIGN §12).
     const nsWrites = rootWrites.map((k) => k.replace(' /', ' /{namespace}/'));
-    // Adding and revoking credentials writes rows (docs/security.md); the admin routes are the root's alone.
-    const adminWrites = ['POST /admin/credentials', 'POST /admin/credentials/{id}/revoke'];
+    // Adding and revoking credentials writes rows (docs/security.md), setting a quota the usage record; the admin routes are the root's alone.
+    const adminWrites = ['POST /admin/credentials', 'POST /admin/credentials/{id}/revoke', 'POST /admin/quotas'];
     assert.deepEqual(writes, [...rootWrites, ...nsWrites, ...adminWrites].sort());
   });
 });

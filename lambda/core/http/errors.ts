@@ -28,6 +28,8 @@ export type ErrorCode =
   | 'invalid_after'
   | 'invalid_limit'
   | 'removal_disabled'
+  | 'quota_exceeded'
+  | 'invalid_quota'
   | 'no_such_endpoint'
   | 'invalid_namespace'
   | 'ui_not_built'
@@ -97,6 +99,9 @@ export const REFUSE = {
   invalidHost: () => new HttpError(400, 'invalid_host', 'the Host header must be a host name or IP address with an optional port'),
   invalidAfter: (max: number) => new HttpError(400, 'invalid_after', `after is longer than ${max} characters`),
   invalidLimit: (raw: string) => new HttpError(400, 'invalid_limit', `limit must be a positive integer, got ${quoted(raw, 40)}`),
+  /** 507 Insufficient Storage (as Git LFS servers answer over quota): the namespace's limits leave no room; nothing was stored. */
+  quotaExceeded: (text: string) => new HttpError(507, 'quota_exceeded', text),
+  invalidQuota: (problem: string) => new HttpError(400, 'invalid_quota', problem),
   removalDisabled: () => new HttpError(403, 'removal_disabled', 'removal is disabled on this server (BLOBSERVER_ALLOW_REMOVE)'),
   invalidNamespace: (problem: string) => new HttpError(400, 'invalid_namespace', problem),
   noSuchEndpoint: (routeKey: string) => new HttpError(404, 'no_such_endpoint', `no such endpoint: ${routeKey}`),

@@ -18,3 +18,19 @@ export function namespaceOf(event: HttpEvent): Namespace {
   if (problem) throw REFUSE.invalidNamespace(problem);
   return namedNamespace(name);
 }
+
+/** How the admin API and CLI name the root namespace: its URL path (no namespace name can be it). */
+export const ROOT_NAMESPACE_ID = '/';
+
+/** A namespace as the admin API names one (`/` for the root); a 400 with the reason otherwise. */
+export function namespaceNamed(id: string): Namespace {
+  if (id === ROOT_NAMESPACE_ID) return ROOT_NAMESPACE;
+  const problem = namespaceNameProblem(id);
+  if (problem) throw REFUSE.invalidNamespace(`${problem} (the root namespace is "${ROOT_NAMESPACE_ID}")`);
+  return namedNamespace(id);
+}
+
+/** The admin API's name of a namespace. */
+export function namespaceId(ns: Namespace): string {
+  return ns.name || ROOT_NAMESPACE_ID;
+}

@@ -3,6 +3,15 @@ import { locate } from './blob-reads.js';
 import { objectsIntact } from './object-check.js';
 import { newBlobKey } from './object-keys.js';
 import type { SizedRef } from './storage-api.js';
+import type { QuotaRefusal } from './usage.js';
+
+/** The namespace has no room for the blob (rule 6): nothing was stored or reserved. */
+export class QuotaExceeded extends Error {
+  constructor(readonly refusal: QuotaRefusal) {
+    super('over quota');
+    this.name = 'QuotaExceeded';
+  }
+}
 
 /**
  * For the large-blob lane: makes a staged object (already verified to hold `ref`'s `size`
@@ -12,6 +21,8 @@ import type { SizedRef } from './storage-api.js';
  * is lost), so of concurrent completions (of one upload, or of one blob) one copy wins; each
  * loser answers the winner's blob and leaves its copy, which no row can point at, to the
  * collection: without removal enabled the write side may delete nothing outside staging/.
+ * Usage (rule 6): a blob with no row is reserved before the copy (refused: QuotaExceeded, nothing
+ * copied) and given back when this completion's row is not the one that stands.
  */
 export async function adoptObject(parts: StorageParts, ref: string, size: number, stagedKey: string, etag?: string): Promise<SizedRef> {
   const existing = await locate(parts, ref);
@@ -19,10 +30,35 @@ export async function adoptObject(parts: StorageParts, ref: string, size: number
     await parts.store.delete(stagedKey);
     return { blobRef: ref, size: existing.size };
   }
+  const cost = existing ? { bytes: 0, blobs: 0 } : { bytes: size, blobs: 1 };
+  const refusal = await parts.usage.reserve(cost);
+  if (refusal) throw new QuotaExceeded(refusal);
+  const refund = async () => {
+    await parts.usage.adjust({ bytes: -cost.bytes, blobs: -cost.blobs }).catch((err: unknown) => {
+      parts.log.error('giving back unused usage failed; fsck recounts it', { blobRef: ref, error: err as Error });
+    });
+  };
   const key = newBlobKey(ref);
-  // `etag`: the version that was verified; a staged key overwritten since is not copied.
-  await parts.store.copy(stagedKey, key, etag);
-  if (!(await parts.index.replaceIf({ blobRef: ref, size, key, storedAt: parts.now().toISOString() }, existing?.key ?? null))) {
+  let copied = false;
+  let written: boolean;
+  try {
+    // `etag`: the version that was verified; a staged key overwritten since is not copied.
+    await parts.store.copy(stagedKey, key, etag);
+    copied = true;
+    written = await parts.index.replaceIf({ blobRef: ref, size, key, storedAt: parts.now().toISOString() }, existing?.key ?? null);
+  } catch (err) {
+    // The copy failed (nothing stored), or the row write did (it may have landed: counted high until fsck recounts).
+    if (!copied) await refund();
+    throw err;
+  }
+  if (!written) {
+    // The condition may have failed on our own write's retry (the SDK retries a write whose answer was lost).
+    const now = await locate(parts, ref);
+    if (now?.key === key) {
+      await parts.store.delete(stagedKey);
+      return { blobRef: ref, size };
+    }
+    await refund();
     parts.log.info('a concurrent completion promoted this blob first; its copy is left to fsck', { key });
     // Acknowledged only when another completion's row now serves the blob. Otherwise (the row
     // was removed meanwhile, or the condition could not name it) the staged object is kept and

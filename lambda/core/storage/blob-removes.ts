@@ -30,6 +30,7 @@ export async function removeBlobs(parts: StorageParts, refs: readonly string[]):
         const row = await locate(parts, ref);
         if (!row) return undefined;
         if (!(await parts.index.deleteIf(ref, row.key))) continue; // re-pointed by an upload meanwhile: read again
+        await freeUsage(parts, row);
         await reclaimAfterRemove(parts, row);
         return undefined;
       }
@@ -40,6 +41,15 @@ export async function removeBlobs(parts: StorageParts, refs: readonly string[]):
     }
   });
   return { removed: refs.filter((_, i) => failures[i] === undefined), errors: failures.filter((f): f is string => f !== undefined) };
+}
+
+/** Rule 6: the row this remove deleted no longer counts (a crash or fault before this: counted high until fsck recounts). */
+async function freeUsage(parts: StorageParts, row: BlobRow): Promise<void> {
+  try {
+    await parts.usage.adjust({ bytes: -row.size, blobs: -1 });
+  } catch (err) {
+    parts.log.error('freeing the usage of a removed blob failed; fsck recounts it', { blobRef: row.blobRef, error: err as Error });
+  }
 }
 
 /** The blob is already gone (no row): its own old object can go now; everything else waits for fsck. */

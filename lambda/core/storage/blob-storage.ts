@@ -5,6 +5,7 @@ import { list, locate, presignedUrl, readBlob, stat } from './blob-reads.js';
 import { removeBlobs, type RemoveOutcome } from './blob-removes.js';
 import { storeVerifiedBlobs, type ReceiveOutcome, type VerifiedBlobInput } from './blob-writes.js';
 import type { BlobIndex, BlobRow, BlobStore, SizedRef } from './storage-api.js';
+import { MemoryUsageLedger, type UsageLedger } from './usage.js';
 
 /**
  * The one place that combines rows (BlobIndex) and objects (BlobStore), and so the one place
@@ -28,6 +29,13 @@ import type { BlobIndex, BlobRow, BlobStore, SizedRef } from './storage-api.js';
  *    (REMOVE_OBJECT_MIN_AGE_MS). Anything else (packs, young objects) is reclaimed by fsck.
  * 5. Objects nobody points at are never deleted here on the upload path; fsck deletes them
  *    once older than its grace period, which exceeds any upload's object-to-row gap.
+ * 6. Usage (usage.ts): an upload reserves the bytes and count of the blobs that have no row,
+ *    atomically within the namespace's limits, before it stores anything (refused: nothing
+ *    stored); their rows are created conditionally (only where no row is), and what was not
+ *    created by this upload (another upload's row won, or the write failed before it was sent)
+ *    is refunded. A remove frees a blob when its conditional row delete succeeds. So the counter
+ *    counts each row once, runs ahead of the rows only between a reservation and its rows (or
+ *    after a crash there: fsck recounts), and never passes a limit through an upload.
  */
 
 export interface BlobStorageOptions {
@@ -35,6 +43,8 @@ export interface BlobStorageOptions {
   /** Blobs up to this size are packed (at most PACK_THRESHOLD). */
   packThreshold?: number;
   now?: () => Date;
+  /** The namespace's usage record (rule 6); default: one in memory (tests). */
+  usage?: UsageLedger;
 }
 
 /** What the rules' modules work on: the two stores and the settings of one BlobStorage. */
@@ -44,6 +54,7 @@ export interface StorageParts {
   log: Logger;
   packThreshold: number;
   now: () => Date;
+  usage: UsageLedger;
 }
 
 export class BlobStorage {
@@ -60,6 +71,7 @@ export class BlobStorage {
       log: options.log,
       packThreshold: Math.min(options.packThreshold ?? PACK_THRESHOLD, PACK_THRESHOLD),
       now: options.now ?? (() => new Date()),
+      usage: options.usage ?? new MemoryUsageLedger(),
     };
   }
 
@@ -88,7 +100,12 @@ export class BlobStorage {
     return presignedUrl(this.parts, row, ttlSeconds);
   }
 
-  /** Stores verified blobs (rules 2, 3, 5). Never throws: failures are per blob. */
+  /** The namespace's usage record (rule 6). */
+  get usage(): UsageLedger {
+    return this.parts.usage;
+  }
+
+  /** Stores verified blobs (rules 2, 3, 5, 6). Never throws: failures are per blob; over quota, `overQuota` and nothing stored. */
   storeVerifiedBlobs(blobs: readonly VerifiedBlobInput[]): Promise<ReceiveOutcome> {
     return storeVerifiedBlobs(this.parts, blobs);
   }
@@ -98,7 +115,7 @@ export class BlobStorage {
     return removeBlobs(this.parts, refs);
   }
 
-  /** Makes a verified staged object a stored blob, once (blob-adoption.ts). */
+  /** Makes a verified staged object a stored blob, once (blob-adoption.ts); throws QuotaExceeded when the namespace has no room. */
   adoptObject(ref: string, size: number, stagedKey: string, etag?: string): Promise<SizedRef> {
     return adoptObject(this.parts, ref, size, stagedKey, etag);
   }

@@ -1,17 +1,23 @@
 import { mapConcurrently } from '../concurrency.js';
+import { ROW_WRITE_WINDOW_MS } from '../limits.js';
 import type { StorageParts } from './blob-storage.js';
 import { objectsIntact } from './object-check.js';
 import { newBlobKey, newPackKey } from './object-keys.js';
 import type { BlobRow, SizedRef } from './storage-api.js';
+import type { QuotaRefusal, UsageDelta } from './usage.js';
 
 /**
- * Rules 2, 3 and 5 of blob-storage.ts: an upload's verified blobs become objects (the small ones
+ * Rules 2, 3, 5 and 6 of blob-storage.ts: an upload's verified blobs become objects (the small ones
  * of a request in one pack, the others one object each, every key written once), then rows, and
- * a blob is `received` only once both are durable. Nothing is deleted on this path.
+ * a blob is `received` only once both are durable. Nothing is deleted on this path. The blobs
+ * without a row are reserved in the namespace's usage first (refused: nothing is stored), their
+ * rows created only where no row is, and what this upload did not create is refunded.
  */
 
 /** How many large blobs of one request are written at once. */
 const STORE_CONCURRENCY = 8;
+/** How many conditional row creations of one request are in flight at once. */
+const ROW_CONCURRENCY = 16;
 
 export interface VerifiedBlobInput {
   ref: string;
@@ -27,6 +33,8 @@ const storageFailed = (blobRef: string): BlobOutcome => ({ kind: 'failed', blobR
 export interface ReceiveOutcome {
   received: SizedRef[];
   errors: string[];
+  /** Set when the namespace has no room for the upload's new blobs: then nothing was stored or reserved. */
+  overQuota?: QuotaRefusal;
 }
 
 /** Stores verified blobs. Never throws: failures are per blob. */
@@ -52,6 +60,20 @@ export async function storeVerifiedBlobs(parts: StorageParts, blobs: readonly Ve
     if (ok === true) outcome.set(b.ref, stored(b.ref, known.get(b.ref)!.size));
     else if (ok === undefined) outcome.set(b.ref, storageFailed(b.ref));
   }
+  // Rule 6: blobs without a row cost their bytes and one blob each; a row whose object is lost
+  // was counted when it was made, so re-storing it costs nothing.
+  const charged = new Set(unique.filter((b) => !outcome.has(b.ref) && !known.has(b.ref)).map((b) => b.ref));
+  const cost = costOf(unique.filter((b) => charged.has(b.ref)));
+  try {
+    const refusal = await parts.usage.reserve(cost);
+    if (refusal) return { received: [], errors: [], overQuota: refusal };
+  } catch (err) {
+    parts.log.error('reserving usage failed; the new blobs are not stored', { error: err as Error });
+    for (const ref of charged) outcome.set(ref, storageFailed(ref));
+    charged.clear();
+  }
+  /** Refs whose reservation is given back: this upload did not create their row. */
+  const refund = new Set<string>();
   const fresh = unique.filter((b) => !outcome.has(b.ref));
   const now = parts.now();
 
@@ -72,7 +94,10 @@ export async function storeVerifiedBlobs(parts: StorageParts, blobs: readonly Ve
       }
     } catch (err) {
       parts.log.error('writing pack failed', { key, blobs: packed.length, error: err as Error });
-      for (const b of packed) outcome.set(b.ref, storageFailed(b.ref));
+      for (const b of packed) {
+        outcome.set(b.ref, storageFailed(b.ref));
+        if (charged.has(b.ref)) refund.add(b.ref);
+      }
     }
   }
   await mapConcurrently(single, STORE_CONCURRENCY, async (b) => {
@@ -83,23 +108,42 @@ export async function storeVerifiedBlobs(parts: StorageParts, blobs: readonly Ve
     } catch (err) {
       parts.log.error('writing blob object failed', { blobRef: b.ref, error: err as Error });
       outcome.set(b.ref, storageFailed(b.ref));
+      if (charged.has(b.ref)) refund.add(b.ref);
     }
   });
 
   // 2. Rows, only for objects that are durable. A failed row leaves an unreferenced object for fsck.
-  let failed: Set<string>;
-  try {
-    failed = new Set(await parts.index.put(rows));
-  } catch (err) {
-    parts.log.error('writing index rows failed', { error: err as Error });
-    failed = new Set(rows.map((r) => r.blobRef));
-  }
-  for (const row of rows) {
-    if (failed.has(row.blobRef)) {
-      parts.log.error('writing index row failed', { blobRef: row.blobRef });
-      outcome.set(row.blobRef, storageFailed(row.blobRef));
-    } else {
-      outcome.set(row.blobRef, stored(row.blobRef, row.size));
+  // New blobs' rows are created only where no row is (rule 6: counted once); a lost object's row
+  // is re-pointed only while it still names that object (a remove that took it meanwhile freed
+  // its usage: the blob is then stored as a new one, reserved and created where no row is).
+  await mapConcurrently(rows, ROW_CONCURRENCY, async (row) => {
+    let charge = charged.has(row.blobRef);
+    let result = await createRow(parts, row, charge ? null : known.get(row.blobRef)!.key);
+    if (!charge && result.kind === 'gone') {
+      // A remove took the lost object's row (and freed its usage) meanwhile: the blob is new again.
+      const refused = await parts.usage.reserve({ bytes: row.size, blobs: 1 }).catch((err: unknown) => {
+        parts.log.error('reserving usage failed; the blob is not stored', { blobRef: row.blobRef, error: err as Error });
+        return 'failed' as const;
+      });
+      if (refused === undefined) {
+        charge = true;
+        charged.add(row.blobRef);
+        result = await createRow(parts, row, null);
+      }
+    }
+    if (result.kind === 'created' || result.kind === 'unknown-present') outcome.set(row.blobRef, stored(row.blobRef, row.size));
+    else if (result.kind === 'other') outcome.set(row.blobRef, stored(row.blobRef, result.size));
+    else outcome.set(row.blobRef, storageFailed(row.blobRef));
+    // Kept only where this upload's row may be the one that stands.
+    if (charge && result.kind !== 'created' && result.kind !== 'unknown' && result.kind !== 'unknown-present') refund.add(row.blobRef);
+  });
+  const back = costOf(unique.filter((b) => refund.has(b.ref)));
+  if (back.blobs > 0) {
+    try {
+      await parts.usage.adjust({ bytes: -back.bytes, blobs: -back.blobs });
+    } catch (err) {
+      // Counted high until fsck recounts (docs/storage-model.md, "Usage and quotas").
+      parts.log.error('giving back unused usage failed; fsck recounts it', { blobs: back.blobs, error: err as Error });
     }
   }
 
@@ -111,4 +155,47 @@ export async function storeVerifiedBlobs(parts: StorageParts, blobs: readonly Ve
     else errors.push(o.errorText);
   }
   return { received, errors };
+}
+
+function costOf(blobs: readonly VerifiedBlobInput[]): UsageDelta {
+  return { bytes: blobs.reduce((n, b) => n + b.bytes.length, 0), blobs: blobs.length };
+}
+
+/**
+ * What became of one row write: `created` (this upload's row stands), `other` (another row
+ * serves the blob: a concurrent upload's, with its size), `gone` (the row it was to replace was
+ * removed meanwhile), `unsent` (past the row write window), `unknown` (the write failed: it may
+ * have been applied), `unknown-present` (a row serves the blob; whose could not be read back).
+ */
+type RowResult = { kind: 'created' | 'gone' | 'unsent' | 'unknown' | 'unknown-present' } | { kind: 'other'; size: number };
+
+/**
+ * Writes `row` only while the blob's row still names `expected` (null: only where there is none).
+ * A condition that fails may be our own write's retry (the SDK retries a write whose answer was
+ * lost), so the row is read back: our key is ours (keys are unique).
+ */
+async function createRow(parts: StorageParts, row: BlobRow, expected: string | null): Promise<RowResult> {
+  // As BlobIndex.put, on the same clock: no row write is sent past the window (rule 4 of blob-storage.ts relies on it).
+  if (Date.now() > Date.parse(row.storedAt) + ROW_WRITE_WINDOW_MS) {
+    parts.log.error('row write window passed; row reported failed, not sent', { blobRef: row.blobRef });
+    return { kind: 'unsent' };
+  }
+  try {
+    if (await parts.index.replaceIf(row, expected)) return { kind: 'created' };
+  } catch (err) {
+    parts.log.error('writing index row failed', { blobRef: row.blobRef, error: err as Error });
+    return { kind: 'unknown' };
+  }
+  let now: BlobRow | undefined;
+  try {
+    now = (await parts.index.get([row.blobRef])).get(row.blobRef);
+  } catch (err) {
+    parts.log.error('reading back a row whose condition failed failed', { blobRef: row.blobRef, error: err as Error });
+    return { kind: expected === null ? 'unknown-present' : 'unknown' };
+  }
+  if (!now) return { kind: 'gone' };
+  if (now.key === row.key) return { kind: 'created' };
+  // Another upload's row: complete, verified bytes (rule 3), so the blob is stored. A lost
+  // object's row that changed is left as it is: this upload stored nothing the client can count on.
+  return expected === null ? { kind: 'other', size: now.size } : { kind: 'gone' };
 }

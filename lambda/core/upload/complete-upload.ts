@@ -5,6 +5,9 @@ import type { Deps } from '../deps.js';
 import type { SizedRef } from '../storage/storage-api.js';
 import { MetricUnit } from '../telemetry.js';
 import type { CompletionGrant } from './upload-form.js';
+import { QuotaExceeded } from '../storage/blob-adoption.js';
+import { describeRefusal } from '../storage/usage.js';
+import { namespaceLabel } from '../namespace.js';
 
 /**
  * The completion of a presigned-POST upload (DESIGN §6): S3 has stored the client's file under
@@ -15,8 +18,8 @@ import type { CompletionGrant } from './upload-form.js';
  */
 
 export interface CompletionOutcome {
-  /** 200: stored (or already stored); 400: refused; 409: the staged object changed under us; 503: storage failed. */
-  status: 200 | 400 | 409 | 503;
+  /** 200: stored (or already stored); 400: refused; 409: the staged object changed under us; 503: storage failed; 507: over quota (upload discarded). */
+  status: 200 | 400 | 409 | 503 | 507;
   received: SizedRef[];
   errorText?: string;
 }
@@ -101,6 +104,11 @@ async function verifyAndPromote(deps: CompletionDeps, ref: BlobRef, key: string)
     const adopted = await deps.storage.adoptObject(ref.ref, digest.size, key, staged.etag);
     return received(adopted.blobRef, adopted.size);
   } catch (err) {
+    if (err instanceof QuotaExceeded) {
+      // Never a blob: the staged bytes go at once (else the staging lifecycle rule or fsck's sweep takes them).
+      await discard(deps, key);
+      return { status: 507, received: [], errorText: `${ref.ref}: ${describeRefusal(namespaceLabel(deps.storage.usage.namespace), err.refusal)}` };
+    }
     // Stored all the same? A concurrent completion of the same upload may have adopted it and
     // deleted the staged object under our copy, or only the final cleanup failed.
     const now = await storedSize(deps, ref.ref).catch(() => undefined);

@@ -4,6 +4,8 @@ import { REFUSE } from '../http/errors.js';
 import { bodyBytes, header, type HttpEvent } from '../http/http.js';
 import { readBlobParts } from './multipart.js';
 import { MetricUnit } from '../telemetry.js';
+import { namespaceLabel } from '../namespace.js';
+import { describeRefusal } from '../storage/usage.js';
 
 export interface UploadOutcome {
   received: SizedRef[];
@@ -24,6 +26,11 @@ export async function receiveUpload(deps: Pick<Deps, 'settings' | 'storage' | 'm
   // A body that is not multipart is refused (400) before busboy sees it.
   const parsed = await readBlobParts(body, header(event, 'content-type'), deps.settings.maxBlobSize);
   const stored = await deps.storage.storeVerifiedBlobs(parsed.blobs);
+  // Over quota: 507, and nothing of this request was stored (blob-writes.ts reserves first).
+  if (stored.overQuota) {
+    deps.metrics?.addMetric('QuotaRefusals', MetricUnit.Count, 1);
+    throw REFUSE.quotaExceeded(describeRefusal(namespaceLabel(deps.storage.usage.namespace), stored.overQuota));
+  }
   const errors = [...parsed.refused, ...stored.errors];
   deps.metrics?.addMetric('BlobsReceived', MetricUnit.Count, stored.received.length);
   deps.metrics?.addMetric(
