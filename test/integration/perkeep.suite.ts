@@ -238,16 +238,20 @@ export function definePerkeepSuite(target: PerkeepTarget): void {
           ? { prefix: `/${NS}`, rootPath: route.path === '/{namespace}/{rest+}' ? '/' : route.path.slice('/{namespace}'.length) || '/' }
           : { prefix: '', rootPath: route.path };
       /** A well-formed request for a route, so only the credentials can be what is refused. */
-      const requestFor = (route: Route, b: Blob, fresh: Blob): { path: string; opts: CallOptions } => {
+      const requestFor = (route: Route, b: Blob, fresh: Blob, credentialId?: string): { path: string; opts: CallOptions } => {
         const { prefix, rootPath } = inNamespace(route);
         const path = prefix + rootPath.replace('{blobref}', b.ref);
         if (route.method === 'POST' && rootPath === '/camli/upload') {
           const { body, contentType } = multipartBody([part(fresh)]);
           return { path, opts: { headers: { 'content-type': contentType }, body } };
         }
-        // Issue 27's admin route takes JSON: clearing a limit nobody set changes nothing.
-        if (rootPath === '/admin/quotas')
-          return { path, opts: { headers: { 'content-type': 'application/json' }, body: JSON.stringify({ namespace: NS, maxBytes: null }) } };
+        // Issue 27's admin routes take JSON: clearing a limit nobody set changes nothing; a new
+        // read-only credential for the test's namespace (revoked by the revoke route's test).
+        const asJson = (body: unknown): CallOptions => ({ headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+        if (rootPath === '/admin/quotas') return { path, opts: asJson({ namespace: NS, maxBytes: null }) };
+        if (route.method === 'POST' && rootPath === '/admin/credentials')
+          return { path, opts: asJson({ label: 'route test', namespaces: [NS], operations: ['read'] }) };
+        if (rootPath === '/admin/credentials/{id}/revoke') return { path: path.replace('{id}', credentialId ?? '{id}'), opts: {} };
         if (route.method === 'POST') return { path, opts: { headers: FORM, body: blobForm([b.ref]) } };
         if (rootPath === '/camli/stat') return { path: `${path}?${blobForm([b.ref])}`, opts: {} };
         if (rootPath === '/') return { path: `${prefix}/?camli.mode=config`, opts: {} };
@@ -285,7 +289,19 @@ export function definePerkeepSuite(target: PerkeepTarget): void {
           await upload(`${base}${prefix}`, b);
           // Removal is refused with 403 by the default server: ask the one that would remove.
           const server = inNamespace(route).rootPath === '/camli/remove' ? removable!.url : base;
-          const { path, opts } = requestFor(route, b, fresh);
+          // The revoke route needs a credential to revoke: one the owner adds.
+          let credentialId: string | undefined;
+          if (route.path === '/admin/credentials/{id}/revoke') {
+            const added = await call<{ id: string }>(
+              base,
+              'POST',
+              '/admin/credentials',
+              requestFor(ROUTES.find((r) => r.method === 'POST' && r.path === '/admin/credentials')!, b, fresh).opts,
+            );
+            assert.equal(added.status, 201, added.text);
+            credentialId = added.json!.id;
+          }
+          const { path, opts } = requestFor(route, b, fresh, credentialId);
           for (const auth of [null, basicAuth('alice', 'wrong password'), basicAuth('mallory', 'correct horse battery staple'), 'Bearer abc']) {
             const r = await call(server, route.method, path, { ...opts, auth });
             assert.equal(r.status, 401, `${auth}: ${r.text}`);
