@@ -99,7 +99,9 @@ describe('the page at /ui with an encryption key, in Chromium', { skip: chromium
       assert.equal(put.code, 0, put.stderr);
       const ref = put.stdout.toString().trim();
       await page.click('#refresh');
-      await page.waitForSelector(`#blobs tr[data-ref="${ref}"]`, { state: 'attached' });
+      // Listing re-reads and decrypts the meta namespace in the page's worker: under two full
+      // suites at once that once took past Playwright's 30 s default.
+      await page.waitForSelector(`#blobs tr[data-ref="${ref}"]`, { state: 'attached', timeout: 90_000 });
       await page.fill('#get-ref', ref);
       // Streamed, decrypted piece by piece, into the file a save picker gives.
       await page.click('#get-form button');
