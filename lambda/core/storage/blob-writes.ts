@@ -17,7 +17,7 @@ import type { QuotaRefusal, UsageDelta } from './usage.js';
 /** How many large blobs of one request are written at once. */
 const STORE_CONCURRENCY = 8;
 /** How many conditional row creations of one request are in flight at once. */
-const ROW_CONCURRENCY = 16;
+export const ROW_CONCURRENCY = 16;
 
 export interface VerifiedBlobInput {
   ref: string;
