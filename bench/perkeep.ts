@@ -47,11 +47,16 @@ export function runTool(cmd: string, args: string[], env: NodeJS.ProcessEnv): Pr
 
 /**
  * The environment of a Perkeep client run against `url`: its own HOME, client-config.json and
- * caches under `home`, so no earlier run's have-cache can answer for the server.
+ * caches under `home`, so no earlier run's have-cache can answer for the server; `others` are
+ * more named servers (pk sync's --src/--dest), all with Basic `auth` (`userpass:ID:SECRET`).
  */
-export async function perkeepClientEnv(home: string, url: string): Promise<NodeJS.ProcessEnv> {
+export async function perkeepClientEnv(home: string, url: string, auth = AUTH, others: Record<string, string> = {}): Promise<NodeJS.ProcessEnv> {
   await mkdir(join(home, 'config'), { recursive: true });
-  await writeFile(join(home, 'config', 'client-config.json'), JSON.stringify({ servers: { bench: { server: url, auth: AUTH, default: true } } }));
+  const servers = {
+    lane: { server: url, auth, default: true },
+    ...Object.fromEntries(Object.entries(others).map(([name, server]) => [name, { server, auth }])),
+  };
+  await writeFile(join(home, 'config', 'client-config.json'), JSON.stringify({ servers }));
   return { HOME: home, CAMLI_CONFIG_DIR: join(home, 'config'), XDG_CACHE_HOME: join(home, 'cache') };
 }
 

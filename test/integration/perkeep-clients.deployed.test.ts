@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { runTool } from '../../bench/perkeep.js';
+import { perkeepClientEnv, runTool } from '../../bench/perkeep.js';
 import type { DeployedStack } from '../support/deployed-stack.js';
 import { deployedSkip, openDeployedStack } from '../support/deployed-target.js';
 
@@ -16,13 +16,6 @@ import { deployedSkip, openDeployedStack } from '../support/deployed-target.js';
  */
 const tools = process.env['PK_PUT'] && process.env['PK_GET'] ? { put: process.env['PK_PUT'], get: process.env['PK_GET'] } : undefined;
 const skip = deployedSkip() ?? (tools ? undefined : 'set PK_PUT and PK_GET to Perkeep binaries (pk-put, pk-get)');
-
-/** HOME, client config and caches of one client run, so no earlier run's have-cache answers. */
-async function clientEnv(home: string, url: string, userpass: string): Promise<NodeJS.ProcessEnv> {
-  await mkdir(join(home, 'config'), { recursive: true });
-  await writeFile(join(home, 'config', 'client-config.json'), JSON.stringify({ servers: { lane: { server: url, auth: userpass, default: true } } }));
-  return { HOME: home, CAMLI_CONFIG_DIR: join(home, 'config'), XDG_CACHE_HOME: join(home, 'cache') };
-}
 
 describe('Perkeep clients against the deployed artifacts', { skip }, () => {
   let stack: DeployedStack;
@@ -44,11 +37,11 @@ describe('Perkeep clients against the deployed artifacts', { skip }, () => {
     files.set('large', randomBytes(6_000_000));
     for (const [name, data] of files) await writeFile(join(tree, name), data);
 
-    const ref = await runTool(tools!.put, ['file', tree], await clientEnv(join(dir, 'put'), stack.url, stack.userpass));
+    const ref = await runTool(tools!.put, ['file', tree], await perkeepClientEnv(join(dir, 'put'), stack.url, stack.userpass));
     assert.match(ref, /^sha224-[0-9a-f]{56}$/);
     const out = join(dir, 'out');
     await mkdir(out);
-    await runTool(tools!.get, ['-o', out, ref], await clientEnv(join(dir, 'get'), stack.url, stack.userpass));
+    await runTool(tools!.get, ['-o', out, ref], await perkeepClientEnv(join(dir, 'get'), stack.url, stack.userpass));
     const rebuilt = join(out, 'tree');
     assert.deepEqual((await readdir(rebuilt)).sort(), [...files.keys()].sort());
     for (const [name, data] of files) assert.ok((await readFile(join(rebuilt, name))).equals(data), `${name} differs`);

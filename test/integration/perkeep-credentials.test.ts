@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { runTool } from '../../bench/perkeep.js';
+import { perkeepClientEnv, runTool } from '../../bench/perkeep.js';
 import { dynaliteBackend } from '../support/backends.js';
 import { spawn } from 'node:child_process';
 import { blobRefOf } from '../../client/hash.js';
@@ -20,12 +20,6 @@ import { addCredential } from './credentials.suite.js';
  */
 const tools = process.env['PK_PUT'] && process.env['PK_GET'] ? { put: process.env['PK_PUT'], get: process.env['PK_GET'] } : undefined;
 const skip = tools ? undefined : 'set PK_PUT and PK_GET to Perkeep binaries (pk-put, pk-get)';
-
-async function clientEnv(home: string, url: string, auth: string): Promise<NodeJS.ProcessEnv> {
-  await mkdir(join(home, 'config'), { recursive: true });
-  await writeFile(join(home, 'config', 'client-config.json'), JSON.stringify({ servers: { lane: { server: url, auth, default: true } } }));
-  return { HOME: home, CAMLI_CONFIG_DIR: join(home, 'config'), XDG_CACHE_HOME: join(home, 'cache') };
-}
 
 /** A Perkeep tool's exit status and stderr (pk-put reports a refused upload on stderr and still exits 0). */
 function runPk(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; err: string }> {
@@ -62,23 +56,23 @@ describe('Perkeep clients with scoped credentials', { skip }, () => {
     for (const [name, data] of files) await writeFile(join(tree, name), data);
     const ns = `${ts.url}/pk-photos/`;
 
-    const ref = await runTool(tools!.put, ['file', tree], await clientEnv(join(dir, 'put'), ns, phone.auth));
+    const ref = await runTool(tools!.put, ['file', tree], await perkeepClientEnv(join(dir, 'put'), ns, phone.auth));
     assert.match(ref, /^sha224-[0-9a-f]{56}$/);
 
     const out = join(dir, 'out');
     await mkdir(out);
-    await runTool(tools!.get, ['-o', out, ref], await clientEnv(join(dir, 'get'), ns, viewer.auth));
+    await runTool(tools!.get, ['-o', out, ref], await perkeepClientEnv(join(dir, 'get'), ns, viewer.auth));
     for (const [file, data] of files) assert.ok((await readFile(join(out, 'tree', file))).equals(data), `${file} differs`);
 
     // The phone cannot read back what it stored; the viewer cannot store.
     const refusedOut = join(dir, 'refused');
     await mkdir(refusedOut);
-    await assert.rejects(runTool(tools!.get, ['-o', refusedOut, ref], await clientEnv(join(dir, 'get-phone'), ns, phone.auth)), /exit/);
+    await assert.rejects(runTool(tools!.get, ['-o', refusedOut, ref], await perkeepClientEnv(join(dir, 'get-phone'), ns, phone.auth)), /exit/);
     assert.deepEqual(await readdir(refusedOut), []);
     const other = join(dir, 'other');
     const bytes = randomBytes(1000);
     await writeFile(other, bytes);
-    const refused = await runPk(tools!.put, ['blob', other], await clientEnv(join(dir, 'put-viewer'), ns, viewer.auth));
+    const refused = await runPk(tools!.put, ['blob', other], await perkeepClientEnv(join(dir, 'put-viewer'), ns, viewer.auth));
     assert.match(refused.err, /403/, refused.err);
     const stat = await request<{ stat: unknown[] }>(`${ns}camli/stat?camliversion=1&blob1=${blobRefOf(bytes)}`, { auth: basicAuth() });
     assert.deepEqual(stat.json!.stat, [], 'nothing stored');

@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { runTool } from '../../bench/perkeep.js';
+import { perkeepClientEnv, runTool } from '../../bench/perkeep.js';
 import { dynaliteBackend } from '../support/backends.js';
 import { request } from '../support/http.js';
 import { basicAuth, PASSWORD, USER, startTestServer, type TestServer } from '../support/test-server.js';
@@ -20,19 +20,8 @@ const tools =
   process.env['PK_PUT'] && process.env['PK_GET'] && process.env['PK']
     ? { put: process.env['PK_PUT'], get: process.env['PK_GET'], pk: process.env['PK'] }
     : undefined;
+const AUTH = `userpass:${USER}:${PASSWORD}`;
 const skip = tools ? undefined : 'set PK_PUT, PK_GET and PK to Perkeep binaries (pk-put, pk-get, pk)';
-
-/** HOME, client config and caches of one client run, so no earlier run's have-cache answers. */
-async function clientEnv(home: string, url: string, others: Record<string, string> = {}): Promise<NodeJS.ProcessEnv> {
-  await mkdir(join(home, 'config'), { recursive: true });
-  const auth = `userpass:${USER}:${PASSWORD}`;
-  const servers = {
-    lane: { server: url, auth, default: true },
-    ...Object.fromEntries(Object.entries(others).map(([name, server]) => [name, { server, auth }])),
-  };
-  await writeFile(join(home, 'config', 'client-config.json'), JSON.stringify({ servers }));
-  return { HOME: home, CAMLI_CONFIG_DIR: join(home, 'config'), XDG_CACHE_HOME: join(home, 'cache') };
-}
 
 describe('Perkeep clients against a namespace', { skip }, () => {
   let ts: TestServer;
@@ -55,7 +44,7 @@ describe('Perkeep clients against a namespace', { skip }, () => {
     ]);
     for (const [name, data] of files) await writeFile(join(tree, name), data);
     const ns = `${ts.url}/pk-alpha/`;
-    const ref = await runTool(tools!.put, ['file', tree], await clientEnv(join(dir, 'put'), ns));
+    const ref = await runTool(tools!.put, ['file', tree], await perkeepClientEnv(join(dir, 'put'), ns, AUTH));
     assert.match(ref, /^sha224-[0-9a-f]{56}$/);
 
     const stat = async (where: string) =>
@@ -67,7 +56,7 @@ describe('Perkeep clients against a namespace', { skip }, () => {
     const rebuild = async (server: string, name: string) => {
       const out = join(dir, name);
       await mkdir(out);
-      await runTool(tools!.get, ['-o', out, ref], await clientEnv(join(dir, `${name}-home`), server));
+      await runTool(tools!.get, ['-o', out, ref], await perkeepClientEnv(join(dir, `${name}-home`), server, AUTH));
       const rebuilt = join(out, 'tree');
       assert.deepEqual((await readdir(rebuilt)).sort(), [...files.keys()].sort());
       for (const [file, data] of files) assert.ok((await readFile(join(rebuilt, file))).equals(data), `${file} differs`);
@@ -76,7 +65,11 @@ describe('Perkeep clients against a namespace', { skip }, () => {
     await assert.rejects(rebuild(`${ts.url}/`, 'out-root'), /exit/, 'pk-get from the root finds nothing');
 
     // pk sync enumerates the source namespace and copies what the destination lacks.
-    await runTool(tools!.pk, ['sync', '--src', 'alpha', '--dest', 'beta'], await clientEnv(join(dir, 'sync'), ns, { alpha: ns, beta: `${ts.url}/pk-beta/` }));
+    await runTool(
+      tools!.pk,
+      ['sync', '--src', 'alpha', '--dest', 'beta'],
+      await perkeepClientEnv(join(dir, 'sync'), ns, AUTH, { alpha: ns, beta: `${ts.url}/pk-beta/` }),
+    );
     assert.equal(await stat(`${ts.url}/pk-beta/`), 1);
     await rebuild(`${ts.url}/pk-beta/`, 'out-beta');
     assert.equal(await stat(`${ts.url}/`), 0, 'still not in the root');
