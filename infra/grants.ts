@@ -54,7 +54,8 @@ export function grantWriteSide(role: IRole, storage: Storage, secrets: Secrets, 
     }),
   );
   // Usage per namespace (issue 27): an upload's reservation, its refund and a remove's release
-  // are UpdateItems of the namespace's usage item in the same table; setting a quota (admin) too.
+  // are UpdateItems of the namespace's usage item in the same table; setting a quota (admin) too;
+  // so are taking and letting go the namespace's row-creation lock (an item beside it).
   role.addToPrincipalPolicy(new PolicyStatement({ sid: 'CountUsage', actions: ['dynamodb:UpdateItem'], resources: [storage.table.tableArn] }));
   if (opts.allowRemove) {
     // Only when removal is enabled, and only here: no other function can ever delete. Only a

@@ -6,6 +6,7 @@ import type { Config } from '../lambda/core/config.js';
 import { readLocalServerConfig } from './config.js';
 import { dynamoClientFor, s3ClientFor } from '../lambda/core/aws/aws-clients.js';
 import { createDeps, type Deps } from '../lambda/core/deps.js';
+import { clearStaleCreationLocks } from '../lambda/core/storage/dynamodb-creation-lock.js';
 import type { Handler } from '../lambda/core/http/http.js';
 import { LAMBDA_EVENT_LIMIT } from '../lambda/core/limits.js';
 import { createReadSide } from '../lambda/read.js';
@@ -101,6 +102,7 @@ export async function startLocalServer(env?: Env): Promise<LocalServer> {
   const config: Config = {
     ...onEmulators,
     endpoints: { ...onEmulators.endpoints, s3Public: onEmulators.endpoints.s3Public ?? presignEndpoint(front?.endpoint ?? emulators?.s3.endpoint, host) },
+    creationLockHolder: `local:${dataDir}`,
   };
   const stopStorage = async () => {
     await front?.close();
@@ -119,6 +121,9 @@ export async function startLocalServer(env?: Env): Promise<LocalServer> {
     const migrated = config.endpoints.dynamodb ? await migrateLegacyTable(config) : undefined;
     if (migrated !== undefined) console.error(`migrated ${migrated} index rows from ${config.legacyTableName} to ${config.tableName}`);
     if (config.signingKeys.kind === 'file') await ensureKeyFile(config.signingKeys.path);
+    // A server killed while it held a namespace's row-creation lock would make this one's
+    // uploads wait out the lock's TTL: this server succeeds that one on its data directory.
+    await clearStaleCreationLocks(dynamoClientFor(config), config.tableName, config.creationLockHolder!);
   } catch (err) {
     await stopStorage();
     throw refusal(err, awsRefusal(config, err) ?? dataDirRefusal(dataDir, err));

@@ -58,6 +58,12 @@ export interface Config {
    * (auth/credential-cache.ts), at most REVOCATION_BOUND_SECONDS (60, the default).
    */
   credentialCacheSeconds: number;
+  /**
+   * Names this process in the namespaces' row-creation locks (storage/dynamodb-creation-lock.ts);
+   * default host and pid. The local server names its data directory, so a restart can take
+   * back what its killed predecessor held.
+   */
+  creationLockHolder?: string | undefined;
   /** Powertools settings (log level, metrics switch, service name), passed through to telemetry. */
   telemetry: Record<string, string | undefined>;
   /** The AWS SDK's own per-request defaults instead of aws-clients.ts's cuts (BLOBSERVER_SDK_DEFAULTS=true; for comparison). */

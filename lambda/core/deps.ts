@@ -15,6 +15,7 @@ import { storeForNamespace } from './storage/namespaced-store.js';
 import { DynamoCredentialRows, type CredentialRows } from './storage/credential-rows.js';
 import { CredentialCache } from './auth/credential-cache.js';
 import { DynamoUsageTable } from './storage/dynamodb-usage.js';
+import { DynamoCreationLocks } from './storage/dynamodb-creation-lock.js';
 import type { UsageTable } from './storage/usage.js';
 
 /**
@@ -84,10 +85,12 @@ export function createDeps(config: Config, overrides: Partial<Omit<Deps, 'namesp
   // A packed blob can only be served inline, so nothing above the inline GET limit is packed.
   const storageOptions = { log, packThreshold: Math.min(PACK_THRESHOLD, config.maxInlineGetSize) };
   const usageTable = new DynamoUsageTable(ddb, config.tableName);
+  const creationLocks = new DynamoCreationLocks(ddb, config.tableName, config.creationLockHolder);
   const scoped = (ns: Namespace) => ({
     storage: new BlobStorage(new DynamoBlobIndex(ddb, config.tableName, log, ns), storeForNamespace(objects, ns), {
       ...storageOptions,
       usage: usageTable.ledger(ns),
+      creation: creationLocks.for(ns),
     }),
     storageGeneration: storageGenerationSource(s3, config.bucketName, undefined, ns),
   });

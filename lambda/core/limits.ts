@@ -136,6 +136,20 @@ export function worstCaseCallMs(bounds: AwsCallBounds): number {
 }
 
 /**
+ * The row-creation lock of a namespace (storage/creation-lock.ts, rule 6 of blob-storage.ts).
+ * Its holder sends no write later than HOLD after it took the lock; each send ends within
+ * worstCaseCallMs(DYNAMODB_CALL_BOUNDS) (15 s); the lock's item expires TTL after it was taken,
+ * which adds 10 s for clock skew between holders and for DynamoDB applying a write after its
+ * client gave up. So no write of an expired holder can land under the next one. A lock held
+ * longer than WAIT by another writer (a crashed one) makes the rows wait: reported not
+ * stored, retry later. A lock that is broken anyway (see DynamoCreationLock) costs exactness
+ * of the usage counter (high until fsck recounts), never a blob.
+ */
+export const CREATION_LOCK_HOLD_MS = 5_000;
+export const CREATION_LOCK_TTL_MS = 30_000;
+export const CREATION_LOCK_WAIT_MS = 10_000;
+
+/**
  * A removed blob's own object is deleted right away only when its row is older than this,
  * so no retried write of that row can still land after the delete (the window plus one
  * DynamoDB call, worstCaseCallMs(DYNAMODB_CALL_BOUNDS), is 75 s; the rest is room for clock

@@ -24,12 +24,14 @@ import { LANES, PASSWORD, USER } from '../support/test-server.js';
 type Initial = 'absent' | 'present (old row)' | 'row without object';
 /** Storage steps of each side in the nominal run: upload then remove. */
 const STEPS: Record<Initial, { U: number; R: number }> = {
-  // U: BatchGet, UpdateItem (usage reserved), PutObject, PutItem (the row, where none is). R: BatchGet, DeleteItem, UpdateItem (usage freed)
-  absent: { U: 4, R: 3 },
+  // U: BatchGet, UpdateItem (usage reserved), PutObject, UpdateItem (the namespace's row-creation lock taken), BatchGet
+  // (the row read again under it), BatchWriteItem (the row), UpdateItem (the lock let go). R: BatchGet, DeleteItem, UpdateItem (usage freed)
+  absent: { U: 7, R: 3 },
   // U: BatchGet, HeadObject. R: BatchGet, DeleteItem, UpdateItem, DeleteObject
   'present (old row)': { U: 2, R: 4 },
-  // U: BatchGet, HeadObject, PutObject, PutItem (re-pointed while it names the lost object). R: BatchGet, DeleteItem, UpdateItem
-  'row without object': { U: 4, R: 3 },
+  // U: BatchGet, HeadObject, PutObject, UpdateItem (lock taken), PutItem (re-pointed while it names the lost object),
+  // UpdateItem (lock let go). R: BatchGet, DeleteItem, UpdateItem
+  'row without object': { U: 6, R: 3 },
 };
 
 /** Every sequence of u U's and r R's. */

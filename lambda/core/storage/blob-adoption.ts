@@ -1,5 +1,6 @@
 import type { StorageParts } from './blob-storage.js';
 import { locate } from './blob-reads.js';
+import { CreationLockBusy } from './creation-lock.js';
 import { objectsIntact } from './object-check.js';
 import { newBlobKey } from './object-keys.js';
 import type { SizedRef } from './storage-api.js';
@@ -45,10 +46,14 @@ export async function adoptObject(parts: StorageParts, ref: string, size: number
     // `etag`: the version that was verified; a staged key overwritten since is not copied.
     await parts.store.copy(stagedKey, key, etag);
     copied = true;
-    written = await parts.index.replaceIf({ blobRef: ref, size, key, storedAt: parts.now().toISOString() }, existing?.key ?? null);
+    // Under the namespace's row-creation lock (rule 6), as every creation of a row: sent at once.
+    written = await parts.creation.whileCreating(() =>
+      parts.index.replaceIf({ blobRef: ref, size, key, storedAt: parts.now().toISOString() }, existing?.key ?? null),
+    );
   } catch (err) {
-    // The copy failed (nothing stored), or the row write did (it may have landed: counted high until fsck recounts).
-    if (!copied) await refund();
+    // The copy failed or the lock was not had (nothing written), or the row write did (it may
+    // have landed: counted high until fsck recounts).
+    if (!copied || err instanceof CreationLockBusy) await refund();
     throw err;
   }
   if (!written) {

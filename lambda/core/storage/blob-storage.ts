@@ -5,6 +5,7 @@ import { list, locate, presignedUrl, readBlob, stat } from './blob-reads.js';
 import { removeBlobs, type RemoveOutcome } from './blob-removes.js';
 import { storeVerifiedBlobs, type ReceiveOutcome, type VerifiedBlobInput } from './blob-writes.js';
 import type { BlobIndex, BlobRow, BlobStore, SizedRef } from './storage-api.js';
+import { type CreationLock, MemoryCreationLock } from './creation-lock.js';
 import { MemoryUsageLedger, type UsageLedger } from './usage.js';
 
 /**
@@ -31,11 +32,12 @@ import { MemoryUsageLedger, type UsageLedger } from './usage.js';
  *    once older than its grace period, which exceeds any upload's object-to-row gap.
  * 6. Usage (usage.ts): an upload reserves the bytes and count of the blobs that have no row,
  *    atomically within the namespace's limits, before it stores anything (refused: nothing
- *    stored); their rows are created conditionally (only where no row is), and what was not
- *    created by this upload (another upload's row won, or the write failed before it was sent)
- *    is refunded. A remove frees a blob when its conditional row delete succeeds. So the counter
- *    counts each row once, runs ahead of the rows only between a reservation and its rows (or
- *    after a crash there: fsck recounts), and never passes a limit through an upload.
+ *    stored). Rows of blobs that had none are created only under the namespace's row-creation
+ *    lock (creation-lock.ts): the holder reads them again, writes those still absent (in
+ *    batches: no other writer can create them meanwhile) and refunds the rest, and what it
+ *    could not send. A remove frees a blob when its conditional row delete succeeds. So the
+ *    counter counts each row once, runs ahead of the rows only between a reservation and its
+ *    rows (or after a crash there: fsck recounts), and never passes a limit through an upload.
  */
 
 export interface BlobStorageOptions {
@@ -45,6 +47,8 @@ export interface BlobStorageOptions {
   now?: () => Date;
   /** The namespace's usage record (rule 6); default: one in memory (tests). */
   usage?: UsageLedger;
+  /** The namespace's row-creation lock (rule 6); default: one in memory (tests). */
+  creation?: CreationLock;
 }
 
 /** What the rules' modules work on: the two stores and the settings of one BlobStorage. */
@@ -55,6 +59,7 @@ export interface StorageParts {
   packThreshold: number;
   now: () => Date;
   usage: UsageLedger;
+  creation: CreationLock;
 }
 
 export class BlobStorage {
@@ -72,6 +77,7 @@ export class BlobStorage {
       packThreshold: Math.min(options.packThreshold ?? PACK_THRESHOLD, PACK_THRESHOLD),
       now: options.now ?? (() => new Date()),
       usage: options.usage ?? new MemoryUsageLedger(),
+      creation: options.creation ?? new MemoryCreationLock(),
     };
   }
 

@@ -11,12 +11,13 @@ import type { QuotaRefusal, UsageDelta } from './usage.js';
  * of a request in one pack, the others one object each, every key written once), then rows, and
  * a blob is `received` only once both are durable. Nothing is deleted on this path. The blobs
  * without a row are reserved in the namespace's usage first (refused: nothing is stored), their
- * rows created only where no row is, and what this upload did not create is refunded.
+ * rows created under the namespace's row-creation lock (creation-lock.ts) only where no row is,
+ * and what this upload did not create is refunded.
  */
 
 /** How many large blobs of one request are written at once. */
 const STORE_CONCURRENCY = 8;
-/** How many conditional row creations of one request are in flight at once. */
+/** How many conditional row writes (re-pointing a lost object's row) of one request are in flight at once. */
 export const ROW_CONCURRENCY = 16;
 
 export interface VerifiedBlobInput {
@@ -112,31 +113,25 @@ export async function storeVerifiedBlobs(parts: StorageParts, blobs: readonly Ve
     }
   });
 
-  // 2. Rows, only for objects that are durable. A failed row leaves an unreferenced object for fsck.
-  // New blobs' rows are created only where no row is (rule 6: counted once); a lost object's row
-  // is re-pointed only while it still names that object (a remove that took it meanwhile freed
-  // its usage: the blob is then stored as a new one, reserved and created where no row is).
-  await mapConcurrently(rows, ROW_CONCURRENCY, async (row) => {
-    let charge = charged.has(row.blobRef);
-    let result = await createRow(parts, row, charge ? null : known.get(row.blobRef)!.key);
-    if (!charge && result.kind === 'gone') {
-      // A remove took the lost object's row (and freed its usage) meanwhile: the blob is new again.
-      const refused = await parts.usage.reserve({ bytes: row.size, blobs: 1 }).catch((err: unknown) => {
-        parts.log.error('reserving usage failed; the blob is not stored', { blobRef: row.blobRef, error: err as Error });
-        return 'failed' as const;
+  // 2. Rows, only for objects that are durable, under the namespace's row-creation lock (rule 6).
+  // A failed row leaves an unreferenced object for fsck.
+  let ran = false;
+  try {
+    if (rows.length)
+      await parts.creation.whileCreating(async (sendBy) => {
+        ran = true;
+        await writeRows(parts, rows, { charged, known, outcome, refund, deadline: Math.min(Date.parse(storedAt) + ROW_WRITE_WINDOW_MS, sendBy) });
       });
-      if (refused === undefined) {
-        charge = true;
-        charged.add(row.blobRef);
-        result = await createRow(parts, row, null);
-      }
+  } catch (err) {
+    // Not taken (held elsewhere all the wait, or a fault taking it): no row was written, so
+    // nothing is kept. Taken, then a fault: what has no outcome may have landed, and keeps its charge.
+    parts.log.error(ran ? 'writing rows failed' : 'row-creation lock not taken; rows not written', { rows: rows.length, error: err as Error });
+    for (const row of rows) {
+      if (ran && outcome.has(row.blobRef)) continue;
+      outcome.set(row.blobRef, storageFailed(row.blobRef));
+      if (!ran && charged.has(row.blobRef)) refund.add(row.blobRef);
     }
-    if (result.kind === 'created' || result.kind === 'unknown-present') outcome.set(row.blobRef, stored(row.blobRef, row.size));
-    else if (result.kind === 'other') outcome.set(row.blobRef, stored(row.blobRef, result.size));
-    else outcome.set(row.blobRef, storageFailed(row.blobRef));
-    // Kept only where this upload's row may be the one that stands.
-    if (charge && result.kind !== 'created' && result.kind !== 'unknown' && result.kind !== 'unknown-present') refund.add(row.blobRef);
-  });
+  }
   const back = costOf(unique.filter((b) => refund.has(b.ref)));
   if (back.blobs > 0) {
     try {
@@ -161,6 +156,80 @@ function costOf(blobs: readonly VerifiedBlobInput[]): UsageDelta {
   return { bytes: blobs.reduce((n, b) => n + b.bytes.length, 0), blobs: blobs.length };
 }
 
+/** What the row phase reads and records: the upload's charged refs, its first reads, outcomes and refunds. */
+interface RowWork {
+  charged: Set<string>;
+  known: Map<string, BlobRow>;
+  outcome: Map<string, BlobOutcome>;
+  refund: Set<string>;
+  /** No row write is sent after this (epoch ms): the row write window, and the lock's hold. */
+  deadline: number;
+}
+
+/**
+ * The rows of an upload, run under the namespace's row-creation lock. New blobs' rows: read
+ * again, and those still absent written in batches (no other writer can create them while the
+ * lock is held); a row another upload created since the first read serves the blob, and this
+ * upload's reservation for it is refunded. A row whose write failed keeps its reservation (it
+ * may have landed: high until fsck recounts). Rows of blobs whose object was lost are re-pointed
+ * one by one, conditionally (rare). Never throws.
+ */
+async function writeRows(parts: StorageParts, rows: readonly BlobRow[], work: RowWork): Promise<void> {
+  const { charged, known, outcome, refund } = work;
+  let fresh = rows.filter((r) => charged.has(r.blobRef));
+  let current = new Map<string, BlobRow>();
+  try {
+    if (fresh.length) current = await parts.index.get(fresh.map((r) => r.blobRef));
+  } catch (err) {
+    parts.log.error('reading rows under the creation lock failed; they are not written', { rows: fresh.length, error: err as Error });
+    for (const r of fresh) {
+      outcome.set(r.blobRef, storageFailed(r.blobRef));
+      refund.add(r.blobRef);
+    }
+    fresh = [];
+  }
+  const absent: BlobRow[] = [];
+  for (const r of fresh) {
+    const other = current.get(r.blobRef);
+    if (!other) absent.push(r);
+    else {
+      // Another upload created it after our first read: its row serves the blob (rule 3).
+      outcome.set(r.blobRef, stored(r.blobRef, other.size));
+      refund.add(r.blobRef);
+    }
+  }
+  const failed = new Set(await parts.index.put(absent, work.deadline));
+  for (const r of absent) outcome.set(r.blobRef, failed.has(r.blobRef) ? storageFailed(r.blobRef) : stored(r.blobRef, r.size));
+
+  // A lost object's row is re-pointed only while it still names that object (a remove that took
+  // it meanwhile freed its usage: the blob is then stored as a new one, reserved and created
+  // where no row is, which the lock makes safe).
+  await mapConcurrently(
+    rows.filter((r) => !charged.has(r.blobRef)),
+    ROW_CONCURRENCY,
+    async (row) => {
+      let charge = false;
+      let result = await createRow(parts, row, known.get(row.blobRef)!.key, work.deadline);
+      if (result.kind === 'gone') {
+        const refused = await parts.usage.reserve({ bytes: row.size, blobs: 1 }).catch((err: unknown) => {
+          parts.log.error('reserving usage failed; the blob is not stored', { blobRef: row.blobRef, error: err as Error });
+          return 'failed' as const;
+        });
+        if (refused === undefined) {
+          charge = true;
+          charged.add(row.blobRef);
+          result = await createRow(parts, row, null, work.deadline);
+        }
+      }
+      if (result.kind === 'created' || result.kind === 'unknown-present') outcome.set(row.blobRef, stored(row.blobRef, row.size));
+      else if (result.kind === 'other') outcome.set(row.blobRef, stored(row.blobRef, result.size));
+      else outcome.set(row.blobRef, storageFailed(row.blobRef));
+      // Kept only where this upload's row may be the one that stands.
+      if (charge && result.kind !== 'created' && result.kind !== 'unknown' && result.kind !== 'unknown-present') refund.add(row.blobRef);
+    },
+  );
+}
+
 /**
  * What became of one row write: `created` (this upload's row stands), `other` (another row
  * serves the blob: a concurrent upload's, with its size), `gone` (the row it was to replace was
@@ -174,9 +243,10 @@ type RowResult = { kind: 'created' | 'gone' | 'unsent' | 'unknown' | 'unknown-pr
  * A condition that fails may be our own write's retry (the SDK retries a write whose answer was
  * lost), so the row is read back: our key is ours (keys are unique).
  */
-async function createRow(parts: StorageParts, row: BlobRow, expected: string | null): Promise<RowResult> {
-  // As BlobIndex.put, on the same clock: no row write is sent past the window (rule 4 of blob-storage.ts relies on it).
-  if (Date.now() > Date.parse(row.storedAt) + ROW_WRITE_WINDOW_MS) {
+async function createRow(parts: StorageParts, row: BlobRow, expected: string | null, deadline: number): Promise<RowResult> {
+  // As BlobIndex.put, on the same clock: no row write is sent past the window (rule 4 of blob-storage.ts
+  // relies on it) or the creation lock's hold.
+  if (Date.now() > deadline) {
     parts.log.error('row write window passed; row reported failed, not sent', { blobRef: row.blobRef });
     return { kind: 'unsent' };
   }
