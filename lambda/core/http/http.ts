@@ -19,8 +19,25 @@ export function header(event: HttpEvent, name: string): string | undefined {
   return h[name] ?? h[name.toLowerCase()] ?? Object.entries(h).find(([k]) => k.toLowerCase() === name.toLowerCase())?.[1];
 }
 
+/**
+ * Request bytes an in-process caller (the local server) hands over with their event, so an
+ * upload's body is not base64-encoded into the event only to be decoded here. Lambda never
+ * hands any over; the event's `body` stays what API Gateway would send either way.
+ */
+const handedOver = new WeakMap<HttpEvent, Buffer>();
+
+export function handOverBody(event: HttpEvent, bytes: Buffer): void {
+  handedOver.set(event, bytes);
+}
+
+export function handedOverBody(event: HttpEvent): Buffer | undefined {
+  return handedOver.get(event);
+}
+
 /** The raw request body; API Gateway base64-encodes binary bodies. */
 export function bodyBytes(event: HttpEvent): Buffer {
+  const handed = handedOver.get(event);
+  if (handed) return handed;
   if (!event.body) return Buffer.alloc(0);
   return Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8');
 }
