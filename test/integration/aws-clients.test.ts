@@ -103,8 +103,8 @@ describe('AWS SDK clients (aws-clients.ts) on dynalite + s3rver', () => {
 
   it('an upload whose row write is never answered is not acknowledged, within the bound', HANG, async () => {
     const blob = newBlob();
-    // An upload creates each new blob's row with a conditional PutItem (blob-writes.ts).
-    ddbProxy.setHold((r) => r.operation === 'PutItem');
+    // An upload writes its new blobs' rows in a BatchWriteItem, under the row-creation lock (blob-writes.ts).
+    ddbProxy.setHold((r) => r.operation === 'BatchWriteItem');
     try {
       const storage = new BlobStorage(index, store, { log });
       const { value: out, ms } = await timed(() => storage.storeVerifiedBlobs([blob]));

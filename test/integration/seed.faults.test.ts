@@ -124,7 +124,7 @@ for (const l of [lane('dynalite+s3rver'), lane('dynamodb-local+localstack')]) {
 
     it('DynamoDB refusing every row write: nothing received, no index row, orphan objects are harmless', async () => {
       const blobs = [newBlob(10), newBlob(20)];
-      // An upload's rows are conditional PutItems (blob-writes.ts); BatchWriteItem too, should any be sent.
+      // An upload's new rows go out in BatchWriteItems; a lost object's row is re-pointed by a conditional PutItem (blob-writes.ts).
       dynamodb.setFault((req) => (req.operation === 'PutItem' || req.operation === 'BatchWriteItem' ? DYNAMODB_FAILURE : undefined));
       const { uploadUrl } = await preupload(target());
       const a = await uploadParts(uploadUrl, parts(blobs));
