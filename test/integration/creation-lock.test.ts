@@ -107,6 +107,20 @@ for (const lane of LANES) {
       assert.ok(Date.now() - t0 >= 1_000, 'took the lock before it expired');
     });
 
+    it("writers queued in one process behind a dead holder's lock give up together, each within its wait", async () => {
+      const ns = namedNamespace('lock-f');
+      await leaveLock(ddb, table, ns, 'dead:3', Date.now() + 60_000);
+      const lock = new DynamoCreationLock(ddb, table, ns, 'proc-f', 1_000);
+      const t0 = Date.now();
+      const outcomes = await Promise.allSettled([1, 2, 3, 4].map(() => lock.whileCreating(async () => undefined)));
+      assert.ok(
+        outcomes.every((o) => o.status === 'rejected' && o.reason instanceof CreationLockBusy),
+        'a queued writer ran or failed otherwise',
+      );
+      // One wait after another would be 4 s and more.
+      assert.ok(Date.now() - t0 < 2_500, `the queue gave up after ${Date.now() - t0} ms`);
+    });
+
     it("a successor takes back its predecessor's locks, and no one else's", async () => {
       const [mine, theirs] = [namedNamespace('lock-c'), namedNamespace('lock-d')];
       const later = Date.now() + 60_000;

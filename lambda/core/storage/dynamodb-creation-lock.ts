@@ -40,9 +40,12 @@ export class DynamoCreationLock implements CreationLock {
   }
 
   whileCreating<T>(create: (sendBy: number) => Promise<T>): Promise<T> {
+    // The wait counts from here, queueing in memory included: behind a dead holder's lock, the
+    // writers queued in this process give up together, not one wait after another.
+    const giveUpAt = Date.now() + this.waitMs;
     return this.mutex.run(async () => {
       const token = `${this.holder}:${randomUUID()}`;
-      const takenAt = await this.take(token);
+      const takenAt = await this.take(token, giveUpAt);
       try {
         return await create(takenAt + CREATION_LOCK_HOLD_MS);
       } finally {
@@ -52,8 +55,7 @@ export class DynamoCreationLock implements CreationLock {
   }
 
   /** Takes the lock; answers the time taken before the winning request was sent. */
-  private async take(token: string): Promise<number> {
-    const giveUpAt = Date.now() + this.waitMs;
+  private async take(token: string, giveUpAt: number): Promise<number> {
     for (let attempt = 0; ; attempt++) {
       const at = Date.now();
       try {
