@@ -25,7 +25,9 @@ import { isHeaderSigned, payloadRefusal, verifyHeaderSigned, verifyPostPolicy, t
  *   `key` field becomes the file part's filename first, as S3 does, and the policy's
  *   content-length-range is enforced while the file streams;
  * - everything else answers 403 AccessDenied. CORS preflights are answered here.
- * A suffix range (`Range: bytes=-N`, which s3rver reads as `0-N`) answers the object's last N bytes.
+ * A suffix range (`Range: bytes=-N`, which s3rver reads as `0-N`) answers the object's last N bytes,
+ * and `Range: bytes=0-0` (which s3rver reads as `0-`, the whole object: it takes an end of 0 for
+ * none) its first byte, as S3 does: a one-byte blob first in a pack is read that way.
  * Without `verify` (an endpoint that checks signatures itself, such as LocalStack) requests pass.
  *
  * A PUT that carries `x-amz-checksum-*` headers is checked as S3 checks it (s3-checksums.ts):
@@ -119,6 +121,7 @@ export async function startS3Front(
     const headers = { ...req.headers };
     const suffix = req.method === 'GET' ? /^bytes=-(\d+)$/.exec(String(headers.range ?? '').trim()) : null;
     if (suffix) delete headers.range;
+    const firstByte = req.method === 'GET' && String(headers.range ?? '').trim() === 'bytes=0-0';
     let body: Readable = read;
     if (form) {
       body = form.body;
@@ -128,6 +131,7 @@ export async function startS3Front(
     }
     const out = request({ ...upstream, method: req.method, path: req.url, headers }, (up) => {
       if (suffix && up.statusCode === 200) return answerSuffix(up, res, Number(suffix[1]));
+      if (firstByte && up.statusCode === 206) return answerFirstByte(up, res);
       res.writeHead(up.statusCode ?? 502, { ...up.headers, ...cors });
       // A client hanging up mid-body must not leave the upstream response open.
       pipeline(up, res, () => undefined);
@@ -209,6 +213,21 @@ function answerSuffix(up: IncomingMessage, res: ServerResponse, n: number): void
 }
 
 /** A POST Object (browser form) to a bucket: `/<bucket>` with no sub-resource query. */
+/** `Range: bytes=0-0` from s3rver's answer for the whole object from byte 0: its first byte, as S3 answers it. */
+function answerFirstByte(up: IncomingMessage, res: ServerResponse): void {
+  const total = /\/(\d+)$/.exec(String(up.headers['content-range'] ?? ''))?.[1] ?? up.headers['content-length'];
+  let sent = false;
+  const first = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      if (sent || chunk.length === 0) return done();
+      sent = true;
+      done(null, chunk.subarray(0, 1));
+    },
+  });
+  res.writeHead(206, { ...up.headers, 'content-length': '1', 'content-range': `bytes 0-0/${total}` });
+  pipeline(up, first, res, () => undefined);
+}
+
 function isFormPost(req: IncomingMessage): boolean {
   return req.method === 'POST' && /^multipart\/form-data\b/i.test(req.headers['content-type'] ?? '') && !(req.url ?? '').includes('?');
 }

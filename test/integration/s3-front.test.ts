@@ -76,6 +76,14 @@ describe('local S3 front: presigned ranged GETs', () => {
     assert.match(none.text, /InvalidRange/);
   });
 
+  it('answers a signed bytes=0-0 with the first byte, as S3 does (s3rver alone sends the whole object)', async () => {
+    const r = await request(await presign('bytes=0-0'), { headers: { range: 'bytes=0-0' } });
+    assert.equal(r.status, 206, r.text);
+    assert.deepEqual(r.bytes, bytes.subarray(0, 1));
+    assert.equal(r.headers.get('content-range'), 'bytes 0-0/1000');
+    assert.equal(r.headers.get('content-length'), '1');
+  });
+
   it('serves a signed ordinary range, and refuses it tampered or dropped (403 SignatureDoesNotMatch)', async () => {
     const url = await presign('bytes=100-199');
     const ok = await request(url, { headers: { range: 'bytes=100-199' } });

@@ -86,7 +86,10 @@ export class S3BlobStore implements BlobStore {
           ...(range ? { Range: `bytes=${range.offset}-${range.offset + range.length - 1}` } : {}),
         }),
       );
-      return Buffer.from(await out.Body!.transformToByteArray());
+      const bytes = Buffer.from(await out.Body!.transformToByteArray());
+      // At most the range: S3 never sends more, but s3rver answers `bytes=0-0` with the whole
+      // object (it takes an end of 0 for none), so a one-byte blob first in a pack would read as the pack.
+      return range && bytes.length > range.length ? bytes.subarray(0, range.length) : bytes;
     } catch (err) {
       if (await isMissingObject(this.s3, this.bucketName, key, err)) return undefined;
       // A range wholly past the end of the object: it is shorter than the row says.
