@@ -98,10 +98,20 @@ describe('the page at /ui with an encryption key, in Chromium', { skip: chromium
       const put = await runCli(['put', '--encrypt', keyFile, file], env);
       assert.equal(put.code, 0, put.stderr);
       const ref = put.stdout.toString().trim();
+      // Listing re-reads and decrypts the meta namespace in the page's worker (under two full
+      // suites at once that once took past Playwright's 30 s default) and shows 25 blobs a page
+      // in plaintext-ref order, so the file's ref may be on a later page. As a user would: refresh,
+      // then page with "more" until its row is there (90 s in all).
+      const row = `#blobs tr[data-ref="${ref}"]`;
+      const until = Date.now() + 90_000;
       await page.click('#refresh');
-      // Listing re-reads and decrypts the meta namespace in the page's worker: under two full
-      // suites at once that once took past Playwright's 30 s default.
-      await page.waitForSelector(`#blobs tr[data-ref="${ref}"]`, { state: 'attached', timeout: 90_000 });
+      while (!(await page.$(row))) {
+        assert.ok(Date.now() < until, `${ref} was never listed`);
+        const more = await page.$('#more:not([hidden])');
+        // The last page without it: the listing may predate the put, so start again.
+        await (more ? more.click() : page.click('#refresh'));
+        await page.waitForTimeout(500);
+      }
       await page.fill('#get-ref', ref);
       // Streamed, decrypted piece by piece, into the file a save picker gives.
       await page.click('#get-form button');

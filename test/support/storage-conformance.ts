@@ -123,7 +123,7 @@ export function defineStorageConformance(name: string, open: () => Promise<Confo
       it('list walks refs in blobref order across every shard, strictly after `after`, up to count', async () => {
         // A fresh namespace is impossible (other tests share the table), so check order and bounds on what is there.
         const mine = [...Array.from({ length: 40 }, () => blob(2, 'sha1')), ...Array.from({ length: 40 }, () => blob(2))];
-        await t.index.put(mine.map((x) => rowFor(x.ref, 2)));
+        assert.deepEqual(await t.index.put(mine.map((x) => rowFor(x.ref, 2))), [], 'rows reported not written');
         const all = await t.index.list('', 100_000);
         const refs = all.map((r) => r.blobRef);
         assert.deepEqual(refs, [...refs].sort(), 'not in blobref order');
