@@ -247,7 +247,7 @@ async function createRow(parts: StorageParts, row: BlobRow, expected: string | n
   // As BlobIndex.put, on the same clock: no row write is sent past the window (rule 4 of blob-storage.ts
   // relies on it) or the creation lock's hold.
   if (Date.now() > deadline) {
-    parts.log.error('row write window passed; row reported failed, not sent', { blobRef: row.blobRef });
+    parts.log.error('row write window or creation lock hold passed; row reported failed, not sent', { blobRef: row.blobRef });
     return { kind: 'unsent' };
   }
   try {

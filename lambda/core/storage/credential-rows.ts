@@ -1,15 +1,8 @@
-import {
-  BatchGetItemCommand,
-  type BatchGetItemCommandOutput,
-  PutItemCommand,
-  QueryCommand,
-  type QueryCommandOutput,
-  type AttributeValue,
-  type DynamoDBClient,
-} from '@aws-sdk/client-dynamodb';
+import { BatchGetItemCommand, type BatchGetItemCommandOutput, PutItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { isConditionalCheckFailed } from '../aws/aws-errors.js';
 import { OPERATIONS, type CredentialRecord, type Operation } from '../scopes.js';
 import { INDEX_SCHEMA } from './index-schema.js';
+import { partitionItems } from './partition-items.js';
 
 /**
  * Credentials as rows of the index table (docs/security.md says why not a table of their own):
@@ -81,21 +74,7 @@ export class DynamoCredentialRows implements CredentialRows {
 
   async list(): Promise<CredentialRecord[]> {
     const found: CredentialRecord[] = [];
-    let start: Record<string, AttributeValue> | undefined;
-    do {
-      const out: QueryCommandOutput = await this.ddb.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: '#pk = :pk',
-          ExpressionAttributeNames: { '#pk': INDEX_SCHEMA.partitionKey },
-          ExpressionAttributeValues: { ':pk': { S: CREDENTIALS_PARTITION } },
-          ConsistentRead: true,
-          ExclusiveStartKey: start,
-        }),
-      );
-      for (const item of out.Items ?? []) found.push(recordOf(item));
-      start = out.LastEvaluatedKey;
-    } while (start);
+    for await (const item of partitionItems(this.ddb, this.tableName, CREDENTIALS_PARTITION)) found.push(recordOf(item));
     return found;
   }
 

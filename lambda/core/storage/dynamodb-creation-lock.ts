@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { QueryCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient, type QueryCommandOutput } from '@aws-sdk/client-dynamodb';
+import { UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { isConditionalCheckFailed } from '../aws/aws-errors.js';
 import { CREATION_LOCK_HOLD_MS, CREATION_LOCK_TTL_MS, CREATION_LOCK_WAIT_MS } from '../limits.js';
 import type { Namespace } from '../namespace.js';
 import { CreationLockBusy, LocalMutex, type CreationLock } from './creation-lock.js';
 import { INDEX_SCHEMA } from './index-schema.js';
+import { partitionItems } from './partition-items.js';
 import { usageSortKey } from './dynamodb-usage.js';
 
 /**
@@ -113,35 +114,21 @@ async function letGo(ddb: DynamoDBClient, tableName: string, key: Record<string,
  */
 export async function clearStaleCreationLocks(ddb: DynamoDBClient, tableName: string, holder: string): Promise<number> {
   let cleared = 0;
-  let startKey: Record<string, AttributeValue> | undefined;
-  do {
-    const page: QueryCommandOutput = await ddb.send(
-      new QueryCommand({
-        TableName: tableName,
-        ConsistentRead: true,
-        KeyConditionExpression: '#p = :p',
-        ExpressionAttributeNames: { '#p': INDEX_SCHEMA.partitionKey },
-        ExpressionAttributeValues: { ':p': { S: CREATION_LOCK_PARTITION } },
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    for (const item of page.Items ?? []) {
-      const token = item['holder']?.S;
-      if (!token?.startsWith(`${holder}:`)) continue;
-      try {
-        await letGo(
-          ddb,
-          tableName,
-          { [INDEX_SCHEMA.partitionKey]: item[INDEX_SCHEMA.partitionKey]!, [INDEX_SCHEMA.sortKey]: item[INDEX_SCHEMA.sortKey]! },
-          token,
-        );
-        cleared++;
-      } catch (err) {
-        if (!isConditionalCheckFailed(err)) throw err;
-      }
+  for await (const item of partitionItems(ddb, tableName, CREATION_LOCK_PARTITION)) {
+    const token = item['holder']?.S;
+    if (!token?.startsWith(`${holder}:`)) continue;
+    try {
+      await letGo(
+        ddb,
+        tableName,
+        { [INDEX_SCHEMA.partitionKey]: item[INDEX_SCHEMA.partitionKey]!, [INDEX_SCHEMA.sortKey]: item[INDEX_SCHEMA.sortKey]! },
+        token,
+      );
+      cleared++;
+    } catch (err) {
+      if (!isConditionalCheckFailed(err)) throw err;
     }
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
+  }
   return cleared;
 }
 

@@ -1,14 +1,8 @@
-import {
-  BatchGetItemCommand,
-  QueryCommand,
-  UpdateItemCommand,
-  type AttributeValue,
-  type DynamoDBClient,
-  type QueryCommandOutput,
-} from '@aws-sdk/client-dynamodb';
+import { BatchGetItemCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { isConditionalCheckFailed } from '../aws/aws-errors.js';
 import { namedNamespace, namespaceNameProblem, ROOT_NAMESPACE, type Namespace } from '../namespace.js';
 import { INDEX_SCHEMA } from './index-schema.js';
+import { partitionItems } from './partition-items.js';
 import { EMPTY_USAGE, exceedsLimits, type Limits, type QuotaRefusal, type Usage, type UsageDelta, type UsageLedger, type UsageTable } from './usage.js';
 
 /**
@@ -75,24 +69,10 @@ export class DynamoUsageTable implements UsageTable {
 
   async list(): Promise<{ namespace: Namespace; usage: Usage }[]> {
     const out: { namespace: Namespace; usage: Usage }[] = [];
-    let startKey: Record<string, AttributeValue> | undefined;
-    do {
-      const page: QueryCommandOutput = await this.ddb.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          ConsistentRead: true,
-          KeyConditionExpression: '#s = :s',
-          ExpressionAttributeNames: { '#s': INDEX_SCHEMA.partitionKey },
-          ExpressionAttributeValues: { ':s': { S: USAGE_PARTITION } },
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        const namespace = namespaceOfKey(item[INDEX_SCHEMA.sortKey]!.S!);
-        if (namespace) out.push({ namespace, usage: usageOf(item) });
-      }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+    for await (const item of partitionItems(this.ddb, this.tableName, USAGE_PARTITION)) {
+      const namespace = namespaceOfKey(item[INDEX_SCHEMA.sortKey]!.S!);
+      if (namespace) out.push({ namespace, usage: usageOf(item) });
+    }
     // '/' sorts before every name: the root first, then by name.
     return out.sort((a, b) => (usageSortKey(a.namespace) < usageSortKey(b.namespace) ? -1 : 1));
   }
