@@ -1,7 +1,8 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { amzDate, refused, Sha256, type Refusal, type SigningKeys } from './presigned-check.js';
+import { hashOf } from './s3-checksums.js';
 
 /**
  * The two other ways a request to the local S3 front proves who sent it, as S3 checks them
@@ -85,9 +86,9 @@ export async function verifyHeaderSigned(req: IncomingMessage, url: URL, keys: S
   return { ok: true };
 }
 
-/** S3's refusal of a body whose SHA-256 is not the one its header-signed request declared, or undefined when it is. */
-export function payloadRefusal(payloadSha256: string, body: Buffer): Refusal | undefined {
-  if (createHash('sha256').update(body).digest('hex') === payloadSha256) return undefined;
+/** S3's refusal of a body (its chunks, in order) whose SHA-256 is not the one its header-signed request declared, or undefined when it is. */
+export function payloadRefusal(payloadSha256: string, body: readonly Uint8Array[]): Refusal | undefined {
+  if (hashOf('sha256', body).toString('hex') === payloadSha256) return undefined;
   return refused(400, 'XAmzContentSHA256Mismatch', "The provided 'x-amz-content-sha256' header does not match what was computed.");
 }
 
