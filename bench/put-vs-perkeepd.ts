@@ -42,7 +42,7 @@ function localServer(dir: string, env: Record<string, string> = {}): Promise<Loc
 }
 
 /** `blobserver put --json` as the installed bin runs it; answers the root ref and the blob count. */
-async function ourPut(url: string, tree: string, work: string): Promise<{ ref: string; blobs: number }> {
+export async function ourPut(url: string, tree: string, work: string): Promise<{ ref: string; blobs: number }> {
   const env = { BLOBSERVER_URL: url, BLOBSERVER_AUTH: AUTH, CAMLI_CONFIG_DIR: join(work, 'no-config') };
   const summary = JSON.parse(await runTool(process.execPath, [BIN, 'put', '--json', tree], env)) as { refs: { ref: string }[]; blobs: number };
   return { ref: summary.refs[0]!.ref, blobs: summary.blobs };

@@ -19,8 +19,9 @@ export function childEnv(dataDir: string, env: Record<string, string> = {}): Rec
   };
 }
 
-export function npmStart(env: Record<string, string>): NpmStart {
-  const proc = spawn(process.execPath, ['--import', 'tsx', join(root, 'local/main.ts')], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+/** `nodeFlags`: node's own flags before the script's (the benches compare V8 settings this way). */
+export function npmStart(env: Record<string, string>, nodeFlags: readonly string[] = []): NpmStart {
+  const proc = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', join(root, 'local/main.ts')], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout!.on('data', (d) => (out += d));
   proc.stderr!.on('data', (d) => (out += d));
