@@ -61,10 +61,10 @@ export function startEmulatorThread(job: EmulatorJob): Promise<EmulatorThread> {
  * old-generation limit close to what is live (about 20 MB for dynalite) and, with the young
  * generation as large as the room left, starts a full mark-compact every few hundred rows: 17 to
  * 26 in dynalite's thread over two puts of the 125 MB bench tree (none at 128 MB), their marking
- * on V8's helper threads beside everything else on a two-core machine. V8 reads the flag when a thread's heap is made, so it is
- * set before the first emulator thread starts (and kept: process-wide, as V8 flags are). The
- * server's own thread keeps its heap as node started it. Peak memory of the server does not move
- * (its buffers dominate it); the figures are in docs/benchmarks.md.
+ * on V8's helper threads beside everything else on a two-core machine. V8 reads the flag when a
+ * thread's heap is made, so it is set before the first emulator thread starts (and kept:
+ * process-wide, as V8 flags are). The server's own thread keeps its heap as node started it.
+ * Peak memory does not move (the buffers of requests in flight make it): docs/benchmarks.md.
  */
 function startWithRoomyHeap(): void {
   if (!process.execArgv.some((a) => a.startsWith('--initial-heap-size'))) setFlagsFromString('--initial-heap-size=128');
