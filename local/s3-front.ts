@@ -197,38 +197,36 @@ function answerSuffix(up: IncomingMessage, res: ServerResponse, n: number): void
     return;
   }
   const start = Math.max(0, size - n);
-  let skip = start;
-  const tail = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      if (skip >= chunk.length) {
-        skip -= chunk.length;
-        return done();
-      }
-      const rest = chunk.subarray(skip);
-      skip = 0;
-      done(null, rest);
-    },
-  });
-  res.writeHead(206, { ...up.headers, 'content-length': String(size - start), 'content-range': `bytes ${start}-${size - 1}/${size}` });
-  pipeline(up, tail, res, () => undefined);
+  answerPart(up, res, start, size - start, size);
 }
 
-/** A POST Object (browser form) to a bucket: `/<bucket>` with no sub-resource query. */
 /** `Range: bytes=0-0` from s3rver's answer for the whole object from byte 0: its first byte, as S3 answers it. */
 function answerFirstByte(up: IncomingMessage, res: ServerResponse): void {
   const total = /\/(\d+)$/.exec(String(up.headers['content-range'] ?? ''))?.[1] ?? up.headers['content-length'];
-  let sent = false;
-  const first = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      if (sent || chunk.length === 0) return done();
-      sent = true;
-      done(null, chunk.subarray(0, 1));
-    },
-  });
-  res.writeHead(206, { ...up.headers, 'content-length': '1', 'content-range': `bytes 0-0/${total}` });
-  pipeline(up, first, res, () => undefined);
+  answerPart(up, res, 0, 1, total);
 }
 
+/** 206 with `length` bytes from `start` of the upstream answer's body, the rest of it dropped. */
+function answerPart(up: IncomingMessage, res: ServerResponse, start: number, length: number, total: number | string | undefined): void {
+  let skip = start;
+  let left = length;
+  const part = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      if (skip >= chunk.length || left === 0) {
+        skip = Math.max(0, skip - chunk.length);
+        return done();
+      }
+      const piece = chunk.subarray(skip, skip + left);
+      skip = 0;
+      left -= piece.length;
+      done(null, piece);
+    },
+  });
+  res.writeHead(206, { ...up.headers, 'content-length': String(length), 'content-range': `bytes ${start}-${start + length - 1}/${total}` });
+  pipeline(up, part, res, () => undefined);
+}
+
+/** A POST Object (browser form) to a bucket: `/<bucket>` with no sub-resource query. */
 function isFormPost(req: IncomingMessage): boolean {
   return req.method === 'POST' && /^multipart\/form-data\b/i.test(req.headers['content-type'] ?? '') && !(req.url ?? '').includes('?');
 }
