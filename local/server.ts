@@ -103,6 +103,9 @@ export async function startLocalServer(env?: Env): Promise<LocalServer> {
     ...onEmulators,
     endpoints: { ...onEmulators.endpoints, s3Public: onEmulators.endpoints.s3Public ?? presignEndpoint(front?.endpoint ?? emulators?.s3.endpoint, host) },
     creationLockHolder: `local:${dataDir}`,
+    // One storage answers the preupload and then the upload of each batch (not so when each
+    // side has its own role, as the Lambda functions do).
+    rememberAbsence: !sideSessionTokenPrefix,
   };
   const stopStorage = async () => {
     await front?.close();

@@ -64,6 +64,12 @@ export interface Config {
    * back what its killed predecessor held.
    */
   creationLockHolder?: string | undefined;
+  /**
+   * One process answers both the preuploads and the uploads (the local server): it remembers the
+   * rows its reads found absent, so an upload after its preupload reads no row twice
+   * (storage/absence-memo.ts). Off in Lambda, where they are different functions.
+   */
+  rememberAbsence?: boolean | undefined;
   /** Powertools settings (log level, metrics switch, service name), passed through to telemetry. */
   telemetry: Record<string, string | undefined>;
   /** The AWS SDK's own per-request defaults instead of aws-clients.ts's cuts (BLOBSERVER_SDK_DEFAULTS=true; for comparison). */

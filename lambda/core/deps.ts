@@ -91,6 +91,7 @@ export function createDeps(config: Config, overrides: Partial<Omit<Deps, 'namesp
       ...storageOptions,
       usage: usageTable.ledger(ns),
       creation: creationLocks.for(ns),
+      rememberAbsence: config.rememberAbsence,
     }),
     storageGeneration: storageGenerationSource(s3, config.bucketName, undefined, ns),
   });

@@ -155,6 +155,53 @@ for (const lane of LANES) {
       assert.deepEqual(stored.received.map((r) => r.blobRef).sort(), blobs.map((b) => b.ref).sort());
       assert.deepEqual(await usage.read().then((u) => ({ bytes: u.bytes, blobs: u.blobs })), { bytes: 300, blobs: 2 });
     });
+
+    it("an upload after its preupload reads no row again; after another process's take it reads them, and counts each blob once", async () => {
+      const ns = namedNamespace('lock-g');
+      const usage = new DynamoUsageLedger(ddb, table, ns);
+      /** One process's storage of the namespace, as the local server builds it, with its row reads counted. */
+      const process_ = (holder: string) => {
+        const index = new DynamoBlobIndex(ddb, table, undefined, ns);
+        const reads: string[][] = [];
+        const get = index.get.bind(index);
+        index.get = (refs) => (reads.push([...refs]), get(refs));
+        const store = new BlobStorage(index, storage.store, {
+          log: createLogger({ POWERTOOLS_LOG_LEVEL: 'SILENT' }),
+          usage,
+          creation: new DynamoCreationLock(ddb, table, ns, holder),
+          rememberAbsence: true,
+        });
+        return { store, reads };
+      };
+      const blob = (size: number) => {
+        const bytes = randomBytes(size);
+        return { ref: blobRefOf(bytes), bytes };
+      };
+      const [a, b] = [process_('proc-f1'), process_('proc-f2')];
+      const [x, y, z] = [blob(100), blob(200), blob(300)];
+
+      // One process: preupload (stat) finds x absent, and the upload reads no row again.
+      assert.equal((await a.store.stat([x.ref])).size, 0);
+      a.reads.length = 0;
+      assert.deepEqual((await a.store.storeVerifiedBlobs([x])).received, [{ blobRef: x.ref, size: 100 }]);
+      assert.equal(a.reads.length, 0, 'the upload read a row the preupload had read absent');
+
+      // Another process stores y between a's preupload and a's upload: a reads y and z again under
+      // the lock, finds y's row, and refunds its reservation for it.
+      assert.equal((await a.store.stat([y.ref, z.ref])).size, 0);
+      assert.deepEqual((await b.store.storeVerifiedBlobs([y])).received, [{ blobRef: y.ref, size: 200 }]);
+      a.reads.length = 0;
+      const both = await a.store.storeVerifiedBlobs([y, z]);
+      assert.deepEqual(both.received.map((r) => r.blobRef).sort(), [y.ref, z.ref].sort());
+      assert.deepEqual(
+        a.reads.map((refs) => refs.sort()),
+        [[y.ref, z.ref].sort()],
+        'the rows were not read again under the lock',
+      );
+      assert.deepEqual(await usage.read().then((u) => ({ bytes: u.bytes, blobs: u.blobs })), { bytes: 600, blobs: 3 }, 'a blob was counted twice');
+      const rows = await a.store.index.get([x.ref, y.ref, z.ref]);
+      assert.equal(rows.size, 3);
+    });
   });
 }
 

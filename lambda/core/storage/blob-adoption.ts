@@ -47,9 +47,10 @@ export async function adoptObject(parts: StorageParts, ref: string, size: number
     await parts.store.copy(stagedKey, key, etag);
     copied = true;
     // Under the namespace's row-creation lock (rule 6), as every creation of a row: sent at once.
-    written = await parts.creation.whileCreating(() =>
-      parts.index.replaceIf({ blobRef: ref, size, key, storedAt: parts.now().toISOString() }, existing?.key ?? null),
-    );
+    written = await parts.creation.whileCreating((_sendBy, holding) => {
+      holding.writing([ref]);
+      return parts.index.replaceIf({ blobRef: ref, size, key, storedAt: parts.now().toISOString() }, existing?.key ?? null);
+    });
   } catch (err) {
     // The copy failed or the lock was not had (nothing written), or the row write did (it may
     // have landed: counted high until fsck recounts).

@@ -1,15 +1,20 @@
 import { digestMatches } from '../blobref.js';
 import type { StorageParts } from './blob-storage.js';
+import { markOrNone } from './absence-memo.js';
 import { followRow, MAX_ROW_FOLLOWS } from './row-follow.js';
 import type { BlobRow, SizedRef } from './storage-api.js';
 
 /** Rule 1 of blob-storage.ts: every read starts from the rows (strongly consistent), then the row's object. */
 
-/** Sizes of those of `refs` that are stored. */
-export async function stat(parts: Pick<StorageParts, 'index'>, refs: readonly string[]): Promise<Map<string, number>> {
+/** Sizes of those of `refs` that are stored; those not, noted in the absence memo when there is one. */
+export async function stat(parts: Pick<StorageParts, 'index' | 'absence' | 'creation' | 'log'>, refs: readonly string[]): Promise<Map<string, number>> {
+  const mark = parts.absence ? await markOrNone(parts) : undefined;
   const rows = await parts.index.get(refs);
+  if (mark) parts.absence?.note(notIn(rows, refs), mark);
   return new Map([...rows].map(([ref, row]) => [ref, row.size]));
 }
+
+const notIn = (rows: ReadonlyMap<string, BlobRow>, refs: readonly string[]) => refs.filter((ref) => !rows.has(ref));
 
 /** Where a stored blob's bytes are, or undefined when it is not stored. */
 export async function locate(parts: Pick<StorageParts, 'index'>, ref: string): Promise<BlobRow | undefined> {

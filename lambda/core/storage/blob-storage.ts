@@ -1,5 +1,6 @@
 import { PACK_THRESHOLD } from '../limits.js';
 import type { Logger } from '../telemetry.js';
+import { AbsenceMemo } from './absence-memo.js';
 import { adoptObject } from './blob-adoption.js';
 import { list, locate, presignedUrl, readBlob, stat } from './blob-reads.js';
 import { removeBlobs, type RemoveOutcome } from './blob-removes.js';
@@ -35,7 +36,8 @@ import { MemoryUsageLedger, type UsageLedger } from './usage.js';
  *    stored). Rows of blobs that had none are created only under the namespace's row-creation
  *    lock (creation-lock.ts): the holder reads them again, writes those still absent (in
  *    batches: no other writer can create them meanwhile) and refunds the rest, and what it
- *    could not send. A remove frees a blob when its conditional row delete succeeds. So the
+ *    could not send (it reads again only what may have been created since each blob was read
+ *    absent: creation-history.ts). A remove frees a blob when its conditional row delete succeeds. So the
  *    counter counts each row once, runs ahead of the rows only between a reservation and its
  *    rows (or after a crash there: fsck recounts), and never passes a limit through an upload.
  */
@@ -49,6 +51,12 @@ export interface BlobStorageOptions {
   usage?: UsageLedger;
   /** The namespace's row-creation lock (rule 6); default: one in memory (tests). */
   creation?: CreationLock;
+  /**
+   * This process answers both the preuploads and the uploads of the namespace (the local
+   * server): remember the rows stat read absent, so an upload after its preupload does not read
+   * them again (absence-memo.ts). Off where reads and writes are different processes (Lambda).
+   */
+  rememberAbsence?: boolean | undefined;
 }
 
 /** What the rules' modules work on: the two stores and the settings of one BlobStorage. */
@@ -60,6 +68,8 @@ export interface StorageParts {
   now: () => Date;
   usage: UsageLedger;
   creation: CreationLock;
+  /** Set with `rememberAbsence`. */
+  absence?: AbsenceMemo;
 }
 
 export class BlobStorage {
@@ -78,6 +88,7 @@ export class BlobStorage {
       now: options.now ?? (() => new Date()),
       usage: options.usage ?? new MemoryUsageLedger(),
       creation: options.creation ?? new MemoryCreationLock(),
+      ...(options.rememberAbsence ? { absence: new AbsenceMemo() } : {}),
     };
   }
 

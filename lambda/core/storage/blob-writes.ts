@@ -1,6 +1,9 @@
 import { mapConcurrently } from '../concurrency.js';
 import { ROW_WRITE_WINDOW_MS } from '../limits.js';
+import { markOrNone } from './absence-memo.js';
 import type { StorageParts } from './blob-storage.js';
+import type { LockMark } from './creation-history.js';
+import type { CreationHolding } from './creation-lock.js';
 import { objectsIntact } from './object-check.js';
 import { newBlobKey, newPackKey } from './object-keys.js';
 import type { BlobRow, SizedRef } from './storage-api.js';
@@ -12,7 +15,9 @@ import type { QuotaRefusal, UsageDelta } from './usage.js';
  * a blob is `received` only once both are durable. Nothing is deleted on this path. The blobs
  * without a row are reserved in the namespace's usage first (refused: nothing is stored), their
  * rows created under the namespace's row-creation lock (creation-lock.ts) only where no row is,
- * and what this upload did not create is refunded.
+ * and what this upload did not create is refunded. Blobs this process read absent before (the
+ * preupload's read, when one process answers both: absence-memo.ts) are not read first; the
+ * holder of the lock reads again only the rows that may have been created since each read.
  */
 
 /** How many large blobs of one request are written at once. */
@@ -41,9 +46,16 @@ export interface ReceiveOutcome {
 /** Stores verified blobs. Never throws: failures are per blob. */
 export async function storeVerifiedBlobs(parts: StorageParts, blobs: readonly VerifiedBlobInput[]): Promise<ReceiveOutcome> {
   const unique = [...new Map(blobs.map((b) => [b.ref, b])).values()];
-  let known: Map<string, BlobRow>;
+  /** When each ref not known was read absent: before the mark's take (none: read again under the lock). */
+  const marks = parts.absence?.take(unique.map((b) => b.ref)) ?? new Map<string, LockMark>();
+  const toRead = unique.filter((b) => !marks.has(b.ref));
+  let known = new Map<string, BlobRow>();
   try {
-    known = await parts.index.get(unique.map((b) => b.ref));
+    if (toRead.length) {
+      const mark = parts.absence ? await markOrNone(parts) : undefined;
+      known = await parts.index.get(toRead.map((b) => b.ref));
+      if (mark) for (const b of toRead) if (!known.has(b.ref)) marks.set(b.ref, mark);
+    }
   } catch (err) {
     parts.log.error('index lookup failed; nothing stored', { error: err as Error });
     return { received: [], errors: unique.map((b) => `${b.ref}: not stored (storage unavailable, retry later)`) };
@@ -118,9 +130,10 @@ export async function storeVerifiedBlobs(parts: StorageParts, blobs: readonly Ve
   let ran = false;
   try {
     if (rows.length)
-      await parts.creation.whileCreating(async (sendBy) => {
+      await parts.creation.whileCreating(async (sendBy, holding) => {
         ran = true;
-        await writeRows(parts, rows, { charged, known, outcome, refund, deadline: Math.min(Date.parse(storedAt) + ROW_WRITE_WINDOW_MS, sendBy) });
+        const deadline = Math.min(Date.parse(storedAt) + ROW_WRITE_WINDOW_MS, sendBy);
+        await writeRows(parts, rows, { charged, known, marks, outcome, refund, holding, deadline });
       });
   } catch (err) {
     // Not taken (held elsewhere all the wait, or a fault taking it): no row was written, so
@@ -160,26 +173,31 @@ function costOf(blobs: readonly VerifiedBlobInput[]): UsageDelta {
 interface RowWork {
   charged: Set<string>;
   known: Map<string, BlobRow>;
+  /** The marks the charged refs were read absent after (none: read again). */
+  marks: Map<string, LockMark>;
   outcome: Map<string, BlobOutcome>;
   refund: Set<string>;
+  holding: CreationHolding;
   /** No row write is sent after this (epoch ms): the row write window, and the lock's hold. */
   deadline: number;
 }
 
 /**
  * The rows of an upload, run under the namespace's row-creation lock. New blobs' rows: read
- * again, and those still absent written in batches (no other writer can create them while the
- * lock is held); a row another upload created since the first read serves the blob, and this
+ * again where one may have been created since they were read absent (creation-history.ts), and
+ * those still absent written in batches (no other writer can create them while the lock is
+ * held); a row another upload created since the first read serves the blob, and this
  * upload's reservation for it is refunded. A row whose write failed keeps its reservation (it
  * may have landed: high until fsck recounts). Rows of blobs whose object was lost are re-pointed
  * one by one, conditionally (rare). Never throws.
  */
 async function writeRows(parts: StorageParts, rows: readonly BlobRow[], work: RowWork): Promise<void> {
-  const { charged, known, outcome, refund } = work;
+  const { charged, known, outcome, refund, holding } = work;
   let fresh = rows.filter((r) => charged.has(r.blobRef));
   let current = new Map<string, BlobRow>();
   try {
-    if (fresh.length) current = await parts.index.get(fresh.map((r) => r.blobRef));
+    const reread = mayHaveRows(fresh, work.marks, holding);
+    if (reread.length) current = await parts.index.get(reread);
   } catch (err) {
     parts.log.error('reading rows under the creation lock failed; they are not written', { rows: fresh.length, error: err as Error });
     for (const r of fresh) {
@@ -198,6 +216,7 @@ async function writeRows(parts: StorageParts, rows: readonly BlobRow[], work: Ro
       refund.add(r.blobRef);
     }
   }
+  holding.writing(absent.map((r) => r.blobRef));
   const failed = new Set(await parts.index.put(absent, work.deadline));
   for (const r of absent) outcome.set(r.blobRef, failed.has(r.blobRef) ? storageFailed(r.blobRef) : stored(r.blobRef, r.size));
 
@@ -209,6 +228,7 @@ async function writeRows(parts: StorageParts, rows: readonly BlobRow[], work: Ro
     ROW_CONCURRENCY,
     async (row) => {
       let charge = false;
+      holding.writing([row.blobRef]);
       let result = await createRow(parts, row, known.get(row.blobRef)!.key, work.deadline);
       if (result.kind === 'gone') {
         const refused = await parts.usage.reserve({ bytes: row.size, blobs: 1 }).catch((err: unknown) => {
@@ -228,6 +248,18 @@ async function writeRows(parts: StorageParts, rows: readonly BlobRow[], work: Ro
       if (charge && result.kind !== 'created' && result.kind !== 'unknown' && result.kind !== 'unknown-present') refund.add(row.blobRef);
     },
   );
+}
+
+/** Of the new rows, those whose blobs may have a row by now, asked once per mark. */
+function mayHaveRows(rows: readonly BlobRow[], marks: ReadonlyMap<string, LockMark>, holding: CreationHolding): string[] {
+  const byMark = new Map<LockMark | undefined, string[]>();
+  for (const r of rows) {
+    const mark = marks.get(r.blobRef);
+    const refs = byMark.get(mark);
+    if (refs) refs.push(r.blobRef);
+    else byMark.set(mark, [r.blobRef]);
+  }
+  return [...byMark].flatMap(([mark, refs]) => holding.mayHaveRows(refs, mark));
 }
 
 /**

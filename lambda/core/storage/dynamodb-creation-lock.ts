@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { isConditionalCheckFailed } from '../aws/aws-errors.js';
 import { CREATION_LOCK_HOLD_MS, CREATION_LOCK_TTL_MS, CREATION_LOCK_WAIT_MS } from '../limits.js';
 import type { Namespace } from '../namespace.js';
-import { CreationLockBusy, LocalMutex, type CreationLock } from './creation-lock.js';
+import { CreationHistory, type LockMark } from './creation-history.js';
+import { CreationLockBusy, holdingOf, LocalMutex, type CreationHolding, type CreationLock } from './creation-lock.js';
 import { INDEX_SCHEMA } from './index-schema.js';
 import { partitionItems } from './partition-items.js';
 import { usageSortKey } from './dynamodb-usage.js';
@@ -15,7 +16,9 @@ import { usageSortKey } from './dynamodb-usage.js';
  * it is one conditional UpdateItem (free, expired, or already ours: the SDK's retry of a take
  * whose answer was lost); letting go another, conditional on our token. Writers of one
  * process queue in memory first, so only writers of different processes (Lambda instances,
- * a second server) poll the item.
+ * a second server) poll the item. A take also adds one to the item's count and answers it, with
+ * the birth the item got when it was made: this process's history (creation-history.ts).
+ * Nothing deletes the item, so its count only grows.
  */
 export const CREATION_LOCK_PARTITION = '#creating';
 
@@ -23,9 +26,11 @@ export const CREATION_LOCK_PARTITION = '#creating';
 export const DEFAULT_LOCK_HOLDER = `${hostname()}:${process.pid}`;
 
 const NAMES = { '#h': 'holder', '#e': 'expiresAt' };
+const COUNTED = { ...NAMES, '#n': 'takes', '#b': 'birth' };
 
 export class DynamoCreationLock implements CreationLock {
   private readonly mutex = new LocalMutex();
+  private readonly history = new CreationHistory();
 
   constructor(
     private readonly ddb: DynamoDBClient,
@@ -40,37 +45,76 @@ export class DynamoCreationLock implements CreationLock {
     return { [INDEX_SCHEMA.partitionKey]: { S: CREATION_LOCK_PARTITION }, [INDEX_SCHEMA.sortKey]: { S: usageSortKey(this.namespace) } };
   }
 
-  whileCreating<T>(create: (sendBy: number) => Promise<T>): Promise<T> {
+  whileCreating<T>(create: (sendBy: number, holding: CreationHolding) => Promise<T>): Promise<T> {
     // The wait counts from here, queueing in memory included: behind a dead holder's lock, the
     // writers queued in this process give up together, not one wait after another.
     const giveUpAt = Date.now() + this.waitMs;
     return this.mutex.run(async () => {
       const token = `${this.holder}:${randomUUID()}`;
-      const takenAt = await this.take(token, giveUpAt);
+      const taken = await this.take(token, giveUpAt);
       try {
-        return await create(takenAt + CREATION_LOCK_HOLD_MS);
+        return await create(taken.at + CREATION_LOCK_HOLD_MS, holdingOf(this.history, taken.birth, taken.count));
       } finally {
         await this.release(token);
       }
     });
   }
 
-  /** Takes the lock; answers the time taken before the winning request was sent. */
-  private async take(token: string, giveUpAt: number): Promise<number> {
+  /**
+   * After this process's first take, its own history; before, the item as it is now: a lock
+   * let go at count c was last held by take c, whose rows are all written; a lock still held
+   * (or expired, its holder maybe still writing) by take c may write more.
+   */
+  async mark(): Promise<LockMark | undefined> {
+    const ours = this.history.mark();
+    if (ours) return ours;
+    let { Item: item } = await this.ddb.send(new GetItemCommand({ TableName: this.tableName, Key: this.key(), ConsistentRead: true }));
+    if (!item?.['birth']) {
+      // A lock never taken since it counts: give it its birth now, so the mark names its life.
+      ({ Attributes: item } = await this.ddb.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: this.key(),
+          UpdateExpression: 'SET #b = if_not_exists(#b, :birth)',
+          ExpressionAttributeNames: { '#b': 'birth' },
+          ExpressionAttributeValues: { ':birth': { S: randomUUID() } },
+          ReturnValues: 'ALL_NEW',
+        }),
+      ));
+    }
+    const birth = item?.['birth']?.S;
+    if (birth === undefined) return undefined;
+    const count = Number(item!['takes']?.N ?? 0);
+    return { birth, from: item!['holder'] ? count : count + 1 };
+  }
+
+  /** Takes the lock; answers the time taken before the winning request was sent, and the take's place in the history. */
+  private async take(token: string, giveUpAt: number): Promise<{ at: number; birth: string; count: number }> {
     for (let attempt = 0; ; attempt++) {
       const at = Date.now();
       try {
-        await this.ddb.send(
+        const { Attributes: item } = await this.ddb.send(
           new UpdateItemCommand({
             TableName: this.tableName,
             Key: this.key(),
-            UpdateExpression: 'SET #h = :me, #e = :until',
+            UpdateExpression: 'SET #h = :me, #e = :until, #b = if_not_exists(#b, :birth) ADD #n :one',
             ConditionExpression: 'attribute_not_exists(#h) OR #e < :now OR #h = :me',
-            ExpressionAttributeNames: NAMES,
-            ExpressionAttributeValues: { ':me': { S: token }, ':until': { N: String(at + CREATION_LOCK_TTL_MS) }, ':now': { N: String(at) } },
+            ExpressionAttributeNames: COUNTED,
+            ExpressionAttributeValues: {
+              ':me': { S: token },
+              ':until': { N: String(at + CREATION_LOCK_TTL_MS) },
+              ':now': { N: String(at) },
+              ':birth': { S: randomUUID() },
+              ':one': { N: '1' },
+            },
+            ReturnValues: 'ALL_NEW',
           }),
         );
-        return at;
+        const birth = item?.['birth']?.S;
+        const count = Number(item?.['takes']?.N);
+        // Not answered (never seen): a life of its own, which no earlier mark is in.
+        if (birth === undefined || !Number.isSafeInteger(count)) return { at, birth: `unanswered:${randomUUID()}`, count: 1 };
+        return { at, birth, count };
       } catch (err) {
         if (!isConditionalCheckFailed(err)) throw err;
       }
