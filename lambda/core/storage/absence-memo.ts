@@ -13,7 +13,7 @@ import type { CreationLock } from './creation-lock.js';
 export class AbsenceMemo {
   private readonly marks = new Map<string, LockMark>();
 
-  constructor(private readonly capacity = 100_000) {}
+  constructor(private readonly capacity = 50_000) {}
 
   /** Notes `refs`, read absent after `mark` was taken. */
   note(refs: Iterable<string>, mark: LockMark): void {
