@@ -47,8 +47,8 @@ function play(steps: Step[], remembered: number): { checks: number; spared: numb
       birth = `life-${++lives}`;
       count = 0;
     } else if (s.kind === 'read') {
-      // The item as it is when this process has no take of its own yet: let go by its last holder.
-      const mark = history.mark() ?? { birth, from: count + 1 };
+      // Before this process's first take, the item as it was when first read (let go by its last holder).
+      const mark = history.mark() ?? history.observed({ birth, from: count + 1 });
       reads.push({ mark, after: takes.length });
     } else {
       count++;

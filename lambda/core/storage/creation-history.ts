@@ -26,13 +26,26 @@ export class CreationHistory {
   /** Counts of this process's takes in the current life, oldest first, with the refs each holder wrote. */
   private readonly ours = new Map<number, Set<string>>();
   private latest: number | undefined;
+  /** A mark read off the lock's item before this process's first take (see `observed`). */
+  private first: LockMark | undefined;
 
   constructor(private readonly remembered = REMEMBERED_TAKES) {}
 
-  /** The mark for a read sent now, when this process has taken the lock; undefined otherwise. */
+  /** The mark for a read sent now: after this process's latest take, or the one `observed`; undefined when neither is known. */
   mark(): LockMark | undefined {
     // Its latest holder may still be writing: that holder's rows count as unseen.
-    return this.latest === undefined || this.birth === undefined ? undefined : { birth: this.birth, from: this.latest };
+    if (this.latest !== undefined && this.birth !== undefined) return { birth: this.birth, from: this.latest };
+    return this.first;
+  }
+
+  /**
+   * Keeps a mark read off the lock's item, for every read until this process takes the lock:
+   * an older mark is still a true one (every holder before it had let go when it was read), it
+   * only names more holders.
+   */
+  observed(mark: LockMark): LockMark {
+    this.first ??= mark;
+    return this.first;
   }
 
   /**

@@ -78,6 +78,6 @@ export class MemoryCreationLock implements CreationLock {
   }
 
   async mark(): Promise<LockMark | undefined> {
-    return this.history.mark() ?? { birth: 'memory', from: this.takes + 1 };
+    return this.history.mark() ?? this.history.observed({ birth: 'memory', from: this.takes + 1 });
   }
 }

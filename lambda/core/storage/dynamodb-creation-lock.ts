@@ -61,9 +61,9 @@ export class DynamoCreationLock implements CreationLock {
   }
 
   /**
-   * After this process's first take, its own history; before, the item as it is now: a lock
-   * let go at count c was last held by take c, whose rows are all written; a lock still held
-   * (or expired, its holder maybe still writing) by take c may write more.
+   * After this process's first take, its own history; before, the item as it was when first
+   * read: a lock let go at count c was last held by take c, whose rows are all written; a lock
+   * still held (or expired, its holder maybe still writing) by take c may write more.
    */
   async mark(): Promise<LockMark | undefined> {
     const ours = this.history.mark();
@@ -85,7 +85,7 @@ export class DynamoCreationLock implements CreationLock {
     const birth = item?.['birth']?.S;
     if (birth === undefined) return undefined;
     const count = Number(item!['takes']?.N ?? 0);
-    return { birth, from: item!['holder'] ? count : count + 1 };
+    return this.history.observed({ birth, from: item!['holder'] ? count : count + 1 });
   }
 
   /** Takes the lock; answers the time taken before the winning request was sent, and the take's place in the history. */
