@@ -31,7 +31,7 @@ export const HTTP_API_PAYLOAD_LIMIT = 10 * 1024 * 1024;
 export const HTTP_API_INTEGRATION_TIMEOUT_MS = 30_000;
 
 /** What the front needs of a function: its name and the Invoke call. */
-export type Invocable = Pick<EmulatedFunction, 'invoke'> & { spec: { name: string } };
+export type Invocable = Pick<EmulatedFunction, 'invoke'> & Partial<Pick<EmulatedFunction, 'recentOutput'>> & { spec: { name: string } };
 
 export interface FrontRoute extends RoutePattern {
   fn: Invocable;
@@ -103,11 +103,16 @@ export async function startApiFront(routes: readonly FrontRoute[]): Promise<ApiF
     counts.invocations.set(fn.spec.name, (counts.invocations.get(fn.spec.name) ?? 0) + 1);
     try {
       const out = await fn.invoke(JSON.stringify(event), event.requestContext.requestId ?? randomUUID(), AbortSignal.timeout(timeoutMs));
-      if (out.functionError) return FUNCTION_FAILED;
+      if (out.functionError) {
+        // What the test sees is API Gateway's bare 500: the function's own answer and output go to the test log.
+        process.stderr.write(`api front: ${fn.spec.name} failed (${out.status}): ${out.payload.toString('utf8').slice(0, 2000)}\n${fn.recentOutput?.() ?? ''}\n`);
+        return FUNCTION_FAILED;
+      }
       const result = resultOf(out.payload);
       return exceedsResponseLimit(result) ? RESPONSE_TOO_LARGE : result;
     } catch (err) {
       if ((err as Error).name === 'TimeoutError') return TIMED_OUT;
+      process.stderr.write(`api front: invoking ${fn.spec.name} failed: ${(err as Error).stack ?? String(err)}\n${fn.recentOutput?.() ?? ''}\n`);
       throw err;
     }
   };
