@@ -105,7 +105,9 @@ export async function startApiFront(routes: readonly FrontRoute[]): Promise<ApiF
       const out = await fn.invoke(JSON.stringify(event), event.requestContext.requestId ?? randomUUID(), AbortSignal.timeout(timeoutMs));
       if (out.functionError) {
         // What the test sees is API Gateway's bare 500: the function's own answer and output go to the test log.
-        process.stderr.write(`api front: ${fn.spec.name} failed (${out.status}): ${out.payload.toString('utf8').slice(0, 2000)}\n${fn.recentOutput?.() ?? ''}\n`);
+        process.stderr.write(
+          `api front: ${fn.spec.name} failed (${out.status}): ${out.payload.toString('utf8').slice(0, 2000)}\n${fn.recentOutput?.() ?? ''}\n`,
+        );
         return FUNCTION_FAILED;
       }
       const result = resultOf(out.payload);
