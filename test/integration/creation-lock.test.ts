@@ -160,7 +160,7 @@ for (const lane of LANES) {
       const ns = namedNamespace('lock-g');
       const usage = new DynamoUsageLedger(ddb, table, ns);
       /** One process's storage of the namespace, as the local server builds it, with its row reads counted. */
-      const process_ = (holder: string) => {
+      const oneProcess = (holder: string) => {
         const index = new DynamoBlobIndex(ddb, table, undefined, ns);
         const reads: string[][] = [];
         const get = index.get.bind(index);
@@ -177,7 +177,7 @@ for (const lane of LANES) {
         const bytes = randomBytes(size);
         return { ref: blobRefOf(bytes), bytes };
       };
-      const [a, b] = [process_('proc-f1'), process_('proc-f2')];
+      const [a, b] = [oneProcess('proc-g1'), oneProcess('proc-g2')];
       const [x, y, z] = [blob(100), blob(200), blob(300)];
 
       // One process: preupload (stat) finds x absent, and the upload reads no row again.
