@@ -78,6 +78,7 @@ export class MemoryCreationLock implements CreationLock {
   }
 
   async mark(): Promise<LockMark | undefined> {
-    return this.history.mark() ?? this.history.observed({ birth: 'memory', from: this.takes + 1 });
+    // Before the first take, every take to come is this lock's own, from count 1.
+    return this.history.mark() ?? { birth: 'memory', from: 1 };
   }
 }
